@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/apispec"
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/config"
+	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/problem"
+	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/templates"
+)
+
+// cli carries the process's streams and environment.
+type cli struct {
+	stdout, stderr io.Writer
+	lookup         func(string) (string, bool)
+}
+
+func (e *cli) fail(format string, args ...any) int {
+	fmt.Fprintf(e.stderr, "tremplin: "+format+"\n", args...)
+	return 1
+}
+
+// flags returns a flag set that reports to stderr and does not exit.
+func (e *cli) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("tremplin "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}
+
+// parse parses flags and refuses stray arguments; the int is the exit code
+// when it fails.
+func (e *cli) parse(fs *flag.FlagSet, args []string, allowed int) ([]string, int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, 0, false
+		}
+		return nil, 2, false
+	}
+	if fs.NArg() > allowed {
+		fmt.Fprintf(e.stderr, "tremplin: unexpected argument %q\n", fs.Arg(allowed))
+		fs.Usage()
+		return nil, 2, false
+	}
+	return fs.Args(), 0, true
+}
+
+func (e *cli) config() (config.Config, error) {
+	cfg, err := config.Load(e.lookup)
+	if err != nil {
+		return cfg, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+func (e *cli) logger(cfg config.Config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(e.stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(e.stderr, opts))
+}
+
+// openDatabase resolves and opens the configured database.
+func openDatabase(ctx context.Context, cfg config.Config) (*database.DB, error) {
+	t, err := database.Resolve(cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	db, err := database.Open(ctx, t)
+	if err != nil {
+		return nil, fmt.Errorf("%w\n  check --database / TREMPLIN_DATABASE_URL and that the server is running", err)
+	}
+	return db, nil
+}
+
+// services is every domain's service, built once per process.
+type services struct {
+	db       *database.DB
+	partners *partners.Service
+}
+
+func newServices(cfg config.Config, db *database.DB) (*services, error) {
+	hasher, err := partners.NewHasher(cfg.Argon2MemoryKiB)
+	if err != nil {
+		return nil, err
+	}
+	return &services{
+		db: db,
+		partners: partners.NewService(partners.Config{
+			DB: db, Hasher: hasher, TokenTTL: cfg.TokenTTL, SessionTTL: cfg.SessionTTL,
+			Limits: partners.LoginLimits{Window: cfg.LoginWindow, MaxPerUser: cfg.LoginMaxPerUser, MaxPerAddr: cfg.LoginMaxPerAddr},
+		}),
+	}, nil
+}
+
+// newRouter mounts every domain on one engine. The returned handler adds
+// cross-origin protection, which refuses cross-site form posts.
+func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *httpx.Metrics) (*gin.Engine, http.Handler, error) {
+	e, err := httpx.NewEngine(httpx.Deps{Logger: logger, Metrics: metrics, TrustedProxies: cfg.TrustedProxies})
+	if err != nil {
+		return nil, nil, err
+	}
+	views, err := templates.Load()
+	if err != nil {
+		return nil, nil, err
+	}
+
+	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	e.GET("/readyz", httpx.Handle(func(c *gin.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.db.Ping(ctx); err != nil {
+			return fmt.Errorf("database %s does not answer: %w", s.db.Engine, apperr.ErrUnavailable)
+		}
+		c.JSON(http.StatusOK, gin.H{"status": "ready", "database": s.db.Engine})
+		return nil
+	}))
+	e.GET("/metrics", gin.WrapH(metrics.Handler()))
+	e.GET("/api/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", apispec.JSON) })
+	e.StaticFS("/static", templates.Static())
+
+	public := e.Group("/api/v1")
+	authed := e.Group("/api/v1", partners.RequireAuth(s.partners))
+	(&partners.API{Service: s.partners}).Routes(public, authed)
+	(&partners.Pages{Service: s.partners, Views: views, Logger: logger, BehindProxy: len(cfg.TrustedProxies) > 0}).Routes(e)
+
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		problem.Send(w, problem.Problem{Type: problem.TypeURI("cross-origin"), Title: "Cross-origin request refused",
+			Status: http.StatusForbidden, Detail: "this form was posted from another site; open Tremplin directly and try again"})
+	}))
+	return e, cop.Handler(e), nil
+}
+
+// apiRoute tells whether a route belongs in the OpenAPI document (the web
+// pages and static files do not).
+func apiRoute(path string) bool {
+	return strings.HasPrefix(path, "/api/") || path == "/healthz" || path == "/readyz" || path == "/metrics"
+}

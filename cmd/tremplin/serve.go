@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"text/tabwriter"
+
+	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/partners"
+)
+
+func (e *cli) serve(ctx context.Context, args []string) int {
+	cfg, err := e.config()
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	fs := e.flags("serve")
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (TREMPLIN_ADDR)")
+	fs.StringVar(&cfg.DatabaseURL, "database", cfg.DatabaseURL, "postgres:// URL or SQLite file path (TREMPLIN_DATABASE_URL)")
+	demo := fs.Bool("demo", false, "fill an empty database with a small demo network")
+	if _, code, ok := e.parse(fs, args, 0); !ok {
+		return code
+	}
+	logger := e.logger(cfg)
+
+	db, err := openDatabase(ctx, cfg)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	defer db.Close()
+	applied, err := db.Migrate(ctx, nil)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	if len(applied) > 0 {
+		logger.Info("migrations applied", "versions", applied, "database", db.Where)
+	}
+	svc, err := newServices(cfg, db)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+
+	if *demo {
+		net, err := svc.partners.SeedDemo(ctx)
+		if errors.Is(err, partners.ErrNotEmpty) {
+			return e.fail("%v", err)
+		}
+		if err != nil {
+			return e.fail("demo data: %v", err)
+		}
+		fmt.Fprintln(e.stdout, "Demo network created. Accounts (passwords are shown only now):")
+		tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+		for _, a := range net.Accounts {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", a.Role, a.Email, a.Password, a.Organization)
+		}
+		tw.Flush()
+	} else {
+		pw, err := svc.partners.EnsureFirstAdmin(ctx, cfg.AdminEmail)
+		if err != nil {
+			return e.fail("%v", err)
+		}
+		if pw != "" {
+			fmt.Fprintf(e.stdout, "First start: an admin account was created.\n  email:    %s\n  password: %s\n"+
+				"This password is shown only once. Log in and change it.\n", cfg.AdminEmail, pw)
+		}
+	}
+
+	metrics := httpx.NewMetrics()
+	_, handler, err := newRouter(cfg, svc, logger, metrics)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return e.fail("cannot listen on %s: %v (is another tremplin running? choose another --addr)", cfg.Addr, err)
+	}
+	fmt.Fprintf(e.stdout, "Tremplin is listening on http://%s (database: %s %s)\n", ln.Addr(), db.Engine, db.Where)
+	logger.Info("serving", "addr", ln.Addr().String(), "engine", string(db.Engine))
+	if err := httpx.Serve(ctx, ln, handler, cfg.ShutdownTimeout, logger); err != nil {
+		return e.fail("server: %v", err)
+	}
+	return 0
+}
+
+func (e *cli) migrate(ctx context.Context, args []string) int {
+	cfg, err := e.config()
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	fs := e.flags("migrate")
+	fs.StringVar(&cfg.DatabaseURL, "database", cfg.DatabaseURL, "postgres:// URL or SQLite file path (TREMPLIN_DATABASE_URL)")
+	fs.Usage = func() { fmt.Fprintln(e.stderr, "usage: tremplin migrate [up|status] [--database URL]") }
+	// Accept the flag before or after the verb.
+	verb := "up"
+	if len(args) > 0 && (args[0] == "up" || args[0] == "status") {
+		verb, args = args[0], args[1:]
+	}
+	rest, code, ok := e.parse(fs, args, 1)
+	if !ok {
+		return code
+	}
+	if len(rest) == 1 {
+		verb = rest[0]
+	}
+	if verb != "up" && verb != "status" {
+		fs.Usage()
+		return e.fail("unknown migrate action %q (use up or status)", verb)
+	}
+	db, err := openDatabase(ctx, cfg)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	defer db.Close()
+	if verb == "status" {
+		return e.migrateStatus(ctx, db)
+	}
+	applied, err := db.Migrate(ctx, nil)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	if len(applied) == 0 {
+		fmt.Fprintf(e.stdout, "Database %s is up to date.\n", db.Where)
+		return 0
+	}
+	fmt.Fprintf(e.stdout, "Applied %d migration(s) to %s: %v\n", len(applied), db.Where, applied)
+	return 0
+}
+
+func (e *cli) migrateStatus(ctx context.Context, db *database.DB) int {
+	states, err := db.Status(ctx)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tMIGRATION\tAPPLIED")
+	for _, s := range states {
+		at := "pending"
+		if s.Applied {
+			at = s.At
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\n", s.Version, s.Name, at)
+	}
+	tw.Flush()
+	if err := db.CheckSchema(ctx); err != nil {
+		fmt.Fprintf(e.stdout, "%v\n", err)
+		if errors.Is(err, database.ErrSchemaTooNew) {
+			return 1
+		}
+	}
+	return 0
+}
+
+func (e *cli) admin(ctx context.Context, args []string) int {
+	if len(args) == 0 || args[0] != "create" {
+		return e.fail("usage: tremplin admin create --email E --password P [--name N] [--database URL]")
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	fs := e.flags("admin create")
+	email := fs.String("email", "", "the admin's email (required)")
+	password := fs.String("password", "", "at least 10 characters (required)")
+	name := fs.String("name", "", "the admin's name")
+	fs.StringVar(&cfg.DatabaseURL, "database", cfg.DatabaseURL, "postgres:// URL or SQLite file path (TREMPLIN_DATABASE_URL)")
+	if _, code, ok := e.parse(fs, args[1:], 0); !ok {
+		return code
+	}
+	if *email == "" || *password == "" {
+		fmt.Fprintln(e.stderr, "tremplin: --email and --password are required")
+		fs.Usage()
+		return 2
+	}
+	db, err := openDatabase(ctx, cfg)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	defer db.Close()
+	if err := db.CheckSchema(ctx); err != nil {
+		return e.fail("%v (run `tremplin migrate up` first)", err)
+	}
+	svc, err := newServices(cfg, db)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	u, err := svc.partners.CreateAdmin(ctx, *email, *password, *name)
+	if err != nil {
+		return e.fail("cannot create admin: %v", err)
+	}
+	fmt.Fprintf(e.stdout, "Admin %s created (id %d).\n", u.Email, u.ID)
+	return 0
+}

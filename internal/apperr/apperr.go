@@ -1,0 +1,102 @@
+// Package apperr holds the error kinds that domain code returns and that one
+// place (internal/problem) turns into HTTP answers. Domain code wraps a
+// sentinel with context ("organization 12: %w") and never speaks HTTP.
+package apperr
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+var (
+	ErrMalformed       = errors.New("malformed request")
+	ErrUnauthenticated = errors.New("not authenticated")
+	ErrForbidden       = errors.New("not allowed for this role")
+	ErrNotFound        = errors.New("not found")
+	ErrConflict        = errors.New("conflict with the current state")
+	ErrInvalid         = errors.New("invalid input")
+	ErrTooLarge        = errors.New("request too large")
+	ErrRateLimited     = errors.New("too many requests")
+	ErrUnavailable     = errors.New("service unavailable")
+)
+
+// FieldError is one problem with one field, or one line of an uploaded file.
+type FieldError struct {
+	Field   string `json:"field,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Message string `json:"message"`
+}
+
+// ValidationError collects every problem with an input, so that a person can
+// fix them all at once. It matches ErrInvalid.
+type ValidationError struct {
+	Errors []FieldError
+}
+
+// Field records a problem with a named field.
+func (v *ValidationError) Field(field, format string, args ...any) {
+	v.Errors = append(v.Errors, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// Line records a problem with a line of an uploaded file (1-based, header included).
+func (v *ValidationError) Line(line int, format string, args ...any) {
+	v.Errors = append(v.Errors, FieldError{Line: line, Message: fmt.Sprintf(format, args...)})
+}
+
+// Err returns nil when nothing was recorded, and the error otherwise.
+func (v *ValidationError) Err() error {
+	if len(v.Errors) == 0 {
+		return nil
+	}
+	return v
+}
+
+func (v *ValidationError) Error() string {
+	parts := make([]string, 0, len(v.Errors))
+	for _, e := range v.Errors {
+		switch {
+		case e.Field != "":
+			parts = append(parts, e.Field+": "+e.Message)
+		case e.Line > 0:
+			parts = append(parts, fmt.Sprintf("line %d: %s", e.Line, e.Message))
+		default:
+			parts = append(parts, e.Message)
+		}
+	}
+	return "invalid input: " + strings.Join(parts, "; ")
+}
+
+func (v *ValidationError) Is(target error) bool { return target == ErrInvalid }
+
+// Invalid is a one-field ValidationError.
+func Invalid(field, format string, args ...any) error {
+	v := &ValidationError{}
+	v.Field(field, format, args...)
+	return v
+}
+
+// ConflictError is a conflict with a machine-readable reason, such as
+// "device-unavailable", that becomes the problem type. It matches ErrConflict.
+type ConflictError struct {
+	Code   string
+	Detail string
+}
+
+func (c *ConflictError) Error() string        { return c.Detail }
+func (c *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// Conflict builds a ConflictError.
+func Conflict(code, format string, args ...any) error {
+	return &ConflictError{Code: code, Detail: fmt.Sprintf(format, args...)}
+}
+
+// RateLimitError says when to try again. It matches ErrRateLimited.
+type RateLimitError struct {
+	RetryAfter time.Duration
+	Detail     string
+}
+
+func (r *RateLimitError) Error() string        { return r.Detail }
+func (r *RateLimitError) Is(target error) bool { return target == ErrRateLimited }

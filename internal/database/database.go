@@ -1,0 +1,151 @@
+// Package database opens Tremplin's one database, PostgreSQL or the embedded
+// SQLite file, with the settings each engine needs, and applies migrations.
+package database
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Engine names a supported database engine.
+type Engine string
+
+const (
+	Postgres Engine = "postgres"
+	SQLite   Engine = "sqlite"
+)
+
+// DB is the one handle every store receives.
+type DB struct {
+	*gorm.DB
+	Engine Engine
+	// Where is a description safe to print: the SQLite path, or the PostgreSQL
+	// URL without its password.
+	Where string
+}
+
+// ErrUnreachable is returned by Open when the database cannot be reached.
+var ErrUnreachable = errors.New("database unreachable")
+
+// Target is a resolved --database value.
+type Target struct {
+	Engine Engine
+	DSN    string
+	Where  string
+}
+
+// Resolve turns a --database value into an engine and DSN. An empty value
+// means the embedded SQLite file under dataDir.
+func Resolve(raw, dataDir string) (Target, error) {
+	raw = strings.TrimSpace(raw)
+	if strings.HasPrefix(raw, "postgres://") || strings.HasPrefix(raw, "postgresql://") {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return Target{}, fmt.Errorf("database URL: %w", err)
+		}
+		return Target{Engine: Postgres, DSN: raw, Where: u.Redacted()}, nil
+	}
+	if strings.Contains(raw, "://") {
+		return Target{}, fmt.Errorf("database %q: only postgres:// URLs or SQLite file paths are supported", raw)
+	}
+	path := strings.TrimPrefix(raw, "sqlite:")
+	if path == "" {
+		path = filepath.Join(dataDir, "tremplin.db")
+	}
+	if strings.ContainsAny(path, "?#") {
+		return Target{}, fmt.Errorf("database %q: a SQLite path may not contain ? or #", raw)
+	}
+	// WAL lets readers run beside the one writer; IMMEDIATE makes a write
+	// transaction take the write lock at BEGIN, so a read-then-write transaction
+	// waits (busy_timeout) instead of failing with "database is locked".
+	dsn := path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(15000)" +
+		"&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	return Target{Engine: SQLite, DSN: dsn, Where: path}, nil
+}
+
+// Open connects to the target and checks that it answers.
+func Open(ctx context.Context, t Target) (*DB, error) {
+	cfg := &gorm.Config{
+		Logger:               logger.Default.LogMode(logger.Silent), // queries may carry secrets
+		NowFunc:              Now,
+		TranslateError:       true,
+		DisableAutomaticPing: true,
+	}
+	var dialector gorm.Dialector
+	switch t.Engine {
+	case Postgres:
+		dialector = postgres.Open(t.DSN)
+	case SQLite:
+		if err := os.MkdirAll(filepath.Dir(t.Where), 0o750); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+		dialector = sqlite.Open(t.DSN)
+	default:
+		return nil, fmt.Errorf("unknown engine %q", t.Engine)
+	}
+	gdb, err := gorm.Open(dialector, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, t.Where, err)
+	}
+	sqlDB, err := gdb.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", t.Where, err)
+	}
+	switch t.Engine {
+	case Postgres:
+		// Several processes may share the server: keep each pool modest.
+		sqlDB.SetMaxOpenConns(24)
+		sqlDB.SetMaxIdleConns(24)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		sqlDB.SetConnMaxLifetime(time.Hour)
+	case SQLite:
+		// One writer at a time anyway; a few connections serve parallel reads.
+		sqlDB.SetMaxOpenConns(8)
+		sqlDB.SetMaxIdleConns(8)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pingCtx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, t.Where, err)
+	}
+	return &DB{DB: gdb, Engine: t.Engine, Where: t.Where}, nil
+}
+
+// Close releases the pool.
+func (db *DB) Close() error {
+	sqlDB, err := db.DB.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Ping tells whether the database answers within the context's deadline.
+func (db *DB) Ping(ctx context.Context) error {
+	sqlDB, err := db.DB.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Now is the clock every row is stamped with: UTC, at the microsecond that
+// PostgreSQL keeps, so a value reads back exactly as it was written.
+func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// IsUniqueViolation tells whether err comes from a unique constraint.
+func IsUniqueViolation(err error) bool {
+	return errors.Is(err, gorm.ErrDuplicatedKey)
+}

@@ -1,0 +1,179 @@
+// Package httpx is the HTTP plumbing shared by the domains: the Gin engine and
+// its middleware (request id, recovery, metrics, logs, security headers),
+// handlers that return errors, JSON decoding and list pagination.
+package httpx
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/audit"
+	"github.com/tremplin/tremplin/internal/problem"
+)
+
+// Deps is what the engine needs.
+type Deps struct {
+	Logger         *slog.Logger
+	Metrics        *Metrics
+	TrustedProxies []string
+}
+
+const requestIDKey = "tremplin.request_id"
+
+// NewEngine returns a Gin engine with Tremplin's middleware, ready for the
+// domains to mount their routes on.
+func NewEngine(d Deps) (*gin.Engine, error) {
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.HandleMethodNotAllowed = true
+	e.ContextWithFallback = true
+	// Gin trusts every proxy by default; trust only the configured ones.
+	if err := e.SetTrustedProxies(d.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
+	e.Use(requestID(), recovery(d.Logger), securityHeaders())
+	if d.Metrics != nil {
+		e.Use(d.Metrics.middleware())
+	}
+	e.Use(accessLog(d.Logger))
+	e.NoRoute(func(c *gin.Context) {
+		Fail(c, fmt.Errorf("%s %s: %w", c.Request.Method, c.Request.URL.Path, apperr.ErrNotFound))
+	})
+	e.NoMethod(func(c *gin.Context) {
+		problem.Send(c.Writer, problem.Problem{Type: problem.TypeURI("method-not-allowed"), Title: "Method not allowed",
+			Status: http.StatusMethodNotAllowed, Detail: c.Request.Method + " is not allowed on " + c.Request.URL.Path,
+			RequestID: RequestID(c)})
+		c.Abort()
+	})
+	return e, nil
+}
+
+// HandlerFunc is a handler that returns its error instead of writing it.
+type HandlerFunc func(c *gin.Context) error
+
+// Handle adapts a HandlerFunc: a returned error becomes problem+json.
+func Handle(h HandlerFunc) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := h(c); err != nil {
+			Fail(c, err)
+		}
+	}
+}
+
+// Fail answers with the problem for err and stops the chain.
+func Fail(c *gin.Context, err error) {
+	logger, _ := c.Get(loggerKey)
+	l, ok := logger.(*slog.Logger)
+	if !ok {
+		l = slog.Default()
+	}
+	_ = c.Error(err)
+	problem.Write(c.Writer, c.Request, l, RequestID(c), err)
+	c.Abort()
+}
+
+// RequestID returns the id of the request, also sent back as X-Request-ID.
+func RequestID(c *gin.Context) string { return c.GetString(requestIDKey) }
+
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+func requestID() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader("X-Request-ID")
+		if !validRequestID.MatchString(id) {
+			var b [12]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		c.Set(requestIDKey, id)
+		c.Header("X-Request-ID", id)
+		ctx := audit.WithActor(c.Request.Context(), audit.Actor{IP: c.ClientIP(), RequestID: id})
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+	}
+}
+
+const loggerKey = "tremplin.logger"
+
+func recovery(logger *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Set(loggerKey, logger)
+		defer func() {
+			rec := recover()
+			if rec == nil {
+				return
+			}
+			if rec == http.ErrAbortHandler {
+				panic(rec)
+			}
+			logger.Error("panic", "panic", fmt.Sprint(rec), "method", c.Request.Method,
+				"route", c.FullPath(), "request_id", RequestID(c), "stack", string(debug.Stack()))
+			if !c.Writer.Written() {
+				problem.Send(c.Writer, problem.Problem{Type: problem.TypeURI("internal"), Title: "Internal error",
+					Status: http.StatusInternalServerError, Detail: "something went wrong on our side; it has been logged",
+					RequestID: RequestID(c)})
+			}
+			c.Abort()
+		}()
+		c.Next()
+	}
+}
+
+func securityHeaders() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := c.Writer.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")
+		c.Next()
+	}
+}
+
+func accessLog(logger *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		level := slog.LevelInfo
+		if route == "/healthz" || route == "/readyz" || route == "/metrics" {
+			level = slog.LevelDebug
+		}
+		status := c.Writer.Status()
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		attrs := []slog.Attr{
+			slog.String("method", c.Request.Method),
+			slog.String("route", route),
+			slog.String("path", c.Request.URL.Path),
+			slog.Int("status", status),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.String("ip", c.ClientIP()),
+			slog.String("request_id", RequestID(c)),
+		}
+		if a := audit.ActorFrom(c.Request.Context()); a.UserID != nil {
+			attrs = append(attrs, slog.Int64("user_id", *a.UserID))
+		}
+		logger.LogAttrs(c.Request.Context(), level, "request", attrs...)
+	}
+}
+
+// IsHTTPS tells whether the client reached us over TLS, directly or through a
+// trusted proxy that says so.
+func IsHTTPS(c *gin.Context, behindProxy bool) bool {
+	if c.Request.TLS != nil {
+		return true
+	}
+	return behindProxy && strings.EqualFold(c.GetHeader("X-Forwarded-Proto"), "https")
+}

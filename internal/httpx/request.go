@@ -1,0 +1,137 @@
+package httpx
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+)
+
+// MaxJSONBody bounds a JSON request body.
+const MaxJSONBody = 1 << 20
+
+// DecodeJSON reads one JSON object from the body into v. Syntax errors, wrong
+// types and trailing data are malformed (400); a body over MaxJSONBody is 413.
+func DecodeJSON(c *gin.Context, v any) error {
+	body, err := io.ReadAll(io.LimitReader(c.Request.Body, MaxJSONBody+1))
+	if err != nil {
+		return fmt.Errorf("read body: %w", apperr.ErrMalformed)
+	}
+	if len(body) > MaxJSONBody {
+		return fmt.Errorf("JSON body over %d bytes: %w", MaxJSONBody, apperr.ErrTooLarge)
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return fmt.Errorf("the request body is empty; a JSON object is expected: %w", apperr.ErrMalformed)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s: %w", describeJSONError(err), apperr.ErrMalformed)
+	}
+	if dec.More() {
+		return fmt.Errorf("unexpected data after the JSON object: %w", apperr.ErrMalformed)
+	}
+	return nil
+}
+
+func describeJSONError(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("invalid JSON at byte %d: %v", syn.Offset, syn)
+	case errors.As(err, &typ):
+		if typ.Field != "" {
+			return fmt.Sprintf("field %q must be %s, not %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
+		}
+		return fmt.Sprintf("a JSON object is expected, not %s", typ.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON body ends too early"
+	}
+	return "invalid JSON: " + err.Error()
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "int", "int32", "int64", "uint", "uint32", "uint64", "float64":
+		return "a number"
+	case "slice":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	}
+	return "of another type"
+}
+
+// PathID parses a positive integer path parameter; anything else is a 404,
+// since no record has such an id.
+func PathID(c *gin.Context, name string) (int64, error) {
+	id, err := strconv.ParseInt(c.Param(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("%s %q: %w", name, c.Param(name), apperr.ErrNotFound)
+	}
+	return id, nil
+}
+
+// Page is a request for one page of a list ordered by id.
+type Page struct {
+	Limit   int
+	AfterID int64
+}
+
+// List is the shape of every list answer.
+type List[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+// ParsePage reads ?limit= (default 50, at most 500) and ?cursor=.
+func ParsePage(c *gin.Context) (Page, error) {
+	p := Page{Limit: 50}
+	v := &apperr.ValidationError{}
+	if s := c.Query("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		switch {
+		case err != nil || n < 1:
+			v.Field("limit", "must be a whole number from 1 to 500")
+		case n > 500:
+			p.Limit = 500
+		default:
+			p.Limit = n
+		}
+	}
+	if s := c.Query("cursor"); s != "" {
+		b, err := base64.RawURLEncoding.DecodeString(s)
+		id, perr := strconv.ParseInt(string(b), 10, 64)
+		if err != nil || perr != nil || id < 0 {
+			v.Field("cursor", "is not a cursor this server returned")
+		}
+		p.AfterID = id
+	}
+	return p, v.Err()
+}
+
+// NewList trims a page fetched with Limit+1 rows and sets the next cursor.
+func NewList[T any](items []T, p Page, id func(T) int64) List[T] {
+	l := List[T]{Items: items}
+	if l.Items == nil {
+		l.Items = []T{}
+	}
+	if len(items) > p.Limit {
+		l.Items = items[:p.Limit]
+		c := base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id(l.Items[p.Limit-1]), 10)))
+		l.NextCursor = &c
+	}
+	return l
+}

@@ -1,0 +1,241 @@
+package partners
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
+)
+
+// API serves the partners endpoints of /api/v1.
+type API struct {
+	Service *Service
+}
+
+// Routes mounts the public routes on public and the others on authed (a group
+// behind RequireAuth).
+func (a *API) Routes(public, authed *gin.RouterGroup) {
+	public.POST("/auth/login", httpx.Handle(a.login))
+	authed.POST("/auth/logout", httpx.Handle(a.logout))
+	authed.GET("/me", httpx.Handle(a.me))
+
+	authed.POST("/organizations", Allow(RoleAdmin), httpx.Handle(a.createOrganization))
+	authed.GET("/organizations", httpx.Handle(a.listOrganizations))
+	authed.GET("/organizations/:id", httpx.Handle(a.getOrganization))
+	authed.PATCH("/organizations/:id", Allow(RoleAdmin), httpx.Handle(a.updateOrganization))
+
+	authed.POST("/users", Allow(RoleAdmin), httpx.Handle(a.createUser))
+	authed.GET("/users", httpx.Handle(a.listUsers))
+	authed.GET("/users/:id", httpx.Handle(a.getUser))
+	authed.PATCH("/users/:id", httpx.Handle(a.updateUser))
+}
+
+func (a *API) login(c *gin.Context) error {
+	var in Credentials
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	s, err := a.Service.Login(c.Request.Context(), in, TokenBearer, Client{IP: c.ClientIP(), UserAgent: c.Request.UserAgent()})
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, s)
+	return nil
+}
+
+func (a *API) logout(c *gin.Context) error {
+	caller, err := CurrentCaller(c)
+	if err != nil {
+		return err
+	}
+	if err := a.Service.Logout(c.Request.Context(), caller); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+// MeView is the caller's user record with their organisation.
+type MeView struct {
+	User
+	Organization *Organization `json:"organization"`
+}
+
+func (a *API) me(c *gin.Context) error {
+	caller, err := CurrentCaller(c)
+	if err != nil {
+		return err
+	}
+	u, err := a.Service.Me(c.Request.Context(), caller)
+	if err != nil {
+		return err
+	}
+	view := MeView{User: u}
+	if caller.OrganizationID != 0 {
+		o, err := a.Service.GetOrganization(c.Request.Context(), caller, caller.OrganizationID)
+		if err != nil {
+			return err
+		}
+		view.Organization = &o
+	}
+	c.JSON(http.StatusOK, view)
+	return nil
+}
+
+func (a *API) createOrganization(c *gin.Context) error {
+	caller, err := CurrentCaller(c)
+	if err != nil {
+		return err
+	}
+	var in NewOrganization
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	o, err := a.Service.CreateOrganization(c.Request.Context(), caller, in)
+	if err != nil {
+		return err
+	}
+	c.Header("Location", "/api/v1/organizations/"+strconv.FormatInt(o.ID, 10))
+	c.JSON(http.StatusCreated, o)
+	return nil
+}
+
+func (a *API) listOrganizations(c *gin.Context) error {
+	caller, err := CurrentCaller(c)
+	if err != nil {
+		return err
+	}
+	page, err := httpx.ParsePage(c)
+	if err != nil {
+		return err
+	}
+	l, err := a.Service.ListOrganizations(c.Request.Context(), caller, OrganizationFilter{Kind: Kind(c.Query("kind"))}, page)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, l)
+	return nil
+}
+
+func (a *API) getOrganization(c *gin.Context) error {
+	caller, err := CurrentCaller(c)
+	if err != nil {
+		return err
+	}
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	o, err := a.Service.GetOrganization(c.Request.Context(), caller, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, o)
+	return nil
+}
+
+func (a *API) updateOrganization(c *gin.Context) error {
+	caller, err := CurrentCaller(c)
+	if err != nil {
+		return err
+	}
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in OrganizationPatch
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	o, err := a.Service.UpdateOrganization(c.Request.Context(), caller, id, in)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, o)
+	return nil
+}
+
+func (a *API) createUser(c *gin.Context) error {
+	caller, err := CurrentCaller(c)
+	if err != nil {
+		return err
+	}
+	var in NewUser
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	u, err := a.Service.CreateUser(c.Request.Context(), caller, in)
+	if err != nil {
+		return err
+	}
+	c.Header("Location", "/api/v1/users/"+strconv.FormatInt(u.ID, 10))
+	c.JSON(http.StatusCreated, u)
+	return nil
+}
+
+func (a *API) listUsers(c *gin.Context) error {
+	caller, err := CurrentCaller(c)
+	if err != nil {
+		return err
+	}
+	page, err := httpx.ParsePage(c)
+	if err != nil {
+		return err
+	}
+	f := UserFilter{Role: Role(c.Query("role"))}
+	if s := c.Query("organization_id"); s != "" {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 {
+			return apperr.Invalid("organization_id", "must be a positive whole number")
+		}
+		f.OrganizationID = id
+	}
+	l, err := a.Service.ListUsers(c.Request.Context(), caller, f, page)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, l)
+	return nil
+}
+
+func (a *API) getUser(c *gin.Context) error {
+	caller, err := CurrentCaller(c)
+	if err != nil {
+		return err
+	}
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	u, err := a.Service.GetUser(c.Request.Context(), caller, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, u)
+	return nil
+}
+
+func (a *API) updateUser(c *gin.Context) error {
+	caller, err := CurrentCaller(c)
+	if err != nil {
+		return err
+	}
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in UserPatch
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	u, err := a.Service.UpdateUser(c.Request.Context(), caller, id, in)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, u)
+	return nil
+}

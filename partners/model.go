@@ -1,0 +1,133 @@
+// Package partners holds the organisations of the network (sites, prescribers,
+// donors, operators), their users and roles, sessions and API tokens, and the
+// auth middleware and scoping rules every other domain relies on.
+package partners
+
+import (
+	"strings"
+	"time"
+	_ "time/tzdata" // time zones must resolve on machines without a zoneinfo database
+
+	"github.com/tremplin/tremplin/internal/apperr"
+)
+
+// Kind is the kind of an organisation.
+type Kind string
+
+const (
+	KindWarehouse  Kind = "warehouse"
+	KindSpace      Kind = "space"
+	KindPrescriber Kind = "prescriber"
+	KindDonor      Kind = "donor"
+	KindOperator   Kind = "operator"
+)
+
+// Kinds lists every organisation kind.
+var Kinds = []Kind{KindWarehouse, KindSpace, KindPrescriber, KindDonor, KindOperator}
+
+// IsSite tells whether stock can live at an organisation of this kind.
+func (k Kind) IsSite() bool { return k == KindWarehouse || k == KindSpace }
+
+func (k Kind) valid() bool {
+	for _, x := range Kinds {
+		if k == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Role is what a user may do.
+type Role string
+
+const (
+	RoleAdmin      Role = "admin"
+	RoleWarehouse  Role = "warehouse"
+	RoleSpace      Role = "space"
+	RolePrescriber Role = "prescriber"
+)
+
+// Roles lists every role.
+var Roles = []Role{RoleAdmin, RoleWarehouse, RoleSpace, RolePrescriber}
+
+// roleKind is the organisation kind each role belongs to; admins belong to the
+// network itself, not to an organisation.
+var roleKind = map[Role]Kind{
+	RoleWarehouse:  KindWarehouse,
+	RoleSpace:      KindSpace,
+	RolePrescriber: KindPrescriber,
+}
+
+// DefaultTimezone is the zone of an organisation created without one.
+const DefaultTimezone = "Europe/Paris"
+
+// Organization is a partner of the network. Warehouses and spaces are sites.
+type Organization struct {
+	ID        int64     `json:"id"`
+	Kind      Kind      `json:"kind"`
+	Name      string    `json:"name"`
+	Timezone  string    `json:"timezone"`
+	Address   string    `json:"address"`
+	Active    bool      `json:"active"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Location returns the organisation's time zone (validated on write).
+func (o Organization) Location() *time.Location {
+	loc, err := time.LoadLocation(o.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// User is a person who logs in.
+type User struct {
+	ID             int64      `json:"id"`
+	Email          string     `json:"email"`
+	Name           string     `json:"name"`
+	PasswordHash   string     `json:"-"`
+	Role           Role       `json:"role"`
+	OrganizationID *int64     `json:"organization_id"`
+	Active         bool       `json:"active"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	LastLoginAt    *time.Time `json:"last_login_at"`
+}
+
+const (
+	maxNameLen     = 200
+	maxAddressLen  = 500
+	maxEmailLen    = 254
+	minPasswordLen = 10
+	maxPasswordLen = 1024
+)
+
+// validTimezone reports whether tz names an IANA zone. "Local" depends on the
+// server and is refused.
+func validTimezone(tz string) bool {
+	if tz == "" || tz == "Local" || strings.TrimSpace(tz) != tz {
+		return false
+	}
+	_, err := time.LoadLocation(tz)
+	return err == nil
+}
+
+func checkName(v *apperr.ValidationError, field, name string) {
+	switch n := len([]rune(name)); {
+	case strings.TrimSpace(name) == "":
+		v.Field(field, "is required")
+	case n > maxNameLen:
+		v.Field(field, "must be at most %d characters", maxNameLen)
+	}
+}
+
+func checkPassword(v *apperr.ValidationError, field, pw string) {
+	switch n := len([]rune(pw)); {
+	case n < minPasswordLen:
+		v.Field(field, "must be at least %d characters", minPasswordLen)
+	case n > maxPasswordLen:
+		v.Field(field, "must be at most %d characters", maxPasswordLen)
+	}
+}

@@ -1,0 +1,233 @@
+package partners
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/audit"
+	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/internal/httpx"
+)
+
+// NewUser is the input of CreateUser.
+type NewUser struct {
+	Email          string `json:"email"`
+	Name           string `json:"name"`
+	Password       string `json:"password"`
+	Role           Role   `json:"role"`
+	OrganizationID *int64 `json:"organization_id"`
+}
+
+func normalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+func checkEmail(v *apperr.ValidationError, email string) {
+	if email == "" {
+		v.Field("email", "is required")
+		return
+	}
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || len(email) > maxEmailLen || !strings.Contains(email[strings.LastIndex(email, "@"):], ".") {
+		v.Field("email", "%q is not an email address such as prenom.nom@example.org", email)
+	}
+}
+
+// CreateUser adds a user (admins only). The role must fit the organisation's
+// kind: warehouse staff at a warehouse, space staff at a space, prescribers at
+// a prescriber organisation, admins at none.
+func (s *Service) CreateUser(ctx context.Context, c Caller, in NewUser) (User, error) {
+	if err := c.Require(RoleAdmin); err != nil {
+		return User{}, err
+	}
+	return s.createUser(ctx, in)
+}
+
+func (s *Service) createUser(ctx context.Context, in NewUser) (User, error) {
+	in.Email = normalizeEmail(in.Email)
+	v := &apperr.ValidationError{}
+	checkEmail(v, in.Email)
+	checkName(v, "name", in.Name)
+	checkPassword(v, "password", in.Password)
+	wantKind, known := roleKind[in.Role]
+	if !known && in.Role != RoleAdmin {
+		v.Field("role", "must be one of admin, warehouse, space, prescriber")
+	}
+	var user User
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		switch {
+		case in.Role == RoleAdmin && in.OrganizationID != nil:
+			v.Field("organization_id", "an admin belongs to the whole network, not to an organisation: leave it out")
+		case known && in.OrganizationID == nil:
+			v.Field("organization_id", "is required for role %s (an organisation of kind %s)", in.Role, wantKind)
+		case known:
+			var o Organization
+			err := tx.Where("id = ?", *in.OrganizationID).Take(&o).Error
+			switch {
+			case errors.Is(err, gorm.ErrRecordNotFound):
+				v.Field("organization_id", "no organisation has id %d", *in.OrganizationID)
+			case err != nil:
+				return fmt.Errorf("get organization %d: %w", *in.OrganizationID, err)
+			case o.Kind != wantKind:
+				v.Field("role", "role %s needs an organisation of kind %s, and %q is a %s", in.Role, wantKind, o.Name, o.Kind)
+			}
+		}
+		if err := v.Err(); err != nil {
+			return err
+		}
+		hash, err := s.hasher.Hash(in.Password)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		user = User{Email: in.Email, Name: strings.TrimSpace(in.Name), PasswordHash: hash, Role: in.Role,
+			OrganizationID: in.OrganizationID, Active: true, CreatedAt: now, UpdatedAt: now}
+		if err := tx.Create(&user).Error; err != nil {
+			if database.IsUniqueViolation(err) {
+				return apperr.Conflict("duplicate-email", "a user with email %s already exists", in.Email)
+			}
+			return fmt.Errorf("create user: %w", err)
+		}
+		return audit.Record(ctx, tx, "user.create", "user", user.ID,
+			map[string]any{"email": user.Email, "role": user.Role, "organization_id": user.OrganizationID})
+	})
+	return user, err
+}
+
+// UserFilter narrows ListUsers.
+type UserFilter struct {
+	OrganizationID int64
+	Role           Role
+}
+
+// ListUsers lists users: admins see everyone, others their own organisation.
+func (s *Service) ListUsers(ctx context.Context, c Caller, f UserFilter, p httpx.Page) (httpx.List[User], error) {
+	q := s.db.WithContext(ctx).Scopes(OwnedBy(c, "organization_id")).Where("id > ?", p.AfterID).Order("id").Limit(p.Limit + 1)
+	if f.OrganizationID != 0 {
+		q = q.Where("organization_id = ?", f.OrganizationID)
+	}
+	if f.Role != "" {
+		q = q.Where("role = ?", f.Role)
+	}
+	var out []User
+	if err := q.Find(&out).Error; err != nil {
+		return httpx.List[User]{}, fmt.Errorf("list users: %w", err)
+	}
+	return httpx.NewList(out, p, func(u User) int64 { return u.ID }), nil
+}
+
+// GetUser returns a user the caller may see.
+func (s *Service) GetUser(ctx context.Context, c Caller, id int64) (User, error) {
+	var u User
+	err := s.db.WithContext(ctx).Scopes(OwnedBy(c, "organization_id")).Where("id = ?", id).Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return u, fmt.Errorf("user %d: %w", id, apperr.ErrNotFound)
+	}
+	if err != nil {
+		return u, fmt.Errorf("get user %d: %w", id, err)
+	}
+	return u, nil
+}
+
+// UserPatch is the input of UpdateUser; absent fields stay.
+type UserPatch struct {
+	Name            *string `json:"name"`
+	Active          *bool   `json:"active"`
+	Password        *string `json:"password"`
+	CurrentPassword *string `json:"current_password"`
+}
+
+// UpdateUser changes a user. Admins may rename, deactivate, reactivate and
+// reset the password of anyone; a user may change their own name, and their
+// own password by giving the current one. Deactivating revokes every token
+// and session of that user at once.
+func (s *Service) UpdateUser(ctx context.Context, c Caller, id int64, in UserPatch) (User, error) {
+	self := c.UserID == id
+	if !c.IsAdmin() && !self {
+		if _, err := s.GetUser(ctx, c, id); err != nil {
+			return User{}, err
+		}
+		return User{}, fmt.Errorf("only an admin may change another user: %w", apperr.ErrForbidden)
+	}
+	if !c.IsAdmin() && in.Active != nil {
+		return User{}, fmt.Errorf("only an admin may activate or deactivate a user: %w", apperr.ErrForbidden)
+	}
+	var u User
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("id = ?", id).Take(&u).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return fmt.Errorf("user %d: %w", id, apperr.ErrNotFound)
+			}
+			return fmt.Errorf("get user %d: %w", id, err)
+		}
+		v := &apperr.ValidationError{}
+		changes := map[string]any{}
+		logged := map[string]any{}
+		if in.Name != nil {
+			checkName(v, "name", *in.Name)
+			changes["name"] = strings.TrimSpace(*in.Name)
+			logged["name"] = changes["name"]
+		}
+		if in.Password != nil {
+			checkPassword(v, "password", *in.Password)
+			if !c.IsAdmin() && (in.CurrentPassword == nil || !s.hasher.Verify(*in.CurrentPassword, u.PasswordHash)) {
+				v.Field("current_password", "is required and must be your current password")
+			}
+			logged["password"] = "changed"
+		}
+		if err := v.Err(); err != nil {
+			return err
+		}
+		if in.Password != nil {
+			hash, err := s.hasher.Hash(*in.Password)
+			if err != nil {
+				return err
+			}
+			changes["password_hash"] = hash
+		}
+		if in.Active != nil && *in.Active != u.Active {
+			if !*in.Active {
+				if self {
+					return apperr.Conflict("self-deactivation", "you cannot deactivate your own account")
+				}
+				if u.Role == RoleAdmin {
+					var admins int64
+					if err := tx.Model(&User{}).Where("role = ? AND active = ?", RoleAdmin, true).Count(&admins).Error; err != nil {
+						return fmt.Errorf("count admins: %w", err)
+					}
+					if admins <= 1 {
+						return apperr.Conflict("last-admin", "%s is the last active admin", u.Email)
+					}
+				}
+			}
+			changes["active"] = *in.Active
+			logged["active"] = *in.Active
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		changes["updated_at"] = s.now()
+		if err := tx.Model(&User{}).Where("id = ?", id).Updates(changes).Error; err != nil {
+			return fmt.Errorf("update user %d: %w", id, err)
+		}
+		// A deactivated account or a changed password ends every open session.
+		if (in.Active != nil && !*in.Active) || in.Password != nil {
+			q := tx.Model(&authToken{}).Where("user_id = ? AND revoked_at IS NULL", id)
+			if in.Password != nil && self && in.Active == nil {
+				q = q.Where("id <> ?", c.TokenID) // keep the session that made the change
+			}
+			if err := q.Update("revoked_at", s.now()).Error; err != nil {
+				return fmt.Errorf("revoke tokens of user %d: %w", id, err)
+			}
+		}
+		if err := tx.Where("id = ?", id).Take(&u).Error; err != nil {
+			return fmt.Errorf("reload user %d: %w", id, err)
+		}
+		return audit.Record(ctx, tx, "user.update", "user", id, logged)
+	})
+	return u, err
+}
