@@ -3,8 +3,8 @@ package partners_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"io"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"

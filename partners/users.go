@@ -106,6 +106,9 @@ type UserFilter struct {
 
 // ListUsers lists users: admins see everyone, others their own organisation.
 func (s *Service) ListUsers(ctx context.Context, c Caller, f UserFilter, p httpx.Page) (httpx.List[User], error) {
+	if _, known := roleKind[f.Role]; f.Role != "" && f.Role != RoleAdmin && !known {
+		return httpx.List[User]{}, apperr.Invalid("role", "must be one of admin, warehouse, space, prescriber")
+	}
 	q := s.db.WithContext(ctx).Scopes(OwnedBy(c, "organization_id")).Where("id > ?", p.AfterID).Order("id").Limit(p.Limit + 1)
 	if f.OrganizationID != 0 {
 		q = q.Where("organization_id = ?", f.OrganizationID)
