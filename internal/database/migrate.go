@@ -37,7 +37,8 @@ func (db *DB) provider(logger *slog.Logger) (*goose.Provider, error) {
 		dialect = goose.DialectPostgres
 		// A session advisory lock: processes started together migrate once,
 		// the others wait and then find nothing pending.
-		locker, err := lock.NewPostgresSessionLocker()
+		// Waiters retry every second, for up to ten minutes.
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 600))
 		if err != nil {
 			return nil, fmt.Errorf("migration lock: %w", err)
 		}

@@ -1,0 +1,330 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/internal/testenv"
+)
+
+func login(t *testing.T, base, email, password string) string {
+	t.Helper()
+	body := fmt.Sprintf(`{"email":%q,"password":%q}`, email, password)
+	resp, err := http.Post(base+"/api/v1/auth/login", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s struct {
+		Token string `json:"token"`
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("login %s: %d %s", email, resp.StatusCode, b)
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	return s.Token
+}
+
+func TestUsageAndBadFlags(t *testing.T) {
+	env := testEnv(t)
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, 2, "Usage"},
+		{[]string{"fly"}, 2, `unknown command "fly"`},
+		{[]string{"serve", "--bogus"}, 2, "flag provided but not defined: -bogus"},
+		{[]string{"serve", "extra"}, 2, `unexpected argument "extra"`},
+		{[]string{"migrate", "sideways"}, 1, `unknown migrate action "sideways"`},
+		{[]string{"admin"}, 1, "usage: tremplin admin create"},
+		{[]string{"admin", "create", "--email", "a@example.org"}, 2, "--email and --password are required"},
+	}
+	for _, c := range cases {
+		code, _, stderr := runCmd(t, env, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("tremplin %v: exit %d, stderr %q; want exit %d with %q", c.args, code, stderr, c.code, c.want)
+		}
+	}
+	bad := testEnv(t)
+	bad["TREMPLIN_TOKEN_TTL"] = "forever"
+	if code, _, stderr := runCmd(t, bad, "migrate"); code != 1 || !strings.Contains(stderr, "TREMPLIN_TOKEN_TTL") {
+		t.Errorf("bad config: exit %d, %q", code, stderr)
+	}
+}
+
+func TestUnreachableDatabase(t *testing.T) {
+	env := testEnv(t)
+	env["TREMPLIN_DATABASE_URL"] = "postgres://tremplin:secret@127.0.0.1:1/nowhere?sslmode=disable&connect_timeout=2"
+	code, _, stderr := runCmd(t, env, "serve", "--addr", "127.0.0.1:0")
+	if code != 1 || !strings.Contains(stderr, "database unreachable") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if strings.Contains(stderr, "secret") {
+		t.Fatalf("password printed: %q", stderr)
+	}
+	env["TREMPLIN_DATABASE_URL"] = "mysql://localhost/x"
+	if code, _, stderr := runCmd(t, env, "migrate"); code != 1 || !strings.Contains(stderr, "only postgres://") {
+		t.Fatalf("mysql URL: exit %d, %q", code, stderr)
+	}
+}
+
+func TestMigrateUpStatusIdempotent(t *testing.T) {
+	env := testEnv(t)
+	code, out, stderr := runCmd(t, env, "migrate", "status")
+	if code != 0 || !strings.Contains(out, "pending") {
+		t.Fatalf("status before: %d %q %q", code, out, stderr)
+	}
+	code, out, stderr = runCmd(t, env, "migrate", "up")
+	if code != 0 || !strings.Contains(out, "Applied") {
+		t.Fatalf("first up: %d %q %q", code, out, stderr)
+	}
+	code, out, _ = runCmd(t, env, "migrate", "up")
+	if code != 0 || !strings.Contains(out, "up to date") {
+		t.Fatalf("second up: %d %q", code, out)
+	}
+	code, out, _ = runCmd(t, env, "migrate", "status")
+	if code != 0 || strings.Contains(out, "pending") || !strings.Contains(out, "00001_foundation.sql") {
+		t.Fatalf("status after: %d %q", code, out)
+	}
+}
+
+func TestSchemaNewerThanBinaryIsRefused(t *testing.T) {
+	env := testEnv(t)
+	if code, _, stderr := runCmd(t, env, "migrate"); code != 0 {
+		t.Fatal(stderr)
+	}
+	target, err := database.Resolve(env["TREMPLIN_DATABASE_URL"], env["TREMPLIN_DATA_DIR"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := database.Open(context.Background(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Exec(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (99999, true)`).Error
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCmd(t, env, "serve", "--addr", "127.0.0.1:0")
+	if code != 1 || !strings.Contains(stderr, "newer than this binary") {
+		t.Fatalf("serve on a newer schema: exit %d, %q", code, stderr)
+	}
+	if code, _, _ := runCmd(t, env, "migrate", "status"); code != 1 {
+		t.Fatalf("migrate status on a newer schema: exit %d", code)
+	}
+}
+
+func TestFirstRunCreatesAdminOnce(t *testing.T) {
+	env := testEnv(t)
+	env["TREMPLIN_ADMIN_EMAIL"] = "Chef@Example.org"
+	s := startServe(t, env)
+	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(s.Out.String())
+	if m == nil {
+		t.Fatalf("no admin password printed:\n%s", s.Out)
+	}
+	token := login(t, s.URL, "chef@example.org", m[1])
+	req, _ := http.NewRequest("GET", s.URL+"/api/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("me: %d", resp.StatusCode)
+	}
+	if code := s.Stop(t); code != 0 {
+		t.Fatalf("stop: exit %d", code)
+	}
+	// The second start prints no password and keeps the first one.
+	s2 := startServe(t, env)
+	if strings.Contains(s2.Out.String(), "password") {
+		t.Fatalf("second start printed a password:\n%s", s2.Out)
+	}
+	login(t, s2.URL, "chef@example.org", m[1])
+}
+
+var demoLine = regexp.MustCompile(`(?m)^\s+(admin|warehouse|space|prescriber)\s+(\S+@\S+)\s+(\S+)\s`)
+
+func TestDemoFillsAnEmptyDatabaseOnly(t *testing.T) {
+	env := testEnv(t)
+	s := startServe(t, env, "--demo")
+	accounts := demoLine.FindAllStringSubmatch(s.Out.String(), -1)
+	roles := map[string]int{}
+	for _, a := range accounts {
+		roles[a[1]]++
+		login(t, s.URL, a[2], a[3])
+	}
+	if roles["admin"] != 1 || roles["warehouse"] != 1 || roles["space"] != 2 || roles["prescriber"] != 2 {
+		t.Fatalf("demo accounts by role %v:\n%s", roles, s.Out)
+	}
+	// The network: one space in La Réunion, two prescribers, a donor, an operator.
+	token := login(t, s.URL, accounts[0][2], accounts[0][3])
+	req, _ := http.NewRequest("GET", s.URL+"/api/v1/organizations", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l struct {
+		Items []struct{ Kind, Timezone string }
+	}
+	json.NewDecoder(resp.Body).Decode(&l)
+	resp.Body.Close()
+	kinds := map[string]int{}
+	reunion := false
+	for _, o := range l.Items {
+		kinds[o.Kind]++
+		reunion = reunion || o.Timezone == "Indian/Reunion" && o.Kind == "space"
+	}
+	if kinds["warehouse"] != 1 || kinds["space"] != 2 || kinds["prescriber"] != 2 || kinds["donor"] != 1 || kinds["operator"] != 1 || !reunion {
+		t.Fatalf("demo organisations %v (space in La Réunion: %v)", kinds, reunion)
+	}
+	s.Stop(t)
+
+	code, _, stderr := runCmd(t, env, "serve", "--addr", "127.0.0.1:0", "--demo")
+	if code != 1 || !strings.Contains(stderr, "not empty") {
+		t.Fatalf("second --demo: exit %d, %q", code, stderr)
+	}
+}
+
+func TestAdminCreate(t *testing.T) {
+	env := testEnv(t)
+	code, _, stderr := runCmd(t, env, "admin", "create", "--email", "a@example.org", "--password", "0123456789")
+	if code != 1 || !strings.Contains(stderr, "migrate up") {
+		t.Fatalf("before migrations: exit %d, %q", code, stderr)
+	}
+	runCmd(t, env, "migrate")
+	code, _, stderr = runCmd(t, env, "admin", "create", "--email", "a@example.org", "--password", "short")
+	if code != 1 || !strings.Contains(stderr, "at least 10 characters") {
+		t.Fatalf("weak password: exit %d, %q", code, stderr)
+	}
+	code, out, stderr := runCmd(t, env, "admin", "create", "--email", "a@example.org", "--password", "0123456789", "--name", "Ana")
+	if code != 0 || !strings.Contains(out, "a@example.org created") {
+		t.Fatalf("create: exit %d, %q %q", code, out, stderr)
+	}
+	code, _, stderr = runCmd(t, env, "admin", "create", "--email", "A@example.org", "--password", "0123456789")
+	if code != 1 || !strings.Contains(stderr, "already exists") {
+		t.Fatalf("duplicate: exit %d, %q", code, stderr)
+	}
+	s := startServe(t, env)
+	if strings.Contains(s.Out.String(), "password:") {
+		t.Fatal("an admin already exists, yet a first admin was created")
+	}
+	login(t, s.URL, "a@example.org", "0123456789")
+}
+
+// TestSIGTERMShutsDownCleanly runs the real binary and stops it with SIGTERM.
+func TestSIGTERMShutsDownCleanly(t *testing.T) {
+	env := testEnv(t)
+	env["TREMPLIN_LOG_LEVEL"] = "info"
+	cmd := exec.Command(binary(t), "serve", "--addr", "127.0.0.1:0")
+	cmd.Env = environ(env)
+	stdout, _ := cmd.StdoutPipe()
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	url := ""
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+			url = m[1]
+			break
+		}
+	}
+	go io.Copy(io.Discard, stdout)
+	if url == "" {
+		cmd.Process.Kill()
+		t.Fatalf("never listened: %s", stderr.String())
+	}
+	resp, err := http.Get(url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("no exit within 20s of SIGTERM")
+	}
+	if !strings.Contains(stderr.String(), "shutdown complete") {
+		t.Fatalf("no shutdown log:\n%s", stderr.String())
+	}
+}
+
+// TestTwoProcessesMigrateTogether starts two real processes on one fresh
+// PostgreSQL database at once: the advisory lock makes one migrate and the
+// other find nothing to do, and each migration is recorded once.
+func TestTwoProcessesMigrateTogether(t *testing.T) {
+	url := testenv.FreshPostgres(t)
+	bin := binary(t)
+	var wg sync.WaitGroup
+	outs := make([]string, 4)
+	errs := make([]error, 4)
+	for i := range outs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command(bin, "migrate", "up", "--database", url)
+			cmd.Env = environ(map[string]string{"TREMPLIN_DATA_DIR": t.TempDir()})
+			b, err := cmd.CombinedOutput()
+			outs[i], errs[i] = string(b), err
+		}()
+	}
+	wg.Wait()
+	applied := 0
+	for i := range outs {
+		if errs[i] != nil {
+			t.Fatalf("process %d: %v\n%s", i, errs[i], outs[i])
+		}
+		if strings.Contains(outs[i], "Applied") {
+			applied++
+		}
+	}
+	if applied != 1 {
+		t.Fatalf("%d processes applied migrations, want exactly 1:\n%s", applied, strings.Join(outs, "\n"))
+	}
+	conn, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var dup int
+	if err := conn.QueryRow(`SELECT COUNT(*) FROM (SELECT version_id FROM goose_db_version GROUP BY version_id HAVING COUNT(*) > 1) d`).Scan(&dup); err != nil {
+		t.Fatal(err)
+	}
+	if dup != 0 {
+		t.Fatalf("%d versions recorded twice", dup)
+	}
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/tremplin/tremplin/internal/apispec"
+	"github.com/tremplin/tremplin/internal/config"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/testenv"
+)
+
+func newTestRouter(t *testing.T) (*testenv.HTTP, *services, func() []string) {
+	t.Helper()
+	cfg, err := config.Load(lookupIn(map[string]string{"TREMPLIN_ARGON2_MEMORY_KIB": "64"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := newServices(cfg, testenv.DB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, h, err := newRouter(cfg, svc, slog.New(slog.NewTextHandler(io.Discard, nil)), httpx.NewMetrics())
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := func() []string {
+		var out []string
+		for _, r := range e.Routes() {
+			out = append(out, r.Method+" "+r.Path)
+		}
+		return out
+	}
+	return testenv.NewHTTP(t, h), svc, routes
+}
+
+var ginParam = regexp.MustCompile(`[:*]([A-Za-z_]+)`)
+
+// TestOpenAPIDescribesEveryRoute fails when a registered API route is missing
+// from openapi.json, or when the document describes a route that does not exist.
+func TestOpenAPIDescribesEveryRoute(t *testing.T) {
+	_, _, routes := newTestRouter(t)
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(apispec.JSON, &doc); err != nil {
+		t.Fatalf("openapi.json is not valid JSON: %v", err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.1") {
+		t.Fatalf("openapi %q, want 3.1", doc.OpenAPI)
+	}
+	registered := map[string]bool{}
+	for _, r := range routes() {
+		method, path, _ := strings.Cut(r, " ")
+		if !apiRoute(path) || method == "HEAD" {
+			continue
+		}
+		path = ginParam.ReplaceAllString(path, "{$1}")
+		registered[strings.ToLower(method)+" "+path] = true
+		if _, ok := doc.Paths[path][strings.ToLower(method)]; !ok {
+			t.Errorf("route %s %s is not in internal/apispec/openapi.json", method, path)
+		}
+	}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			if method == "parameters" {
+				continue
+			}
+			if !registered[method+" "+path] {
+				t.Errorf("openapi.json describes %s %s, which the router does not serve", strings.ToUpper(method), path)
+			}
+		}
+	}
+}
+
+func TestOperationsEndpoints(t *testing.T) {
+	h, _, _ := newTestRouter(t)
+	h.Do("GET", "/healthz", "", nil).Expect(t, 200)
+	ready := h.Do("GET", "/readyz", "", nil).Expect(t, 200).Map(t)
+	if ready["database"] != string(testenv.Engine()) {
+		t.Fatalf("readyz %v", ready)
+	}
+	h.Do("GET", "/api/v1/me", "", nil).ExpectProblem(t, 401)
+	metrics := string(h.Do("GET", "/metrics", "", nil).Expect(t, 200).Body)
+	for _, want := range []string{
+		`tremplin_http_requests_total{method="GET",route="/healthz",status="200"} 1`,
+		`tremplin_http_requests_total{method="GET",route="/api/v1/me",status="401"} 1`,
+		`tremplin_http_request_duration_seconds_bucket{method="GET",route="/readyz"`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	spec := h.Do("GET", "/api/openapi.json", "", nil).Expect(t, 200)
+	if !strings.HasPrefix(spec.Header.Get("Content-Type"), "application/json") {
+		t.Fatalf("openapi content type %q", spec.Header.Get("Content-Type"))
+	}
+	h.Do("GET", "/api/v1/nothing-here", "", nil).ExpectProblem(t, 404)
+	h.Do("GET", "/static/style.css", "", nil).Expect(t, 200)
+}
+
+func TestReadyzTellsWhenTheDatabaseIsGone(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	h.Do("GET", "/readyz", "", nil).Expect(t, 200)
+	if err := svc.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h.Do("GET", "/readyz", "", nil).ExpectProblem(t, 503)
+	h.Do("GET", "/healthz", "", nil).Expect(t, 200)
+}
+
+// TestCrossSiteFormPostRefused: a login form posted from another site is
+// refused; the same form from Tremplin's own pages goes through.
+func TestCrossSiteFormPostRefused(t *testing.T) {
+	h, _, _ := newTestRouter(t)
+	post := func(headers map[string]string) int {
+		req, _ := http.NewRequest("POST", h.URL+"/login", strings.NewReader(url.Values{"email": {"x@example.org"}, "password": {"0123456789"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := h.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := post(map[string]string{"Sec-Fetch-Site": "cross-site"}); got != http.StatusForbidden {
+		t.Errorf("cross-site post: %d, want 403", got)
+	}
+	if got := post(map[string]string{"Origin": "https://evil.example"}); got != http.StatusForbidden {
+		t.Errorf("foreign Origin: %d, want 403", got)
+	}
+	if got := post(map[string]string{"Sec-Fetch-Site": "same-origin"}); got != http.StatusUnauthorized {
+		t.Errorf("same-origin post with a wrong password: %d, want 401", got)
+	}
+}
