@@ -44,7 +44,7 @@ type Option struct {
 var Options = []Option{
 	{"TREMPLIN_DATABASE_URL", "", "a postgres:// URL, or a SQLite file path; empty means the embedded SQLite file under TREMPLIN_DATA_DIR",
 		func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
-	{"TREMPLIN_DATA_DIR", "./data", "where the embedded SQLite database and generated keys live (created if missing)",
+	{"TREMPLIN_DATA_DIR", "./data", "where the embedded SQLite database lives (created if missing)",
 		func(c *Config, v string) error {
 			if v == "" {
 				return errors.New("must not be empty")
