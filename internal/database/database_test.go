@@ -1,0 +1,128 @@
+package database_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/internal/testenv"
+)
+
+func TestResolve(t *testing.T) {
+	cases := []struct {
+		raw    string
+		engine database.Engine
+		where  string
+		bad    bool
+	}{
+		{"", database.SQLite, "data/tremplin.db", false},
+		{"/srv/tremplin/t.db", database.SQLite, "/srv/tremplin/t.db", false},
+		{"sqlite:local.db", database.SQLite, "local.db", false},
+		{"postgres://u:pw@db:5432/t?sslmode=disable", database.Postgres, "postgres://u:xxxxx@db:5432/t?sslmode=disable", false},
+		{"postgresql://db/t", database.Postgres, "postgresql://db/t", false},
+		{"mysql://db/t", "", "", true},
+		{"file.db?mode=memory", "", "", true},
+	}
+	for _, c := range cases {
+		got, err := database.Resolve(c.raw, "data")
+		if c.bad {
+			if err == nil {
+				t.Errorf("%q accepted", c.raw)
+			}
+			continue
+		}
+		if err != nil || got.Engine != c.engine || got.Where != c.where {
+			t.Errorf("%q → %+v, %v", c.raw, got, err)
+		}
+		if c.engine == database.SQLite && !strings.Contains(got.DSN, "_txlock=immediate") {
+			t.Errorf("%q: SQLite DSN without IMMEDIATE transactions: %s", c.raw, got.DSN)
+		}
+	}
+}
+
+func TestSQLiteSettings(t *testing.T) {
+	if testenv.Engine() != database.SQLite {
+		t.Skip("SQLite settings; the suite runs on PostgreSQL")
+	}
+	db := testenv.DB(t)
+	var mode string
+	var fk, timeout int
+	db.Raw("PRAGMA journal_mode").Scan(&mode)
+	db.Raw("PRAGMA foreign_keys").Scan(&fk)
+	db.Raw("PRAGMA busy_timeout").Scan(&timeout)
+	if mode != "wal" || fk != 1 || timeout < 5000 {
+		t.Fatalf("journal_mode=%s foreign_keys=%d busy_timeout=%d", mode, fk, timeout)
+	}
+	// Foreign keys are enforced.
+	err := db.Exec(`INSERT INTO users (email, name, password_hash, role, organization_id, active, created_at, updated_at)
+		VALUES ('x@example.org', 'x', 'h', 'space', 4242, true, ?, ?)`, database.Now(), database.Now()).Error
+	if err == nil {
+		t.Fatal("a user was inserted for an organisation that does not exist")
+	}
+}
+
+// TestRacingReadThenWriteTransactions: 40 goroutines each read a counter and
+// write it back plus one, in a transaction. Every one must succeed and none
+// may be lost: on SQLite that needs IMMEDIATE transactions (a deferred one
+// fails with "database is locked"), on PostgreSQL a row lock.
+func TestRacingReadThenWriteTransactions(t *testing.T) {
+	db := testenv.DB(t)
+	if err := db.Exec(`CREATE TABLE race_counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)`).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Exec(`INSERT INTO race_counter (id, n) VALUES (1, 0)`).Error; err != nil {
+		t.Fatal(err)
+	}
+	lock := ""
+	if db.Engine == database.Postgres {
+		lock = " FOR UPDATE"
+	}
+	const n = 40
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- db.WithContext(context.Background()).Transaction(func(tx *gorm.DB) error {
+				var v int
+				if err := tx.Raw(`SELECT n FROM race_counter WHERE id = 1`+lock).Scan(&v).Error; err != nil {
+					return err
+				}
+				return tx.Exec(`UPDATE race_counter SET n = ? WHERE id = 1`, v+1).Error
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("transaction failed: %v", err)
+		}
+	}
+	var got int
+	db.Raw(`SELECT n FROM race_counter WHERE id = 1`).Scan(&got)
+	if got != n {
+		t.Fatalf("counter %d after %d increments", got, n)
+	}
+}
+
+func TestMigrateIsIdempotentAndVersioned(t *testing.T) {
+	db := testenv.DB(t)
+	ctx := context.Background()
+	applied, err := db.Migrate(ctx, nil)
+	if err != nil || len(applied) != 0 {
+		t.Fatalf("second migrate applied %v, %v", applied, err)
+	}
+	if err := db.CheckSchema(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cur, known, err := db.Versions(ctx)
+	if err != nil || cur != known || known < 1 {
+		t.Fatalf("versions %d/%d %v", cur, known, err)
+	}
+}
