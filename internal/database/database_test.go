@@ -90,7 +90,7 @@ func TestRacingReadThenWriteTransactions(t *testing.T) {
 			defer wg.Done()
 			errs <- db.WithContext(context.Background()).Transaction(func(tx *gorm.DB) error {
 				var v int
-				if err := tx.Raw(`SELECT n FROM race_counter WHERE id = 1`+lock).Scan(&v).Error; err != nil {
+				if err := tx.Raw(`SELECT n FROM race_counter WHERE id = 1` + lock).Scan(&v).Error; err != nil {
 					return err
 				}
 				return tx.Exec(`UPDATE race_counter SET n = ? WHERE id = 1`, v+1).Error
