@@ -19,18 +19,29 @@ type API struct {
 // behind RequireAuth).
 func (a *API) Routes(public, authed *gin.RouterGroup) {
 	public.POST("/auth/login", httpx.Handle(a.login))
-	authed.POST("/auth/logout", httpx.Handle(a.logout))
-	authed.GET("/me", httpx.Handle(a.me))
+	authed.POST("/auth/logout", asCaller(a.logout))
+	authed.GET("/me", asCaller(a.me))
 
-	authed.POST("/organizations", Allow(RoleAdmin), httpx.Handle(a.createOrganization))
-	authed.GET("/organizations", httpx.Handle(a.listOrganizations))
-	authed.GET("/organizations/:id", httpx.Handle(a.getOrganization))
-	authed.PATCH("/organizations/:id", Allow(RoleAdmin), httpx.Handle(a.updateOrganization))
+	authed.POST("/organizations", Allow(RoleAdmin), asCaller(a.createOrganization))
+	authed.GET("/organizations", asCaller(a.listOrganizations))
+	authed.GET("/organizations/:id", asCaller(a.getOrganization))
+	authed.PATCH("/organizations/:id", Allow(RoleAdmin), asCaller(a.updateOrganization))
 
-	authed.POST("/users", Allow(RoleAdmin), httpx.Handle(a.createUser))
-	authed.GET("/users", httpx.Handle(a.listUsers))
-	authed.GET("/users/:id", httpx.Handle(a.getUser))
-	authed.PATCH("/users/:id", httpx.Handle(a.updateUser))
+	authed.POST("/users", Allow(RoleAdmin), asCaller(a.createUser))
+	authed.GET("/users", asCaller(a.listUsers))
+	authed.GET("/users/:id", asCaller(a.getUser))
+	authed.PATCH("/users/:id", asCaller(a.updateUser))
+}
+
+// asCaller adapts a handler that needs the authenticated caller.
+func asCaller(h func(c *gin.Context, caller Caller) error) gin.HandlerFunc {
+	return httpx.Handle(func(c *gin.Context) error {
+		caller, err := CurrentCaller(c)
+		if err != nil {
+			return err
+		}
+		return h(c, caller)
+	})
 }
 
 func (a *API) login(c *gin.Context) error {
@@ -47,11 +58,7 @@ func (a *API) login(c *gin.Context) error {
 	return nil
 }
 
-func (a *API) logout(c *gin.Context) error {
-	caller, err := CurrentCaller(c)
-	if err != nil {
-		return err
-	}
+func (a *API) logout(c *gin.Context, caller Caller) error {
 	if err := a.Service.Logout(c.Request.Context(), caller); err != nil {
 		return err
 	}
@@ -65,11 +72,7 @@ type MeView struct {
 	Organization *Organization `json:"organization"`
 }
 
-func (a *API) me(c *gin.Context) error {
-	caller, err := CurrentCaller(c)
-	if err != nil {
-		return err
-	}
+func (a *API) me(c *gin.Context, caller Caller) error {
 	u, err := a.Service.Me(c.Request.Context(), caller)
 	if err != nil {
 		return err
@@ -86,11 +89,7 @@ func (a *API) me(c *gin.Context) error {
 	return nil
 }
 
-func (a *API) createOrganization(c *gin.Context) error {
-	caller, err := CurrentCaller(c)
-	if err != nil {
-		return err
-	}
+func (a *API) createOrganization(c *gin.Context, caller Caller) error {
 	var in NewOrganization
 	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
@@ -104,11 +103,7 @@ func (a *API) createOrganization(c *gin.Context) error {
 	return nil
 }
 
-func (a *API) listOrganizations(c *gin.Context) error {
-	caller, err := CurrentCaller(c)
-	if err != nil {
-		return err
-	}
+func (a *API) listOrganizations(c *gin.Context, caller Caller) error {
 	page, err := httpx.ParsePage(c)
 	if err != nil {
 		return err
@@ -121,11 +116,7 @@ func (a *API) listOrganizations(c *gin.Context) error {
 	return nil
 }
 
-func (a *API) getOrganization(c *gin.Context) error {
-	caller, err := CurrentCaller(c)
-	if err != nil {
-		return err
-	}
+func (a *API) getOrganization(c *gin.Context, caller Caller) error {
 	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
@@ -138,11 +129,7 @@ func (a *API) getOrganization(c *gin.Context) error {
 	return nil
 }
 
-func (a *API) updateOrganization(c *gin.Context) error {
-	caller, err := CurrentCaller(c)
-	if err != nil {
-		return err
-	}
+func (a *API) updateOrganization(c *gin.Context, caller Caller) error {
 	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
@@ -159,11 +146,7 @@ func (a *API) updateOrganization(c *gin.Context) error {
 	return nil
 }
 
-func (a *API) createUser(c *gin.Context) error {
-	caller, err := CurrentCaller(c)
-	if err != nil {
-		return err
-	}
+func (a *API) createUser(c *gin.Context, caller Caller) error {
 	var in NewUser
 	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
@@ -177,11 +160,7 @@ func (a *API) createUser(c *gin.Context) error {
 	return nil
 }
 
-func (a *API) listUsers(c *gin.Context) error {
-	caller, err := CurrentCaller(c)
-	if err != nil {
-		return err
-	}
+func (a *API) listUsers(c *gin.Context, caller Caller) error {
 	page, err := httpx.ParsePage(c)
 	if err != nil {
 		return err
@@ -202,11 +181,7 @@ func (a *API) listUsers(c *gin.Context) error {
 	return nil
 }
 
-func (a *API) getUser(c *gin.Context) error {
-	caller, err := CurrentCaller(c)
-	if err != nil {
-		return err
-	}
+func (a *API) getUser(c *gin.Context, caller Caller) error {
 	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err
@@ -219,11 +194,7 @@ func (a *API) getUser(c *gin.Context) error {
 	return nil
 }
 
-func (a *API) updateUser(c *gin.Context) error {
-	caller, err := CurrentCaller(c)
-	if err != nil {
-		return err
-	}
+func (a *API) updateUser(c *gin.Context, caller Caller) error {
 	id, err := httpx.PathID(c, "id")
 	if err != nil {
 		return err

@@ -241,7 +241,7 @@ func TestSIGTERMShutsDownCleanly(t *testing.T) {
 	cmd := exec.Command(binary(t), "serve", "--addr", "127.0.0.1:0")
 	cmd.Env = environ(env)
 	stdout, _ := cmd.StdoutPipe()
-	var stderr lockedBuffer
+	var stderr testenv.LockedBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

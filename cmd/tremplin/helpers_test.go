@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -13,23 +12,6 @@ import (
 
 	"github.com/tremplin/tremplin/internal/testenv"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // testEnv is the environment of one command run: a fresh database of the
 // suite's engine, a cheap password hash, quiet logs.
@@ -49,7 +31,7 @@ func lookupIn(env map[string]string) func(string) (string, bool) {
 // runCmd runs the command in-process and returns its exit code and output.
 func runCmd(t *testing.T, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errOut lockedBuffer
+	var out, errOut testenv.LockedBuffer
 	code := run(context.Background(), args, &out, &errOut, lookupIn(env))
 	return code, out.String(), errOut.String()
 }
@@ -57,8 +39,8 @@ func runCmd(t *testing.T, env map[string]string, args ...string) (int, string, s
 // server is `tremplin serve` running in-process.
 type server struct {
 	URL    string
-	Out    *lockedBuffer
-	Err    *lockedBuffer
+	Out    *testenv.LockedBuffer
+	Err    *testenv.LockedBuffer
 	cancel context.CancelFunc
 	done   chan int
 }
@@ -70,7 +52,7 @@ var listening = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
 func startServe(t *testing.T, env map[string]string, args ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{Out: &lockedBuffer{}, Err: &lockedBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	s := &server{Out: &testenv.LockedBuffer{}, Err: &testenv.LockedBuffer{}, cancel: cancel, done: make(chan int, 1)}
 	go func() {
 		s.done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), s.Out, s.Err, lookupIn(env))
 	}()

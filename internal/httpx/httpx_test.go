@@ -1,14 +1,12 @@
 package httpx_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,23 +15,6 @@ import (
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/testenv"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func newEngine(t *testing.T, logs io.Writer) *gin.Engine {
 	t.Helper()
@@ -45,7 +26,7 @@ func newEngine(t *testing.T, logs io.Writer) *gin.Engine {
 }
 
 func TestPanicBecomesLogged500(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &testenv.LockedBuffer{}
 	e := newEngine(t, logs)
 	e.GET("/boom", func(*gin.Context) { panic("kaboom") })
 	h := testenv.NewHTTP(t, e)
@@ -64,7 +45,7 @@ func TestPanicBecomesLogged500(t *testing.T) {
 }
 
 func TestRequestIDAndAccessLog(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &testenv.LockedBuffer{}
 	e := newEngine(t, logs)
 	e.GET("/ok", func(c *gin.Context) { c.String(200, "ok") })
 	h := testenv.NewHTTP(t, e)

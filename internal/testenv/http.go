@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -120,4 +121,22 @@ func (r *Response) ExpectProblem(t testing.TB, status int) map[string]any {
 		t.Fatalf("problem status %v, want %d", m["status"], status)
 	}
 	return m
+}
+
+// LockedBuffer is a bytes.Buffer safe for a writer goroutine and a reading test.
+type LockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *LockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *LockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
