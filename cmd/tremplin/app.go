@@ -19,6 +19,7 @@ import (
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/problem"
+	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/templates"
 )
@@ -89,8 +90,9 @@ func openDatabase(ctx context.Context, cfg config.Config) (*database.DB, error) 
 
 // services is every domain's service, built once per process.
 type services struct {
-	db       *database.DB
-	partners *partners.Service
+	db        *database.DB
+	partners  *partners.Service
+	inventory *inventory.Service
 }
 
 func newServices(cfg config.Config, db *database.DB) (*services, error) {
@@ -98,12 +100,14 @@ func newServices(cfg config.Config, db *database.DB) (*services, error) {
 	if err != nil {
 		return nil, err
 	}
+	p := partners.NewService(partners.Config{
+		DB: db, Hasher: hasher, TokenTTL: cfg.TokenTTL, SessionTTL: cfg.SessionTTL,
+		Limits: partners.LoginLimits{Window: cfg.LoginWindow, MaxPerUser: cfg.LoginMaxPerUser, MaxPerAddr: cfg.LoginMaxPerAddr},
+	})
 	return &services{
-		db: db,
-		partners: partners.NewService(partners.Config{
-			DB: db, Hasher: hasher, TokenTTL: cfg.TokenTTL, SessionTTL: cfg.SessionTTL,
-			Limits: partners.LoginLimits{Window: cfg.LoginWindow, MaxPerUser: cfg.LoginMaxPerUser, MaxPerAddr: cfg.LoginMaxPerAddr},
-		}),
+		db:        db,
+		partners:  p,
+		inventory: inventory.NewService(inventory.Config{DB: db, Partners: p}),
 	}, nil
 }
 
@@ -136,6 +140,7 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	public := e.Group("/api/v1")
 	authed := e.Group("/api/v1", partners.RequireAuth(s.partners))
 	(&partners.API{Service: s.partners}).Routes(public, authed)
+	(&inventory.API{Service: s.inventory}).Routes(authed)
 	(&partners.Pages{Service: s.partners, Views: views, Logger: logger, BehindProxy: len(cfg.TrustedProxies) > 0}).Routes(e)
 
 	cop := http.NewCrossOriginProtection()

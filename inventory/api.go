@@ -1,0 +1,491 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// Scanner resolves a scanned code that is not a device (a voucher, say) for
+// GET /scan/{code}. It returns apperr.ErrNotFound when the code is not its kind.
+type Scanner func(ctx context.Context, c partners.Caller, code string) (kind string, value any, err error)
+
+// API serves the inventory endpoints of /api/v1.
+type API struct {
+	Service *Service
+	// Scanners are tried, in order, after devices.
+	Scanners []Scanner
+}
+
+// Routes mounts the inventory routes on a group behind partners.RequireAuth.
+func (a *API) Routes(r *gin.RouterGroup) {
+	r.POST("/donations", handle(a.createDonation))
+	r.GET("/donations", handle(a.listDonations))
+	r.GET("/donations/:id", handle(a.getDonation))
+	r.POST("/donations/:id/devices", handle(a.intake))
+	r.GET("/donations/:id/erasure-certificate.pdf", handle(a.certificate))
+
+	r.POST("/devices", handle(a.registerDevice))
+	r.GET("/devices", handle(a.listDevices))
+	r.GET("/devices/:id", handle(a.getDevice))
+	r.GET("/devices/:id/events", handle(a.events))
+	r.POST("/devices/:id/transitions", handle(a.transition))
+	r.GET("/devices/:id/label.pdf", handle(a.deviceLabel))
+	r.GET("/scan/:code", handle(a.scan))
+
+	r.GET("/label-layouts", handle(a.labelLayouts))
+	r.POST("/labels", handle(a.labels))
+	r.GET("/price-grid", handle(a.priceGrid))
+	r.PUT("/price-grid", handle(a.setPriceGrid))
+	r.GET("/tag-prefixes", handle(a.tagPrefixes))
+	r.PUT("/tag-prefixes", handle(a.setTagPrefixes))
+
+	r.POST("/sites/:id/stock-checks", handle(a.stockCheck))
+	r.GET("/sites/:id/stock-checks/:check", handle(a.getStockCheck))
+
+	r.POST("/transfers", handle(a.createTransfer))
+	r.GET("/transfers", handle(a.listTransfers))
+	r.GET("/transfers/:id", handle(a.getTransfer))
+	r.POST("/transfers/:id/ship", handle(a.shipTransfer))
+	r.POST("/transfers/:id/receive", handle(a.receiveTransfer))
+	r.POST("/transfers/:id/cancel", handle(a.cancelTransfer))
+	r.GET("/transfers/:id/manifest.pdf", handle(a.manifest))
+}
+
+// handle adapts a handler that needs the authenticated caller.
+func handle(h func(c *gin.Context, caller partners.Caller) error) gin.HandlerFunc {
+	return httpx.Handle(func(c *gin.Context) error {
+		caller, err := partners.CurrentCaller(c)
+		if err != nil {
+			return err
+		}
+		return h(c, caller)
+	})
+}
+
+func created(c *gin.Context, location string, v any) error {
+	c.Header("Location", location)
+	c.JSON(http.StatusCreated, v)
+	return nil
+}
+
+func pdf(c *gin.Context, name string, b []byte) error {
+	c.Header("Content-Disposition", `inline; filename="`+name+`"`)
+	c.Header("Cache-Control", "no-store")
+	c.Data(http.StatusOK, "application/pdf", b)
+	return nil
+}
+
+// queryID reads an optional positive id from the query string.
+func queryID(c *gin.Context, name string, v *apperr.ValidationError) int64 {
+	s := c.Query(name)
+	if s == "" {
+		return 0
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		v.Field(name, "must be a positive whole number")
+		return 0
+	}
+	return id
+}
+
+func (a *API) createDonation(c *gin.Context, caller partners.Caller) error {
+	var in NewDonation
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	d, err := a.Service.CreateDonation(c.Request.Context(), caller, in)
+	if err != nil {
+		return err
+	}
+	return created(c, "/api/v1/donations/"+strconv.FormatInt(d.ID, 10), d)
+}
+
+func (a *API) listDonations(c *gin.Context, caller partners.Caller) error {
+	page, err := httpx.ParsePage(c)
+	if err != nil {
+		return err
+	}
+	v := &apperr.ValidationError{}
+	donor := queryID(c, "donor_id", v)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	l, err := a.Service.ListDonations(c.Request.Context(), caller, donor, page)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, l)
+	return nil
+}
+
+func (a *API) getDonation(c *gin.Context, caller partners.Caller) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	d, err := a.Service.GetDonation(c.Request.Context(), caller, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, d)
+	return nil
+}
+
+func (a *API) registerDevice(c *gin.Context, caller partners.Caller) error {
+	var in NewDevice
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	d, err := a.Service.RegisterDevice(c.Request.Context(), caller, in)
+	if err != nil {
+		return err
+	}
+	return created(c, "/api/v1/devices/"+strconv.FormatInt(d.ID, 10), d)
+}
+
+func (a *API) listDevices(c *gin.Context, caller partners.Caller) error {
+	page, err := httpx.ParsePage(c)
+	if err != nil {
+		return err
+	}
+	v := &apperr.ValidationError{}
+	f := DeviceFilter{State: State(c.Query("state")), Category: Category(c.Query("category")), Query: c.Query("q"),
+		SiteID: queryID(c, "site_id", v), DonationID: queryID(c, "donation_id", v)}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	l, err := a.Service.ListDevices(c.Request.Context(), caller, f, page)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, l)
+	return nil
+}
+
+func (a *API) getDevice(c *gin.Context, caller partners.Caller) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	d, err := a.Service.GetDevice(c.Request.Context(), caller, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, d)
+	return nil
+}
+
+func (a *API) events(c *gin.Context, caller partners.Caller) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	ev, err := a.Service.Events(c.Request.Context(), caller, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"items": ev, "next_cursor": nil})
+	return nil
+}
+
+func (a *API) transition(c *gin.Context, caller partners.Caller) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in Transition
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	d, err := a.Service.Apply(c.Request.Context(), caller, id, in)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, d)
+	return nil
+}
+
+func (a *API) scan(c *gin.Context, caller partners.Caller) error {
+	code := c.Param("code")
+	d, err := a.Service.FindByCode(c.Request.Context(), caller, code)
+	if err == nil {
+		c.JSON(http.StatusOK, gin.H{"kind": "device", "device": d})
+		return nil
+	}
+	if !errors.Is(err, apperr.ErrNotFound) {
+		return err
+	}
+	for _, s := range a.Scanners {
+		kind, v, serr := s(c.Request.Context(), caller, code)
+		if serr == nil {
+			c.JSON(http.StatusOK, gin.H{"kind": kind, kind: v})
+			return nil
+		}
+		if !errors.Is(serr, apperr.ErrNotFound) {
+			return serr
+		}
+	}
+	return err
+}
+
+func (a *API) priceGrid(c *gin.Context, caller partners.Caller) error {
+	g, err := a.Service.PriceGrid(c.Request.Context(), caller)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, g)
+	return nil
+}
+
+func (a *API) setPriceGrid(c *gin.Context, caller partners.Caller) error {
+	if err := caller.Require(partners.RoleAdmin); err != nil {
+		return err
+	}
+	var in map[string]map[string]int64
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	g, err := a.Service.SetPriceGrid(c.Request.Context(), caller, in)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, g)
+	return nil
+}
+
+func (a *API) tagPrefixes(c *gin.Context, caller partners.Caller) error {
+	if err := caller.Require(staffRoles...); err != nil {
+		return err
+	}
+	p, err := a.Service.TagPrefixes(c.Request.Context())
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, p)
+	return nil
+}
+
+func (a *API) setTagPrefixes(c *gin.Context, caller partners.Caller) error {
+	if err := caller.Require(partners.RoleAdmin); err != nil {
+		return err
+	}
+	var in map[string]string
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	p, err := a.Service.SetTagPrefixes(c.Request.Context(), caller, in)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, p)
+	return nil
+}
+
+func (a *API) intake(c *gin.Context, caller partners.Caller) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if ct := c.ContentType(); ct == "application/json" {
+		return apperr.Invalid("Content-Type", "send the file as text/csv (header category,brand,model,serial,imei)")
+	}
+	res, err := a.Service.Intake(c.Request.Context(), caller, id, c.Request.Body)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, res)
+	return nil
+}
+
+func (a *API) certificate(c *gin.Context, caller partners.Caller) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	b, err := a.Service.ErasureCertificate(c.Request.Context(), caller, id)
+	if err != nil {
+		return err
+	}
+	return pdf(c, "certificat-effacement-don-"+strconv.FormatInt(id, 10)+".pdf", b)
+}
+
+func (a *API) labelLayouts(c *gin.Context, caller partners.Caller) error {
+	if err := caller.Require(staffRoles...); err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, gin.H{"items": LabelLayouts})
+	return nil
+}
+
+func (a *API) deviceLabel(c *gin.Context, caller partners.Caller) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	req := LabelRequest{DeviceIDs: []int64{id}, Layout: c.Query("layout")}
+	if q := c.Query("qr"); q != "" {
+		req.QR, err = strconv.ParseBool(q)
+		if err != nil {
+			return apperr.Invalid("qr", "must be true or false")
+		}
+	}
+	if _, err := a.Service.GetDevice(c.Request.Context(), caller, id); err != nil {
+		return err
+	}
+	b, err := a.Service.Labels(c.Request.Context(), caller, req)
+	if err != nil {
+		return err
+	}
+	return pdf(c, "etiquette-"+strconv.FormatInt(id, 10)+".pdf", b)
+}
+
+func (a *API) labels(c *gin.Context, caller partners.Caller) error {
+	var req LabelRequest
+	if err := httpx.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	b, err := a.Service.Labels(c.Request.Context(), caller, req)
+	if err != nil {
+		return err
+	}
+	return pdf(c, "etiquettes.pdf", b)
+}
+
+func (a *API) stockCheck(c *gin.Context, caller partners.Caller) error {
+	site, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Codes []string `json:"codes"`
+	}
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	res, err := a.Service.CheckStock(c.Request.Context(), caller, site, in.Codes)
+	if err != nil {
+		return err
+	}
+	return created(c, "/api/v1/sites/"+strconv.FormatInt(site, 10)+"/stock-checks/"+strconv.FormatInt(res.ID, 10), res)
+}
+
+func (a *API) getStockCheck(c *gin.Context, caller partners.Caller) error {
+	site, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	id, err := httpx.PathID(c, "check")
+	if err != nil {
+		return err
+	}
+	res, err := a.Service.GetStockCheck(c.Request.Context(), caller, site, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, res)
+	return nil
+}
+
+func (a *API) createTransfer(c *gin.Context, caller partners.Caller) error {
+	var in NewTransfer
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	t, err := a.Service.CreateTransfer(c.Request.Context(), caller, in)
+	if err != nil {
+		return err
+	}
+	return created(c, "/api/v1/transfers/"+strconv.FormatInt(t.ID, 10), t)
+}
+
+func (a *API) listTransfers(c *gin.Context, caller partners.Caller) error {
+	page, err := httpx.ParsePage(c)
+	if err != nil {
+		return err
+	}
+	l, err := a.Service.ListTransfers(c.Request.Context(), caller, c.Query("status"), page)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, l)
+	return nil
+}
+
+func (a *API) getTransfer(c *gin.Context, caller partners.Caller) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	t, err := a.Service.GetTransfer(c.Request.Context(), caller, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, t)
+	return nil
+}
+
+func (a *API) shipTransfer(c *gin.Context, caller partners.Caller) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	t, err := a.Service.ShipTransfer(c.Request.Context(), caller, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, t)
+	return nil
+}
+
+func (a *API) receiveTransfer(c *gin.Context, caller partners.Caller) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Codes []string `json:"codes"`
+	}
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	t, err := a.Service.ReceiveTransfer(c.Request.Context(), caller, id, in.Codes)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, t)
+	return nil
+}
+
+func (a *API) cancelTransfer(c *gin.Context, caller partners.Caller) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	t, err := a.Service.CancelTransfer(c.Request.Context(), caller, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, t)
+	return nil
+}
+
+func (a *API) manifest(c *gin.Context, caller partners.Caller) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	b, err := a.Service.Manifest(c.Request.Context(), caller, id)
+	if err != nil {
+		return err
+	}
+	return pdf(c, "bon-de-livraison-"+strconv.FormatInt(id, 10)+".pdf", b)
+}

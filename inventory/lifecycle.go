@@ -1,0 +1,192 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// rule is one action of the lifecycle: the states it starts from (or, when
+// from is empty, every state but those in except), where it leads, and who
+// may take it. This table is the one place the state machine lives.
+type rule struct {
+	from   []State
+	except []State
+	to     State
+	roles  []partners.Role
+}
+
+var lifecycle = map[string]rule{
+	"diagnose":       {from: []State{Received, InRepair, Returned}, to: Diagnosed, roles: warehouseRoles},
+	"erase":          {from: []State{Diagnosed}, to: Erased, roles: warehouseRoles},
+	"send_to_repair": {from: []State{Diagnosed, Erased}, to: InRepair, roles: warehouseRoles},
+	"mark_ready":     {from: []State{Erased, Diagnosed}, to: Ready, roles: warehouseRoles},
+	"recycle":        {except: []State{Sold, InTransit, Recycled, Lost}, to: Recycled, roles: warehouseRoles},
+	"mark_lost":      {except: []State{Sold, Lost, Recycled}, to: Lost, roles: []partners.Role{partners.RoleAdmin}},
+}
+
+// Actions lists the lifecycle actions.
+func Actions() []string {
+	out := make([]string, 0, len(lifecycle))
+	for a := range lifecycle {
+		out = append(out, a)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (r rule) allows(s State) bool {
+	if len(r.from) > 0 {
+		return slices.Contains(r.from, s)
+	}
+	return !slices.Contains(r.except, s)
+}
+
+// Transition is the input of Apply: an action and the fields it takes.
+type Transition struct {
+	Action     string  `json:"action"`
+	Grade      *string `json:"grade"`
+	Notes      *string `json:"notes"`
+	Method     *string `json:"method"`
+	Result     *string `json:"result"`
+	PriceCents *int64  `json:"price_cents"`
+	Reason     *string `json:"reason"`
+	Recycler   *string `json:"recycler"`
+}
+
+func text(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return strings.TrimSpace(*p)
+}
+
+// Apply moves a device through its lifecycle, in one transaction: the state is
+// changed by a conditional update (so that of two racing requests exactly one
+// wins) and an event is appended. A failed erasure keeps the device diagnosed
+// and is recorded.
+func (s *Service) Apply(ctx context.Context, c partners.Caller, id int64, t Transition) (Device, error) {
+	r, ok := lifecycle[t.Action]
+	if !ok {
+		return Device{}, apperr.Invalid("action", "must be one of %s", strings.Join(Actions(), ", "))
+	}
+	if err := c.Require(r.roles...); err != nil {
+		return Device{}, fmt.Errorf("%s: %w", t.Action, err)
+	}
+	var dev Device
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Scopes(ownSiteDevices(c)).Where("devices.id = ?", id).Take(&dev).Error; err != nil {
+			return notFound(err, "device %d", id)
+		}
+		if !r.allows(dev.State) {
+			return apperr.Conflict("invalid-transition", "device %s is %s: %s is not possible from that state", dev.Tag, dev.State, t.Action)
+		}
+		changes, data, to, err := s.plan(tx, dev, t)
+		if err != nil {
+			return err
+		}
+		from := dev.State
+		changes["state"] = to
+		changes["updated_at"] = s.now()
+		res := tx.Model(&Device{}).Where("id = ? AND state = ?", dev.ID, from).Updates(changes)
+		if res.Error != nil {
+			return fmt.Errorf("%s device %s: %w", t.Action, dev.Tag, res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return apperr.Conflict("invalid-transition", "device %s changed while you were working on it; reload it", dev.Tag)
+		}
+		if err := s.event(tx, c, dev, t.Action, from, to, data); err != nil {
+			return err
+		}
+		return tx.Where("id = ?", dev.ID).Take(&dev).Error
+	})
+	return dev, err
+}
+
+// plan checks an action's fields against the device and returns the columns
+// to change, the event data and the state reached.
+func (s *Service) plan(tx *gorm.DB, dev Device, t Transition) (map[string]any, map[string]any, State, error) {
+	v := &apperr.ValidationError{}
+	changes := map[string]any{}
+	data := map[string]any{}
+	to := lifecycle[t.Action].to
+	if n := text(t.Notes); n != "" {
+		data["notes"] = n
+	}
+	switch t.Action {
+	case "diagnose":
+		g := strings.ToUpper(text(t.Grade))
+		if !validGrade(g) {
+			v.Field("grade", "must be A, B, C or D")
+		}
+		changes["grade"] = g
+		data["grade"] = g
+	case "erase":
+		method := text(t.Method)
+		if method == "" || len([]rune(method)) > 200 {
+			v.Field("method", "is required (the tool or standard used, e.g. \"NIST 800-88 Purge\"), at most 200 characters")
+		}
+		result := text(t.Result)
+		if result != "passed" && result != "failed" {
+			v.Field("result", "must be passed or failed")
+		}
+		data["method"], data["result"] = method, result
+		if result == "failed" {
+			to = dev.State // recorded, but the device stays diagnosed
+		} else {
+			changes["erased_at"] = s.now()
+			changes["erasure_method"] = method
+		}
+	case "mark_ready":
+		if dev.State == Diagnosed && dev.Category != Other {
+			return nil, nil, "", apperr.Conflict("erasure-required",
+				"device %s is a %s: its data must be erased (and the erasure pass) before it is ready", dev.Tag, dev.Category)
+		}
+		if dev.Grade == nil {
+			return nil, nil, "", apperr.Conflict("grade-required", "device %s has no grade: diagnose it first", dev.Tag)
+		}
+		price := t.PriceCents
+		if price == nil {
+			p, found, err := gridPrice(tx, dev.Category, *dev.Grade)
+			if err != nil {
+				return nil, nil, "", err
+			}
+			if !found {
+				v.Field("price_cents", "is required: the price grid has no price for %s grade %s", dev.Category, *dev.Grade)
+			}
+			price = &p
+		}
+		if *price < 0 || *price > maxPriceCents {
+			v.Field("price_cents", "must be between 0 and %d", maxPriceCents)
+		}
+		changes["price_cents"] = *price
+		data["price_cents"] = *price
+	case "recycle":
+		reason := text(t.Reason)
+		if reason == "" {
+			v.Field("reason", "is required (why the device is recycled rather than reused)")
+		}
+		data["reason"] = reason
+		if r := text(t.Recycler); r != "" {
+			data["recycler"] = r
+		}
+	case "mark_lost":
+		reason := text(t.Reason)
+		if reason == "" {
+			v.Field("reason", "is required")
+		}
+		data["reason"] = reason
+	}
+	for k, val := range data {
+		if s, ok := val.(string); ok && len([]rune(s)) > 2000 {
+			v.Field(k, "must be at most 2000 characters")
+		}
+	}
+	return changes, data, to, v.Err()
+}

@@ -1,0 +1,108 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// Service is the inventory domain: its store and rules.
+type Service struct {
+	db       *database.DB
+	partners *partners.Service
+	now      func() time.Time
+}
+
+// Config is what NewService needs.
+type Config struct {
+	DB       *database.DB
+	Partners *partners.Service
+	Now      func() time.Time // nil means database.Now
+}
+
+// NewService builds the inventory service.
+func NewService(c Config) *Service {
+	now := c.Now
+	if now == nil {
+		now = database.Now
+	}
+	return &Service{db: c.DB, partners: c.Partners, now: now}
+}
+
+// Roles that handle stock.
+var (
+	warehouseRoles = []partners.Role{partners.RoleAdmin, partners.RoleWarehouse}
+	staffRoles     = []partners.Role{partners.RoleAdmin, partners.RoleWarehouse, partners.RoleSpace}
+)
+
+// visibleDevices limits a devices query to what the caller may see: admins
+// every device; site staff the devices at their site and those on their way
+// to it; others none.
+func visibleDevices(c partners.Caller) func(*gorm.DB) *gorm.DB {
+	return func(db *gorm.DB) *gorm.DB {
+		if c.IsAdmin() {
+			return db
+		}
+		site, ok := c.SiteID()
+		if !ok {
+			return db.Where("1 = 0")
+		}
+		return db.Where(`devices.site_id = ? OR devices.id IN (SELECT td.device_id FROM transfer_devices td
+			JOIN transfers t ON t.id = td.transfer_id
+			WHERE t.to_site_id = ? AND t.status IN ('shipped', 'received') AND td.received_at IS NULL)`, site, site)
+	}
+}
+
+// ownSiteDevices limits a devices query to those the caller may change: admins
+// any, site staff those at their own site.
+func ownSiteDevices(c partners.Caller) func(*gorm.DB) *gorm.DB {
+	return partners.AtOwnSite(c, "devices.site_id")
+}
+
+// checkSiteAccess returns ErrNotFound when a site is not the caller's (admins
+// may act anywhere).
+func checkSiteAccess(c partners.Caller, siteID int64) error {
+	if c.IsAdmin() {
+		return nil
+	}
+	if own, ok := c.SiteID(); ok && own == siteID {
+		return nil
+	}
+	return fmt.Errorf("site %d: %w", siteID, apperr.ErrNotFound)
+}
+
+// event appends one step to a device's history.
+func (s *Service) event(tx *gorm.DB, c partners.Caller, d Device, action string, from, to State, data map[string]any) error {
+	e := Event{DeviceID: d.ID, Action: action, FromState: from, ToState: to, At: s.now(), Data: mustJSON(data)}
+	if c.UserID != 0 {
+		uid := c.UserID
+		e.UserID = &uid
+	}
+	site := d.SiteID
+	e.SiteID = &site
+	if err := tx.Create(&e).Error; err != nil {
+		return fmt.Errorf("record %s of device %s: %w", action, d.Tag, err)
+	}
+	return nil
+}
+
+func notFound(err error, format string, args ...any) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return fmt.Errorf(format+": %w", append(args, apperr.ErrNotFound)...)
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
+// inTx runs fn in one transaction.
+func (s *Service) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.db.WithContext(ctx).Transaction(fn)
+}
+
+func isNotFound(err error) bool { return errors.Is(err, apperr.ErrNotFound) }

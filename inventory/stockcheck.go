@@ -1,0 +1,171 @@
+package inventory
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// DeviceRef is a short description of a device in a report.
+type DeviceRef struct {
+	ID       int64    `json:"id"`
+	Tag      string   `json:"tag"`
+	Category Category `json:"category"`
+	Brand    string   `json:"brand"`
+	Model    string   `json:"model"`
+	State    State    `json:"state"`
+	SiteID   int64    `json:"site_id"`
+}
+
+func refOf(d Device) DeviceRef {
+	return DeviceRef{ID: d.ID, Tag: d.Tag, Category: d.Category, Brand: d.Brand, Model: d.Model, State: d.State, SiteID: d.SiteID}
+}
+
+// Elsewhere is a scanned device that the records put at another site or in a
+// state that is not on a shelf.
+type Elsewhere struct {
+	Code string `json:"code"`
+	DeviceRef
+}
+
+// StockCheck is the result of scanning everything on a site's shelves.
+type StockCheck struct {
+	ID         int64       `json:"id"`
+	SiteID     int64       `json:"site_id"`
+	UserID     *int64      `json:"user_id"`
+	At         time.Time   `json:"at"`
+	Scanned    int         `json:"scanned"`
+	Seen       int         `json:"seen"`
+	Missing    []DeviceRef `json:"missing"`
+	Unexpected []string    `json:"unexpected"`
+	Elsewhere  []Elsewhere `json:"elsewhere"`
+}
+
+type stockCheckRow struct {
+	ID      int64
+	SiteID  int64
+	UserID  *int64
+	At      time.Time
+	Scanned int
+	Result  string
+}
+
+func (stockCheckRow) TableName() string { return "stock_checks" }
+
+const maxStockCodes = 20_000
+
+// CheckStock compares what a site scanned with what the records say is on
+// its shelves: devices expected and not scanned are missing, codes that match
+// no device are unexpected, and devices recorded at another site or in a state
+// not on a shelf (sold, in transit...) are elsewhere. The result is kept.
+func (s *Service) CheckStock(ctx context.Context, c partners.Caller, siteID int64, codes []string) (StockCheck, error) {
+	if err := c.Require(staffRoles...); err != nil {
+		return StockCheck{}, err
+	}
+	if err := checkSiteAccess(c, siteID); err != nil {
+		return StockCheck{}, err
+	}
+	if _, err := s.partners.Site(ctx, siteID); err != nil {
+		return StockCheck{}, err
+	}
+	if len(codes) > maxStockCodes {
+		return StockCheck{}, apperr.Invalid("codes", "at most %d codes per stock check", maxStockCodes)
+	}
+	res := StockCheck{SiteID: siteID, At: s.now(), Missing: []DeviceRef{}, Unexpected: []string{}, Elsewhere: []Elsewhere{}}
+	if c.UserID != 0 {
+		uid := c.UserID
+		res.UserID = &uid
+	}
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		seen := map[int64]bool{}
+		done := map[string]bool{}
+		for _, raw := range codes {
+			code := NormalizeCode(raw)
+			if code == "" || done[code] {
+				continue // a blank scan, or the same item scanned twice
+			}
+			done[code] = true
+			res.Scanned++
+			d, err := s.findByCode(tx.Model(&Device{}), code)
+			switch {
+			case errors.Is(err, gorm.ErrRecordNotFound):
+				res.Unexpected = append(res.Unexpected, code)
+				continue
+			case err != nil:
+				return fmt.Errorf("look up %s: %w", code, err)
+			}
+			if seen[d.ID] {
+				continue
+			}
+			seen[d.ID] = true
+			if d.SiteID == siteID && d.State.OnShelf() {
+				res.Seen++
+			} else {
+				res.Elsewhere = append(res.Elsewhere, Elsewhere{Code: code, DeviceRef: refOf(d)})
+			}
+		}
+		var expected []Device
+		if err := tx.Where("site_id = ? AND state IN ?", siteID, onShelfStates()).Order("tag").Find(&expected).Error; err != nil {
+			return fmt.Errorf("expected stock: %w", err)
+		}
+		for _, d := range expected {
+			if !seen[d.ID] {
+				res.Missing = append(res.Missing, refOf(d))
+			}
+		}
+		result, err := json.Marshal(map[string]any{"missing": res.Missing, "unexpected": res.Unexpected, "elsewhere": res.Elsewhere, "seen": res.Seen})
+		if err != nil {
+			return err
+		}
+		row := stockCheckRow{SiteID: siteID, UserID: res.UserID, At: res.At, Scanned: res.Scanned, Result: string(result)}
+		if err := tx.Create(&row).Error; err != nil {
+			return fmt.Errorf("record stock check: %w", err)
+		}
+		res.ID = row.ID
+		return nil
+	})
+	return res, err
+}
+
+// GetStockCheck returns a recorded stock check of a site.
+func (s *Service) GetStockCheck(ctx context.Context, c partners.Caller, siteID, id int64) (StockCheck, error) {
+	if err := c.Require(staffRoles...); err != nil {
+		return StockCheck{}, err
+	}
+	if err := checkSiteAccess(c, siteID); err != nil {
+		return StockCheck{}, err
+	}
+	var row stockCheckRow
+	if err := s.db.WithContext(ctx).Where("id = ? AND site_id = ?", id, siteID).Take(&row).Error; err != nil {
+		return StockCheck{}, notFound(err, "stock check %d", id)
+	}
+	res := StockCheck{ID: row.ID, SiteID: row.SiteID, UserID: row.UserID, At: row.At, Scanned: row.Scanned}
+	var body struct {
+		Missing    []DeviceRef `json:"missing"`
+		Unexpected []string    `json:"unexpected"`
+		Elsewhere  []Elsewhere `json:"elsewhere"`
+		Seen       int         `json:"seen"`
+	}
+	if err := json.Unmarshal([]byte(row.Result), &body); err != nil {
+		return res, fmt.Errorf("stock check %d: %w", id, err)
+	}
+	res.Missing, res.Unexpected, res.Elsewhere, res.Seen = body.Missing, body.Unexpected, body.Elsewhere, body.Seen
+	return res, nil
+}
+
+func onShelfStates() []State {
+	var out []State
+	for _, s := range States {
+		if s.OnShelf() {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,460 @@
+package inventory
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/audit"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// Transfer statuses.
+const (
+	TransferDraft     = "draft"
+	TransferShipped   = "shipped"
+	TransferReceived  = "received"
+	TransferCancelled = "cancelled"
+)
+
+// Transfer moves stock from one site to another: drafted, shipped (devices in
+// transit), received by scanning at the destination.
+type Transfer struct {
+	ID         int64      `json:"id"`
+	FromSiteID int64      `json:"from_site_id"`
+	ToSiteID   int64      `json:"to_site_id"`
+	Status     string     `json:"status"`
+	Note       string     `json:"note"`
+	CreatedBy  *int64     `json:"created_by"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ShippedBy  *int64     `json:"shipped_by"`
+	ShippedAt  *time.Time `json:"shipped_at"`
+	ReceivedBy *int64     `json:"received_by"`
+	ReceivedAt *time.Time `json:"received_at"`
+	Unexpected string     `json:"-"`
+}
+
+type transferDevice struct {
+	TransferID  int64
+	DeviceID    int64
+	StateBefore State
+	ReceivedAt  *time.Time
+}
+
+func (transferDevice) TableName() string { return "transfer_devices" }
+
+// RechargeLine is a quantity of one recharge product on a transfer.
+type RechargeLine struct {
+	ProductID int64 `json:"product_id"`
+	Quantity  int   `json:"quantity"`
+}
+
+// NewTransfer is the input of CreateTransfer.
+type NewTransfer struct {
+	FromSiteID int64          `json:"from_site_id"`
+	ToSiteID   int64          `json:"to_site_id"`
+	DeviceIDs  []int64        `json:"device_ids"`
+	Recharges  []RechargeLine `json:"recharges"`
+	Note       *string        `json:"note"`
+}
+
+// TransferItem is a device on a transfer.
+type TransferItem struct {
+	DeviceRef
+	Received bool `json:"received"`
+}
+
+// TransferView is a transfer with its items.
+type TransferView struct {
+	Transfer
+	Devices    []TransferItem `json:"devices"`
+	Recharges  []RechargeLine `json:"recharges"`
+	Missing    []DeviceRef    `json:"missing"`
+	Unexpected []string       `json:"unexpected"`
+	// Received lists what the last receive call put in stock.
+	Received []DeviceRef `json:"received,omitempty"`
+}
+
+// shippable is the state a device leaves from, by origin site kind.
+func shippable(s State) bool { return s == Ready || s == InStock || s == Returned }
+
+// CreateTransfer drafts a transfer from the caller's site (admins: any site).
+func (s *Service) CreateTransfer(ctx context.Context, c partners.Caller, in NewTransfer) (TransferView, error) {
+	if err := c.Require(staffRoles...); err != nil {
+		return TransferView{}, err
+	}
+	v := &apperr.ValidationError{}
+	from, to := s.transferSite(ctx, v, "from_site_id", in.FromSiteID), s.transferSite(ctx, v, "to_site_id", in.ToSiteID)
+	if in.FromSiteID != 0 && in.FromSiteID == in.ToSiteID {
+		v.Field("to_site_id", "must differ from from_site_id")
+	}
+	if own, ok := c.SiteID(); ok && in.FromSiteID != 0 && own != in.FromSiteID {
+		v.Field("from_site_id", "you ship from your own site (id %d)", own)
+	}
+	if len(in.DeviceIDs) == 0 && len(in.Recharges) == 0 {
+		v.Field("device_ids", "a transfer carries at least one device or recharge")
+	}
+	seen := map[int64]bool{}
+	for _, id := range in.DeviceIDs {
+		if seen[id] {
+			v.Field("device_ids", "device %d is listed twice", id)
+		}
+		seen[id] = true
+	}
+	for i, r := range in.Recharges {
+		// Recharge products are not part of the inventory yet: every id is unknown.
+		v.Field(fmt.Sprintf("recharges[%d].product_id", i), "no recharge product %d", r.ProductID)
+	}
+	note := text(in.Note)
+	if len([]rune(note)) > 2000 {
+		v.Field("note", "must be at most 2000 characters")
+	}
+	if err := v.Err(); err != nil {
+		return TransferView{}, err
+	}
+	var t Transfer
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		devices, err := s.visibleByIDs(ctx, c, in.DeviceIDs)
+		if err != nil {
+			return err
+		}
+		var problems []string
+		for _, d := range devices {
+			switch {
+			case d.SiteID != from.ID:
+				problems = append(problems, fmt.Sprintf("%s is not at %s", d.Tag, from.Name))
+			case !shippable(d.State):
+				problems = append(problems, fmt.Sprintf("%s is %s (only ready, in-stock or returned devices travel)", d.Tag, d.State))
+			case d.State == Returned && to.Kind != partners.KindWarehouse:
+				problems = append(problems, fmt.Sprintf("%s was returned: it goes back to a warehouse for diagnosis", d.Tag))
+			}
+		}
+		var busy []struct {
+			Tag        string
+			TransferID int64
+		}
+		if len(in.DeviceIDs) > 0 {
+			if err := tx.Table("transfer_devices td").Select("d.tag, td.transfer_id").
+				Joins("JOIN transfers t ON t.id = td.transfer_id").Joins("JOIN devices d ON d.id = td.device_id").
+				Where("td.device_id IN ? AND t.status = ?", in.DeviceIDs, TransferDraft).Scan(&busy).Error; err != nil {
+				return fmt.Errorf("open transfers: %w", err)
+			}
+		}
+		for _, b := range busy {
+			problems = append(problems, fmt.Sprintf("%s is already on draft transfer %d", b.Tag, b.TransferID))
+		}
+		if len(problems) > 0 {
+			return apperr.Conflict("device-unavailable", "%s", strings.Join(problems, "; "))
+		}
+		t = Transfer{FromSiteID: from.ID, ToSiteID: to.ID, Status: TransferDraft, Note: note, CreatedAt: s.now(), Unexpected: "[]"}
+		if c.UserID != 0 {
+			uid := c.UserID
+			t.CreatedBy = &uid
+		}
+		if err := tx.Create(&t).Error; err != nil {
+			return fmt.Errorf("create transfer: %w", err)
+		}
+		for _, d := range devices {
+			if err := tx.Create(&transferDevice{TransferID: t.ID, DeviceID: d.ID, StateBefore: d.State}).Error; err != nil {
+				return fmt.Errorf("add %s to transfer: %w", d.Tag, err)
+			}
+		}
+		return audit.Record(ctx, tx, "transfer.create", "transfer", t.ID, map[string]any{"from": from.ID, "to": to.ID, "devices": len(devices)})
+	})
+	if err != nil {
+		return TransferView{}, err
+	}
+	return s.transferView(ctx, s.db.WithContext(ctx), t)
+}
+
+func (s *Service) transferSite(ctx context.Context, v *apperr.ValidationError, field string, id int64) partners.Organization {
+	if id == 0 {
+		v.Field(field, "is required")
+		return partners.Organization{}
+	}
+	o, err := s.partners.Site(ctx, id)
+	if err != nil {
+		v.Field(field, "no warehouse or space has id %d", id)
+	}
+	return o
+}
+
+// transferFor loads a transfer the caller may see: admins any, site staff
+// those leaving or reaching their site.
+func (s *Service) transferFor(tx *gorm.DB, c partners.Caller, id int64) (Transfer, error) {
+	if err := c.Require(staffRoles...); err != nil {
+		return Transfer{}, err
+	}
+	q := tx.Where("id = ?", id)
+	if !c.IsAdmin() {
+		site, _ := c.SiteID()
+		q = q.Where("from_site_id = ? OR to_site_id = ?", site, site)
+	}
+	var t Transfer
+	if err := q.Take(&t).Error; err != nil {
+		return t, notFound(err, "transfer %d", id)
+	}
+	return t, nil
+}
+
+// GetTransfer returns a transfer with its items.
+func (s *Service) GetTransfer(ctx context.Context, c partners.Caller, id int64) (TransferView, error) {
+	db := s.db.WithContext(ctx)
+	t, err := s.transferFor(db, c, id)
+	if err != nil {
+		return TransferView{}, err
+	}
+	return s.transferView(ctx, db, t)
+}
+
+func (s *Service) transferView(ctx context.Context, db *gorm.DB, t Transfer) (TransferView, error) {
+	view := TransferView{Transfer: t, Devices: []TransferItem{}, Recharges: []RechargeLine{}, Missing: []DeviceRef{}, Unexpected: []string{}}
+	var rows []struct {
+		Device
+		ReceivedFlag *time.Time `gorm:"column:td_received_at"`
+	}
+	if err := db.Table("transfer_devices td").Select("devices.*, td.received_at AS td_received_at").
+		Joins("JOIN devices ON devices.id = td.device_id").Where("td.transfer_id = ?", t.ID).
+		Order("devices.tag").Scan(&rows).Error; err != nil {
+		return view, fmt.Errorf("items of transfer %d: %w", t.ID, err)
+	}
+	for _, r := range rows {
+		item := TransferItem{DeviceRef: refOf(r.Device), Received: r.ReceivedFlag != nil}
+		view.Devices = append(view.Devices, item)
+		if t.Status == TransferReceived && !item.Received {
+			view.Missing = append(view.Missing, item.DeviceRef)
+		}
+	}
+	_ = json.Unmarshal([]byte(t.Unexpected), &view.Unexpected)
+	return view, nil
+}
+
+// ListTransfers lists the transfers the caller may see, optionally by status.
+func (s *Service) ListTransfers(ctx context.Context, c partners.Caller, status string, p httpx.Page) (httpx.List[Transfer], error) {
+	if err := c.Require(staffRoles...); err != nil {
+		return httpx.List[Transfer]{}, err
+	}
+	q := s.db.WithContext(ctx).Where("id > ?", p.AfterID).Order("id").Limit(p.Limit + 1)
+	if !c.IsAdmin() {
+		site, _ := c.SiteID()
+		q = q.Where("from_site_id = ? OR to_site_id = ?", site, site)
+	}
+	switch status {
+	case "":
+	case TransferDraft, TransferShipped, TransferReceived, TransferCancelled:
+		q = q.Where("status = ?", status)
+	default:
+		return httpx.List[Transfer]{}, apperr.Invalid("status", "must be draft, shipped, received or cancelled")
+	}
+	var out []Transfer
+	if err := q.Find(&out).Error; err != nil {
+		return httpx.List[Transfer]{}, fmt.Errorf("list transfers: %w", err)
+	}
+	return httpx.NewList(out, p, func(t Transfer) int64 { return t.ID }), nil
+}
+
+// ShipTransfer sends a draft: every device leaves its shelf for in_transit,
+// or, if any cannot (sold meanwhile, say), nothing moves.
+func (s *Service) ShipTransfer(ctx context.Context, c partners.Caller, id int64) (TransferView, error) {
+	var view TransferView
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		t, err := s.transferFor(tx, c, id)
+		if err != nil {
+			return err
+		}
+		if err := checkSiteAccess(c, t.FromSiteID); err != nil {
+			return fmt.Errorf("only the sending site ships transfer %d: %w", id, apperr.ErrForbidden)
+		}
+		if t.Status != TransferDraft {
+			return apperr.Conflict("invalid-transition", "transfer %d is %s: only a draft can be shipped", id, t.Status)
+		}
+		now := s.now()
+		res := tx.Model(&Transfer{}).Where("id = ? AND status = ?", id, TransferDraft).
+			Updates(map[string]any{"status": TransferShipped, "shipped_at": now, "shipped_by": userID(c)})
+		if res.Error != nil {
+			return fmt.Errorf("ship transfer %d: %w", id, res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return apperr.Conflict("invalid-transition", "transfer %d was shipped or cancelled meanwhile", id)
+		}
+		var items []transferDevice
+		if err := tx.Where("transfer_id = ?", id).Find(&items).Error; err != nil {
+			return fmt.Errorf("items of transfer %d: %w", id, err)
+		}
+		for _, it := range items {
+			var d Device
+			if err := tx.Where("id = ?", it.DeviceID).Take(&d).Error; err != nil {
+				return fmt.Errorf("device %d: %w", it.DeviceID, err)
+			}
+			res := tx.Model(&Device{}).Where("id = ? AND site_id = ? AND state = ?", d.ID, t.FromSiteID, it.StateBefore).
+				Updates(map[string]any{"state": InTransit, "updated_at": now})
+			if res.Error != nil {
+				return fmt.Errorf("ship %s: %w", d.Tag, res.Error)
+			}
+			if res.RowsAffected != 1 {
+				return apperr.Conflict("device-unavailable", "device %s is now %s, no longer %s at the sending site: remove it from the transfer", d.Tag, d.State, it.StateBefore)
+			}
+			if err := s.event(tx, c, d, "ship", it.StateBefore, InTransit, map[string]any{"transfer_id": id, "to_site_id": t.ToSiteID}); err != nil {
+				return err
+			}
+		}
+		t.Status, t.ShippedAt, t.ShippedBy = TransferShipped, &now, userID(c)
+		view, err = s.transferView(ctx, tx, t)
+		return err
+	})
+	return view, err
+}
+
+// ReceiveTransfer records what the destination scanned: each shipped device
+// scanned goes on its shelves (in stock at a space; ready, or returned for
+// diagnosis, at a warehouse). What was shipped and not scanned stays in
+// transit and is reported missing; what was scanned and not shipped is
+// reported unexpected. Receiving again (a second box, a retry) adds to it.
+func (s *Service) ReceiveTransfer(ctx context.Context, c partners.Caller, id int64, codes []string) (TransferView, error) {
+	if len(codes) > maxStockCodes {
+		return TransferView{}, apperr.Invalid("codes", "at most %d codes", maxStockCodes)
+	}
+	var view TransferView
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		t, err := s.transferFor(tx, c, id)
+		if err != nil {
+			return err
+		}
+		if err := checkSiteAccess(c, t.ToSiteID); err != nil {
+			return fmt.Errorf("only the receiving site receives transfer %d: %w", id, apperr.ErrForbidden)
+		}
+		if t.Status != TransferShipped && t.Status != TransferReceived {
+			return apperr.Conflict("invalid-transition", "transfer %d is %s: only a shipped transfer can be received", id, t.Status)
+		}
+		to, err := s.partners.Site(ctx, t.ToSiteID)
+		if err != nil {
+			return err
+		}
+		var items []transferDevice
+		if err := tx.Where("transfer_id = ?", id).Find(&items).Error; err != nil {
+			return fmt.Errorf("items of transfer %d: %w", id, err)
+		}
+		onTransfer := map[int64]transferDevice{}
+		ids := make([]int64, 0, len(items))
+		for _, it := range items {
+			onTransfer[it.DeviceID] = it
+			ids = append(ids, it.DeviceID)
+		}
+		var unexpected []string
+		_ = json.Unmarshal([]byte(t.Unexpected), &unexpected)
+		known := map[string]bool{}
+		for _, u := range unexpected {
+			known[u] = true
+		}
+		now := s.now()
+		var received []DeviceRef
+		done := map[int64]bool{}
+		for _, raw := range codes {
+			code := NormalizeCode(raw)
+			if code == "" {
+				continue
+			}
+			d, err := s.findByCode(tx.Model(&Device{}).Where("devices.id IN ?", ids), code)
+			if err != nil {
+				if !errors.Is(err, gorm.ErrRecordNotFound) {
+					return fmt.Errorf("look up %s: %w", code, err)
+				}
+				if !known[code] {
+					known[code] = true
+					unexpected = append(unexpected, code)
+				}
+				continue
+			}
+			it := onTransfer[d.ID]
+			if done[d.ID] || it.ReceivedAt != nil {
+				continue // scanned twice, or received by an earlier call
+			}
+			done[d.ID] = true
+			target := InStock
+			if to.Kind == partners.KindWarehouse {
+				target = Ready
+				if it.StateBefore == Returned {
+					target = Returned
+				}
+			}
+			res := tx.Model(&Device{}).Where("id = ? AND state = ?", d.ID, InTransit).
+				Updates(map[string]any{"state": target, "site_id": t.ToSiteID, "updated_at": now})
+			if res.Error != nil {
+				return fmt.Errorf("receive %s: %w", d.Tag, res.Error)
+			}
+			if res.RowsAffected != 1 {
+				return apperr.Conflict("device-unavailable", "device %s is %s, not in transit", d.Tag, d.State)
+			}
+			if err := tx.Model(&transferDevice{}).Where("transfer_id = ? AND device_id = ?", id, d.ID).Update("received_at", now).Error; err != nil {
+				return fmt.Errorf("mark %s received: %w", d.Tag, err)
+			}
+			d.SiteID = t.ToSiteID
+			if err := s.event(tx, c, d, "receive", InTransit, target, map[string]any{"transfer_id": id, "from_site_id": t.FromSiteID}); err != nil {
+				return err
+			}
+			d.State = target
+			received = append(received, refOf(d))
+		}
+		un, _ := json.Marshal(unexpected)
+		changes := map[string]any{"status": TransferReceived, "unexpected": string(un)}
+		if t.ReceivedAt == nil {
+			changes["received_at"], changes["received_by"] = now, userID(c)
+		}
+		if err := tx.Model(&Transfer{}).Where("id = ?", id).Updates(changes).Error; err != nil {
+			return fmt.Errorf("receive transfer %d: %w", id, err)
+		}
+		if err := tx.Where("id = ?", id).Take(&t).Error; err != nil {
+			return err
+		}
+		view, err = s.transferView(ctx, tx, t)
+		view.Received = received
+		if view.Received == nil {
+			view.Received = []DeviceRef{}
+		}
+		return err
+	})
+	return view, err
+}
+
+// CancelTransfer drops a draft.
+func (s *Service) CancelTransfer(ctx context.Context, c partners.Caller, id int64) (TransferView, error) {
+	var view TransferView
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		t, err := s.transferFor(tx, c, id)
+		if err != nil {
+			return err
+		}
+		if err := checkSiteAccess(c, t.FromSiteID); err != nil {
+			return fmt.Errorf("only the sending site cancels transfer %d: %w", id, apperr.ErrForbidden)
+		}
+		res := tx.Model(&Transfer{}).Where("id = ? AND status = ?", id, TransferDraft).Update("status", TransferCancelled)
+		if res.Error != nil {
+			return fmt.Errorf("cancel transfer %d: %w", id, res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return apperr.Conflict("invalid-transition", "transfer %d is %s: only a draft can be cancelled", id, t.Status)
+		}
+		t.Status = TransferCancelled
+		if err := audit.Record(ctx, tx, "transfer.cancel", "transfer", id, nil); err != nil {
+			return err
+		}
+		view, err = s.transferView(ctx, tx, t)
+		return err
+	})
+	return view, err
+}
+
+func userID(c partners.Caller) *int64 {
+	if c.UserID == 0 {
+		return nil
+	}
+	id := c.UserID
+	return &id
+}
