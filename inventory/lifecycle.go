@@ -146,7 +146,7 @@ func (s *Service) plan(tx *gorm.DB, dev Device, t Transition) (map[string]any, m
 	case "mark_ready":
 		if dev.State == Diagnosed && dev.Category != Other {
 			return nil, nil, "", apperr.Conflict("erasure-required",
-				"device %s is a %s: its data must be erased (and the erasure pass) before it is ready", dev.Tag, dev.Category)
+				"device %s is diagnosed, not erased: a %s's data must be erased, and the erasure pass, before it is ready", dev.Tag, dev.Category)
 		}
 		if dev.Grade == nil {
 			return nil, nil, "", apperr.Conflict("grade-required", "device %s has no grade: diagnose it first", dev.Tag)
