@@ -181,8 +181,8 @@ func drawLabel(doc *pdfdraw.Doc, l LabelLayout, x, y float64, d Device, withQR b
 	x, y = x+pad, y+pad
 	textW := w
 	if withQR {
-		side := h
-		if err := doc.QR(x+w-side, y, side, d.Tag); err != nil {
+		side := min(h, w*0.34) // the barcode and the price need the room more
+		if err := doc.QR(x+w-side, y+(h-side)/2, side, d.Tag); err != nil {
 			return err
 		}
 		textW = w - side - 1
@@ -203,7 +203,13 @@ func drawLabel(doc *pdfdraw.Doc, l LabelLayout, x, y float64, d Device, withQR b
 	if d.PriceCents != nil {
 		line += " · " + money.EUR(*d.PriceCents)
 	}
-	doc.SetFont(pdfdraw.Regular, "B", small)
+	// The price is what people read: shrink it to fit rather than cut it.
+	size := small
+	doc.SetFont(pdfdraw.Regular, "B", size)
+	for doc.GetStringWidth(line) > textW-1 && size > small*0.6 {
+		size *= 0.95
+		doc.SetFont(pdfdraw.Regular, "B", size)
+	}
 	doc.TextAt(x+1, y+h, doc.Fit(line, textW-1))
 	return nil
 }

@@ -39,13 +39,10 @@ type Doc struct {
 	*gofpdf.Fpdf
 }
 
-// New starts a document of pages w × h millimetres (portrait when h > w).
+// New starts a document of pages w × h millimetres. (gofpdf swaps the sides
+// of a custom size in landscape, so the size is always given as portrait.)
 func New(w, h float64) *Doc {
-	orientation := "P"
-	if w > h {
-		orientation = "L"
-	}
-	f := gofpdf.NewCustom(&gofpdf.InitType{OrientationStr: orientation, UnitStr: "mm", Size: gofpdf.SizeType{Wd: w, Ht: h}})
+	f := gofpdf.NewCustom(&gofpdf.InitType{OrientationStr: "P", UnitStr: "mm", Size: gofpdf.SizeType{Wd: w, Ht: h}})
 	f.SetAutoPageBreak(false, 0)
 	f.SetMargins(0, 0, 0)
 	f.SetCompression(true)
