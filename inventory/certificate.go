@@ -105,7 +105,7 @@ func (s *Service) ErasureCertificate(ctx context.Context, c partners.Caller, don
 	cols := []struct {
 		title string
 		w     float64
-	}{{"Étiquette", 22}, {"Appareil", 42}, {"N° de série / IMEI", 36}, {"Méthode", 34}, {"Résultat", 16}, {"Date", 16}, {"Opérateur", 14}}
+	}{{"Étiquette", 20}, {"Appareil", 36}, {"N° de série / IMEI", 34}, {"Méthode", 32}, {"Résultat", 14}, {"Date", 17}, {"Opérateur", 27}}
 	header := func(title string) {
 		doc.SetFont(pdfdraw.Regular, "B", 11)
 		doc.CellFormat(0, 7, title, "", 1, "L", false, 0, "")

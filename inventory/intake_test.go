@@ -26,7 +26,7 @@ func TestIntakeFormats(t *testing.T) {
 		"comma, LF": "category,brand,model,serial,imei\nsmartphone,Samsung,A52,SN1," + imei(1) + "\nlaptop,Dell,Latitude 5490,SN2,\n",
 		"BOM, semicolon, CRLF, blank lines": "\ufeffcategory;brand;model;serial;imei\r\n\r\nsmartphone;Apple;iPhone 8;SN3;" + imei(2) +
 			"\r\n;;;;\r\ntablet;Apple;iPad 6;SN4;\r\n\r\n",
-		"columns in another order, quoted": "IMEI,Model,Brand,Category\n" + imei(3) + ",\"Galaxy S9, 64 Go\",Samsung,smartphone\n",
+		"columns in another order, quoted":         "IMEI,Model,Brand,Category\n" + imei(3) + ",\"Galaxy S9, 64 Go\",Samsung,smartphone\n",
 		"no trailing newline, no optional columns": "category,brand,model\nother,Logitech,Clavier K120",
 	}
 	want := map[string]int{"comma, LF": 2, "BOM, semicolon, CRLF, blank lines": 2, "columns in another order, quoted": 1, "no trailing newline, no optional columns": 1}
