@@ -70,10 +70,23 @@ var ErrNotEmpty = errors.New("the database is not empty")
 
 // DemoAccount is one login created by SeedDemo.
 type DemoAccount struct {
+	ID           int64
 	Email        string
 	Password     string
 	Role         Role
 	Organization string
+}
+
+// Caller returns the demo account of a role at an organisation key, as a
+// caller, for the other domains' demo data.
+func (n DemoNetwork) Caller(role Role, orgKey string) Caller {
+	o := n.Organizations[orgKey]
+	for _, a := range n.Accounts {
+		if a.Role == role && (role == RoleAdmin || a.Organization == o.Name) {
+			return Caller{UserID: a.ID, Email: a.Email, Role: role, OrganizationID: o.ID, OrganizationKind: o.Kind, Timezone: o.Timezone}
+		}
+	}
+	return Caller{Role: role, OrganizationID: o.ID, OrganizationKind: o.Kind, Timezone: o.Timezone}
 }
 
 // DemoNetwork is what SeedDemo created, for the other domains' demo data.
@@ -154,7 +167,7 @@ func (s *Service) SeedDemo(ctx context.Context) (DemoNetwork, error) {
 				}
 				return fmt.Errorf("demo user %s: %w", spec.email, err)
 			}
-			net.Accounts = append(net.Accounts, DemoAccount{Email: spec.email, Password: pw, Role: spec.role, Organization: orgName})
+			net.Accounts = append(net.Accounts, DemoAccount{ID: u.ID, Email: spec.email, Password: pw, Role: spec.role, Organization: orgName})
 		}
 		return nil
 	})

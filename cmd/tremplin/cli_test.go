@@ -200,6 +200,21 @@ func TestDemoFillsAnEmptyDatabaseOnly(t *testing.T) {
 	if kinds["warehouse"] != 1 || kinds["space"] != 2 || kinds["prescriber"] != 2 || kinds["donor"] != 1 || kinds["operator"] != 1 || !reunion {
 		t.Fatalf("demo organisations %v (space in La Réunion: %v)", kinds, reunion)
 	}
+	// Stock at every step: three devices in stock at the Paris space, one on its way to La Réunion.
+	for state, want := range map[string]int{"in_stock": 3, "in_transit": 1, "in_repair": 1, "recycled": 1} {
+		req, _ := http.NewRequest("GET", s.URL+"/api/v1/devices?state="+state, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var l struct{ Items []any }
+		json.NewDecoder(resp.Body).Decode(&l)
+		resp.Body.Close()
+		if len(l.Items) != want {
+			t.Errorf("demo devices %s: %d, want %d", state, len(l.Items), want)
+		}
+	}
 	s.Stop(t)
 
 	code, _, stderr := runCmd(t, env, "serve", "--addr", "127.0.0.1:0", "--demo")

@@ -51,6 +51,9 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 		if err != nil {
 			return e.fail("demo data: %v", err)
 		}
+		if err := svc.inventory.DemoStock(ctx, net); err != nil {
+			return e.fail("demo data: %v", err)
+		}
 		fmt.Fprintln(e.stdout, "Demo network created. Accounts (passwords are shown only now):")
 		tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 		for _, a := range net.Accounts {
