@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+)
+
+// env is the system under test: a fresh database, `tremplin serve` running
+// on it, and an admin token.
+type env struct {
+	quick   bool
+	admin   *sql.DB
+	dbName  string
+	dbURL   string
+	dir     string
+	bin     string
+	server  *exec.Cmd
+	baseURL string
+	token   string
+	seeded  bool
+}
+
+const benchPassword = "bench password 1234"
+
+func newEnv(ctx context.Context, quick bool) (*env, error) {
+	server := os.Getenv("TREMPLIN_BENCH_DATABASE_URL")
+	if server == "" {
+		server = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	admin, err := sql.Open("pgx", server)
+	if err != nil {
+		return nil, err
+	}
+	if err := admin.PingContext(ctx); err != nil {
+		return nil, fmt.Errorf("PostgreSQL at %s: %w (set TREMPLIN_BENCH_DATABASE_URL)", redact(server), err)
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	e := &env{quick: quick, admin: admin, dbName: "tremplin_bench_" + hex.EncodeToString(b[:])}
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+e.dbName); err != nil {
+		return nil, fmt.Errorf("create bench database: %w", err)
+	}
+	u, _ := url.Parse(server)
+	u.Path = "/" + e.dbName
+	e.dbURL = u.String()
+	if e.dir, err = os.MkdirTemp("", "tremplin-bench-"); err != nil {
+		e.close()
+		return nil, err
+	}
+	if err := e.start(ctx); err != nil {
+		e.close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// start builds tremplin, migrates, creates an admin, and serves.
+func (e *env) start(ctx context.Context) error {
+	e.bin = filepath.Join(e.dir, "tremplin")
+	build := exec.CommandContext(ctx, "go", "build", "-o", e.bin, "./cmd/tremplin")
+	build.Dir = moduleRoot()
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build tremplin: %v\n%s", err, out)
+	}
+	envv := append(os.Environ(), "TREMPLIN_DATABASE_URL="+e.dbURL, "TREMPLIN_DATA_DIR="+e.dir)
+	for _, args := range [][]string{{"migrate", "up"}, {"admin", "create", "--email", "bench@tremplin.local", "--password", benchPassword}} {
+		cmd := exec.CommandContext(ctx, e.bin, args...)
+		cmd.Env = envv
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("tremplin %v: %v\n%s", args, err, out)
+		}
+	}
+	e.server = exec.Command(e.bin, "serve", "--addr", "127.0.0.1:0")
+	e.server.Env = envv
+	logs, err := os.Create(filepath.Join(e.dir, "serve.log"))
+	if err != nil {
+		return err
+	}
+	e.server.Stderr = logs
+	addr, err := startAndWaitListening(e.server)
+	if err != nil {
+		return err
+	}
+	e.baseURL = addr
+	e.token, err = login(addr)
+	return err
+}
+
+var listeningRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
+
+// startAndWaitListening starts cmd and returns the URL it says it listens on.
+func startAndWaitListening(cmd *exec.Cmd) (string, error) {
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	select {
+	case u := <-found:
+		return u, nil
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		return "", fmt.Errorf("%s did not listen within 60s", cmd.Path)
+	}
+}
+
+func login(base string) (string, error) {
+	body := fmt.Sprintf(`{"email":"bench@tremplin.local","password":%q}`, benchPassword)
+	resp, err := http.Post(base+"/api/v1/auth/login", "application/json", strings.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var s struct {
+		Token string `json:"token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil || s.Token == "" {
+		return "", fmt.Errorf("login: status %d", resp.StatusCode)
+	}
+	return s.Token, nil
+}
+
+// seedDevices puts n ready laptops at one warehouse, tagged BEN-000001... (once).
+func (e *env) seedDevices(ctx context.Context, n int) error {
+	if e.seeded {
+		return nil
+	}
+	db, err := sql.Open("pgx", e.dbURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	stmts := []string{
+		`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('warehouse', 'Entrepôt banc d''essai', 'Europe/Paris', now(), now())`,
+		`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('donor', 'Donateur banc d''essai', 'Europe/Paris', now(), now())`,
+		`INSERT INTO donations (donor_id, warehouse_id, received_on, created_at) SELECT d.id, w.id, '2026-01-01', now()
+			FROM organizations d, organizations w WHERE d.kind = 'donor' AND w.kind = 'warehouse'`,
+		fmt.Sprintf(`INSERT INTO devices (tag, donation_id, category, brand, model, serial, specs, grade, price_cents, state, site_id, created_at, updated_at)
+			SELECT 'BEN-' || lpad(g::text, 6, '0'), d.id, 'laptop', 'Lenovo', 'ThinkPad T' || (400 + g %% 100), 'SN' || g, '{}', 'B', 9000, 'ready',
+			       d.warehouse_id, now(), now()
+			FROM generate_series(1, %d) g, donations d`, n),
+		`ANALYZE devices`,
+	}
+	for _, s := range stmts {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+	}
+	e.seeded = true
+	return nil
+}
+
+func (e *env) close() {
+	if e.server != nil && e.server.Process != nil {
+		_ = e.server.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = e.server.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = e.server.Process.Kill()
+		}
+	}
+	if e.admin != nil {
+		_, _ = e.admin.Exec("DROP DATABASE IF EXISTS " + e.dbName + " WITH (FORCE)")
+		_ = e.admin.Close()
+	}
+	if e.dir != "" {
+		_ = os.RemoveAll(e.dir)
+	}
+}
+
+// moduleRoot finds the directory holding go.mod, so the bench runs from anywhere in the repo.
+func moduleRoot() string {
+	dir, _ := os.Getwd()
+	for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+	}
+	return dir
+}
+
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(URL)"
+	}
+	return u.Redacted()
+}
+
+// rssMB reads a process's resident memory from /proc.
+func rssMB(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb float64
+			fmt.Sscanf(strings.TrimSpace(v), "%f", &kb)
+			return kb / 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
+}
+
+func openBenchDB(e *env) (*sql.DB, error) { return sql.Open("pgx", e.dbURL) }

@@ -1,0 +1,135 @@
+// Command bench measures Tremplin's speed on PostgreSQL, each scenario beside
+// a reference measured in the same run on the same machine, so that the ratio
+// holds on a noisy machine:
+//
+//	go run ./bench [-quick] [-json] [NAME...]
+//
+// It builds and starts `tremplin serve` as a process on a fresh database of
+// TREMPLIN_BENCH_DATABASE_URL's server (default the local PostgreSQL), seeds
+// what it needs, loads it with vegeta, and drops the database at the end.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+// Result is one line of the report.
+type Result struct {
+	Name           string   `json:"name"`
+	Value          *float64 `json:"value"`
+	Unit           string   `json:"unit"`
+	Reference      string   `json:"reference"`
+	ReferenceValue *float64 `json:"reference_value"`
+	Ratio          *float64 `json:"ratio"`
+	Goal           string   `json:"goal"`
+	Note           string   `json:"note,omitempty"`
+}
+
+type scenario struct {
+	name string
+	goal string
+	run  func(ctx context.Context, env *env) (Result, error)
+}
+
+var scenarios = []scenario{
+	{"scan_lookup", "ratio ≥ 0.5, p99 ≤ 15 ms", scanLookup},
+	{"sale", "ratio ≥ 0.25, zero oversell", nil},
+	{"labels", "ratio ≥ 0.5", labels},
+	{"recharge_import", "ratio ≥ 0.3, RSS < 100 MB", nil},
+	{"voucher_pdf", "reported", nil},
+	{"report_summary", "< 0.5 s", nil},
+	{"rss", "< 100 MB", rss},
+}
+
+func main() {
+	if len(os.Args) > 2 && os.Args[1] == "-reference-server" {
+		os.Exit(referenceServer(os.Args[2]))
+	}
+	quick := flag.Bool("quick", false, "short runs: the whole bench in under 5 minutes on 2 cores")
+	asJSON := flag.Bool("json", false, "print a JSON array instead of a table")
+	flag.Parse()
+	want := flag.Args()
+	for _, w := range want {
+		if !slices.ContainsFunc(scenarios, func(s scenario) bool { return s.name == w }) {
+			fmt.Fprintf(os.Stderr, "bench: unknown scenario %q\n", w)
+			os.Exit(2)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	e, err := newEnv(ctx, *quick)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	defer e.close()
+
+	var results []Result
+	failed := false
+	for _, s := range scenarios {
+		if len(want) > 0 && !slices.Contains(want, s.name) {
+			continue
+		}
+		if s.run == nil {
+			results = append(results, Result{Name: s.name, Goal: s.goal, Note: "missing: the feature it measures is not built yet"})
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "bench: %s...\n", s.name)
+		r, err := s.run(ctx, e)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %s: %v\n", s.name, err)
+			r = Result{Name: s.name, Note: "failed: " + err.Error()}
+			failed = true
+		}
+		r.Name, r.Goal = s.name, s.goal
+		if r.Value != nil && r.ReferenceValue != nil && *r.ReferenceValue > 0 {
+			ratio := *r.Value / *r.ReferenceValue
+			r.Ratio = &ratio
+		}
+		results = append(results, r)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(results)
+	} else {
+		printTable(results)
+	}
+	if failed {
+		os.Exit(1)
+	}
+}
+
+func printTable(results []Result) {
+	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tVALUE\tREFERENCE\tRATIO\tGOAL\tNOTE")
+	for _, r := range results {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, num(r.Value, r.Unit), ref(r), num(r.Ratio, "×"), r.Goal, r.Note)
+	}
+	tw.Flush()
+}
+
+func num(v *float64, unit string) string {
+	if v == nil {
+		return "—"
+	}
+	return strings.TrimSpace(fmt.Sprintf("%.2f %s", *v, unit))
+}
+
+func ref(r Result) string {
+	if r.Reference == "" {
+		return "—"
+	}
+	return fmt.Sprintf("%s: %s", r.Reference, num(r.ReferenceValue, r.Unit))
+}
+
+func f64(v float64) *float64 { return &v }
