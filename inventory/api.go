@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -28,17 +29,18 @@ type API struct {
 func (a *API) Routes(r *gin.RouterGroup) {
 	r.POST("/donations", handle(a.createDonation))
 	r.GET("/donations", handle(a.listDonations))
-	r.GET("/donations/:id", handle(a.getDonation))
+	r.GET("/donations/:id", byID(a.Service.GetDonation))
 	r.POST("/donations/:id/devices", handle(a.intake))
 	r.GET("/donations/:id/erasure-certificate.pdf", handle(a.certificate))
 
 	r.POST("/devices", handle(a.registerDevice))
 	r.GET("/devices", handle(a.listDevices))
-	r.GET("/devices/:id", handle(a.getDevice))
-	r.GET("/devices/:id/events", handle(a.events))
-	r.POST("/devices/:id/transitions", handle(a.transition))
+	r.GET("/devices/:id", byID(a.Service.GetDevice))
+	r.GET("/devices/:id/events", byID(a.Service.EventList))
+	r.POST("/devices/:id/transitions", byIDWith(a.Service.Apply))
 	r.GET("/devices/:id/label.pdf", handle(a.deviceLabel))
-	r.GET("/scan/:code", handle(a.scan))
+	// A catch-all, so that an IMEI typed as 35-209900-176148/1 still reaches us.
+	r.GET("/scan/*code", handle(a.scan))
 
 	r.GET("/label-layouts", handle(a.labelLayouts))
 	r.POST("/labels", handle(a.labels))
@@ -52,10 +54,10 @@ func (a *API) Routes(r *gin.RouterGroup) {
 
 	r.POST("/transfers", handle(a.createTransfer))
 	r.GET("/transfers", handle(a.listTransfers))
-	r.GET("/transfers/:id", handle(a.getTransfer))
-	r.POST("/transfers/:id/ship", handle(a.shipTransfer))
-	r.POST("/transfers/:id/receive", handle(a.receiveTransfer))
-	r.POST("/transfers/:id/cancel", handle(a.cancelTransfer))
+	r.GET("/transfers/:id", byID(a.Service.GetTransfer))
+	r.POST("/transfers/:id/ship", byID(a.Service.ShipTransfer))
+	r.POST("/transfers/:id/receive", byIDWith(a.Service.ReceiveTransfer))
+	r.POST("/transfers/:id/cancel", byID(a.Service.CancelTransfer))
 	r.GET("/transfers/:id/manifest.pdf", handle(a.manifest))
 }
 
@@ -67,6 +69,42 @@ func handle(h func(c *gin.Context, caller partners.Caller) error) gin.HandlerFun
 			return err
 		}
 		return h(c, caller)
+	})
+}
+
+// byID serves an action on one record: the path's id in, the record out as JSON.
+func byID[T any](fn func(ctx context.Context, c partners.Caller, id int64) (T, error)) gin.HandlerFunc {
+	return handle(func(c *gin.Context, caller partners.Caller) error {
+		id, err := httpx.PathID(c, "id")
+		if err != nil {
+			return err
+		}
+		v, err := fn(c.Request.Context(), caller, id)
+		if err != nil {
+			return err
+		}
+		c.JSON(http.StatusOK, v)
+		return nil
+	})
+}
+
+// byIDWith is byID for actions that take a JSON body.
+func byIDWith[In, T any](fn func(ctx context.Context, c partners.Caller, id int64, in In) (T, error)) gin.HandlerFunc {
+	return handle(func(c *gin.Context, caller partners.Caller) error {
+		id, err := httpx.PathID(c, "id")
+		if err != nil {
+			return err
+		}
+		var in In
+		if err := httpx.DecodeJSON(c, &in); err != nil {
+			return err
+		}
+		v, err := fn(c.Request.Context(), caller, id, in)
+		if err != nil {
+			return err
+		}
+		c.JSON(http.StatusOK, v)
+		return nil
 	})
 }
 
@@ -127,19 +165,6 @@ func (a *API) listDonations(c *gin.Context, caller partners.Caller) error {
 	return nil
 }
 
-func (a *API) getDonation(c *gin.Context, caller partners.Caller) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	d, err := a.Service.GetDonation(c.Request.Context(), caller, id)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, d)
-	return nil
-}
-
 func (a *API) registerDevice(c *gin.Context, caller partners.Caller) error {
 	var in NewDevice
 	if err := httpx.DecodeJSON(c, &in); err != nil {
@@ -171,51 +196,8 @@ func (a *API) listDevices(c *gin.Context, caller partners.Caller) error {
 	return nil
 }
 
-func (a *API) getDevice(c *gin.Context, caller partners.Caller) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	d, err := a.Service.GetDevice(c.Request.Context(), caller, id)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, d)
-	return nil
-}
-
-func (a *API) events(c *gin.Context, caller partners.Caller) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	ev, err := a.Service.Events(c.Request.Context(), caller, id)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, gin.H{"items": ev, "next_cursor": nil})
-	return nil
-}
-
-func (a *API) transition(c *gin.Context, caller partners.Caller) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var in Transition
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	d, err := a.Service.Apply(c.Request.Context(), caller, id, in)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, d)
-	return nil
-}
-
 func (a *API) scan(c *gin.Context, caller partners.Caller) error {
-	code := c.Param("code")
+	code := strings.TrimPrefix(c.Param("code"), "/")
 	d, err := a.Service.FindByCode(c.Request.Context(), caller, code)
 	if err == nil {
 		c.JSON(http.StatusOK, gin.H{"kind": "device", "device": d})
@@ -417,64 +399,6 @@ func (a *API) listTransfers(c *gin.Context, caller partners.Caller) error {
 		return err
 	}
 	c.JSON(http.StatusOK, l)
-	return nil
-}
-
-func (a *API) getTransfer(c *gin.Context, caller partners.Caller) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	t, err := a.Service.GetTransfer(c.Request.Context(), caller, id)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, t)
-	return nil
-}
-
-func (a *API) shipTransfer(c *gin.Context, caller partners.Caller) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	t, err := a.Service.ShipTransfer(c.Request.Context(), caller, id)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, t)
-	return nil
-}
-
-func (a *API) receiveTransfer(c *gin.Context, caller partners.Caller) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var in struct {
-		Codes []string `json:"codes"`
-	}
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	t, err := a.Service.ReceiveTransfer(c.Request.Context(), caller, id, in.Codes)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, t)
-	return nil
-}
-
-func (a *API) cancelTransfer(c *gin.Context, caller partners.Caller) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	t, err := a.Service.CancelTransfer(c.Request.Context(), caller, id)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, t)
 	return nil
 }
 

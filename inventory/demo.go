@@ -76,7 +76,7 @@ func (s *Service) DemoStock(ctx context.Context, net partners.DemoNetwork) error
 	for _, it := range toParis.Devices {
 		codes = append(codes, it.Tag)
 	}
-	if _, err := s.ReceiveTransfer(ctx, paris, toParis.ID, codes); err != nil {
+	if _, err := s.ReceiveTransfer(ctx, paris, toParis.ID, Scanned{Codes: codes}); err != nil {
 		return fmt.Errorf("demo receipt: %w", err)
 	}
 	toReunion, err := s.CreateTransfer(ctx, wh, NewTransfer{FromSiteID: net.Organizations["warehouse"].ID, ToSiteID: net.Organizations["reunion"].ID, DeviceIDs: ids[3:4]})

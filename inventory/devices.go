@@ -293,6 +293,15 @@ func validState(s State) bool {
 	return false
 }
 
+// EventList is a device's history as a list answer.
+func (s *Service) EventList(ctx context.Context, c partners.Caller, id int64) (httpx.List[Event], error) {
+	ev, err := s.Events(ctx, c, id)
+	if ev == nil {
+		ev = []Event{}
+	}
+	return httpx.List[Event]{Items: ev}, err
+}
+
 // Events returns a device's history, oldest first.
 func (s *Service) Events(ctx context.Context, c partners.Caller, id int64) ([]Event, error) {
 	if _, err := s.GetDevice(ctx, c, id); err != nil {

@@ -174,7 +174,7 @@ func TestListAndScan(t *testing.T) {
 	b := f.device(don, map[string]any{"category": "laptop", "brand": "Lenovo", "model": "ThinkPad X250", "serial": "PF0ABC12"})
 	tagA := a["tag"].(string)
 	for _, code := range []string{tagA, strings.ToLower(tagA), "  " + tagA + "\r\n", strings.ReplaceAll(tagA, "-", ""), imei(1),
-		imei(1)[:2] + " " + imei(1)[2:8] + " " + imei(1)[8:], "sn-aaa"} {
+		imei(1)[:2] + " " + imei(1)[2:8] + " " + imei(1)[8:], imei(1)[:2] + "-" + imei(1)[2:8] + "-" + imei(1)[8:14] + "/" + imei(1)[14:], "sn-aaa"} {
 		r := f.http.Do("GET", "/api/v1/scan/"+urlPath(code), f.tokens["warehouse"], nil).Expect(t, 200).Map(t)
 		if r["kind"] != "device" || r["device"].(map[string]any)["tag"] != tagA {
 			t.Errorf("scan %q: %v", code, r)

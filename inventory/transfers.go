@@ -50,6 +50,11 @@ type transferDevice struct {
 
 func (transferDevice) TableName() string { return "transfer_devices" }
 
+// Scanned is what a site scanned: tags, serials or IMEIs, as the scanner typed them.
+type Scanned struct {
+	Codes []string `json:"codes"`
+}
+
 // RechargeLine is a quantity of one recharge product on a transfer.
 type RechargeLine struct {
 	ProductID int64 `json:"product_id"`
@@ -317,7 +322,8 @@ func (s *Service) ShipTransfer(ctx context.Context, c partners.Caller, id int64)
 // diagnosis, at a warehouse). What was shipped and not scanned stays in
 // transit and is reported missing; what was scanned and not shipped is
 // reported unexpected. Receiving again (a second box, a retry) adds to it.
-func (s *Service) ReceiveTransfer(ctx context.Context, c partners.Caller, id int64, codes []string) (TransferView, error) {
+func (s *Service) ReceiveTransfer(ctx context.Context, c partners.Caller, id int64, in Scanned) (TransferView, error) {
+	codes := in.Codes
 	if len(codes) > maxStockCodes {
 		return TransferView{}, apperr.Invalid("codes", "at most %d codes", maxStockCodes)
 	}
