@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -34,6 +35,7 @@ type env struct {
 	baseURL string
 	token   string
 	seeded  bool
+	env     []string
 }
 
 const benchPassword = "bench password 1234"
@@ -78,7 +80,11 @@ func (e *env) start(ctx context.Context) error {
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build tremplin: %v\n%s", err, out)
 	}
-	envv := append(os.Environ(), "TREMPLIN_DATABASE_URL="+e.dbURL, "TREMPLIN_DATA_DIR="+e.dir)
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	envv := append(os.Environ(), "TREMPLIN_DATABASE_URL="+e.dbURL, "TREMPLIN_DATA_DIR="+e.dir,
+		"TREMPLIN_SECRET_KEY="+base64.StdEncoding.EncodeToString(key))
+	e.env = envv
 	for _, args := range [][]string{{"migrate", "up"}, {"admin", "create", "--email", "bench@tremplin.local", "--password", benchPassword}} {
 		cmd := exec.CommandContext(ctx, e.bin, args...)
 		cmd.Env = envv

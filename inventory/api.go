@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -51,6 +52,15 @@ func (a *API) Routes(r *gin.RouterGroup) {
 
 	r.POST("/sites/:id/stock-checks", handle(a.stockCheck))
 	r.GET("/sites/:id/stock-checks/:check", handle(a.getStockCheck))
+
+	r.POST("/recharge-products", handle(a.createRechargeProduct))
+	r.GET("/recharge-products", handle(a.listRechargeProducts))
+	r.GET("/recharge-products/:id", byID(a.Service.GetRechargeProduct))
+	r.PATCH("/recharge-products/:id", byIDWith(a.Service.UpdateRechargeProduct))
+	r.PUT("/recharge-products/:id/thresholds/:site", handle(a.setThreshold))
+	r.POST("/recharge-batches", handle(a.importRecharges))
+	r.GET("/recharge-stock", handle(a.rechargeStock))
+	r.GET("/recharge-reports/sold", handle(a.soldReport))
 
 	r.POST("/transfers", handle(a.createTransfer))
 	r.GET("/transfers", handle(a.listTransfers))
@@ -412,4 +422,115 @@ func (a *API) manifest(c *gin.Context, caller partners.Caller) error {
 		return err
 	}
 	return pdf(c, "bon-de-livraison-"+strconv.FormatInt(id, 10)+".pdf", b)
+}
+
+func (a *API) createRechargeProduct(c *gin.Context, caller partners.Caller) error {
+	var in NewRechargeProduct
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	p, err := a.Service.CreateRechargeProduct(c.Request.Context(), caller, in)
+	if err != nil {
+		return err
+	}
+	return created(c, "/api/v1/recharge-products/"+strconv.FormatInt(p.ID, 10), p)
+}
+
+func (a *API) listRechargeProducts(c *gin.Context, caller partners.Caller) error {
+	page, err := httpx.ParsePage(c)
+	if err != nil {
+		return err
+	}
+	v := &apperr.ValidationError{}
+	op := queryID(c, "operator_id", v)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	l, err := a.Service.ListRechargeProducts(c.Request.Context(), caller, op, page)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, l)
+	return nil
+}
+
+func (a *API) setThreshold(c *gin.Context, caller partners.Caller) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	site, err := httpx.PathID(c, "site")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Threshold *int `json:"threshold"`
+	}
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	if in.Threshold == nil {
+		return apperr.Invalid("threshold", "is required")
+	}
+	t, err := a.Service.SetThreshold(c.Request.Context(), caller, id, site, *in.Threshold)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, t)
+	return nil
+}
+
+func (a *API) importRecharges(c *gin.Context, caller partners.Caller) error {
+	v := &apperr.ValidationError{}
+	product, site := queryID(c, "product_id", v), queryID(c, "site_id", v)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if c.ContentType() == "application/json" {
+		return apperr.Invalid("Content-Type", "send the operator file as text/csv (header serial,pin,expires_on)")
+	}
+	res, err := a.Service.ImportRecharges(c.Request.Context(), caller, product, site, c.Request.Body, nil)
+	if err != nil {
+		return err
+	}
+	return created(c, "/api/v1/recharge-batches/"+strconv.FormatInt(res.ID, 10), res)
+}
+
+func (a *API) rechargeStock(c *gin.Context, caller partners.Caller) error {
+	v := &apperr.ValidationError{}
+	site := queryID(c, "site_id", v)
+	low := false
+	if s := c.Query("low"); s != "" {
+		var err error
+		if low, err = strconv.ParseBool(s); err != nil {
+			v.Field("low", "must be true or false")
+		}
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	lines, err := a.Service.RechargeStock(c.Request.Context(), caller, site, low)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, lines)
+	return nil
+}
+
+func (a *API) soldReport(c *gin.Context, caller partners.Caller) error {
+	v := &apperr.ValidationError{}
+	op := queryID(c, "operator_id", v)
+	if op == 0 && c.Query("operator_id") == "" {
+		v.Field("operator_id", "is required")
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := a.Service.SoldReport(c.Request.Context(), caller, op, c.Query("month"), &buf); err != nil {
+		return err
+	}
+	c.Header("Content-Disposition", `attachment; filename="recharges-vendues-`+c.Query("month")+`.csv"`)
+	c.Data(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
+	return nil
 }

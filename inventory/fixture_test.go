@@ -2,6 +2,7 @@ package inventory_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/secrets"
 	"github.com/tremplin/tremplin/internal/testenv"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
@@ -22,7 +24,9 @@ var admin = partners.Caller{Role: partners.RoleAdmin}
 type fixture struct {
 	t      *testing.T
 	db     *database.DB
+	ps     *partners.Service
 	inv    *inventory.Service
+	key    []byte
 	http   *testenv.HTTP
 	orgs   map[string]partners.Organization
 	tokens map[string]string // admin, warehouse, warehouse2, space, space2, prescriber
@@ -37,7 +41,15 @@ func newFixture(t *testing.T) *fixture {
 	}
 	ps := partners.NewService(partners.Config{DB: db, Hasher: hasher, TokenTTL: 3600e9, SessionTTL: 3600e9,
 		Limits: partners.LoginLimits{Window: 60e9, MaxPerUser: 1000, MaxPerAddr: 1000}})
-	inv := inventory.NewService(inventory.Config{DB: db, Partners: ps})
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := secrets.NewKeyring(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := inventory.NewService(inventory.Config{DB: db, Partners: ps, Keys: keys})
 	e, err := httpx.NewEngine(httpx.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +58,7 @@ func newFixture(t *testing.T) *fixture {
 	authed := e.Group("/api/v1", partners.RequireAuth(ps))
 	(&partners.API{Service: ps}).Routes(public, authed)
 	(&inventory.API{Service: inv}).Routes(authed)
-	f := &fixture{t: t, db: db, inv: inv, http: testenv.NewHTTP(t, e), orgs: map[string]partners.Organization{}, tokens: map[string]string{}}
+	f := &fixture{t: t, db: db, ps: ps, inv: inv, key: key, http: testenv.NewHTTP(t, e), orgs: map[string]partners.Organization{}, tokens: map[string]string{}}
 	ctx := context.Background()
 	for _, o := range []struct {
 		key  string
@@ -59,6 +71,7 @@ func newFixture(t *testing.T) *fixture {
 		{"space2", partners.KindSpace, "Espace du Port"},
 		{"donor", partners.KindDonor, "Assurances Mutuelles"},
 		{"prescriber", partners.KindPrescriber, "CCAS"},
+		{"operator", partners.KindOperator, "Opérateur Mobile Solidaire"},
 	} {
 		org, err := ps.CreateOrganization(ctx, admin, partners.NewOrganization{Kind: o.kind, Name: o.name, Address: ptr("1 rue de la Paix")})
 		if err != nil {

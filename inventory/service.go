@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/internal/secrets"
 	"github.com/tremplin/tremplin/partners"
 )
 
@@ -17,6 +19,7 @@ import (
 type Service struct {
 	db       *database.DB
 	partners *partners.Service
+	keys     *secrets.Keyring
 	now      func() time.Time
 }
 
@@ -24,7 +27,9 @@ type Service struct {
 type Config struct {
 	DB       *database.DB
 	Partners *partners.Service
-	Now      func() time.Time // nil means database.Now
+	// Keys seal and open recharge PINs.
+	Keys *secrets.Keyring
+	Now  func() time.Time // nil means database.Now
 }
 
 // NewService builds the inventory service.
@@ -33,7 +38,7 @@ func NewService(c Config) *Service {
 	if now == nil {
 		now = database.Now
 	}
-	return &Service{db: c.DB, partners: c.Partners, now: now}
+	return &Service{db: c.DB, partners: c.Partners, keys: c.Keys, now: now}
 }
 
 // Roles that handle stock.
@@ -106,3 +111,7 @@ func (s *Service) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, apperr.ErrNotFound) }
+
+// forUpdateSkipLocked lets concurrent sales pick different recharge units
+// without waiting for each other (PostgreSQL only).
+var forUpdateSkipLocked = clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}

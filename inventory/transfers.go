@@ -12,6 +12,7 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
+	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -113,9 +114,22 @@ func (s *Service) CreateTransfer(ctx context.Context, c partners.Caller, in NewT
 		}
 		seen[id] = true
 	}
+	seenProduct := map[int64]bool{}
 	for i, r := range in.Recharges {
-		// Recharge products are not part of the inventory yet: every id is unknown.
-		v.Field(fmt.Sprintf("recharges[%d].product_id", i), "no recharge product %d", r.ProductID)
+		field := fmt.Sprintf("recharges[%d]", i)
+		var p RechargeProduct
+		switch err := s.db.WithContext(ctx).Where("id = ?", r.ProductID).Take(&p).Error; {
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			v.Field(field+".product_id", "no recharge product %d", r.ProductID)
+		case err != nil:
+			return TransferView{}, fmt.Errorf("recharge product %d: %w", r.ProductID, err)
+		case seenProduct[r.ProductID]:
+			v.Field(field+".product_id", "product %d is listed twice", r.ProductID)
+		}
+		seenProduct[r.ProductID] = true
+		if r.Quantity <= 0 || r.Quantity > 100_000 {
+			v.Field(field+".quantity", "must be between 1 and 100000")
+		}
 	}
 	note := text(in.Note)
 	if len([]rune(note)) > 2000 {
@@ -155,6 +169,17 @@ func (s *Service) CreateTransfer(ctx context.Context, c partners.Caller, in NewT
 		for _, b := range busy {
 			problems = append(problems, fmt.Sprintf("%s is already on draft transfer %d", b.Tag, b.TransferID))
 		}
+		today := s.now().In(from.Location()).Format(time.DateOnly)
+		for _, r := range in.Recharges {
+			var n int64
+			if err := tx.Table("recharge_units").Where("product_id = ? AND site_id = ? AND status = ? AND expires_on >= ?",
+				r.ProductID, from.ID, UnitAvailable, today).Count(&n).Error; err != nil {
+				return fmt.Errorf("recharge stock: %w", err)
+			}
+			if n < int64(r.Quantity) {
+				return apperr.Conflict("stock-short", "only %d unit(s) of recharge product %d at %s, %d asked", n, r.ProductID, from.Name, r.Quantity)
+			}
+		}
 		if len(problems) > 0 {
 			return apperr.Conflict("device-unavailable", "%s", strings.Join(problems, "; "))
 		}
@@ -169,6 +194,11 @@ func (s *Service) CreateTransfer(ctx context.Context, c partners.Caller, in NewT
 		for _, d := range devices {
 			if err := tx.Create(&transferDevice{TransferID: t.ID, DeviceID: d.ID, StateBefore: d.State}).Error; err != nil {
 				return fmt.Errorf("add %s to transfer: %w", d.Tag, err)
+			}
+		}
+		for _, r := range in.Recharges {
+			if err := tx.Exec(`INSERT INTO transfer_recharges (transfer_id, product_id, quantity) VALUES (?, ?, ?)`, t.ID, r.ProductID, r.Quantity).Error; err != nil {
+				return fmt.Errorf("add recharges to transfer: %w", err)
 			}
 		}
 		return audit.Record(ctx, tx, "transfer.create", "transfer", t.ID, map[string]any{"from": from.ID, "to": to.ID, "devices": len(devices)})
@@ -236,6 +266,13 @@ func (s *Service) transferView(ctx context.Context, db *gorm.DB, t Transfer) (Tr
 		if t.Status == TransferReceived && !item.Received {
 			view.Missing = append(view.Missing, item.DeviceRef)
 		}
+	}
+	if err := db.Table("transfer_recharges").Select("product_id, quantity").Where("transfer_id = ?", t.ID).
+		Order("product_id").Scan(&view.Recharges).Error; err != nil {
+		return view, fmt.Errorf("recharges of transfer %d: %w", t.ID, err)
+	}
+	if view.Recharges == nil {
+		view.Recharges = []RechargeLine{}
 	}
 	_ = json.Unmarshal([]byte(t.Unexpected), &view.Unexpected)
 	return view, nil
@@ -309,6 +346,9 @@ func (s *Service) ShipTransfer(ctx context.Context, c partners.Caller, id int64)
 			if err := s.event(tx, c, d, "ship", it.StateBefore, InTransit, map[string]any{"transfer_id": id, "to_site_id": t.ToSiteID}); err != nil {
 				return err
 			}
+		}
+		if err := s.shipRecharges(ctx, tx, t); err != nil {
+			return err
 		}
 		t.Status, t.ShippedAt, t.ShippedBy = TransferShipped, &now, userID(c)
 		view, err = s.transferView(ctx, tx, t)
@@ -408,6 +448,11 @@ func (s *Service) ReceiveTransfer(ctx context.Context, c partners.Caller, id int
 			d.State = target
 			received = append(received, refOf(d))
 		}
+		// Recharge cards travel in sealed packs: they arrive all together.
+		if err := tx.Table("recharge_units").Where("transfer_id = ? AND status = ?", id, UnitInTransit).
+			Updates(map[string]any{"status": UnitAvailable, "site_id": t.ToSiteID}).Error; err != nil {
+			return fmt.Errorf("receive recharges of transfer %d: %w", id, err)
+		}
 		un, _ := json.Marshal(unexpected)
 		changes := map[string]any{"status": TransferReceived, "unexpected": string(un)}
 		if t.ReceivedAt == nil {
@@ -427,6 +472,47 @@ func (s *Service) ReceiveTransfer(ctx context.Context, c partners.Caller, id int
 		return err
 	})
 	return view, err
+}
+
+// shipRecharges moves the first-expiring available units of each recharge
+// line to in_transit, or fails the whole shipment when a line is short.
+func (s *Service) shipRecharges(ctx context.Context, tx *gorm.DB, t Transfer) error {
+	var lines []RechargeLine
+	if err := tx.Table("transfer_recharges").Select("product_id, quantity").Where("transfer_id = ?", t.ID).Scan(&lines).Error; err != nil {
+		return fmt.Errorf("recharges of transfer %d: %w", t.ID, err)
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	from, err := s.partners.Site(ctx, t.FromSiteID)
+	if err != nil {
+		return err
+	}
+	today := s.now().In(from.Location()).Format(time.DateOnly)
+	for _, l := range lines {
+		q := tx.Table("recharge_units").Select("id").
+			Where("product_id = ? AND site_id = ? AND status = ? AND expires_on >= ?", l.ProductID, t.FromSiteID, UnitAvailable, today).
+			Order("expires_on, id").Limit(l.Quantity)
+		if s.db.Engine == database.Postgres {
+			q = q.Clauses(forUpdateSkipLocked)
+		}
+		var ids []int64
+		if err := q.Pluck("id", &ids).Error; err != nil {
+			return fmt.Errorf("pick recharge units: %w", err)
+		}
+		if len(ids) < l.Quantity {
+			return apperr.Conflict("stock-short", "only %d unit(s) of recharge product %d left at %s, %d to ship", len(ids), l.ProductID, from.Name, l.Quantity)
+		}
+		res := tx.Table("recharge_units").Where("id IN ? AND status = ?", ids, UnitAvailable).
+			Updates(map[string]any{"status": UnitInTransit, "transfer_id": t.ID})
+		if res.Error != nil {
+			return fmt.Errorf("ship recharge units: %w", res.Error)
+		}
+		if int(res.RowsAffected) != len(ids) {
+			return apperr.Conflict("stock-short", "recharge units of product %d were sold meanwhile; ship again", l.ProductID)
+		}
+	}
+	return nil
 }
 
 // CancelTransfer drops a draft.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/problem"
+	"github.com/tremplin/tremplin/internal/secrets"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/templates"
@@ -95,7 +97,45 @@ type services struct {
 	inventory *inventory.Service
 }
 
-func newServices(cfg config.Config, db *database.DB) (*services, error) {
+// loadKeys returns the keyring that seals recharge PINs: TREMPLIN_SECRET_KEY,
+// or on the embedded SQLite default a key generated once into the data
+// directory (said on out). PostgreSQL deployments must set the key: several
+// processes have to share it.
+func loadKeys(cfg config.Config, engine database.Engine, out io.Writer) (*secrets.Keyring, error) {
+	var current []byte
+	switch {
+	case cfg.SecretKey != "":
+		k, err := secrets.ParseKey(cfg.SecretKey)
+		if err != nil {
+			return nil, fmt.Errorf("TREMPLIN_SECRET_KEY: %w", err)
+		}
+		current = k
+	case engine == database.Postgres:
+		return nil, errors.New("TREMPLIN_SECRET_KEY is required with PostgreSQL (every process must share it): " +
+			"generate one with `openssl rand -base64 32` and keep it safe")
+	default:
+		path := filepath.Join(cfg.DataDir, "secret.key")
+		k, created, err := secrets.LoadOrCreateKeyFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("PIN key: %w", err)
+		}
+		if created {
+			fmt.Fprintf(out, "Generated the key that seals recharge PINs in %s. Back it up with the database: without it the PINs cannot be read.\n", path)
+		}
+		current = k
+	}
+	var previous [][]byte
+	for _, p := range cfg.PreviousKeys {
+		k, err := secrets.ParseKey(p)
+		if err != nil {
+			return nil, fmt.Errorf("TREMPLIN_SECRET_KEY_PREVIOUS: %w", err)
+		}
+		previous = append(previous, k)
+	}
+	return secrets.NewKeyring(current, previous...)
+}
+
+func newServices(cfg config.Config, db *database.DB, keys *secrets.Keyring) (*services, error) {
 	hasher, err := partners.NewHasher(cfg.Argon2MemoryKiB)
 	if err != nil {
 		return nil, err
@@ -107,7 +147,7 @@ func newServices(cfg config.Config, db *database.DB) (*services, error) {
 	return &services{
 		db:        db,
 		partners:  p,
-		inventory: inventory.NewService(inventory.Config{DB: db, Partners: p}),
+		inventory: inventory.NewService(inventory.Config{DB: db, Partners: p, Keys: keys}),
 	}, nil
 }
 

@@ -21,8 +21,12 @@ func testEnv(t *testing.T) map[string]string {
 		"TREMPLIN_DATABASE_URL":      testenv.TargetURL(t),
 		"TREMPLIN_ARGON2_MEMORY_KIB": "64",
 		"TREMPLIN_LOG_LEVEL":         "warn",
+		"TREMPLIN_SECRET_KEY":        testKey,
 	}
 }
+
+// testKey seals PINs in the command tests (32 bytes, base64).
+const testKey = "dGVzdCBrZXkgb2YgMzIgYnl0ZXMgZm9yIFRyZW1wbGk="
 
 func lookupIn(env map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }

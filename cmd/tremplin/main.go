@@ -24,6 +24,8 @@ Usage:
   tremplin serve [--addr 127.0.0.1:8080] [--database URL] [--demo]
   tremplin migrate [up|status] [--database URL]
   tremplin admin create --email E --password P [--name N] [--database URL]
+  tremplin import-recharges --product ID --site ID FILE.csv [--database URL]
+  tremplin keys rotate [--database URL]
 
 --database (or TREMPLIN_DATABASE_URL) is a postgres:// URL or a SQLite file
 path; without it Tremplin uses a SQLite file under TREMPLIN_DATA_DIR (./data).
@@ -43,6 +45,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup fu
 		return env.migrate(ctx, args[1:])
 	case "admin":
 		return env.admin(ctx, args[1:])
+	case "import-recharges":
+		return env.importRecharges(ctx, args[1:])
+	case "keys":
+		return env.keys(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

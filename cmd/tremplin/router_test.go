@@ -13,6 +13,7 @@ import (
 	"github.com/tremplin/tremplin/internal/apispec"
 	"github.com/tremplin/tremplin/internal/config"
 	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/secrets"
 	"github.com/tremplin/tremplin/internal/testenv"
 )
 
@@ -22,7 +23,8 @@ func newTestRouter(t *testing.T) (*testenv.HTTP, *services, func() []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := newServices(cfg, testenv.DB(t))
+	keys, _ := secrets.NewKeyring(make([]byte, 32))
+	svc, err := newServices(cfg, testenv.DB(t), keys)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"text/tabwriter"
+	"time"
 
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
@@ -38,7 +40,11 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 	if len(applied) > 0 {
 		logger.Info("migrations applied", "versions", applied, "database", db.Where)
 	}
-	svc, err := newServices(cfg, db)
+	keys, err := loadKeys(cfg, db.Engine, e.stdout)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	svc, err := newServices(cfg, db, keys)
 	if err != nil {
 		return e.fail("%v", err)
 	}
@@ -80,6 +86,7 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 	if err != nil {
 		return e.fail("cannot listen on %s: %v (is another tremplin running? choose another --addr)", cfg.Addr, err)
 	}
+	go sweepExpired(ctx, svc, logger)
 	fmt.Fprintf(e.stdout, "Tremplin is listening on http://%s (database: %s %s)\n", ln.Addr(), db.Engine, db.Where)
 	logger.Info("serving", "addr", ln.Addr().String(), "engine", string(db.Engine))
 	if err := httpx.Serve(ctx, ln, handler, cfg.ShutdownTimeout, logger); err != nil {
@@ -185,7 +192,7 @@ func (e *cli) admin(ctx context.Context, args []string) int {
 	if err := db.CheckSchema(ctx); err != nil {
 		return e.fail("%v (run `tremplin migrate up` first)", err)
 	}
-	svc, err := newServices(cfg, db)
+	svc, err := newServices(cfg, db, nil)
 	if err != nil {
 		return e.fail("%v", err)
 	}
@@ -195,4 +202,25 @@ func (e *cli) admin(ctx context.Context, args []string) int {
 	}
 	fmt.Fprintf(e.stdout, "Admin %s created (id %d).\n", u.Email, u.ID)
 	return 0
+}
+
+// sweepExpired marks recharge cards past their date as expired, at start and
+// then every hour (the sweep is idempotent, so several processes may run it).
+func sweepExpired(ctx context.Context, svc *services, logger *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := svc.inventory.SweepExpired(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			logger.Warn("expiry sweep failed", "error", err.Error())
+		case n > 0:
+			logger.Info("expired recharge cards", "units", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -82,3 +82,24 @@ func Record(ctx context.Context, tx *gorm.DB, action, entity string, entityID in
 	}
 	return nil
 }
+
+// Statement returns the INSERT of one entry as SQL with ? placeholders and its
+// arguments, for code that writes through a driver directly (bulk imports on
+// pgx) rather than through GORM.
+func Statement(ctx context.Context, action, entity string, entityID int64, data map[string]any) (string, []any, error) {
+	a := ActorFrom(ctx)
+	b := []byte("{}")
+	if len(data) > 0 {
+		var err error
+		if b, err = json.Marshal(data); err != nil {
+			return "", nil, fmt.Errorf("audit %s: %w", action, err)
+		}
+	}
+	id := ""
+	if entityID != 0 {
+		id = strconv.FormatInt(entityID, 10)
+	}
+	return `INSERT INTO audit_log (at, user_id, organization_id, site_id, action, entity, entity_id, ip, request_id, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		[]any{time.Now().UTC().Truncate(time.Microsecond), a.UserID, a.OrganizationID, a.SiteID, action, entity, id, a.IP, a.RequestID, string(b)}, nil
+}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tremplin/tremplin/internal/secrets"
 )
 
 // Config is every setting Tremplin reads at start. Command-line flags override
@@ -30,6 +32,8 @@ type Config struct {
 	TrustedProxies  []string
 	LogLevel        slog.Level
 	LogFormat       string
+	SecretKey       string
+	PreviousKeys    []string
 }
 
 // Option describes one environment variable.
@@ -38,40 +42,42 @@ type Option struct {
 	Default     string
 	Description string
 	set         func(c *Config, v string) error
+	// secret values are never repeated in error messages.
+	secret bool
 }
 
 // Options is the table of every variable Tremplin reads.
 var Options = []Option{
-	{"TREMPLIN_DATABASE_URL", "", "a postgres:// URL, or a SQLite file path; empty means the embedded SQLite file under TREMPLIN_DATA_DIR",
-		func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
-	{"TREMPLIN_DATA_DIR", "./data", "where the embedded SQLite database lives (created if missing)",
-		func(c *Config, v string) error {
+	{Env: "TREMPLIN_DATABASE_URL", Default: "", Description: "a postgres:// URL, or a SQLite file path; empty means the embedded SQLite file under TREMPLIN_DATA_DIR",
+		set: func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
+	{Env: "TREMPLIN_DATA_DIR", Default: "./data", Description: "where the embedded SQLite database lives (created if missing)",
+		set: func(c *Config, v string) error {
 			if v == "" {
 				return errors.New("must not be empty")
 			}
 			c.DataDir = filepath.Clean(v)
 			return nil
 		}},
-	{"TREMPLIN_ADDR", "127.0.0.1:8080", "address `tremplin serve` listens on",
-		func(c *Config, v string) error { c.Addr = v; return nil }},
-	{"TREMPLIN_TOKEN_TTL", "12h", "lifetime of an API bearer token",
-		durationSetter(func(c *Config) *time.Duration { return &c.TokenTTL })},
-	{"TREMPLIN_SESSION_TTL", "12h", "lifetime of a web UI session",
-		durationSetter(func(c *Config) *time.Duration { return &c.SessionTTL })},
-	{"TREMPLIN_LOGIN_WINDOW", "15m", "window over which failed logins are counted",
-		durationSetter(func(c *Config) *time.Duration { return &c.LoginWindow })},
-	{"TREMPLIN_LOGIN_MAX_FAILURES", "5", "failed logins allowed per account within the window before 429",
-		intSetter(func(c *Config) *int { return &c.LoginMaxPerUser })},
-	{"TREMPLIN_LOGIN_MAX_FAILURES_PER_ADDRESS", "20", "failed logins allowed per client address within the window before 429",
-		intSetter(func(c *Config) *int { return &c.LoginMaxPerAddr })},
-	{"TREMPLIN_ARGON2_MEMORY_KIB", "19456", "memory cost of the argon2id password hash, in KiB",
-		intSetter(func(c *Config) *int { return &c.Argon2MemoryKiB })},
-	{"TREMPLIN_ADMIN_EMAIL", "admin@tremplin.local", "email of the first admin created on an empty database",
-		func(c *Config, v string) error { c.AdminEmail = strings.ToLower(strings.TrimSpace(v)); return nil }},
-	{"TREMPLIN_SHUTDOWN_TIMEOUT", "20s", "how long in-flight requests may finish after SIGTERM",
-		durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
-	{"TREMPLIN_TRUSTED_PROXIES", "", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For and X-Forwarded-Proto are believed",
-		func(c *Config, v string) error {
+	{Env: "TREMPLIN_ADDR", Default: "127.0.0.1:8080", Description: "address `tremplin serve` listens on",
+		set: func(c *Config, v string) error { c.Addr = v; return nil }},
+	{Env: "TREMPLIN_TOKEN_TTL", Default: "12h", Description: "lifetime of an API bearer token",
+		set: durationSetter(func(c *Config) *time.Duration { return &c.TokenTTL })},
+	{Env: "TREMPLIN_SESSION_TTL", Default: "12h", Description: "lifetime of a web UI session",
+		set: durationSetter(func(c *Config) *time.Duration { return &c.SessionTTL })},
+	{Env: "TREMPLIN_LOGIN_WINDOW", Default: "15m", Description: "window over which failed logins are counted",
+		set: durationSetter(func(c *Config) *time.Duration { return &c.LoginWindow })},
+	{Env: "TREMPLIN_LOGIN_MAX_FAILURES", Default: "5", Description: "failed logins allowed per account within the window before 429",
+		set: intSetter(func(c *Config) *int { return &c.LoginMaxPerUser })},
+	{Env: "TREMPLIN_LOGIN_MAX_FAILURES_PER_ADDRESS", Default: "20", Description: "failed logins allowed per client address within the window before 429",
+		set: intSetter(func(c *Config) *int { return &c.LoginMaxPerAddr })},
+	{Env: "TREMPLIN_ARGON2_MEMORY_KIB", Default: "19456", Description: "memory cost of the argon2id password hash, in KiB",
+		set: intSetter(func(c *Config) *int { return &c.Argon2MemoryKiB })},
+	{Env: "TREMPLIN_ADMIN_EMAIL", Default: "admin@tremplin.local", Description: "email of the first admin created on an empty database",
+		set: func(c *Config, v string) error { c.AdminEmail = strings.ToLower(strings.TrimSpace(v)); return nil }},
+	{Env: "TREMPLIN_SHUTDOWN_TIMEOUT", Default: "20s", Description: "how long in-flight requests may finish after SIGTERM",
+		set: durationSetter(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{Env: "TREMPLIN_TRUSTED_PROXIES", Default: "", Description: "comma-separated proxy addresses or CIDRs whose X-Forwarded-For and X-Forwarded-Proto are believed",
+		set: func(c *Config, v string) error {
 			c.TrustedProxies = nil
 			for _, p := range strings.Split(v, ",") {
 				if p = strings.TrimSpace(p); p != "" {
@@ -80,10 +86,34 @@ var Options = []Option{
 			}
 			return nil
 		}},
-	{"TREMPLIN_LOG_LEVEL", "info", "debug, info, warn or error",
-		func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
-	{"TREMPLIN_LOG_FORMAT", "json", "json or text",
-		func(c *Config, v string) error {
+	{Env: "TREMPLIN_SECRET_KEY", Description: "32 random bytes in base64 that seal recharge PINs (AES-256-GCM); required with PostgreSQL; without it the embedded default keeps a generated key in TREMPLIN_DATA_DIR/secret.key",
+		set: func(c *Config, v string) error {
+			c.SecretKey = strings.TrimSpace(v)
+			if c.SecretKey != "" {
+				if _, err := secrets.ParseKey(c.SecretKey); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, secret: true},
+	{Env: "TREMPLIN_SECRET_KEY_PREVIOUS", Description: "comma-separated earlier keys, still accepted to open PINs until `tremplin keys rotate` has re-sealed them",
+		set: func(c *Config, v string) error {
+			c.PreviousKeys = nil
+			for _, k := range strings.Split(v, ",") {
+				if k = strings.TrimSpace(k); k == "" {
+					continue
+				}
+				if _, err := secrets.ParseKey(k); err != nil {
+					return err
+				}
+				c.PreviousKeys = append(c.PreviousKeys, k)
+			}
+			return nil
+		}, secret: true},
+	{Env: "TREMPLIN_LOG_LEVEL", Default: "info", Description: "debug, info, warn or error",
+		set: func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
+	{Env: "TREMPLIN_LOG_FORMAT", Default: "json", Description: "json or text",
+		set: func(c *Config, v string) error {
 			if v != "json" && v != "text" {
 				return errors.New("must be json or text")
 			}
@@ -103,7 +133,11 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 			v = got
 		}
 		if err := o.set(&c, v); err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: %w", o.Env, v, err))
+			if o.secret {
+				errs = append(errs, fmt.Errorf("%s: %w", o.Env, err))
+			} else {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", o.Env, v, err))
+			}
 		}
 	}
 	return c, errors.Join(errs...)

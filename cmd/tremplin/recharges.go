@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+
+	"github.com/mattn/go-isatty"
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/tremplin/tremplin/internal/audit"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// importRecharges is `tremplin import-recharges --product ID --site ID FILE.csv`:
+// the same code as POST /api/v1/recharge-batches, with progress shown.
+func (e *cli) importRecharges(ctx context.Context, args []string) int {
+	cfg, err := e.config()
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	fs := e.flags("import-recharges")
+	product := fs.Int64("product", 0, "recharge product id (required)")
+	site := fs.Int64("site", 0, "site id the cards arrive at (required)")
+	fs.StringVar(&cfg.DatabaseURL, "database", cfg.DatabaseURL, "postgres:// URL or SQLite file path (TREMPLIN_DATABASE_URL)")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: tremplin import-recharges --product ID --site ID FILE.csv")
+		fs.PrintDefaults()
+	}
+	// Flags may come before or after the file.
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	rest := fs.Args()
+	var file string
+	if len(rest) > 0 {
+		file = rest[0]
+		if err := fs.Parse(rest[1:]); err != nil {
+			return 2
+		}
+	}
+	if file == "" || fs.NArg() > 0 || *product <= 0 || *site <= 0 {
+		fs.Usage()
+		return 2
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+
+	db, err := openDatabase(ctx, cfg)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	defer db.Close()
+	if err := db.CheckSchema(ctx); err != nil {
+		return e.fail("%v (run `tremplin migrate up` first)", err)
+	}
+	keys, err := loadKeys(cfg, db.Engine, e.stdout)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	svc, err := newServices(cfg, db, keys)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+
+	var in io.Reader = f
+	progress := func(lines int) {}
+	if out, ok := e.stdout.(*os.File); ok && isatty.IsTerminal(out.Fd()) && st != nil {
+		bar := progressbar.DefaultBytes(st.Size(), "import")
+		in = io.TeeReader(f, bar)
+		defer bar.Finish()
+	} else {
+		progress = func(lines int) {
+			if lines%100000 == 0 {
+				fmt.Fprintf(e.stdout, "%d lines read\n", lines)
+			}
+		}
+	}
+	who := "unknown"
+	if u, err := user.Current(); err == nil {
+		who = u.Username
+	}
+	ctx = audit.WithActor(ctx, audit.Actor{IP: "command line (" + who + ")", RequestID: "cli"})
+	res, err := svc.inventory.ImportRecharges(ctx, partners.Caller{Role: partners.RoleAdmin}, *product, *site, in, progress)
+	if err != nil {
+		return e.fail("nothing imported: %v", err)
+	}
+	fmt.Fprintf(e.stdout, "Imported %d cards as batch %d (file SHA-256 %s).\n", res.Imported, res.ID, res.SHA256)
+	return 0
+}
+
+// keys is `tremplin keys rotate`: re-seal every PIN under the current key.
+func (e *cli) keys(ctx context.Context, args []string) int {
+	if len(args) == 0 || args[0] != "rotate" {
+		return e.fail("usage: tremplin keys rotate [--database URL]  (set TREMPLIN_SECRET_KEY to the new key and TREMPLIN_SECRET_KEY_PREVIOUS to the old ones)")
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	fs := e.flags("keys rotate")
+	fs.StringVar(&cfg.DatabaseURL, "database", cfg.DatabaseURL, "postgres:// URL or SQLite file path (TREMPLIN_DATABASE_URL)")
+	if _, code, ok := e.parse(fs, args[1:], 0); !ok {
+		return code
+	}
+	db, err := openDatabase(ctx, cfg)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	defer db.Close()
+	if err := db.CheckSchema(ctx); err != nil {
+		return e.fail("%v (run `tremplin migrate up` first)", err)
+	}
+	keys, err := loadKeys(cfg, db.Engine, e.stdout)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	svc, err := newServices(cfg, db, keys)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	ctx = audit.WithActor(ctx, audit.Actor{IP: "command line", RequestID: "cli"})
+	n, err := svc.inventory.RotateKeys(ctx, nil)
+	if err != nil {
+		return e.fail("%d PINs re-sealed, then: %v", n, err)
+	}
+	fmt.Fprintf(e.stdout, "%d PINs re-sealed under key %s.\n", n, keys.CurrentID())
+	return 0
+}

@@ -1,0 +1,338 @@
+package inventory
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/audit"
+	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// SoldUnit is a card a sale took, with its PIN opened for the receipt.
+type SoldUnit struct {
+	ID        int64  `json:"id"`
+	ProductID int64  `json:"product_id"`
+	Serial    string `json:"serial"`
+	PIN       string `json:"pin"`
+	ExpiresOn string `json:"expires_on"`
+}
+
+type unitRow struct {
+	ID         int64
+	ProductID  int64
+	OperatorID int64
+	Serial     string
+	PinSealed  []byte
+	PinKeyID   *string
+	ExpiresOn  string
+}
+
+// ErrStockShort is returned when a site has fewer sellable units than asked.
+var ErrStockShort = errors.New("stock short")
+
+// AllocateRecharges takes qty sellable units (available, not past their date)
+// of a product at a site, first-expiring first, marks them sold and opens
+// their PINs, inside tx: the sale's own transaction, so that a failure
+// anywhere sells nothing. On PostgreSQL the rows are picked FOR UPDATE SKIP
+// LOCKED, so concurrent sales take different units without waiting; on
+// SQLite the IMMEDIATE transaction already serialises writers. The
+// conditional update then guarantees a unit is sold once.
+func (s *Service) AllocateRecharges(ctx context.Context, tx *gorm.DB, productID, siteID int64, qty int, saleID *int64) ([]SoldUnit, error) {
+	if qty <= 0 {
+		return nil, apperr.Invalid("quantity", "must be at least 1")
+	}
+	site, err := s.partners.Site(ctx, siteID)
+	if err != nil {
+		return nil, err
+	}
+	today := s.now().In(site.Location()).Format(time.DateOnly)
+	q := tx.WithContext(ctx).Table("recharge_units").
+		Select("id, product_id, operator_id, serial, pin_sealed, pin_key_id, expires_on").
+		Where("product_id = ? AND site_id = ? AND status = ? AND expires_on >= ?", productID, siteID, UnitAvailable, today).
+		Order("expires_on, id").Limit(qty)
+	if s.db.Engine == database.Postgres {
+		q = q.Clauses(forUpdateSkipLocked)
+	}
+	var rows []unitRow
+	if err := q.Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("pick recharge units: %w", err)
+	}
+	if len(rows) < qty {
+		return nil, apperr.Conflict("stock-short", "only %d sellable unit(s) of product %d at %s, %d asked: %w",
+			len(rows), productID, site.Name, qty, ErrStockShort)
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	res := tx.WithContext(ctx).Table("recharge_units").Where("id IN ? AND status = ?", ids, UnitAvailable).
+		Updates(map[string]any{"status": UnitSold, "sold_at": s.now(), "sold_site_id": siteID, "sale_id": saleID})
+	if res.Error != nil {
+		return nil, fmt.Errorf("sell recharge units: %w", res.Error)
+	}
+	if int(res.RowsAffected) != len(ids) {
+		return nil, apperr.Conflict("stock-short", "recharge units of product %d were sold meanwhile; try again", productID)
+	}
+	out := make([]SoldUnit, len(rows))
+	for i, r := range rows {
+		u := SoldUnit{ID: r.ID, ProductID: r.ProductID, Serial: r.Serial, ExpiresOn: r.ExpiresOn}
+		if r.PinKeyID != nil {
+			if s.keys == nil {
+				return nil, errors.New("no key to open PINs: configure TREMPLIN_SECRET_KEY")
+			}
+			pin, err := s.keys.Open(r.PinSealed, *r.PinKeyID, pinAAD(r.OperatorID, r.Serial))
+			if err != nil {
+				return nil, fmt.Errorf("open the PIN of card %s: %w", r.Serial, err)
+			}
+			u.PIN = string(pin)
+		}
+		out[i] = u
+	}
+	return out, nil
+}
+
+// StockLine is one product at one site.
+type StockLine struct {
+	ProductID int64  `json:"product_id"`
+	Product   string `json:"product"`
+	SiteID    int64  `json:"site_id"`
+	Site      string `json:"site"`
+	Available int64  `json:"available"`
+	InTransit int64  `json:"in_transit"`
+	Sold      int64  `json:"sold"`
+	Expired   int64  `json:"expired"`
+	Threshold int    `json:"threshold"`
+	Low       bool   `json:"low"`
+}
+
+// RechargeStock counts units per product and site: available (sellable
+// today), in transit, sold, expired (swept or past their date). Admins and
+// warehouse staff see every site, space staff their own. lowOnly keeps the
+// lines under their threshold.
+func (s *Service) RechargeStock(ctx context.Context, c partners.Caller, siteID int64, lowOnly bool) ([]StockLine, error) {
+	if err := c.Require(staffRoles...); err != nil {
+		return nil, err
+	}
+	if c.Is(partners.RoleSpace) {
+		own, _ := c.SiteID()
+		if siteID != 0 && siteID != own {
+			return nil, fmt.Errorf("site %d: %w", siteID, apperr.ErrNotFound)
+		}
+		siteID = own
+	}
+	var sites []partners.Organization
+	q := s.db.WithContext(ctx).Table("organizations").Where("kind IN ? AND active = ?", []partners.Kind{partners.KindWarehouse, partners.KindSpace}, true).Order("id")
+	if siteID != 0 {
+		q = q.Where("id = ?", siteID)
+	}
+	if err := q.Find(&sites).Error; err != nil {
+		return nil, fmt.Errorf("sites: %w", err)
+	}
+	if siteID != 0 && len(sites) == 0 {
+		return nil, fmt.Errorf("site %d: %w", siteID, apperr.ErrNotFound)
+	}
+	var products []RechargeProduct
+	if err := s.db.WithContext(ctx).Where("active = ?", true).Order("id").Find(&products).Error; err != nil {
+		return nil, fmt.Errorf("products: %w", err)
+	}
+	var overrides []Threshold
+	if err := s.db.WithContext(ctx).Find(&overrides).Error; err != nil {
+		return nil, fmt.Errorf("thresholds: %w", err)
+	}
+	override := map[[2]int64]int{}
+	for _, o := range overrides {
+		override[[2]int64{o.ProductID, o.SiteID}] = o.Threshold
+	}
+	out := []StockLine{}
+	for _, site := range sites {
+		today := s.now().In(site.Location()).Format(time.DateOnly)
+		var counts []struct {
+			ProductID int64
+			Status    string
+			Past      int64
+			N         int64
+		}
+		if err := s.db.WithContext(ctx).Table("recharge_units").
+			Select("product_id, status, SUM(CASE WHEN expires_on < ? THEN 1 ELSE 0 END) AS past, COUNT(*) AS n", today).
+			Where("site_id = ?", site.ID).Group("product_id, status").Scan(&counts).Error; err != nil {
+			return nil, fmt.Errorf("count units at %s: %w", site.Name, err)
+		}
+		// Sold units count where they were sold.
+		byProduct := map[int64]*StockLine{}
+		for _, p := range products {
+			t := p.LowStockThreshold
+			if o, ok := override[[2]int64{p.ID, site.ID}]; ok {
+				t = o
+			}
+			byProduct[p.ID] = &StockLine{ProductID: p.ID, Product: p.Name, SiteID: site.ID, Site: site.Name, Threshold: t}
+		}
+		for _, n := range counts {
+			l := byProduct[n.ProductID]
+			if l == nil {
+				continue // an inactive product
+			}
+			switch n.Status {
+			case UnitAvailable:
+				l.Available += n.N - n.Past
+				l.Expired += n.Past
+			case UnitInTransit:
+				l.InTransit += n.N
+			case UnitSold:
+				l.Sold += n.N
+			case UnitExpired:
+				l.Expired += n.N
+			}
+		}
+		for _, p := range products {
+			l := byProduct[p.ID]
+			l.Low = l.Threshold > 0 && l.Available < int64(l.Threshold)
+			if !lowOnly || l.Low {
+				out = append(out, *l)
+			}
+		}
+	}
+	return out, nil
+}
+
+// SweepExpired marks available units past their date (in each site's time
+// zone) as expired. It is idempotent and safe to run from several processes.
+func (s *Service) SweepExpired(ctx context.Context) (int64, error) {
+	var sites []partners.Organization
+	if err := s.db.WithContext(ctx).Where("kind IN ?", []partners.Kind{partners.KindWarehouse, partners.KindSpace}).Find(&sites).Error; err != nil {
+		return 0, fmt.Errorf("sites: %w", err)
+	}
+	var total int64
+	for _, site := range sites {
+		today := s.now().In(site.Location()).Format(time.DateOnly)
+		err := s.inTx(ctx, func(tx *gorm.DB) error {
+			res := tx.Table("recharge_units").Where("site_id = ? AND status = ? AND expires_on < ?", site.ID, UnitAvailable, today).
+				Update("status", UnitExpired)
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				return nil
+			}
+			total += res.RowsAffected
+			return audit.Record(ctx, tx, "recharge_units.expire", "organization", site.ID, map[string]any{"units": res.RowsAffected, "before": today})
+		})
+		if err != nil {
+			return total, fmt.Errorf("expire units at %s: %w", site.Name, err)
+		}
+	}
+	return total, nil
+}
+
+// SoldReport writes the operator's monthly billing file: every unit of that
+// operator sold in the month (in the operator's time zone), without PINs.
+func (s *Service) SoldReport(ctx context.Context, c partners.Caller, operatorID int64, month string, w io.Writer) error {
+	if err := c.Require(partners.RoleAdmin); err != nil {
+		return err
+	}
+	v := &apperr.ValidationError{}
+	op, err := s.orgOfKind(ctx, v, "operator_id", operatorID, partners.KindOperator)
+	if err != nil {
+		return err
+	}
+	start, perr := time.ParseInLocation("2006-01", month, op.Location())
+	if perr != nil {
+		v.Field("month", "must be a month such as 2026-11")
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	end := start.AddDate(0, 1, 0)
+	rows, err := s.db.WithContext(ctx).Table("recharge_units u").
+		Select("u.serial, p.name, p.face_value_cents, u.sold_at, o.name, u.sale_id").
+		Joins("JOIN recharge_products p ON p.id = u.product_id").
+		Joins("JOIN organizations o ON o.id = u.sold_site_id").
+		Where("u.operator_id = ? AND u.status = ? AND u.sold_at >= ? AND u.sold_at < ?", operatorID, UnitSold, start.UTC(), end.UTC()).
+		Order("u.sold_at, u.id").Rows()
+	if err != nil {
+		return fmt.Errorf("sold units: %w", err)
+	}
+	defer rows.Close()
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"serial", "product", "face_value_cents", "sold_at", "site", "sale_id"})
+	for rows.Next() {
+		var serial, product, site string
+		var face int64
+		var soldAt time.Time
+		var saleID *int64
+		if err := rows.Scan(&serial, &product, &face, &soldAt, &site, &saleID); err != nil {
+			return fmt.Errorf("sold units: %w", err)
+		}
+		sale := ""
+		if saleID != nil {
+			sale = strconv.FormatInt(*saleID, 10)
+		}
+		if err := cw.Write([]string{serial, product, strconv.FormatInt(face, 10), soldAt.UTC().Format(time.RFC3339), site, sale}); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	return rows.Err()
+}
+
+// RotateKeys re-seals every PIN sealed with another key than the current
+// one, a thousand at a time. Each batch commits, so an interrupted rotation
+// resumes where it stopped; a PIN whose key is not configured stops it with
+// a clear error.
+func (s *Service) RotateKeys(ctx context.Context, progress func(done int64)) (int64, error) {
+	if s.keys == nil {
+		return 0, errors.New("no key configured")
+	}
+	current := s.keys.CurrentID()
+	var done int64
+	var last int64
+	for {
+		var rows []unitRow
+		if err := s.db.WithContext(ctx).Table("recharge_units").
+			Select("id, product_id, operator_id, serial, pin_sealed, pin_key_id, expires_on").
+			Where("pin_key_id IS NOT NULL AND pin_key_id <> ? AND id > ?", current, last).Order("id").Limit(1000).Scan(&rows).Error; err != nil {
+			return done, fmt.Errorf("read sealed PINs: %w", err)
+		}
+		if len(rows) == 0 {
+			break
+		}
+		err := s.inTx(ctx, func(tx *gorm.DB) error {
+			for _, r := range rows {
+				aad := pinAAD(r.OperatorID, r.Serial)
+				pin, err := s.keys.Open(r.PinSealed, *r.PinKeyID, aad)
+				if err != nil {
+					return fmt.Errorf("card %s: %w", r.Serial, err)
+				}
+				sealed, id, err := s.keys.Seal(pin, aad)
+				if err != nil {
+					return err
+				}
+				if err := tx.Table("recharge_units").Where("id = ? AND pin_key_id = ?", r.ID, *r.PinKeyID).
+					Updates(map[string]any{"pin_sealed": sealed, "pin_key_id": id}).Error; err != nil {
+					return fmt.Errorf("re-seal card %s: %w", r.Serial, err)
+				}
+			}
+			return audit.Record(ctx, tx, "recharge_units.rekey", "recharge_units", 0, map[string]any{"units": len(rows), "key_id": current})
+		})
+		if err != nil {
+			return done, err
+		}
+		done += int64(len(rows))
+		last = rows[len(rows)-1].ID
+		if progress != nil {
+			progress(done)
+		}
+	}
+	return done, nil
+}

@@ -1,0 +1,222 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/audit"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// Unit statuses of a recharge card.
+const (
+	UnitAvailable = "available"
+	UnitInTransit = "in_transit"
+	UnitSold      = "sold"
+	UnitExpired   = "expired"
+	UnitVoid      = "void"
+)
+
+// RechargeProduct is a prepaid recharge an operator sells to the network.
+type RechargeProduct struct {
+	ID                int64     `json:"id"`
+	OperatorID        int64     `json:"operator_id"`
+	Name              string    `json:"name"`
+	FaceValueCents    int64     `json:"face_value_cents"`
+	PriceCents        int64     `json:"price_cents"`
+	ValidityDays      *int      `json:"validity_days"`
+	LowStockThreshold int       `json:"low_stock_threshold"`
+	Active            bool      `json:"active"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
+}
+
+// NewRechargeProduct is the input of CreateRechargeProduct.
+type NewRechargeProduct struct {
+	OperatorID        int64  `json:"operator_id"`
+	Name              string `json:"name"`
+	FaceValueCents    int64  `json:"face_value_cents"`
+	PriceCents        *int64 `json:"price_cents"`
+	ValidityDays      *int   `json:"validity_days"`
+	LowStockThreshold *int   `json:"low_stock_threshold"`
+}
+
+const maxFaceValue = 100_000 // 1,000 €: no prepaid card is worth more
+
+func checkProductFields(v *apperr.ValidationError, name *string, face, price *int64, validity, threshold *int) {
+	if name != nil {
+		*name = strings.TrimSpace(*name)
+		if *name == "" || len([]rune(*name)) > 200 {
+			v.Field("name", "is required, at most 200 characters")
+		}
+	}
+	if face != nil && (*face <= 0 || *face > maxFaceValue) {
+		v.Field("face_value_cents", "must be between 1 and %d", maxFaceValue)
+	}
+	if price != nil && (*price < 0 || *price > maxFaceValue) {
+		v.Field("price_cents", "must be between 0 and %d", maxFaceValue)
+	}
+	if validity != nil && (*validity <= 0 || *validity > 3650) {
+		v.Field("validity_days", "must be between 1 and 3650")
+	}
+	if threshold != nil && (*threshold < 0 || *threshold > 1_000_000) {
+		v.Field("low_stock_threshold", "must be between 0 and 1000000")
+	}
+}
+
+// CreateRechargeProduct adds a product (admins only).
+func (s *Service) CreateRechargeProduct(ctx context.Context, c partners.Caller, in NewRechargeProduct) (RechargeProduct, error) {
+	if err := c.Require(partners.RoleAdmin); err != nil {
+		return RechargeProduct{}, err
+	}
+	v := &apperr.ValidationError{}
+	if _, err := s.orgOfKind(ctx, v, "operator_id", in.OperatorID, partners.KindOperator); err != nil {
+		return RechargeProduct{}, err
+	}
+	if in.PriceCents == nil {
+		v.Field("price_cents", "is required (the solidarity price, in cents)")
+	}
+	checkProductFields(v, &in.Name, &in.FaceValueCents, in.PriceCents, in.ValidityDays, in.LowStockThreshold)
+	if err := v.Err(); err != nil {
+		return RechargeProduct{}, err
+	}
+	now := s.now()
+	p := RechargeProduct{OperatorID: in.OperatorID, Name: in.Name, FaceValueCents: in.FaceValueCents, PriceCents: *in.PriceCents,
+		ValidityDays: in.ValidityDays, Active: true, CreatedAt: now, UpdatedAt: now}
+	if in.LowStockThreshold != nil {
+		p.LowStockThreshold = *in.LowStockThreshold
+	}
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&p).Error; err != nil {
+			return fmt.Errorf("create recharge product: %w", err)
+		}
+		return audit.Record(ctx, tx, "recharge_product.create", "recharge_product", p.ID, map[string]any{"name": p.Name, "face_value_cents": p.FaceValueCents})
+	})
+	return p, err
+}
+
+// RechargeProductPatch is the input of UpdateRechargeProduct; absent fields stay.
+type RechargeProductPatch struct {
+	Name              *string `json:"name"`
+	PriceCents        *int64  `json:"price_cents"`
+	ValidityDays      *int    `json:"validity_days"`
+	LowStockThreshold *int    `json:"low_stock_threshold"`
+	Active            *bool   `json:"active"`
+}
+
+// UpdateRechargeProduct changes a product (admins only). The face value and
+// operator are fixed: units already imported carry them.
+func (s *Service) UpdateRechargeProduct(ctx context.Context, c partners.Caller, id int64, in RechargeProductPatch) (RechargeProduct, error) {
+	if err := c.Require(partners.RoleAdmin); err != nil {
+		return RechargeProduct{}, err
+	}
+	v := &apperr.ValidationError{}
+	checkProductFields(v, in.Name, nil, in.PriceCents, in.ValidityDays, in.LowStockThreshold)
+	if err := v.Err(); err != nil {
+		return RechargeProduct{}, err
+	}
+	var p RechargeProduct
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Where("id = ?", id).Take(&p).Error; err != nil {
+			return notFound(err, "recharge product %d", id)
+		}
+		changes := map[string]any{}
+		if in.Name != nil {
+			changes["name"] = *in.Name
+		}
+		if in.PriceCents != nil {
+			changes["price_cents"] = *in.PriceCents
+		}
+		if in.ValidityDays != nil {
+			changes["validity_days"] = *in.ValidityDays
+		}
+		if in.LowStockThreshold != nil {
+			changes["low_stock_threshold"] = *in.LowStockThreshold
+		}
+		if in.Active != nil {
+			changes["active"] = *in.Active
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		logged := map[string]any{}
+		for k, v := range changes {
+			logged[k] = v
+		}
+		changes["updated_at"] = s.now()
+		if err := tx.Model(&RechargeProduct{}).Where("id = ?", id).Updates(changes).Error; err != nil {
+			return fmt.Errorf("update recharge product %d: %w", id, err)
+		}
+		if err := tx.Where("id = ?", id).Take(&p).Error; err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, "recharge_product.update", "recharge_product", id, logged)
+	})
+	return p, err
+}
+
+// GetRechargeProduct returns one product; every signed-in role may read the catalogue.
+func (s *Service) GetRechargeProduct(ctx context.Context, c partners.Caller, id int64) (RechargeProduct, error) {
+	var p RechargeProduct
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&p).Error; err != nil {
+		return p, notFound(err, "recharge product %d", id)
+	}
+	return p, nil
+}
+
+// ListRechargeProducts lists the catalogue, optionally for one operator.
+func (s *Service) ListRechargeProducts(ctx context.Context, c partners.Caller, operatorID int64, p httpx.Page) (httpx.List[RechargeProduct], error) {
+	q := s.db.WithContext(ctx).Where("id > ?", p.AfterID).Order("id").Limit(p.Limit + 1)
+	if operatorID != 0 {
+		q = q.Where("operator_id = ?", operatorID)
+	}
+	var out []RechargeProduct
+	if err := q.Find(&out).Error; err != nil {
+		return httpx.List[RechargeProduct]{}, fmt.Errorf("list recharge products: %w", err)
+	}
+	return httpx.NewList(out, p, func(r RechargeProduct) int64 { return r.ID }), nil
+}
+
+// Threshold is a site's own low-stock threshold for a product.
+type Threshold struct {
+	ProductID int64 `json:"product_id"`
+	SiteID    int64 `json:"site_id"`
+	Threshold int   `json:"threshold"`
+}
+
+func (Threshold) TableName() string { return "recharge_thresholds" }
+
+// SetThreshold overrides a product's low-stock threshold at one site (admins,
+// or the site's own staff).
+func (s *Service) SetThreshold(ctx context.Context, c partners.Caller, productID, siteID int64, threshold int) (Threshold, error) {
+	if err := c.Require(staffRoles...); err != nil {
+		return Threshold{}, err
+	}
+	if err := checkSiteAccess(c, siteID); err != nil {
+		return Threshold{}, err
+	}
+	if _, err := s.partners.Site(ctx, siteID); err != nil {
+		return Threshold{}, err
+	}
+	if _, err := s.GetRechargeProduct(ctx, c, productID); err != nil {
+		return Threshold{}, err
+	}
+	if threshold < 0 || threshold > 1_000_000 {
+		return Threshold{}, apperr.Invalid("threshold", "must be between 0 and 1000000")
+	}
+	t := Threshold{ProductID: productID, SiteID: siteID, Threshold: threshold}
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Exec(`INSERT INTO recharge_thresholds (product_id, site_id, threshold) VALUES (?, ?, ?)
+			ON CONFLICT (product_id, site_id) DO UPDATE SET threshold = excluded.threshold`, productID, siteID, threshold).Error; err != nil {
+			return fmt.Errorf("set threshold: %w", err)
+		}
+		return audit.Record(ctx, tx, "recharge_threshold.set", "recharge_product", productID, map[string]any{"site_id": siteID, "threshold": threshold})
+	})
+	return t, err
+}
