@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"testing"
 
@@ -27,6 +26,8 @@ type fixture struct {
 	ps     *partners.Service
 	inv    *inventory.Service
 	key    []byte
+	keys   *secrets.Keyring
+	logs   *testenv.LockedBuffer
 	http   *testenv.HTTP
 	orgs   map[string]partners.Organization
 	tokens map[string]string // admin, warehouse, warehouse2, space, space2, prescriber
@@ -50,7 +51,8 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	inv := inventory.NewService(inventory.Config{DB: db, Partners: ps, Keys: keys})
-	e, err := httpx.NewEngine(httpx.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	logs := &testenv.LockedBuffer{}
+	e, err := httpx.NewEngine(httpx.Deps{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +60,7 @@ func newFixture(t *testing.T) *fixture {
 	authed := e.Group("/api/v1", partners.RequireAuth(ps))
 	(&partners.API{Service: ps}).Routes(public, authed)
 	(&inventory.API{Service: inv}).Routes(authed)
-	f := &fixture{t: t, db: db, ps: ps, inv: inv, key: key, http: testenv.NewHTTP(t, e), orgs: map[string]partners.Organization{}, tokens: map[string]string{}}
+	f := &fixture{t: t, db: db, ps: ps, inv: inv, key: key, keys: keys, logs: logs, http: testenv.NewHTTP(t, e), orgs: map[string]partners.Organization{}, tokens: map[string]string{}}
 	ctx := context.Background()
 	for _, o := range []struct {
 		key  string

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"gorm.io/gorm"
+
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/money"
 	"github.com/tremplin/tremplin/internal/pdfdraw"
@@ -99,7 +101,7 @@ func (s *Service) Labels(ctx context.Context, c partners.Caller, req LabelReques
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	devices, err := s.visibleByIDs(ctx, c, req.DeviceIDs)
+	devices, err := s.visibleByIDs(s.db.WithContext(ctx), c, req.DeviceIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +110,7 @@ func (s *Service) Labels(ctx context.Context, c partners.Caller, req LabelReques
 
 // visibleByIDs loads devices in the order of ids; an id the caller cannot see
 // is reported with every other one.
-func (s *Service) visibleByIDs(ctx context.Context, c partners.Caller, ids []int64) ([]Device, error) {
+func (s *Service) visibleByIDs(db *gorm.DB, c partners.Caller, ids []int64) ([]Device, error) {
 	byID := map[int64]Device{}
 	unique := make([]int64, 0, len(ids))
 	for _, id := range ids {
@@ -120,7 +122,7 @@ func (s *Service) visibleByIDs(ctx context.Context, c partners.Caller, ids []int
 	for start := 0; start < len(unique); start += batchSize {
 		var found []Device
 		chunk := unique[start:min(start+batchSize, len(unique))]
-		if err := s.db.WithContext(ctx).Scopes(visibleDevices(c)).Where("devices.id IN ?", chunk).Find(&found).Error; err != nil {
+		if err := db.Session(&gorm.Session{}).Scopes(visibleDevices(c)).Where("devices.id IN ?", chunk).Find(&found).Error; err != nil {
 			return nil, fmt.Errorf("load devices: %w", err)
 		}
 		for _, d := range found {

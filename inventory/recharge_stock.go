@@ -50,7 +50,7 @@ func (s *Service) AllocateRecharges(ctx context.Context, tx *gorm.DB, productID,
 	if qty <= 0 {
 		return nil, apperr.Invalid("quantity", "must be at least 1")
 	}
-	site, err := s.partners.Site(ctx, siteID)
+	site, err := siteIn(tx.WithContext(ctx), siteID)
 	if err != nil {
 		return nil, err
 	}
@@ -67,8 +67,8 @@ func (s *Service) AllocateRecharges(ctx context.Context, tx *gorm.DB, productID,
 		return nil, fmt.Errorf("pick recharge units: %w", err)
 	}
 	if len(rows) < qty {
-		return nil, apperr.Conflict("stock-short", "only %d sellable unit(s) of product %d at %s, %d asked: %w",
-			len(rows), productID, site.Name, qty, ErrStockShort)
+		return nil, &apperr.ConflictError{Code: "stock-short", Cause: ErrStockShort,
+			Detail: fmt.Sprintf("only %d sellable unit(s) of product %d at %s, %d asked", len(rows), productID, site.Name, qty)}
 	}
 	ids := make([]int64, len(rows))
 	for i, r := range rows {
@@ -80,7 +80,8 @@ func (s *Service) AllocateRecharges(ctx context.Context, tx *gorm.DB, productID,
 		return nil, fmt.Errorf("sell recharge units: %w", res.Error)
 	}
 	if int(res.RowsAffected) != len(ids) {
-		return nil, apperr.Conflict("stock-short", "recharge units of product %d were sold meanwhile; try again", productID)
+		return nil, &apperr.ConflictError{Code: "stock-short", Cause: ErrStockShort,
+			Detail: fmt.Sprintf("recharge units of product %d were sold meanwhile; try again", productID)}
 	}
 	out := make([]SoldUnit, len(rows))
 	for i, r := range rows {

@@ -115,3 +115,16 @@ func isNotFound(err error) bool { return errors.Is(err, apperr.ErrNotFound) }
 // forUpdateSkipLocked lets concurrent sales pick different recharge units
 // without waiting for each other (PostgreSQL only).
 var forUpdateSkipLocked = clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}
+
+// siteIn loads a warehouse or space through db, which may be a transaction:
+// code inside a transaction must not take a second connection from the pool
+// (on SQLite, the pool's other connections may all be waiting for this
+// transaction's write lock).
+func siteIn(db *gorm.DB, id int64) (partners.Organization, error) {
+	var o partners.Organization
+	err := db.Where("id = ? AND kind IN ?", id, []partners.Kind{partners.KindWarehouse, partners.KindSpace}).Take(&o).Error
+	if err != nil {
+		return o, notFound(err, "site %d", id)
+	}
+	return o, nil
+}

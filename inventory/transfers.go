@@ -140,7 +140,7 @@ func (s *Service) CreateTransfer(ctx context.Context, c partners.Caller, in NewT
 	}
 	var t Transfer
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		devices, err := s.visibleByIDs(ctx, c, in.DeviceIDs)
+		devices, err := s.visibleByIDs(tx, c, in.DeviceIDs)
 		if err != nil {
 			return err
 		}
@@ -379,7 +379,7 @@ func (s *Service) ReceiveTransfer(ctx context.Context, c partners.Caller, id int
 		if t.Status != TransferShipped && t.Status != TransferReceived {
 			return apperr.Conflict("invalid-transition", "transfer %d is %s: only a shipped transfer can be received", id, t.Status)
 		}
-		to, err := s.partners.Site(ctx, t.ToSiteID)
+		to, err := siteIn(tx, t.ToSiteID)
 		if err != nil {
 			return err
 		}
@@ -484,7 +484,7 @@ func (s *Service) shipRecharges(ctx context.Context, tx *gorm.DB, t Transfer) er
 	if len(lines) == 0 {
 		return nil
 	}
-	from, err := s.partners.Site(ctx, t.FromSiteID)
+	from, err := siteIn(tx, t.FromSiteID)
 	if err != nil {
 		return err
 	}

@@ -82,10 +82,13 @@ func Invalid(field, format string, args ...any) error {
 type ConflictError struct {
 	Code   string
 	Detail string
+	// Cause, when set, lets callers test for a domain sentinel with errors.Is.
+	Cause error
 }
 
 func (c *ConflictError) Error() string        { return c.Detail }
 func (c *ConflictError) Is(target error) bool { return target == ErrConflict }
+func (c *ConflictError) Unwrap() error        { return c.Cause }
 
 // Conflict builds a ConflictError.
 func Conflict(code, format string, args ...any) error {

@@ -1,0 +1,458 @@
+package inventory_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/internal/secrets"
+	"github.com/tremplin/tremplin/internal/testenv"
+	"github.com/tremplin/tremplin/inventory"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// product creates a 10 € recharge sold 2 €.
+func (f *fixture) product(threshold int) int64 {
+	f.t.Helper()
+	r := f.http.Do("POST", "/api/v1/recharge-products", f.tokens["admin"], map[string]any{"operator_id": f.orgs["operator"].ID,
+		"name": "Recharge 10 € — 20 Go", "face_value_cents": 1000, "price_cents": 200, "validity_days": 30, "low_stock_threshold": threshold})
+	return id(r.Expect(f.t, 201).Map(f.t))
+}
+
+// cards is an operator file of n cards from serial start, each with a PIN.
+func cards(start, n int, expires string) string {
+	var b strings.Builder
+	b.WriteString("serial,pin,expires_on\n")
+	for i := start; i < start+n; i++ {
+		fmt.Fprintf(&b, "SER%08d,PIN%08dX,%s\n", i, i, expires)
+	}
+	return b.String()
+}
+
+func (f *fixture) importCards(user string, product int64, site string, csv string) *testenv.Response {
+	f.t.Helper()
+	return f.http.Do("POST", fmt.Sprintf("/api/v1/recharge-batches?product_id=%d&site_id=%d", product, f.orgs[site].ID), f.tokens[user], csv, "Content-Type", "text/csv")
+}
+
+func future(days int) string { return time.Now().AddDate(0, 0, days).Format(time.DateOnly) }
+
+func (f *fixture) units(status string) int64 {
+	var n int64
+	f.db.Table("recharge_units").Where("status = ?", status).Count(&n)
+	return n
+}
+
+func TestRechargeProducts(t *testing.T) {
+	f := newFixture(t)
+	p := f.product(5)
+	got := f.http.Do("GET", fmt.Sprintf("/api/v1/recharge-products/%d", p), f.tokens["space"], nil).Expect(t, 200).Map(t)
+	if got["face_value_cents"].(float64) != 1000 || got["price_cents"].(float64) != 200 || got["low_stock_threshold"].(float64) != 5 {
+		t.Fatalf("product %v", got)
+	}
+	body := map[string]any{"operator_id": f.orgs["operator"].ID, "name": "X", "face_value_cents": 500, "price_cents": 100}
+	f.http.Do("POST", "/api/v1/recharge-products", f.tokens["warehouse"], body).ExpectProblem(t, 403)
+	for field, bad := range map[string]any{"operator_id": f.orgs["donor"].ID, "face_value_cents": 0, "price_cents": -1, "name": " ", "validity_days": 0} {
+		b := map[string]any{}
+		for k, v := range body {
+			b[k] = v
+		}
+		b[field] = bad
+		p := f.http.Do("POST", "/api/v1/recharge-products", f.tokens["admin"], b).ExpectProblem(t, 422)
+		if !strings.Contains(string(mustJSON(p["errors"])), field) {
+			t.Errorf("%s: errors %v", field, p["errors"])
+		}
+	}
+	upd := f.http.Do("PATCH", fmt.Sprintf("/api/v1/recharge-products/%d", p), f.tokens["admin"], map[string]any{"price_cents": 150}).Expect(t, 200).Map(t)
+	if upd["price_cents"].(float64) != 150 || upd["face_value_cents"].(float64) != 1000 {
+		t.Fatalf("patched %v", upd)
+	}
+	f.http.Do("PATCH", fmt.Sprintf("/api/v1/recharge-products/%d", p), f.tokens["space"], map[string]any{"price_cents": 1}).ExpectProblem(t, 403)
+	var l struct{ Items []any }
+	f.http.Do("GET", "/api/v1/recharge-products", f.tokens["prescriber"], nil).Expect(t, 200).Decode(t, &l)
+	if len(l.Items) != 1 {
+		t.Fatalf("catalogue %v", l.Items)
+	}
+}
+
+func TestImportRejectsEveryBadLine(t *testing.T) {
+	f := newFixture(t)
+	p := f.product(0)
+	f.importCards("warehouse", p, "warehouse", cards(1, 3, future(90))).Expect(t, 201)
+	csv := strings.Join([]string{
+		"serial,pin,expires_on",
+		"NEW00001,1111," + future(90),            // 2: fine
+		",2222," + future(90),                    // 3: missing serial
+		"NEW00003,3333,31/12/2027",               // 4: bad date
+		"NEW00004,4444,2020-01-01",               // 5: past date
+		"NEW00005,5555,",                         // 6: no date
+		"NEW00001,6666," + future(90),            // 7: repeated in the file (line 2)
+		"SER00000002,7777," + future(90),         // 8: already known
+		"NEW00008,8888," + future(90) + ",extra", // 9: too many cells
+	}, "\r\n") + "\r\n"
+	pr := f.importCards("warehouse", p, "warehouse", csv).ExpectProblem(t, 422)
+	lines := map[int]string{}
+	for _, e := range pr["errors"].([]any) {
+		m := e.(map[string]any)
+		if l, ok := m["line"].(float64); ok {
+			lines[int(l)] = m["message"].(string)
+		}
+	}
+	for l, want := range map[int]string{3: "serial is missing", 4: "not a date", 5: "is past", 6: "expires_on is missing", 7: "also on line 2", 8: "already known", 9: "cells"} {
+		if !strings.Contains(lines[l], want) {
+			t.Errorf("line %d: %q, want %q", l, lines[l], want)
+		}
+	}
+	if _, bad := lines[2]; bad {
+		t.Errorf("good line 2 reported: %s", lines[2])
+	}
+	if strings.Contains(string(pr["detail"].(string))+string(mustJSON(pr["errors"])), "7777") {
+		t.Error("a PIN appears in the error")
+	}
+	if n := f.units("available"); n != 3 {
+		t.Fatalf("%d units after a refused file, want the 3 imported before", n)
+	}
+	for name, bad := range map[string]string{
+		"empty":          "",
+		"header only":    "serial,pin,expires_on\n",
+		"missing column": "serial,expires_on\nA1," + future(9) + "\n",
+		"unknown column": "serial,pin,expires_on,colour\nA1,1," + future(9) + ",red\n",
+	} {
+		if r := f.importCards("warehouse", p, "warehouse", bad); r.Status != 422 {
+			t.Errorf("%s: %d %s", name, r.Status, r.Body)
+		}
+	}
+	f.importCards("space", p, "space", cards(100, 1, future(9))).ExpectProblem(t, 403)
+	f.importCards("warehouse", p, "warehouse2", cards(100, 1, future(9))).ExpectProblem(t, 422)
+	f.importCards("warehouse", 999, "warehouse", cards(100, 1, future(9))).ExpectProblem(t, 422)
+	f.http.Do("POST", fmt.Sprintf("/api/v1/recharge-batches?product_id=%d", p), f.tokens["warehouse"], cards(100, 1, future(9)), "Content-Type", "text/csv").ExpectProblem(t, 422)
+	// Scratch cards have no PIN: that is fine.
+	f.importCards("warehouse", p, "warehouse", "\ufeffserial;pin;expires_on\nSCR1;;"+future(30)+"\n").Expect(t, 201)
+}
+
+func TestSameFileTwiceIsRefused(t *testing.T) {
+	f := newFixture(t)
+	p := f.product(0)
+	file := cards(1, 50, future(60))
+	first := f.importCards("warehouse", p, "warehouse", file).Expect(t, 201).Map(t)
+	if first["imported"].(float64) != 50 || len(first["sha256"].(string)) != 64 {
+		t.Fatalf("import %v", first)
+	}
+	pr := f.importCards("warehouse", p, "warehouse", file).ExpectProblem(t, 409)
+	if !strings.Contains(pr["detail"].(string), fmt.Sprintf("already imported, as batch %v", first["id"])) {
+		t.Fatalf("detail %q", pr["detail"])
+	}
+	if n := f.units("available"); n != 50 {
+		t.Fatalf("%d units", n)
+	}
+}
+
+func TestImportHundredThousandLines(t *testing.T) {
+	f := newFixture(t)
+	p := f.product(0)
+	start := time.Now()
+	r := f.importCards("warehouse", p, "warehouse", cards(1, 100_000, future(365))).Expect(t, 201).Map(t)
+	if r["imported"].(float64) != 100_000 {
+		t.Fatalf("imported %v", r["imported"])
+	}
+	if n := f.units("available"); n != 100_000 {
+		t.Fatalf("%d units stored", n)
+	}
+	t.Logf("100,000 cards imported on %s in %s", testenv.Engine(), time.Since(start).Round(time.Millisecond))
+}
+
+// TestPINsNeverInClear imports cards with distinctive PINs, sells some, and
+// searches the whole database and the server logs for them.
+func TestPINsNeverInClear(t *testing.T) {
+	f := newFixture(t)
+	p := f.product(0)
+	var b strings.Builder
+	b.WriteString("serial,pin,expires_on\n")
+	var pins []string
+	for i := range 20 {
+		pin := fmt.Sprintf("ZQ%dPINSECRET%d", i, i*7919)
+		pins = append(pins, pin)
+		fmt.Fprintf(&b, "CARD%d,%s,%s\n", i, pin, future(100))
+	}
+	f.importCards("warehouse", p, "warehouse", b.String()).Expect(t, 201)
+	sold := f.allocate(p, "warehouse", 3)
+	if len(sold) != 3 || sold[0].PIN != pins[0] {
+		t.Fatalf("allocation opened %v", sold)
+	}
+	// The report of sold cards carries no PIN.
+	month := time.Now().Format("2006-01")
+	report := f.http.Do("GET", fmt.Sprintf("/api/v1/recharge-reports/sold?operator_id=%d&month=%s", f.orgs["operator"].ID, month), f.tokens["admin"], nil).Expect(t, 200)
+	dump := databaseDump(t, f) + "\n" + f.logs.String() + "\n" + string(report.Body)
+	for _, pin := range pins {
+		if strings.Contains(dump, pin) {
+			t.Fatalf("PIN %s found in clear in the database, the logs or the report", pin)
+		}
+	}
+	if !strings.Contains(dump, "CARD1") {
+		t.Fatal("the dump does not even hold the serials: it searched nothing")
+	}
+}
+
+// databaseDump is every row of every table as text: the SQLite files'
+// bytes, or on PostgreSQL each row cast to text.
+func databaseDump(t *testing.T, f *fixture) string {
+	t.Helper()
+	if f.db.Engine == database.SQLite {
+		var path string
+		f.db.Raw("SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&path)
+		f.db.Exec("PRAGMA wal_checkpoint(FULL)")
+		var out []byte
+		for _, p := range []string{path, path + "-wal"} {
+			b, _ := os.ReadFile(filepath.Clean(p))
+			out = append(out, b...)
+		}
+		if len(out) == 0 {
+			t.Fatalf("no database file at %q", path)
+		}
+		return string(out)
+	}
+	var tables []string
+	f.db.Raw("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").Scan(&tables)
+	var b strings.Builder
+	for _, tbl := range tables {
+		var rows []string
+		f.db.Raw(fmt.Sprintf(`SELECT t::text FROM %q t`, tbl)).Scan(&rows)
+		b.WriteString(strings.Join(rows, "\n"))
+	}
+	return b.String()
+}
+
+// allocate sells n cards of a product at a site in its own transaction.
+func (f *fixture) allocate(product int64, site string, n int) []inventory.SoldUnit {
+	f.t.Helper()
+	var out []inventory.SoldUnit
+	err := f.db.Transaction(func(tx *gorm.DB) error {
+		var err error
+		out, err = f.inv.AllocateRecharges(context.Background(), tx, product, f.orgs[site].ID, n, nil)
+		return err
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return out
+}
+
+func TestWrongKeyOpensNothing(t *testing.T) {
+	f := newFixture(t)
+	p := f.product(0)
+	f.importCards("warehouse", p, "warehouse", cards(1, 5, future(30))).Expect(t, 201)
+	other := make([]byte, 32)
+	_, _ = rand.Read(other)
+	keys, _ := secrets.NewKeyring(other)
+	wrong := inventory.NewService(inventory.Config{DB: f.db, Partners: f.ps, Keys: keys})
+	err := f.db.Transaction(func(tx *gorm.DB) error {
+		_, err := wrong.AllocateRecharges(context.Background(), tx, p, f.orgs["warehouse"].ID, 2, nil)
+		return err
+	})
+	if !errors.Is(err, secrets.ErrUnknownKey) || !strings.Contains(err.Error(), "TREMPLIN_SECRET_KEY") {
+		t.Fatalf("wrong key: %v", err)
+	}
+	if n := f.units("available"); n != 5 {
+		t.Fatalf("%d available after a failed sale, want 5: nothing may be sold", n)
+	}
+	// With the right key as a previous one, it opens; rotation re-seals under the new key.
+	rotated, _ := secrets.NewKeyring(other, f.key)
+	svc := inventory.NewService(inventory.Config{DB: f.db, Partners: f.ps, Keys: rotated})
+	n, err := svc.RotateKeys(context.Background(), nil)
+	if err != nil || n != 5 {
+		t.Fatalf("rotate: %d, %v", n, err)
+	}
+	var ids []string
+	f.db.Raw("SELECT DISTINCT pin_key_id FROM recharge_units").Scan(&ids)
+	if len(ids) != 1 || ids[0] != rotated.CurrentID() {
+		t.Fatalf("key ids after rotation %v", ids)
+	}
+	err = f.db.Transaction(func(tx *gorm.DB) error {
+		u, err := wrong.AllocateRecharges(context.Background(), tx, p, f.orgs["warehouse"].ID, 1, nil)
+		if err == nil && u[0].PIN != "PIN00000001X" {
+			t.Errorf("PIN after rotation %q", u[0].PIN)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("the new key alone opens rotated PINs: %v", err)
+	}
+}
+
+// TestConcurrentAllocation: 30 goroutines each selling one card from a stock
+// of 10: exactly 10 sell, each card once.
+func TestConcurrentAllocation(t *testing.T) {
+	f := newFixture(t)
+	p := f.product(0)
+	f.importCards("warehouse", p, "warehouse", cards(1, 10, future(30))).Expect(t, 201)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	ok, short := 0, 0
+	var other []error
+	for range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var got []inventory.SoldUnit
+			err := f.db.Transaction(func(tx *gorm.DB) error {
+				var err error
+				got, err = f.inv.AllocateRecharges(context.Background(), tx, p, f.orgs["warehouse"].ID, 1, nil)
+				return err
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+				seen[got[0].ID]++
+			case errors.Is(err, inventory.ErrStockShort) || strings.Contains(err.Error(), "stock"):
+				short++
+			default:
+				other = append(other, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(other) > 0 {
+		t.Fatalf("unexpected errors: %v", other)
+	}
+	if ok != 10 || short != 20 || len(seen) != 10 {
+		t.Fatalf("%d sold, %d short, %d distinct cards", ok, short, len(seen))
+	}
+	if n := f.units("sold"); n != 10 {
+		t.Fatalf("%d units sold in the database", n)
+	}
+}
+
+func TestExpiry(t *testing.T) {
+	f := newFixture(t)
+	p := f.product(0)
+	f.importCards("warehouse", p, "warehouse", cards(1, 3, future(1))).Expect(t, 201)
+	f.importCards("warehouse", p, "warehouse", cards(10, 2, future(40))).Expect(t, 201)
+	// First-expiring first.
+	if u := f.allocate(p, "warehouse", 1); u[0].Serial != "SER00000001" {
+		t.Fatalf("sold %s first", u[0].Serial)
+	}
+	// Three days later: the short-lived cards are past; a sale skips them even before the sweep.
+	later := inventory.NewService(inventory.Config{DB: f.db, Partners: f.ps, Keys: f.keys, Now: func() time.Time { return time.Now().AddDate(0, 0, 3) }})
+	err := f.db.Transaction(func(tx *gorm.DB) error {
+		u, err := later.AllocateRecharges(context.Background(), tx, p, f.orgs["warehouse"].ID, 1, nil)
+		if err == nil && u[0].Serial != "SER00000010" {
+			t.Errorf("sold %s, past its date", u[0].Serial)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := later.SweepExpired(context.Background())
+	if err != nil || n != 2 {
+		t.Fatalf("sweep: %d, %v", n, err)
+	}
+	if n, _ := later.SweepExpired(context.Background()); n != 0 {
+		t.Fatalf("second sweep expired %d more", n)
+	}
+	if f.units("expired") != 2 || f.units("available") != 1 {
+		t.Fatalf("expired %d, available %d", f.units("expired"), f.units("available"))
+	}
+	err = f.db.Transaction(func(tx *gorm.DB) error {
+		_, err := later.AllocateRecharges(context.Background(), tx, p, f.orgs["warehouse"].ID, 2, nil)
+		return err
+	})
+	if !errors.Is(err, inventory.ErrStockShort) {
+		t.Fatalf("selling 2 of 1: %v", err)
+	}
+}
+
+func TestRechargeTransferAndStock(t *testing.T) {
+	f := newFixture(t)
+	p := f.product(10)
+	f.importCards("warehouse", p, "warehouse", cards(1, 10, future(20))).Expect(t, 201)
+	f.importCards("warehouse", p, "warehouse", cards(100, 10, future(200))).Expect(t, 201)
+	wh, sp := f.orgs["warehouse"].ID, f.orgs["space"].ID
+	body := func(q int) map[string]any {
+		return map[string]any{"from_site_id": wh, "to_site_id": sp, "recharges": []map[string]any{{"product_id": p, "quantity": q}}}
+	}
+	f.http.Do("POST", "/api/v1/transfers", f.tokens["warehouse"], body(21)).ExpectProblem(t, 409)
+	f.http.Do("POST", "/api/v1/transfers", f.tokens["warehouse"], body(0)).ExpectProblem(t, 422)
+	tr := f.http.Do("POST", "/api/v1/transfers", f.tokens["warehouse"], body(15)).Expect(t, 201).Map(t)
+	if fmt.Sprint(tr["recharges"]) != fmt.Sprintf("[map[product_id:%d quantity:15]]", p) {
+		t.Fatalf("recharge lines %v", tr["recharges"])
+	}
+	f.http.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/ship", id(tr)), f.tokens["warehouse"], nil).Expect(t, 200)
+	var inTransit []string
+	f.db.Raw("SELECT serial FROM recharge_units WHERE status = 'in_transit' ORDER BY serial").Scan(&inTransit)
+	if len(inTransit) != 15 || inTransit[9] != "SER00000010" || inTransit[10] != "SER00000100" {
+		t.Fatalf("shipped %v: want the 10 first-expiring, then 5 more", inTransit)
+	}
+	stock := func(user string, q string) map[int64]map[string]any {
+		var lines []map[string]any
+		f.http.Do("GET", "/api/v1/recharge-stock"+q, f.tokens[user], nil).Expect(t, 200).Decode(t, &lines)
+		out := map[int64]map[string]any{}
+		for _, l := range lines {
+			if int64(l["product_id"].(float64)) == p {
+				out[int64(l["site_id"].(float64))] = l
+			}
+		}
+		return out
+	}
+	s := stock("admin", "")
+	if s[wh]["available"].(float64) != 5 || s[wh]["in_transit"].(float64) != 15 || s[wh]["low"] != true || s[sp]["available"].(float64) != 0 {
+		t.Fatalf("stock while shipping %v", s)
+	}
+	f.http.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/receive", id(tr)), f.tokens["space"], map[string]any{"codes": []string{}}).Expect(t, 200)
+	s = stock("space", "")
+	if len(s) != 1 || s[sp]["available"].(float64) != 15 || s[sp]["low"] != false {
+		t.Fatalf("space stock after receiving %v", s)
+	}
+	f.http.Do("GET", fmt.Sprintf("/api/v1/recharge-stock?site_id=%d", wh), f.tokens["space"], nil).ExpectProblem(t, 404)
+	// A site's own threshold overrides the product's.
+	f.http.Do("PUT", fmt.Sprintf("/api/v1/recharge-products/%d/thresholds/%d", p, sp), f.tokens["space"], map[string]any{"threshold": 20}).Expect(t, 200)
+	f.http.Do("PUT", fmt.Sprintf("/api/v1/recharge-products/%d/thresholds/%d", p, wh), f.tokens["space"], map[string]any{"threshold": 20}).ExpectProblem(t, 404)
+	var low []map[string]any
+	f.http.Do("GET", "/api/v1/recharge-stock?low=true", f.tokens["admin"], nil).Expect(t, 200).Decode(t, &low)
+	if len(low) != 4 { // the warehouse (5 < 10), the other warehouse and space (0 < 10), the space (15 < 20)
+		t.Fatalf("low stock %v", low)
+	}
+	f.http.Do("GET", "/api/v1/recharge-stock", f.tokens["prescriber"], nil).ExpectProblem(t, 403)
+}
+
+func TestSoldReport(t *testing.T) {
+	f := newFixture(t)
+	p := f.product(0)
+	f.importCards("warehouse", p, "warehouse", cards(1, 5, future(30))).Expect(t, 201)
+	f.allocate(p, "warehouse", 2)
+	month := time.Now().UTC().Format("2006-01")
+	r := f.http.Do("GET", fmt.Sprintf("/api/v1/recharge-reports/sold?operator_id=%d&month=%s", f.orgs["operator"].ID, month), f.tokens["admin"], nil).Expect(t, 200)
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("content type %q", r.Header.Get("Content-Type"))
+	}
+	lines := strings.Split(strings.TrimSpace(string(r.Body)), "\n")
+	if len(lines) != 3 || lines[0] != "serial,product,face_value_cents,sold_at,site,sale_id" ||
+		!strings.HasPrefix(lines[1], "SER00000001,Recharge 10 € — 20 Go,1000,") || !strings.Contains(lines[1], "Entrepôt de Montreuil") {
+		t.Fatalf("report:\n%s", r.Body)
+	}
+	if strings.Contains(string(r.Body), "PIN") {
+		t.Fatal("PINs in the report")
+	}
+	empty := f.http.Do("GET", fmt.Sprintf("/api/v1/recharge-reports/sold?operator_id=%d&month=2020-01", f.orgs["operator"].ID), f.tokens["admin"], nil).Expect(t, 200)
+	if strings.Count(string(empty.Body), "\n") != 1 {
+		t.Fatalf("another month: %s", empty.Body)
+	}
+	f.http.Do("GET", fmt.Sprintf("/api/v1/recharge-reports/sold?operator_id=%d&month=2026-13", f.orgs["operator"].ID), f.tokens["admin"], nil).ExpectProblem(t, 422)
+	f.http.Do("GET", fmt.Sprintf("/api/v1/recharge-reports/sold?operator_id=%d&month=%s", f.orgs["donor"].ID, month), f.tokens["admin"], nil).ExpectProblem(t, 422)
+	f.http.Do("GET", "/api/v1/recharge-reports/sold?month="+month, f.tokens["admin"], nil).ExpectProblem(t, 422)
+	f.http.Do("GET", fmt.Sprintf("/api/v1/recharge-reports/sold?operator_id=%d&month=%s", f.orgs["operator"].ID, month), f.tokens["warehouse"], nil).ExpectProblem(t, 403)
+}
+
+var _ = partners.RoleAdmin
