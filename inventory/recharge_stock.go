@@ -2,11 +2,13 @@ package inventory
 
 import (
 	"context"
+	"database/sql/driver"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -308,21 +310,32 @@ func (s *Service) RotateKeys(ctx context.Context, progress func(done int64)) (in
 		if len(rows) == 0 {
 			break
 		}
+		blob := "BLOB"
+		if s.db.Engine == database.Postgres {
+			blob = "BYTEA"
+		}
+		values := make([]string, 0, len(rows))
+		args := make([]any, 0, 4*len(rows))
+		for _, r := range rows {
+			aad := pinAAD(r.OperatorID, r.Serial)
+			pin, err := s.keys.Open(r.PinSealed, *r.PinKeyID, aad)
+			if err != nil {
+				return done, fmt.Errorf("card %s: %w", r.Serial, err)
+			}
+			sealed, id, err := s.keys.Seal(pin, aad)
+			if err != nil {
+				return done, err
+			}
+			values = append(values, "(CAST(? AS BIGINT), CAST(? AS "+blob+"), CAST(? AS TEXT), CAST(? AS TEXT))")
+			args = append(args, r.ID, blobArg(sealed), id, *r.PinKeyID)
+		}
+		// One UPDATE per thousand cards; the old key id in the condition keeps
+		// a concurrent rotation from sealing twice.
 		err := s.inTx(ctx, func(tx *gorm.DB) error {
-			for _, r := range rows {
-				aad := pinAAD(r.OperatorID, r.Serial)
-				pin, err := s.keys.Open(r.PinSealed, *r.PinKeyID, aad)
-				if err != nil {
-					return fmt.Errorf("card %s: %w", r.Serial, err)
-				}
-				sealed, id, err := s.keys.Seal(pin, aad)
-				if err != nil {
-					return err
-				}
-				if err := tx.Table("recharge_units").Where("id = ? AND pin_key_id = ?", r.ID, *r.PinKeyID).
-					Updates(map[string]any{"pin_sealed": sealed, "pin_key_id": id}).Error; err != nil {
-					return fmt.Errorf("re-seal card %s: %w", r.Serial, err)
-				}
+			if err := tx.Exec(`UPDATE recharge_units SET pin_sealed = v.column2, pin_key_id = v.column3
+				FROM (VALUES `+strings.Join(values, ", ")+`) AS v
+				WHERE recharge_units.id = v.column1 AND recharge_units.pin_key_id = v.column4`, args...).Error; err != nil {
+				return fmt.Errorf("re-seal PINs: %w", err)
 			}
 			return audit.Record(ctx, tx, "recharge_units.rekey", "recharge_units", 0, map[string]any{"units": len(rows), "key_id": current})
 		})
@@ -337,3 +350,9 @@ func (s *Service) RotateKeys(ctx context.Context, progress func(done int64)) (in
 	}
 	return done, nil
 }
+
+// blobArg passes bytes as one value: GORM would otherwise expand a []byte
+// argument into a list.
+type blobArg []byte
+
+func (b blobArg) Value() (driver.Value, error) { return []byte(b), nil }

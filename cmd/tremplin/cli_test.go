@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -341,5 +343,87 @@ func TestTwoProcessesMigrateTogether(t *testing.T) {
 	}
 	if dup != 0 {
 		t.Fatalf("%d versions recorded twice", dup)
+	}
+}
+
+// TestImportRechargesCommand runs `tremplin import-recharges` on a file, twice,
+// then rotates the PIN key with `tremplin keys rotate`.
+func TestImportRechargesCommand(t *testing.T) {
+	env := testEnv(t)
+	if code, _, stderr := runCmd(t, env, "migrate"); code != 0 {
+		t.Fatal(stderr)
+	}
+	target, _ := database.Resolve(env["TREMPLIN_DATABASE_URL"], env["TREMPLIN_DATA_DIR"])
+	db, err := database.Open(context.Background(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := database.Now()
+	db.Exec(`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('warehouse', 'Entrepôt', 'Europe/Paris', ?, ?), ('operator', 'Opérateur', 'Europe/Paris', ?, ?)`, now, now, now, now)
+	db.Exec(`INSERT INTO recharge_products (operator_id, name, face_value_cents, price_cents, low_stock_threshold, active, created_at, updated_at) VALUES (2, 'Recharge 5 €', 500, 100, 0, true, ?, ?)`, now, now)
+	file := filepath.Join(t.TempDir(), "cartes.csv")
+	var b strings.Builder
+	b.WriteString("serial,pin,expires_on\n")
+	for i := range 120_000 {
+		fmt.Fprintf(&b, "C%07d,%06d,%s\n", i, i, time.Now().AddDate(1, 0, 0).Format(time.DateOnly))
+	}
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := runCmd(t, env, "import-recharges", "--product", "1", "--site", "1", file)
+	if code != 0 || !strings.Contains(out, "Imported 120000 cards as batch 1") || !strings.Contains(out, "100000 lines read") {
+		t.Fatalf("import: exit %d\n%s\n%s", code, out, stderr)
+	}
+	code, _, stderr = runCmd(t, env, "import-recharges", file, "--site", "1", "--product", "1")
+	if code != 1 || !strings.Contains(stderr, "already imported") {
+		t.Fatalf("second import: exit %d, %q", code, stderr)
+	}
+	if code, _, _ := runCmd(t, env, "import-recharges", "--product", "1", file); code != 2 {
+		t.Fatalf("missing --site: exit %d", code)
+	}
+
+	// Rotate: the new key seals, the old one is kept as previous until done.
+	env["TREMPLIN_SECRET_KEY_PREVIOUS"] = env["TREMPLIN_SECRET_KEY"]
+	env["TREMPLIN_SECRET_KEY"] = "bmV3IGtleSBvZiAzMiBieXRlcyBmb3IgVHJlbXBsaW4="
+	code, out, stderr = runCmd(t, env, "keys", "rotate")
+	if code != 0 || !strings.Contains(out, "120000 PINs re-sealed") {
+		t.Fatalf("rotate: exit %d %q %q", code, out, stderr)
+	}
+	var ids []string
+	db.Raw(`SELECT DISTINCT pin_key_id FROM recharge_units`).Scan(&ids)
+	if len(ids) != 1 {
+		t.Fatalf("key ids after rotation: %v", ids)
+	}
+	// A secret key is never echoed, even when it is bad.
+	env["TREMPLIN_SECRET_KEY"] = "c2VjcmV0LWJ1dC1zaG9ydA=="
+	code, _, stderr = runCmd(t, env, "keys", "rotate")
+	if code != 1 || strings.Contains(stderr, "c2VjcmV0") || !strings.Contains(stderr, "TREMPLIN_SECRET_KEY") {
+		t.Fatalf("bad key: exit %d, %q", code, stderr)
+	}
+}
+
+func TestPostgresNeedsASecretKey(t *testing.T) {
+	env := testEnv(t)
+	env["TREMPLIN_DATABASE_URL"] = testenv.FreshPostgres(t)
+	delete(env, "TREMPLIN_SECRET_KEY")
+	code, _, stderr := runCmd(t, env, "serve", "--addr", "127.0.0.1:0")
+	if code != 1 || !strings.Contains(stderr, "TREMPLIN_SECRET_KEY is required with PostgreSQL") {
+		t.Fatalf("exit %d, %q", code, stderr)
+	}
+}
+
+func TestEmbeddedDefaultGeneratesAKey(t *testing.T) {
+	env := testEnv(t)
+	env["TREMPLIN_DATABASE_URL"] = ""
+	delete(env, "TREMPLIN_SECRET_KEY")
+	s := startServe(t, env)
+	if !strings.Contains(s.Out.String(), "Generated the key that seals recharge PINs in "+filepath.Join(env["TREMPLIN_DATA_DIR"], "secret.key")) {
+		t.Fatalf("no word of the generated key:\n%s", s.Out)
+	}
+	s.Stop(t)
+	s2 := startServe(t, env)
+	if strings.Contains(s2.Out.String(), "Generated the key") {
+		t.Fatal("a second key was generated")
 	}
 }
