@@ -43,7 +43,7 @@ var scenarios = []scenario{
 	{"scan_lookup", "ratio ≥ 0.5, p99 ≤ 15 ms", scanLookup},
 	{"sale", "ratio ≥ 0.25, zero oversell", nil},
 	{"labels", "ratio ≥ 0.5", labels},
-	{"recharge_import", "ratio ≥ 0.3, RSS < 100 MB", nil},
+	{"recharge_import", "ratio ≥ 0.3, RSS < 100 MB", rechargeImport},
 	{"voucher_pdf", "reported", nil},
 	{"report_summary", "< 0.5 s", nil},
 	{"rss", "< 100 MB", rss},
