@@ -59,6 +59,7 @@ func (a *API) Routes(r *gin.RouterGroup) {
 	r.PATCH("/recharge-products/:id", byIDWith(a.Service.UpdateRechargeProduct))
 	r.PUT("/recharge-products/:id/thresholds/:site", handle(a.setThreshold))
 	r.POST("/recharge-batches", handle(a.importRecharges))
+	r.GET("/recharge-batches/:id", byID(a.Service.GetBatch))
 	r.GET("/recharge-stock", handle(a.rechargeStock))
 	r.GET("/recharge-reports/sold", handle(a.soldReport))
 

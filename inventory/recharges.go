@@ -220,3 +220,28 @@ func (s *Service) SetThreshold(ctx context.Context, c partners.Caller, productID
 	})
 	return t, err
 }
+
+// Batch is one imported operator file.
+type Batch struct {
+	ID         int64     `json:"id"`
+	ProductID  int64     `json:"product_id"`
+	SiteID     int64     `json:"site_id"`
+	ImportedBy *int64    `json:"imported_by"`
+	ImportedAt time.Time `json:"imported_at"`
+	FileSHA256 string    `json:"sha256" gorm:"column:file_sha256"`
+	Units      int       `json:"units"`
+}
+
+func (Batch) TableName() string { return "recharge_batches" }
+
+// GetBatch returns an import batch of the caller's site (admins: any).
+func (s *Service) GetBatch(ctx context.Context, c partners.Caller, id int64) (Batch, error) {
+	if err := c.Require(warehouseRoles...); err != nil {
+		return Batch{}, err
+	}
+	var b Batch
+	if err := s.db.WithContext(ctx).Scopes(partners.AtOwnSite(c, "site_id")).Where("id = ?", id).Take(&b).Error; err != nil {
+		return b, notFound(err, "recharge batch %d", id)
+	}
+	return b, nil
+}

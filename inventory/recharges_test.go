@@ -147,6 +147,11 @@ func TestSameFileTwiceIsRefused(t *testing.T) {
 	if first["imported"].(float64) != 50 || len(first["sha256"].(string)) != 64 {
 		t.Fatalf("import %v", first)
 	}
+	batch := f.http.Do("GET", fmt.Sprintf("/api/v1/recharge-batches/%v", first["id"]), f.tokens["warehouse"], nil).Expect(t, 200).Map(t)
+	if batch["sha256"] != first["sha256"] || batch["units"].(float64) != 50 || batch["imported_by"] == nil {
+		t.Fatalf("batch %v", batch)
+	}
+	f.http.Do("GET", fmt.Sprintf("/api/v1/recharge-batches/%v", first["id"]), f.tokens["warehouse2"], nil).ExpectProblem(t, 404)
 	pr := f.importCards("warehouse", p, "warehouse", file).ExpectProblem(t, 409)
 	if !strings.Contains(pr["detail"].(string), fmt.Sprintf("already imported, as batch %v", first["id"])) {
 		t.Fatalf("detail %q", pr["detail"])
