@@ -113,6 +113,7 @@ func TestIntakeRejectsEveryBadLineAndImportsNothing(t *testing.T) {
 }
 
 func TestIntakeTenThousandLines(t *testing.T) {
+	t.Parallel() // heavy, and on its own database: let it overlap with the others
 	f := newFixture(t)
 	don := f.donation()
 	var b strings.Builder

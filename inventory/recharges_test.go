@@ -162,6 +162,7 @@ func TestSameFileTwiceIsRefused(t *testing.T) {
 }
 
 func TestImportHundredThousandLines(t *testing.T) {
+	t.Parallel() // heavy, and on its own database: let it overlap with the others
 	f := newFixture(t)
 	p := f.product(0)
 	start := time.Now()
