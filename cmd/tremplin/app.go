@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tremplin/tremplin/distribution"
 	"github.com/tremplin/tremplin/internal/apispec"
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/config"
@@ -92,9 +93,10 @@ func openDatabase(ctx context.Context, cfg config.Config) (*database.DB, error) 
 
 // services is every domain's service, built once per process.
 type services struct {
-	db        *database.DB
-	partners  *partners.Service
-	inventory *inventory.Service
+	db           *database.DB
+	partners     *partners.Service
+	inventory    *inventory.Service
+	distribution *distribution.Service
 }
 
 // loadKeys returns the keyring that seals recharge PINs: TREMPLIN_SECRET_KEY,
@@ -148,6 +150,8 @@ func newServices(cfg config.Config, db *database.DB, keys *secrets.Keyring) (*se
 		db:        db,
 		partners:  p,
 		inventory: inventory.NewService(inventory.Config{DB: db, Partners: p, Keys: keys}),
+		distribution: distribution.NewService(distribution.Config{DB: db, Partners: p,
+			Limits: distribution.LookupLimits{Window: cfg.VoucherWindow, Max: cfg.VoucherMaxFails}}),
 	}, nil
 }
 
@@ -180,7 +184,8 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	public := e.Group("/api/v1")
 	authed := e.Group("/api/v1", partners.RequireAuth(s.partners))
 	(&partners.API{Service: s.partners}).Routes(public, authed)
-	(&inventory.API{Service: s.inventory}).Routes(authed)
+	(&inventory.API{Service: s.inventory, Scanners: []inventory.Scanner{s.distribution.ScanVoucher}}).Routes(authed)
+	(&distribution.API{Service: s.distribution}).Routes(authed)
 	(&partners.Pages{Service: s.partners, Views: views, Logger: logger, BehindProxy: len(cfg.TrustedProxies) > 0}).Routes(e)
 
 	cop := http.NewCrossOriginProtection()

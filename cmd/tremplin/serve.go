@@ -87,6 +87,7 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 		return e.fail("cannot listen on %s: %v (is another tremplin running? choose another --addr)", cfg.Addr, err)
 	}
 	go sweepExpired(ctx, svc, logger)
+	go anonymiseDaily(ctx, svc, cfg.AnonymiseAfter, logger)
 	fmt.Fprintf(e.stdout, "Tremplin is listening on http://%s (database: %s %s)\n", ln.Addr(), db.Engine, db.Where)
 	logger.Info("serving", "addr", ln.Addr().String(), "engine", string(db.Engine))
 	if err := httpx.Serve(ctx, ln, handler, cfg.ShutdownTimeout, logger); err != nil {

@@ -34,6 +34,9 @@ type Config struct {
 	LogFormat       string
 	SecretKey       string
 	PreviousKeys    []string
+	VoucherWindow   time.Duration
+	VoucherMaxFails int
+	AnonymiseAfter  string
 }
 
 // Option describes one environment variable.
@@ -84,6 +87,20 @@ var Options = []Option{
 					c.TrustedProxies = append(c.TrustedProxies, p)
 				}
 			}
+			return nil
+		}},
+	{Env: "TREMPLIN_VOUCHER_LOOKUP_WINDOW", Default: "15m", Description: "window over which a user's failed voucher lookups are counted",
+		set: durationSetter(func(c *Config) *time.Duration { return &c.VoucherWindow })},
+	{Env: "TREMPLIN_VOUCHER_LOOKUP_MAX_FAILURES", Default: "20", Description: "mistyped or unknown voucher codes a user may try within the window before 429",
+		set: intSetter(func(c *Config) *int { return &c.VoucherMaxFails })},
+	{Env: "TREMPLIN_ANONYMISE_AFTER", Default: "24m", Description: "beneficiaries with no activity for this long (24m months, 2y, 90d) lose their names, daily",
+		set: func(c *Config, v string) error {
+			var n int
+			var unit rune
+			if _, err := fmt.Sscanf(v, "%d%c", &n, &unit); err != nil || n <= 0 || (unit != 'y' && unit != 'm' && unit != 'd') {
+				return errors.New("write a duration such as 24m (months), 2y or 90d")
+			}
+			c.AnonymiseAfter = v
 			return nil
 		}},
 	{Env: "TREMPLIN_SECRET_KEY", Description: "32 random bytes in base64 that seal recharge PINs (AES-256-GCM); required with PostgreSQL; without it the embedded default keeps a generated key in TREMPLIN_DATA_DIR/secret.key",

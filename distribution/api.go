@@ -1,0 +1,184 @@
+package distribution
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// API serves the distribution endpoints of /api/v1.
+type API struct {
+	Service *Service
+}
+
+// Routes mounts the routes on a group behind partners.RequireAuth.
+func (a *API) Routes(r *gin.RouterGroup) {
+	r.POST("/beneficiaries", handle(a.createBeneficiary))
+	r.GET("/beneficiaries", handle(a.listBeneficiaries))
+	r.GET("/beneficiaries/:id", handle(a.getBeneficiary))
+	r.GET("/beneficiaries/:id/export", handle(a.exportBeneficiary))
+
+	r.POST("/vouchers", handle(a.issueVoucher))
+	r.GET("/vouchers", handle(a.listVouchers))
+	r.GET("/vouchers/:code", handle(a.lookupVoucher))
+	r.GET("/vouchers/:code/voucher.pdf", handle(a.voucherPDF))
+	r.POST("/vouchers/:code/revoke", handle(a.revoke))
+	r.POST("/vouchers/:code/renew", handle(a.renew))
+}
+
+func handle(h func(c *gin.Context, caller partners.Caller) error) gin.HandlerFunc {
+	return httpx.Handle(func(c *gin.Context) error {
+		caller, err := partners.CurrentCaller(c)
+		if err != nil {
+			return err
+		}
+		return h(c, caller)
+	})
+}
+
+func (a *API) createBeneficiary(c *gin.Context, caller partners.Caller) error {
+	var in NewBeneficiary
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	b, err := a.Service.CreateBeneficiary(c.Request.Context(), caller, in)
+	if err != nil {
+		return err
+	}
+	c.Header("Location", "/api/v1/beneficiaries/"+strconv.FormatInt(b.ID, 10))
+	c.JSON(http.StatusCreated, b)
+	return nil
+}
+
+func (a *API) listBeneficiaries(c *gin.Context, caller partners.Caller) error {
+	page, err := httpx.ParsePage(c)
+	if err != nil {
+		return err
+	}
+	l, err := a.Service.ListBeneficiaries(c.Request.Context(), caller, c.Query("q"), page)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, l)
+	return nil
+}
+
+func (a *API) getBeneficiary(c *gin.Context, caller partners.Caller) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	b, err := a.Service.GetBeneficiary(c.Request.Context(), caller, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, b)
+	return nil
+}
+
+func (a *API) exportBeneficiary(c *gin.Context, caller partners.Caller) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	e, err := a.Service.ExportBeneficiary(c.Request.Context(), caller, id)
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Header("Content-Disposition", `attachment; filename="beneficiaire-`+strconv.FormatInt(id, 10)+`.json"`)
+	c.JSON(http.StatusOK, e)
+	return nil
+}
+
+func (a *API) issueVoucher(c *gin.Context, caller partners.Caller) error {
+	var in NewVoucher
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	v, err := a.Service.IssueVoucher(c.Request.Context(), caller, in)
+	if err != nil {
+		return err
+	}
+	c.Header("Location", "/api/v1/vouchers/"+v.Code)
+	c.JSON(http.StatusCreated, v)
+	return nil
+}
+
+func (a *API) listVouchers(c *gin.Context, caller partners.Caller) error {
+	page, err := httpx.ParsePage(c)
+	if err != nil {
+		return err
+	}
+	f := VoucherFilter{Status: c.Query("status")}
+	if s := c.Query("beneficiary_id"); s != "" {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 {
+			return apperr.Invalid("beneficiary_id", "must be a positive whole number")
+		}
+		f.BeneficiaryID = id
+	}
+	l, err := a.Service.ListVouchers(c.Request.Context(), caller, f, page)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, l)
+	return nil
+}
+
+func (a *API) lookupVoucher(c *gin.Context, caller partners.Caller) error {
+	v, err := a.Service.LookupVoucher(c.Request.Context(), caller, c.Param("code"))
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, v)
+	return nil
+}
+
+func (a *API) voucherPDF(c *gin.Context, caller partners.Caller) error {
+	b, err := a.Service.VoucherPDF(c.Request.Context(), caller, c.Param("code"), c.Query("format"))
+	if err != nil {
+		return err
+	}
+	c.Header("Content-Disposition", `inline; filename="bon-tremplin.pdf"`)
+	c.Header("Cache-Control", "no-store")
+	c.Data(http.StatusOK, "application/pdf", b)
+	return nil
+}
+
+func (a *API) revoke(c *gin.Context, caller partners.Caller) error {
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	v, err := a.Service.Revoke(c.Request.Context(), caller, c.Param("code"), in.Reason)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, v)
+	return nil
+}
+
+func (a *API) renew(c *gin.Context, caller partners.Caller) error {
+	var in struct {
+		ValidDays int `json:"valid_days"`
+	}
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	v, err := a.Service.Renew(c.Request.Context(), caller, c.Param("code"), in.ValidDays)
+	if err != nil {
+		return err
+	}
+	c.Header("Location", "/api/v1/vouchers/"+v.Code)
+	c.JSON(http.StatusCreated, v)
+	return nil
+}

@@ -1,0 +1,235 @@
+package distribution
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+	"gorm.io/gorm"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/audit"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// NewBeneficiary is the input of CreateBeneficiary.
+type NewBeneficiary struct {
+	FirstName  string  `json:"first_name"`
+	LastName   string  `json:"last_name"`
+	BirthYear  *int    `json:"birth_year"`
+	PostalCode *string `json:"postal_code"`
+	// OrganizationID is for admins, who belong to no organisation.
+	OrganizationID *int64 `json:"organization_id"`
+}
+
+// BeneficiaryView is a beneficiary with hints of people already recorded
+// under the same name and birth year in the organisation.
+type BeneficiaryView struct {
+	Beneficiary
+	PossibleDuplicates []int64 `json:"possible_duplicates,omitempty"`
+}
+
+var postalCode = regexp.MustCompile(`^[0-9]{5}$`)
+
+// nameKey folds a name for duplicate hints: no case, no accents, letters only.
+func nameKey(first, last string) string {
+	var b strings.Builder
+	for _, r := range norm.NFD.String(strings.ToLower(first + "|" + last)) {
+		if unicode.IsLetter(r) || r == '|' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// CreateBeneficiary records a person for the caller's prescriber organisation.
+func (s *Service) CreateBeneficiary(ctx context.Context, c partners.Caller, in NewBeneficiary) (BeneficiaryView, error) {
+	if err := c.Require(prescriberRoles...); err != nil {
+		return BeneficiaryView{}, err
+	}
+	v := &apperr.ValidationError{}
+	org := c.OrganizationID
+	if c.IsAdmin() {
+		if in.OrganizationID == nil {
+			v.Field("organization_id", "is required for an admin: the prescriber organisation the person is followed by")
+		} else if o, err := s.partners.GetOrganization(ctx, c, *in.OrganizationID); err != nil || o.Kind != partners.KindPrescriber {
+			v.Field("organization_id", "no prescriber organisation has id %d", *in.OrganizationID)
+		} else {
+			org = o.ID
+		}
+	}
+	in.FirstName, in.LastName = strings.TrimSpace(in.FirstName), strings.TrimSpace(in.LastName)
+	for _, f := range []struct{ name, val string }{{"first_name", in.FirstName}, {"last_name", in.LastName}} {
+		switch {
+		case f.val == "":
+			v.Field(f.name, "is required")
+		case len([]rune(f.val)) > 100:
+			v.Field(f.name, "must be at most 100 characters")
+		case strings.IndexFunc(f.val, unicode.IsControl) >= 0:
+			v.Field(f.name, "contains control characters")
+		}
+	}
+	year := s.now().Year()
+	if in.BirthYear != nil && (*in.BirthYear < 1900 || *in.BirthYear > year) {
+		v.Field("birth_year", "must be between 1900 and %d", year)
+	}
+	if in.PostalCode != nil {
+		pc := strings.TrimSpace(*in.PostalCode)
+		switch {
+		case pc == "":
+			in.PostalCode = nil
+		case !postalCode.MatchString(pc):
+			v.Field("postal_code", "must be 5 digits, such as 93100 or 97420")
+		default:
+			in.PostalCode = &pc
+		}
+	}
+	if err := v.Err(); err != nil {
+		return BeneficiaryView{}, err
+	}
+	now := s.now()
+	b := Beneficiary{OrganizationID: org, FirstName: in.FirstName, LastName: in.LastName, NameKey: nameKey(in.FirstName, in.LastName),
+		BirthYear: in.BirthYear, PostalCode: in.PostalCode, CreatedBy: userID(c), CreatedAt: now, LastActivityAt: now}
+	view := BeneficiaryView{}
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		q := tx.Model(&Beneficiary{}).Where("organization_id = ? AND name_key = ? AND anonymised_at IS NULL", org, b.NameKey)
+		if b.BirthYear != nil {
+			q = q.Where("birth_year = ? OR birth_year IS NULL", *b.BirthYear)
+		}
+		if err := q.Pluck("id", &view.PossibleDuplicates).Error; err != nil {
+			return fmt.Errorf("duplicate hints: %w", err)
+		}
+		if err := tx.Create(&b).Error; err != nil {
+			return fmt.Errorf("create beneficiary: %w", err)
+		}
+		return audit.Record(ctx, tx, "beneficiary.create", "beneficiary", b.ID, nil)
+	})
+	view.Beneficiary = b
+	return view, err
+}
+
+// beneficiaryFor loads a beneficiary of the caller's organisation.
+func (s *Service) beneficiaryFor(db *gorm.DB, c partners.Caller, id int64) (Beneficiary, error) {
+	if err := c.Require(prescriberRoles...); err != nil {
+		return Beneficiary{}, err
+	}
+	var b Beneficiary
+	if err := db.Scopes(ownOrganization(c)).Where("id = ?", id).Take(&b).Error; err != nil {
+		return b, notFound(err, "beneficiary %d", id)
+	}
+	return b, nil
+}
+
+// GetBeneficiary returns a beneficiary of the caller's organisation; the read is audited.
+func (s *Service) GetBeneficiary(ctx context.Context, c partners.Caller, id int64) (Beneficiary, error) {
+	b, err := s.beneficiaryFor(s.db.WithContext(ctx), c, id)
+	if err != nil {
+		return b, err
+	}
+	return b, audit.Record(ctx, s.db.WithContext(ctx), "beneficiary.read", "beneficiary", id, nil)
+}
+
+// ListBeneficiaries lists the caller organisation's beneficiaries; q searches names.
+func (s *Service) ListBeneficiaries(ctx context.Context, c partners.Caller, q string, p httpx.Page) (httpx.List[Beneficiary], error) {
+	if err := c.Require(prescriberRoles...); err != nil {
+		return httpx.List[Beneficiary]{}, err
+	}
+	db := s.db.WithContext(ctx).Scopes(ownOrganization(c)).Where("id > ?", p.AfterID).Order("id").Limit(p.Limit + 1)
+	if q = strings.TrimSpace(q); q != "" {
+		key := nameKey(q, "")
+		key = strings.TrimSuffix(key, "|")
+		db = db.Where("name_key LIKE ?", "%"+key+"%")
+	}
+	var out []Beneficiary
+	if err := db.Find(&out).Error; err != nil {
+		return httpx.List[Beneficiary]{}, fmt.Errorf("list beneficiaries: %w", err)
+	}
+	return httpx.NewList(out, p, func(b Beneficiary) int64 { return b.ID }), nil
+}
+
+// Export is everything Tremplin holds about a person (right of access).
+type Export struct {
+	Beneficiary Beneficiary    `json:"beneficiary"`
+	Vouchers    []VoucherView  `json:"vouchers"`
+	AccessLog   []AccessRecord `json:"access_log"`
+	GeneratedAt time.Time      `json:"generated_at"`
+}
+
+// AccessRecord is one read or change of the person's data.
+type AccessRecord struct {
+	At     time.Time `json:"at"`
+	Action string    `json:"action"`
+	User   string    `json:"user"`
+}
+
+// ExportBeneficiary gathers a person's record, vouchers and who accessed them.
+func (s *Service) ExportBeneficiary(ctx context.Context, c partners.Caller, id int64) (Export, error) {
+	db := s.db.WithContext(ctx)
+	b, err := s.beneficiaryFor(db, c, id)
+	if err != nil {
+		return Export{}, err
+	}
+	out := Export{Beneficiary: b, Vouchers: []VoucherView{}, AccessLog: []AccessRecord{}, GeneratedAt: s.now()}
+	var vs []Voucher
+	if err := db.Where("beneficiary_id = ?", id).Order("id").Find(&vs).Error; err != nil {
+		return out, fmt.Errorf("vouchers of beneficiary %d: %w", id, err)
+	}
+	ids := []string{}
+	for _, v := range vs {
+		out.Vouchers = append(out.Vouchers, s.view(v, nil, nil))
+		ids = append(ids, fmt.Sprint(v.ID))
+	}
+	if err := db.Table("audit_log a").Select("a.at, a.action, COALESCE(u.name, '') AS user").
+		Joins("LEFT JOIN users u ON u.id = a.user_id").
+		Where("(a.entity = 'beneficiary' AND a.entity_id = ?) OR (a.entity = 'voucher' AND a.entity_id IN ?)", fmt.Sprint(id), append(ids, "")).
+		Order("a.id").Scan(&out.AccessLog).Error; err != nil {
+		return out, fmt.Errorf("access log of beneficiary %d: %w", id, err)
+	}
+	return out, audit.Record(ctx, db, "beneficiary.export", "beneficiary", id, nil)
+}
+
+// Anonymise drops the names of beneficiaries with no activity since before,
+// keeping what statistics need (birth year, département). It returns how many.
+func (s *Service) Anonymise(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE beneficiaries SET first_name = '', last_name = '', name_key = '',
+			postal_code = CASE WHEN postal_code LIKE '97%' OR postal_code LIKE '98%' THEN substr(postal_code, 1, 3) ELSE substr(postal_code, 1, 2) END,
+			anonymised_at = ?
+			WHERE anonymised_at IS NULL AND last_activity_at < ?
+			AND NOT EXISTS (SELECT 1 FROM vouchers v WHERE v.beneficiary_id = beneficiaries.id AND v.status = 'active' AND v.expires_at > ?)`,
+			s.now(), before, s.now())
+		if res.Error != nil {
+			return fmt.Errorf("anonymise: %w", res.Error)
+		}
+		n = res.RowsAffected
+		if n == 0 {
+			return nil
+		}
+		return audit.Record(ctx, tx, "beneficiaries.anonymise", "beneficiary", 0, map[string]any{"count": n, "inactive_since": before.Format(time.RFC3339)})
+	})
+	return n, err
+}
+
+// ParseAge reads "24m" (months), "2y" (years) or "90d" (days).
+func ParseAge(s string) (years, months, days int, err error) {
+	var n int
+	var unit rune
+	if _, err := fmt.Sscanf(strings.TrimSpace(s), "%d%c", &n, &unit); err != nil || n <= 0 {
+		return 0, 0, 0, fmt.Errorf("%q: write a duration such as 24m (months), 2y or 90d", s)
+	}
+	switch unit {
+	case 'y':
+		return n, 0, 0, nil
+	case 'm':
+		return 0, n, 0, nil
+	case 'd':
+		return 0, 0, n, nil
+	}
+	return 0, 0, 0, fmt.Errorf("%q: the unit is y, m or d", s)
+}

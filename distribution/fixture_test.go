@@ -1,0 +1,112 @@
+package distribution_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tremplin/tremplin/distribution"
+	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/testenv"
+	"github.com/tremplin/tremplin/inventory"
+	"github.com/tremplin/tremplin/partners"
+)
+
+var admin = partners.Caller{Role: partners.RoleAdmin}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+type fixture struct {
+	t      *testing.T
+	db     *database.DB
+	svc    *distribution.Service
+	http   *testenv.HTTP
+	clock  *clock
+	orgs   map[string]partners.Organization
+	tokens map[string]string
+}
+
+func newFixture(t *testing.T, limits ...distribution.LookupLimits) *fixture {
+	t.Helper()
+	db := testenv.DB(t)
+	hasher, _ := partners.NewHasher(64)
+	ps := partners.NewService(partners.Config{DB: db, Hasher: hasher, TokenTTL: 1000 * time.Hour, SessionTTL: time.Hour,
+		Limits: partners.LoginLimits{Window: time.Minute, MaxPerUser: 1000, MaxPerAddr: 1000}})
+	clk := &clock{t: database.Now()}
+	lim := distribution.LookupLimits{Window: 15 * time.Minute, Max: 50}
+	if len(limits) > 0 {
+		lim = limits[0]
+	}
+	svc := distribution.NewService(distribution.Config{DB: db, Partners: ps, Limits: lim, Now: clk.Now})
+	inv := inventory.NewService(inventory.Config{DB: db, Partners: ps})
+	e, err := httpx.NewEngine(httpx.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	public := e.Group("/api/v1")
+	authed := e.Group("/api/v1", partners.RequireAuth(ps))
+	(&partners.API{Service: ps}).Routes(public, authed)
+	(&inventory.API{Service: inv, Scanners: []inventory.Scanner{svc.ScanVoucher}}).Routes(authed)
+	(&distribution.API{Service: svc}).Routes(authed)
+	f := &fixture{t: t, db: db, svc: svc, http: testenv.NewHTTP(t, e), clock: clk, orgs: map[string]partners.Organization{}, tokens: map[string]string{}}
+	ctx := context.Background()
+	for _, o := range []struct {
+		key, tz string
+		kind    partners.Kind
+		name    string
+		addr    string
+	}{
+		{"prescriber", "Europe/Paris", partners.KindPrescriber, "CCAS de Montreuil", "1 place Jean-Jaurès, 93100 Montreuil"},
+		{"prescriber2", "Indian/Reunion", partners.KindPrescriber, "Mission locale Nord", "20 rue de Paris, 97400 Saint-Denis"},
+		{"space", "Europe/Paris", partners.KindSpace, "Espace Belleville", "48 rue de Belleville, 75020 Paris"},
+		{"space2", "Indian/Reunion", partners.KindSpace, "Espace du Port", "3 rue Léon de Lépervanche, 97420 Le Port"},
+		{"warehouse", "Europe/Paris", partners.KindWarehouse, "Entrepôt", ""},
+	} {
+		tz, addr := o.tz, o.addr
+		org, err := ps.CreateOrganization(ctx, admin, partners.NewOrganization{Kind: o.kind, Name: o.name, Timezone: &tz, Address: &addr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.orgs[o.key] = org
+	}
+	for key, role := range map[string]partners.Role{"admin": partners.RoleAdmin, "prescriber": partners.RolePrescriber, "prescriber2": partners.RolePrescriber,
+		"space": partners.RoleSpace, "warehouse": partners.RoleWarehouse} {
+		in := partners.NewUser{Email: key + "@example.org", Name: "User " + key, Password: "correct horse", Role: role}
+		if role != partners.RoleAdmin {
+			id := f.orgs[key].ID
+			in.OrganizationID = &id
+		}
+		if _, err := ps.CreateUser(ctx, admin, in); err != nil {
+			t.Fatal(err)
+		}
+		s, err := ps.Login(ctx, partners.Credentials{Email: in.Email, Password: in.Password}, partners.TokenBearer, partners.Client{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.tokens[key] = s.Token
+	}
+	return f
+}
+
+func (f *fixture) beneficiary(user string, body map[string]any) map[string]any {
+	f.t.Helper()
+	return f.http.Do("POST", "/api/v1/beneficiaries", f.tokens[user], body).Expect(f.t, 201).Map(f.t)
+}
+
+func (f *fixture) voucher(user string, beneficiary int64, days int) map[string]any {
+	f.t.Helper()
+	return f.http.Do("POST", "/api/v1/vouchers", f.tokens[user], map[string]any{"beneficiary_id": beneficiary,
+		"device_categories": []string{"smartphone", "laptop"}, "devices": 1, "recharges": 2, "valid_days": days}).Expect(f.t, 201).Map(f.t)
+}
+
+func id(m map[string]any) int64 { return int64(m["id"].(float64)) }

@@ -1,0 +1,77 @@
+package distribution
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// LookupLimits bound failed voucher lookups per user: past Max failures (a
+// mistyped or unknown code) within Window, lookups answer 429. Failures are
+// counted from the audit log, so the limit holds across processes.
+type LookupLimits struct {
+	Window time.Duration
+	Max    int
+}
+
+// Service is the distribution domain.
+type Service struct {
+	db       *database.DB
+	partners *partners.Service
+	limits   LookupLimits
+	now      func() time.Time
+}
+
+// Config is what NewService needs.
+type Config struct {
+	DB       *database.DB
+	Partners *partners.Service
+	Limits   LookupLimits
+	Now      func() time.Time // nil means database.Now
+}
+
+// NewService builds the distribution service.
+func NewService(c Config) *Service {
+	now := c.Now
+	if now == nil {
+		now = database.Now
+	}
+	if c.Limits.Max == 0 {
+		c.Limits = LookupLimits{Window: 15 * time.Minute, Max: 20}
+	}
+	return &Service{db: c.DB, partners: c.Partners, limits: c.Limits, now: now}
+}
+
+func (s *Service) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.db.WithContext(ctx).Transaction(fn)
+}
+
+func notFound(err error, format string, args ...any) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return fmt.Errorf(format+": %w", append(args, apperr.ErrNotFound)...)
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
+func userID(c partners.Caller) *int64 {
+	if c.UserID == 0 {
+		return nil
+	}
+	id := c.UserID
+	return &id
+}
+
+// ownOrganization scopes beneficiaries and vouchers to the caller's
+// organisation: another organisation's are simply not found.
+func ownOrganization(c partners.Caller) func(*gorm.DB) *gorm.DB {
+	return partners.OwnedBy(c, "organization_id")
+}
+
+var prescriberRoles = []partners.Role{partners.RoleAdmin, partners.RolePrescriber}

@@ -1,0 +1,158 @@
+package distribution
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/audit"
+	"github.com/tremplin/tremplin/internal/pdfdraw"
+	"github.com/tremplin/tremplin/partners"
+)
+
+var categoryNames = map[string]string{
+	"smartphone": "smartphone", "feature_phone": "téléphone simple", "laptop": "ordinateur portable",
+	"tablet": "tablette", "desktop": "ordinateur fixe", "other": "accessoire",
+}
+
+// VoucherPDF renders a voucher to print or to send as a photo: A4 or A6.
+func (s *Service) VoucherPDF(ctx context.Context, c partners.Caller, raw, format string) ([]byte, error) {
+	if format == "" {
+		format = "a4"
+	}
+	if format != "a4" && format != "a6" {
+		return nil, apperr.Invalid("format", "must be a4 or a6")
+	}
+	db := s.db.WithContext(ctx)
+	vo, err := s.voucherFor(db, c, raw)
+	if err != nil {
+		return nil, err
+	}
+	view, err := s.fullView(db, vo)
+	if err != nil {
+		return nil, err
+	}
+	var org, spaces = partners.Organization{}, []partners.Organization{}
+	if err := db.Where("id = ?", vo.OrganizationID).Take(&org).Error; err != nil {
+		return nil, fmt.Errorf("voucher organisation: %w", err)
+	}
+	if err := db.Where("kind = ? AND active = ?", partners.KindSpace, true).Order("name").Find(&spaces).Error; err != nil {
+		return nil, fmt.Errorf("spaces: %w", err)
+	}
+	b, err := RenderVoucher(view, org, spaces, format, s.now())
+	if err != nil {
+		return nil, err
+	}
+	return b, audit.Record(ctx, db, "voucher.print", "voucher", vo.ID, map[string]any{"format": format})
+}
+
+// RenderVoucher lays out one voucher: the code large, as Code 128 (for USB
+// scanners) and QR (for phones), the person's first name, what it entitles
+// to, until when, who issued it, where to go, and what to do, in plain French.
+func RenderVoucher(v VoucherView, org partners.Organization, spaces []partners.Organization, format string, now time.Time) ([]byte, error) {
+	w, h, scale := 210.0, 297.0, 1.0
+	if format == "a6" {
+		w, h, scale = 105, 148, 0.5
+	}
+	doc := pdfdraw.New(w, h)
+	doc.SetTitle("Bon Tremplin "+v.Code, true)
+	m := 15 * scale
+	if format == "a6" {
+		m = 7
+	}
+	doc.SetMargins(m, m, m)
+	doc.SetAutoPageBreak(true, m)
+	doc.AddPage()
+	inner := w - 2*m
+	sz := func(pt float64) float64 { return pt * (0.55 + 0.45*scale) }
+
+	doc.SetFont(pdfdraw.Regular, "B", sz(20))
+	doc.CellFormat(inner, 10*scale+2, "Bon Tremplin", "", 1, "L", false, 0, "")
+	doc.SetFont(pdfdraw.Regular, "B", sz(14))
+	first := ""
+	if v.Beneficiary != nil {
+		first = v.Beneficiary.FirstName
+	}
+	doc.MultiCell(inner, 6*scale+2, pdfdraw.Clean("Pour : "+first), "", "L", false)
+	doc.Ln(2 * scale)
+
+	// The code, large, then its barcodes.
+	doc.SetFont(pdfdraw.Mono, "B", sz(26))
+	doc.CellFormat(inner, 12*scale+3, v.Code, "", 1, "C", false, 0, "")
+	y := doc.GetY() + 1
+	barH := 16*scale + 4
+	qr := 38*scale + 6
+	barW := inner - qr - 4
+	if _, err := doc.Code128(m, y, barW, barH, v.Code, 300); err != nil {
+		return nil, err
+	}
+	if err := doc.QR(m+inner-qr, y-2, qr, v.Code); err != nil {
+		return nil, err
+	}
+	doc.SetY(y + qr)
+
+	doc.SetFont(pdfdraw.Regular, "B", sz(12))
+	doc.MultiCell(inner, 6*scale+1.5, pdfdraw.Clean(entitlementText(v)), "", "L", false)
+	doc.SetFont(pdfdraw.Regular, "", sz(11))
+	until, _ := time.Parse(time.DateOnly, v.ValidUntil)
+	doc.MultiCell(inner, 5.5*scale+1.5, pdfdraw.Clean(fmt.Sprintf("Valable jusqu'au %s inclus.", until.Format("02/01/2006"))), "", "L", false)
+	doc.MultiCell(inner, 5.5*scale+1.5, pdfdraw.Clean("Délivré par : "+org.Name+addr(org.Address)), "", "L", false)
+	doc.Ln(3 * scale)
+
+	doc.SetFont(pdfdraw.Regular, "B", sz(12))
+	doc.CellFormat(inner, 6*scale+1.5, "Comment faire ?", "", 1, "L", false, 0, "")
+	doc.SetFont(pdfdraw.Regular, "", sz(10.5))
+	for _, line := range []string{
+		"1. Venez dans un des espaces ci-dessous avec ce bon, imprimé ou en photo sur votre téléphone.",
+		"2. L'équipe lit le code. Vous choisissez votre appareil ou votre recharge.",
+		"3. Vous payez le prix solidaire (ou rien, si c'est prévu). Gardez votre ticket : il sert de garantie.",
+		"Ce bon est personnel. Si vous le perdez, demandez-en un nouveau à la personne qui vous l'a donné.",
+	} {
+		doc.MultiCell(inner, 5*scale+1.5, pdfdraw.Clean(line), "", "L", false)
+	}
+	doc.Ln(2 * scale)
+	doc.SetFont(pdfdraw.Regular, "B", sz(12))
+	doc.CellFormat(inner, 6*scale+1.5, "Où aller ?", "", 1, "L", false, 0, "")
+	doc.SetFont(pdfdraw.Regular, "", sz(10))
+	for _, sp := range spaces {
+		doc.MultiCell(inner, 4.5*scale+1.5, pdfdraw.Clean("• "+sp.Name+addr(sp.Address)), "", "L", false)
+	}
+	doc.SetFont(pdfdraw.Regular, "", sz(7))
+	doc.MultiCell(inner, 3.5*scale+1, pdfdraw.Clean("Imprimé le "+now.In(org.Location()).Format("02/01/2006")+" — Tremplin"), "", "R", false)
+	return doc.Bytes()
+}
+
+func entitlementText(v VoucherView) string {
+	var parts []string
+	if n := v.Remaining.Devices; n > 0 {
+		var cats []string
+		for _, c := range v.DeviceCategories {
+			cats = append(cats, categoryNames[c])
+		}
+		word := "appareil"
+		if n > 1 {
+			word = "appareils"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s (%s)", n, word, strings.Join(cats, ", ")))
+	}
+	if n := v.Remaining.Recharges; n > 0 {
+		word := "recharge"
+		if n > 1 {
+			word = "recharges"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s téléphone ou internet", n, word))
+	}
+	if len(parts) == 0 {
+		return "Ce bon a été entièrement utilisé."
+	}
+	return "Ce bon donne droit à : " + strings.Join(parts, " et ") + "."
+}
+
+func addr(a string) string {
+	if a == "" {
+		return ""
+	}
+	return ", " + a
+}
