@@ -44,7 +44,7 @@ var scenarios = []scenario{
 	{"sale", "ratio ≥ 0.25, zero oversell", nil},
 	{"labels", "ratio ≥ 0.5", labels},
 	{"recharge_import", "ratio ≥ 0.3, RSS < 100 MB", rechargeImport},
-	{"voucher_pdf", "reported", nil},
+	{"voucher_pdf", "reported", voucherPDF},
 	{"report_summary", "< 0.5 s", nil},
 	{"rss", "< 100 MB", rss},
 }

@@ -444,3 +444,35 @@ func TestEmbeddedDefaultGeneratesAKey(t *testing.T) {
 		t.Fatal("a second key was generated")
 	}
 }
+
+func TestAnonymiseCommand(t *testing.T) {
+	env := testEnv(t)
+	if code, _, stderr := runCmd(t, env, "migrate"); code != 0 {
+		t.Fatal(stderr)
+	}
+	target, _ := database.Resolve(env["TREMPLIN_DATABASE_URL"], env["TREMPLIN_DATA_DIR"])
+	db, err := database.Open(context.Background(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := database.Now()
+	old := now.AddDate(-3, 0, 0)
+	db.Exec(`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('prescriber', 'CCAS', 'Europe/Paris', ?, ?)`, now, now)
+	db.Exec(`INSERT INTO beneficiaries (organization_id, first_name, last_name, name_key, created_at, last_activity_at) VALUES
+		(1, 'Ancien', 'Nom', 'ancien|nom', ?, ?), (1, 'Récent', 'Nom', 'recent|nom', ?, ?)`, old, old, now, now)
+	for _, bad := range [][]string{{"beneficiaries"}, {"beneficiaries", "anonymise", "--older-than", "soon"}, {"beneficiaries", "anonymise", "--older-than", "3w"}} {
+		if code, _, _ := runCmd(t, env, bad...); code == 0 {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+	code, out, stderr := runCmd(t, env, "beneficiaries", "anonymise", "--older-than", "24m")
+	if code != 0 || !strings.HasPrefix(out, "1 beneficiaries with no activity since") {
+		t.Fatalf("exit %d %q %q", code, out, stderr)
+	}
+	var names []string
+	db.Raw(`SELECT first_name FROM beneficiaries ORDER BY id`).Scan(&names)
+	if fmt.Sprint(names) != "[ Récent]" {
+		t.Fatalf("names after anonymisation %q", names)
+	}
+}
