@@ -202,6 +202,11 @@ func TestDemoFillsAnEmptyDatabaseOnly(t *testing.T) {
 	if kinds["warehouse"] != 1 || kinds["space"] != 2 || kinds["prescriber"] != 2 || kinds["donor"] != 1 || kinds["operator"] != 1 || !reunion {
 		t.Fatalf("demo organisations %v (space in La Réunion: %v)", kinds, reunion)
 	}
+	// Vouchers to try at the counter.
+	codes := regexp.MustCompile(`(?m)^  ([2-9A-Y]{4}-[2-9A-Y]{4}-[2-9A-Y]{4}) \(`).FindAllStringSubmatch(s.Out.String(), -1)
+	if len(codes) != 3 {
+		t.Fatalf("demo voucher codes: %v\n%s", codes, s.Out)
+	}
 	// Stock at every step: three devices in stock at the Paris space, one on its way to La Réunion.
 	for state, want := range map[string]int{"in_stock": 3, "in_transit": 1, "in_repair": 1, "recycled": 1} {
 		req, _ := http.NewRequest("GET", s.URL+"/api/v1/devices?state="+state, nil)

@@ -60,12 +60,20 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 		if err := svc.inventory.DemoStock(ctx, net); err != nil {
 			return e.fail("demo data: %v", err)
 		}
+		codes, err := svc.distribution.DemoVouchers(ctx, net)
+		if err != nil {
+			return e.fail("demo data: %v", err)
+		}
 		fmt.Fprintln(e.stdout, "Demo network created. Accounts (passwords are shown only now):")
 		tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 		for _, a := range net.Accounts {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", a.Role, a.Email, a.Password, a.Organization)
 		}
 		tw.Flush()
+		fmt.Fprintln(e.stdout, "Demo vouchers to try at the counter:")
+		for _, c := range codes {
+			fmt.Fprintln(e.stdout, "  "+c)
+		}
 	} else {
 		pw, err := svc.partners.EnsureFirstAdmin(ctx, cfg.AdminEmail)
 		if err != nil {
