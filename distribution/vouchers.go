@@ -94,6 +94,37 @@ func (s *Service) IssueVoucher(ctx context.Context, c partners.Caller, in NewVou
 	if err := c.Require(prescriberRoles...); err != nil {
 		return VoucherView{}, err
 	}
+	if err := checkVoucherInput(in); err != nil {
+		return VoucherView{}, err
+	}
+	if in.BeneficiaryID == 0 {
+		return VoucherView{}, apperr.Invalid("beneficiary_id", "is required")
+	}
+	cats := slices.Clone(in.DeviceCategories)
+	if cats == nil {
+		cats = []string{}
+	}
+	var out VoucherView
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		b, err := s.beneficiaryFor(tx, c, in.BeneficiaryID)
+		if err != nil {
+			return err
+		}
+		if b.AnonymisedAt != nil {
+			return apperr.Conflict("anonymised", "beneficiary %d was anonymised: record the person again", b.ID)
+		}
+		vo, err := s.issue(tx, c, b, cats, in.Devices, in.Recharges, in.ValidDays, nil)
+		if err != nil {
+			return err
+		}
+		out = vo
+		return nil
+	})
+	return out, err
+}
+
+// checkVoucherInput checks a voucher request's own fields.
+func checkVoucherInput(in NewVoucher) error {
 	v := &apperr.ValidationError{}
 	cats := []string{}
 	for _, cat := range in.DeviceCategories {
@@ -121,29 +152,7 @@ func (s *Service) IssueVoucher(ctx context.Context, c partners.Caller, in NewVou
 	if in.ValidDays < 1 || in.ValidDays > maxValidDays {
 		v.Field("valid_days", "must be between 1 and %d", maxValidDays)
 	}
-	if in.BeneficiaryID == 0 {
-		v.Field("beneficiary_id", "is required")
-	}
-	if err := v.Err(); err != nil {
-		return VoucherView{}, err
-	}
-	var out VoucherView
-	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		b, err := s.beneficiaryFor(tx, c, in.BeneficiaryID)
-		if err != nil {
-			return err
-		}
-		if b.AnonymisedAt != nil {
-			return apperr.Conflict("anonymised", "beneficiary %d was anonymised: record the person again", b.ID)
-		}
-		vo, err := s.issue(tx, c, b, cats, in.Devices, in.Recharges, in.ValidDays, nil)
-		if err != nil {
-			return err
-		}
-		out = vo
-		return nil
-	})
-	return out, err
+	return v.Err()
 }
 
 func (s *Service) issue(tx *gorm.DB, c partners.Caller, b Beneficiary, cats []string, devices, recharges, days int, from *Voucher) (VoucherView, error) {

@@ -142,6 +142,14 @@ func (p *Pages) home(c *gin.Context) {
 	p.render(c, http.StatusOK, "home", view)
 }
 
+// Render shows a page, for the other domains' pages too.
+func (p *Pages) Render(c *gin.Context, status int, name string, data any) {
+	p.render(c, status, name, data)
+}
+
+// Fail shows the error page for err, for the other domains' pages too.
+func (p *Pages) Fail(c *gin.Context, err error) { p.fail(c, err) }
+
 func (p *Pages) render(c *gin.Context, status int, name string, data any) {
 	if err := p.Views.Render(c.Writer, status, name, data); err != nil {
 		p.Logger.Error("render page", "page", name, "error", err.Error(), "request_id", httpx.RequestID(c))
@@ -165,8 +173,17 @@ func (p *Pages) fail(c *gin.Context, err error) {
 		status, view.Title, view.Message = http.StatusNotFound, "Introuvable", "Cette page ou cette fiche n'existe pas, ou vous n'y avez pas accès."
 	case errors.Is(err, apperr.ErrForbidden):
 		status, view.Title, view.Message = http.StatusForbidden, "Accès refusé", "Votre rôle ne permet pas cette action."
+	case errors.Is(err, apperr.ErrConflict):
+		status, view.Title, view.Message = http.StatusConflict, "Action impossible", err.Error()
+	case errors.Is(err, apperr.ErrInvalid), errors.Is(err, apperr.ErrMalformed):
+		status, view.Title, view.Message = http.StatusUnprocessableEntity, "Saisie à corriger", err.Error()
+	case errors.Is(err, apperr.ErrRateLimited):
+		status, view.Title, view.Message = http.StatusTooManyRequests, "Trop d'essais", "Trop de codes introuvables : attendez quelques minutes et vérifiez le code avec la personne."
 	default:
 		p.Logger.Error("page failed", "error", err.Error(), "path", c.Request.URL.Path, "request_id", httpx.RequestID(c))
+	}
+	if caller, cerr := CurrentCaller(c); cerr == nil {
+		view.Caller = &caller
 	}
 	p.render(c, status, "error", view)
 }

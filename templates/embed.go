@@ -29,6 +29,21 @@ type Set struct {
 }
 
 var funcs = template.FuncMap{
+	// frdate shows an ISO date (2026-12-23) the French way (23/12/2026).
+	"frdate": func(iso string) string {
+		if len(iso) == 10 && iso[4] == '-' && iso[7] == '-' {
+			return iso[8:10] + "/" + iso[5:7] + "/" + iso[0:4]
+		}
+		return iso
+	},
+	"has": func(vals []string, v string) bool {
+		for _, x := range vals {
+			if x == v {
+				return true
+			}
+		}
+		return false
+	},
 	"roleLabel": func(role string) string {
 		switch role {
 		case "admin":

@@ -186,7 +186,9 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	(&partners.API{Service: s.partners}).Routes(public, authed)
 	(&inventory.API{Service: s.inventory, Scanners: []inventory.Scanner{s.distribution.ScanVoucher}}).Routes(authed)
 	(&distribution.API{Service: s.distribution}).Routes(authed)
-	(&partners.Pages{Service: s.partners, Views: views, Logger: logger, BehindProxy: len(cfg.TrustedProxies) > 0}).Routes(e)
+	site := &partners.Pages{Service: s.partners, Views: views, Logger: logger, BehindProxy: len(cfg.TrustedProxies) > 0}
+	site.Routes(e)
+	(&distribution.Pages{Service: s.distribution, Site: site}).Routes(e)
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -81,3 +81,120 @@ func TestWebLoginInBrowser(t *testing.T) {
 		t.Fatalf("after logout at %s", loc)
 	}
 }
+
+// TestVoucherFlowInBrowser: a prescriber issues a voucher through the form
+// in under a minute, and the counter checks it by typing the code loosely.
+func TestVoucherFlowInBrowser(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	ctx := context.Background()
+	admin := partners.Caller{Role: partners.RoleAdmin}
+	ccas, err := svc.partners.CreateOrganization(ctx, admin, partners.NewOrganization{Kind: partners.KindPrescriber, Name: "CCAS de Montreuil"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	space, err := svc.partners.CreateOrganization(ctx, admin, partners.NewOrganization{Kind: partners.KindSpace, Name: "Espace Belleville"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []partners.NewUser{
+		{Email: "sophie@example.org", Name: "Sophie Lefèvre", Password: "mot de passe sûr", Role: partners.RolePrescriber, OrganizationID: &ccas.ID},
+		{Email: "chloe@example.org", Name: "Chloé Martin", Password: "mot de passe sûr", Role: partners.RoleSpace, OrganizationID: &space.ID},
+	} {
+		if _, err := svc.partners.CreateUser(ctx, admin, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := testenv.Browser(t)
+	run, cancel := testenv.Within(b, 60*time.Second)
+	defer cancel()
+	login := func(email string) error {
+		return chromedp.Do(run,
+			chromedp.Navigate(h.URL+"/login"),
+			chromedp.WaitVisible("#login-form"),
+			chromedp.SendKeys("#email", email),
+			chromedp.SendKeys("#password", "mot de passe sûr"),
+			chromedp.Submit("#login-form"),
+			chromedp.WaitVisible("#welcome"),
+		)
+	}
+	if err := login("sophie@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	// A mistake first: no category for the device. The form comes back with the message and the typed values.
+	err = chromedp.Do(run,
+		chromedp.Click("#new-voucher"),
+		chromedp.WaitVisible("#voucher-form"),
+		chromedp.SendKeys("#first_name", "Zoé"),
+		chromedp.SendKeys("#last_name", "Lefèvre"),
+		chromedp.SendKeys("#birth_year", "1990"),
+		chromedp.Submit("#voucher-form"),
+		chromedp.WaitVisible("#form-errors"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := chromedp.Run(run, chromedp.Text("#form-errors"))
+	if !strings.Contains(msg, "Catégories") {
+		t.Fatalf("form errors %q", msg)
+	}
+	var n int64
+	svc.db.Table("beneficiaries").Count(&n)
+	if n != 0 {
+		t.Fatal("a refused form recorded the person")
+	}
+	err = chromedp.Do(run,
+		chromedp.Click(`input[value="smartphone"]`),
+		chromedp.SetValue("#recharges", "2"),
+		chromedp.Submit("#voucher-form"),
+		chromedp.WaitVisible("#code"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := chromedp.Run(run, chromedp.Text("#code"))
+	if err != nil || len(code) != 14 {
+		t.Fatalf("code %q (%v)", code, err)
+	}
+	if shot := os.Getenv("TREMPLIN_SCREENSHOTS"); shot != "" {
+		if png, err := chromedp.Run(run, chromedp.FullScreenshot(100)); err == nil {
+			_ = os.WriteFile(shot+"/voucher-page.png", png, 0o644)
+		}
+	}
+
+	// The counter: another user types the code in lower case, without dashes.
+	if err := chromedp.Do(run, chromedp.Click(`button.link`), chromedp.WaitVisible("#login-form")); err != nil {
+		t.Fatal(err)
+	}
+	if err := login("chloe@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(run,
+		chromedp.Click("#check-voucher"),
+		chromedp.WaitVisible("#verify-form"),
+		chromedp.SendKeys("#code", strings.ToLower(strings.ReplaceAll(code, "-", " "))),
+		chromedp.Submit("#verify-form"),
+		chromedp.WaitVisible("#verify-result"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _ := chromedp.Run(run, chromedp.Text("#status"))
+	person, _ := chromedp.Run(run, chromedp.Text("#person"))
+	if status != "actif" || !strings.HasPrefix(person, "Zoé L.") || strings.Contains(person, "Lefèvre") {
+		t.Fatalf("counter sees %q, %q", status, person)
+	}
+	if shot := os.Getenv("TREMPLIN_SCREENSHOTS"); shot != "" {
+		if png, err := chromedp.Run(run, chromedp.FullScreenshot(100)); err == nil {
+			_ = os.WriteFile(shot+"/verify-page.png", png, 0o644)
+		}
+	}
+	// A typo is told apart from an unknown code.
+	typo := code[:13] + map[bool]string{true: "2", false: "3"}[code[13] != '2']
+	err = chromedp.Do(run, chromedp.Navigate(h.URL+"/verifier?code="+typo), chromedp.WaitVisible("#verify-errors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := chromedp.Run(run, chromedp.Text("#verify-errors")); !strings.Contains(m, "erreur de frappe") {
+		t.Fatalf("typo message %q", m)
+	}
+}

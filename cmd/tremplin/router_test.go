@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,11 +12,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tremplin/tremplin/distribution"
 	"github.com/tremplin/tremplin/internal/apispec"
 	"github.com/tremplin/tremplin/internal/config"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/secrets"
 	"github.com/tremplin/tremplin/internal/testenv"
+	"github.com/tremplin/tremplin/partners"
 )
 
 func newTestRouter(t *testing.T) (*testenv.HTTP, *services, func() []string) {
@@ -144,5 +148,73 @@ func TestCrossSiteFormPostRefused(t *testing.T) {
 	}
 	if got := post(map[string]string{"Sec-Fetch-Site": "same-origin"}); got != http.StatusUnauthorized {
 		t.Errorf("same-origin post with a wrong password: %d, want 401", got)
+	}
+}
+
+// TestVoucherPagesAreScoped: another organisation's voucher page is a 404
+// page, and roles without vouchers get a 403 page.
+func TestVoucherPagesAreScoped(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	ctx := context.Background()
+	admin := partners.Caller{Role: partners.RoleAdmin}
+	var orgs []partners.Organization
+	for _, o := range []partners.NewOrganization{{Kind: partners.KindPrescriber, Name: "CCAS"}, {Kind: partners.KindPrescriber, Name: "Mission locale"}, {Kind: partners.KindWarehouse, Name: "Entrepôt"}} {
+		org, err := svc.partners.CreateOrganization(ctx, admin, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		orgs = append(orgs, org)
+	}
+	roles := []partners.Role{partners.RolePrescriber, partners.RolePrescriber, partners.RoleWarehouse}
+	cookies := make([]*http.Cookie, 3)
+	for i, org := range orgs {
+		email := fmt.Sprintf("u%d@example.org", i)
+		if _, err := svc.partners.CreateUser(ctx, admin, partners.NewUser{Email: email, Name: "U", Password: "0123456789", Role: roles[i], OrganizationID: &org.ID}); err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest("POST", h.URL+"/login", strings.NewReader(url.Values{"email": {email}, "password": {"0123456789"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := h.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		cookies[i] = resp.Cookies()[0]
+	}
+	page := func(i int, path string) (int, string) {
+		req, _ := http.NewRequest("GET", h.URL+path, nil)
+		req.AddCookie(cookies[i])
+		resp, err := h.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	b, err := svc.distribution.CreateBeneficiary(ctx, partners.Caller{Role: partners.RolePrescriber, OrganizationID: orgs[0].ID, OrganizationKind: partners.KindPrescriber},
+		distribution.NewBeneficiary{FirstName: "Jean", LastName: "Secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := svc.distribution.IssueVoucher(ctx, partners.Caller{Role: partners.RolePrescriber, OrganizationID: orgs[0].ID, OrganizationKind: partners.KindPrescriber},
+		distribution.NewVoucher{BeneficiaryID: b.ID, Recharges: 1, ValidDays: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := page(0, "/bons/"+v.Code); code != 200 || !strings.Contains(body, v.Code) {
+		t.Fatalf("own voucher page: %d", code)
+	}
+	if code, body := page(1, "/bons/"+v.Code); code != 404 || strings.Contains(body, "Jean") {
+		t.Fatalf("another organisation's voucher page: %d", code)
+	}
+	if code, _ := page(1, "/bons/"+v.Code+"/bon.pdf"); code != 404 {
+		t.Fatalf("another organisation's voucher PDF: %d", code)
+	}
+	if code, _ := page(2, "/bons"); code != 403 {
+		t.Fatalf("warehouse on /bons: %d", code)
+	}
+	if code, body := page(0, "/bons"); code != 200 || !strings.Contains(body, v.Code) {
+		t.Fatalf("voucher list: %d", code)
 	}
 }

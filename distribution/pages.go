@@ -1,0 +1,259 @@
+package distribution
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// Pages are the web UI of prescribers (issue, follow, revoke, renew,
+// print) and of the counter (check a voucher).
+type Pages struct {
+	Service *Service
+	// Site renders pages and errors, and its session middleware guards them.
+	Site *partners.Pages
+}
+
+// Routes mounts the pages.
+func (p *Pages) Routes(r gin.IRouter) {
+	g := r.Group("", p.Site.RequireSession())
+	g.GET("/bons", p.list)
+	g.GET("/bons/nouveau", p.form)
+	g.POST("/bons", p.create)
+	g.GET("/bons/:code", p.show)
+	g.GET("/bons/:code/bon.pdf", p.pdf)
+	g.POST("/bons/:code/revoquer", p.revoke)
+	g.POST("/bons/:code/renouveler", p.renew)
+	g.GET("/verifier", p.verify)
+}
+
+var categoryChoices = []struct{ Value, Label string }{
+	{"smartphone", "Smartphone"}, {"feature_phone", "Téléphone simple"}, {"laptop", "Ordinateur portable"},
+	{"tablet", "Tablette"}, {"desktop", "Ordinateur fixe"}, {"other", "Accessoire"},
+}
+
+var statusLabels = map[string]string{StatusActive: "actif", StatusUsed: "utilisé", StatusExpired: "expiré", StatusRevoked: "révoqué"}
+
+var fieldLabels = map[string]string{"first_name": "Prénom", "last_name": "Nom", "birth_year": "Année de naissance", "postal_code": "Code postal",
+	"device_categories": "Catégories", "devices": "Appareils", "recharges": "Recharges", "valid_days": "Durée", "reason": "Motif", "code": "Code"}
+
+type pageData struct {
+	Caller     *partners.Caller
+	Vouchers   []VoucherView
+	Voucher    *VoucherView
+	Categories []struct{ Value, Label string }
+	Statuses   map[string]string
+	Form       url.Values
+	Errors     []string
+	Code       string
+	Message    string
+}
+
+func (p *Pages) data(c *gin.Context) (pageData, partners.Caller, error) {
+	caller, err := partners.CurrentCaller(c)
+	return pageData{Caller: &caller, Categories: categoryChoices, Statuses: statusLabels}, caller, err
+}
+
+func (p *Pages) list(c *gin.Context) {
+	d, caller, err := p.data(c)
+	if err == nil {
+		var l httpx.List[VoucherView]
+		l, err = p.Service.ListVouchers(c.Request.Context(), caller, VoucherFilter{Status: c.Query("statut")}, httpx.Page{Limit: 200, AfterID: 0})
+		d.Vouchers = l.Items
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Render(c, http.StatusOK, "vouchers", d)
+}
+
+func (p *Pages) form(c *gin.Context) {
+	d, caller, err := p.data(c)
+	if err == nil {
+		err = caller.Require(prescriberRoles...)
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	d.Form = url.Values{"valid_days": {"30"}, "devices": {"1"}, "recharges": {"0"}}
+	p.Site.Render(c, http.StatusOK, "voucher_new", d)
+}
+
+func formInt(v url.Values, name string, errs *[]string) int {
+	s := strings.TrimSpace(v.Get(name))
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		*errs = append(*errs, fieldLabels[name]+" : un nombre entier est attendu.")
+	}
+	return n
+}
+
+// create records the person and issues the voucher in one go: a busy
+// prescriber fills one form.
+func (p *Pages) create(c *gin.Context) {
+	d, caller, err := p.data(c)
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	if err := c.Request.ParseForm(); err != nil {
+		p.Site.Fail(c, fmt.Errorf("form: %w", apperr.ErrMalformed))
+		return
+	}
+	f := c.Request.PostForm
+	d.Form = f
+	var errs []string
+	nb := NewBeneficiary{FirstName: f.Get("first_name"), LastName: f.Get("last_name")}
+	if y := formInt(f, "birth_year", &errs); y != 0 {
+		nb.BirthYear = &y
+	}
+	if pc := strings.TrimSpace(f.Get("postal_code")); pc != "" {
+		nb.PostalCode = &pc
+	}
+	nv := NewVoucher{DeviceCategories: f["device_categories"], Devices: formInt(f, "devices", &errs),
+		Recharges: formInt(f, "recharges", &errs), ValidDays: formInt(f, "valid_days", &errs)}
+	if len(errs) > 0 {
+		d.Errors = errs
+		p.Site.Render(c, http.StatusUnprocessableEntity, "voucher_new", d)
+		return
+	}
+	ctx := c.Request.Context()
+	// Check the voucher before recording the person, so that a mistake in the
+	// voucher part leaves nobody recorded.
+	if err := checkVoucherInput(nv); err != nil {
+		p.formError(c, d, err)
+		return
+	}
+	b, err := p.Service.CreateBeneficiary(ctx, caller, nb)
+	if err != nil {
+		p.formError(c, d, err)
+		return
+	}
+	nv.BeneficiaryID = b.ID
+	v, err := p.Service.IssueVoucher(ctx, caller, nv)
+	if err != nil {
+		p.formError(c, d, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/bons/"+v.Code+"?nouveau=1")
+}
+
+func (p *Pages) formError(c *gin.Context, d pageData, err error) {
+	var v *apperr.ValidationError
+	if !errors.As(err, &v) {
+		p.Site.Fail(c, err)
+		return
+	}
+	for _, e := range v.Errors {
+		label := fieldLabels[e.Field]
+		if label == "" {
+			label = e.Field
+		}
+		d.Errors = append(d.Errors, label+" : "+e.Message)
+	}
+	p.Site.Render(c, http.StatusUnprocessableEntity, "voucher_new", d)
+}
+
+func (p *Pages) show(c *gin.Context) {
+	d, caller, err := p.data(c)
+	if err == nil {
+		var vo Voucher
+		if vo, err = p.Service.voucherFor(p.Service.db.WithContext(c.Request.Context()), caller, c.Param("code")); err == nil {
+			var view VoucherView
+			view, err = p.Service.fullView(p.Service.db.WithContext(c.Request.Context()), vo)
+			d.Voucher = &view
+		}
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	if c.Query("nouveau") != "" {
+		d.Message = "Le bon est créé. Imprimez-le ou envoyez-le à la personne."
+	}
+	p.Site.Render(c, http.StatusOK, "voucher", d)
+}
+
+func (p *Pages) pdf(c *gin.Context) {
+	caller, err := partners.CurrentCaller(c)
+	var b []byte
+	if err == nil {
+		b, err = p.Service.VoucherPDF(c.Request.Context(), caller, c.Param("code"), c.Query("format"))
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	c.Header("Content-Disposition", `inline; filename="bon-tremplin.pdf"`)
+	c.Data(http.StatusOK, "application/pdf", b)
+}
+
+func (p *Pages) revoke(c *gin.Context) {
+	caller, err := partners.CurrentCaller(c)
+	var v VoucherView
+	if err == nil {
+		v, err = p.Service.Revoke(c.Request.Context(), caller, c.Param("code"), c.PostForm("reason"))
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/bons/"+v.Code)
+}
+
+func (p *Pages) renew(c *gin.Context) {
+	caller, err := partners.CurrentCaller(c)
+	var v VoucherView
+	if err == nil {
+		days, convErr := strconv.Atoi(c.PostForm("valid_days"))
+		if convErr != nil {
+			days = 0
+		}
+		v, err = p.Service.Renew(c.Request.Context(), caller, c.Param("code"), days)
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/bons/"+v.Code+"?nouveau=1")
+}
+
+// verify is the counter's check: type or scan a code, see what it allows.
+func (p *Pages) verify(c *gin.Context) {
+	d, caller, err := p.data(c)
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	d.Code = strings.TrimSpace(c.Query("code"))
+	status := http.StatusOK
+	if d.Code != "" {
+		v, err := p.Service.LookupVoucher(c.Request.Context(), caller, d.Code)
+		switch {
+		case err == nil:
+			d.Voucher = &v
+		case errors.Is(err, apperr.ErrInvalid):
+			status, d.Errors = http.StatusUnprocessableEntity, []string{"Ce code contient une erreur de frappe : vérifiez chaque caractère avec la personne."}
+		case errors.Is(err, apperr.ErrNotFound):
+			status, d.Errors = http.StatusNotFound, []string{"Aucun bon ne porte ce code."}
+		default:
+			p.Site.Fail(c, err)
+			return
+		}
+	}
+	p.Site.Render(c, status, "verify", d)
+}
