@@ -202,6 +202,8 @@ func TestRevokeAndRenew(t *testing.T) {
 	f.http.Do("POST", "/api/v1/vouchers/"+code+"/revoke", f.tokens["prescriber"], map[string]any{"reason": " "}).ExpectProblem(t, 422)
 	f.http.Do("POST", "/api/v1/vouchers/"+code+"/revoke", f.tokens["prescriber2"], map[string]any{"reason": "x"}).ExpectProblem(t, 404)
 	f.http.Do("POST", "/api/v1/vouchers/"+code+"/revoke", f.tokens["space"], map[string]any{"reason": "x"}).ExpectProblem(t, 403)
+	f.http.Do("POST", "/api/v1/vouchers/"+code+"/renew", f.tokens["prescriber2"], map[string]any{"valid_days": 10}).ExpectProblem(t, 404)
+	f.http.Do("POST", "/api/v1/vouchers/"+code+"/renew", f.tokens["space"], map[string]any{"valid_days": 10}).ExpectProblem(t, 403)
 	r := f.http.Do("POST", "/api/v1/vouchers/"+code+"/revoke", f.tokens["prescriber"], map[string]any{"reason": "bon perdu"}).Expect(t, 200).Map(t)
 	if r["status"] != "revoked" || r["revoke_reason"] != "bon perdu" {
 		t.Fatalf("revoked %v", r)
