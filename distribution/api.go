@@ -29,6 +29,7 @@ func (a *API) Routes(r *gin.RouterGroup) {
 	r.GET("/vouchers/:code/voucher.pdf", handle(a.voucherPDF))
 	r.POST("/vouchers/:code/revoke", handle(a.revoke))
 	r.POST("/vouchers/:code/renew", handle(a.renew))
+	a.salesRoutes(r)
 }
 
 func handle(h func(c *gin.Context, caller partners.Caller) error) gin.HandlerFunc {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
 )
 
@@ -23,10 +24,21 @@ type LookupLimits struct {
 
 // Service is the distribution domain.
 type Service struct {
-	db       *database.DB
-	partners *partners.Service
-	limits   LookupLimits
-	now      func() time.Time
+	db        *database.DB
+	partners  *partners.Service
+	inventory *inventory.Service
+	limits    LookupLimits
+	policy    Policy
+	now       func() time.Time
+}
+
+// Policy is the network's rules for sales.
+type Policy struct {
+	// DevicesPerYear is how many devices one person may buy over 12 months,
+	// across all their vouchers (0: no limit).
+	DevicesPerYear int
+	// WarrantyMonths is how long a sold device may be brought back.
+	WarrantyMonths int
 }
 
 // Config is what NewService needs.
@@ -34,7 +46,10 @@ type Config struct {
 	DB       *database.DB
 	Partners *partners.Service
 	Limits   LookupLimits
-	Now      func() time.Time // nil means database.Now
+	// Inventory sells devices and recharge cards inside sales.
+	Inventory *inventory.Service
+	Policy    Policy
+	Now       func() time.Time // nil means database.Now
 }
 
 // NewService builds the distribution service.
@@ -46,7 +61,10 @@ func NewService(c Config) *Service {
 	if c.Limits.Max == 0 {
 		c.Limits = LookupLimits{Window: 15 * time.Minute, Max: 20}
 	}
-	return &Service{db: c.DB, partners: c.Partners, limits: c.Limits, now: now}
+	if c.Policy.WarrantyMonths == 0 {
+		c.Policy.WarrantyMonths = 6
+	}
+	return &Service{db: c.DB, partners: c.Partners, inventory: c.Inventory, limits: c.Limits, policy: c.Policy, now: now}
 }
 
 func (s *Service) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
@@ -75,3 +93,5 @@ func ownOrganization(c partners.Caller) func(*gorm.DB) *gorm.DB {
 }
 
 var prescriberRoles = []partners.Role{partners.RoleAdmin, partners.RolePrescriber}
+
+func isRecordNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }

@@ -356,3 +356,30 @@ func (s *Service) RotateKeys(ctx context.Context, progress func(done int64)) (in
 type blobArg []byte
 
 func (b blobArg) Value() (driver.Value, error) { return []byte(b), nil }
+
+// SoldUnits returns sold cards by id; withPINs opens their PINs (for the
+// sale's answer and its receipt, never for lists).
+func (s *Service) SoldUnits(ctx context.Context, db *gorm.DB, ids []int64, withPINs bool) (map[int64]SoldUnit, error) {
+	var rows []unitRow
+	if err := db.WithContext(ctx).Table("recharge_units").
+		Select("id, product_id, operator_id, serial, pin_sealed, pin_key_id, expires_on").
+		Where("id IN ?", ids).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("sold cards: %w", err)
+	}
+	out := make(map[int64]SoldUnit, len(rows))
+	for _, r := range rows {
+		u := SoldUnit{ID: r.ID, ProductID: r.ProductID, Serial: r.Serial, ExpiresOn: r.ExpiresOn}
+		if withPINs && r.PinKeyID != nil {
+			if s.keys == nil {
+				return nil, errors.New("no key to open PINs: configure TREMPLIN_SECRET_KEY")
+			}
+			pin, err := s.keys.Open(r.PinSealed, *r.PinKeyID, pinAAD(r.OperatorID, r.Serial))
+			if err != nil {
+				return nil, fmt.Errorf("open the PIN of card %s: %w", r.Serial, err)
+			}
+			u.PIN = string(pin)
+		}
+		out[r.ID] = u
+	}
+	return out, nil
+}

@@ -146,12 +146,14 @@ func newServices(cfg config.Config, db *database.DB, keys *secrets.Keyring) (*se
 		DB: db, Hasher: hasher, TokenTTL: cfg.TokenTTL, SessionTTL: cfg.SessionTTL,
 		Limits: partners.LoginLimits{Window: cfg.LoginWindow, MaxPerUser: cfg.LoginMaxPerUser, MaxPerAddr: cfg.LoginMaxPerAddr},
 	})
+	inv := inventory.NewService(inventory.Config{DB: db, Partners: p, Keys: keys})
 	return &services{
 		db:        db,
 		partners:  p,
-		inventory: inventory.NewService(inventory.Config{DB: db, Partners: p, Keys: keys}),
-		distribution: distribution.NewService(distribution.Config{DB: db, Partners: p,
-			Limits: distribution.LookupLimits{Window: cfg.VoucherWindow, Max: cfg.VoucherMaxFails}}),
+		inventory: inv,
+		distribution: distribution.NewService(distribution.Config{DB: db, Partners: p, Inventory: inv,
+			Limits: distribution.LookupLimits{Window: cfg.VoucherWindow, Max: cfg.VoucherMaxFails},
+			Policy: distribution.Policy{DevicesPerYear: cfg.DevicesPerYear, WarrantyMonths: cfg.WarrantyMonths}}),
 	}, nil
 }
 

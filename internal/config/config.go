@@ -37,6 +37,8 @@ type Config struct {
 	VoucherWindow   time.Duration
 	VoucherMaxFails int
 	AnonymiseAfter  string
+	DevicesPerYear  int
+	WarrantyMonths  int
 }
 
 // Option describes one environment variable.
@@ -103,6 +105,17 @@ var Options = []Option{
 			c.AnonymiseAfter = v
 			return nil
 		}},
+	{Env: "TREMPLIN_POLICY_DEVICES_PER_YEAR", Default: "2", Description: "devices one person may buy over 12 months, across all their vouchers (0: no limit)",
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return errors.New("must be a whole number, 0 or more")
+			}
+			c.DevicesPerYear = n
+			return nil
+		}},
+	{Env: "TREMPLIN_WARRANTY_MONTHS", Default: "6", Description: "months during which a sold device may be brought back and refunded",
+		set: intSetter(func(c *Config) *int { return &c.WarrantyMonths })},
 	{Env: "TREMPLIN_SECRET_KEY", Description: "32 random bytes in base64 that seal recharge PINs (AES-256-GCM); required with PostgreSQL; without it the embedded default keeps a generated key in TREMPLIN_DATA_DIR/secret.key",
 		set: func(c *Config, v string) error {
 			c.SecretKey = strings.TrimSpace(v)

@@ -1,0 +1,122 @@
+package distribution
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/audit"
+	"github.com/tremplin/tremplin/internal/money"
+	"github.com/tremplin/tremplin/internal/pdfdraw"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// Receipt renders a sale's receipt for an 80 mm thermal printer or A4: site,
+// local date and time, seller, items with prices and face values, total,
+// payment, the voucher's remaining entitlements, each recharge's serial and
+// PIN with how to use it, and the warranty. Every print is audited; all but
+// the first say "DUPLICATA".
+func (s *Service) Receipt(ctx context.Context, c partners.Caller, saleID int64, format string) ([]byte, error) {
+	if format == "" {
+		format = "80mm"
+	}
+	if format != "80mm" && format != "a4" {
+		return nil, apperr.Invalid("format", "must be 80mm or a4")
+	}
+	db := s.db.WithContext(ctx)
+	sale, err := s.saleFor(db, c, saleID)
+	if err != nil {
+		return nil, err
+	}
+	view, err := s.saleView(ctx, db, sale.ID, true)
+	if err != nil {
+		return nil, err
+	}
+	var site partners.Organization
+	if err := db.Where("id = ?", sale.SiteID).Take(&site).Error; err != nil {
+		return nil, fmt.Errorf("site: %w", err)
+	}
+	seller := ""
+	if sale.SellerID != nil {
+		db.Table("users").Select("name").Where("id = ?", *sale.SellerID).Scan(&seller)
+	}
+	res := db.Model(&Sale{}).Where("id = ?", sale.ID).Update("receipt_prints", sale.ReceiptPrints+1)
+	if res.Error != nil {
+		return nil, fmt.Errorf("count prints: %w", res.Error)
+	}
+	duplicate := sale.ReceiptPrints > 0
+	if err := audit.Record(ctx, db, "sale.receipt", "sale", sale.ID, map[string]any{"format": format, "duplicate": duplicate}); err != nil {
+		return nil, err
+	}
+
+	w, h, m := 80.0, 297.0, 4.0
+	if format == "a4" {
+		w, m = 210, 15
+	}
+	doc := pdfdraw.New(w, h)
+	doc.SetTitle(fmt.Sprintf("Ticket %d", sale.ID), true)
+	doc.SetMargins(m, m, m)
+	doc.SetAutoPageBreak(true, m)
+	doc.AddPage()
+	inner := w - 2*m
+	line := func(style string, size float64, align string, text string) {
+		doc.SetFont(pdfdraw.Regular, style, size)
+		doc.MultiCell(inner, size*0.45+0.8, pdfdraw.Clean(text), "", align, false)
+	}
+	if duplicate {
+		line("B", 14, "C", "DUPLICATA")
+	}
+	line("B", 12, "C", site.Name)
+	if site.Address != "" {
+		line("", 8, "C", site.Address)
+	}
+	line("", 8, "C", fmt.Sprintf("Ticket n° %d — %s", sale.ID, sale.CreatedAt.In(site.Location()).Format("02/01/2006 15:04")))
+	if seller != "" {
+		line("", 8, "C", "Vendeur : "+seller)
+	}
+	doc.Ln(2)
+	for _, it := range view.Items {
+		label := it.Description
+		if it.Tag != "" {
+			label += " (" + it.Tag + ")"
+		}
+		line("B", 9, "L", label)
+		detail := "Prix solidaire : " + money.EUR(it.PriceCents)
+		if it.FaceValueCents != nil {
+			detail += " — valeur " + money.EUR(*it.FaceValueCents)
+		}
+		line("", 8.5, "L", detail)
+		if it.Serial != "" {
+			line("", 8.5, "L", "N° de série : "+it.Serial)
+		}
+		if it.PIN != "" {
+			doc.SetFont(pdfdraw.Mono, "B", 13)
+			doc.MultiCell(inner, 7, "Code : "+it.PIN, "", "L", false)
+			line("", 7.5, "L", "Pour recharger : composez le code depuis votre téléphone ou suivez les instructions de l'opérateur. Valable jusqu'au "+
+				frDate(it.ExpiresOn)+".")
+		}
+		if it.RefundID != nil {
+			line("", 8, "L", "Remboursé")
+		}
+		doc.Ln(1.5)
+	}
+	line("B", 11, "R", "Total : "+money.EUR(view.TotalCents))
+	line("", 8.5, "R", "Paiement : "+map[string]string{"cash": "espèces", "card": "carte", "free": "gratuit"}[sale.PaymentMethod])
+	doc.Ln(2)
+	line("", 8, "L", fmt.Sprintf("Bon %s : reste %d appareil(s) et %d recharge(s).", view.Voucher.Code, view.Voucher.Remaining.Devices, view.Voucher.Remaining.Recharges))
+	for _, it := range view.Items {
+		if it.Kind == "device" {
+			line("", 7.5, "L", fmt.Sprintf("Garantie : %d mois. En cas de panne, rapportez l'appareil avec ce ticket dans un espace Tremplin.", s.policy.WarrantyMonths))
+			break
+		}
+	}
+	line("", 7, "C", "Merci et à bientôt !")
+	return doc.Bytes()
+}
+
+func frDate(iso string) string {
+	if len(iso) == 10 {
+		return iso[8:10] + "/" + iso[5:7] + "/" + iso[0:4]
+	}
+	return iso
+}

@@ -1,0 +1,126 @@
+package distribution
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/audit"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// RefundRequest is the body of POST /sales/{id}/refund.
+type RefundRequest struct {
+	Reason    string  `json:"reason"`
+	DeviceIDs []int64 `json:"device_ids"`
+}
+
+// Refund records devices brought back within the warranty: each goes
+// returned (to be diagnosed again), its price is given back, and the voucher
+// gets its device entitlement back. Recharges are not refundable once sold.
+func (s *Service) Refund(ctx context.Context, c partners.Caller, saleID int64, in RefundRequest) (SaleView, error) {
+	reason := strings.TrimSpace(in.Reason)
+	v := &apperr.ValidationError{}
+	if reason == "" || len([]rune(reason)) > 500 {
+		v.Field("reason", "is required, at most 500 characters")
+	}
+	if err := v.Err(); err != nil {
+		return SaleView{}, err
+	}
+	var out SaleView
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		sale, err := s.saleFor(tx, c, saleID)
+		if err != nil {
+			return err
+		}
+		var lines []SaleLine
+		if err := tx.Where("sale_id = ?", sale.ID).Order("id").Find(&lines).Error; err != nil {
+			return fmt.Errorf("sale lines: %w", err)
+		}
+		if len(in.DeviceIDs) == 0 {
+			if slices.ContainsFunc(lines, func(l SaleLine) bool { return l.Kind == "recharge" }) {
+				return apperr.Conflict("not-refundable", "recharges are not refundable once sold: their PIN was handed over")
+			}
+			return apperr.Invalid("device_ids", "name the devices brought back")
+		}
+		var site partners.Organization
+		if err := tx.Where("id = ?", sale.SiteID).Take(&site).Error; err != nil {
+			return fmt.Errorf("site: %w", err)
+		}
+		now := s.now()
+		if now.After(sale.CreatedAt.AddDate(0, s.policy.WarrantyMonths, 0)) {
+			return apperr.Conflict("warranty-over", "sold on %s: the %d-month warranty is over", sale.LocalDate, s.policy.WarrantyMonths)
+		}
+		localDate := now.In(site.Location()).Format(time.DateOnly)
+		if err := s.checkOpen(tx, site.ID, localDate); err != nil {
+			return err
+		}
+		var chosen []SaleLine
+		for _, id := range in.DeviceIDs {
+			i := slices.IndexFunc(lines, func(l SaleLine) bool { return l.DeviceID != nil && *l.DeviceID == id })
+			switch {
+			case i < 0:
+				v.Field("device_ids", "device %d is not on sale %d", id, sale.ID)
+			case lines[i].RefundID != nil:
+				return apperr.Conflict("already-refunded", "device %d was already refunded", id)
+			case slices.ContainsFunc(chosen, func(l SaleLine) bool { return l.ID == lines[i].ID }):
+				v.Field("device_ids", "device %d is listed twice", id)
+			default:
+				chosen = append(chosen, lines[i])
+			}
+		}
+		if err := v.Err(); err != nil {
+			return err
+		}
+		var amount int64
+		for _, l := range chosen {
+			amount += l.PriceCents
+		}
+		if sale.PaymentMethod == "free" {
+			amount = 0
+		}
+		r := struct {
+			ID          int64
+			SaleID      int64
+			SiteID      int64
+			UserID      *int64
+			Reason      string
+			AmountCents int64
+			LocalDate   string
+			CreatedAt   time.Time
+		}{SaleID: sale.ID, SiteID: site.ID, UserID: userID(c), Reason: reason, AmountCents: amount, LocalDate: localDate, CreatedAt: now}
+		if err := tx.Table("refunds").Create(&r).Error; err != nil {
+			return fmt.Errorf("record refund: %w", err)
+		}
+		for _, l := range chosen {
+			res := tx.Model(&SaleLine{}).Where("id = ? AND refund_id IS NULL", l.ID).Update("refund_id", r.ID)
+			if res.Error != nil {
+				return fmt.Errorf("refund line: %w", res.Error)
+			}
+			if res.RowsAffected != 1 {
+				return apperr.Conflict("already-refunded", "device %d was refunded meanwhile", *l.DeviceID)
+			}
+			if err := s.inventory.ReturnDevice(ctx, tx, c, *l.DeviceID, site.ID, sale.ID, reason); err != nil {
+				return err
+			}
+		}
+		// The entitlement comes back; a used-up voucher is active again.
+		if err := tx.Model(&Voucher{}).Where("id = ?", sale.VoucherID).
+			Updates(map[string]any{"devices_used": gorm.Expr("devices_used - ?", len(chosen)),
+				"status": gorm.Expr("CASE WHEN status = ? THEN ? ELSE status END", StatusUsed, StatusActive)}).Error; err != nil {
+			return fmt.Errorf("restore entitlement: %w", err)
+		}
+		if err := audit.Record(ctx, tx, "sale.refund", "sale", sale.ID, map[string]any{"refund_id": r.ID, "devices": len(chosen),
+			"amount_cents": amount, "reason": reason}); err != nil {
+			return err
+		}
+		out, err = s.saleView(ctx, tx, sale.ID, false)
+		return err
+	})
+	return out, err
+}

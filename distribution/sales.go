@@ -1,0 +1,455 @@
+package distribution
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/audit"
+	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/inventory"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// Payment methods.
+var paymentMethods = []string{"cash", "card", "free"}
+
+// SaleItem is one line asked for: a device, or a quantity of a recharge product.
+type SaleItem struct {
+	DeviceID  int64 `json:"device_id,omitempty"`
+	ProductID int64 `json:"product_id,omitempty"`
+	Quantity  int   `json:"quantity,omitempty"`
+}
+
+// SaleRequest is the body of POST /sales.
+type SaleRequest struct {
+	SiteID        int64      `json:"site_id"`
+	VoucherCode   string     `json:"voucher_code"`
+	PaymentMethod string     `json:"payment_method"`
+	Items         []SaleItem `json:"items"`
+}
+
+// Sale is a sale at a site's counter.
+type Sale struct {
+	ID            int64     `json:"id"`
+	SiteID        int64     `json:"site_id"`
+	SellerID      *int64    `json:"seller_id"`
+	VoucherID     int64     `json:"-"`
+	BeneficiaryID int64     `json:"-"`
+	PaymentMethod string    `json:"payment_method"`
+	TotalCents    int64     `json:"total_cents"`
+	LocalDate     string    `json:"local_date"`
+	ReceiptPrints int       `json:"-"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+// SaleLine is one thing sold.
+type SaleLine struct {
+	ID             int64  `json:"id"`
+	SaleID         int64  `json:"-"`
+	Kind           string `json:"kind"`
+	DeviceID       *int64 `json:"device_id,omitempty"`
+	ProductID      *int64 `json:"product_id,omitempty"`
+	RechargeUnitID *int64 `json:"-"`
+	Description    string `json:"description"`
+	PriceCents     int64  `json:"price_cents"`
+	FaceValueCents *int64 `json:"face_value_cents,omitempty"`
+	RefundID       *int64 `json:"refund_id,omitempty"`
+}
+
+// SaleItemView is a line as the till shows it: a recharge carries its
+// serial, and on the sale's own answer its PIN.
+type SaleItemView struct {
+	SaleLine
+	Tag       string `json:"tag,omitempty"`
+	Serial    string `json:"serial,omitempty"`
+	PIN       string `json:"pin,omitempty"`
+	ExpiresOn string `json:"expires_on,omitempty"`
+}
+
+// SaleView is a sale with its lines and the voucher after it.
+type SaleView struct {
+	Sale
+	Items   []SaleItemView `json:"items"`
+	Voucher SaleVoucher    `json:"voucher"`
+}
+
+// SaleVoucher is the voucher as the sale left it.
+type SaleVoucher struct {
+	Code      string       `json:"code"`
+	Status    string       `json:"status"`
+	Remaining Entitlements `json:"remaining"`
+}
+
+const maxItems = 50
+
+// check validates a request's own fields and merges repeated products.
+func (r *SaleRequest) check() error {
+	v := &apperr.ValidationError{}
+	if r.SiteID <= 0 {
+		v.Field("site_id", "is required")
+	}
+	if strings.TrimSpace(r.VoucherCode) == "" {
+		v.Field("voucher_code", "is required")
+	}
+	if !slices.Contains(paymentMethods, r.PaymentMethod) {
+		v.Field("payment_method", "must be cash, card or free")
+	}
+	switch n := len(r.Items); {
+	case n == 0:
+		v.Field("items", "a sale has at least one item")
+	case n > maxItems:
+		v.Field("items", "at most %d items", maxItems)
+	}
+	devices := map[int64]bool{}
+	qty := map[int64]int{}
+	var order []int64
+	var merged []SaleItem
+	for i, it := range r.Items {
+		field := fmt.Sprintf("items[%d]", i)
+		switch {
+		case it.DeviceID > 0 && it.ProductID == 0 && it.Quantity == 0:
+			if devices[it.DeviceID] {
+				v.Field(field, "device %d is listed twice", it.DeviceID)
+			}
+			devices[it.DeviceID] = true
+			merged = append(merged, it)
+		case it.ProductID > 0 && it.DeviceID == 0:
+			if it.Quantity < 1 || it.Quantity > maxRecharges {
+				v.Field(field+".quantity", "must be between 1 and %d", maxRecharges)
+			}
+			if _, seen := qty[it.ProductID]; !seen {
+				order = append(order, it.ProductID)
+			}
+			qty[it.ProductID] += it.Quantity
+		default:
+			v.Field(field, "an item is {\"device_id\"} or {\"product_id\", \"quantity\"}")
+		}
+	}
+	for _, p := range order {
+		merged = append(merged, SaleItem{ProductID: p, Quantity: qty[p]})
+	}
+	r.Items = merged
+	return v.Err()
+}
+
+// hash identifies a request for idempotency: the same key with another body
+// is refused.
+func (r SaleRequest) hash() string {
+	code, err := NormalizeCode(r.VoucherCode)
+	if err != nil {
+		code = r.VoucherCode
+	}
+	b, _ := json.Marshal(struct {
+		SiteID  int64
+		Code    string
+		Payment string
+		Items   []SaleItem
+	}{r.SiteID, code, r.PaymentMethod, r.Items})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// ErrReplay marks an answer given again for an idempotency key.
+var ErrReplay = errors.New("replayed")
+
+// Sell makes one sale, in one transaction: the idempotency key, the voucher
+// (active, valid, categories, entitlements), the network's per-person policy,
+// each device sold by a conditional update, recharge cards allocated
+// first-expiring, entitlements consumed, lines at today's prices, events.
+// Any failure leaves nothing behind. A replay of the key returns the first
+// sale (replayed is then true); the same key with another body is 422.
+func (s *Service) Sell(ctx context.Context, c partners.Caller, key string, req SaleRequest) (view SaleView, replayed bool, err error) {
+	if err := c.Require(partners.RoleAdmin, partners.RoleSpace); err != nil {
+		return SaleView{}, false, err
+	}
+	key = strings.TrimSpace(key)
+	if key == "" || len(key) > 200 {
+		return SaleView{}, false, apperr.Invalid("Idempotency-Key", "send an Idempotency-Key header (a random value per sale, the same on retries), at most 200 characters")
+	}
+	if err := req.check(); err != nil {
+		return SaleView{}, false, err
+	}
+	if own, ok := c.SiteID(); !c.IsAdmin() && (!ok || own != req.SiteID) {
+		return SaleView{}, false, fmt.Errorf("you sell at your own site only: %w", apperr.ErrForbidden)
+	}
+	code, err := NormalizeCode(req.VoucherCode)
+	if err != nil {
+		return SaleView{}, false, apperr.Invalid("voucher_code", "%s", strings.TrimSuffix(err.Error(), ": "+ErrCodeMistyped.Error()))
+	}
+	hash := req.hash()
+	uid := c.UserID
+
+	err = s.inTx(ctx, func(tx *gorm.DB) error {
+		// Claim the key first: a concurrent request with the same key waits
+		// on it (PostgreSQL) or on the write lock (SQLite), then sees it taken.
+		if err := tx.Exec(`INSERT INTO idempotency_keys (user_id, key, request_hash, created_at) VALUES (?, ?, ?, ?)`,
+			uid, key, hash, s.now()).Error; err != nil {
+			if database.IsUniqueViolation(err) {
+				return ErrReplay
+			}
+			return fmt.Errorf("idempotency key: %w", err)
+		}
+		v, err := s.sell(ctx, tx, c, req, code)
+		if err != nil {
+			return err
+		}
+		if err := tx.Exec(`UPDATE idempotency_keys SET sale_id = ? WHERE user_id = ? AND key = ?`, v.ID, uid, key).Error; err != nil {
+			return fmt.Errorf("idempotency key: %w", err)
+		}
+		view = v
+		return nil
+	})
+	if errors.Is(err, ErrReplay) {
+		v, rerr := s.replay(ctx, c, uid, key, hash)
+		return v, true, rerr
+	}
+	return view, false, err
+}
+
+// replay answers a key already used: the first sale, or 422 for another body.
+func (s *Service) replay(ctx context.Context, c partners.Caller, uid int64, key, hash string) (SaleView, error) {
+	var row struct {
+		RequestHash string
+		SaleID      *int64
+	}
+	if err := s.db.WithContext(ctx).Table("idempotency_keys").Where("user_id = ? AND key = ?", uid, key).Take(&row).Error; err != nil {
+		return SaleView{}, fmt.Errorf("idempotency key: %w", err)
+	}
+	if row.RequestHash != hash {
+		return SaleView{}, apperr.Invalid("Idempotency-Key", "this key was used for another sale: use a new key for a new sale")
+	}
+	if row.SaleID == nil {
+		return SaleView{}, apperr.Conflict("in-progress", "a sale with this key is in progress; retry in a moment")
+	}
+	return s.saleView(ctx, s.db.WithContext(ctx), *row.SaleID, true)
+}
+
+func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req SaleRequest, code string) (SaleView, error) {
+	var site partners.Organization
+	if err := tx.Where("id = ? AND kind = ?", req.SiteID, partners.KindSpace).Take(&site).Error; err != nil {
+		return SaleView{}, notFound(err, "space %d", req.SiteID)
+	}
+	now := s.now()
+	localDate := now.In(site.Location()).Format(time.DateOnly)
+	if err := s.checkOpen(tx, site.ID, localDate); err != nil {
+		return SaleView{}, err
+	}
+	var vo Voucher
+	q := tx.Where("code = ?", code)
+	if s.db.Engine == database.Postgres {
+		// Sales on one voucher queue here, so entitlements are checked in turn.
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	if err := q.Take(&vo).Error; err != nil {
+		return SaleView{}, notFound(err, "voucher %s", FormatCode(code))
+	}
+	if st := vo.StatusAt(now); st != StatusActive {
+		return SaleView{}, apperr.Conflict("voucher-inactive", "voucher %s is %s", FormatCode(code), st)
+	}
+	devices, recharges := 0, 0
+	for _, it := range req.Items {
+		if it.DeviceID > 0 {
+			devices++
+		} else {
+			recharges += it.Quantity
+		}
+	}
+	left := vo.Remaining()
+	if devices > left.Devices || recharges > left.Recharges {
+		return SaleView{}, apperr.Conflict("entitlement-exhausted", "voucher %s allows %d more device(s) and %d more recharge(s); this sale asks %d and %d",
+			FormatCode(code), left.Devices, left.Recharges, devices, recharges)
+	}
+	if devices > 0 && s.policy.DevicesPerYear > 0 {
+		var bought int64
+		if err := tx.Table("sale_lines l").Joins("JOIN sales s ON s.id = l.sale_id").
+			Where("s.beneficiary_id = ? AND l.kind = 'device' AND l.refund_id IS NULL AND s.created_at > ?", vo.BeneficiaryID, now.AddDate(-1, 0, 0)).
+			Count(&bought).Error; err != nil {
+			return SaleView{}, fmt.Errorf("policy: %w", err)
+		}
+		if int(bought)+devices > s.policy.DevicesPerYear {
+			return SaleView{}, apperr.Conflict("policy-limit", "this person already received %d device(s) in the last 12 months; the network allows %d",
+				bought, s.policy.DevicesPerYear)
+		}
+	}
+	sale := Sale{SiteID: site.ID, SellerID: userID(c), VoucherID: vo.ID, BeneficiaryID: vo.BeneficiaryID, PaymentMethod: req.PaymentMethod,
+		LocalDate: localDate, CreatedAt: now}
+	if err := tx.Create(&sale).Error; err != nil {
+		return SaleView{}, fmt.Errorf("record sale: %w", err)
+	}
+	view := SaleView{Sale: sale}
+	cats := vo.Categories()
+	var total int64
+	for _, it := range req.Items {
+		if it.DeviceID == 0 {
+			continue
+		}
+		var d inventory.Device
+		if err := tx.Where("id = ?", it.DeviceID).Take(&d).Error; err == nil && !slices.Contains(cats, string(d.Category)) {
+			return SaleView{}, apperr.Conflict("category-not-allowed", "device %s is a %s; voucher %s allows %s", d.Tag, d.Category,
+				FormatCode(code), strings.Join(cats, ", "))
+		}
+		d, err := s.inventory.SellDevice(ctx, tx, c, it.DeviceID, site.ID, sale.ID)
+		if err != nil {
+			return SaleView{}, err
+		}
+		price := int64(0)
+		if d.PriceCents != nil {
+			price = *d.PriceCents
+		}
+		line := SaleLine{SaleID: sale.ID, Kind: "device", DeviceID: &d.ID, Description: d.Brand + " " + d.Model, PriceCents: price}
+		if err := tx.Create(&line).Error; err != nil {
+			return SaleView{}, fmt.Errorf("sale line: %w", err)
+		}
+		total += price
+		view.Items = append(view.Items, SaleItemView{SaleLine: line, Tag: d.Tag})
+	}
+	for _, it := range req.Items {
+		if it.ProductID == 0 {
+			continue
+		}
+		var p inventory.RechargeProduct
+		if err := tx.Where("id = ?", it.ProductID).Take(&p).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return SaleView{}, &apperr.ConflictError{Code: "stock-short", Detail: fmt.Sprintf("no recharge product %d", it.ProductID)}
+			}
+			return SaleView{}, fmt.Errorf("recharge product: %w", err)
+		}
+		units, err := s.inventory.AllocateRecharges(ctx, tx, p.ID, site.ID, it.Quantity, &sale.ID)
+		if err != nil {
+			return SaleView{}, err
+		}
+		for _, u := range units {
+			uid, pid, face := u.ID, p.ID, p.FaceValueCents
+			line := SaleLine{SaleID: sale.ID, Kind: "recharge", ProductID: &pid, RechargeUnitID: &uid, Description: p.Name,
+				PriceCents: p.PriceCents, FaceValueCents: &face}
+			if err := tx.Create(&line).Error; err != nil {
+				return SaleView{}, fmt.Errorf("sale line: %w", err)
+			}
+			total += p.PriceCents
+			view.Items = append(view.Items, SaleItemView{SaleLine: line, Serial: u.Serial, PIN: u.PIN, ExpiresOn: u.ExpiresOn})
+		}
+	}
+	if req.PaymentMethod == "free" {
+		total = 0 // a free sale is recorded at its value in the lines, with nothing taken
+	}
+	// The voucher's entitlements, consumed by a conditional update: the last
+	// word when two sales on one voucher race.
+	status := StatusActive
+	if left.Devices-devices == 0 && left.Recharges-recharges == 0 {
+		status = StatusUsed
+	}
+	res := tx.Model(&Voucher{}).Where("id = ? AND status = ? AND devices_used + ? <= devices_allowed AND recharges_used + ? <= recharges_allowed",
+		vo.ID, StatusActive, devices, recharges).
+		Updates(map[string]any{"devices_used": gorm.Expr("devices_used + ?", devices), "recharges_used": gorm.Expr("recharges_used + ?", recharges),
+			"status": status, "last_used_at": now})
+	if res.Error != nil {
+		return SaleView{}, fmt.Errorf("consume voucher: %w", res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return SaleView{}, apperr.Conflict("entitlement-exhausted", "voucher %s was used meanwhile", FormatCode(code))
+	}
+	if err := tx.Model(&Sale{}).Where("id = ?", sale.ID).Update("total_cents", total).Error; err != nil {
+		return SaleView{}, fmt.Errorf("sale total: %w", err)
+	}
+	if err := tx.Model(&Beneficiary{}).Where("id = ?", vo.BeneficiaryID).Update("last_activity_at", now).Error; err != nil {
+		return SaleView{}, fmt.Errorf("beneficiary activity: %w", err)
+	}
+	if err := audit.Record(ctx, tx, "sale.create", "sale", sale.ID, map[string]any{"voucher_id": vo.ID, "total_cents": total,
+		"devices": devices, "recharges": recharges}); err != nil {
+		return SaleView{}, err
+	}
+	view.TotalCents = total
+	vo.DevicesUsed += devices
+	vo.RechargesUsed += recharges
+	vo.Status = status
+	view.Voucher = SaleVoucher{Code: FormatCode(vo.Code), Status: vo.StatusAt(now), Remaining: vo.Remaining()}
+	return view, nil
+}
+
+// checkOpen refuses a sale or refund on a day whose closing is recorded.
+func (s *Service) checkOpen(tx *gorm.DB, siteID int64, localDate string) error {
+	var n int64
+	if err := tx.Table("closings").Where("site_id = ? AND local_date = ?", siteID, localDate).Count(&n).Error; err != nil {
+		return fmt.Errorf("closing: %w", err)
+	}
+	if n > 0 {
+		return apperr.Conflict("day-closed", "the till of %s is closed: this day's sales are counted", localDate)
+	}
+	return nil
+}
+
+// saleView loads a sale with its lines; withPINs opens the recharge PINs
+// (the sale's own answer and its receipt only).
+func (s *Service) saleView(ctx context.Context, db *gorm.DB, id int64, withPINs bool) (SaleView, error) {
+	var sale Sale
+	if err := db.Where("id = ?", id).Take(&sale).Error; err != nil {
+		return SaleView{}, notFound(err, "sale %d", id)
+	}
+	var lines []SaleLine
+	if err := db.Where("sale_id = ?", id).Order("id").Find(&lines).Error; err != nil {
+		return SaleView{}, fmt.Errorf("sale lines: %w", err)
+	}
+	view := SaleView{Sale: sale, Items: []SaleItemView{}}
+	var unitIDs []int64
+	for _, l := range lines {
+		item := SaleItemView{SaleLine: l}
+		if l.DeviceID != nil {
+			var tag string
+			db.Table("devices").Select("tag").Where("id = ?", *l.DeviceID).Scan(&tag)
+			item.Tag = tag
+		}
+		if l.RechargeUnitID != nil {
+			unitIDs = append(unitIDs, *l.RechargeUnitID)
+		}
+		view.Items = append(view.Items, item)
+	}
+	if len(unitIDs) > 0 {
+		units, err := s.inventory.SoldUnits(ctx, db, unitIDs, withPINs)
+		if err != nil {
+			return SaleView{}, err
+		}
+		for i := range view.Items {
+			if id := view.Items[i].RechargeUnitID; id != nil {
+				u := units[*id]
+				view.Items[i].Serial, view.Items[i].PIN, view.Items[i].ExpiresOn = u.Serial, u.PIN, u.ExpiresOn
+			}
+		}
+	}
+	var vo Voucher
+	if err := db.Where("id = ?", sale.VoucherID).Take(&vo).Error; err != nil {
+		return SaleView{}, fmt.Errorf("sale voucher: %w", err)
+	}
+	view.Voucher = SaleVoucher{Code: FormatCode(vo.Code), Status: vo.StatusAt(s.now()), Remaining: vo.Remaining()}
+	return view, nil
+}
+
+// GetSale shows a sale to its site's staff and admins, without PINs.
+func (s *Service) GetSale(ctx context.Context, c partners.Caller, id int64) (SaleView, error) {
+	sale, err := s.saleFor(s.db.WithContext(ctx), c, id)
+	if err != nil {
+		return SaleView{}, err
+	}
+	return s.saleView(ctx, s.db.WithContext(ctx), sale.ID, false)
+}
+
+func (s *Service) saleFor(db *gorm.DB, c partners.Caller, id int64) (Sale, error) {
+	if err := c.Require(partners.RoleAdmin, partners.RoleSpace); err != nil {
+		return Sale{}, err
+	}
+	var sale Sale
+	if err := db.Scopes(partners.AtOwnSite(c, "site_id")).Where("id = ?", id).Take(&sale).Error; err != nil {
+		return sale, notFound(err, "sale %d", id)
+	}
+	return sale, nil
+}

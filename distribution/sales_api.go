@@ -1,0 +1,142 @@
+package distribution
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/partners"
+)
+
+func (a *API) salesRoutes(r *gin.RouterGroup) {
+	r.POST("/sales", handle(a.sell))
+	r.GET("/sales", handle(a.listSales))
+	r.GET("/sales/:id", handle(a.getSale))
+	r.GET("/sales/:id/receipt.pdf", handle(a.receipt))
+	r.POST("/sales/:id/refund", handle(a.refund))
+	r.GET("/sites/:id/closing", handle(a.closing))
+	r.POST("/sites/:id/closing", handle(a.recordClosing))
+}
+
+func (a *API) sell(c *gin.Context, caller partners.Caller) error {
+	var in SaleRequest
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	v, replayed, err := a.Service.Sell(c.Request.Context(), caller, c.GetHeader("Idempotency-Key"), in)
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Header("Location", "/api/v1/sales/"+strconv.FormatInt(v.ID, 10))
+	if replayed {
+		c.Header("Idempotent-Replayed", "true")
+	}
+	c.JSON(http.StatusCreated, v)
+	return nil
+}
+
+func (a *API) listSales(c *gin.Context, caller partners.Caller) error {
+	page, err := httpx.ParsePage(c)
+	if err != nil {
+		return err
+	}
+	f := SaleFilter{Date: c.Query("date"), VoucherCode: c.Query("voucher_code")}
+	if s := c.Query("site_id"); s != "" {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 {
+			return apperr.Invalid("site_id", "must be a positive whole number")
+		}
+		f.SiteID = id
+	}
+	l, err := a.Service.ListSales(c.Request.Context(), caller, f, page)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, l)
+	return nil
+}
+
+func (a *API) getSale(c *gin.Context, caller partners.Caller) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	v, err := a.Service.GetSale(c.Request.Context(), caller, id)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, v)
+	return nil
+}
+
+func (a *API) receipt(c *gin.Context, caller partners.Caller) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	b, err := a.Service.Receipt(c.Request.Context(), caller, id, c.Query("format"))
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Header("Content-Disposition", `inline; filename="ticket-`+strconv.FormatInt(id, 10)+`.pdf"`)
+	c.Data(http.StatusOK, "application/pdf", b)
+	return nil
+}
+
+func (a *API) refund(c *gin.Context, caller partners.Caller) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in RefundRequest
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	v, err := a.Service.Refund(c.Request.Context(), caller, id, in)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, v)
+	return nil
+}
+
+func (a *API) closing(c *gin.Context, caller partners.Caller) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	cl, err := a.Service.DayClosing(c.Request.Context(), caller, id, c.Query("date"))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, cl)
+	return nil
+}
+
+func (a *API) recordClosing(c *gin.Context, caller partners.Caller) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Date             string `json:"date"`
+		CountedCashCents *int64 `json:"counted_cash_cents"`
+	}
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	if in.CountedCashCents == nil {
+		return apperr.Invalid("counted_cash_cents", "is required (the cash counted in the till, in cents)")
+	}
+	cl, err := a.Service.RecordClosing(c.Request.Context(), caller, id, in.Date, *in.CountedCashCents)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, cl)
+	return nil
+}
