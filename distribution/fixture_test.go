@@ -11,6 +11,7 @@ import (
 	"github.com/tremplin/tremplin/distribution"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/secrets"
 	"github.com/tremplin/tremplin/internal/testenv"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
@@ -30,6 +31,7 @@ type fixture struct {
 	t      *testing.T
 	db     *database.DB
 	svc    *distribution.Service
+	inv    *inventory.Service
 	http   *testenv.HTTP
 	clock  *clock
 	orgs   map[string]partners.Organization
@@ -47,8 +49,13 @@ func newFixture(t *testing.T, limits ...distribution.LookupLimits) *fixture {
 	if len(limits) > 0 {
 		lim = limits[0]
 	}
-	svc := distribution.NewService(distribution.Config{DB: db, Partners: ps, Limits: lim, Now: clk.Now})
-	inv := inventory.NewService(inventory.Config{DB: db, Partners: ps})
+	keys, err := secrets.NewKeyring(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := inventory.NewService(inventory.Config{DB: db, Partners: ps, Keys: keys, Now: clk.Now})
+	svc := distribution.NewService(distribution.Config{DB: db, Partners: ps, Inventory: inv, Limits: lim, Now: clk.Now,
+		Policy: distribution.Policy{DevicesPerYear: 2, WarrantyMonths: 6}})
 	e, err := httpx.NewEngine(httpx.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +65,7 @@ func newFixture(t *testing.T, limits ...distribution.LookupLimits) *fixture {
 	(&partners.API{Service: ps}).Routes(public, authed)
 	(&inventory.API{Service: inv, Scanners: []inventory.Scanner{svc.ScanVoucher}}).Routes(authed)
 	(&distribution.API{Service: svc}).Routes(authed)
-	f := &fixture{t: t, db: db, svc: svc, http: testenv.NewHTTP(t, e), clock: clk, orgs: map[string]partners.Organization{}, tokens: map[string]string{}}
+	f := &fixture{t: t, db: db, svc: svc, inv: inv, http: testenv.NewHTTP(t, e), clock: clk, orgs: map[string]partners.Organization{}, tokens: map[string]string{}}
 	ctx := context.Background()
 	for _, o := range []struct {
 		key, tz string
@@ -71,6 +78,8 @@ func newFixture(t *testing.T, limits ...distribution.LookupLimits) *fixture {
 		{"space", "Europe/Paris", partners.KindSpace, "Espace Belleville", "48 rue de Belleville, 75020 Paris"},
 		{"space2", "Indian/Reunion", partners.KindSpace, "Espace du Port", "3 rue Léon de Lépervanche, 97420 Le Port"},
 		{"warehouse", "Europe/Paris", partners.KindWarehouse, "Entrepôt", ""},
+		{"operator", "Europe/Paris", partners.KindOperator, "Opérateur", ""},
+		{"donor", "Europe/Paris", partners.KindDonor, "Donateur", ""},
 	} {
 		tz, addr := o.tz, o.addr
 		org, err := ps.CreateOrganization(ctx, admin, partners.NewOrganization{Kind: o.kind, Name: o.name, Timezone: &tz, Address: &addr})
@@ -80,7 +89,7 @@ func newFixture(t *testing.T, limits ...distribution.LookupLimits) *fixture {
 		f.orgs[o.key] = org
 	}
 	for key, role := range map[string]partners.Role{"admin": partners.RoleAdmin, "prescriber": partners.RolePrescriber, "prescriber2": partners.RolePrescriber,
-		"space": partners.RoleSpace, "warehouse": partners.RoleWarehouse} {
+		"space": partners.RoleSpace, "space2": partners.RoleSpace, "warehouse": partners.RoleWarehouse} {
 		in := partners.NewUser{Email: key + "@example.org", Name: "User " + key, Password: "correct horse", Role: role}
 		if role != partners.RoleAdmin {
 			id := f.orgs[key].ID
