@@ -1,0 +1,126 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tremplin/tremplin/distribution"
+	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/internal/testenv"
+)
+
+// startBinary runs `tremplin serve` as a process and returns its URL.
+func startBinary(t *testing.T, env map[string]string) string {
+	t.Helper()
+	cmd := exec.Command(binary(t), "serve", "--addr", "127.0.0.1:0")
+	cmd.Env = environ(env)
+	stdout, _ := cmd.StdoutPipe()
+	var stderr testenv.LockedBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+			go io.Copy(io.Discard, stdout)
+			return m[1]
+		}
+	}
+	t.Fatalf("serve never listened: %s", stderr.String())
+	return ""
+}
+
+// TestTwoProcessesNeverOversell starts two `tremplin serve` processes on one
+// PostgreSQL database and has 40 buyers, with 40 vouchers, race for 5
+// devices through both: exactly 5 sales, each device once.
+func TestTwoProcessesNeverOversell(t *testing.T) {
+	url := testenv.FreshPostgres(t)
+	env := testEnv(t)
+	env["TREMPLIN_DATABASE_URL"] = url
+	env["TREMPLIN_LOG_LEVEL"] = "error"
+	for _, args := range [][]string{{"migrate", "up"}, {"admin", "create", "--email", "caisse@example.org", "--password", "0123456789"}} {
+		cmd := exec.Command(binary(t), args...)
+		cmd.Env = environ(env)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	target, _ := database.Resolve(url, "")
+	db, err := database.Open(context.Background(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := database.Now()
+	seed := []string{
+		`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('space', 'Espace', 'Europe/Paris', now(), now())`,
+		`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('prescriber', 'CCAS', 'Europe/Paris', now(), now())`,
+		`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('donor', 'Donateur', 'Europe/Paris', now(), now())`,
+		`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('warehouse', 'Entrepôt', 'Europe/Paris', now(), now())`,
+		`INSERT INTO donations (donor_id, warehouse_id, received_on, created_at) VALUES (3, 4, '2026-01-01', now())`,
+		`INSERT INTO devices (tag, donation_id, category, brand, model, specs, grade, price_cents, state, site_id, created_at, updated_at)
+			SELECT 'TEL-' || g, 1, 'smartphone', 'Samsung', 'A52', '{}', 'B', 3000, 'in_stock', 1, now(), now() FROM generate_series(1, 5) g`,
+		`INSERT INTO beneficiaries (organization_id, first_name, last_name, name_key, created_at, last_activity_at)
+			SELECT 2, 'P' || g, 'N', 'p|n', now(), now() FROM generate_series(1, 40) g`,
+	}
+	for _, s := range seed {
+		if err := db.Exec(s).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	codes := make([]string, 40)
+	for i := range codes {
+		codes[i], _ = distribution.NewCode()
+		if err := db.Exec(`INSERT INTO vouchers (code, beneficiary_id, organization_id, device_categories, devices_allowed, recharges_allowed,
+			valid_until, expires_at, status, created_at) VALUES (?, ?, 2, '["smartphone"]', 1, 0, '2099-01-01', ?, 'active', ?)`,
+			codes[i], i+1, now.AddDate(1, 0, 0), now).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	servers := []string{startBinary(t, env), startBinary(t, env)}
+	tokens := []string{login(t, servers[0], "caisse@example.org", "0123456789"), login(t, servers[1], "caisse@example.org", "0123456789")}
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body, _ := json.Marshal(map[string]any{"site_id": 1, "voucher_code": codes[i], "payment_method": "cash",
+				"items": []any{map[string]any{"device_id": 1 + i%5}}})
+			req, _ := http.NewRequest("POST", servers[i%2]+"/api/v1/sales", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+tokens[i%2])
+			req.Header.Set("Idempotency-Key", fmt.Sprintf("buyer-%d", i))
+			req.Header.Set("Content-Type", "application/json")
+			client := &http.Client{Timeout: 60 * time.Second}
+			resp, err := client.Do(req)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				statuses[-1]++
+				return
+			}
+			resp.Body.Close()
+			statuses[resp.StatusCode]++
+		}()
+	}
+	wg.Wait()
+	var sold, lines, distinct int64
+	db.Raw(`SELECT COUNT(*) FROM devices WHERE state = 'sold'`).Scan(&sold)
+	db.Raw(`SELECT COUNT(*), COUNT(DISTINCT device_id) FROM sale_lines`).Row().Scan(&lines, &distinct)
+	if statuses[201] != 5 || statuses[409] != 35 || sold != 5 || lines != 5 || distinct != 5 {
+		t.Fatalf("statuses %v; %d devices sold, %d lines over %d devices", statuses, sold, lines, distinct)
+	}
+}
