@@ -41,7 +41,7 @@ type scenario struct {
 
 var scenarios = []scenario{
 	{"scan_lookup", "ratio ≥ 0.5, p99 ≤ 15 ms", scanLookup},
-	{"sale", "ratio ≥ 0.25, zero oversell", nil},
+	{"sale", "ratio ≥ 0.25, zero oversell", sale},
 	{"labels", "ratio ≥ 0.5", labels},
 	{"recharge_import", "ratio ≥ 0.3, RSS < 100 MB", rechargeImport},
 	{"voucher_pdf", "reported", voucherPDF},
