@@ -16,7 +16,6 @@ import (
 	"github.com/tremplin/tremplin/partners"
 )
 
-
 // device puts a priced device in stock at a site and returns its id.
 func (f *fixture) device(site, category string, price int64) int64 {
 	f.t.Helper()
