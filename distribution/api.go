@@ -20,7 +20,7 @@ type API struct {
 func (a *API) Routes(r *gin.RouterGroup) {
 	r.POST("/beneficiaries", handle(a.createBeneficiary))
 	r.GET("/beneficiaries", handle(a.listBeneficiaries))
-	r.GET("/beneficiaries/:id", handle(a.getBeneficiary))
+	r.GET("/beneficiaries/:id", partners.ByID(a.Service.GetBeneficiary))
 	r.GET("/beneficiaries/:id/export", handle(a.exportBeneficiary))
 
 	r.POST("/vouchers", handle(a.issueVoucher))
@@ -32,15 +32,7 @@ func (a *API) Routes(r *gin.RouterGroup) {
 	a.salesRoutes(r)
 }
 
-func handle(h func(c *gin.Context, caller partners.Caller) error) gin.HandlerFunc {
-	return httpx.Handle(func(c *gin.Context) error {
-		caller, err := partners.CurrentCaller(c)
-		if err != nil {
-			return err
-		}
-		return h(c, caller)
-	})
-}
+var handle = partners.Handle
 
 func (a *API) createBeneficiary(c *gin.Context, caller partners.Caller) error {
 	var in NewBeneficiary
@@ -66,19 +58,6 @@ func (a *API) listBeneficiaries(c *gin.Context, caller partners.Caller) error {
 		return err
 	}
 	c.JSON(http.StatusOK, l)
-	return nil
-}
-
-func (a *API) getBeneficiary(c *gin.Context, caller partners.Caller) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	b, err := a.Service.GetBeneficiary(c.Request.Context(), caller, id)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, b)
 	return nil
 }
 

@@ -14,9 +14,9 @@ import (
 func (a *API) salesRoutes(r *gin.RouterGroup) {
 	r.POST("/sales", handle(a.sell))
 	r.GET("/sales", handle(a.listSales))
-	r.GET("/sales/:id", handle(a.getSale))
+	r.GET("/sales/:id", partners.ByID(a.Service.GetSale))
 	r.GET("/sales/:id/receipt.pdf", handle(a.receipt))
-	r.POST("/sales/:id/refund", handle(a.refund))
+	r.POST("/sales/:id/refund", partners.ByIDWith(a.Service.Refund))
 	r.GET("/sites/:id/closing", handle(a.closing))
 	r.POST("/sites/:id/closing", handle(a.recordClosing))
 }
@@ -60,19 +60,6 @@ func (a *API) listSales(c *gin.Context, caller partners.Caller) error {
 	return nil
 }
 
-func (a *API) getSale(c *gin.Context, caller partners.Caller) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	v, err := a.Service.GetSale(c.Request.Context(), caller, id)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, v)
-	return nil
-}
-
 func (a *API) receipt(c *gin.Context, caller partners.Caller) error {
 	id, err := httpx.PathID(c, "id")
 	if err != nil {
@@ -85,23 +72,6 @@ func (a *API) receipt(c *gin.Context, caller partners.Caller) error {
 	c.Header("Cache-Control", "no-store")
 	c.Header("Content-Disposition", `inline; filename="ticket-`+strconv.FormatInt(id, 10)+`.pdf"`)
 	c.Data(http.StatusOK, "application/pdf", b)
-	return nil
-}
-
-func (a *API) refund(c *gin.Context, caller partners.Caller) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var in RefundRequest
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	v, err := a.Service.Refund(c.Request.Context(), caller, id, in)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, v)
 	return nil
 }
 

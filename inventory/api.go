@@ -72,51 +72,15 @@ func (a *API) Routes(r *gin.RouterGroup) {
 	r.GET("/transfers/:id/manifest.pdf", handle(a.manifest))
 }
 
-// handle adapts a handler that needs the authenticated caller.
-func handle(h func(c *gin.Context, caller partners.Caller) error) gin.HandlerFunc {
-	return httpx.Handle(func(c *gin.Context) error {
-		caller, err := partners.CurrentCaller(c)
-		if err != nil {
-			return err
-		}
-		return h(c, caller)
-	})
-}
+// handle, byID and byIDWith are the partners adapters, under short names.
+var handle = partners.Handle
 
-// byID serves an action on one record: the path's id in, the record out as JSON.
 func byID[T any](fn func(ctx context.Context, c partners.Caller, id int64) (T, error)) gin.HandlerFunc {
-	return handle(func(c *gin.Context, caller partners.Caller) error {
-		id, err := httpx.PathID(c, "id")
-		if err != nil {
-			return err
-		}
-		v, err := fn(c.Request.Context(), caller, id)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, v)
-		return nil
-	})
+	return partners.ByID(fn)
 }
 
-// byIDWith is byID for actions that take a JSON body.
 func byIDWith[In, T any](fn func(ctx context.Context, c partners.Caller, id int64, in In) (T, error)) gin.HandlerFunc {
-	return handle(func(c *gin.Context, caller partners.Caller) error {
-		id, err := httpx.PathID(c, "id")
-		if err != nil {
-			return err
-		}
-		var in In
-		if err := httpx.DecodeJSON(c, &in); err != nil {
-			return err
-		}
-		v, err := fn(c.Request.Context(), caller, id, in)
-		if err != nil {
-			return err
-		}
-		c.JSON(http.StatusOK, v)
-		return nil
-	})
+	return partners.ByIDWith(fn)
 }
 
 func created(c *gin.Context, location string, v any) error {

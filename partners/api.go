@@ -19,29 +19,18 @@ type API struct {
 // behind RequireAuth).
 func (a *API) Routes(public, authed *gin.RouterGroup) {
 	public.POST("/auth/login", httpx.Handle(a.login))
-	authed.POST("/auth/logout", asCaller(a.logout))
-	authed.GET("/me", asCaller(a.me))
+	authed.POST("/auth/logout", Handle(a.logout))
+	authed.GET("/me", Handle(a.me))
 
-	authed.POST("/organizations", Allow(RoleAdmin), asCaller(a.createOrganization))
-	authed.GET("/organizations", asCaller(a.listOrganizations))
-	authed.GET("/organizations/:id", asCaller(a.getOrganization))
-	authed.PATCH("/organizations/:id", Allow(RoleAdmin), asCaller(a.updateOrganization))
+	authed.POST("/organizations", Allow(RoleAdmin), Handle(a.createOrganization))
+	authed.GET("/organizations", Handle(a.listOrganizations))
+	authed.GET("/organizations/:id", Handle(a.getOrganization))
+	authed.PATCH("/organizations/:id", Allow(RoleAdmin), Handle(a.updateOrganization))
 
-	authed.POST("/users", Allow(RoleAdmin), asCaller(a.createUser))
-	authed.GET("/users", asCaller(a.listUsers))
-	authed.GET("/users/:id", asCaller(a.getUser))
-	authed.PATCH("/users/:id", asCaller(a.updateUser))
-}
-
-// asCaller adapts a handler that needs the authenticated caller.
-func asCaller(h func(c *gin.Context, caller Caller) error) gin.HandlerFunc {
-	return httpx.Handle(func(c *gin.Context) error {
-		caller, err := CurrentCaller(c)
-		if err != nil {
-			return err
-		}
-		return h(c, caller)
-	})
+	authed.POST("/users", Allow(RoleAdmin), Handle(a.createUser))
+	authed.GET("/users", Handle(a.listUsers))
+	authed.GET("/users/:id", Handle(a.getUser))
+	authed.PATCH("/users/:id", Handle(a.updateUser))
 }
 
 func (a *API) login(c *gin.Context) error {

@@ -205,3 +205,30 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 func apiRoute(path string) bool {
 	return strings.HasPrefix(path, "/api/") || path == "/healthz" || path == "/readyz" || path == "/metrics"
 }
+
+// openServices opens the configured database, refuses a schema that is not
+// current, and builds the services; keys are loaded when withKeys. It
+// returns a close function, or an exit code.
+func (e *cli) openServices(ctx context.Context, cfg config.Config, withKeys bool) (*services, func(), int) {
+	db, err := openDatabase(ctx, cfg)
+	if err != nil {
+		return nil, nil, e.fail("%v", err)
+	}
+	if err := db.CheckSchema(ctx); err != nil {
+		db.Close()
+		return nil, nil, e.fail("%v (run `tremplin migrate up` first)", err)
+	}
+	var keys *secrets.Keyring
+	if withKeys {
+		if keys, err = loadKeys(cfg, db.Engine, e.stdout); err != nil {
+			db.Close()
+			return nil, nil, e.fail("%v", err)
+		}
+	}
+	svc, err := newServices(cfg, db, keys)
+	if err != nil {
+		db.Close()
+		return nil, nil, e.fail("%v", err)
+	}
+	return svc, func() { _ = db.Close() }, 0
+}

@@ -29,18 +29,11 @@ func (e *cli) beneficiaries(ctx context.Context, args []string) int {
 	if err != nil {
 		return e.fail("--older-than %v", err)
 	}
-	db, err := openDatabase(ctx, cfg)
-	if err != nil {
-		return e.fail("%v", err)
+	svc, closeDB, code := e.openServices(ctx, cfg, false)
+	if svc == nil {
+		return code
 	}
-	defer db.Close()
-	if err := db.CheckSchema(ctx); err != nil {
-		return e.fail("%v (run `tremplin migrate up` first)", err)
-	}
-	svc, err := newServices(cfg, db, nil)
-	if err != nil {
-		return e.fail("%v", err)
-	}
+	defer closeDB()
 	before := time.Now().UTC().AddDate(-y, -m, -d)
 	ctx = audit.WithActor(ctx, audit.Actor{IP: "command line", RequestID: "cli"})
 	n, err := svc.distribution.Anonymise(ctx, before)

@@ -52,22 +52,11 @@ func (e *cli) importRecharges(ctx context.Context, args []string) int {
 	defer f.Close()
 	st, _ := f.Stat()
 
-	db, err := openDatabase(ctx, cfg)
-	if err != nil {
-		return e.fail("%v", err)
+	svc, closeDB, code := e.openServices(ctx, cfg, true)
+	if svc == nil {
+		return code
 	}
-	defer db.Close()
-	if err := db.CheckSchema(ctx); err != nil {
-		return e.fail("%v (run `tremplin migrate up` first)", err)
-	}
-	keys, err := loadKeys(cfg, db.Engine, e.stdout)
-	if err != nil {
-		return e.fail("%v", err)
-	}
-	svc, err := newServices(cfg, db, keys)
-	if err != nil {
-		return e.fail("%v", err)
-	}
+	defer closeDB()
 
 	var in io.Reader = f
 	progress := func(lines int) {}
@@ -109,27 +98,16 @@ func (e *cli) keys(ctx context.Context, args []string) int {
 	if _, code, ok := e.parse(fs, args[1:], 0); !ok {
 		return code
 	}
-	db, err := openDatabase(ctx, cfg)
-	if err != nil {
-		return e.fail("%v", err)
+	svc, closeDB, code := e.openServices(ctx, cfg, true)
+	if svc == nil {
+		return code
 	}
-	defer db.Close()
-	if err := db.CheckSchema(ctx); err != nil {
-		return e.fail("%v (run `tremplin migrate up` first)", err)
-	}
-	keys, err := loadKeys(cfg, db.Engine, e.stdout)
-	if err != nil {
-		return e.fail("%v", err)
-	}
-	svc, err := newServices(cfg, db, keys)
-	if err != nil {
-		return e.fail("%v", err)
-	}
+	defer closeDB()
 	ctx = audit.WithActor(ctx, audit.Actor{IP: "command line", RequestID: "cli"})
 	n, err := svc.inventory.RotateKeys(ctx, nil)
 	if err != nil {
 		return e.fail("%d PINs re-sealed, then: %v", n, err)
 	}
-	fmt.Fprintf(e.stdout, "%d PINs re-sealed under key %s.\n", n, keys.CurrentID())
+	fmt.Fprintf(e.stdout, "%d PINs re-sealed under the current key.\n", n)
 	return 0
 }

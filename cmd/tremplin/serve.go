@@ -193,18 +193,11 @@ func (e *cli) admin(ctx context.Context, args []string) int {
 		fs.Usage()
 		return 2
 	}
-	db, err := openDatabase(ctx, cfg)
-	if err != nil {
-		return e.fail("%v", err)
+	svc, closeDB, code := e.openServices(ctx, cfg, false)
+	if svc == nil {
+		return code
 	}
-	defer db.Close()
-	if err := db.CheckSchema(ctx); err != nil {
-		return e.fail("%v (run `tremplin migrate up` first)", err)
-	}
-	svc, err := newServices(cfg, db, nil)
-	if err != nil {
-		return e.fail("%v", err)
-	}
+	defer closeDB()
 	u, err := svc.partners.CreateAdmin(ctx, *email, *password, *name)
 	if err != nil {
 		return e.fail("cannot create admin: %v", err)
