@@ -274,6 +274,7 @@ func TestTwentyRetriesOfOneKey(t *testing.T) {
 	if statuses[201]+statuses[409] != 20 {
 		t.Fatalf("statuses %v", statuses)
 	}
+	f.assertSalesClean()
 }
 
 // TestFortyBuyersOneDevice: 40 goroutines with different vouchers buy the
@@ -296,6 +297,7 @@ func TestFortyBuyersOneDevice(t *testing.T) {
 	if used != 1 {
 		t.Fatalf("%d vouchers consumed", used)
 	}
+	f.assertSalesClean()
 }
 
 func TestThirtyBuyersTenCards(t *testing.T) {
@@ -319,6 +321,7 @@ func TestThirtyBuyersTenCards(t *testing.T) {
 	if statuses[201] != 10 || statuses[409] != 20 || len(pins) != 10 {
 		t.Fatalf("statuses %v, %d distinct PINs", statuses, len(pins))
 	}
+	f.assertSalesClean()
 }
 
 func TestOneVoucherTwoConcurrentSales(t *testing.T) {
@@ -337,6 +340,7 @@ func TestOneVoucherTwoConcurrentSales(t *testing.T) {
 	if sold != 1 {
 		t.Fatalf("%d devices sold", sold)
 	}
+	f.assertSalesClean()
 }
 
 func race(f *fixture, n int, do func(i int) *testenv.Response) map[int]int {
@@ -397,6 +401,7 @@ func TestCrashMidSale(t *testing.T) {
 	if _, _, err := f.svc.Sell(context.Background(), spaceCaller, "crash-key", saleRequest(f, code, d, p)); err != nil {
 		t.Fatalf("retry after the crash: %v", err)
 	}
+	f.assertSalesClean()
 }
 
 func TestRefunds(t *testing.T) {
@@ -433,6 +438,7 @@ func TestRefunds(t *testing.T) {
 	if !strings.HasSuffix(pw["type"].(string), "/warranty-over") {
 		t.Fatalf("type %v", pw["type"])
 	}
+	f.assertSalesClean()
 }
 
 // TestClosingInReunion: a sale at 23:30 in La Réunion belongs to that
@@ -481,4 +487,44 @@ func TestClosingInReunion(t *testing.T) {
 func saleRequest(f *fixture, code string, device, product int64) distribution.SaleRequest {
 	return distribution.SaleRequest{SiteID: f.orgs["space"].ID, VoucherCode: code, PaymentMethod: "cash",
 		Items: []distribution.SaleItem{{DeviceID: device}, {ProductID: product, Quantity: 1}}}
+}
+
+func TestCheckFindsBreaches(t *testing.T) {
+	f := newFixture(t)
+	d := f.device("space", "smartphone", 3000)
+	code := f.voucherWith(1, 0)
+	f.sell("space", "c-1", map[string]any{"voucher_code": code, "items": []any{dev(d)}}).Expect(t, 201)
+	// Devices put in stock by SQL have no event: give them one so the state rule holds.
+	f.db.Exec(`INSERT INTO device_events (device_id, action, from_state, to_state, at, data)
+		SELECT id, 'receive', 'in_transit', 'in_stock', ?, '{}' FROM devices WHERE id NOT IN (SELECT device_id FROM device_events)`, database.Now().Add(-time.Hour))
+	// The sale's own "sell" event is newer than that one.
+	f.db.Exec(`UPDATE devices SET state = state`)
+	b1, _ := f.inv.Check(context.Background())
+	b2, _ := f.svc.Check(context.Background())
+	if len(b1)+len(b2) != 0 {
+		t.Fatalf("a clean database has breaches: %v %v", b1, b2)
+	}
+	f.db.Exec(`UPDATE vouchers SET devices_used = 0`)
+	f.db.Exec(`INSERT INTO device_events (device_id, action, from_state, to_state, at, data) VALUES (?, 'x', 'sold', 'lost', ?, '{}')`, d, database.Now())
+	b1, _ = f.inv.Check(context.Background())
+	b2, _ = f.svc.Check(context.Background())
+	rules := map[string]bool{}
+	for _, b := range append(b1, b2...) {
+		rules[b.Rule] = true
+	}
+	if !rules["voucher-entitlements"] || !rules["device-state-event"] {
+		t.Fatalf("breaches found: %v %v", b1, b2)
+	}
+}
+
+// assertSalesClean runs the sales side of `tremplin check`.
+func (f *fixture) assertSalesClean() {
+	f.t.Helper()
+	b, err := f.svc.Check(context.Background())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, x := range b {
+		f.t.Errorf("breach %s: %s", x.Rule, x.Detail)
+	}
 }

@@ -27,6 +27,7 @@ Usage:
   tremplin import-recharges --product ID --site ID FILE.csv [--database URL]
   tremplin keys rotate [--database URL]
   tremplin beneficiaries anonymise --older-than 24m [--database URL]
+  tremplin check [--database URL]
 
 --database (or TREMPLIN_DATABASE_URL) is a postgres:// URL or a SQLite file
 path; without it Tremplin uses a SQLite file under TREMPLIN_DATA_DIR (./data).
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup fu
 		return env.keys(ctx, args[1:])
 	case "beneficiaries":
 		return env.beneficiaries(ctx, args[1:])
+	case "check":
+		return env.check(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

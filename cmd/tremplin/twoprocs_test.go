@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -71,6 +72,7 @@ func TestTwoProcessesNeverOversell(t *testing.T) {
 		`INSERT INTO donations (donor_id, warehouse_id, received_on, created_at) VALUES (3, 4, '2026-01-01', now())`,
 		`INSERT INTO devices (tag, donation_id, category, brand, model, specs, grade, price_cents, state, site_id, created_at, updated_at)
 			SELECT 'TEL-' || g, 1, 'smartphone', 'Samsung', 'A52', '{}', 'B', 3000, 'in_stock', 1, now(), now() FROM generate_series(1, 5) g`,
+		`INSERT INTO device_events (device_id, action, from_state, to_state, at, data) SELECT id, 'receive', 'in_transit', 'in_stock', now() - interval '1 hour', '{}' FROM devices`,
 		`INSERT INTO beneficiaries (organization_id, first_name, last_name, name_key, created_at, last_activity_at)
 			SELECT 2, 'P' || g, 'N', 'p|n', now(), now() FROM generate_series(1, 40) g`,
 	}
@@ -122,5 +124,10 @@ func TestTwoProcessesNeverOversell(t *testing.T) {
 	db.Raw(`SELECT COUNT(*), COUNT(DISTINCT device_id) FROM sale_lines`).Row().Scan(&lines, &distinct)
 	if statuses[201] != 5 || statuses[409] != 35 || sold != 5 || lines != 5 || distinct != 5 {
 		t.Fatalf("statuses %v; %d devices sold, %d lines over %d devices", statuses, sold, lines, distinct)
+	}
+	check := exec.Command(binary(t), "check")
+	check.Env = environ(env)
+	if out, err := check.CombinedOutput(); err != nil || !strings.Contains(string(out), "All invariants hold") {
+		t.Fatalf("tremplin check: %v\n%s", err, out)
 	}
 }

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"fmt"
+)
+
+// check is `tremplin check`: it verifies the database's invariants, prints
+// each breach and exits non-zero on any.
+func (e *cli) check(ctx context.Context, args []string) int {
+	cfg, err := e.config()
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	fs := e.flags("check")
+	fs.StringVar(&cfg.DatabaseURL, "database", cfg.DatabaseURL, "postgres:// URL or SQLite file path (TREMPLIN_DATABASE_URL)")
+	if _, code, ok := e.parse(fs, args, 0); !ok {
+		return code
+	}
+	svc, closeDB, code := e.openServices(ctx, cfg, false)
+	if svc == nil {
+		return code
+	}
+	defer closeDB()
+	breaches, err := svc.inventory.Check(ctx)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	more, err := svc.distribution.Check(ctx)
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	breaches = append(breaches, more...)
+	for _, b := range breaches {
+		fmt.Fprintf(e.stdout, "breach %s: %s\n", b.Rule, b.Detail)
+	}
+	if len(breaches) > 0 {
+		fmt.Fprintf(e.stdout, "%d breach(es).\n", len(breaches))
+		return 1
+	}
+	fmt.Fprintln(e.stdout, "All invariants hold.")
+	return 0
+}
