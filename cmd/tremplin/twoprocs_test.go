@@ -24,6 +24,12 @@ func startBinary(t *testing.T, env map[string]string) string {
 	t.Helper()
 	cmd := exec.Command(binary(t), "serve", "--addr", "127.0.0.1:0")
 	cmd.Env = environ(env)
+	return startCmd(t, cmd)
+}
+
+// startCmd starts a prepared `tremplin serve` command and waits until it listens.
+func startCmd(t *testing.T, cmd *exec.Cmd) string {
+	t.Helper()
 	stdout, _ := cmd.StdoutPipe()
 	var stderr testenv.LockedBuffer
 	cmd.Stderr = &stderr
