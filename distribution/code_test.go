@@ -1,6 +1,7 @@
 package distribution
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -95,5 +96,43 @@ func FuzzNormalizeCode(f *testing.F) {
 		if err != nil || again != code {
 			t.Fatalf("%q: not stable: %q %v", s, again, err)
 		}
+	})
+}
+
+func FuzzSaleRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"site_id":1,"voucher_code":"K7QM-3XPD-9RTW","payment_method":"cash","items":[{"device_id":1},{"product_id":2,"quantity":3}]}`,
+		`{"items":[{"device_id":1,"product_id":2}]}`, `{"items":[{"product_id":2,"quantity":-1}]}`, `[]`, `{"site_id":"x"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var r SaleRequest
+		if json.Unmarshal(data, &r) != nil {
+			return
+		}
+		if err := r.check(); err != nil {
+			return
+		}
+		if r.SiteID <= 0 || len(r.Items) == 0 || len(r.Items) > maxItems {
+			t.Fatalf("accepted %s", data)
+		}
+		seen := map[int64]bool{}
+		for _, it := range r.Items {
+			switch {
+			case it.DeviceID > 0:
+				if seen[it.DeviceID] || it.ProductID != 0 {
+					t.Fatalf("accepted item %+v of %s", it, data)
+				}
+				seen[it.DeviceID] = true
+			case it.ProductID > 0:
+				if it.Quantity < 1 {
+					t.Fatalf("accepted quantity %d", it.Quantity)
+				}
+			default:
+				t.Fatalf("accepted empty item in %s", data)
+			}
+		}
+		_ = r.hash()
 	})
 }

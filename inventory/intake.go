@@ -182,7 +182,11 @@ func parseIntake(data []byte) ([]intakeRow, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := r.FieldPos(0)
+		// FieldPos panics on a record that failed to parse: take the error's line then.
+		line := 0
+		if err == nil && len(rec) > 0 {
+			line, _ = r.FieldPos(0)
+		}
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {

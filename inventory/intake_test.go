@@ -98,6 +98,7 @@ func TestIntakeRejectsEveryBadLineAndImportsNothing(t *testing.T) {
 	}
 
 	for name, bad := range map[string]string{
+		"bare quote":     "category,brand,model\nlaptop,Dell,E\"7470\nlaptop,Dell,E7470\n",
 		"empty":          "",
 		"header only":    "category,brand,model\n",
 		"missing column": "category,brand\nsmartphone,Samsung\n",

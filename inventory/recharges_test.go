@@ -122,6 +122,7 @@ func TestImportRejectsEveryBadLine(t *testing.T) {
 		t.Fatalf("%d units after a refused file, want the 3 imported before", n)
 	}
 	for name, bad := range map[string]string{
+		"bare quote":     "serial,pin,expires_on\nA\"1,1," + future(9) + "\n",
 		"empty":          "",
 		"header only":    "serial,pin,expires_on\n",
 		"missing column": "serial,expires_on\nA1," + future(9) + "\n",
