@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -255,6 +256,9 @@ func (a *API) intake(c *gin.Context, caller partners.Caller) error {
 	if ct := c.ContentType(); ct == "application/json" {
 		return apperr.Invalid("Content-Type", "send the file as text/csv (header category,brand,model,serial,imei)")
 	}
+	if c.Request.ContentLength > MaxIntakeBytes {
+		return fmt.Errorf("a file of %d MB: at most %d MB per intake: %w", c.Request.ContentLength>>20, MaxIntakeBytes>>20, apperr.ErrTooLarge)
+	}
 	res, err := a.Service.Intake(c.Request.Context(), caller, id, c.Request.Body)
 	if err != nil {
 		return err
@@ -454,12 +458,20 @@ func (a *API) importRecharges(c *gin.Context, caller partners.Caller) error {
 	if c.ContentType() == "application/json" {
 		return apperr.Invalid("Content-Type", "send the operator file as text/csv (header serial,pin,expires_on)")
 	}
+	if c.Request.ContentLength > MaxRechargeFile {
+		return fmt.Errorf("an operator file of %d MB: at most %d MB per import: %w", c.Request.ContentLength>>20, MaxRechargeFile>>20, apperr.ErrTooLarge)
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxRechargeFile)
 	res, err := a.Service.ImportRecharges(c.Request.Context(), caller, product, site, c.Request.Body, nil)
 	if err != nil {
 		return err
 	}
 	return created(c, "/api/v1/recharge-batches/"+strconv.FormatInt(res.ID, 10), res)
 }
+
+// MaxRechargeFile bounds an operator file sent over HTTP (a million cards
+// take about 35 MB); the command line reads files of any size.
+const MaxRechargeFile = 512 << 20
 
 func (a *API) rechargeStock(c *gin.Context, caller partners.Caller) error {
 	v := &apperr.ValidationError{}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tremplin/tremplin/internal/config"
+	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/secrets"
+	"github.com/tremplin/tremplin/internal/testenv"
+)
+
+// TestDatabaseOutage stops PostgreSQL under load: requests answer 503
+// problem+json while it is down, /readyz says so, the same process serves
+// again within 5 s of its return, and no goroutine is left behind.
+func TestDatabaseOutage(t *testing.T) {
+	pg := testenv.StartPrivatePostgres(t)
+	ctx := context.Background()
+	target, _ := database.Resolve(pg.URL, "")
+	db, err := database.Open(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := config.Load(lookupIn(map[string]string{"TREMPLIN_ARGON2_MEMORY_KIB": "64"}))
+	keys, _ := secrets.NewKeyring(make([]byte, 32))
+	svc, err := newServices(cfg, db, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, handler, err := newRouter(cfg, svc, slog.New(slog.NewTextHandler(io.Discard, nil)), httpx.NewMetrics())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := testenv.NewHTTP(t, handler)
+	if _, err := svc.partners.CreateAdmin(ctx, "admin@example.org", "0123456789", ""); err != nil {
+		t.Fatal(err)
+	}
+	token := login(t, h.URL, "admin@example.org", "0123456789")
+	baseline := runtime.NumGoroutine()
+
+	var stop atomic.Bool
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	var wrong []string
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				r := h.Do("GET", "/api/v1/organizations", token, nil)
+				mu.Lock()
+				statuses[r.Status]++
+				if r.Status != 200 && (r.Status != 503 || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/problem+json")) {
+					wrong = append(wrong, string(r.Body))
+				}
+				mu.Unlock()
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	pg.Stop()
+	// While it is down: 503s, and /readyz tells the truth.
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && h.Do("GET", "/readyz", "", nil).Status != 503 {
+		time.Sleep(50 * time.Millisecond)
+	}
+	h.Do("GET", "/readyz", "", nil).ExpectProblem(t, 503)
+	h.Do("GET", "/healthz", "", nil).Expect(t, 200)
+	time.Sleep(500 * time.Millisecond)
+	pg.Start()
+	back := time.Now()
+	for h.Do("GET", "/api/v1/organizations", token, nil).Status != 200 {
+		if time.Since(back) > 5*time.Second {
+			t.Fatal("still failing 5 s after the database came back")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("serving again %s after the database came back", time.Since(back).Round(time.Millisecond))
+	h.Do("GET", "/readyz", "", nil).Expect(t, 200)
+	stop.Store(true)
+	wg.Wait()
+	if statuses[503] == 0 {
+		t.Errorf("no 503 seen during the outage: %v", statuses)
+	}
+	for _, w := range wrong {
+		t.Errorf("during the outage: %s", w)
+	}
+	// Goroutines settle back (idle connections and keep-alives close).
+	h.Client.CloseIdleConnections()
+	settle := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > baseline+5 && time.Now().Before(settle) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > baseline+5 {
+		t.Fatalf("%d goroutines after the outage, %d before", n, baseline)
+	}
+}
