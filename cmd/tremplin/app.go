@@ -24,6 +24,7 @@ import (
 	"github.com/tremplin/tremplin/internal/secrets"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/reports"
 	"github.com/tremplin/tremplin/templates"
 )
 
@@ -188,6 +189,7 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	(&partners.API{Service: s.partners}).Routes(public, authed)
 	(&inventory.API{Service: s.inventory, Scanners: []inventory.Scanner{s.distribution.ScanVoucher}}).Routes(authed)
 	(&distribution.API{Service: s.distribution}).Routes(authed)
+	(&reports.API{Service: &reports.Service{DB: s.db}}).Routes(authed)
 	site := &partners.Pages{Service: s.partners, Views: views, Logger: logger, BehindProxy: len(cfg.TrustedProxies) > 0}
 	site.Routes(e)
 	(&distribution.Pages{Service: s.distribution, Site: site}).Routes(e)

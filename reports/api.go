@@ -1,0 +1,49 @@
+package reports
+
+import (
+	"bytes"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// API serves /api/v1/reports.
+type API struct {
+	Service *Service
+}
+
+// Routes mounts the routes on a group behind partners.RequireAuth.
+func (a *API) Routes(r *gin.RouterGroup) {
+	r.GET("/reports/summary", partners.Handle(a.summary))
+}
+
+func (a *API) summary(c *gin.Context, caller partners.Caller) error {
+	var site int64
+	if s := c.Query("site_id"); s != "" {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 {
+			return apperr.Invalid("site_id", "must be a positive whole number")
+		}
+		site = id
+	}
+	sum, err := a.Service.Summarise(c.Request.Context(), caller, c.Query("from"), c.Query("to"), site)
+	if err != nil {
+		return err
+	}
+	if strings.Contains(c.GetHeader("Accept"), "text/csv") {
+		var b bytes.Buffer
+		if err := WriteCSV(&b, sum); err != nil {
+			return err
+		}
+		c.Header("Content-Disposition", `attachment; filename="tremplin-`+sum.From+`-`+sum.To+`.csv"`)
+		c.Data(http.StatusOK, "text/csv; charset=utf-8", b.Bytes())
+		return nil
+	}
+	c.JSON(http.StatusOK, sum)
+	return nil
+}
