@@ -45,7 +45,7 @@ var scenarios = []scenario{
 	{"labels", "ratio ≥ 0.5", labels},
 	{"recharge_import", "ratio ≥ 0.3, RSS < 100 MB", rechargeImport},
 	{"voucher_pdf", "reported", voucherPDF},
-	{"report_summary", "< 0.5 s", nil},
+	{"report_summary", "< 0.5 s", reportSummary},
 	{"rss", "< 100 MB", rss},
 }
 

@@ -122,51 +122,46 @@ func (s *Service) Summarise(ctx context.Context, c partners.Caller, from, to str
 			out.Recycled += st.N
 		}
 	}
-	// Sales within the period.
+	// Sales within the period, in one pass over their lines. Devices have no
+	// list price: their saving is the complement of the paid price to the
+	// reference price recorded in their specs, when there is one.
 	where, args = site("s.site_id")
 	var lines []struct {
 		Kind      string
 		N         int64
 		Paid      int64
 		FaceValue int64
+		Saved     int64
 	}
-	if err := db.Raw(`SELECT l.kind, COUNT(*) AS n, COALESCE(SUM(CASE WHEN s.payment_method = 'free' THEN 0 ELSE l.price_cents END), 0) AS paid,
-			COALESCE(SUM(l.face_value_cents), 0) AS face_value
-		FROM sale_lines l JOIN sales s ON s.id = l.sale_id
+	paid := "CASE WHEN s.payment_method = 'free' THEN 0 ELSE l.price_cents END"
+	ref := "CAST(" + jsonNumber(s.DB.Engine, "d.specs", "reference_price_cents") + " AS BIGINT)"
+	if err := db.Raw(`SELECT l.kind, COUNT(*) AS n, COALESCE(SUM(`+paid+`), 0) AS paid, COALESCE(SUM(l.face_value_cents), 0) AS face_value,
+			COALESCE(SUM(CASE WHEN l.kind = 'recharge' THEN l.face_value_cents - `+paid+`
+			                  WHEN `+ref+` > `+paid+` THEN `+ref+` - `+paid+` ELSE 0 END), 0) AS saved
+		FROM sale_lines l JOIN sales s ON s.id = l.sale_id LEFT JOIN devices d ON d.id = l.device_id
 		WHERE l.refund_id IS NULL AND s.created_at >= ? AND s.created_at < ?`+where+` GROUP BY l.kind`,
 		append([]any{startUTC, endUTC}, args...)...).Scan(&lines).Error; err != nil {
 		return Summary{}, fmt.Errorf("sales: %w", err)
 	}
 	for _, l := range lines {
 		out.PaidCents += l.Paid
+		out.SavingsCents += l.Saved
 		if l.Kind == "device" {
 			out.Sold = l.N
 		} else {
 			out.RechargesSold = l.N
 			out.FaceValueCents = l.FaceValue
-			out.SavingsCents += l.FaceValue - l.Paid
 		}
 	}
-	// Devices have no list price: their saving is the paid price's
-	// complement to the reference price recorded in the specs, when there is one.
-	var deviceSavings int64
-	if err := db.Raw(`SELECT COALESCE(SUM(d.ref - d.paid), 0) FROM (
-			SELECT CAST(`+jsonNumber(s.DB.Engine, "dv.specs", "reference_price_cents")+` AS BIGINT) AS ref,
-			       CASE WHEN s.payment_method = 'free' THEN 0 ELSE l.price_cents END AS paid
-			FROM sale_lines l JOIN sales s ON s.id = l.sale_id JOIN devices dv ON dv.id = l.device_id
-			WHERE l.kind = 'device' AND l.refund_id IS NULL AND s.created_at >= ? AND s.created_at < ?`+where+`) d
-		WHERE d.ref IS NOT NULL AND d.ref > d.paid`, append([]any{startUTC, endUTC}, args...)...).Scan(&deviceSavings).Error; err != nil {
-		return Summary{}, fmt.Errorf("device savings: %w", err)
+	var people struct {
+		Beneficiaries int64
+		Vouchers      int64
 	}
-	out.SavingsCents += deviceSavings
-	if err := db.Raw(`SELECT COUNT(DISTINCT s.beneficiary_id) FROM sales s WHERE s.created_at >= ? AND s.created_at < ?`+where,
-		append([]any{startUTC, endUTC}, args...)...).Scan(&out.BeneficiariesServed).Error; err != nil {
-		return Summary{}, fmt.Errorf("beneficiaries: %w", err)
+	if err := db.Raw(`SELECT COUNT(DISTINCT s.beneficiary_id) AS beneficiaries, COUNT(DISTINCT s.voucher_id) AS vouchers
+		FROM sales s WHERE s.created_at >= ? AND s.created_at < ?`+where, append([]any{startUTC, endUTC}, args...)...).Scan(&people).Error; err != nil {
+		return Summary{}, fmt.Errorf("people served: %w", err)
 	}
-	if err := db.Raw(`SELECT COUNT(DISTINCT s.voucher_id) FROM sales s WHERE s.created_at >= ? AND s.created_at < ?`+where,
-		append([]any{startUTC, endUTC}, args...)...).Scan(&out.VouchersUsed).Error; err != nil {
-		return Summary{}, fmt.Errorf("vouchers used: %w", err)
-	}
+	out.BeneficiariesServed, out.VouchersUsed = people.Beneficiaries, people.Vouchers
 	if err := db.Raw(`SELECT COUNT(*) FROM vouchers WHERE created_at >= ? AND created_at < ?`, startUTC, endUTC).Scan(&out.VouchersIssued).Error; err != nil {
 		return Summary{}, fmt.Errorf("vouchers issued: %w", err)
 	}
