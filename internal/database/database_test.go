@@ -2,6 +2,7 @@ package database_test
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -44,11 +45,20 @@ func TestResolve(t *testing.T) {
 	}
 }
 
+// TestSQLiteSettings opens the embedded engine whatever engine the suite runs on.
 func TestSQLiteSettings(t *testing.T) {
-	if testenv.Engine() != database.SQLite {
-		t.Skip("SQLite settings; the suite runs on PostgreSQL")
+	target, err := database.Resolve(filepath.Join(t.TempDir(), "t.db"), "")
+	if err != nil {
+		t.Fatal(err)
 	}
-	db := testenv.DB(t)
+	db, err := database.Open(context.Background(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
 	var mode string
 	var fk, timeout int
 	db.Raw("PRAGMA journal_mode").Scan(&mode)
@@ -58,7 +68,7 @@ func TestSQLiteSettings(t *testing.T) {
 		t.Fatalf("journal_mode=%s foreign_keys=%d busy_timeout=%d", mode, fk, timeout)
 	}
 	// Foreign keys are enforced.
-	err := db.Exec(`INSERT INTO users (email, name, password_hash, role, organization_id, active, created_at, updated_at)
+	err = db.Exec(`INSERT INTO users (email, name, password_hash, role, organization_id, active, created_at, updated_at)
 		VALUES ('x@example.org', 'x', 'h', 'space', 4242, true, ?, ?)`, database.Now(), database.Now()).Error
 	if err == nil {
 		t.Fatal("a user was inserted for an organisation that does not exist")
