@@ -49,10 +49,17 @@ func (s *Service) Receipt(ctx context.Context, c partners.Caller, saleID int64, 
 		return nil, err
 	}
 
-	w, h, m := 80.0, 297.0, 4.0
 	if format == "a4" {
-		w, m = 210, 15
+		return s.drawReceipt(view, sale, site, seller, duplicate, 210, 297, 15).Bytes()
 	}
+	// A thermal roll is cut after the text: measure on a long page, then
+	// draw again on a page exactly that long.
+	measured := s.drawReceipt(view, sale, site, seller, duplicate, 80, 2000, 4)
+	return s.drawReceipt(view, sale, site, seller, duplicate, 80, measured.GetY()+8, 4).Bytes()
+}
+
+// drawReceipt lays a receipt out on a page w × h mm with margin m.
+func (s *Service) drawReceipt(view SaleView, sale Sale, site partners.Organization, seller string, duplicate bool, w, h, m float64) *pdfdraw.Doc {
 	doc := pdfdraw.New(w, h)
 	doc.SetTitle(fmt.Sprintf("Ticket %d", sale.ID), true)
 	doc.SetMargins(m, m, m)
@@ -111,7 +118,7 @@ func (s *Service) Receipt(ctx context.Context, c partners.Caller, saleID int64, 
 		}
 	}
 	line("", 7, "C", "Merci et à bientôt !")
-	return doc.Bytes()
+	return doc
 }
 
 func frDate(iso string) string {

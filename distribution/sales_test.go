@@ -126,7 +126,11 @@ func TestSaleOfADeviceAndRecharges(t *testing.T) {
 		t.Fatal("GET /sales shows PINs")
 	}
 	f.http.Do("GET", fmt.Sprintf("/api/v1/sales/%v", sale["id"]), f.tokens["space2"], nil).ExpectProblem(t, 404)
-	first := testenv.PDFText(t, f.http.Do("GET", fmt.Sprintf("/api/v1/sales/%v/receipt.pdf", sale["id"]), f.tokens["space"], nil).Expect(t, 200).Body)
+	roll := f.http.Do("GET", fmt.Sprintf("/api/v1/sales/%v/receipt.pdf", sale["id"]), f.tokens["space"], nil).Expect(t, 200).Body
+	if w, h := testenv.PDFPageSize(t, roll); w < 79 || w > 81 || h > 200 || testenv.PDFPages(t, roll) != 1 {
+		t.Errorf("80 mm receipt is %.0f × %.0f mm: want one page cut after the text", w, h)
+	}
+	first := testenv.PDFText(t, roll)
 	for pin := range pins {
 		if !strings.Contains(first, pin) {
 			t.Errorf("receipt lacks PIN %s", pin)

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,4 +116,28 @@ func need(t testing.TB, cmd, pkg string) {
 	if _, err := exec.LookPath(cmd); err != nil {
 		Missing(t, "no %s: install Debian's %s (apt-get install %s)", cmd, pkg, pkg)
 	}
+}
+
+// PDFPageSize is the first page's width and height in millimetres, as pdfinfo reads it.
+func PDFPageSize(t testing.TB, pdf []byte) (float64, float64) {
+	t.Helper()
+	need(t, "pdfinfo", "poppler-utils")
+	in := filepath.Join(t.TempDir(), "doc.pdf")
+	if err := os.WriteFile(in, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdfinfo", in).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdfinfo: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(line, "Page size:"); ok {
+			var w, h float64
+			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%f x %f", &w, &h); err == nil {
+				return w * 25.4 / 72, h * 25.4 / 72
+			}
+		}
+	}
+	t.Fatalf("pdfinfo gave no page size:\n%s", out)
+	return 0, 0
 }
