@@ -401,16 +401,32 @@ func (s *Service) saleView(ctx context.Context, db *gorm.DB, id int64, withPINs 
 		return SaleView{}, fmt.Errorf("sale lines: %w", err)
 	}
 	view := SaleView{Sale: sale, Items: []SaleItemView{}}
-	var unitIDs []int64
+	var unitIDs, deviceIDs []int64
 	for _, l := range lines {
-		item := SaleItemView{SaleLine: l}
 		if l.DeviceID != nil {
-			var tag string
-			db.Table("devices").Select("tag").Where("id = ?", *l.DeviceID).Scan(&tag)
-			item.Tag = tag
+			deviceIDs = append(deviceIDs, *l.DeviceID)
 		}
 		if l.RechargeUnitID != nil {
 			unitIDs = append(unitIDs, *l.RechargeUnitID)
+		}
+	}
+	tags := map[int64]string{}
+	if len(deviceIDs) > 0 {
+		var rows []struct {
+			ID  int64
+			Tag string
+		}
+		if err := db.Table("devices").Select("id, tag").Where("id IN ?", deviceIDs).Scan(&rows).Error; err != nil {
+			return SaleView{}, fmt.Errorf("sold devices: %w", err)
+		}
+		for _, r := range rows {
+			tags[r.ID] = r.Tag
+		}
+	}
+	for _, l := range lines {
+		item := SaleItemView{SaleLine: l}
+		if l.DeviceID != nil {
+			item.Tag = tags[*l.DeviceID]
 		}
 		view.Items = append(view.Items, item)
 	}

@@ -239,20 +239,62 @@ func (s *Service) LookupVoucher(ctx context.Context, c partners.Caller, raw stri
 }
 
 func (s *Service) fullView(db *gorm.DB, vo Voucher) (VoucherView, error) {
-	var org partners.Organization
-	var b Beneficiary
-	if err := db.Where("id = ?", vo.OrganizationID).Take(&org).Error; err != nil {
-		return VoucherView{}, fmt.Errorf("voucher organisation: %w", err)
+	views, err := s.fullViews(db, []Voucher{vo})
+	if err != nil {
+		return VoucherView{}, err
 	}
-	if err := db.Where("id = ?", vo.BeneficiaryID).Take(&b).Error; err != nil {
-		return VoucherView{}, fmt.Errorf("voucher beneficiary: %w", err)
-	}
-	out := s.view(vo, &org, &b)
-	if vo.RenewedFromID != nil {
-		var from Voucher
-		if err := db.Select("code").Where("id = ?", *vo.RenewedFromID).Take(&from).Error; err == nil {
-			out.RenewedFrom = FormatCode(from.Code)
+	return views[0], nil
+}
+
+// fullViews shows vouchers with their issuer, person and predecessor, loading
+// each of those once for the whole list.
+func (s *Service) fullViews(db *gorm.DB, vs []Voucher) ([]VoucherView, error) {
+	var orgIDs, benIDs, fromIDs []int64
+	for _, v := range vs {
+		orgIDs, benIDs = append(orgIDs, v.OrganizationID), append(benIDs, v.BeneficiaryID)
+		if v.RenewedFromID != nil {
+			fromIDs = append(fromIDs, *v.RenewedFromID)
 		}
+	}
+	var orgs []partners.Organization
+	var bens []Beneficiary
+	var froms []Voucher
+	if err := db.Session(&gorm.Session{}).Where("id IN ?", orgIDs).Find(&orgs).Error; err != nil {
+		return nil, fmt.Errorf("voucher organisations: %w", err)
+	}
+	if err := db.Session(&gorm.Session{}).Where("id IN ?", benIDs).Find(&bens).Error; err != nil {
+		return nil, fmt.Errorf("voucher beneficiaries: %w", err)
+	}
+	if len(fromIDs) > 0 {
+		if err := db.Session(&gorm.Session{}).Select("id, code").Where("id IN ?", fromIDs).Find(&froms).Error; err != nil {
+			return nil, fmt.Errorf("renewed vouchers: %w", err)
+		}
+	}
+	orgByID := map[int64]*partners.Organization{}
+	for i := range orgs {
+		orgByID[orgs[i].ID] = &orgs[i]
+	}
+	benByID := map[int64]*Beneficiary{}
+	for i := range bens {
+		benByID[bens[i].ID] = &bens[i]
+	}
+	codeByID := map[int64]string{}
+	for _, f := range froms {
+		codeByID[f.ID] = f.Code
+	}
+	out := make([]VoucherView, 0, len(vs))
+	for _, v := range vs {
+		org, b := orgByID[v.OrganizationID], benByID[v.BeneficiaryID]
+		if org == nil || b == nil {
+			return nil, fmt.Errorf("voucher %d: organisation or beneficiary missing", v.ID)
+		}
+		view := s.view(v, org, b)
+		if v.RenewedFromID != nil {
+			if c, ok := codeByID[*v.RenewedFromID]; ok {
+				view.RenewedFrom = FormatCode(c)
+			}
+		}
+		out = append(out, view)
 	}
 	return out, nil
 }
@@ -328,13 +370,9 @@ func (s *Service) ListVouchers(ctx context.Context, c partners.Caller, f Voucher
 	if err := q.Find(&vs).Error; err != nil {
 		return httpx.List[VoucherView]{}, fmt.Errorf("list vouchers: %w", err)
 	}
-	views := make([]VoucherView, 0, len(vs))
-	for _, vo := range vs {
-		view, err := s.fullView(db, vo)
-		if err != nil {
-			return httpx.List[VoucherView]{}, err
-		}
-		views = append(views, view)
+	views, err := s.fullViews(db, vs)
+	if err != nil {
+		return httpx.List[VoucherView]{}, err
 	}
 	return httpx.NewList(views, p, func(v VoucherView) int64 { return v.ID }), nil
 }
