@@ -241,3 +241,25 @@ func rssMB(pid int) (float64, error) {
 }
 
 func openBenchDB(e *env) (*sql.DB, error) { return sql.Open("pgx", e.dbURL) }
+
+// insertOrg adds an organisation of a kind to the bench database.
+func insertOrg(ctx context.Context, db *sql.DB, kind, name string) (int64, error) {
+	var id int64
+	err := db.QueryRowContext(ctx, `INSERT INTO organizations (kind, name, timezone, address, created_at, updated_at)
+		VALUES ($1, $2, 'Europe/Paris', '1 place de la Mairie, 93100 Montreuil', now(), now()) RETURNING id`, kind, name).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("seed %s: %w", kind, err)
+	}
+	return id, nil
+}
+
+// insertBeneficiary adds one person followed by an organisation.
+func insertBeneficiary(ctx context.Context, db *sql.DB, org int64) (int64, error) {
+	var id int64
+	err := db.QueryRowContext(ctx, `INSERT INTO beneficiaries (organization_id, first_name, last_name, name_key, created_at, last_activity_at)
+		VALUES ($1, 'Zoé', 'Lefèvre', 'zoe|lefevre', now(), now()) RETURNING id`, org).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("seed beneficiary: %w", err)
+	}
+	return id, nil
+}

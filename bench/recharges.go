@@ -28,13 +28,13 @@ func rechargeImport(ctx context.Context, e *env) (Result, error) {
 		return Result{}, err
 	}
 	defer db.Close()
-	var product, site int64
-	if err := db.QueryRowContext(ctx, `INSERT INTO organizations (kind, name, timezone, created_at, updated_at)
-		VALUES ('operator', 'Opérateur banc d''essai', 'Europe/Paris', now(), now()) RETURNING id`).Scan(&product); err != nil {
-		return Result{}, fmt.Errorf("seed operator: %w", err)
+	operator, err := insertOrg(ctx, db, "operator", "Opérateur banc d'essai")
+	if err != nil {
+		return Result{}, err
 	}
+	var product, site int64
 	if err := db.QueryRowContext(ctx, `INSERT INTO recharge_products (operator_id, name, face_value_cents, price_cents, low_stock_threshold, active, created_at, updated_at)
-		VALUES ($1, 'Recharge 10 €', 1000, 200, 0, true, now(), now()) RETURNING id`, product).Scan(&product); err != nil {
+		VALUES ($1, 'Recharge 10 €', 1000, 200, 0, true, now(), now()) RETURNING id`, operator).Scan(&product); err != nil {
 		return Result{}, fmt.Errorf("seed product: %w", err)
 	}
 	if err := db.QueryRowContext(ctx, `SELECT id FROM organizations WHERE kind = 'warehouse' LIMIT 1`).Scan(&site); err != nil {

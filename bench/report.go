@@ -22,13 +22,23 @@ func reportSummary(ctx context.Context, e *env) (Result, error) {
 		return Result{}, err
 	}
 	defer db.Close()
-	var space, presc, ben, voucher, firstDevice, warehouse int64
+	space, err := insertOrg(ctx, db, "space", "Espace rapport")
+	if err != nil {
+		return Result{}, err
+	}
+	presc, err := insertOrg(ctx, db, "prescriber", "CCAS rapport")
+	if err != nil {
+		return Result{}, err
+	}
+	ben, err := insertBeneficiary(ctx, db, presc)
+	if err != nil {
+		return Result{}, err
+	}
+	var voucher, firstDevice, warehouse int64
 	steps := []struct {
 		q    string
 		dest *int64
 	}{
-		{`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('space', 'Espace rapport', 'Europe/Paris', now(), now()) RETURNING id`, &space},
-		{`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('prescriber', 'CCAS rapport', 'Europe/Paris', now(), now()) RETURNING id`, &presc},
 		{`SELECT MIN(id) FROM devices`, &firstDevice},
 		{`SELECT MIN(id) FROM organizations WHERE kind = 'warehouse'`, &warehouse},
 	}
@@ -36,10 +46,6 @@ func reportSummary(ctx context.Context, e *env) (Result, error) {
 		if err := db.QueryRowContext(ctx, s.q).Scan(s.dest); err != nil {
 			return Result{}, fmt.Errorf("seed: %w", err)
 		}
-	}
-	if err := db.QueryRowContext(ctx, `INSERT INTO beneficiaries (organization_id, first_name, last_name, name_key, created_at, last_activity_at)
-		VALUES ($1, 'R', 'R', 'r|r', now(), now()) RETURNING id`, presc).Scan(&ben); err != nil {
-		return Result{}, err
 	}
 	if err := db.QueryRowContext(ctx, `INSERT INTO vouchers (code, beneficiary_id, organization_id, device_categories, devices_allowed, recharges_allowed,
 		valid_until, expires_at, status, created_at) VALUES ('RAPPORT00002', $1, $2, '[]', 10, 10, '2099-01-01', now(), 'active', now()) RETURNING id`, ben, presc).Scan(&voucher); err != nil {

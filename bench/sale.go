@@ -33,13 +33,12 @@ func sale(ctx context.Context, e *env) (Result, error) {
 		return Result{}, err
 	}
 	defer db.Close()
-	var space, prescriber int64
-	if err := db.QueryRowContext(ctx, `INSERT INTO organizations (kind, name, timezone, created_at, updated_at)
-		VALUES ('space', 'Espace banc d''essai', 'Europe/Paris', now(), now()) RETURNING id`).Scan(&space); err != nil {
+	space, err := insertOrg(ctx, db, "space", "Espace banc d'essai")
+	if err != nil {
 		return Result{}, err
 	}
-	if err := db.QueryRowContext(ctx, `INSERT INTO organizations (kind, name, timezone, created_at, updated_at)
-		VALUES ('prescriber', 'CCAS banc de vente', 'Europe/Paris', now(), now()) RETURNING id`).Scan(&prescriber); err != nil {
+	prescriber, err := insertOrg(ctx, db, "prescriber", "CCAS banc de vente")
+	if err != nil {
 		return Result{}, err
 	}
 	var don int64

@@ -29,13 +29,12 @@ func voucherPDF(ctx context.Context, e *env) (Result, error) {
 		return Result{}, err
 	}
 	defer db.Close()
-	var org, ben int64
-	if err := db.QueryRowContext(ctx, `INSERT INTO organizations (kind, name, timezone, address, created_at, updated_at)
-		VALUES ('prescriber', 'CCAS banc d''essai', 'Europe/Paris', '1 place de la Mairie, 93100 Montreuil', now(), now()) RETURNING id`).Scan(&org); err != nil {
+	org, err := insertOrg(ctx, db, "prescriber", "CCAS banc d'essai")
+	if err != nil {
 		return Result{}, err
 	}
-	if err := db.QueryRowContext(ctx, `INSERT INTO beneficiaries (organization_id, first_name, last_name, name_key, created_at, last_activity_at)
-		VALUES ($1, 'Zoé', 'Lefèvre', 'zoe|lefevre', now(), now()) RETURNING id`, org).Scan(&ben); err != nil {
+	ben, err := insertBeneficiary(ctx, db, org)
+	if err != nil {
 		return Result{}, err
 	}
 	codes := make([]string, voucherCount)
