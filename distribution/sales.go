@@ -294,12 +294,7 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 		if it.DeviceID == 0 {
 			continue
 		}
-		var d inventory.Device
-		if err := tx.Where("id = ?", it.DeviceID).Take(&d).Error; err == nil && !slices.Contains(cats, string(d.Category)) {
-			return SaleView{}, apperr.Conflict("category-not-allowed", "device %s is a %s; voucher %s allows %s", d.Tag, d.Category,
-				FormatCode(code), strings.Join(cats, ", "))
-		}
-		d, err := s.inventory.SellDevice(ctx, tx, c, it.DeviceID, site.ID, sale.ID)
+		d, err := s.inventory.SellDevice(ctx, tx, c, it.DeviceID, site.ID, sale.ID, cats)
 		if err != nil {
 			return SaleView{}, err
 		}

@@ -3,6 +3,8 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"gorm.io/gorm"
 
@@ -12,14 +14,18 @@ import (
 
 // SellDevice moves a device from in_stock at a site to sold, inside the
 // sale's transaction, with a conditional update: of two sales racing for the
-// same device, exactly one wins; the other gets device-unavailable.
-func (s *Service) SellDevice(ctx context.Context, tx *gorm.DB, c partners.Caller, deviceID, siteID, saleID int64) (Device, error) {
+// same device, exactly one wins; the other gets device-unavailable. A device
+// whose category is not among allowed is category-not-allowed.
+func (s *Service) SellDevice(ctx context.Context, tx *gorm.DB, c partners.Caller, deviceID, siteID, saleID int64, allowed []string) (Device, error) {
 	var d Device
 	if err := tx.WithContext(ctx).Where("id = ?", deviceID).Take(&d).Error; err != nil {
 		if isNotFound(notFound(err, "device %d", deviceID)) {
 			return d, &apperr.ConflictError{Code: "device-unavailable", Detail: fmt.Sprintf("no device %d", deviceID)}
 		}
 		return d, fmt.Errorf("device %d: %w", deviceID, err)
+	}
+	if !slices.Contains(allowed, string(d.Category)) {
+		return d, apperr.Conflict("category-not-allowed", "device %s is a %s; the voucher allows %s", d.Tag, d.Category, strings.Join(allowed, ", "))
 	}
 	if d.State != InStock || d.SiteID != siteID {
 		return d, apperr.Conflict("device-unavailable", "device %s is %s, not in stock at this site", d.Tag, d.State)
