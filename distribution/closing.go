@@ -128,7 +128,9 @@ func (s *Service) closing(db *gorm.DB, site partners.Organization, date string) 
 func (s *Service) RecordClosing(ctx context.Context, c partners.Caller, siteID int64, date string, counted int64) (Closing, error) {
 	var out Closing
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		site, err := s.siteFor(tx, c, siteID)
+		// The site's row exclusively: the sales in flight (which share it)
+		// commit first and are counted; later ones see the closing.
+		site, err := s.siteFor(s.lock(tx, lockUpdate), c, siteID)
 		if err != nil {
 			return err
 		}

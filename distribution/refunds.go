@@ -48,8 +48,8 @@ func (s *Service) Refund(ctx context.Context, c partners.Caller, saleID int64, i
 			}
 			return apperr.Invalid("device_ids", "name the devices brought back")
 		}
-		var site partners.Organization
-		if err := tx.Where("id = ?", sale.SiteID).Take(&site).Error; err != nil {
+		var site partners.Organization // shared with sales, against a closing (see sell)
+		if err := s.lock(tx, lockShare).Where("id = ?", sale.SiteID).Take(&site).Error; err != nil {
 			return fmt.Errorf("site: %w", err)
 		}
 		now := s.now()

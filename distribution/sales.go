@@ -109,7 +109,9 @@ func (r *SaleRequest) check() error {
 	case n == 0:
 		v.Field("items", "a sale has at least one item")
 	case n > maxItems:
-		v.Field("items", "at most %d items", maxItems)
+		// Not one error per item: a list this long is refused whole.
+		v.Field("items", "at most %d items per sale, not %d", maxItems, n)
+		return v.Err()
 	}
 	devices := map[int64]bool{}
 	qty := map[int64]int{}
@@ -183,8 +185,14 @@ func (s *Service) Sell(ctx context.Context, c partners.Caller, key string, req S
 	if own, ok := c.SiteID(); !c.IsAdmin() && (!ok || own != req.SiteID) {
 		return SaleView{}, false, fmt.Errorf("you sell at your own site only: %w", apperr.ErrForbidden)
 	}
+	// A sale resolves a voucher code as a lookup does: failures count toward
+	// the same per-user limit and audit, or sales would be an oracle for codes.
+	if err := s.checkLookupRate(ctx, c); err != nil {
+		return SaleView{}, false, err
+	}
 	code, err := NormalizeCode(req.VoucherCode)
 	if err != nil {
+		s.lookupFailed(ctx, "mistyped")
 		return SaleView{}, false, apperr.Invalid("voucher_code", "%s", strings.TrimSuffix(err.Error(), ": "+ErrCodeMistyped.Error()))
 	}
 	hash := req.hash()
@@ -214,8 +222,14 @@ func (s *Service) Sell(ctx context.Context, c partners.Caller, key string, req S
 		v, rerr := s.replay(ctx, c, uid, key, hash)
 		return v, true, rerr
 	}
+	if errors.Is(err, errUnknownVoucher) {
+		s.lookupFailed(ctx, "unknown")
+	}
 	return view, false, err
 }
+
+// errUnknownVoucher is a sale naming a well-formed code nobody issued.
+var errUnknownVoucher = fmt.Errorf("unknown voucher: %w", apperr.ErrNotFound)
 
 // replay answers a key already used: the first sale, or 422 for another body.
 func (s *Service) replay(ctx context.Context, c partners.Caller, uid int64, key, hash string) (SaleView, error) {
@@ -232,12 +246,31 @@ func (s *Service) replay(ctx context.Context, c partners.Caller, uid int64, key,
 	if row.SaleID == nil {
 		return SaleView{}, apperr.Conflict("in-progress", "a sale with this key is in progress; retry in a moment")
 	}
-	return s.saleView(ctx, s.db.WithContext(ctx), *row.SaleID, true)
+	v, err := s.saleView(ctx, s.db.WithContext(ctx), *row.SaleID, true)
+	if err != nil {
+		return v, err
+	}
+	// The PINs are handed over again: audited, as a receipt reprint is.
+	pins := 0
+	for _, it := range v.Items {
+		if it.PIN != "" {
+			pins++
+		}
+	}
+	if pins > 0 {
+		if err := audit.Record(ctx, s.db.WithContext(ctx), "sale.replay", "sale", v.ID, map[string]any{"pins": pins}); err != nil {
+			return SaleView{}, err
+		}
+	}
+	return v, nil
 }
 
 func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req SaleRequest, code string) (SaleView, error) {
+	// The site's row is shared by the day's sales and taken exclusively by
+	// its closing: a closing waits for the sales in flight, and a sale that
+	// starts after a closing sees it (PostgreSQL; SQLite runs one writer).
 	var site partners.Organization
-	if err := tx.Where("id = ? AND kind = ?", req.SiteID, partners.KindSpace).Take(&site).Error; err != nil {
+	if err := s.lock(tx, lockShare).Where("id = ? AND kind = ?", req.SiteID, partners.KindSpace).Take(&site).Error; err != nil {
 		return SaleView{}, notFound(err, "space %d", req.SiteID)
 	}
 	now := s.now()
@@ -245,14 +278,24 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	if err := s.checkOpen(tx, site.ID, localDate); err != nil {
 		return SaleView{}, err
 	}
-	var vo Voucher
-	q := tx.Where("code = ?", code)
-	if s.db.Engine == database.Postgres {
-		// Sales on one voucher queue here, so entitlements are checked in turn.
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	// The person first, then the voucher (the order renewals take too): the
+	// yearly device limit counts the person's sales across all their
+	// vouchers, so sales to one person queue here and count in turn.
+	var beneficiaryID int64
+	if err := tx.Raw(`SELECT beneficiary_id FROM vouchers WHERE code = ?`, code).Scan(&beneficiaryID).Error; err != nil {
+		return SaleView{}, fmt.Errorf("voucher %s: %w", FormatCode(code), err)
 	}
-	if err := q.Take(&vo).Error; err != nil {
-		return SaleView{}, notFound(err, "voucher %s", FormatCode(code))
+	if beneficiaryID == 0 {
+		return SaleView{}, fmt.Errorf("voucher %s: %w", FormatCode(code), errUnknownVoucher)
+	}
+	var person Beneficiary
+	if err := s.lock(tx, lockUpdate).Select("id").Where("id = ?", beneficiaryID).Take(&person).Error; err != nil {
+		return SaleView{}, fmt.Errorf("beneficiary of voucher %s: %w", FormatCode(code), err)
+	}
+	// Sales on one voucher queue here, so entitlements are checked in turn.
+	var vo Voucher
+	if err := s.lock(tx, lockUpdate).Where("code = ?", code).Take(&vo).Error; err != nil {
+		return SaleView{}, fmt.Errorf("voucher %s: %w", FormatCode(code), err)
 	}
 	if st := vo.StatusAt(now); st != StatusActive {
 		return SaleView{}, apperr.Conflict("voucher-inactive", "voucher %s is %s", FormatCode(code), st)
@@ -370,6 +413,22 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	vo.Status = status
 	view.Voucher = SaleVoucher{Code: FormatCode(vo.Code), Status: vo.StatusAt(now), Remaining: vo.Remaining()}
 	return view, nil
+}
+
+type lockStrength string
+
+const (
+	lockShare  lockStrength = "SHARE"
+	lockUpdate lockStrength = "UPDATE"
+)
+
+// lock adds FOR SHARE or FOR UPDATE on PostgreSQL; SQLite's write
+// transactions begin IMMEDIATE and already run one at a time.
+func (s *Service) lock(tx *gorm.DB, strength lockStrength) *gorm.DB {
+	if s.db.Engine != database.Postgres {
+		return tx
+	}
+	return tx.Clauses(clause.Locking{Strength: string(strength)})
 }
 
 // checkOpen refuses a sale or refund on a day whose closing is recorded.

@@ -25,6 +25,9 @@ type API struct {
 	Service *Service
 	// Scanners are tried, in order, after devices.
 	Scanners []Scanner
+	// MaxRechargeBytes bounds an operator file sent over HTTP; 0 means
+	// MaxRechargeFile.
+	MaxRechargeBytes int64
 }
 
 // Routes mounts the inventory routes on a group behind partners.RequireAuth.
@@ -458,10 +461,14 @@ func (a *API) importRecharges(c *gin.Context, caller partners.Caller) error {
 	if c.ContentType() == "application/json" {
 		return apperr.Invalid("Content-Type", "send the operator file as text/csv (header serial,pin,expires_on)")
 	}
-	if c.Request.ContentLength > MaxRechargeFile {
-		return fmt.Errorf("an operator file of %d MB: at most %d MB per import: %w", c.Request.ContentLength>>20, MaxRechargeFile>>20, apperr.ErrTooLarge)
+	limit := a.MaxRechargeBytes
+	if limit <= 0 {
+		limit = MaxRechargeFile
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxRechargeFile)
+	if c.Request.ContentLength > limit {
+		return fmt.Errorf("an operator file of %d MB: at most %d MB per import: %w", c.Request.ContentLength>>20, limit>>20, apperr.ErrTooLarge)
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	res, err := a.Service.ImportRecharges(c.Request.Context(), caller, product, site, c.Request.Body, nil)
 	if err != nil {
 		return err

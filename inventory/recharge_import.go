@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"sort"
 	"strings"
 	"time"
@@ -214,6 +215,9 @@ func newRechargeParser(r io.Reader, today string, operatorID int64, s *Service, 
 		return nil, apperr.Invalid("file", "the file is empty: expected a header line serial,pin,expires_on and one line per card")
 	}
 	if err != nil {
+		if rerr := readFailure(err); rerr != nil {
+			return nil, rerr
+		}
 		v := &apperr.ValidationError{}
 		v.Line(1, "header: %s", csvProblem(err))
 		return nil, v
@@ -284,6 +288,12 @@ func (p *rechargeParser) Next() bool {
 			line, _ = p.csv.FieldPos(0)
 		}
 		if err != nil {
+			// A read error (a cut connection, the body limit) repeats on
+			// every read: it ends the import, never a bad line.
+			if rerr := readFailure(err); rerr != nil {
+				p.err = rerr
+				return false
+			}
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				line = pe.StartLine
@@ -361,6 +371,20 @@ func (p *rechargeParser) Values() ([]any, error) { return p.row, nil }
 
 // Err is a failure that stops the import (not a bad line).
 func (p *rechargeParser) Err() error { return p.err }
+
+// readFailure is the error that ends an import when the file itself cannot
+// be read (as opposed to a line that does not parse), or nil.
+func readFailure(err error) error {
+	var pe *csv.ParseError
+	if err == nil || errors.As(err, &pe) {
+		return nil
+	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return fmt.Errorf("the file is over %d MB: split it and import each part: %w", tooLarge.Limit>>20, apperr.ErrTooLarge)
+	}
+	return fmt.Errorf("the file could not be read to its end (%v); nothing was imported, send it again: %w", err, apperr.ErrMalformed)
+}
 
 // pinAAD binds a sealed PIN to its card, so it cannot be moved to another row.
 func pinAAD(operatorID int64, serial string) []byte {
@@ -492,6 +516,9 @@ func (p pgxImportTx) lines(ctx context.Context, q string, args ...any) ([]lineEr
 
 func (p pgxImportTx) stage(ctx context.Context, src *rechargeParser) error {
 	_, err := p.tx.CopyFrom(ctx, pgx.Identifier{"recharge_staging"}, []string{"line", "serial", "pin_sealed", "pin_key_id", "expires_on"}, src)
+	if src.err != nil {
+		return src.err // the file's own failure, which pgx reports as a cancelled COPY
+	}
 	if err != nil {
 		return fmt.Errorf("copy cards: %w", err)
 	}

@@ -29,10 +29,11 @@ func refOf(d Device) DeviceRef {
 }
 
 // Elsewhere is a scanned device that the records put at another site or in a
-// state that is not on a shelf.
+// state that is not on a shelf. The device is described only to a caller who
+// may see it; to others the code is just recorded elsewhere.
 type Elsewhere struct {
 	Code string `json:"code"`
-	DeviceRef
+	*DeviceRef
 }
 
 // StockCheck is the result of scanning everything on a site's shelves.
@@ -107,9 +108,18 @@ func (s *Service) CheckStock(ctx context.Context, c partners.Caller, siteID int6
 			seen[d.ID] = true
 			if d.SiteID == siteID && d.State.OnShelf() {
 				res.Seen++
-			} else {
-				res.Elsewhere = append(res.Elsewhere, Elsewhere{Code: code, DeviceRef: refOf(d)})
+				continue
 			}
+			e := Elsewhere{Code: code}
+			visible, err := s.visible(tx, c, d)
+			if err != nil {
+				return err
+			}
+			if visible {
+				ref := refOf(d)
+				e.DeviceRef = &ref
+			}
+			res.Elsewhere = append(res.Elsewhere, e)
 		}
 		var expected []Device
 		if err := tx.Where("site_id = ? AND state IN ?", siteID, onShelfStates()).Order("tag").Find(&expected).Error; err != nil {
@@ -132,6 +142,19 @@ func (s *Service) CheckStock(ctx context.Context, c partners.Caller, siteID int6
 		return nil
 	})
 	return res, err
+}
+
+// visible tells whether the caller may see a device (GET /devices/{id}
+// answers them).
+func (s *Service) visible(tx *gorm.DB, c partners.Caller, d Device) (bool, error) {
+	if c.IsAdmin() {
+		return true, nil
+	}
+	var n int64
+	if err := tx.Model(&Device{}).Scopes(visibleDevices(c)).Where("devices.id = ?", d.ID).Count(&n).Error; err != nil {
+		return false, fmt.Errorf("device %d visibility: %w", d.ID, err)
+	}
+	return n > 0, nil
 }
 
 // GetStockCheck returns a recorded stock check of a site.

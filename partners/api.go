@@ -35,7 +35,7 @@ func (a *API) Routes(public, authed *gin.RouterGroup) {
 
 func (a *API) login(c *gin.Context) error {
 	var in Credentials
-	if err := httpx.DecodeJSON(c, &in); err != nil {
+	if err := httpx.DecodeJSONUnchecked(c, &in); err != nil { // Login refuses bad text as bad credentials (401)
 		return err
 	}
 	s, err := a.Service.Login(c.Request.Context(), in, TokenBearer, Client{IP: c.ClientIP(), UserAgent: c.Request.UserAgent()})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
+	"github.com/tremplin/tremplin/internal/textcheck"
 )
 
 // TokenKind tells an API bearer token from a web UI session.
@@ -102,7 +103,9 @@ func (s *Service) Login(ctx context.Context, cr Credentials, kind TokenKind, cl 
 	if err := v.Err(); err != nil {
 		return Session{}, err
 	}
-	if len(email) > maxEmailLen || len(cr.Password) > maxPasswordLen {
+	// Nothing with a control character reaches the database (PostgreSQL
+	// refuses a NUL): such credentials are wrong ones.
+	if len(email) > maxEmailLen || len(cr.Password) > maxPasswordLen || !textcheck.CleanLine(email) || !textcheck.Clean(cr.Password) {
 		return Session{}, errBadCredentials
 	}
 	if err := s.checkLoginRate(ctx, email, cl.IP); err != nil {
@@ -124,17 +127,7 @@ func (s *Service) Login(ctx context.Context, cr Credentials, kind TokenKind, cl 
 	}
 	now := s.now()
 	if !ok {
-		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			if err := tx.Create(&loginAttempt{Email: email, IP: cl.IP, Success: false, At: now}).Error; err != nil {
-				return fmt.Errorf("record login attempt: %w", err)
-			}
-			var uid int64
-			if u.ID != 0 {
-				uid = u.ID
-			}
-			return audit.Record(ctx, tx, "auth.login_failed", "user", uid, map[string]any{"email": email})
-		})
-		if err != nil {
+		if err := s.loginFailed(ctx, email, cl.IP, u.ID, "login"); err != nil {
 			return Session{}, err
 		}
 		return Session{}, errBadCredentials
@@ -169,6 +162,22 @@ func (s *Service) Login(ctx context.Context, cr Credentials, kind TokenKind, cl 
 	}
 	u.LastLoginAt = &now
 	return Session{Token: secret, ExpiresAt: tok.ExpiresAt, User: u}, nil
+}
+
+// loginFailed counts a wrong password toward the login limits and audits it;
+// via says where it was typed (the login, or the current password asked
+// before a change).
+func (s *Service) loginFailed(ctx context.Context, email, ip string, userID int64, via string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&loginAttempt{Email: email, IP: ip, Success: false, At: s.now()}).Error; err != nil {
+			return fmt.Errorf("record login attempt: %w", err)
+		}
+		data := map[string]any{"email": email}
+		if via != "login" {
+			data["via"] = via
+		}
+		return audit.Record(ctx, tx, "auth.login_failed", "user", userID, data)
+	})
 }
 
 func withUser(a audit.Actor, userID, orgID *int64) audit.Actor {

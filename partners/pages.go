@@ -2,6 +2,7 @@ package partners
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/problem"
+	"github.com/tremplin/tremplin/internal/textcheck"
 	"github.com/tremplin/tremplin/templates"
 )
 
@@ -43,6 +46,10 @@ func (p *Pages) RequireSession() gin.HandlerFunc {
 			caller, aerr := p.Service.Authenticate(c.Request.Context(), secret, TokenSession)
 			if aerr == nil {
 				setCaller(c, caller)
+				if err := checkForm(c); err != nil {
+					p.fail(c, err)
+					return
+				}
 				c.Next()
 				return
 			}
@@ -56,6 +63,27 @@ func (p *Pages) RequireSession() gin.HandlerFunc {
 	}
 }
 
+// checkForm refuses a posted form with a control character in any field,
+// as DecodeJSON does for the API: pages never store what the API refuses.
+func checkForm(c *gin.Context) error {
+	if c.Request.Method != http.MethodPost {
+		return nil
+	}
+	if err := c.Request.ParseForm(); err != nil {
+		return fmt.Errorf("form: %w", apperr.ErrMalformed)
+	}
+	v := &apperr.ValidationError{}
+	for name, vals := range c.Request.PostForm {
+		for _, s := range vals {
+			if !textcheck.Clean(name) || !textcheck.Clean(s) {
+				v.Field(name, textcheck.Message)
+				break
+			}
+		}
+	}
+	return v.Err()
+}
+
 type loginView struct {
 	Caller *Caller
 	Email  string
@@ -65,7 +93,7 @@ type loginView struct {
 
 // safeNext keeps a post-login redirect on this site.
 func safeNext(s string) string {
-	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") {
+	if !textcheck.CleanLine(s) || !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") {
 		return "/"
 	}
 	return s
@@ -179,6 +207,10 @@ func (p *Pages) fail(c *gin.Context, err error) {
 		status, view.Title, view.Message = http.StatusUnprocessableEntity, "Saisie à corriger", err.Error()
 	case errors.Is(err, apperr.ErrRateLimited):
 		status, view.Title, view.Message = http.StatusTooManyRequests, "Trop d'essais", "Trop de codes introuvables : attendez quelques minutes et vérifiez le code avec la personne."
+	case problem.IsUnavailable(err):
+		status, view.Title, view.Message = http.StatusServiceUnavailable, "Service momentanément indisponible",
+			"Tremplin ne joint pas sa base de données pour l'instant. Rien n'a été enregistré : réessayez dans un instant."
+		c.Header("Retry-After", "5")
 	default:
 		p.Logger.Error("page failed", "error", err.Error(), "path", c.Request.URL.Path, "request_id", httpx.RequestID(c))
 	}

@@ -159,6 +159,15 @@ func (s *Service) UpdateUser(ctx context.Context, c Caller, id int64, in UserPat
 	if !c.IsAdmin() && in.Active != nil {
 		return User{}, fmt.Errorf("only an admin may activate or deactivate a user: %w", apperr.ErrForbidden)
 	}
+	// The current password asked before a change is a password guess like a
+	// login: it meets the same limits and counts with the failed logins.
+	askCurrent := !c.IsAdmin() && in.Password != nil
+	if askCurrent {
+		if err := s.checkLoginRate(ctx, normalizeEmail(c.Email), audit.ActorFrom(ctx).IP); err != nil {
+			return User{}, err
+		}
+	}
+	wrongCurrent := false
 	var u User
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Where("id = ?", id).Take(&u).Error; err != nil {
@@ -177,8 +186,9 @@ func (s *Service) UpdateUser(ctx context.Context, c Caller, id int64, in UserPat
 		}
 		if in.Password != nil {
 			checkPassword(v, "password", *in.Password)
-			if !c.IsAdmin() && (in.CurrentPassword == nil || !s.hasher.Verify(*in.CurrentPassword, u.PasswordHash)) {
+			if askCurrent && (in.CurrentPassword == nil || !s.hasher.Verify(*in.CurrentPassword, u.PasswordHash)) {
 				v.Field("current_password", "is required and must be your current password")
+				wrongCurrent = in.CurrentPassword != nil
 			}
 			logged["password"] = "changed"
 		}
@@ -232,5 +242,10 @@ func (s *Service) UpdateUser(ctx context.Context, c Caller, id int64, in UserPat
 		}
 		return audit.Record(ctx, tx, "user.update", "user", id, logged)
 	})
+	if wrongCurrent {
+		if ferr := s.loginFailed(ctx, normalizeEmail(c.Email), audit.ActorFrom(ctx).IP, id, "current_password"); ferr != nil {
+			return User{}, ferr
+		}
+	}
 	return u, err
 }

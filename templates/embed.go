@@ -17,10 +17,25 @@ var pages embed.FS
 //go:embed static
 var static embed.FS
 
-// Static serves /static/.
+// Static serves /static/: files only, a folder is not found (never listed).
 func Static() http.FileSystem {
 	sub, _ := fs.Sub(static, "static")
-	return http.FS(sub)
+	return filesOnly{http.FS(sub)}
+}
+
+type filesOnly struct{ http.FileSystem }
+
+func (f filesOnly) Open(name string) (http.File, error) {
+	file, err := f.FileSystem.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := file.Stat()
+	if err != nil || st.IsDir() {
+		file.Close()
+		return nil, fs.ErrNotExist
+	}
+	return file, nil
 }
 
 // Set is every page, each parsed with the layout.

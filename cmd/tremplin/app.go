@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -161,11 +160,12 @@ func newServices(cfg config.Config, db *database.DB, keys *secrets.Keyring) (*se
 // newRouter mounts every domain on one engine. The returned handler adds
 // cross-origin protection, which refuses cross-site form posts.
 func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *httpx.Metrics) (*gin.Engine, http.Handler, error) {
-	e, err := httpx.NewEngine(httpx.Deps{Logger: logger, Metrics: metrics, TrustedProxies: cfg.TrustedProxies})
+	views, err := templates.Load()
 	if err != nil {
 		return nil, nil, err
 	}
-	views, err := templates.Load()
+	site := &partners.Pages{Service: s.partners, Views: views, Logger: logger, BehindProxy: len(cfg.TrustedProxies) > 0}
+	e, err := httpx.NewEngine(httpx.Deps{Logger: logger, Metrics: metrics, TrustedProxies: cfg.TrustedProxies, PageFail: site.Fail})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -182,7 +182,7 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	}))
 	e.GET("/metrics", gin.WrapH(metrics.Handler()))
 	e.GET("/api/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", apispec.JSON) })
-	e.StaticFS("/static", templates.Static())
+	e.StaticFS("/static", templates.Static()) // files only: a folder is a 404, never a listing
 
 	public := e.Group("/api/v1")
 	authed := e.Group("/api/v1", partners.RequireAuth(s.partners))
@@ -190,7 +190,6 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	(&inventory.API{Service: s.inventory, Scanners: []inventory.Scanner{s.distribution.ScanVoucher}}).Routes(authed)
 	(&distribution.API{Service: s.distribution}).Routes(authed)
 	(&reports.API{Service: &reports.Service{DB: s.db}}).Routes(authed)
-	site := &partners.Pages{Service: s.partners, Views: views, Logger: logger, BehindProxy: len(cfg.TrustedProxies) > 0}
 	site.Routes(e)
 	(&distribution.Pages{Service: s.distribution, Site: site}).Routes(e)
 
@@ -204,9 +203,7 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 
 // apiRoute tells whether a route belongs in the OpenAPI document (the web
 // pages and static files do not).
-func apiRoute(path string) bool {
-	return strings.HasPrefix(path, "/api/") || path == "/healthz" || path == "/readyz" || path == "/metrics"
-}
+func apiRoute(path string) bool { return httpx.IsAPIPath(path) }
 
 // openServices opens the configured database, refuses a schema that is not
 // current, and builds the services; keys are loaded when withKeys. It

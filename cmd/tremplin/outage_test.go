@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"runtime"
 	"strings"
 	"sync"
@@ -48,6 +50,7 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	token := login(t, h.URL, "admin@example.org", "0123456789")
+	cookie := webLogin(t, h, "admin@example.org", "0123456789")
 	baseline := runtime.NumGoroutine()
 
 	var stop atomic.Bool
@@ -80,6 +83,13 @@ func TestDatabaseOutage(t *testing.T) {
 	}
 	h.Do("GET", "/readyz", "", nil).ExpectProblem(t, 503)
 	h.Do("GET", "/healthz", "", nil).Expect(t, 200)
+	// Pages say so in French, with 503 (before: a 500 "erreur de notre côté").
+	for _, p := range []struct{ method, path string }{{"GET", "/"}, {"GET", "/bons"}, {"POST", "/login"}} {
+		status, ct, body := page(t, h, p.method, p.path, cookie)
+		if status != 503 || !strings.HasPrefix(ct, "text/html") || !strings.Contains(body, "indisponible") {
+			t.Errorf("%s %s while the database is down: %d %s %.300s", p.method, p.path, status, ct, body)
+		}
+	}
 	time.Sleep(500 * time.Millisecond)
 	pg.Start()
 	back := time.Now()
@@ -108,4 +118,44 @@ func TestDatabaseOutage(t *testing.T) {
 	if n := runtime.NumGoroutine(); n > baseline+5 {
 		t.Fatalf("%d goroutines after the outage, %d before", n, baseline)
 	}
+}
+
+// webLogin logs in through the login form and returns the session cookie.
+func webLogin(t *testing.T, h *testenv.HTTP, email, password string) *http.Cookie {
+	t.Helper()
+	req, _ := http.NewRequest("POST", h.URL+"/login", strings.NewReader(url.Values{"email": {email}, "password": {password}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := h.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, c := range resp.Cookies() {
+		if c.Name == "tremplin_session" {
+			return c
+		}
+	}
+	t.Fatalf("no session cookie after the login form: %d", resp.StatusCode)
+	return nil
+}
+
+// page requests a web page with a session cookie (a POST sends a login form).
+func page(t *testing.T, h *testenv.HTTP, method, path string, cookie *http.Cookie) (int, string, string) {
+	t.Helper()
+	var body io.Reader
+	if method == "POST" {
+		body = strings.NewReader(url.Values{"email": {"admin@example.org"}, "password": {"0123456789"}}.Encode())
+	}
+	req, _ := http.NewRequest(method, h.URL+path, body)
+	if method == "POST" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	req.AddCookie(cookie)
+	resp, err := h.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
 }

@@ -29,33 +29,69 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
+// MaxListed bounds the problems one answer lists: a file of a million bad
+// lines gets the first thousand and a count, not an answer larger than it.
+const MaxListed = 1000
+
 // ValidationError collects every problem with an input, so that a person can
 // fix them all at once. It matches ErrInvalid.
 type ValidationError struct {
 	Errors []FieldError
+	// Omitted counts the problems past MaxListed, recorded but not listed.
+	Omitted int
 }
 
 // Field records a problem with a named field.
 func (v *ValidationError) Field(field, format string, args ...any) {
-	v.Errors = append(v.Errors, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	v.add(FieldError{Field: field}, format, args)
 }
 
 // Line records a problem with a line of an uploaded file (1-based, header included).
 func (v *ValidationError) Line(line int, format string, args ...any) {
-	v.Errors = append(v.Errors, FieldError{Line: line, Message: fmt.Sprintf(format, args...)})
+	v.add(FieldError{Line: line}, format, args)
+}
+
+func (v *ValidationError) add(e FieldError, format string, args []any) {
+	if len(v.Errors) >= MaxListed {
+		v.Omitted++
+		return
+	}
+	e.Message = fmt.Sprintf(format, args...)
+	v.Errors = append(v.Errors, e)
+}
+
+// Count is the number of problems recorded, listed or not.
+func (v *ValidationError) Count() int { return len(v.Errors) + v.Omitted }
+
+// Listed is every listed problem, with a last entry that counts the others
+// when there are more than MaxListed.
+func (v *ValidationError) Listed() []FieldError {
+	if v.Omitted == 0 {
+		return v.Errors
+	}
+	return append(v.Errors[:len(v.Errors):len(v.Errors)], FieldError{Field: "file",
+		Message: fmt.Sprintf("%d more problems not listed; fix these and send it again", v.Omitted)})
 }
 
 // Err returns nil when nothing was recorded, and the error otherwise.
 func (v *ValidationError) Err() error {
-	if len(v.Errors) == 0 {
+	if v.Count() == 0 {
 		return nil
 	}
 	return v
 }
 
+// shownInError is how many problems the error's text names: the full list
+// is in Errors, the text stays short (it becomes the problem's detail).
+const shownInError = 3
+
 func (v *ValidationError) Error() string {
-	parts := make([]string, 0, len(v.Errors))
-	for _, e := range v.Errors {
+	parts := make([]string, 0, shownInError+1)
+	for i, e := range v.Errors {
+		if i == shownInError {
+			parts = append(parts, fmt.Sprintf("and %d more", v.Count()-shownInError))
+			break
+		}
 		switch {
 		case e.Field != "":
 			parts = append(parts, e.Field+": "+e.Message)

@@ -52,9 +52,14 @@ func Resolve(raw, dataDir string) (Target, error) {
 	if strings.HasPrefix(raw, "postgres://") || strings.HasPrefix(raw, "postgresql://") {
 		u, err := url.Parse(raw)
 		if err != nil {
-			return Target{}, fmt.Errorf("database URL: %w", err)
+			// url.Error repeats the URL, password and all: keep only its reason.
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
+			return Target{}, fmt.Errorf("the database URL is not a valid URL: %v", err)
 		}
-		return Target{Engine: Postgres, DSN: raw, Where: u.Redacted()}, nil
+		return Target{Engine: Postgres, DSN: raw, Where: Redact(u)}, nil
 	}
 	if strings.Contains(raw, "://") {
 		return Target{}, fmt.Errorf("database %q: only postgres:// URLs or SQLite file paths are supported", raw)
@@ -74,6 +79,24 @@ func Resolve(raw, dataDir string) (Target, error) {
 	return Target{Engine: SQLite, DSN: dsn, Where: path}, nil
 }
 
+// Redact is a PostgreSQL URL safe to print: the password masked, whether in
+// the user-info part or given as ?password= (or ?sslpassword=).
+func Redact(u *url.URL) string {
+	c := *u
+	q := c.Query()
+	masked := false
+	for _, k := range []string{"password", "sslpassword"} {
+		if q.Has(k) {
+			q.Set(k, "xxxxx")
+			masked = true
+		}
+	}
+	if masked {
+		c.RawQuery = q.Encode()
+	}
+	return c.Redacted()
+}
+
 // Open connects to the target and checks that it answers.
 func Open(ctx context.Context, t Target) (*DB, error) {
 	cfg := &gorm.Config{
@@ -89,6 +112,14 @@ func Open(ctx context.Context, t Target) (*DB, error) {
 	case SQLite:
 		if err := os.MkdirAll(filepath.Dir(t.Where), 0o750); err != nil {
 			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+		// The file holds people's names and the network's accounts: only its
+		// owner reads it, even in a folder open to all. SQLite gives its WAL
+		// and shared-memory files the database file's mode.
+		if f, err := os.OpenFile(t.Where, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+			f.Close()
+		} else if !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("create %s: %w", t.Where, err)
 		}
 		dialector = sqlite.Open(t.DSN)
 	default:

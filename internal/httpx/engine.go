@@ -19,6 +19,7 @@ import (
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/problem"
+	"github.com/tremplin/tremplin/internal/textcheck"
 )
 
 // Deps is what the engine needs.
@@ -26,6 +27,9 @@ type Deps struct {
 	Logger         *slog.Logger
 	Metrics        *Metrics
 	TrustedProxies []string
+	// PageFail, when set, answers errors on the web UI's paths (anything
+	// outside /api/ and the operational routes) with an HTML page.
+	PageFail func(c *gin.Context, err error)
 }
 
 const requestIDKey = "tremplin.request_id"
@@ -42,10 +46,13 @@ func NewEngine(d Deps) (*gin.Engine, error) {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 	e.Use(requestID(), recovery(d.Logger), securityHeaders())
+	if d.PageFail != nil {
+		e.Use(func(c *gin.Context) { c.Set(pageFailKey, d.PageFail) })
+	}
 	if d.Metrics != nil {
 		e.Use(d.Metrics.middleware())
 	}
-	e.Use(accessLog(d.Logger))
+	e.Use(accessLog(d.Logger), cleanParams())
 	e.NoRoute(func(c *gin.Context) {
 		Fail(c, fmt.Errorf("%s %s: %w", c.Request.Method, c.Request.URL.Path, apperr.ErrNotFound))
 	})
@@ -70,8 +77,53 @@ func Handle(h HandlerFunc) gin.HandlerFunc {
 	}
 }
 
-// Fail answers with the problem for err and stops the chain.
+const pageFailKey = "tremplin.page_fail"
+
+// IsAPIPath tells the paths answered in JSON (problem+json on error) from the
+// web UI's pages.
+func IsAPIPath(path string) bool {
+	return strings.HasPrefix(path, "/api/") || path == "/healthz" || path == "/readyz" || path == "/metrics"
+}
+
+// cleanParams refuses query and path parameters holding a control character
+// or invalid UTF-8 (422 naming the parameter) before any handler reads them.
+func cleanParams() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		v := &apperr.ValidationError{}
+		for name, vals := range c.Request.URL.Query() {
+			if !textcheck.CleanLine(name) {
+				v.Field("query", "a parameter name %s", textcheck.Message)
+				continue
+			}
+			for _, s := range vals {
+				if !textcheck.CleanLine(s) {
+					v.Field(name, textcheck.Message)
+					break
+				}
+			}
+		}
+		for _, p := range c.Params {
+			if !textcheck.CleanLine(p.Value) {
+				v.Field(p.Key, textcheck.Message)
+			}
+		}
+		if err := v.Err(); err != nil {
+			Fail(c, err)
+			return
+		}
+		c.Next()
+	}
+}
+
+// Fail answers with the problem for err (an HTML page on the web UI's
+// paths, when the engine has PageFail) and stops the chain.
 func Fail(c *gin.Context, err error) {
+	if pf, ok := c.Get(pageFailKey); ok && !IsAPIPath(c.Request.URL.Path) {
+		_ = c.Error(err)
+		pf.(func(*gin.Context, error))(c, err)
+		c.Abort()
+		return
+	}
 	logger, _ := c.Get(loggerKey)
 	l, ok := logger.(*slog.Logger)
 	if !ok {

@@ -12,14 +12,27 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/textcheck"
 )
 
 // MaxJSONBody bounds a JSON request body.
 const MaxJSONBody = 1 << 20
 
 // DecodeJSON reads one JSON object from the body into v. Syntax errors, wrong
-// types and trailing data are malformed (400); a body over MaxJSONBody is 413.
+// types and trailing data are malformed (400); a body over MaxJSONBody is 413;
+// a text field holding a control character is 422, naming the field
+// (textcheck: the one check every text field of the API goes through).
 func DecodeJSON(c *gin.Context, v any) error {
+	if err := DecodeJSONUnchecked(c, v); err != nil {
+		return err
+	}
+	return textcheck.Check(v)
+}
+
+// DecodeJSONUnchecked is DecodeJSON without the text check, for credentials:
+// a login with a control character is refused as any wrong login is (401),
+// by the service.
+func DecodeJSONUnchecked(c *gin.Context, v any) error {
 	body, err := io.ReadAll(io.LimitReader(c.Request.Body, MaxJSONBody+1))
 	if err != nil {
 		return fmt.Errorf("read body: %w", apperr.ErrMalformed)

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tremplin/tremplin/internal/apperr"
@@ -68,7 +69,7 @@ func From(err error) (Problem, bool) {
 		p := Problem{Type: TypeURI(k.slug), Title: k.title, Status: k.status, Detail: detail}
 		var v *apperr.ValidationError
 		if errors.As(err, &v) {
-			p.Errors = v.Errors
+			p.Errors = v.Listed()
 		}
 		var c *apperr.ConflictError
 		if errors.As(err, &c) && c.Code != "" {
@@ -80,12 +81,29 @@ func From(err error) (Problem, bool) {
 		}
 		return p, true
 	}
+	if isBadText(err) {
+		// The HTTP layer refuses such text first; this is the net under it.
+		return Problem{Type: TypeURI("invalid-input"), Title: "Invalid input", Status: http.StatusUnprocessableEntity,
+			Detail: "a text holds a character that cannot be stored (such as a NUL byte)"}, true
+	}
 	if isUnavailable(err) {
 		return Problem{Type: TypeURI("unavailable"), Title: "Service unavailable", Status: http.StatusServiceUnavailable,
 			Detail: "the database cannot be reached; try again shortly"}, true
 	}
 	return Problem{Type: TypeURI("internal"), Title: "Internal error", Status: http.StatusInternalServerError,
 		Detail: "something went wrong on our side; it has been logged"}, false
+}
+
+// isBadText recognises PostgreSQL refusing a text's bytes.
+func isBadText(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == pgerrcode.CharacterNotInRepertoire || pgErr.Code == pgerrcode.UntranslatableCharacter)
+}
+
+// IsUnavailable tells whether err means the database cannot be reached now:
+// a 503 to retry, for the API and the pages alike.
+func IsUnavailable(err error) bool {
+	return errors.Is(err, apperr.ErrUnavailable) || isUnavailable(err)
 }
 
 // isUnavailable recognises a database that is down or restarting: those are
@@ -105,8 +123,8 @@ func isUnavailable(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		// Class 08: connection exception; 57P01-57P03: admin shutdown, crash, cannot connect now.
-		c := pgErr.Code
-		return len(c) == 5 && (c[:2] == "08" || c == "57P01" || c == "57P02" || c == "57P03")
+		return pgerrcode.IsConnectionException(pgErr.Code) || pgErr.Code == pgerrcode.AdminShutdown ||
+			pgErr.Code == pgerrcode.CrashShutdown || pgErr.Code == pgerrcode.CannotConnectNow
 	}
 	return false
 }

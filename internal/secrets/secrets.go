@@ -110,6 +110,11 @@ func (k *Keyring) Open(sealed []byte, keyID string, aad []byte) ([]byte, error) 
 func LoadOrCreateKeyFile(path string) (key []byte, created bool, err error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
+		// Like ssh with a private key: a key others may read is not a secret.
+		if st, serr := os.Stat(path); serr == nil && st.Mode().Perm()&0o077 != 0 {
+			return nil, false, fmt.Errorf("%s may be read by other users (mode %v): it seals the recharge PINs; run `chmod 600 %s`, then start again",
+				path, st.Mode().Perm(), path)
+		}
 		key, err = ParseKey(string(b))
 		if err != nil {
 			return nil, false, fmt.Errorf("%s: %w", path, err)

@@ -1,0 +1,264 @@
+package inventory_test
+
+// Tests for the holes an attack found (issue 10): each failed before its fix.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/testenv"
+	"github.com/tremplin/tremplin/inventory"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// stickyReader gives the start of a file, then the same read error forever,
+// as a connection cut mid-upload or a body over its limit does.
+type stickyReader struct {
+	head  *strings.Reader
+	err   error
+	reads int
+}
+
+func (s *stickyReader) Read(p []byte) (int, error) {
+	if s.head.Len() > 0 {
+		return s.head.Read(p)
+	}
+	s.reads++
+	return 0, s.err
+}
+
+// TestImportEndsOnReadError: a read error ends the import, answered and
+// rolled back. Before the fix the reader took every error but EOF for a bad
+// line and read again, forever, one core per aborted upload.
+func TestImportEndsOnReadError(t *testing.T) {
+	f := newFixture(t)
+	p := f.product(0)
+	for _, c := range []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"connection cut", io.ErrUnexpectedEOF, apperr.ErrMalformed},
+		{"body over its limit", &http.MaxBytesError{Limit: 1 << 20}, apperr.ErrTooLarge},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := &stickyReader{head: strings.NewReader(cards(1, 50, future(90)) + "SER-HALF,PIN"), err: c.err}
+			done := make(chan error, 1)
+			go func() {
+				_, err := f.inv.ImportRecharges(context.Background(), admin, p, f.orgs["warehouse"].ID, r, nil)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if !errors.Is(err, c.want) {
+					t.Fatalf("error %v, want %v", err, c.want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("the import still runs 10 s after the read error (%d reads so far)", r.reads)
+			}
+			if r.reads > 3 {
+				t.Fatalf("the reader was read %d times after its error", r.reads)
+			}
+			if n := f.units("available"); n != 0 {
+				t.Fatalf("%d cards stored from a cut file", n)
+			}
+		})
+	}
+}
+
+// TestAbortedUploadIsAnswered sends a Content-Length larger than the body and
+// resets the connection: the request ends (it is logged), and the next
+// import goes through (on SQLite the write lock was held for good before the
+// fix).
+func TestAbortedUploadIsAnswered(t *testing.T) {
+	f := newFixture(t)
+	p := f.product(0)
+	u, _ := url.Parse(f.http.URL)
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := cards(1, 100, future(90))
+	fmt.Fprintf(conn, "POST /api/v1/recharge-batches?product_id=%d&site_id=%d HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: text/csv\r\nContent-Length: %d\r\n\r\n%s", p, f.orgs["warehouse"].ID, u.Host, f.tokens["warehouse"], len(body)*10, body)
+	time.Sleep(100 * time.Millisecond)
+	// A reset, as a dropped mobile connection gives: every later read of the
+	// body fails the same way.
+	_ = conn.(*net.TCPConn).SetLinger(0)
+	conn.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(f.logs.String(), `"route":"/api/v1/recharge-batches"`) {
+		if time.Now().After(deadline) {
+			t.Fatal("the aborted upload was never answered nor logged")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	f.importCards("warehouse", p, "warehouse", cards(1, 10, future(90))).Expect(t, 201)
+	if n := f.units("available"); n != 10 {
+		t.Fatalf("%d cards after the good import", n)
+	}
+}
+
+// TestUploadOverLimitIsAnswered streams an operator file of unknown length
+// past the body limit: 413, in bounded time, nothing stored, and the next
+// import goes through. Before, the body limit's error repeated on every read
+// and the import never ended.
+func TestUploadOverLimitIsAnswered(t *testing.T) {
+	f := newFixture(t)
+	p := f.product(0)
+	e, err := httpx.NewEngine(httpx.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	(&inventory.API{Service: f.inv, MaxRechargeBytes: 4096}).Routes(e.Group("/api/v1", partners.RequireAuth(f.ps)))
+	h := testenv.NewHTTP(t, e)
+	pr, pw := io.Pipe()
+	go func() {
+		// Unknown length (chunked), so the limit is met while reading.
+		_, _ = io.WriteString(pw, cards(1, 1000, future(90)))
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/recharge-batches?product_id=%d&site_id=%d", h.URL, p, f.orgs["warehouse"].ID), pr)
+	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("Authorization", "Bearer "+f.tokens["warehouse"])
+	h.Client.Timeout = 10 * time.Second
+	resp, err := h.Client.Do(req)
+	if err != nil {
+		t.Fatalf("no answer to a file over the limit: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", resp.StatusCode)
+	}
+	f.importCards("warehouse", p, "warehouse", cards(1, 10, future(90))).Expect(t, 201)
+	if n := f.units("available"); n != 10 {
+		t.Fatalf("%d cards after the good import", n)
+	}
+}
+
+// TestErrorListsAreBounded: a file of bad lines answers the first 1,000 with
+// a count and a short detail; before, a 16 MB file gave a 25 MB answer.
+func TestErrorListsAreBounded(t *testing.T) {
+	f := newFixture(t)
+	don := f.donation()
+	var b strings.Builder
+	b.WriteString("category,brand,model,serial,imei\n")
+	for i := range 5000 {
+		fmt.Fprintf(&b, "toaster,Moulinex,Modèle %d,,\n", i)
+	}
+	r := f.intake("warehouse", don, b.String())
+	p := r.ExpectProblem(t, 422)
+	errs := p["errors"].([]any)
+	if len(errs) > 1001 || len(errs) < 1000 {
+		t.Fatalf("%d errors listed", len(errs))
+	}
+	if last := fmt.Sprint(errs[len(errs)-1]); !strings.Contains(last, "4000 more") {
+		t.Fatalf("the count of unlisted lines is missing: %s", last)
+	}
+	if d := p["detail"].(string); len(d) > 500 {
+		t.Fatalf("detail of %d bytes: %.200s…", len(d), d)
+	}
+	if len(r.Body) > 200<<10 {
+		t.Fatalf("answer of %d KB", len(r.Body)>>10)
+	}
+	if n := deviceCount(f, don); n != 0 {
+		t.Fatalf("%d devices registered", n)
+	}
+}
+
+// TestControlCharactersRefused: a NUL or another control character in any
+// text field is a 422 naming the field, on both engines, and nothing is
+// written. Before, PostgreSQL answered 500 and SQLite stored the NUL.
+func TestControlCharactersRefused(t *testing.T) {
+	f := newFixture(t)
+	don := f.donation()
+	before := f.count()
+	for _, c := range []struct {
+		method, path, user string
+		body               any
+		field              string
+	}{
+		{"POST", "/api/v1/devices", "warehouse", map[string]any{"donation_id": don, "category": "smartphone", "brand": "Sam\x00sung", "model": "A52"}, "brand"},
+		{"POST", "/api/v1/devices", "warehouse", map[string]any{"donation_id": don, "category": "smartphone", "brand": "Samsung", "model": "A52",
+			"specs": map[string]any{"ram": "4\x1bGo"}}, "specs.ram"},
+		{"POST", "/api/v1/donations", "warehouse", map[string]any{"donor_id": f.orgs["donor"].ID, "warehouse_id": f.orgs["warehouse"].ID, "note": "lot\x00"}, "note"},
+		{"POST", "/api/v1/recharge-products", "admin", map[string]any{"operator_id": f.orgs["operator"].ID, "name": "Recharge\x0010", "face_value_cents": 1000, "price_cents": 200}, "name"},
+		{"GET", "/api/v1/devices?q=%00", "warehouse", nil, "q"},
+		{"GET", "/api/v1/devices?q=abc%07", "warehouse", nil, "q"},
+		{"GET", "/api/v1/scan/TEL%00", "warehouse", nil, "code"},
+	} {
+		r := f.http.Do(c.method, c.path, f.tokens[c.user], c.body)
+		p := r.ExpectProblem(t, 422)
+		b, _ := json.Marshal(p["errors"])
+		if !strings.Contains(string(b), `"field":"`+c.field+`"`) {
+			t.Errorf("%s %s: errors %s do not name %q", c.method, c.path, b, c.field)
+		}
+	}
+	// The intake file goes through the same check.
+	f.intake("warehouse", don, "category,brand,model\nsmartphone,Sam\x00sung,A52\n").ExpectProblem(t, 422)
+	// Line breaks and tabs stay allowed in a note.
+	f.http.Do("POST", "/api/v1/donations", f.tokens["warehouse"], map[string]any{"donor_id": f.orgs["donor"].ID,
+		"warehouse_id": f.orgs["warehouse"].ID, "note": "Carton 1 :\n\t- 3 téléphones"}).Expect(t, 201)
+	if after := f.count(); after != before+1 {
+		t.Fatalf("rows before %d, after %d", before, after)
+	}
+}
+
+// count is the number of rows in the tables the API writes.
+func (f *fixture) count() int64 {
+	var total int64
+	for _, tb := range []string{"donations", "devices", "device_events", "recharge_products", "recharge_units"} {
+		var n int64
+		f.db.Table(tb).Count(&n)
+		total += n
+	}
+	return total
+}
+
+// TestStockCheckHidesOtherSitesDevices: a space scanning a warehouse's tag
+// learns only that the code is recorded elsewhere. Before, it got the brand,
+// model, state and site of a device GET /devices/{id} hides from it.
+func TestStockCheckHidesOtherSitesDevices(t *testing.T) {
+	f := newFixture(t)
+	don := f.donation()
+	d := f.device(don, map[string]any{"brand": "Fairphone", "model": "FP3", "serial": "FP3-SECRET"})
+	tag := d["tag"].(string)
+	f.http.Do("GET", fmt.Sprintf("/api/v1/devices/%d", id(d)), f.tokens["space"], nil).ExpectProblem(t, 404)
+	r := f.http.Do("POST", fmt.Sprintf("/api/v1/sites/%d/stock-checks", f.orgs["space"].ID), f.tokens["space"],
+		map[string]any{"codes": []string{tag, "FP3-SECRET"}}).Expect(t, 201)
+	var res struct {
+		Elsewhere []map[string]any `json:"elsewhere"`
+	}
+	r.Decode(t, &res)
+	if len(res.Elsewhere) != 1 || res.Elsewhere[0]["code"] != tag {
+		t.Fatalf("elsewhere %v", res.Elsewhere)
+	}
+	if len(res.Elsewhere[0]) != 1 || strings.Contains(string(r.Body), "Fairphone") || strings.Contains(string(r.Body), "FP3") {
+		t.Fatalf("a space learnt about another site's device: %s", r.Body)
+	}
+	// The warehouse that holds it, checking another shelf, sees everything.
+	r = f.http.Do("POST", fmt.Sprintf("/api/v1/sites/%d/stock-checks", f.orgs["warehouse"].ID), f.tokens["admin"],
+		map[string]any{"codes": []string{tag}}).Expect(t, 201)
+	r.Decode(t, &res)
+	if len(res.Elsewhere) != 0 {
+		t.Fatalf("the device's own site has it elsewhere: %v", res.Elsewhere)
+	}
+	r = f.http.Do("POST", fmt.Sprintf("/api/v1/sites/%d/stock-checks", f.orgs["space"].ID), f.tokens["admin"],
+		map[string]any{"codes": []string{tag}}).Expect(t, 201)
+	r.Decode(t, &res)
+	if len(res.Elsewhere) != 1 || res.Elsewhere[0]["brand"] != "Fairphone" {
+		t.Fatalf("an admin sees %v", res.Elsewhere)
+	}
+}
