@@ -87,23 +87,25 @@ func IsAPIPath(path string) bool {
 
 // cleanParams refuses query and path parameters holding a control character
 // or invalid UTF-8 (422 naming the parameter) before any handler reads them.
+// Tabs and line breaks pass: a scanner may end a code with CR LF, and the
+// handlers trim them.
 func cleanParams() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		v := &apperr.ValidationError{}
 		for name, vals := range c.Request.URL.Query() {
-			if !textcheck.CleanLine(name) {
+			if !textcheck.Clean(name) {
 				v.Field("query", "a parameter name %s", textcheck.Message)
 				continue
 			}
 			for _, s := range vals {
-				if !textcheck.CleanLine(s) {
+				if !textcheck.Clean(s) {
 					v.Field(name, textcheck.Message)
 					break
 				}
 			}
 		}
 		for _, p := range c.Params {
-			if !textcheck.CleanLine(p.Value) {
+			if !textcheck.Clean(p.Value) {
 				v.Field(p.Key, textcheck.Message)
 			}
 		}
