@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/boombuler/barcode/code128"
-	"github.com/jung-kurt/gofpdf"
+	"codeberg.org/go-pdf/fpdf"
 	"golang.org/x/image/font/gofont/gobold"
 	"golang.org/x/image/font/gofont/gomonobold"
 	"golang.org/x/image/font/gofont/goregular"
@@ -19,7 +19,7 @@ import (
 const labelCount = 1000
 
 // labels asks the API for 1,000 a4-3x8 labels, several times, beside a plain
-// gofpdf + boombuler loop drawing the same 1,000 labels (same fonts, same
+// fpdf + boombuler loop drawing the same 1,000 labels (same fonts, same
 // content) in this process.
 func labels(ctx context.Context, e *env) (Result, error) {
 	if err := e.seedDevices(ctx, scanDevices); err != nil {
@@ -74,14 +74,14 @@ func labels(ctx context.Context, e *env) (Result, error) {
 		}
 	}
 	reference := float64(labelCount*runs) / time.Since(start).Seconds()
-	return Result{Value: f64(project), Unit: "labels/s", Reference: "plain gofpdf+boombuler loop", ReferenceValue: f64(reference),
+	return Result{Value: f64(project), Unit: "labels/s", Reference: "plain fpdf+boombuler loop", ReferenceValue: f64(reference),
 		Note: fmt.Sprintf("%d labels a4-3x8 per request, %d requests", labelCount, runs)}, nil
 }
 
-// plainLabels is the reference: the same labels drawn with gofpdf and
+// plainLabels is the reference: the same labels drawn with fpdf and
 // boombuler directly, bars as rectangles, no layout code of ours.
 func plainLabels(n int) ([]byte, error) {
-	pdf := gofpdf.New("P", "mm", "A4", "")
+	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetAutoPageBreak(false, 0)
 	pdf.AddUTF8FontFromBytes("go", "", goregular.TTF)
 	pdf.AddUTF8FontFromBytes("go", "B", gobold.TTF)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/boombuler/barcode/code128"
 	"github.com/boombuler/barcode/qr"
-	"github.com/jung-kurt/gofpdf"
+	"codeberg.org/go-pdf/fpdf"
 	"golang.org/x/image/font/gofont/gobold"
 	"golang.org/x/image/font/gofont/gomonobold"
 	"golang.org/x/image/font/gofont/goregular"
@@ -21,7 +21,7 @@ import (
 const voucherCount = 500
 
 // voucherPDF asks the API for 500 voucher PDFs, one after the other, beside a
-// plain gofpdf loop drawing 500 documents with the same parts (text, a Code
+// plain fpdf loop drawing 500 documents with the same parts (text, a Code
 // 128 and a QR code) in this process.
 func voucherPDF(ctx context.Context, e *env) (Result, error) {
 	db, err := openBenchDB(e)
@@ -77,14 +77,14 @@ func voucherPDF(ctx context.Context, e *env) (Result, error) {
 		}
 	}
 	reference := voucherCount / time.Since(start).Seconds()
-	return Result{Value: f64(project), Unit: "PDF/s", Reference: "plain gofpdf loop, same parts", ReferenceValue: f64(reference),
+	return Result{Value: f64(project), Unit: "PDF/s", Reference: "plain fpdf loop, same parts", ReferenceValue: f64(reference),
 		Note: fmt.Sprintf("%d vouchers, one request at a time", voucherCount)}, nil
 }
 
-// plainVoucher draws one A4 page with the voucher's parts using gofpdf and
+// plainVoucher draws one A4 page with the voucher's parts using fpdf and
 // boombuler directly.
 func plainVoucher(code string) ([]byte, error) {
-	pdf := gofpdf.New("P", "mm", "A4", "")
+	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.AddUTF8FontFromBytes("go", "", goregular.TTF)
 	pdf.AddUTF8FontFromBytes("go", "B", gobold.TTF)
 	pdf.AddUTF8FontFromBytes("gomono", "B", gomonobold.TTF)

@@ -1,8 +1,9 @@
-// Package pdfdraw is the one place that draws PDFs: gofpdf with the embedded
-// Go fonts (Latin with every French accent, Greek, Cyrillic), barcodes from
-// boombuler/barcode drawn as vector rectangles snapped to the printer's dot
-// grid, and text cleaned of characters the font cannot show. Keeping gofpdf
-// behind this package lets us move to its maintained fork in one place.
+// Package pdfdraw is the one place that draws PDFs: codeberg.org/go-pdf/fpdf
+// (the maintained continuation of the archived jung-kurt/gofpdf, same API)
+// with the embedded Go fonts (Latin with every French accent, Greek,
+// Cyrillic), barcodes from boombuler/barcode drawn as vector rectangles
+// snapped to the printer's dot grid, and text cleaned of characters the font
+// cannot show. Keeping fpdf behind this package makes such a move one file.
 package pdfdraw
 
 import (
@@ -14,10 +15,10 @@ import (
 	"sync"
 	"unicode"
 
+	"codeberg.org/go-pdf/fpdf"
 	"github.com/boombuler/barcode"
 	"github.com/boombuler/barcode/code128"
 	"github.com/boombuler/barcode/qr"
-	"github.com/jung-kurt/gofpdf"
 	"golang.org/x/image/font/gofont/gobold"
 	"golang.org/x/image/font/gofont/gomonobold"
 	"golang.org/x/image/font/gofont/goregular"
@@ -36,13 +37,13 @@ const QuietModules = 10
 
 // Doc is a PDF under construction.
 type Doc struct {
-	*gofpdf.Fpdf
+	*fpdf.Fpdf
 }
 
-// New starts a document of pages w × h millimetres. (gofpdf swaps the sides
+// New starts a document of pages w × h millimetres. (fpdf swaps the sides
 // of a custom size in landscape, so the size is always given as portrait.)
 func New(w, h float64) *Doc {
-	f := gofpdf.NewCustom(&gofpdf.InitType{OrientationStr: "P", UnitStr: "mm", Size: gofpdf.SizeType{Wd: w, Ht: h}})
+	f := fpdf.NewCustom(&fpdf.InitType{OrientationStr: "P", UnitStr: "mm", Size: fpdf.SizeType{Wd: w, Ht: h}})
 	f.SetAutoPageBreak(false, 0)
 	f.SetMargins(0, 0, 0)
 	f.SetCompression(true)
