@@ -43,9 +43,7 @@ func (a *API) createBeneficiary(c *gin.Context, caller partners.Caller) error {
 	if err != nil {
 		return err
 	}
-	c.Header("Location", "/api/v1/beneficiaries/"+strconv.FormatInt(b.ID, 10))
-	c.JSON(http.StatusCreated, b)
-	return nil
+	return httpx.Created(c, "/api/v1/beneficiaries/"+strconv.FormatInt(b.ID, 10), b)
 }
 
 func (a *API) listBeneficiaries(c *gin.Context, caller partners.Caller) error {
@@ -85,9 +83,7 @@ func (a *API) issueVoucher(c *gin.Context, caller partners.Caller) error {
 	if err != nil {
 		return err
 	}
-	c.Header("Location", "/api/v1/vouchers/"+v.Code)
-	c.JSON(http.StatusCreated, v)
-	return nil
+	return httpx.Created(c, "/api/v1/vouchers/"+v.Code, v)
 }
 
 func (a *API) listVouchers(c *gin.Context, caller partners.Caller) error {
@@ -126,10 +122,7 @@ func (a *API) voucherPDF(c *gin.Context, caller partners.Caller) error {
 	if err != nil {
 		return err
 	}
-	c.Header("Content-Disposition", `inline; filename="bon-tremplin.pdf"`)
-	c.Header("Cache-Control", "no-store")
-	c.Data(http.StatusOK, "application/pdf", b)
-	return nil
+	return httpx.PDF(c, "bon-tremplin.pdf", b)
 }
 
 func (a *API) revoke(c *gin.Context, caller partners.Caller) error {
@@ -158,7 +151,5 @@ func (a *API) renew(c *gin.Context, caller partners.Caller) error {
 	if err != nil {
 		return err
 	}
-	c.Header("Location", "/api/v1/vouchers/"+v.Code)
-	c.JSON(http.StatusCreated, v)
-	return nil
+	return httpx.Created(c, "/api/v1/vouchers/"+v.Code, v)
 }

@@ -94,7 +94,7 @@ func (s *Service) CreateBeneficiary(ctx context.Context, c partners.Caller, in N
 	}
 	now := s.now()
 	b := Beneficiary{OrganizationID: org, FirstName: in.FirstName, LastName: in.LastName, NameKey: nameKey(in.FirstName, in.LastName),
-		BirthYear: in.BirthYear, PostalCode: in.PostalCode, CreatedBy: userID(c), CreatedAt: now, LastActivityAt: now}
+		BirthYear: in.BirthYear, PostalCode: in.PostalCode, CreatedBy: c.UserRef(), CreatedAt: now, LastActivityAt: now}
 	view := BeneficiaryView{}
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
 		q := tx.Model(&Beneficiary{}).Where("organization_id = ? AND name_key = ? AND anonymised_at IS NULL", org, b.NameKey)

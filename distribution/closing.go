@@ -149,7 +149,7 @@ func (s *Service) RecordClosing(ctx context.Context, c partners.Caller, siteID i
 			return err
 		}
 		rec := RecordedClosing{CountedCashCents: counted, ExpectedCashCents: cl.ExpectedCash, DifferenceCents: counted - cl.ExpectedCash,
-			UserID: userID(c), CreatedAt: s.now()}
+			UserID: c.UserRef(), CreatedAt: s.now()}
 		if err := tx.Exec(`INSERT INTO closings (site_id, local_date, counted_cash_cents, expected_cash_cents, difference_cents, user_id, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, site.ID, date, rec.CountedCashCents, rec.ExpectedCashCents, rec.DifferenceCents, rec.UserID, rec.CreatedAt).Error; err != nil {
 			if database.IsUniqueViolation(err) {

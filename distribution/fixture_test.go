@@ -1,7 +1,6 @@
 package distribution_test
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"sync"
@@ -13,8 +12,10 @@ import (
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/secrets"
 	"github.com/tremplin/tremplin/internal/testenv"
+	"github.com/tremplin/tremplin/internal/testnet"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/recharges"
 )
 
 var admin = partners.Caller{Role: partners.RoleAdmin}
@@ -32,6 +33,7 @@ type fixture struct {
 	db     *database.DB
 	svc    *distribution.Service
 	inv    *inventory.Service
+	rch    *recharges.Service
 	http   *testenv.HTTP
 	clock  *clock
 	orgs   map[string]partners.Organization
@@ -53,8 +55,9 @@ func newFixture(t *testing.T, limits ...distribution.LookupLimits) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv := inventory.NewService(inventory.Config{DB: db, Partners: ps, Keys: keys, Now: clk.Now})
-	svc := distribution.NewService(distribution.Config{DB: db, Partners: ps, Inventory: inv, Limits: lim, Now: clk.Now,
+	rch := recharges.NewService(recharges.Config{DB: db, Partners: ps, Keys: keys, Now: clk.Now})
+	inv := inventory.NewService(inventory.Config{DB: db, Partners: ps, Recharges: rch, Now: clk.Now})
+	svc := distribution.NewService(distribution.Config{DB: db, Partners: ps, Inventory: inv, Recharges: rch, Limits: lim, Now: clk.Now,
 		Policy: distribution.Policy{DevicesPerYear: 2, WarrantyMonths: 6}})
 	e, err := httpx.NewEngine(httpx.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -64,46 +67,19 @@ func newFixture(t *testing.T, limits ...distribution.LookupLimits) *fixture {
 	authed := e.Group("/api/v1", partners.RequireAuth(ps))
 	(&partners.API{Service: ps}).Routes(public, authed)
 	(&inventory.API{Service: inv, Scanners: []inventory.Scanner{svc.ScanVoucher}}).Routes(authed)
+	(&recharges.API{Service: rch}).Routes(authed)
 	(&distribution.API{Service: svc}).Routes(authed)
-	f := &fixture{t: t, db: db, svc: svc, inv: inv, http: testenv.NewHTTP(t, e), clock: clk, orgs: map[string]partners.Organization{}, tokens: map[string]string{}}
-	ctx := context.Background()
-	for _, o := range []struct {
-		key, tz string
-		kind    partners.Kind
-		name    string
-		addr    string
-	}{
-		{"prescriber", "Europe/Paris", partners.KindPrescriber, "CCAS de Montreuil", "1 place Jean-Jaurès, 93100 Montreuil"},
-		{"prescriber2", "Indian/Reunion", partners.KindPrescriber, "Mission locale Nord", "20 rue de Paris, 97400 Saint-Denis"},
-		{"space", "Europe/Paris", partners.KindSpace, "Espace Belleville", "48 rue de Belleville, 75020 Paris"},
-		{"space2", "Indian/Reunion", partners.KindSpace, "Espace du Port", "3 rue Léon de Lépervanche, 97420 Le Port"},
-		{"warehouse", "Europe/Paris", partners.KindWarehouse, "Entrepôt", ""},
-		{"operator", "Europe/Paris", partners.KindOperator, "Opérateur", ""},
-		{"donor", "Europe/Paris", partners.KindDonor, "Donateur", ""},
-	} {
-		tz, addr := o.tz, o.addr
-		org, err := ps.CreateOrganization(ctx, admin, partners.NewOrganization{Kind: o.kind, Name: o.name, Timezone: &tz, Address: &addr})
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.orgs[o.key] = org
-	}
-	for key, role := range map[string]partners.Role{"admin": partners.RoleAdmin, "prescriber": partners.RolePrescriber, "prescriber2": partners.RolePrescriber,
-		"space": partners.RoleSpace, "space2": partners.RoleSpace, "warehouse": partners.RoleWarehouse} {
-		in := partners.NewUser{Email: key + "@example.org", Name: "User " + key, Password: "correct horse", Role: role}
-		if role != partners.RoleAdmin {
-			id := f.orgs[key].ID
-			in.OrganizationID = &id
-		}
-		if _, err := ps.CreateUser(ctx, admin, in); err != nil {
-			t.Fatal(err)
-		}
-		s, err := ps.Login(ctx, partners.Credentials{Email: in.Email, Password: in.Password}, partners.TokenBearer, partners.Client{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.tokens[key] = s.Token
-	}
+	net := testnet.Build(t, ps, []testnet.Org{
+		{Key: "prescriber", Kind: partners.KindPrescriber, Name: "CCAS de Montreuil", Timezone: "Europe/Paris", Address: "1 place Jean-Jaurès, 93100 Montreuil"},
+		{Key: "prescriber2", Kind: partners.KindPrescriber, Name: "Mission locale Nord", Timezone: "Indian/Reunion", Address: "20 rue de Paris, 97400 Saint-Denis"},
+		{Key: "space", Kind: partners.KindSpace, Name: "Espace Belleville", Timezone: "Europe/Paris", Address: "48 rue de Belleville, 75020 Paris"},
+		{Key: "space2", Kind: partners.KindSpace, Name: "Espace du Port", Timezone: "Indian/Reunion", Address: "3 rue Léon de Lépervanche, 97420 Le Port"},
+		{Key: "warehouse", Kind: partners.KindWarehouse, Name: "Entrepôt", Timezone: "Europe/Paris"},
+		{Key: "operator", Kind: partners.KindOperator, Name: "Opérateur", Timezone: "Europe/Paris"},
+		{Key: "donor", Kind: partners.KindDonor, Name: "Donateur", Timezone: "Europe/Paris"},
+	}, map[string]partners.Role{"admin": partners.RoleAdmin, "prescriber": partners.RolePrescriber, "prescriber2": partners.RolePrescriber,
+		"space": partners.RoleSpace, "space2": partners.RoleSpace, "warehouse": partners.RoleWarehouse})
+	f := &fixture{t: t, db: db, svc: svc, inv: inv, rch: rch, http: testenv.NewHTTP(t, e), clock: clk, orgs: net.Orgs, tokens: net.Tokens}
 	return f
 }
 

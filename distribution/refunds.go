@@ -93,7 +93,7 @@ func (s *Service) Refund(ctx context.Context, c partners.Caller, saleID int64, i
 			AmountCents int64
 			LocalDate   string
 			CreatedAt   time.Time
-		}{SaleID: sale.ID, SiteID: site.ID, UserID: userID(c), Reason: reason, AmountCents: amount, LocalDate: localDate, CreatedAt: now}
+		}{SaleID: sale.ID, SiteID: site.ID, UserID: c.UserRef(), Reason: reason, AmountCents: amount, LocalDate: localDate, CreatedAt: now}
 		if err := tx.Table("refunds").Create(&r).Error; err != nil {
 			return fmt.Errorf("record refund: %w", err)
 		}

@@ -17,7 +17,6 @@ import (
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/database"
-	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
 )
 
@@ -325,7 +324,7 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 				bought, s.policy.DevicesPerYear)
 		}
 	}
-	sale := Sale{SiteID: site.ID, SellerID: userID(c), VoucherID: vo.ID, BeneficiaryID: vo.BeneficiaryID, PaymentMethod: req.PaymentMethod,
+	sale := Sale{SiteID: site.ID, SellerID: c.UserRef(), VoucherID: vo.ID, BeneficiaryID: vo.BeneficiaryID, PaymentMethod: req.PaymentMethod,
 		LocalDate: localDate, CreatedAt: now}
 	if err := tx.Create(&sale).Error; err != nil {
 		return SaleView{}, fmt.Errorf("record sale: %w", err)
@@ -356,14 +355,14 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 		if it.ProductID == 0 {
 			continue
 		}
-		var p inventory.RechargeProduct
-		if err := tx.Where("id = ?", it.ProductID).Take(&p).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return SaleView{}, &apperr.ConflictError{Code: "stock-short", Detail: fmt.Sprintf("no recharge product %d", it.ProductID)}
-			}
-			return SaleView{}, fmt.Errorf("recharge product: %w", err)
+		p, err := s.recharges.Product(tx, it.ProductID)
+		if errors.Is(err, apperr.ErrNotFound) {
+			return SaleView{}, apperr.Conflict("stock-short", "no recharge product %d", it.ProductID)
 		}
-		units, err := s.inventory.AllocateRecharges(ctx, tx, p.ID, site.ID, it.Quantity, &sale.ID)
+		if err != nil {
+			return SaleView{}, err
+		}
+		units, err := s.recharges.Allocate(ctx, tx, p.ID, site.ID, it.Quantity, &sale.ID)
 		if err != nil {
 			return SaleView{}, err
 		}
@@ -485,7 +484,7 @@ func (s *Service) saleView(ctx context.Context, db *gorm.DB, id int64, withPINs 
 		view.Items = append(view.Items, item)
 	}
 	if len(unitIDs) > 0 {
-		units, err := s.inventory.SoldUnits(ctx, db, unitIDs, withPINs)
+		units, err := s.recharges.SoldUnits(ctx, db, unitIDs, withPINs)
 		if err != nil {
 			return SaleView{}, err
 		}

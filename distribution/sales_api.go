@@ -69,10 +69,7 @@ func (a *API) receipt(c *gin.Context, caller partners.Caller) error {
 	if err != nil {
 		return err
 	}
-	c.Header("Cache-Control", "no-store")
-	c.Header("Content-Disposition", `inline; filename="ticket-`+strconv.FormatInt(id, 10)+`.pdf"`)
-	c.Data(http.StatusOK, "application/pdf", b)
-	return nil
+	return httpx.PDF(c, "ticket-"+strconv.FormatInt(id, 10)+".pdf", b)
 }
 
 func (a *API) closing(c *gin.Context, caller partners.Caller) error {

@@ -50,7 +50,7 @@ func (f *fixture) cards(site string, n int) int64 {
 	for i := range n {
 		fmt.Fprintf(&b, "P%dC%04d,PIN-%d-%04d,%s\n", p, i, p, i, time.Now().AddDate(0, 6, 0).Format(time.DateOnly))
 	}
-	if _, err := f.inv.ImportRecharges(context.Background(), admin, p, f.orgs[site].ID, strings.NewReader(b.String()), nil); err != nil {
+	if _, err := f.rch.Import(context.Background(), admin, p, f.orgs[site].ID, strings.NewReader(b.String()), nil); err != nil {
 		f.t.Fatal(err)
 	}
 	return p

@@ -12,6 +12,7 @@ import (
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/recharges"
 )
 
 // LookupLimits bound failed voucher lookups per user: past Max failures (a
@@ -27,6 +28,7 @@ type Service struct {
 	db        *database.DB
 	partners  *partners.Service
 	inventory *inventory.Service
+	recharges *recharges.Service
 	limits    LookupLimits
 	policy    Policy
 	now       func() time.Time
@@ -46,8 +48,9 @@ type Config struct {
 	DB       *database.DB
 	Partners *partners.Service
 	Limits   LookupLimits
-	// Inventory sells devices and recharge cards inside sales.
+	// Inventory sells devices, and Recharges cards, inside sales.
 	Inventory *inventory.Service
+	Recharges *recharges.Service
 	Policy    Policy
 	Now       func() time.Time // nil means database.Now
 }
@@ -64,7 +67,7 @@ func NewService(c Config) *Service {
 	if c.Policy.WarrantyMonths == 0 {
 		c.Policy.WarrantyMonths = 6
 	}
-	return &Service{db: c.DB, partners: c.Partners, inventory: c.Inventory, limits: c.Limits, policy: c.Policy, now: now}
+	return &Service{db: c.DB, partners: c.Partners, inventory: c.Inventory, recharges: c.Recharges, limits: c.Limits, policy: c.Policy, now: now}
 }
 
 func (s *Service) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
@@ -76,14 +79,6 @@ func notFound(err error, format string, args ...any) error {
 		return fmt.Errorf(format+": %w", append(args, apperr.ErrNotFound)...)
 	}
 	return fmt.Errorf(format+": %w", append(args, err)...)
-}
-
-func userID(c partners.Caller) *int64 {
-	if c.UserID == 0 {
-		return nil
-	}
-	id := c.UserID
-	return &id
 }
 
 // ownOrganization scopes beneficiaries and vouchers to the caller's

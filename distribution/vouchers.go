@@ -164,7 +164,7 @@ func (s *Service) issue(tx *gorm.DB, c partners.Caller, b Beneficiary, cats []st
 	until, expires := endOfDay(now, org.Location(), days)
 	catsJSON, _ := json.Marshal(cats)
 	vo := Voucher{BeneficiaryID: b.ID, OrganizationID: org.ID, DeviceCategories: catsJSON, DevicesAllowed: devices,
-		RechargesAllowed: recharges, ValidUntil: until, ExpiresAt: expires, Status: StatusActive, CreatedBy: userID(c), CreatedAt: now}
+		RechargesAllowed: recharges, ValidUntil: until, ExpiresAt: expires, Status: StatusActive, CreatedBy: c.UserRef(), CreatedAt: now}
 	if from != nil {
 		vo.RenewedFromID = &from.ID
 	}
@@ -394,7 +394,7 @@ func (s *Service) Revoke(ctx context.Context, c partners.Caller, raw, reason str
 		}
 		now := s.now()
 		res := tx.Model(&Voucher{}).Where("id = ? AND status = ?", vo.ID, StatusActive).
-			Updates(map[string]any{"status": StatusRevoked, "revoked_at": now, "revoked_by": userID(c), "revoke_reason": reason})
+			Updates(map[string]any{"status": StatusRevoked, "revoked_at": now, "revoked_by": c.UserRef(), "revoke_reason": reason})
 		if res.Error != nil {
 			return fmt.Errorf("revoke: %w", res.Error)
 		}
@@ -444,7 +444,7 @@ func (s *Service) Renew(ctx context.Context, c partners.Caller, raw string, vali
 		if old.Status == StatusActive {
 			reason := "renouvelé par " + out.Code
 			if err := tx.Model(&Voucher{}).Where("id = ? AND status = ?", old.ID, StatusActive).
-				Updates(map[string]any{"status": StatusRevoked, "revoked_at": s.now(), "revoked_by": userID(c), "revoke_reason": reason}).Error; err != nil {
+				Updates(map[string]any{"status": StatusRevoked, "revoked_at": s.now(), "revoked_by": c.UserRef(), "revoke_reason": reason}).Error; err != nil {
 				return fmt.Errorf("retire renewed voucher: %w", err)
 			}
 		}

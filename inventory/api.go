@@ -1,7 +1,6 @@
 package inventory
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -25,9 +24,6 @@ type API struct {
 	Service *Service
 	// Scanners are tried, in order, after devices.
 	Scanners []Scanner
-	// MaxRechargeBytes bounds an operator file sent over HTTP; 0 means
-	// MaxRechargeFile.
-	MaxRechargeBytes int64
 }
 
 // Routes mounts the inventory routes on a group behind partners.RequireAuth.
@@ -57,16 +53,6 @@ func (a *API) Routes(r *gin.RouterGroup) {
 	r.POST("/sites/:id/stock-checks", handle(a.stockCheck))
 	r.GET("/sites/:id/stock-checks/:check", handle(a.getStockCheck))
 
-	r.POST("/recharge-products", handle(a.createRechargeProduct))
-	r.GET("/recharge-products", handle(a.listRechargeProducts))
-	r.GET("/recharge-products/:id", byID(a.Service.GetRechargeProduct))
-	r.PATCH("/recharge-products/:id", byIDWith(a.Service.UpdateRechargeProduct))
-	r.PUT("/recharge-products/:id/thresholds/:site", handle(a.setThreshold))
-	r.POST("/recharge-batches", handle(a.importRecharges))
-	r.GET("/recharge-batches/:id", byID(a.Service.GetBatch))
-	r.GET("/recharge-stock", handle(a.rechargeStock))
-	r.GET("/recharge-reports/sold", handle(a.soldReport))
-
 	r.POST("/transfers", handle(a.createTransfer))
 	r.GET("/transfers", handle(a.listTransfers))
 	r.GET("/transfers/:id", byID(a.Service.GetTransfer))
@@ -87,33 +73,6 @@ func byIDWith[In, T any](fn func(ctx context.Context, c partners.Caller, id int6
 	return partners.ByIDWith(fn)
 }
 
-func created(c *gin.Context, location string, v any) error {
-	c.Header("Location", location)
-	c.JSON(http.StatusCreated, v)
-	return nil
-}
-
-func pdf(c *gin.Context, name string, b []byte) error {
-	c.Header("Content-Disposition", `inline; filename="`+name+`"`)
-	c.Header("Cache-Control", "no-store")
-	c.Data(http.StatusOK, "application/pdf", b)
-	return nil
-}
-
-// queryID reads an optional positive id from the query string.
-func queryID(c *gin.Context, name string, v *apperr.ValidationError) int64 {
-	s := c.Query(name)
-	if s == "" {
-		return 0
-	}
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		v.Field(name, "must be a positive whole number")
-		return 0
-	}
-	return id
-}
-
 func (a *API) createDonation(c *gin.Context, caller partners.Caller) error {
 	var in NewDonation
 	if err := httpx.DecodeJSON(c, &in); err != nil {
@@ -123,7 +82,7 @@ func (a *API) createDonation(c *gin.Context, caller partners.Caller) error {
 	if err != nil {
 		return err
 	}
-	return created(c, "/api/v1/donations/"+strconv.FormatInt(d.ID, 10), d)
+	return httpx.Created(c, "/api/v1/donations/"+strconv.FormatInt(d.ID, 10), d)
 }
 
 func (a *API) listDonations(c *gin.Context, caller partners.Caller) error {
@@ -132,7 +91,7 @@ func (a *API) listDonations(c *gin.Context, caller partners.Caller) error {
 		return err
 	}
 	v := &apperr.ValidationError{}
-	donor := queryID(c, "donor_id", v)
+	donor := httpx.QueryID(c, "donor_id", v)
 	if err := v.Err(); err != nil {
 		return err
 	}
@@ -153,7 +112,7 @@ func (a *API) registerDevice(c *gin.Context, caller partners.Caller) error {
 	if err != nil {
 		return err
 	}
-	return created(c, "/api/v1/devices/"+strconv.FormatInt(d.ID, 10), d)
+	return httpx.Created(c, "/api/v1/devices/"+strconv.FormatInt(d.ID, 10), d)
 }
 
 func (a *API) listDevices(c *gin.Context, caller partners.Caller) error {
@@ -163,7 +122,7 @@ func (a *API) listDevices(c *gin.Context, caller partners.Caller) error {
 	}
 	v := &apperr.ValidationError{}
 	f := DeviceFilter{State: State(c.Query("state")), Category: Category(c.Query("category")), Query: c.Query("q"),
-		SiteID: queryID(c, "site_id", v), DonationID: queryID(c, "donation_id", v)}
+		SiteID: httpx.QueryID(c, "site_id", v), DonationID: httpx.QueryID(c, "donation_id", v)}
 	if err := v.Err(); err != nil {
 		return err
 	}
@@ -279,7 +238,7 @@ func (a *API) certificate(c *gin.Context, caller partners.Caller) error {
 	if err != nil {
 		return err
 	}
-	return pdf(c, "certificat-effacement-don-"+strconv.FormatInt(id, 10)+".pdf", b)
+	return httpx.PDF(c, "certificat-effacement-don-"+strconv.FormatInt(id, 10)+".pdf", b)
 }
 
 func (a *API) labelLayouts(c *gin.Context, caller partners.Caller) error {
@@ -309,7 +268,7 @@ func (a *API) deviceLabel(c *gin.Context, caller partners.Caller) error {
 	if err != nil {
 		return err
 	}
-	return pdf(c, "etiquette-"+strconv.FormatInt(id, 10)+".pdf", b)
+	return httpx.PDF(c, "etiquette-"+strconv.FormatInt(id, 10)+".pdf", b)
 }
 
 func (a *API) labels(c *gin.Context, caller partners.Caller) error {
@@ -321,7 +280,7 @@ func (a *API) labels(c *gin.Context, caller partners.Caller) error {
 	if err != nil {
 		return err
 	}
-	return pdf(c, "etiquettes.pdf", b)
+	return httpx.PDF(c, "etiquettes.pdf", b)
 }
 
 func (a *API) stockCheck(c *gin.Context, caller partners.Caller) error {
@@ -339,7 +298,7 @@ func (a *API) stockCheck(c *gin.Context, caller partners.Caller) error {
 	if err != nil {
 		return err
 	}
-	return created(c, "/api/v1/sites/"+strconv.FormatInt(site, 10)+"/stock-checks/"+strconv.FormatInt(res.ID, 10), res)
+	return httpx.Created(c, "/api/v1/sites/"+strconv.FormatInt(site, 10)+"/stock-checks/"+strconv.FormatInt(res.ID, 10), res)
 }
 
 func (a *API) getStockCheck(c *gin.Context, caller partners.Caller) error {
@@ -368,7 +327,7 @@ func (a *API) createTransfer(c *gin.Context, caller partners.Caller) error {
 	if err != nil {
 		return err
 	}
-	return created(c, "/api/v1/transfers/"+strconv.FormatInt(t.ID, 10), t)
+	return httpx.Created(c, "/api/v1/transfers/"+strconv.FormatInt(t.ID, 10), t)
 }
 
 func (a *API) listTransfers(c *gin.Context, caller partners.Caller) error {
@@ -393,128 +352,5 @@ func (a *API) manifest(c *gin.Context, caller partners.Caller) error {
 	if err != nil {
 		return err
 	}
-	return pdf(c, "bon-de-livraison-"+strconv.FormatInt(id, 10)+".pdf", b)
-}
-
-func (a *API) createRechargeProduct(c *gin.Context, caller partners.Caller) error {
-	var in NewRechargeProduct
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	p, err := a.Service.CreateRechargeProduct(c.Request.Context(), caller, in)
-	if err != nil {
-		return err
-	}
-	return created(c, "/api/v1/recharge-products/"+strconv.FormatInt(p.ID, 10), p)
-}
-
-func (a *API) listRechargeProducts(c *gin.Context, caller partners.Caller) error {
-	page, err := httpx.ParsePage(c)
-	if err != nil {
-		return err
-	}
-	v := &apperr.ValidationError{}
-	op := queryID(c, "operator_id", v)
-	if err := v.Err(); err != nil {
-		return err
-	}
-	l, err := a.Service.ListRechargeProducts(c.Request.Context(), caller, op, page)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, l)
-	return nil
-}
-
-func (a *API) setThreshold(c *gin.Context, caller partners.Caller) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	site, err := httpx.PathID(c, "site")
-	if err != nil {
-		return err
-	}
-	var in struct {
-		Threshold *int `json:"threshold"`
-	}
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	if in.Threshold == nil {
-		return apperr.Invalid("threshold", "is required")
-	}
-	t, err := a.Service.SetThreshold(c.Request.Context(), caller, id, site, *in.Threshold)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, t)
-	return nil
-}
-
-func (a *API) importRecharges(c *gin.Context, caller partners.Caller) error {
-	v := &apperr.ValidationError{}
-	product, site := queryID(c, "product_id", v), queryID(c, "site_id", v)
-	if err := v.Err(); err != nil {
-		return err
-	}
-	if c.ContentType() == "application/json" {
-		return apperr.Invalid("Content-Type", "send the operator file as text/csv (header serial,pin,expires_on)")
-	}
-	limit := a.MaxRechargeBytes
-	if limit <= 0 {
-		limit = MaxRechargeFile
-	}
-	if c.Request.ContentLength > limit {
-		return fmt.Errorf("an operator file of %d MB: at most %d MB per import: %w", c.Request.ContentLength>>20, limit>>20, apperr.ErrTooLarge)
-	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
-	res, err := a.Service.ImportRecharges(c.Request.Context(), caller, product, site, c.Request.Body, nil)
-	if err != nil {
-		return err
-	}
-	return created(c, "/api/v1/recharge-batches/"+strconv.FormatInt(res.ID, 10), res)
-}
-
-// MaxRechargeFile bounds an operator file sent over HTTP (a million cards
-// take about 35 MB); the command line reads files of any size.
-const MaxRechargeFile = 512 << 20
-
-func (a *API) rechargeStock(c *gin.Context, caller partners.Caller) error {
-	v := &apperr.ValidationError{}
-	site := queryID(c, "site_id", v)
-	low := false
-	if s := c.Query("low"); s != "" {
-		var err error
-		if low, err = strconv.ParseBool(s); err != nil {
-			v.Field("low", "must be true or false")
-		}
-	}
-	if err := v.Err(); err != nil {
-		return err
-	}
-	lines, err := a.Service.RechargeStock(c.Request.Context(), caller, site, low)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, lines)
-	return nil
-}
-
-func (a *API) soldReport(c *gin.Context, caller partners.Caller) error {
-	v := &apperr.ValidationError{}
-	op := queryID(c, "operator_id", v)
-	if op == 0 && c.Query("operator_id") == "" {
-		v.Field("operator_id", "is required")
-	}
-	if err := v.Err(); err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	if err := a.Service.SoldReport(c.Request.Context(), caller, op, c.Query("month"), &buf); err != nil {
-		return err
-	}
-	c.Header("Content-Disposition", `attachment; filename="recharges-vendues-`+c.Query("month")+`.csv"`)
-	c.Data(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
-	return nil
+	return httpx.PDF(c, "bon-de-livraison-"+strconv.FormatInt(id, 10)+".pdf", b)
 }

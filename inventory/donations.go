@@ -38,11 +38,11 @@ func (s *Service) CreateDonation(ctx context.Context, c partners.Caller, in NewD
 		return DonationView{}, err
 	}
 	v := &apperr.ValidationError{}
-	donor, err := s.orgOfKind(ctx, v, "donor_id", in.DonorID, partners.KindDonor)
+	donor, err := s.partners.OrganizationOfKind(ctx, v, "donor_id", in.DonorID, partners.KindDonor)
 	if err != nil {
 		return DonationView{}, err
 	}
-	wh, err := s.orgOfKind(ctx, v, "warehouse_id", in.WarehouseID, partners.KindWarehouse)
+	wh, err := s.partners.OrganizationOfKind(ctx, v, "warehouse_id", in.WarehouseID, partners.KindWarehouse)
 	if err != nil {
 		return DonationView{}, err
 	}
@@ -90,28 +90,6 @@ func (s *Service) CreateDonation(ctx context.Context, c partners.Caller, in NewD
 		return DonationView{}, err
 	}
 	return DonationView{Donation: d, Donor: donor.Name, Warehouse: wh.Name, Counts: map[State]int64{}}, nil
-}
-
-// orgOfKind loads an organisation named in an input and checks its kind,
-// recording a field error rather than failing.
-func (s *Service) orgOfKind(ctx context.Context, v *apperr.ValidationError, field string, id int64, kind partners.Kind) (partners.Organization, error) {
-	if id == 0 {
-		v.Field(field, "is required")
-		return partners.Organization{}, nil
-	}
-	o, err := s.partners.GetOrganization(ctx, partners.Caller{Role: partners.RoleAdmin}, id)
-	if err != nil {
-		if isNotFound(err) {
-			v.Field(field, "no organisation has id %d", id)
-			return partners.Organization{}, nil
-		}
-		return o, err
-	}
-	if o.Kind != kind {
-		v.Field(field, "%q is a %s, not a %s", o.Name, o.Kind, kind)
-		return partners.Organization{}, nil
-	}
-	return o, nil
 }
 
 // donationFor loads a donation the caller may see: admins any, warehouse

@@ -1,7 +1,6 @@
 package inventory_test
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -12,8 +11,10 @@ import (
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/secrets"
 	"github.com/tremplin/tremplin/internal/testenv"
+	"github.com/tremplin/tremplin/internal/testnet"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/recharges"
 )
 
 var admin = partners.Caller{Role: partners.RoleAdmin}
@@ -25,6 +26,7 @@ type fixture struct {
 	db     *database.DB
 	ps     *partners.Service
 	inv    *inventory.Service
+	rch    *recharges.Service
 	key    []byte
 	keys   *secrets.Keyring
 	logs   *testenv.LockedBuffer
@@ -50,7 +52,8 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv := inventory.NewService(inventory.Config{DB: db, Partners: ps, Keys: keys})
+	rch := recharges.NewService(recharges.Config{DB: db, Partners: ps, Keys: keys})
+	inv := inventory.NewService(inventory.Config{DB: db, Partners: ps, Recharges: rch})
 	logs := &testenv.LockedBuffer{}
 	e, err := httpx.NewEngine(httpx.Deps{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
@@ -60,43 +63,18 @@ func newFixture(t *testing.T) *fixture {
 	authed := e.Group("/api/v1", partners.RequireAuth(ps))
 	(&partners.API{Service: ps}).Routes(public, authed)
 	(&inventory.API{Service: inv}).Routes(authed)
-	f := &fixture{t: t, db: db, ps: ps, inv: inv, key: key, keys: keys, logs: logs, http: testenv.NewHTTP(t, e), orgs: map[string]partners.Organization{}, tokens: map[string]string{}}
-	ctx := context.Background()
-	for _, o := range []struct {
-		key  string
-		kind partners.Kind
-		name string
-	}{
-		{"warehouse", partners.KindWarehouse, "Entrepôt de Montreuil"},
-		{"warehouse2", partners.KindWarehouse, "Entrepôt de Lyon"},
-		{"space", partners.KindSpace, "Espace Belleville"},
-		{"space2", partners.KindSpace, "Espace du Port"},
-		{"donor", partners.KindDonor, "Assurances Mutuelles"},
-		{"prescriber", partners.KindPrescriber, "CCAS"},
-		{"operator", partners.KindOperator, "Opérateur Mobile Solidaire"},
-	} {
-		org, err := ps.CreateOrganization(ctx, admin, partners.NewOrganization{Kind: o.kind, Name: o.name, Address: ptr("1 rue de la Paix")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.orgs[o.key] = org
-	}
-	for key, role := range map[string]partners.Role{"admin": partners.RoleAdmin, "warehouse": partners.RoleWarehouse,
-		"warehouse2": partners.RoleWarehouse, "space": partners.RoleSpace, "space2": partners.RoleSpace, "prescriber": partners.RolePrescriber} {
-		in := partners.NewUser{Email: key + "@example.org", Name: "User " + key, Password: "correct horse", Role: role}
-		if role != partners.RoleAdmin {
-			id := f.orgs[key].ID
-			in.OrganizationID = &id
-		}
-		if _, err := ps.CreateUser(ctx, admin, in); err != nil {
-			t.Fatal(err)
-		}
-		s, err := ps.Login(ctx, partners.Credentials{Email: in.Email, Password: in.Password}, partners.TokenBearer, partners.Client{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.tokens[key] = s.Token
-	}
+	(&recharges.API{Service: rch}).Routes(authed)
+	net := testnet.Build(t, ps, []testnet.Org{
+		{Key: "warehouse", Kind: partners.KindWarehouse, Name: "Entrepôt de Montreuil", Address: "1 rue de la Paix"},
+		{Key: "warehouse2", Kind: partners.KindWarehouse, Name: "Entrepôt de Lyon", Address: "1 rue de la Paix"},
+		{Key: "space", Kind: partners.KindSpace, Name: "Espace Belleville", Address: "1 rue de la Paix"},
+		{Key: "space2", Kind: partners.KindSpace, Name: "Espace du Port", Address: "1 rue de la Paix"},
+		{Key: "donor", Kind: partners.KindDonor, Name: "Assurances Mutuelles", Address: "1 rue de la Paix"},
+		{Key: "prescriber", Kind: partners.KindPrescriber, Name: "CCAS", Address: "1 rue de la Paix"},
+		{Key: "operator", Kind: partners.KindOperator, Name: "Opérateur Mobile Solidaire", Address: "1 rue de la Paix"},
+	}, map[string]partners.Role{"admin": partners.RoleAdmin, "warehouse": partners.RoleWarehouse, "warehouse2": partners.RoleWarehouse,
+		"space": partners.RoleSpace, "space2": partners.RoleSpace, "prescriber": partners.RolePrescriber})
+	f := &fixture{t: t, db: db, ps: ps, inv: inv, rch: rch, key: key, keys: keys, logs: logs, http: testenv.NewHTTP(t, e), orgs: net.Orgs, tokens: net.Tokens}
 	return f
 }
 

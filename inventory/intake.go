@@ -3,7 +3,6 @@ package inventory
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/csvfile"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -46,8 +46,6 @@ type byLine struct {
 func (b byLine) add(field, format string, args ...any) {
 	b.v.Line(b.line, field+": "+format, args...)
 }
-
-var intakeColumns = map[string]bool{"category": true, "brand": true, "model": true, "serial": true, "imei": true}
 
 type intakeRow struct {
 	line int
@@ -127,90 +125,38 @@ func (s *Service) Intake(ctx context.Context, c partners.Caller, donationID int6
 
 // parseIntake reads and checks every line, collecting every problem.
 func parseIntake(data []byte) ([]intakeRow, error) {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	v := &apperr.ValidationError{}
-	firstLine, _, _ := bytes.Cut(data, []byte("\n"))
-	sep := ','
-	if bytes.Count(firstLine, []byte(";")) > bytes.Count(firstLine, []byte(",")) {
-		sep = ';'
-	}
-	r := csv.NewReader(bytes.NewReader(data))
-	r.Comma = sep
-	r.FieldsPerRecord = -1
-	r.TrimLeadingSpace = true
-
-	header, err := r.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, apperr.Invalid("file", "the file is empty: expected a header line category,brand,model,serial,imei and one line per device")
-	}
+	f, err := csvfile.Open(bytes.NewReader(data), csvfile.Spec{Columns: []string{"category", "brand", "model", "serial", "imei"},
+		Required: []string{"category", "brand", "model"}, What: "device"})
 	if err != nil {
-		v.Line(1, "header: %v", csvProblem(err))
-		return nil, v
-	}
-	cols := map[string]int{}
-	for i, h := range header {
-		name := strings.ToLower(strings.TrimSpace(h))
-		switch {
-		case name == "":
-			continue
-		case !intakeColumns[name]:
-			v.Line(1, "unknown column %q (expected category, brand, model, serial, imei)", h)
-		case cols[name] != 0:
-			v.Line(1, "column %q appears twice", h)
-		}
-		cols[name] = i + 1
-	}
-	for _, need := range []string{"category", "brand", "model"} {
-		if cols[need] == 0 {
-			v.Line(1, "missing column %q (the header is category,brand,model,serial,imei)", need)
-		}
-	}
-	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	get := func(rec []string, name string) string {
-		if i := cols[name]; i > 0 && i <= len(rec) {
-			return strings.TrimSpace(rec[i-1])
-		}
-		return ""
-	}
+	v := &apperr.ValidationError{}
 	var rows []intakeRow
 	seenIMEI := map[string]int{}
 	seenSerial := map[string]int{}
 	for {
-		rec, err := r.Read()
+		rec, err := f.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		// FieldPos panics on a record that failed to parse: take the error's line then.
-		line := 0
-		if err == nil && len(rec) > 0 {
-			line, _ = r.FieldPos(0)
+		var bad *csvfile.LineError
+		if errors.As(err, &bad) {
+			v.Line(bad.Line, "%s", bad.Message)
+			continue
 		}
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				line = pe.StartLine
-			}
-			v.Line(line, "%s", csvProblem(err))
-			continue
+			return nil, err
 		}
-		if strings.TrimSpace(strings.Join(rec, "")) == "" {
-			continue // a line of empty cells
-		}
-		if len(rec) > len(header) {
-			v.Line(line, "%d cells but the header has %d", len(rec), len(header))
-			continue
-		}
+		line := rec.Line
 		if len(rows) >= maxIntakeLines {
 			v.Line(line, "a file holds at most %d devices: split it", maxIntakeLines)
 			break
 		}
-		d := NewDevice{Category: Category(strings.ToLower(get(rec, "category"))), Brand: get(rec, "brand"), Model: get(rec, "model")}
-		if s := get(rec, "serial"); s != "" {
+		d := NewDevice{Category: Category(strings.ToLower(rec.Get("category"))), Brand: rec.Get("brand"), Model: rec.Get("model")}
+		if s := rec.Get("serial"); s != "" {
 			d.Serial = &s
 		}
-		if s := get(rec, "imei"); s != "" {
+		if s := rec.Get("imei"); s != "" {
 			d.IMEI = &s
 		}
 		checkDevice(byLine{v, line}, &d)
@@ -237,14 +183,6 @@ func parseIntake(data []byte) ([]intakeRow, error) {
 		return nil, apperr.Invalid("file", "the file has a header but no device")
 	}
 	return rows, nil
-}
-
-func csvProblem(err error) string {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return "unreadable CSV: " + pe.Err.Error()
-	}
-	return "unreadable CSV: " + err.Error()
 }
 
 // checkIntakeAgainstStock reports every line whose IMEI or serial a live device

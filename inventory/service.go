@@ -7,29 +7,28 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/database"
-	"github.com/tremplin/tremplin/internal/secrets"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/recharges"
 )
 
 // Service is the inventory domain: its store and rules.
 type Service struct {
-	db       *database.DB
-	partners *partners.Service
-	keys     *secrets.Keyring
-	now      func() time.Time
+	db        *database.DB
+	partners  *partners.Service
+	recharges *recharges.Service
+	now       func() time.Time
 }
 
 // Config is what NewService needs.
 type Config struct {
 	DB       *database.DB
 	Partners *partners.Service
-	// Keys seal and open recharge PINs.
-	Keys *secrets.Keyring
-	Now  func() time.Time // nil means database.Now
+	// Recharges moves cards with the transfers.
+	Recharges *recharges.Service
+	Now       func() time.Time // nil means database.Now
 }
 
 // NewService builds the inventory service.
@@ -38,7 +37,7 @@ func NewService(c Config) *Service {
 	if now == nil {
 		now = database.Now
 	}
-	return &Service{db: c.DB, partners: c.Partners, keys: c.Keys, now: now}
+	return &Service{db: c.DB, partners: c.Partners, recharges: c.Recharges, now: now}
 }
 
 // Roles that handle stock.
@@ -71,18 +70,6 @@ func ownSiteDevices(c partners.Caller) func(*gorm.DB) *gorm.DB {
 	return partners.AtOwnSite(c, "devices.site_id")
 }
 
-// checkSiteAccess returns ErrNotFound when a site is not the caller's (admins
-// may act anywhere).
-func checkSiteAccess(c partners.Caller, siteID int64) error {
-	if c.IsAdmin() {
-		return nil
-	}
-	if own, ok := c.SiteID(); ok && own == siteID {
-		return nil
-	}
-	return fmt.Errorf("site %d: %w", siteID, apperr.ErrNotFound)
-}
-
 // event appends one step to a device's history.
 func (s *Service) event(tx *gorm.DB, c partners.Caller, d Device, action string, from, to State, data map[string]any) error {
 	e := Event{DeviceID: d.ID, Action: action, FromState: from, ToState: to, At: s.now(), Data: mustJSON(data)}
@@ -111,20 +98,3 @@ func (s *Service) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, apperr.ErrNotFound) }
-
-// forUpdateSkipLocked lets concurrent sales pick different recharge units
-// without waiting for each other (PostgreSQL only).
-var forUpdateSkipLocked = clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}
-
-// siteIn loads a warehouse or space through db, which may be a transaction:
-// code inside a transaction must not take a second connection from the pool
-// (on SQLite, the pool's other connections may all be waiting for this
-// transaction's write lock).
-func siteIn(db *gorm.DB, id int64) (partners.Organization, error) {
-	var o partners.Organization
-	err := db.Where("id = ? AND kind IN ?", id, []partners.Kind{partners.KindWarehouse, partners.KindSpace}).Take(&o).Error
-	if err != nil {
-		return o, notFound(err, "site %d", id)
-	}
-	return o, nil
-}

@@ -70,7 +70,7 @@ func (s *Service) CheckStock(ctx context.Context, c partners.Caller, siteID int6
 	if err := c.Require(staffRoles...); err != nil {
 		return StockCheck{}, err
 	}
-	if err := checkSiteAccess(c, siteID); err != nil {
+	if err := c.CheckSite(siteID); err != nil {
 		return StockCheck{}, err
 	}
 	if _, err := s.partners.Site(ctx, siteID); err != nil {
@@ -162,7 +162,7 @@ func (s *Service) GetStockCheck(ctx context.Context, c partners.Caller, siteID, 
 	if err := c.Require(staffRoles...); err != nil {
 		return StockCheck{}, err
 	}
-	if err := checkSiteAccess(c, siteID); err != nil {
+	if err := c.CheckSite(siteID); err != nil {
 		return StockCheck{}, err
 	}
 	var row stockCheckRow

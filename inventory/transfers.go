@@ -12,7 +12,6 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
-	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -117,9 +116,8 @@ func (s *Service) CreateTransfer(ctx context.Context, c partners.Caller, in NewT
 	seenProduct := map[int64]bool{}
 	for i, r := range in.Recharges {
 		field := fmt.Sprintf("recharges[%d]", i)
-		var p RechargeProduct
-		switch err := s.db.WithContext(ctx).Where("id = ?", r.ProductID).Take(&p).Error; {
-		case errors.Is(err, gorm.ErrRecordNotFound):
+		switch _, err := s.recharges.Product(s.db.WithContext(ctx), r.ProductID); {
+		case errors.Is(err, apperr.ErrNotFound):
 			v.Field(field+".product_id", "no recharge product %d", r.ProductID)
 		case err != nil:
 			return TransferView{}, fmt.Errorf("recharge product %d: %w", r.ProductID, err)
@@ -171,10 +169,9 @@ func (s *Service) CreateTransfer(ctx context.Context, c partners.Caller, in NewT
 		}
 		today := s.now().In(from.Location()).Format(time.DateOnly)
 		for _, r := range in.Recharges {
-			var n int64
-			if err := tx.Table("recharge_units").Where("product_id = ? AND site_id = ? AND status = ? AND expires_on >= ?",
-				r.ProductID, from.ID, UnitAvailable, today).Count(&n).Error; err != nil {
-				return fmt.Errorf("recharge stock: %w", err)
+			n, err := s.recharges.Sellable(tx, r.ProductID, from.ID, today)
+			if err != nil {
+				return err
 			}
 			if n < int64(r.Quantity) {
 				return apperr.Conflict("stock-short", "only %d unit(s) of recharge product %d at %s, %d asked", n, r.ProductID, from.Name, r.Quantity)
@@ -311,7 +308,7 @@ func (s *Service) ShipTransfer(ctx context.Context, c partners.Caller, id int64)
 		if err != nil {
 			return err
 		}
-		if err := checkSiteAccess(c, t.FromSiteID); err != nil {
+		if err := c.CheckSite(t.FromSiteID); err != nil {
 			return fmt.Errorf("only the sending site ships transfer %d: %w", id, apperr.ErrForbidden)
 		}
 		if t.Status != TransferDraft {
@@ -319,7 +316,7 @@ func (s *Service) ShipTransfer(ctx context.Context, c partners.Caller, id int64)
 		}
 		now := s.now()
 		res := tx.Model(&Transfer{}).Where("id = ? AND status = ?", id, TransferDraft).
-			Updates(map[string]any{"status": TransferShipped, "shipped_at": now, "shipped_by": userID(c)})
+			Updates(map[string]any{"status": TransferShipped, "shipped_at": now, "shipped_by": c.UserRef()})
 		if res.Error != nil {
 			return fmt.Errorf("ship transfer %d: %w", id, res.Error)
 		}
@@ -347,10 +344,10 @@ func (s *Service) ShipTransfer(ctx context.Context, c partners.Caller, id int64)
 				return err
 			}
 		}
-		if err := s.shipRecharges(ctx, tx, t); err != nil {
+		if err := s.shipRecharges(tx, t); err != nil {
 			return err
 		}
-		t.Status, t.ShippedAt, t.ShippedBy = TransferShipped, &now, userID(c)
+		t.Status, t.ShippedAt, t.ShippedBy = TransferShipped, &now, c.UserRef()
 		view, err = s.transferView(ctx, tx, t)
 		return err
 	})
@@ -373,13 +370,13 @@ func (s *Service) ReceiveTransfer(ctx context.Context, c partners.Caller, id int
 		if err != nil {
 			return err
 		}
-		if err := checkSiteAccess(c, t.ToSiteID); err != nil {
+		if err := c.CheckSite(t.ToSiteID); err != nil {
 			return fmt.Errorf("only the receiving site receives transfer %d: %w", id, apperr.ErrForbidden)
 		}
 		if t.Status != TransferShipped && t.Status != TransferReceived {
 			return apperr.Conflict("invalid-transition", "transfer %d is %s: only a shipped transfer can be received", id, t.Status)
 		}
-		to, err := siteIn(tx, t.ToSiteID)
+		to, err := partners.SiteIn(tx, t.ToSiteID)
 		if err != nil {
 			return err
 		}
@@ -449,14 +446,13 @@ func (s *Service) ReceiveTransfer(ctx context.Context, c partners.Caller, id int
 			received = append(received, refOf(d))
 		}
 		// Recharge cards travel in sealed packs: they arrive all together.
-		if err := tx.Table("recharge_units").Where("transfer_id = ? AND status = ?", id, UnitInTransit).
-			Updates(map[string]any{"status": UnitAvailable, "site_id": t.ToSiteID}).Error; err != nil {
-			return fmt.Errorf("receive recharges of transfer %d: %w", id, err)
+		if err := s.recharges.Receive(tx, id, t.ToSiteID); err != nil {
+			return err
 		}
 		un, _ := json.Marshal(unexpected)
 		changes := map[string]any{"status": TransferReceived, "unexpected": string(un)}
 		if t.ReceivedAt == nil {
-			changes["received_at"], changes["received_by"] = now, userID(c)
+			changes["received_at"], changes["received_by"] = now, c.UserRef()
 		}
 		if err := tx.Model(&Transfer{}).Where("id = ?", id).Updates(changes).Error; err != nil {
 			return fmt.Errorf("receive transfer %d: %w", id, err)
@@ -474,42 +470,16 @@ func (s *Service) ReceiveTransfer(ctx context.Context, c partners.Caller, id int
 	return view, err
 }
 
-// shipRecharges moves the first-expiring available units of each recharge
-// line to in_transit, or fails the whole shipment when a line is short.
-func (s *Service) shipRecharges(ctx context.Context, tx *gorm.DB, t Transfer) error {
+// shipRecharges sends the cards of each recharge line, or fails the whole
+// shipment when a line is short.
+func (s *Service) shipRecharges(tx *gorm.DB, t Transfer) error {
 	var lines []RechargeLine
 	if err := tx.Table("transfer_recharges").Select("product_id, quantity").Where("transfer_id = ?", t.ID).Scan(&lines).Error; err != nil {
 		return fmt.Errorf("recharges of transfer %d: %w", t.ID, err)
 	}
-	if len(lines) == 0 {
-		return nil
-	}
-	from, err := siteIn(tx, t.FromSiteID)
-	if err != nil {
-		return err
-	}
-	today := s.now().In(from.Location()).Format(time.DateOnly)
 	for _, l := range lines {
-		q := tx.Table("recharge_units").Select("id").
-			Where("product_id = ? AND site_id = ? AND status = ? AND expires_on >= ?", l.ProductID, t.FromSiteID, UnitAvailable, today).
-			Order("expires_on, id").Limit(l.Quantity)
-		if s.db.Engine == database.Postgres {
-			q = q.Clauses(forUpdateSkipLocked)
-		}
-		var ids []int64
-		if err := q.Pluck("id", &ids).Error; err != nil {
-			return fmt.Errorf("pick recharge units: %w", err)
-		}
-		if len(ids) < l.Quantity {
-			return apperr.Conflict("stock-short", "only %d unit(s) of recharge product %d left at %s, %d to ship", len(ids), l.ProductID, from.Name, l.Quantity)
-		}
-		res := tx.Table("recharge_units").Where("id IN ? AND status = ?", ids, UnitAvailable).
-			Updates(map[string]any{"status": UnitInTransit, "transfer_id": t.ID})
-		if res.Error != nil {
-			return fmt.Errorf("ship recharge units: %w", res.Error)
-		}
-		if int(res.RowsAffected) != len(ids) {
-			return apperr.Conflict("stock-short", "recharge units of product %d were sold meanwhile; ship again", l.ProductID)
+		if err := s.recharges.Ship(tx, t.ID, l.ProductID, t.FromSiteID, l.Quantity); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -523,7 +493,7 @@ func (s *Service) CancelTransfer(ctx context.Context, c partners.Caller, id int6
 		if err != nil {
 			return err
 		}
-		if err := checkSiteAccess(c, t.FromSiteID); err != nil {
+		if err := c.CheckSite(t.FromSiteID); err != nil {
 			return fmt.Errorf("only the sending site cancels transfer %d: %w", id, apperr.ErrForbidden)
 		}
 		res := tx.Model(&Transfer{}).Where("id = ? AND status = ?", id, TransferDraft).Update("status", TransferCancelled)
@@ -541,12 +511,4 @@ func (s *Service) CancelTransfer(ctx context.Context, c partners.Caller, id int6
 		return err
 	})
 	return view, err
-}
-
-func userID(c partners.Caller) *int64 {
-	if c.UserID == 0 {
-		return nil
-	}
-	id := c.UserID
-	return &id
 }

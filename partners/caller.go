@@ -22,6 +22,27 @@ type Caller struct {
 	TokenID          int64
 }
 
+// CheckSite returns ErrNotFound when a site is not the caller's (admins may
+// act anywhere): another site's records are not found, never forbidden.
+func (c Caller) CheckSite(siteID int64) error {
+	if c.IsAdmin() {
+		return nil
+	}
+	if own, ok := c.SiteID(); ok && own == siteID {
+		return nil
+	}
+	return fmt.Errorf("site %d: %w", siteID, apperr.ErrNotFound)
+}
+
+// UserRef is the caller's user id for a nullable column (nil for the system).
+func (c Caller) UserRef() *int64 {
+	if c.UserID == 0 {
+		return nil
+	}
+	id := c.UserID
+	return &id
+}
+
 // IsAdmin tells whether the caller administers the whole network.
 func (c Caller) IsAdmin() bool { return c.Role == RoleAdmin }
 

@@ -109,6 +109,45 @@ func (s *Service) Site(ctx context.Context, id int64) (Organization, error) {
 	return o, nil
 }
 
+// OrganizationOfKind loads an organisation named in an input (a donor, an
+// operator...) and checks its kind, recording a field error in v rather than
+// failing; the zero Organization comes back then.
+func (s *Service) OrganizationOfKind(ctx context.Context, v *apperr.ValidationError, field string, id int64, kind Kind) (Organization, error) {
+	if id == 0 {
+		v.Field(field, "is required")
+		return Organization{}, nil
+	}
+	o, err := s.GetOrganization(ctx, Caller{Role: RoleAdmin}, id)
+	if err != nil {
+		if errors.Is(err, apperr.ErrNotFound) {
+			v.Field(field, "no organisation has id %d", id)
+			return Organization{}, nil
+		}
+		return o, err
+	}
+	if o.Kind != kind {
+		v.Field(field, "%q is a %s, not a %s", o.Name, o.Kind, kind)
+		return Organization{}, nil
+	}
+	return o, nil
+}
+
+// SiteIn loads a warehouse or space through db, which may be a transaction:
+// code inside a transaction must not take a second connection from the pool
+// (on SQLite, the pool's other connections may all be waiting for this
+// transaction's write lock).
+func SiteIn(db *gorm.DB, id int64) (Organization, error) {
+	var o Organization
+	err := db.Where("id = ? AND kind IN ?", id, []Kind{KindWarehouse, KindSpace}).Take(&o).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return o, fmt.Errorf("site %d: %w", id, apperr.ErrNotFound)
+	}
+	if err != nil {
+		return o, fmt.Errorf("site %d: %w", id, err)
+	}
+	return o, nil
+}
+
 // OrganizationPatch is the input of UpdateOrganization; absent fields stay.
 type OrganizationPatch struct {
 	Kind     *Kind   `json:"kind"`

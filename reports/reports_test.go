@@ -16,6 +16,7 @@ import (
 	"github.com/tremplin/tremplin/internal/testenv"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/recharges"
 	"github.com/tremplin/tremplin/reports"
 )
 
@@ -26,8 +27,9 @@ func TestSummary(t *testing.T) {
 	ps := partners.NewService(partners.Config{DB: db, Hasher: hasher, TokenTTL: time.Hour, SessionTTL: time.Hour,
 		Limits: partners.LoginLimits{Window: time.Minute, MaxPerUser: 100, MaxPerAddr: 100}})
 	keys, _ := secrets.NewKeyring(make([]byte, 32))
-	inv := inventory.NewService(inventory.Config{DB: db, Partners: ps, Keys: keys})
-	dist := distribution.NewService(distribution.Config{DB: db, Partners: ps, Inventory: inv, Policy: distribution.Policy{DevicesPerYear: 2}})
+	rch := recharges.NewService(recharges.Config{DB: db, Partners: ps, Keys: keys})
+	inv := inventory.NewService(inventory.Config{DB: db, Partners: ps, Recharges: rch})
+	dist := distribution.NewService(distribution.Config{DB: db, Partners: ps, Inventory: inv, Recharges: rch, Policy: distribution.Policy{DevicesPerYear: 2}})
 	admin := partners.Caller{Role: partners.RoleAdmin}
 	orgs := map[partners.Kind]partners.Organization{}
 	for _, k := range []partners.Kind{partners.KindWarehouse, partners.KindSpace, partners.KindPrescriber, partners.KindDonor, partners.KindOperator} {
@@ -76,7 +78,7 @@ func TestSummary(t *testing.T) {
 	db.Exec(`UPDATE devices SET state = 'in_stock', site_id = ?, price_cents = 3000 WHERE id = ?`, orgs[partners.KindSpace].ID, ids[2])
 	db.Exec(`INSERT INTO recharge_products (operator_id, name, face_value_cents, price_cents, low_stock_threshold, active, created_at, updated_at)
 		VALUES (?, 'R10', 1000, 200, 0, true, ?, ?)`, orgs[partners.KindOperator].ID, database.Now(), database.Now())
-	if _, err := inv.ImportRecharges(ctx, admin, 1, orgs[partners.KindSpace].ID,
+	if _, err := rch.Import(ctx, admin, 1, orgs[partners.KindSpace].ID,
 		strings.NewReader("serial,pin,expires_on\nA,1,2099-01-01\nB,2,2099-01-01\nC,3,2099-01-01\n"), nil); err != nil {
 		t.Fatal(err)
 	}

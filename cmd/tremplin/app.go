@@ -23,6 +23,7 @@ import (
 	"github.com/tremplin/tremplin/internal/secrets"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/recharges"
 	"github.com/tremplin/tremplin/reports"
 	"github.com/tremplin/tremplin/templates"
 )
@@ -95,6 +96,7 @@ func openDatabase(ctx context.Context, cfg config.Config) (*database.DB, error) 
 type services struct {
 	db           *database.DB
 	partners     *partners.Service
+	recharges    *recharges.Service
 	inventory    *inventory.Service
 	distribution *distribution.Service
 }
@@ -146,12 +148,14 @@ func newServices(cfg config.Config, db *database.DB, keys *secrets.Keyring) (*se
 		DB: db, Hasher: hasher, TokenTTL: cfg.TokenTTL, SessionTTL: cfg.SessionTTL,
 		Limits: partners.LoginLimits{Window: cfg.LoginWindow, MaxPerUser: cfg.LoginMaxPerUser, MaxPerAddr: cfg.LoginMaxPerAddr},
 	})
-	inv := inventory.NewService(inventory.Config{DB: db, Partners: p, Keys: keys})
+	rch := recharges.NewService(recharges.Config{DB: db, Partners: p, Keys: keys})
+	inv := inventory.NewService(inventory.Config{DB: db, Partners: p, Recharges: rch})
 	return &services{
 		db:        db,
 		partners:  p,
+		recharges: rch,
 		inventory: inv,
-		distribution: distribution.NewService(distribution.Config{DB: db, Partners: p, Inventory: inv,
+		distribution: distribution.NewService(distribution.Config{DB: db, Partners: p, Inventory: inv, Recharges: rch,
 			Limits: distribution.LookupLimits{Window: cfg.VoucherWindow, Max: cfg.VoucherMaxFails},
 			Policy: distribution.Policy{DevicesPerYear: cfg.DevicesPerYear, WarrantyMonths: cfg.WarrantyMonths}}),
 	}, nil
@@ -188,6 +192,7 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	authed := e.Group("/api/v1", partners.RequireAuth(s.partners))
 	(&partners.API{Service: s.partners}).Routes(public, authed)
 	(&inventory.API{Service: s.inventory, Scanners: []inventory.Scanner{s.distribution.ScanVoucher}}).Routes(authed)
+	(&recharges.API{Service: s.recharges}).Routes(authed)
 	(&distribution.API{Service: s.distribution}).Routes(authed)
 	(&reports.API{Service: &reports.Service{DB: s.db}}).Routes(authed)
 	site.Routes(e)

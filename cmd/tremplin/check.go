@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+
+	"github.com/tremplin/tremplin/internal/invariant"
 )
 
 // check is `tremplin check`: it verifies the database's invariants, prints
@@ -22,15 +24,14 @@ func (e *cli) check(ctx context.Context, args []string) int {
 		return code
 	}
 	defer closeDB()
-	breaches, err := svc.inventory.Check(ctx)
-	if err != nil {
-		return e.fail("%v", err)
+	var breaches []invariant.Breach
+	for _, check := range []func(context.Context) ([]invariant.Breach, error){svc.inventory.Check, svc.recharges.Check, svc.distribution.Check} {
+		more, err := check(ctx)
+		if err != nil {
+			return e.fail("%v", err)
+		}
+		breaches = append(breaches, more...)
 	}
-	more, err := svc.distribution.Check(ctx)
-	if err != nil {
-		return e.fail("%v", err)
-	}
-	breaches = append(breaches, more...)
 	for _, b := range breaches {
 		fmt.Fprintf(e.stdout, "breach %s: %s\n", b.Rule, b.Detail)
 	}

@@ -76,7 +76,7 @@ func (e *cli) importRecharges(ctx context.Context, args []string) int {
 		who = u.Username
 	}
 	ctx = audit.WithActor(ctx, audit.Actor{IP: "command line (" + who + ")", RequestID: "cli"})
-	res, err := svc.inventory.ImportRecharges(ctx, partners.Caller{Role: partners.RoleAdmin}, *product, *site, in, progress)
+	res, err := svc.recharges.Import(ctx, partners.Caller{Role: partners.RoleAdmin}, *product, *site, in, progress)
 	if err != nil {
 		return e.fail("nothing imported: %v", err)
 	}
@@ -104,7 +104,7 @@ func (e *cli) keys(ctx context.Context, args []string) int {
 	}
 	defer closeDB()
 	ctx = audit.WithActor(ctx, audit.Actor{IP: "command line", RequestID: "cli"})
-	n, err := svc.inventory.RotateKeys(ctx, nil)
+	n, err := svc.recharges.RotateKeys(ctx, nil)
 	if err != nil {
 		return e.fail("%d PINs re-sealed, then: %v", n, err)
 	}

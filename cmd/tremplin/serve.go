@@ -212,7 +212,7 @@ func sweepExpired(ctx context.Context, svc *services, logger *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		n, err := svc.inventory.SweepExpired(ctx)
+		n, err := svc.recharges.SweepExpired(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			logger.Warn("expiry sweep failed", "error", err.Error())

@@ -1,17 +1,13 @@
-package inventory
+package recharges
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"sort"
 	"strings"
 	"time"
@@ -23,6 +19,7 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
+	"github.com/tremplin/tremplin/internal/csvfile"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -40,18 +37,18 @@ type ImportResult struct {
 // says how many more lines are bad.
 const maxReportedLines = 1000
 
-// ImportRecharges stores the cards of an operator file (header
+// Import stores the cards of an operator file (header
 // serial,pin,expires_on) at a site: all or nothing. It streams the file: lines
 // are checked and sealed one by one into a staging table (COPY on
 // PostgreSQL, batched inserts on SQLite), duplicates are found in SQL, and
 // the units are inserted from the staging table in the same transaction.
 // progress, when not nil, is told the number of lines read now and then.
-func (s *Service) ImportRecharges(ctx context.Context, c partners.Caller, productID, siteID int64, r io.Reader, progress func(lines int)) (ImportResult, error) {
+func (s *Service) Import(ctx context.Context, c partners.Caller, productID, siteID int64, r io.Reader, progress func(lines int)) (ImportResult, error) {
 	if err := c.Require(warehouseRoles...); err != nil {
 		return ImportResult{}, err
 	}
 	v := &apperr.ValidationError{}
-	var product RechargeProduct
+	var product Product
 	if productID == 0 {
 		v.Field("product_id", "is required")
 	} else if err := s.db.WithContext(ctx).Where("id = ?", productID).Take(&product).Error; err != nil {
@@ -129,8 +126,8 @@ func (s *Service) ImportRecharges(ctx context.Context, c partners.Caller, produc
 			return err
 		}
 		if err := tx.queryRow(ctx, `INSERT INTO recharge_batches (product_id, site_id, imported_by, imported_at, file_sha256, units)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, []any{productID, siteID, userID(c), s.now(), res.SHA256, p.lines}, &res.ID); err != nil {
-			if database.IsUniqueViolation(err) || strings.Contains(err.Error(), "23505") {
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, []any{productID, siteID, c.UserRef(), s.now(), res.SHA256, p.lines}, &res.ID); err != nil {
+			if database.IsUniqueViolation(err) {
 				return apperr.Conflict("duplicate-file", "this file was imported meanwhile by someone else; nothing was imported again")
 			}
 			return fmt.Errorf("record batch: %w", err)
@@ -165,14 +162,12 @@ func (s *Service) ImportRecharges(ctx context.Context, c partners.Caller, produc
 // rechargeParser reads, checks and seals the lines of an operator file. It
 // is also the COPY source on PostgreSQL.
 type rechargeParser struct {
-	csv        *csv.Reader
-	cols       map[string]int
+	file       *csvfile.Reader
 	today      string
 	operatorID int64
 	s          *Service
 	progress   func(int)
 
-	width    int  // cells in the header
 	noSeal   bool // for fuzzing the reader alone
 	row      []any
 	lines    int // valid cards staged
@@ -195,54 +190,11 @@ var errNoRows = errors.New("no rows")
 var errSQLNoRows = sql.ErrNoRows
 
 func newRechargeParser(r io.Reader, today string, operatorID int64, s *Service, progress func(int)) (*rechargeParser, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
-		_, _ = br.Discard(3)
-	}
-	head, _ := br.Peek(4096)
-	first, _, _ := bytes.Cut(head, []byte("\n"))
-	sep := ','
-	if bytes.Count(first, []byte(";")) > bytes.Count(first, []byte(",")) {
-		sep = ';'
-	}
-	cr := csv.NewReader(br)
-	cr.Comma = sep
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	cr.TrimLeadingSpace = true
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, apperr.Invalid("file", "the file is empty: expected a header line serial,pin,expires_on and one line per card")
-	}
+	f, err := csvfile.Open(r, csvfile.Spec{Columns: []string{"serial", "pin", "expires_on"}, Required: []string{"serial", "pin", "expires_on"}, What: "card"})
 	if err != nil {
-		if rerr := readFailure(err); rerr != nil {
-			return nil, rerr
-		}
-		v := &apperr.ValidationError{}
-		v.Line(1, "header: %s", csvProblem(err))
-		return nil, v
+		return nil, err
 	}
-	p := &rechargeParser{csv: cr, cols: map[string]int{}, today: today, operatorID: operatorID, s: s, progress: progress, width: len(header)}
-	v := &apperr.ValidationError{}
-	for i, name := range header {
-		name = strings.ToLower(strings.TrimSpace(name))
-		switch name {
-		case "serial", "pin", "expires_on":
-			if p.cols[name] != 0 {
-				v.Line(1, "column %q appears twice", name)
-			}
-			p.cols[name] = i + 1
-		case "":
-		default:
-			v.Line(1, "unknown column %q (expected serial, pin, expires_on)", name)
-		}
-	}
-	for _, need := range []string{"serial", "pin", "expires_on"} {
-		if p.cols[need] == 0 {
-			v.Line(1, "missing column %q (the header is serial,pin,expires_on)", need)
-		}
-	}
-	return p, v.Err()
+	return &rechargeParser{file: f, today: today, operatorID: operatorID, s: s, progress: progress}, nil
 }
 
 func (p *rechargeParser) addErr(line int, format string, args ...any) {
@@ -268,53 +220,33 @@ func (p *rechargeParser) failure() error {
 	return v
 }
 
-func (p *rechargeParser) cell(rec []string, name string) string {
-	if i := p.cols[name]; i > 0 && i <= len(rec) {
-		return strings.TrimSpace(rec[i-1])
-	}
-	return ""
-}
-
 // Next reads up to the next good line (bad ones are recorded and skipped).
 func (p *rechargeParser) Next() bool {
 	for {
-		rec, err := p.csv.Read()
+		rec, err := p.file.Next()
 		if errors.Is(err, io.EOF) {
 			return false
 		}
-		// FieldPos panics on a record that failed to parse: take the error's line then.
-		line := 0
-		if err == nil && len(rec) > 0 {
-			line, _ = p.csv.FieldPos(0)
+		var bad *csvfile.LineError
+		if errors.As(err, &bad) {
+			p.read++
+			p.addErr(bad.Line, "%s", bad.Message)
+			continue
 		}
 		if err != nil {
-			// A read error (a cut connection, the body limit) repeats on
-			// every read: it ends the import, never a bad line.
-			if rerr := readFailure(err); rerr != nil {
-				p.err = rerr
-				return false
-			}
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				line = pe.StartLine
-			}
-			p.read++
-			p.addErr(line, "%s", csvProblem(err))
-			continue
+			// The file cannot be read further (a cut connection, the body
+			// limit): the import ends, never reading again.
+			p.err = err
+			return false
 		}
-		if strings.TrimSpace(strings.Join(rec, "")) == "" {
-			continue
-		}
+		line := rec.Line
 		p.read++
 		if p.progress != nil && p.read%10000 == 0 {
 			p.progress(p.read)
 		}
-		serial, pin, expires := p.cell(rec, "serial"), p.cell(rec, "pin"), p.cell(rec, "expires_on")
+		serial, pin, expires := rec.Get("serial"), rec.Get("pin"), rec.Get("expires_on")
 		ok := true
 		switch {
-		case len(rec) > p.width:
-			p.addErr(line, "%d cells, but the header has %d columns", len(rec), len(p.cols))
-			ok = false
 		case serial == "":
 			p.addErr(line, "serial is missing")
 			ok = false
@@ -371,20 +303,6 @@ func (p *rechargeParser) Values() ([]any, error) { return p.row, nil }
 
 // Err is a failure that stops the import (not a bad line).
 func (p *rechargeParser) Err() error { return p.err }
-
-// readFailure is the error that ends an import when the file itself cannot
-// be read (as opposed to a line that does not parse), or nil.
-func readFailure(err error) error {
-	var pe *csv.ParseError
-	if err == nil || errors.As(err, &pe) {
-		return nil
-	}
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return fmt.Errorf("the file is over %d MB: split it and import each part: %w", tooLarge.Limit>>20, apperr.ErrTooLarge)
-	}
-	return fmt.Errorf("the file could not be read to its end (%v); nothing was imported, send it again: %w", err, apperr.ErrMalformed)
-}
 
 // pinAAD binds a sealed PIN to its card, so it cannot be moved to another row.
 func pinAAD(operatorID int64, serial string) []byte {

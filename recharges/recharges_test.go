@@ -1,4 +1,4 @@
-package inventory_test
+package recharges_test
 
 import (
 	"context"
@@ -17,8 +17,8 @@ import (
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/secrets"
 	"github.com/tremplin/tremplin/internal/testenv"
-	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/recharges"
 )
 
 // product creates a 10 € recharge sold 2 €.
@@ -239,12 +239,12 @@ func databaseDump(t *testing.T, f *fixture) string {
 }
 
 // allocate sells n cards of a product at a site in its own transaction.
-func (f *fixture) allocate(product int64, site string, n int) []inventory.SoldUnit {
+func (f *fixture) allocate(product int64, site string, n int) []recharges.SoldUnit {
 	f.t.Helper()
-	var out []inventory.SoldUnit
+	var out []recharges.SoldUnit
 	err := f.db.Transaction(func(tx *gorm.DB) error {
 		var err error
-		out, err = f.inv.AllocateRecharges(context.Background(), tx, product, f.orgs[site].ID, n, nil)
+		out, err = f.rch.Allocate(context.Background(), tx, product, f.orgs[site].ID, n, nil)
 		return err
 	})
 	if err != nil {
@@ -260,9 +260,9 @@ func TestWrongKeyOpensNothing(t *testing.T) {
 	other := make([]byte, 32)
 	_, _ = rand.Read(other)
 	keys, _ := secrets.NewKeyring(other)
-	wrong := inventory.NewService(inventory.Config{DB: f.db, Partners: f.ps, Keys: keys})
+	wrong := recharges.NewService(recharges.Config{DB: f.db, Partners: f.ps, Keys: keys})
 	err := f.db.Transaction(func(tx *gorm.DB) error {
-		_, err := wrong.AllocateRecharges(context.Background(), tx, p, f.orgs["warehouse"].ID, 2, nil)
+		_, err := wrong.Allocate(context.Background(), tx, p, f.orgs["warehouse"].ID, 2, nil)
 		return err
 	})
 	if !errors.Is(err, secrets.ErrUnknownKey) || !strings.Contains(err.Error(), "TREMPLIN_SECRET_KEY") {
@@ -273,7 +273,7 @@ func TestWrongKeyOpensNothing(t *testing.T) {
 	}
 	// With the right key as a previous one, it opens; rotation re-seals under the new key.
 	rotated, _ := secrets.NewKeyring(other, f.key)
-	svc := inventory.NewService(inventory.Config{DB: f.db, Partners: f.ps, Keys: rotated})
+	svc := recharges.NewService(recharges.Config{DB: f.db, Partners: f.ps, Keys: rotated})
 	n, err := svc.RotateKeys(context.Background(), nil)
 	if err != nil || n != 5 {
 		t.Fatalf("rotate: %d, %v", n, err)
@@ -284,7 +284,7 @@ func TestWrongKeyOpensNothing(t *testing.T) {
 		t.Fatalf("key ids after rotation %v", ids)
 	}
 	err = f.db.Transaction(func(tx *gorm.DB) error {
-		u, err := wrong.AllocateRecharges(context.Background(), tx, p, f.orgs["warehouse"].ID, 1, nil)
+		u, err := wrong.Allocate(context.Background(), tx, p, f.orgs["warehouse"].ID, 1, nil)
 		if err == nil && u[0].PIN != "PIN00000001X" {
 			t.Errorf("PIN after rotation %q", u[0].PIN)
 		}
@@ -310,10 +310,10 @@ func TestConcurrentAllocation(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var got []inventory.SoldUnit
+			var got []recharges.SoldUnit
 			err := f.db.Transaction(func(tx *gorm.DB) error {
 				var err error
-				got, err = f.inv.AllocateRecharges(context.Background(), tx, p, f.orgs["warehouse"].ID, 1, nil)
+				got, err = f.rch.Allocate(context.Background(), tx, p, f.orgs["warehouse"].ID, 1, nil)
 				return err
 			})
 			mu.Lock()
@@ -322,7 +322,7 @@ func TestConcurrentAllocation(t *testing.T) {
 			case err == nil:
 				ok++
 				seen[got[0].ID]++
-			case errors.Is(err, inventory.ErrStockShort) || strings.Contains(err.Error(), "stock"):
+			case errors.Is(err, recharges.ErrStockShort) || strings.Contains(err.Error(), "stock"):
 				short++
 			default:
 				other = append(other, err)
@@ -351,9 +351,9 @@ func TestExpiry(t *testing.T) {
 		t.Fatalf("sold %s first", u[0].Serial)
 	}
 	// Three days later: the short-lived cards are past; a sale skips them even before the sweep.
-	later := inventory.NewService(inventory.Config{DB: f.db, Partners: f.ps, Keys: f.keys, Now: func() time.Time { return time.Now().AddDate(0, 0, 3) }})
+	later := recharges.NewService(recharges.Config{DB: f.db, Partners: f.ps, Keys: f.keys, Now: func() time.Time { return time.Now().AddDate(0, 0, 3) }})
 	err := f.db.Transaction(func(tx *gorm.DB) error {
-		u, err := later.AllocateRecharges(context.Background(), tx, p, f.orgs["warehouse"].ID, 1, nil)
+		u, err := later.Allocate(context.Background(), tx, p, f.orgs["warehouse"].ID, 1, nil)
 		if err == nil && u[0].Serial != "SER00000010" {
 			t.Errorf("sold %s, past its date", u[0].Serial)
 		}
@@ -373,10 +373,10 @@ func TestExpiry(t *testing.T) {
 		t.Fatalf("expired %d, available %d", f.units("expired"), f.units("available"))
 	}
 	err = f.db.Transaction(func(tx *gorm.DB) error {
-		_, err := later.AllocateRecharges(context.Background(), tx, p, f.orgs["warehouse"].ID, 2, nil)
+		_, err := later.Allocate(context.Background(), tx, p, f.orgs["warehouse"].ID, 2, nil)
 		return err
 	})
-	if !errors.Is(err, inventory.ErrStockShort) {
+	if !errors.Is(err, recharges.ErrStockShort) {
 		t.Fatalf("selling 2 of 1: %v", err)
 	}
 }

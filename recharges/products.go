@@ -1,4 +1,4 @@
-package inventory
+package recharges
 
 import (
 	"context"
@@ -23,8 +23,8 @@ const (
 	UnitVoid      = "void"
 )
 
-// RechargeProduct is a prepaid recharge an operator sells to the network.
-type RechargeProduct struct {
+// Product is a prepaid recharge an operator sells to the network.
+type Product struct {
 	ID                int64     `json:"id"`
 	OperatorID        int64     `json:"operator_id"`
 	Name              string    `json:"name"`
@@ -37,8 +37,11 @@ type RechargeProduct struct {
 	UpdatedAt         time.Time `json:"updated_at"`
 }
 
-// NewRechargeProduct is the input of CreateRechargeProduct.
-type NewRechargeProduct struct {
+// TableName keeps the table's name from before the package was split.
+func (Product) TableName() string { return "recharge_products" }
+
+// NewProduct is the input of CreateProduct.
+type NewProduct struct {
 	OperatorID        int64  `json:"operator_id"`
 	Name              string `json:"name"`
 	FaceValueCents    int64  `json:"face_value_cents"`
@@ -70,24 +73,24 @@ func checkProductFields(v *apperr.ValidationError, name *string, face, price *in
 	}
 }
 
-// CreateRechargeProduct adds a product (admins only).
-func (s *Service) CreateRechargeProduct(ctx context.Context, c partners.Caller, in NewRechargeProduct) (RechargeProduct, error) {
+// CreateProduct adds a product (admins only).
+func (s *Service) CreateProduct(ctx context.Context, c partners.Caller, in NewProduct) (Product, error) {
 	if err := c.Require(partners.RoleAdmin); err != nil {
-		return RechargeProduct{}, err
+		return Product{}, err
 	}
 	v := &apperr.ValidationError{}
-	if _, err := s.orgOfKind(ctx, v, "operator_id", in.OperatorID, partners.KindOperator); err != nil {
-		return RechargeProduct{}, err
+	if _, err := s.partners.OrganizationOfKind(ctx, v, "operator_id", in.OperatorID, partners.KindOperator); err != nil {
+		return Product{}, err
 	}
 	if in.PriceCents == nil {
 		v.Field("price_cents", "is required (the solidarity price, in cents)")
 	}
 	checkProductFields(v, &in.Name, &in.FaceValueCents, in.PriceCents, in.ValidityDays, in.LowStockThreshold)
 	if err := v.Err(); err != nil {
-		return RechargeProduct{}, err
+		return Product{}, err
 	}
 	now := s.now()
-	p := RechargeProduct{OperatorID: in.OperatorID, Name: in.Name, FaceValueCents: in.FaceValueCents, PriceCents: *in.PriceCents,
+	p := Product{OperatorID: in.OperatorID, Name: in.Name, FaceValueCents: in.FaceValueCents, PriceCents: *in.PriceCents,
 		ValidityDays: in.ValidityDays, Active: true, CreatedAt: now, UpdatedAt: now}
 	if in.LowStockThreshold != nil {
 		p.LowStockThreshold = *in.LowStockThreshold
@@ -101,8 +104,8 @@ func (s *Service) CreateRechargeProduct(ctx context.Context, c partners.Caller, 
 	return p, err
 }
 
-// RechargeProductPatch is the input of UpdateRechargeProduct; absent fields stay.
-type RechargeProductPatch struct {
+// ProductPatch is the input of UpdateProduct; absent fields stay.
+type ProductPatch struct {
 	Name              *string `json:"name"`
 	PriceCents        *int64  `json:"price_cents"`
 	ValidityDays      *int    `json:"validity_days"`
@@ -110,18 +113,18 @@ type RechargeProductPatch struct {
 	Active            *bool   `json:"active"`
 }
 
-// UpdateRechargeProduct changes a product (admins only). The face value and
+// UpdateProduct changes a product (admins only). The face value and
 // operator are fixed: units already imported carry them.
-func (s *Service) UpdateRechargeProduct(ctx context.Context, c partners.Caller, id int64, in RechargeProductPatch) (RechargeProduct, error) {
+func (s *Service) UpdateProduct(ctx context.Context, c partners.Caller, id int64, in ProductPatch) (Product, error) {
 	if err := c.Require(partners.RoleAdmin); err != nil {
-		return RechargeProduct{}, err
+		return Product{}, err
 	}
 	v := &apperr.ValidationError{}
 	checkProductFields(v, in.Name, nil, in.PriceCents, in.ValidityDays, in.LowStockThreshold)
 	if err := v.Err(); err != nil {
-		return RechargeProduct{}, err
+		return Product{}, err
 	}
-	var p RechargeProduct
+	var p Product
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Where("id = ?", id).Take(&p).Error; err != nil {
 			return notFound(err, "recharge product %d", id)
@@ -150,7 +153,7 @@ func (s *Service) UpdateRechargeProduct(ctx context.Context, c partners.Caller, 
 			logged[k] = v
 		}
 		changes["updated_at"] = s.now()
-		if err := tx.Model(&RechargeProduct{}).Where("id = ?", id).Updates(changes).Error; err != nil {
+		if err := tx.Model(&Product{}).Where("id = ?", id).Updates(changes).Error; err != nil {
 			return fmt.Errorf("update recharge product %d: %w", id, err)
 		}
 		if err := tx.Where("id = ?", id).Take(&p).Error; err != nil {
@@ -161,26 +164,26 @@ func (s *Service) UpdateRechargeProduct(ctx context.Context, c partners.Caller, 
 	return p, err
 }
 
-// GetRechargeProduct returns one product; every signed-in role may read the catalogue.
-func (s *Service) GetRechargeProduct(ctx context.Context, c partners.Caller, id int64) (RechargeProduct, error) {
-	var p RechargeProduct
+// GetProduct returns one product; every signed-in role may read the catalogue.
+func (s *Service) GetProduct(ctx context.Context, c partners.Caller, id int64) (Product, error) {
+	var p Product
 	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&p).Error; err != nil {
 		return p, notFound(err, "recharge product %d", id)
 	}
 	return p, nil
 }
 
-// ListRechargeProducts lists the catalogue, optionally for one operator.
-func (s *Service) ListRechargeProducts(ctx context.Context, c partners.Caller, operatorID int64, p httpx.Page) (httpx.List[RechargeProduct], error) {
+// ListProducts lists the catalogue, optionally for one operator.
+func (s *Service) ListProducts(ctx context.Context, c partners.Caller, operatorID int64, p httpx.Page) (httpx.List[Product], error) {
 	q := s.db.WithContext(ctx).Where("id > ?", p.AfterID).Order("id").Limit(p.Limit + 1)
 	if operatorID != 0 {
 		q = q.Where("operator_id = ?", operatorID)
 	}
-	var out []RechargeProduct
+	var out []Product
 	if err := q.Find(&out).Error; err != nil {
-		return httpx.List[RechargeProduct]{}, fmt.Errorf("list recharge products: %w", err)
+		return httpx.List[Product]{}, fmt.Errorf("list recharge products: %w", err)
 	}
-	return httpx.NewList(out, p, func(r RechargeProduct) int64 { return r.ID }), nil
+	return httpx.NewList(out, p, func(r Product) int64 { return r.ID }), nil
 }
 
 // Threshold is a site's own low-stock threshold for a product.
@@ -198,13 +201,13 @@ func (s *Service) SetThreshold(ctx context.Context, c partners.Caller, productID
 	if err := c.Require(staffRoles...); err != nil {
 		return Threshold{}, err
 	}
-	if err := checkSiteAccess(c, siteID); err != nil {
+	if err := c.CheckSite(siteID); err != nil {
 		return Threshold{}, err
 	}
 	if _, err := s.partners.Site(ctx, siteID); err != nil {
 		return Threshold{}, err
 	}
-	if _, err := s.GetRechargeProduct(ctx, c, productID); err != nil {
+	if _, err := s.GetProduct(ctx, c, productID); err != nil {
 		return Threshold{}, err
 	}
 	if threshold < 0 || threshold > 1_000_000 {

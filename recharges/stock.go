@@ -1,4 +1,4 @@
-package inventory
+package recharges
 
 import (
 	"context"
@@ -41,18 +41,18 @@ type unitRow struct {
 // ErrStockShort is returned when a site has fewer sellable units than asked.
 var ErrStockShort = errors.New("stock short")
 
-// AllocateRecharges takes qty sellable units (available, not past their date)
+// Allocate takes qty sellable units (available, not past their date)
 // of a product at a site, first-expiring first, marks them sold and opens
 // their PINs, inside tx: the sale's own transaction, so that a failure
 // anywhere sells nothing. On PostgreSQL the rows are picked FOR UPDATE SKIP
 // LOCKED, so concurrent sales take different units without waiting; on
 // SQLite the IMMEDIATE transaction already serialises writers. The
 // conditional update then guarantees a unit is sold once.
-func (s *Service) AllocateRecharges(ctx context.Context, tx *gorm.DB, productID, siteID int64, qty int, saleID *int64) ([]SoldUnit, error) {
+func (s *Service) Allocate(ctx context.Context, tx *gorm.DB, productID, siteID int64, qty int, saleID *int64) ([]SoldUnit, error) {
 	if qty <= 0 {
 		return nil, apperr.Invalid("quantity", "must be at least 1")
 	}
-	site, err := siteIn(tx.WithContext(ctx), siteID)
+	site, err := partners.SiteIn(tx.WithContext(ctx), siteID)
 	if err != nil {
 		return nil, err
 	}
@@ -117,11 +117,11 @@ type StockLine struct {
 	Low       bool   `json:"low"`
 }
 
-// RechargeStock counts units per product and site: available (sellable
+// Stock counts units per product and site: available (sellable
 // today), in transit, sold, expired (swept or past their date). Admins and
 // warehouse staff see every site, space staff their own. lowOnly keeps the
 // lines under their threshold.
-func (s *Service) RechargeStock(ctx context.Context, c partners.Caller, siteID int64, lowOnly bool) ([]StockLine, error) {
+func (s *Service) Stock(ctx context.Context, c partners.Caller, siteID int64, lowOnly bool) ([]StockLine, error) {
 	if err := c.Require(staffRoles...); err != nil {
 		return nil, err
 	}
@@ -143,7 +143,7 @@ func (s *Service) RechargeStock(ctx context.Context, c partners.Caller, siteID i
 	if siteID != 0 && len(sites) == 0 {
 		return nil, fmt.Errorf("site %d: %w", siteID, apperr.ErrNotFound)
 	}
-	var products []RechargeProduct
+	var products []Product
 	if err := s.db.WithContext(ctx).Where("active = ?", true).Order("id").Find(&products).Error; err != nil {
 		return nil, fmt.Errorf("products: %w", err)
 	}
@@ -242,7 +242,7 @@ func (s *Service) SoldReport(ctx context.Context, c partners.Caller, operatorID 
 		return err
 	}
 	v := &apperr.ValidationError{}
-	op, err := s.orgOfKind(ctx, v, "operator_id", operatorID, partners.KindOperator)
+	op, err := s.partners.OrganizationOfKind(ctx, v, "operator_id", operatorID, partners.KindOperator)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,41 @@
+package httpx
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+)
+
+// Created answers 201 with the new record and its Location.
+func Created(c *gin.Context, location string, v any) error {
+	c.Header("Location", location)
+	c.JSON(http.StatusCreated, v)
+	return nil
+}
+
+// PDF answers a document to open in the browser, never cached (documents
+// carry names and PINs).
+func PDF(c *gin.Context, filename string, b []byte) error {
+	c.Header("Content-Disposition", `inline; filename="`+filename+`"`)
+	c.Header("Cache-Control", "no-store")
+	c.Data(http.StatusOK, "application/pdf", b)
+	return nil
+}
+
+// QueryID reads an optional positive id from the query string (0 when
+// absent), recording a problem in v when it is not one.
+func QueryID(c *gin.Context, name string, v *apperr.ValidationError) int64 {
+	s := c.Query(name)
+	if s == "" {
+		return 0
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		v.Field(name, "must be a positive whole number")
+		return 0
+	}
+	return id
+}

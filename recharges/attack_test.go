@@ -1,0 +1,148 @@
+package recharges_test
+
+// Tests for the holes an attack found (issue 10): each failed before its fix.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/testenv"
+	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/recharges"
+)
+
+// stickyReader gives the start of a file, then the same read error forever,
+// as a connection cut mid-upload or a body over its limit does.
+type stickyReader struct {
+	head  *strings.Reader
+	err   error
+	reads int
+}
+
+func (s *stickyReader) Read(p []byte) (int, error) {
+	if s.head.Len() > 0 {
+		return s.head.Read(p)
+	}
+	s.reads++
+	return 0, s.err
+}
+
+// TestImportEndsOnReadError: a read error ends the import, answered and
+// rolled back. Before the fix the reader took every error but EOF for a bad
+// line and read again, forever, one core per aborted upload.
+func TestImportEndsOnReadError(t *testing.T) {
+	f := newFixture(t)
+	p := f.product(0)
+	for _, c := range []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"connection cut", io.ErrUnexpectedEOF, apperr.ErrMalformed},
+		{"body over its limit", &http.MaxBytesError{Limit: 1 << 20}, apperr.ErrTooLarge},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := &stickyReader{head: strings.NewReader(cards(1, 50, future(90)) + "SER-HALF,PIN"), err: c.err}
+			done := make(chan error, 1)
+			go func() {
+				_, err := f.rch.Import(context.Background(), admin, p, f.orgs["warehouse"].ID, r, nil)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if !errors.Is(err, c.want) {
+					t.Fatalf("error %v, want %v", err, c.want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("the import still runs 10 s after the read error (%d reads so far)", r.reads)
+			}
+			if r.reads > 3 {
+				t.Fatalf("the reader was read %d times after its error", r.reads)
+			}
+			if n := f.units("available"); n != 0 {
+				t.Fatalf("%d cards stored from a cut file", n)
+			}
+		})
+	}
+}
+
+// TestAbortedUploadIsAnswered sends a Content-Length larger than the body and
+// resets the connection: the request ends (it is logged), and the next
+// import goes through (on SQLite the write lock was held for good before the
+// fix).
+func TestAbortedUploadIsAnswered(t *testing.T) {
+	f := newFixture(t)
+	p := f.product(0)
+	u, _ := url.Parse(f.http.URL)
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := cards(1, 100, future(90))
+	fmt.Fprintf(conn, "POST /api/v1/recharge-batches?product_id=%d&site_id=%d HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"+
+		"Content-Type: text/csv\r\nContent-Length: %d\r\n\r\n%s", p, f.orgs["warehouse"].ID, u.Host, f.tokens["warehouse"], len(body)*10, body)
+	time.Sleep(100 * time.Millisecond)
+	// A reset, as a dropped mobile connection gives: every later read of the
+	// body fails the same way.
+	_ = conn.(*net.TCPConn).SetLinger(0)
+	conn.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(f.logs.String(), `"route":"/api/v1/recharge-batches"`) {
+		if time.Now().After(deadline) {
+			t.Fatal("the aborted upload was never answered nor logged")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	f.importCards("warehouse", p, "warehouse", cards(1, 10, future(90))).Expect(t, 201)
+	if n := f.units("available"); n != 10 {
+		t.Fatalf("%d cards after the good import", n)
+	}
+}
+
+// TestUploadOverLimitIsAnswered streams an operator file of unknown length
+// past the body limit: 413, in bounded time, nothing stored, and the next
+// import goes through. Before, the body limit's error repeated on every read
+// and the import never ended.
+func TestUploadOverLimitIsAnswered(t *testing.T) {
+	f := newFixture(t)
+	p := f.product(0)
+	e, err := httpx.NewEngine(httpx.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	(&recharges.API{Service: f.rch, MaxRechargeBytes: 4096}).Routes(e.Group("/api/v1", partners.RequireAuth(f.ps)))
+	h := testenv.NewHTTP(t, e)
+	pr, pw := io.Pipe()
+	go func() {
+		// Unknown length (chunked), so the limit is met while reading.
+		_, _ = io.WriteString(pw, cards(1, 1000, future(90)))
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/recharge-batches?product_id=%d&site_id=%d", h.URL, p, f.orgs["warehouse"].ID), pr)
+	req.Header.Set("Content-Type", "text/csv")
+	req.Header.Set("Authorization", "Bearer "+f.tokens["warehouse"])
+	h.Client.Timeout = 10 * time.Second
+	resp, err := h.Client.Do(req)
+	if err != nil {
+		t.Fatalf("no answer to a file over the limit: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", resp.StatusCode)
+	}
+	f.importCards("warehouse", p, "warehouse", cards(1, 10, future(90))).Expect(t, 201)
+	if n := f.units("available"); n != 10 {
+		t.Fatalf("%d cards after the good import", n)
+	}
+}

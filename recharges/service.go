@@ -1,0 +1,71 @@
+// Package recharges is the prepaid phone and internet recharges the network
+// sells: the operators' products and their prices, PIN batches imported from
+// operator files (all or nothing, PINs sealed with AES-256-GCM), the stock of
+// cards at each site (one row per card), their allocation to sales
+// first-expiring, transfers of cards between sites, expiry, key rotation and
+// the operator's billing report. It sits on partners; inventory (transfers)
+// and distribution (sales) call it inside their own transactions.
+package recharges
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/internal/secrets"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// Service is the recharges domain: its store and rules.
+type Service struct {
+	db       *database.DB
+	partners *partners.Service
+	keys     *secrets.Keyring
+	now      func() time.Time
+}
+
+// Config is what NewService needs.
+type Config struct {
+	DB       *database.DB
+	Partners *partners.Service
+	// Keys seal and open PINs; nil refuses imports and sales of PINs.
+	Keys *secrets.Keyring
+	Now  func() time.Time // nil means database.Now
+}
+
+// NewService builds the recharges service.
+func NewService(c Config) *Service {
+	now := c.Now
+	if now == nil {
+		now = database.Now
+	}
+	return &Service{db: c.DB, partners: c.Partners, keys: c.Keys, now: now}
+}
+
+// Roles that handle recharge stock.
+var (
+	warehouseRoles = []partners.Role{partners.RoleAdmin, partners.RoleWarehouse}
+	staffRoles     = []partners.Role{partners.RoleAdmin, partners.RoleWarehouse, partners.RoleSpace}
+)
+
+func notFound(err error, format string, args ...any) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return fmt.Errorf(format+": %w", append(args, apperr.ErrNotFound)...)
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
+// inTx runs fn in one transaction.
+func (s *Service) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.db.WithContext(ctx).Transaction(fn)
+}
+
+// forUpdateSkipLocked lets concurrent sales pick different cards without
+// waiting for each other (PostgreSQL only).
+var forUpdateSkipLocked = clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}
