@@ -18,21 +18,19 @@ type API struct {
 
 // Routes mounts the routes on a group behind partners.RequireAuth.
 func (a *API) Routes(r *gin.RouterGroup) {
-	r.POST("/beneficiaries", handle(a.createBeneficiary))
-	r.GET("/beneficiaries", handle(a.listBeneficiaries))
-	r.GET("/beneficiaries/:id", partners.ByID(a.Service.GetBeneficiary))
-	r.GET("/beneficiaries/:id/export", handle(a.exportBeneficiary))
+	r.POST("/beneficiaries", httpx.Authed(a.createBeneficiary))
+	r.GET("/beneficiaries", httpx.Authed(a.listBeneficiaries))
+	r.GET("/beneficiaries/:id", httpx.ByID(a.Service.GetBeneficiary))
+	r.GET("/beneficiaries/:id/export", httpx.Authed(a.exportBeneficiary))
 
-	r.POST("/vouchers", handle(a.issueVoucher))
-	r.GET("/vouchers", handle(a.listVouchers))
-	r.GET("/vouchers/:code", handle(a.lookupVoucher))
-	r.GET("/vouchers/:code/voucher.pdf", handle(a.voucherPDF))
-	r.POST("/vouchers/:code/revoke", handle(a.revoke))
-	r.POST("/vouchers/:code/renew", handle(a.renew))
+	r.POST("/vouchers", httpx.Authed(a.issueVoucher))
+	r.GET("/vouchers", httpx.Authed(a.listVouchers))
+	r.GET("/vouchers/:code", httpx.Authed(a.lookupVoucher))
+	r.GET("/vouchers/:code/voucher.pdf", httpx.Authed(a.voucherPDF))
+	r.POST("/vouchers/:code/revoke", httpx.Authed(a.revoke))
+	r.POST("/vouchers/:code/renew", httpx.Authed(a.renew))
 	a.salesRoutes(r)
 }
-
-var handle = partners.Handle
 
 func (a *API) createBeneficiary(c *gin.Context, caller partners.Caller) error {
 	var in NewBeneficiary

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/partners"
 )
 
@@ -19,13 +20,15 @@ import (
 // print) and of the counter (check a voucher).
 type Pages struct {
 	Service *Service
-	// Site renders pages and errors, and its session middleware guards them.
-	Site *partners.Pages
+	// Site renders pages and errors; Session guards them (partners'
+	// RequireSession).
+	Site    *web.Site
+	Session gin.HandlerFunc
 }
 
 // Routes mounts the pages.
 func (p *Pages) Routes(r gin.IRouter) {
-	g := r.Group("", p.Site.RequireSession())
+	g := r.Group("", p.Session)
 	g.GET("/bons", p.list)
 	g.GET("/bons/nouveau", p.form)
 	g.POST("/bons", p.create)
@@ -34,6 +37,22 @@ func (p *Pages) Routes(r gin.IRouter) {
 	g.POST("/bons/:code/revoquer", p.revoke)
 	g.POST("/bons/:code/renouveler", p.renew)
 	g.GET("/verifier", p.verify)
+}
+
+// Menu is what the voucher pages offer a caller, from the services' role
+// lists.
+func (p *Pages) Menu(c partners.Caller) []web.Link {
+	var out []web.Link
+	if c.Is(issuerRoles...) {
+		out = append(out, web.Link{ID: "new-voucher", Label: "Nouveau bon", Href: "/bons/nouveau", Primary: true})
+	}
+	if c.Is(prescriberRoles...) {
+		out = append(out, web.Link{ID: "vouchers", Label: "Bons émis", Href: "/bons"})
+	}
+	if c.Is(lookupRoles...) {
+		out = append(out, web.Link{ID: "check-voucher", Label: "Vérifier un bon", Href: "/verifier"})
+	}
+	return out
 }
 
 var categoryChoices = []struct{ Value, Label string }{
@@ -80,7 +99,7 @@ func (p *Pages) list(c *gin.Context) {
 func (p *Pages) form(c *gin.Context) {
 	d, caller, err := p.data(c)
 	if err == nil {
-		err = caller.Require(prescriberRoles...)
+		err = caller.Require(issuerRoles...)
 	}
 	if err != nil {
 		p.Site.Fail(c, err)
@@ -106,6 +125,9 @@ func formInt(v url.Values, name string, errs *[]string) int {
 // prescriber fills one form.
 func (p *Pages) create(c *gin.Context) {
 	d, caller, err := p.data(c)
+	if err == nil {
+		err = caller.Require(issuerRoles...)
+	}
 	if err != nil {
 		p.Site.Fail(c, err)
 		return

@@ -12,13 +12,13 @@ import (
 )
 
 func (a *API) salesRoutes(r *gin.RouterGroup) {
-	r.POST("/sales", handle(a.sell))
-	r.GET("/sales", handle(a.listSales))
-	r.GET("/sales/:id", partners.ByID(a.Service.GetSale))
-	r.GET("/sales/:id/receipt.pdf", handle(a.receipt))
-	r.POST("/sales/:id/refund", partners.ByIDWith(a.Service.Refund))
-	r.GET("/sites/:id/closing", handle(a.closing))
-	r.POST("/sites/:id/closing", handle(a.recordClosing))
+	r.POST("/sales", httpx.Authed(a.sell))
+	r.GET("/sales", httpx.Authed(a.listSales))
+	r.GET("/sales/:id", httpx.ByID(a.Service.GetSale))
+	r.GET("/sales/:id/receipt.pdf", httpx.Authed(a.receipt))
+	r.POST("/sales/:id/refund", httpx.ByIDWith(a.Service.Refund))
+	r.GET("/sites/:id/closing", httpx.Authed(a.closing))
+	r.POST("/sites/:id/closing", httpx.Authed(a.recordClosing))
 }
 
 func (a *API) sell(c *gin.Context, caller partners.Caller) error {

@@ -87,6 +87,17 @@ func ownOrganization(c partners.Caller) func(*gorm.DB) *gorm.DB {
 	return partners.OwnedBy(c, "organization_id")
 }
 
-var prescriberRoles = []partners.Role{partners.RoleAdmin, partners.RolePrescriber}
+// Who may do what: the services check these lists, and the pages offer
+// only what they allow.
+var (
+	// prescriberRoles see and manage vouchers (admins all, prescribers their
+	// organisation's).
+	prescriberRoles = []partners.Role{partners.RoleAdmin, partners.RolePrescriber}
+	// issuerRoles record a person and issue a voucher in one form: the
+	// person belongs to the issuer's organisation, which admins have not.
+	issuerRoles = []partners.Role{partners.RolePrescriber}
+	// lookupRoles check a voucher by its code.
+	lookupRoles = []partners.Role{partners.RoleAdmin, partners.RoleSpace, partners.RolePrescriber}
+)
 
 func isRecordNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }

@@ -208,7 +208,7 @@ func (s *Service) issue(tx *gorm.DB, c partners.Caller, b Beneficiary, cats []st
 // A mistyped code is 422, an unknown one 404; failures are audited and, past
 // the limit, the user gets 429.
 func (s *Service) LookupVoucher(ctx context.Context, c partners.Caller, raw string) (VoucherView, error) {
-	if err := c.Require(partners.RoleAdmin, partners.RoleSpace, partners.RolePrescriber); err != nil {
+	if err := c.Require(lookupRoles...); err != nil {
 		return VoucherView{}, err
 	}
 	if err := s.checkLookupRate(ctx, c); err != nil {
@@ -456,7 +456,7 @@ func (s *Service) Renew(ctx context.Context, c partners.Caller, raw string, vali
 // ScanVoucher lets GET /scan/{code} resolve voucher codes: anything that is
 // not code-shaped, or that the caller may not look up, is simply not a voucher.
 func (s *Service) ScanVoucher(ctx context.Context, c partners.Caller, code string) (string, any, error) {
-	if !LooksLikeCode(code) || !c.Is(partners.RoleAdmin, partners.RoleSpace, partners.RolePrescriber) {
+	if !LooksLikeCode(code) || !c.Is(lookupRoles...) {
 		return "", nil, fmt.Errorf("not a voucher code: %w", apperr.ErrNotFound)
 	}
 	v, err := s.LookupVoucher(ctx, c, code)

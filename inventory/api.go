@@ -28,49 +28,38 @@ type API struct {
 
 // Routes mounts the inventory routes on a group behind partners.RequireAuth.
 func (a *API) Routes(r *gin.RouterGroup) {
-	r.POST("/donations", handle(a.createDonation))
-	r.GET("/donations", handle(a.listDonations))
-	r.GET("/donations/:id", byID(a.Service.GetDonation))
-	r.POST("/donations/:id/devices", handle(a.intake))
-	r.GET("/donations/:id/erasure-certificate.pdf", handle(a.certificate))
+	r.POST("/donations", httpx.Authed(a.createDonation))
+	r.GET("/donations", httpx.Authed(a.listDonations))
+	r.GET("/donations/:id", httpx.ByID(a.Service.GetDonation))
+	r.POST("/donations/:id/devices", httpx.Authed(a.intake))
+	r.GET("/donations/:id/erasure-certificate.pdf", httpx.Authed(a.certificate))
 
-	r.POST("/devices", handle(a.registerDevice))
-	r.GET("/devices", handle(a.listDevices))
-	r.GET("/devices/:id", byID(a.Service.GetDevice))
-	r.GET("/devices/:id/events", byID(a.Service.EventList))
-	r.POST("/devices/:id/transitions", byIDWith(a.Service.Apply))
-	r.GET("/devices/:id/label.pdf", handle(a.deviceLabel))
+	r.POST("/devices", httpx.Authed(a.registerDevice))
+	r.GET("/devices", httpx.Authed(a.listDevices))
+	r.GET("/devices/:id", httpx.ByID(a.Service.GetDevice))
+	r.GET("/devices/:id/events", httpx.ByID(a.Service.EventList))
+	r.POST("/devices/:id/transitions", httpx.ByIDWith(a.Service.Apply))
+	r.GET("/devices/:id/label.pdf", httpx.Authed(a.deviceLabel))
 	// A catch-all, so that an IMEI typed as 35-209900-176148/1 still reaches us.
-	r.GET("/scan/*code", handle(a.scan))
+	r.GET("/scan/*code", httpx.Authed(a.scan))
 
-	r.GET("/label-layouts", handle(a.labelLayouts))
-	r.POST("/labels", handle(a.labels))
-	r.GET("/price-grid", handle(a.priceGrid))
-	r.PUT("/price-grid", handle(a.setPriceGrid))
-	r.GET("/tag-prefixes", handle(a.tagPrefixes))
-	r.PUT("/tag-prefixes", handle(a.setTagPrefixes))
+	r.GET("/label-layouts", httpx.Authed(a.labelLayouts))
+	r.POST("/labels", httpx.Authed(a.labels))
+	r.GET("/price-grid", httpx.Authed(a.priceGrid))
+	r.PUT("/price-grid", httpx.Authed(a.setPriceGrid))
+	r.GET("/tag-prefixes", httpx.Authed(a.tagPrefixes))
+	r.PUT("/tag-prefixes", httpx.Authed(a.setTagPrefixes))
 
-	r.POST("/sites/:id/stock-checks", handle(a.stockCheck))
-	r.GET("/sites/:id/stock-checks/:check", handle(a.getStockCheck))
+	r.POST("/sites/:id/stock-checks", httpx.Authed(a.stockCheck))
+	r.GET("/sites/:id/stock-checks/:check", httpx.Authed(a.getStockCheck))
 
-	r.POST("/transfers", handle(a.createTransfer))
-	r.GET("/transfers", handle(a.listTransfers))
-	r.GET("/transfers/:id", byID(a.Service.GetTransfer))
-	r.POST("/transfers/:id/ship", byID(a.Service.ShipTransfer))
-	r.POST("/transfers/:id/receive", byIDWith(a.Service.ReceiveTransfer))
-	r.POST("/transfers/:id/cancel", byID(a.Service.CancelTransfer))
-	r.GET("/transfers/:id/manifest.pdf", handle(a.manifest))
-}
-
-// handle, byID and byIDWith are the partners adapters, under short names.
-var handle = partners.Handle
-
-func byID[T any](fn func(ctx context.Context, c partners.Caller, id int64) (T, error)) gin.HandlerFunc {
-	return partners.ByID(fn)
-}
-
-func byIDWith[In, T any](fn func(ctx context.Context, c partners.Caller, id int64, in In) (T, error)) gin.HandlerFunc {
-	return partners.ByIDWith(fn)
+	r.POST("/transfers", httpx.Authed(a.createTransfer))
+	r.GET("/transfers", httpx.Authed(a.listTransfers))
+	r.GET("/transfers/:id", httpx.ByID(a.Service.GetTransfer))
+	r.POST("/transfers/:id/ship", httpx.ByID(a.Service.ShipTransfer))
+	r.POST("/transfers/:id/receive", httpx.ByIDWith(a.Service.ReceiveTransfer))
+	r.POST("/transfers/:id/cancel", httpx.ByID(a.Service.CancelTransfer))
+	r.GET("/transfers/:id/manifest.pdf", httpx.Authed(a.manifest))
 }
 
 func (a *API) createDonation(c *gin.Context, caller partners.Caller) error {

@@ -19,18 +19,18 @@ type API struct {
 // behind RequireAuth).
 func (a *API) Routes(public, authed *gin.RouterGroup) {
 	public.POST("/auth/login", httpx.Handle(a.login))
-	authed.POST("/auth/logout", Handle(a.logout))
-	authed.GET("/me", Handle(a.me))
+	authed.POST("/auth/logout", httpx.Authed(a.logout))
+	authed.GET("/me", httpx.Authed(a.me))
 
-	authed.POST("/organizations", Allow(RoleAdmin), Handle(a.createOrganization))
-	authed.GET("/organizations", Handle(a.listOrganizations))
-	authed.GET("/organizations/:id", Handle(a.getOrganization))
-	authed.PATCH("/organizations/:id", Allow(RoleAdmin), Handle(a.updateOrganization))
+	authed.POST("/organizations", Allow(RoleAdmin), httpx.Authed(a.createOrganization))
+	authed.GET("/organizations", httpx.Authed(a.listOrganizations))
+	authed.GET("/organizations/:id", httpx.Authed(a.getOrganization))
+	authed.PATCH("/organizations/:id", Allow(RoleAdmin), httpx.Authed(a.updateOrganization))
 
-	authed.POST("/users", Allow(RoleAdmin), Handle(a.createUser))
-	authed.GET("/users", Handle(a.listUsers))
-	authed.GET("/users/:id", Handle(a.getUser))
-	authed.PATCH("/users/:id", Handle(a.updateUser))
+	authed.POST("/users", Allow(RoleAdmin), httpx.Authed(a.createUser))
+	authed.GET("/users", httpx.Authed(a.listUsers))
+	authed.GET("/users/:id", httpx.Authed(a.getUser))
+	authed.PATCH("/users/:id", httpx.Authed(a.updateUser))
 }
 
 func (a *API) login(c *gin.Context) error {

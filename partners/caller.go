@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
 )
 
 // Caller is the authenticated user of a request, with what scoping needs.
@@ -65,21 +66,11 @@ func (c Caller) Require(roles ...Role) error {
 	return fmt.Errorf("role %s may not do this: %w", c.Role, apperr.ErrForbidden)
 }
 
-type callerKey struct{}
-
 // WithCaller returns a context carrying the caller.
-func WithCaller(ctx context.Context, c Caller) context.Context {
-	return context.WithValue(ctx, callerKey{}, c)
-}
+func WithCaller(ctx context.Context, c Caller) context.Context { return httpx.WithCaller(ctx, c) }
 
 // CallerFrom returns the caller of an authenticated request.
-func CallerFrom(ctx context.Context) (Caller, error) {
-	c, ok := ctx.Value(callerKey{}).(Caller)
-	if !ok {
-		return Caller{}, fmt.Errorf("no caller in context: %w", apperr.ErrUnauthenticated)
-	}
-	return c, nil
-}
+func CallerFrom(ctx context.Context) (Caller, error) { return httpx.CallerFrom[Caller](ctx) }
 
 // OwnedBy scopes a query on a table with an organisation column to the
 // caller's organisation; admins see every row. A record outside the scope is

@@ -12,6 +12,7 @@ import (
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/testenv"
+	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/templates"
 )
@@ -74,7 +75,7 @@ func newFixture(t *testing.T, limits ...partners.LoginLimits) *fixture {
 	public := e.Group("/api/v1")
 	authed := e.Group("/api/v1", partners.RequireAuth(svc))
 	(&partners.API{Service: svc}).Routes(public, authed)
-	(&partners.Pages{Service: svc, Views: views, Logger: logger}).Routes(e)
+	(&partners.Pages{Service: svc, Site: &web.Site{Views: views, Logger: logger, Viewer: partners.Viewer}}).Routes(e)
 
 	f := &fixture{t: t, db: db, svc: svc, http: testenv.NewHTTP(t, e), clock: clk,
 		orgs: map[string]partners.Organization{}, users: map[string]partners.User{}, pw: "correct horse battery"}

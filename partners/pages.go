@@ -2,8 +2,6 @@ package partners
 
 import (
 	"errors"
-	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,9 +10,8 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
-	"github.com/tremplin/tremplin/internal/problem"
 	"github.com/tremplin/tremplin/internal/textcheck"
-	"github.com/tremplin/tremplin/templates"
+	"github.com/tremplin/tremplin/internal/web"
 )
 
 // SessionCookie names the web UI's session cookie.
@@ -23,8 +20,9 @@ const SessionCookie = "tremplin_session"
 // Pages serves the web UI's login, logout and home page.
 type Pages struct {
 	Service *Service
-	Views   *templates.Set
-	Logger  *slog.Logger
+	Site    *web.Site
+	// Menus say what each domain's pages offer a caller, for the home page.
+	Menus []func(Caller) []web.Link
 	// BehindProxy: trust X-Forwarded-Proto from the configured proxies when
 	// deciding whether cookies are Secure.
 	BehindProxy bool
@@ -46,42 +44,21 @@ func (p *Pages) RequireSession() gin.HandlerFunc {
 			caller, aerr := p.Service.Authenticate(c.Request.Context(), secret, TokenSession)
 			if aerr == nil {
 				setCaller(c, caller)
-				if err := checkForm(c); err != nil {
-					p.fail(c, err)
+				if err := web.CheckForm(c); err != nil {
+					p.Site.Fail(c, err)
 					return
 				}
 				c.Next()
 				return
 			}
 			if !errors.Is(aerr, apperr.ErrUnauthenticated) {
-				p.fail(c, aerr)
+				p.Site.Fail(c, aerr)
 				return
 			}
 		}
 		c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request.URL.RequestURI()))
 		c.Abort()
 	}
-}
-
-// checkForm refuses a posted form with a control character in any field,
-// as DecodeJSON does for the API: pages never store what the API refuses.
-func checkForm(c *gin.Context) error {
-	if c.Request.Method != http.MethodPost {
-		return nil
-	}
-	if err := c.Request.ParseForm(); err != nil {
-		return fmt.Errorf("form: %w", apperr.ErrMalformed)
-	}
-	v := &apperr.ValidationError{}
-	for name, vals := range c.Request.PostForm {
-		for _, s := range vals {
-			if !textcheck.Clean(name) || !textcheck.Clean(s) {
-				v.Field(name, textcheck.Message)
-				break
-			}
-		}
-	}
-	return v.Err()
 }
 
 type loginView struct {
@@ -100,7 +77,7 @@ func safeNext(s string) string {
 }
 
 func (p *Pages) loginForm(c *gin.Context) {
-	p.render(c, http.StatusOK, "login", loginView{Next: safeNext(c.Query("next"))})
+	p.Site.Render(c, http.StatusOK, "login", loginView{Next: safeNext(c.Query("next"))})
 }
 
 func (p *Pages) login(c *gin.Context) {
@@ -119,10 +96,10 @@ func (p *Pages) login(c *gin.Context) {
 		case errors.Is(err, apperr.ErrUnauthenticated):
 			view.Error = "Adresse e-mail ou mot de passe incorrect."
 		default:
-			p.fail(c, err)
+			p.Site.Fail(c, err)
 			return
 		}
-		p.render(c, status, "login", view)
+		p.Site.Render(c, status, "login", view)
 		return
 	}
 	http.SetCookie(c.Writer, &http.Cookie{
@@ -137,7 +114,7 @@ func (p *Pages) logout(c *gin.Context) {
 		if caller, err := p.Service.Authenticate(c.Request.Context(), secret, TokenSession); err == nil {
 			setCaller(c, caller)
 			if err := p.Service.Logout(c.Request.Context(), caller); err != nil {
-				p.fail(c, err)
+				p.Site.Fail(c, err)
 				return
 			}
 		}
@@ -150,72 +127,35 @@ func (p *Pages) logout(c *gin.Context) {
 type homeView struct {
 	Caller       *Caller
 	Organization *Organization
+	Actions      []web.Link
 }
 
 func (p *Pages) home(c *gin.Context) {
 	caller, err := CurrentCaller(c)
 	if err != nil {
-		p.fail(c, err)
+		p.Site.Fail(c, err)
 		return
 	}
 	view := homeView{Caller: &caller}
+	for _, menu := range p.Menus {
+		view.Actions = append(view.Actions, menu(caller)...)
+	}
 	if caller.OrganizationID != 0 {
 		o, err := p.Service.GetOrganization(c.Request.Context(), caller, caller.OrganizationID)
 		if err != nil {
-			p.fail(c, err)
+			p.Site.Fail(c, err)
 			return
 		}
 		view.Organization = &o
 	}
-	p.render(c, http.StatusOK, "home", view)
+	p.Site.Render(c, http.StatusOK, "home", view)
 }
 
-// Render shows a page, for the other domains' pages too.
-func (p *Pages) Render(c *gin.Context, status int, name string, data any) {
-	p.render(c, status, name, data)
-}
-
-// Fail shows the error page for err, for the other domains' pages too.
-func (p *Pages) Fail(c *gin.Context, err error) { p.fail(c, err) }
-
-func (p *Pages) render(c *gin.Context, status int, name string, data any) {
-	if err := p.Views.Render(c.Writer, status, name, data); err != nil {
-		p.Logger.Error("render page", "page", name, "error", err.Error(), "request_id", httpx.RequestID(c))
-		c.String(http.StatusInternalServerError, "Erreur interne.")
+// Viewer is who looks at a page, for the layout's top bar: the session's
+// caller, or nil before login.
+func Viewer(c *gin.Context) any {
+	if caller, err := CurrentCaller(c); err == nil {
+		return &caller
 	}
-	c.Abort()
-}
-
-type errorView struct {
-	Caller  *Caller
-	Title   string
-	Message string
-}
-
-// fail shows a clear error page; unexpected errors are logged, not shown.
-func (p *Pages) fail(c *gin.Context, err error) {
-	view := errorView{Title: "Erreur", Message: "Une erreur est survenue de notre côté. Elle a été enregistrée ; réessayez dans un instant."}
-	status := http.StatusInternalServerError
-	switch {
-	case errors.Is(err, apperr.ErrNotFound):
-		status, view.Title, view.Message = http.StatusNotFound, "Introuvable", "Cette page ou cette fiche n'existe pas, ou vous n'y avez pas accès."
-	case errors.Is(err, apperr.ErrForbidden):
-		status, view.Title, view.Message = http.StatusForbidden, "Accès refusé", "Votre rôle ne permet pas cette action."
-	case errors.Is(err, apperr.ErrConflict):
-		status, view.Title, view.Message = http.StatusConflict, "Action impossible", err.Error()
-	case errors.Is(err, apperr.ErrInvalid), errors.Is(err, apperr.ErrMalformed):
-		status, view.Title, view.Message = http.StatusUnprocessableEntity, "Saisie à corriger", err.Error()
-	case errors.Is(err, apperr.ErrRateLimited):
-		status, view.Title, view.Message = http.StatusTooManyRequests, "Trop d'essais", "Trop de codes introuvables : attendez quelques minutes et vérifiez le code avec la personne."
-	case problem.IsUnavailable(err):
-		status, view.Title, view.Message = http.StatusServiceUnavailable, "Service momentanément indisponible",
-			"Tremplin ne joint pas sa base de données pour l'instant. Rien n'a été enregistré : réessayez dans un instant."
-		c.Header("Retry-After", "5")
-	default:
-		p.Logger.Error("page failed", "error", err.Error(), "path", c.Request.URL.Path, "request_id", httpx.RequestID(c))
-	}
-	if caller, cerr := CurrentCaller(c); cerr == nil {
-		view.Caller = &caller
-	}
-	p.render(c, status, "error", view)
+	return nil
 }

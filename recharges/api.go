@@ -2,7 +2,6 @@ package recharges
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -24,19 +23,15 @@ type API struct {
 
 // Routes mounts the recharges routes on a group behind partners.RequireAuth.
 func (a *API) Routes(r *gin.RouterGroup) {
-	r.POST("/recharge-products", partners.Handle(a.createRechargeProduct))
-	r.GET("/recharge-products", partners.Handle(a.listRechargeProducts))
-	r.GET("/recharge-products/:id", byID(a.Service.GetProduct))
-	r.PATCH("/recharge-products/:id", partners.ByIDWith(a.Service.UpdateProduct))
-	r.PUT("/recharge-products/:id/thresholds/:site", partners.Handle(a.setThreshold))
-	r.POST("/recharge-batches", partners.Handle(a.importRecharges))
-	r.GET("/recharge-batches/:id", byID(a.Service.GetBatch))
-	r.GET("/recharge-stock", partners.Handle(a.rechargeStock))
-	r.GET("/recharge-reports/sold", partners.Handle(a.soldReport))
-}
-
-func byID[T any](fn func(ctx context.Context, c partners.Caller, id int64) (T, error)) gin.HandlerFunc {
-	return partners.ByID(fn)
+	r.POST("/recharge-products", httpx.Authed(a.createRechargeProduct))
+	r.GET("/recharge-products", httpx.Authed(a.listRechargeProducts))
+	r.GET("/recharge-products/:id", httpx.ByID(a.Service.GetProduct))
+	r.PATCH("/recharge-products/:id", httpx.ByIDWith(a.Service.UpdateProduct))
+	r.PUT("/recharge-products/:id/thresholds/:site", httpx.Authed(a.setThreshold))
+	r.POST("/recharge-batches", httpx.Authed(a.importRecharges))
+	r.GET("/recharge-batches/:id", httpx.ByID(a.Service.GetBatch))
+	r.GET("/recharge-stock", httpx.Authed(a.rechargeStock))
+	r.GET("/recharge-reports/sold", httpx.Authed(a.soldReport))
 }
 
 func (a *API) createRechargeProduct(c *gin.Context, caller partners.Caller) error {

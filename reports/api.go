@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/partners"
 )
 
@@ -19,7 +20,7 @@ type API struct {
 
 // Routes mounts the routes on a group behind partners.RequireAuth.
 func (a *API) Routes(r *gin.RouterGroup) {
-	r.GET("/reports/summary", partners.Handle(a.summary))
+	r.GET("/reports/summary", httpx.Authed(a.summary))
 }
 
 func (a *API) summary(c *gin.Context, caller partners.Caller) error {

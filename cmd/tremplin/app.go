@@ -21,6 +21,7 @@ import (
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/problem"
 	"github.com/tremplin/tremplin/internal/secrets"
+	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/recharges"
@@ -168,7 +169,8 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	if err != nil {
 		return nil, nil, err
 	}
-	site := &partners.Pages{Service: s.partners, Views: views, Logger: logger, BehindProxy: len(cfg.TrustedProxies) > 0}
+	site := &web.Site{Views: views, Logger: logger, Viewer: partners.Viewer}
+	account := &partners.Pages{Service: s.partners, Site: site, BehindProxy: len(cfg.TrustedProxies) > 0}
 	e, err := httpx.NewEngine(httpx.Deps{Logger: logger, Metrics: metrics, TrustedProxies: cfg.TrustedProxies, PageFail: site.Fail})
 	if err != nil {
 		return nil, nil, err
@@ -195,8 +197,10 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	(&recharges.API{Service: s.recharges}).Routes(authed)
 	(&distribution.API{Service: s.distribution}).Routes(authed)
 	(&reports.API{Service: &reports.Service{DB: s.db}}).Routes(authed)
-	site.Routes(e)
-	(&distribution.Pages{Service: s.distribution, Site: site}).Routes(e)
+	vouchers := &distribution.Pages{Service: s.distribution, Site: site, Session: account.RequireSession()}
+	account.Menus = append(account.Menus, vouchers.Menu)
+	account.Routes(e)
+	vouchers.Routes(e)
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
