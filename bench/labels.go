@@ -9,8 +9,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/boombuler/barcode/code128"
 	"codeberg.org/go-pdf/fpdf"
+	"github.com/boombuler/barcode/code128"
 	"golang.org/x/image/font/gofont/gobold"
 	"golang.org/x/image/font/gofont/gomonobold"
 	"golang.org/x/image/font/gofont/goregular"
