@@ -12,6 +12,7 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/pdfdraw"
 	"github.com/tremplin/tremplin/partners"
 )
 
@@ -234,7 +235,7 @@ func (a *API) labelLayouts(c *gin.Context, caller partners.Caller) error {
 	if err := caller.Require(staffRoles...); err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, gin.H{"items": LabelLayouts})
+	c.JSON(http.StatusOK, gin.H{"items": pdfdraw.LabelLayouts})
 	return nil
 }
 

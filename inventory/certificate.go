@@ -77,50 +77,19 @@ func (s *Service) ErasureCertificate(ctx context.Context, c partners.Caller, don
 	}
 	docID := fmt.Sprintf("CERT-%d-%s", d.ID, strings.ToUpper(hex.EncodeToString(h.Sum(nil))[:10]))
 
-	doc := pdfdraw.A4()
-	doc.SetTitle("Certificat d'effacement des données "+docID, true)
-	doc.SetAutoPageBreak(true, 15)
-	doc.SetMargins(15, 15, 15)
-	doc.SetFooterFunc(func() {
-		doc.SetY(-10)
-		doc.SetFont(pdfdraw.Regular, "", 8)
-		doc.CellFormat(0, 5, pdfdraw.Clean(fmt.Sprintf("%s — page %d/{nb}", docID, doc.PageNo())), "", 0, "R", false, 0, "")
-	})
-	doc.AliasNbPages("{nb}")
-	doc.AddPage()
-	doc.SetFont(pdfdraw.Regular, "B", 16)
-	doc.CellFormat(0, 9, "Certificat d'effacement des données", "", 1, "L", false, 0, "")
-	doc.SetFont(pdfdraw.Regular, "", 10)
-	for _, line := range []string{
-		"Document n° " + docID,
-		"Généré le " + generated.In(loc).Format("02/01/2006 à 15:04") + " (" + loc.String() + ")",
+	doc := pdfdraw.Report("Certificat d'effacement des données "+docID, docID)
+	doc.Heading(16, "Certificat d'effacement des données")
+	doc.Lines(10,
+		"Document n° "+docID,
+		"Généré le "+generated.In(loc).Format("02/01/2006 à 15:04")+" ("+loc.String()+")",
 		fmt.Sprintf("Don n° %d reçu le %s à %s", d.ID, frenchDate(d.ReceivedOn), view.Warehouse),
-		"Donateur : " + view.Donor,
-		fmt.Sprintf("Appareils du don : %d", view.TotalDevices),
-	} {
-		doc.CellFormat(0, 5.5, pdfdraw.Clean(line), "", 1, "L", false, 0, "")
-	}
+		"Donateur : "+view.Donor,
+		fmt.Sprintf("Appareils du don : %d", view.TotalDevices))
 	doc.Ln(3)
-
-	cols := []struct {
-		title string
-		w     float64
-	}{{"Étiquette", 20}, {"Appareil", 36}, {"N° de série / IMEI", 34}, {"Méthode", 32}, {"Résultat", 14}, {"Date", 17}, {"Opérateur", 27}}
-	header := func(title string) {
-		doc.SetFont(pdfdraw.Regular, "B", 11)
-		doc.CellFormat(0, 7, title, "", 1, "L", false, 0, "")
-		doc.SetFont(pdfdraw.Regular, "B", 7.5)
-		doc.SetFillColor(230, 230, 230)
-		for _, c := range cols {
-			doc.CellFormat(c.w, 6, c.title, "1", 0, "L", true, 0, "")
-		}
-		doc.Ln(-1)
-		doc.SetFont(pdfdraw.Regular, "", 7.5)
-	}
-	cell := func(i int, s string) {
-		doc.CellFormat(cols[i].w, 5.5, doc.Fit(s, cols[i].w-1.5), "1", 0, "L", false, 0, "")
-	}
-	header("Effacements")
+	doc.Heading(11, "Effacements")
+	table := doc.NewTable(7.5, pdfdraw.Column{Title: "Étiquette", Width: 20}, pdfdraw.Column{Title: "Appareil", Width: 36},
+		pdfdraw.Column{Title: "N° de série / IMEI", Width: 34}, pdfdraw.Column{Title: "Méthode", Width: 32}, pdfdraw.Column{Title: "Résultat", Width: 14},
+		pdfdraw.Column{Title: "Date", Width: 17}, pdfdraw.Column{Title: "Opérateur", Width: 27})
 	erasures, recycled := 0, 0
 	for _, r := range rows {
 		if r.Action != "erase" {
@@ -129,22 +98,14 @@ func (s *Service) ErasureCertificate(ctx context.Context, c partners.Caller, don
 		erasures++
 		var cd certData
 		_ = json.Unmarshal([]byte(r.Data), &cd)
-		cell(0, r.Tag)
-		cell(1, r.Brand+" "+r.Model)
-		cell(2, identifier(r.Serial, r.IMEI))
-		cell(3, cd.Method)
-		cell(4, map[string]string{"passed": "réussi", "failed": "échoué"}[cd.Result])
-		cell(5, r.At.In(loc).Format("02/01/2006"))
-		cell(6, r.UserName)
-		doc.Ln(-1)
+		table.Row(0, r.Tag, r.Brand+" "+r.Model, identifier(r.Serial, r.IMEI), cd.Method,
+			map[string]string{"passed": "réussi", "failed": "échoué"}[cd.Result], r.At.In(loc).Format("02/01/2006"), r.UserName)
 	}
 	if erasures == 0 {
-		doc.CellFormat(0, 6, "Aucun effacement enregistré pour l'instant.", "", 1, "L", false, 0, "")
+		doc.Lines(10, "Aucun effacement enregistré pour l'instant.")
 	}
 	doc.Ln(3)
-	doc.SetFont(pdfdraw.Regular, "B", 11)
-	doc.CellFormat(0, 7, "Appareils recyclés (non réemployés)", "", 1, "L", false, 0, "")
-	doc.SetFont(pdfdraw.Regular, "", 8)
+	doc.Heading(11, "Appareils recyclés (non réemployés)")
 	for _, r := range rows {
 		if r.Action != "recycle" {
 			continue
@@ -157,20 +118,18 @@ func (s *Service) ErasureCertificate(ctx context.Context, c partners.Caller, don
 		if cd.Recycler != "" {
 			line += " (recycleur : " + cd.Recycler + ")"
 		}
-		doc.MultiCell(0, 4.5, pdfdraw.Clean(line), "", "L", false)
+		doc.Lines(8, line)
 	}
 	if recycled == 0 {
-		doc.CellFormat(0, 6, "Aucun.", "", 1, "L", false, 0, "")
+		doc.Lines(10, "Aucun.")
 	}
 	doc.Ln(3)
-	doc.SetFont(pdfdraw.Regular, "B", 11)
-	doc.CellFormat(0, 7, "Appareils en attente d'effacement", "", 1, "L", false, 0, "")
-	doc.SetFont(pdfdraw.Regular, "", 8)
+	doc.Heading(11, "Appareils en attente d'effacement")
 	for _, p := range pending {
-		doc.CellFormat(0, 4.5, pdfdraw.Clean(fmt.Sprintf("%s — %s %s — %s", p.Tag, p.Brand, p.Model, identifier(p.Serial, p.IMEI))), "", 1, "L", false, 0, "")
+		doc.Lines(8, fmt.Sprintf("%s — %s %s — %s", p.Tag, p.Brand, p.Model, identifier(p.Serial, p.IMEI)))
 	}
 	if len(pending) == 0 {
-		doc.CellFormat(0, 6, "Aucun : tous les appareils du don ont été effacés ou recyclés.", "", 1, "L", false, 0, "")
+		doc.Lines(10, "Aucun : tous les appareils du don ont été effacés ou recyclés.")
 	}
 	b, err := doc.Bytes()
 	if err != nil {

@@ -3,7 +3,6 @@ package inventory
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"gorm.io/gorm"
 
@@ -12,52 +11,6 @@ import (
 	"github.com/tremplin/tremplin/internal/pdfdraw"
 	"github.com/tremplin/tremplin/partners"
 )
-
-// LabelLayout is a label stock: a roll (one label a page) or a sheet.
-type LabelLayout struct {
-	Name        string  `json:"name"`
-	Description string  `json:"description"`
-	Media       string  `json:"media"` // "roll" or "A4"
-	WidthMM     float64 `json:"width_mm"`
-	HeightMM    float64 `json:"height_mm"`
-	Columns     int     `json:"columns"`
-	Rows        int     `json:"rows"`
-	DPI         int     `json:"dpi"`
-	// Sheet geometry: the top-left label's corner and the pitch between labels.
-	LeftMM   float64 `json:"-"`
-	TopMM    float64 `json:"-"`
-	PitchXMM float64 `json:"-"`
-	PitchYMM float64 `json:"-"`
-}
-
-// PerPage is how many labels one page holds.
-func (l LabelLayout) PerPage() int { return l.Columns * l.Rows }
-
-// LabelLayouts are the stocks Tremplin prints on. DPI is the printer's dot
-// grid that barcode modules snap to (300 for Brother QL and Dymo LabelWriter
-// 450 Turbo; A4 sheets go through office lasers at 600, a multiple of 300).
-var LabelLayouts = []LabelLayout{
-	{Name: "brother-62x29", Description: "Brother QL, rouleau DK-11209, 62 × 29 mm", Media: "roll", WidthMM: 62, HeightMM: 29, Columns: 1, Rows: 1, DPI: 300},
-	{Name: "dymo-54x25", Description: "Dymo LabelWriter, rouleau 11352, 54 × 25 mm", Media: "roll", WidthMM: 54, HeightMM: 25, Columns: 1, Rows: 1, DPI: 300},
-	{Name: "a4-3x8", Description: "Planche A4, 3 × 8 étiquettes de 70 × 37 mm", Media: "A4", WidthMM: 70, HeightMM: 37, Columns: 3, Rows: 8, DPI: 300,
-		LeftMM: 0, TopMM: 0.5, PitchXMM: 70, PitchYMM: 37},
-	{Name: "a4-avery-l7163", Description: "Avery L7163, planche A4 de 2 × 7 étiquettes de 99,1 × 38,1 mm", Media: "A4", WidthMM: 99.1, HeightMM: 38.1, Columns: 2, Rows: 7, DPI: 300,
-		LeftMM: 4.65, TopMM: 15.15, PitchXMM: 101.6, PitchYMM: 38.1},
-}
-
-// LayoutByName finds a layout.
-func LayoutByName(name string) (LabelLayout, error) {
-	for _, l := range LabelLayouts {
-		if l.Name == name {
-			return l, nil
-		}
-	}
-	names := make([]string, len(LabelLayouts))
-	for i, l := range LabelLayouts {
-		names[i] = l.Name
-	}
-	return LabelLayout{}, apperr.Invalid("layout", "%q is not a layout; use one of %s", name, strings.Join(names, ", "))
-}
 
 // LabelRequest asks for the labels of some devices.
 type LabelRequest struct {
@@ -80,7 +33,7 @@ func (s *Service) Labels(ctx context.Context, c partners.Caller, req LabelReques
 	if req.Layout == "" {
 		req.Layout = "brother-62x29"
 	}
-	layout, err := LayoutByName(req.Layout)
+	layout, err := pdfdraw.LayoutByName(req.Layout)
 	if err != nil {
 		return nil, err
 	}
@@ -146,35 +99,18 @@ func (s *Service) visibleByIDs(db *gorm.DB, c partners.Caller, ids []int64) ([]D
 }
 
 // RenderLabels draws one label per device on the layout.
-func RenderLabels(layout LabelLayout, devices []Device, offset int, withQR bool) ([]byte, error) {
-	var doc *pdfdraw.Doc
-	if layout.Media == "roll" {
-		doc = pdfdraw.New(layout.WidthMM, layout.HeightMM)
-	} else {
-		doc = pdfdraw.A4()
-	}
-	doc.SetTitle("Étiquettes Tremplin", true)
-	per := layout.PerPage()
-	for i, d := range devices {
-		pos := (offset + i) % per
-		if i == 0 || pos == 0 {
-			doc.AddPage()
+func RenderLabels(layout pdfdraw.LabelLayout, devices []Device, offset int, withQR bool) ([]byte, error) {
+	return pdfdraw.LabelSheet(layout, len(devices), offset, func(doc *pdfdraw.Doc, i int, x, y float64) error {
+		if err := drawLabel(doc, layout, x, y, devices[i], withQR); err != nil {
+			return fmt.Errorf("label of %s: %w", devices[i].Tag, err)
 		}
-		x, y := 0.0, 0.0
-		if layout.Media != "roll" {
-			x = layout.LeftMM + float64(pos%layout.Columns)*layout.PitchXMM
-			y = layout.TopMM + float64(pos/layout.Columns)*layout.PitchYMM
-		}
-		if err := drawLabel(doc, layout, x, y, d, withQR); err != nil {
-			return nil, fmt.Errorf("label of %s: %w", d.Tag, err)
-		}
-	}
-	return doc.Bytes()
+		return nil
+	})
 }
 
 // drawLabel lays out one label: the tag, its Code 128, brand and model, then
 // grade and price, with an optional QR on the right.
-func drawLabel(doc *pdfdraw.Doc, l LabelLayout, x, y float64, d Device, withQR bool) error {
+func drawLabel(doc *pdfdraw.Doc, l pdfdraw.LabelLayout, x, y float64, d Device, withQR bool) error {
 	pad := 2.0
 	if l.HeightMM < 30 {
 		pad = 1.5

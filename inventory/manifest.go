@@ -6,6 +6,7 @@ import (
 
 	"github.com/tremplin/tremplin/internal/pdfdraw"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/recharges"
 )
 
 // Manifest renders the delivery note (bon de livraison) of a transfer: where
@@ -24,26 +25,19 @@ func (s *Service) Manifest(ctx context.Context, c partners.Caller, id int64) ([]
 	if err != nil {
 		return nil, err
 	}
+	cards, err := s.recharges.Shipped(s.db.WithContext(ctx), view.ID)
+	if err != nil {
+		return nil, err
+	}
 	loc := from.Location()
-	doc := pdfdraw.A4()
 	number := fmt.Sprintf("T-%06d", view.ID)
-	doc.SetTitle("Bon de livraison "+number, true)
-	doc.SetMargins(15, 15, 15)
-	doc.SetAutoPageBreak(true, 15)
-	doc.AliasNbPages("{nb}")
-	doc.SetFooterFunc(func() {
-		doc.SetY(-10)
-		doc.SetFont(pdfdraw.Regular, "", 8)
-		doc.CellFormat(0, 5, fmt.Sprintf("Bon de livraison %s — page %d/{nb}", number, doc.PageNo()), "", 0, "R", false, 0, "")
-	})
-	doc.AddPage()
+	doc := pdfdraw.Report("Bon de livraison "+number, "Bon de livraison "+number)
 	doc.SetFont(pdfdraw.Regular, "B", 16)
 	doc.CellFormat(120, 9, "Bon de livraison "+number, "", 0, "L", false, 0, "")
 	if _, err := doc.Code128(135, 14, 60, 12, number, 300); err != nil {
 		return nil, err
 	}
 	doc.Ln(12)
-	doc.SetFont(pdfdraw.Regular, "", 10)
 	status := map[string]string{TransferDraft: "brouillon", TransferShipped: "expédié", TransferReceived: "reçu", TransferCancelled: "annulé"}[view.Status]
 	lines := []string{
 		"Expéditeur : " + from.Name + addr(from.Address),
@@ -57,36 +51,59 @@ func (s *Service) Manifest(ctx context.Context, c partners.Caller, id int64) ([]
 	if view.Note != "" {
 		lines = append(lines, "Note : "+view.Note)
 	}
-	lines = append(lines, fmt.Sprintf("Appareils : %d", len(view.Devices)))
-	for _, l := range lines {
-		doc.MultiCell(0, 5.5, pdfdraw.Clean(l), "", "L", false)
+	units := 0
+	for _, l := range view.Recharges {
+		units += l.Quantity
 	}
+	lines = append(lines, fmt.Sprintf("Appareils : %d · Recharges : %d", len(view.Devices), units))
+	doc.Lines(10, lines...)
 	doc.Ln(4)
 
-	rowH := 16.0
-	doc.SetFont(pdfdraw.Regular, "B", 8)
-	doc.SetFillColor(230, 230, 230)
-	for _, h := range []struct {
-		t string
-		w float64
-	}{{"Étiquette", 28}, {"Appareil", 62}, {"Code-barres", 70}, {"Reçu", 20}} {
-		doc.CellFormat(h.w, 6, h.t, "1", 0, "L", true, 0, "")
+	// A box 7 mm wide, to tick with a pen.
+	tick := func(t *pdfdraw.Table, col int, top, h float64, done bool) {
+		x := t.X(col) + 6.5
+		y := top + (h-7)/2
+		doc.Rect(x, y, 7, 7, "D")
+		if done {
+			doc.Line(x+1.5, y+1.5, x+5.5, y+5.5)
+			doc.Line(x+5.5, y+1.5, x+1.5, y+5.5)
+		}
 	}
-	doc.Ln(-1)
-	for _, it := range view.Devices {
-		if doc.GetY()+rowH > 297-15 {
-			doc.AddPage()
+	if len(view.Devices) > 0 {
+		doc.Heading(11, "Appareils")
+		table := doc.NewTable(8, pdfdraw.Column{Title: "Étiquette", Width: 28}, pdfdraw.Column{Title: "Appareil", Width: 62},
+			pdfdraw.Column{Title: "Code-barres", Width: 70}, pdfdraw.Column{Title: "Reçu", Width: 20})
+		for _, it := range view.Devices {
+			top, h := table.Row(16, it.Tag, it.Brand+" "+it.Model)
+			if _, err := doc.Code128(table.X(2), top+2, 70, h-4, it.Tag, 300); err != nil {
+				return nil, err
+			}
+			tick(table, 3, top, h, it.Received)
 		}
-		x, y := doc.GetX(), doc.GetY()
-		doc.SetFont(pdfdraw.Mono, "B", 9)
-		doc.CellFormat(28, rowH, it.Tag, "1", 0, "L", false, 0, "")
-		doc.SetFont(pdfdraw.Regular, "", 8)
-		doc.CellFormat(62, rowH, doc.Fit(it.Brand+" "+it.Model, 60), "1", 0, "L", false, 0, "")
-		doc.CellFormat(70, rowH, "", "1", 0, "L", false, 0, "")
-		if _, err := doc.Code128(x+90, y+2, 70, rowH-4, it.Tag, 300); err != nil {
-			return nil, err
+		doc.Ln(4)
+	}
+	if len(view.Recharges) > 0 {
+		doc.Heading(11, "Recharges")
+		table := doc.NewTable(8, pdfdraw.Column{Title: "Produit", Width: 70}, pdfdraw.Column{Title: "Quantité", Width: 20},
+			pdfdraw.Column{Title: "Numéros de série", Width: 70}, pdfdraw.Column{Title: "Reçu", Width: 20})
+		shipped := map[int64]recharges.ShippedLine{}
+		for _, c := range cards {
+			shipped[c.ProductID] = c
 		}
-		doc.CellFormat(20, rowH, map[bool]string{true: "oui", false: "☐"}[it.Received], "1", 1, "C", false, 0, "")
+		for _, l := range view.Recharges {
+			c := shipped[l.ProductID]
+			name, serials := c.ProductName, "choisis à l'expédition"
+			if name == "" {
+				if p, err := s.recharges.Product(s.db.WithContext(ctx), l.ProductID); err == nil {
+					name = p.Name
+				}
+			}
+			if c.Quantity > 0 {
+				serials = c.FirstSerial + " → " + c.LastSerial
+			}
+			top, h := table.Row(10, name, fmt.Sprint(l.Quantity), serials)
+			tick(table, 3, top, h, view.Status == TransferReceived)
+		}
 	}
 	doc.Ln(8)
 	doc.SetFont(pdfdraw.Regular, "", 10)

@@ -397,6 +397,15 @@ func TestRechargeTransferAndStock(t *testing.T) {
 		t.Fatalf("recharge lines %v", tr["recharges"])
 	}
 	f.http.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/ship", id(tr)), f.tokens["warehouse"], nil).Expect(t, 200)
+	// The delivery note lists the cards shipped: product, quantity, serials.
+	manifest := f.http.Do("GET", fmt.Sprintf("/api/v1/transfers/%d/manifest.pdf", id(tr)), f.tokens["warehouse"], nil).Expect(t, 200)
+	text := strings.Join(strings.Fields(testenv.PDFText(t, manifest.Body)), " ")
+	if !strings.Contains(text, "Recharges") || !strings.Contains(text, "Recharge 10 € — 20 Go 15") || !strings.Contains(text, "SER00000001 → SER00000104") {
+		t.Fatalf("the delivery note does not list the cards: %s", text)
+	}
+	if dir := os.Getenv("TREMPLIN_SCREENSHOTS"); dir != "" {
+		testenv.RenderPNG(t, manifest.Body, 100, dir, "manifest-recharges")
+	}
 	var inTransit []string
 	f.db.Raw("SELECT serial FROM recharge_units WHERE status = 'in_transit' ORDER BY serial").Scan(&inTransit)
 	if len(inTransit) != 15 || inTransit[9] != "SER00000010" || inTransit[10] != "SER00000100" {

@@ -80,3 +80,25 @@ func (s *Service) Receive(tx *gorm.DB, transferID, toSiteID int64) error {
 	}
 	return nil
 }
+
+// ShippedLine is what a transfer carries of one product, for its delivery
+// note: how many cards and the range of their serials.
+type ShippedLine struct {
+	ProductID   int64
+	ProductName string
+	Quantity    int
+	FirstSerial string
+	LastSerial  string
+}
+
+// Shipped lists the cards a transfer carries (or carried), by product.
+func (s *Service) Shipped(db *gorm.DB, transferID int64) ([]ShippedLine, error) {
+	var out []ShippedLine
+	if err := db.Table("recharge_units u").Select("u.product_id, p.name AS product_name, COUNT(*) AS quantity, "+
+		"MIN(u.serial) AS first_serial, MAX(u.serial) AS last_serial").
+		Joins("JOIN recharge_products p ON p.id = u.product_id").Where("u.transfer_id = ?", transferID).
+		Group("u.product_id, p.name").Order("u.product_id").Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("cards of transfer %d: %w", transferID, err)
+	}
+	return out, nil
+}

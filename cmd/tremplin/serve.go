@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tremplin/tremplin/demo"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/partners"
@@ -22,7 +23,7 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 	fs := e.flags("serve")
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (TREMPLIN_ADDR)")
 	fs.StringVar(&cfg.DatabaseURL, "database", cfg.DatabaseURL, "postgres:// URL or SQLite file path (TREMPLIN_DATABASE_URL)")
-	demo := fs.Bool("demo", false, "fill an empty database with a small demo network")
+	withDemo := fs.Bool("demo", false, "fill an empty database with a small demo network")
 	if _, code, ok := e.parse(fs, args, 0); !ok {
 		return code
 	}
@@ -49,18 +50,11 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 		return e.fail("%v", err)
 	}
 
-	if *demo {
-		net, err := svc.partners.SeedDemo(ctx)
+	if *withDemo {
+		net, err := demo.Seed(ctx, demo.Services{Partners: svc.partners, Inventory: svc.inventory, Distribution: svc.distribution})
 		if errors.Is(err, partners.ErrNotEmpty) {
 			return e.fail("%v", err)
 		}
-		if err != nil {
-			return e.fail("demo data: %v", err)
-		}
-		if err := svc.inventory.DemoStock(ctx, net); err != nil {
-			return e.fail("demo data: %v", err)
-		}
-		codes, err := svc.distribution.DemoVouchers(ctx, net)
 		if err != nil {
 			return e.fail("demo data: %v", err)
 		}
@@ -71,7 +65,7 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 		}
 		tw.Flush()
 		fmt.Fprintln(e.stdout, "Demo vouchers to try at the counter:")
-		for _, c := range codes {
+		for _, c := range net.Vouchers {
 			fmt.Fprintln(e.stdout, "  "+c)
 		}
 	} else {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -176,7 +178,9 @@ func (db *DB) Ping(ctx context.Context) error {
 // PostgreSQL keeps, so a value reads back exactly as it was written.
 func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
-// IsUniqueViolation tells whether err comes from a unique constraint.
+// IsUniqueViolation tells whether err comes from a unique constraint: as
+// GORM translates it, or straight from pgx (the bulk paths use pgx itself).
 func IsUniqueViolation(err error) bool {
-	return errors.Is(err, gorm.ErrDuplicatedKey)
+	var pgErr *pgconn.PgError
+	return errors.Is(err, gorm.ErrDuplicatedKey) || (errors.As(err, &pgErr) && pgErr.Code == pgerrcode.UniqueViolation)
 }

@@ -1,0 +1,160 @@
+// Package demo fills an empty database with a small, realistic network to
+// try Tremplin on (`tremplin serve --demo`): the partners and one account per
+// role, a price grid, a donation whose devices are at every step of their
+// life, transfers, and vouchers to try at the counter. It goes through each
+// domain's services, as a person would through the API, so the demo obeys
+// every rule. Only the command imports it.
+package demo
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tremplin/tremplin/distribution"
+	"github.com/tremplin/tremplin/inventory"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// Services are the domains the demo fills.
+type Services struct {
+	Partners     *partners.Service
+	Inventory    *inventory.Service
+	Distribution *distribution.Service
+}
+
+// Network is what Seed made: the accounts (with their passwords, shown
+// once) and voucher codes to try.
+type Network struct {
+	Accounts []partners.DemoAccount
+	Vouchers []string
+}
+
+// Seed fills an empty database; partners.ErrNotEmpty on one that holds data.
+func Seed(ctx context.Context, s Services) (Network, error) {
+	net, err := s.Partners.SeedDemo(ctx)
+	if err != nil {
+		return Network{}, err
+	}
+	if err := stock(ctx, s.Inventory, net); err != nil {
+		return Network{}, err
+	}
+	codes, err := vouchers(ctx, s.Distribution, net)
+	if err != nil {
+		return Network{}, err
+	}
+	return Network{Accounts: net.Accounts, Vouchers: codes}, nil
+}
+
+// stock fills the demo network with a price grid, a donation whose
+// devices are at every step of their life, and transfers: some devices in
+// stock at the Paris space, some on their way to La Réunion.
+func stock(ctx context.Context, s *inventory.Service, net partners.DemoNetwork) error {
+	adm := net.Caller(partners.RoleAdmin, "")
+	wh := net.Caller(partners.RoleWarehouse, "warehouse")
+	paris := net.Caller(partners.RoleSpace, "paris")
+	grid := map[string]map[string]int64{
+		"smartphone":    {"A": 4500, "B": 3500, "C": 2500, "D": 1500},
+		"feature_phone": {"A": 1500, "B": 1000, "C": 700, "D": 500},
+		"laptop":        {"A": 12000, "B": 9000, "C": 6000, "D": 4000},
+		"tablet":        {"A": 6000, "B": 4500, "C": 3000, "D": 2000},
+		"desktop":       {"A": 8000, "B": 6000, "C": 4000, "D": 2500},
+		"other":         {"A": 1000, "B": 700, "C": 500, "D": 300},
+	}
+	if _, err := s.SetPriceGrid(ctx, adm, grid); err != nil {
+		return fmt.Errorf("demo price grid: %w", err)
+	}
+	don, err := s.CreateDonation(ctx, wh, inventory.NewDonation{DonorID: net.Organizations["donor"].ID, WarehouseID: net.Organizations["warehouse"].ID,
+		Note: ptr("Renouvellement du parc : téléphones et portables de l'agence de Montreuil")})
+	if err != nil {
+		return fmt.Errorf("demo donation: %w", err)
+	}
+	type spec struct {
+		dev   inventory.NewDevice
+		steps []inventory.Transition
+	}
+	diag := func(g string) inventory.Transition { return inventory.Transition{Action: "diagnose", Grade: &g} }
+	erase := inventory.Transition{Action: "erase", Method: ptr("Blancco Mobile Diagnostics & Erasure"), Result: ptr("passed")}
+	eraseFailed := inventory.Transition{Action: "erase", Method: ptr("Réinitialisation d'usine"), Result: ptr("failed")}
+	ready := inventory.Transition{Action: "mark_ready"}
+	specs := []spec{
+		{inventory.NewDevice{Category: inventory.Smartphone, Brand: "Samsung", Model: "Galaxy A52", IMEI: ptr("356938035643809")}, []inventory.Transition{diag("A"), erase, ready}},
+		{inventory.NewDevice{Category: inventory.Smartphone, Brand: "Apple", Model: "iPhone 8", IMEI: ptr("490154203237518")}, []inventory.Transition{diag("B"), erase, ready}},
+		{inventory.NewDevice{Category: inventory.Smartphone, Brand: "Xiaomi", Model: "Redmi Note 10", IMEI: ptr("352099001761481")}, []inventory.Transition{diag("B"), erase, ready}},
+		{inventory.NewDevice{Category: inventory.Laptop, Brand: "Lenovo", Model: "ThinkPad T480", Serial: ptr("PF1ABCD2")}, []inventory.Transition{diag("A"), erase, ready}},
+		{inventory.NewDevice{Category: inventory.Laptop, Brand: "Dell", Model: "Latitude 5490", Serial: ptr("7XK2JH2")}, []inventory.Transition{diag("C"), erase, ready}},
+		{inventory.NewDevice{Category: inventory.Tablet, Brand: "Apple", Model: "iPad 6e génération", Serial: ptr("DMPX1234ABCD")}, []inventory.Transition{diag("B"), eraseFailed, erase}},
+		{inventory.NewDevice{Category: inventory.Laptop, Brand: "HP", Model: "EliteBook 840 G5", Serial: ptr("CND8123XYZ")}, []inventory.Transition{diag("D"), {Action: "send_to_repair", Notes: ptr("charnière cassée")}}},
+		{inventory.NewDevice{Category: inventory.FeaturePhone, Brand: "Nokia", Model: "105", IMEI: ptr("353456789012348")}, []inventory.Transition{diag("A")}},
+		{inventory.NewDevice{Category: inventory.Desktop, Brand: "Fujitsu", Model: "Esprimo P558", Serial: ptr("YM8K001234")}, []inventory.Transition{{Action: "recycle", Reason: ptr("carte mère hors service"), Recycler: ptr("Ecosystem")}}},
+		{inventory.NewDevice{Category: inventory.Other, Brand: "Logitech", Model: "Clavier K120", Serial: ptr("2113LZ0ABC")}, nil},
+	}
+	var ids []int64
+	for _, sp := range specs {
+		sp.dev.DonationID = don.ID
+		d, err := s.RegisterDevice(ctx, wh, sp.dev)
+		if err != nil {
+			return fmt.Errorf("demo device %s: %w", sp.dev.Model, err)
+		}
+		for _, t := range sp.steps {
+			if d, err = s.Apply(ctx, wh, d.ID, t); err != nil {
+				return fmt.Errorf("demo %s of %s: %w", t.Action, d.Tag, err)
+			}
+		}
+		ids = append(ids, d.ID)
+	}
+	// Three devices in stock at Paris, one on its way to La Réunion.
+	toParis, err := s.CreateTransfer(ctx, wh, inventory.NewTransfer{FromSiteID: net.Organizations["warehouse"].ID, ToSiteID: net.Organizations["paris"].ID, DeviceIDs: ids[0:3]})
+	if err != nil {
+		return fmt.Errorf("demo transfer: %w", err)
+	}
+	if _, err := s.ShipTransfer(ctx, wh, toParis.ID); err != nil {
+		return fmt.Errorf("demo shipment: %w", err)
+	}
+	var codes []string
+	for _, it := range toParis.Devices {
+		codes = append(codes, it.Tag)
+	}
+	if _, err := s.ReceiveTransfer(ctx, paris, toParis.ID, inventory.Scanned{Codes: codes}); err != nil {
+		return fmt.Errorf("demo receipt: %w", err)
+	}
+	toReunion, err := s.CreateTransfer(ctx, wh, inventory.NewTransfer{FromSiteID: net.Organizations["warehouse"].ID, ToSiteID: net.Organizations["reunion"].ID, DeviceIDs: ids[3:4]})
+	if err != nil {
+		return fmt.Errorf("demo transfer: %w", err)
+	}
+	if _, err := s.ShipTransfer(ctx, wh, toReunion.ID); err != nil {
+		return fmt.Errorf("demo shipment: %w", err)
+	}
+	return nil
+}
+
+// vouchers gives the demo prescribers a few beneficiaries and vouchers, and
+// returns the codes to try at the counter.
+func vouchers(ctx context.Context, s *distribution.Service, net partners.DemoNetwork) ([]string, error) {
+	people := []struct {
+		org, first, last string
+		year             int
+		cats             []string
+		devices, charges int
+	}{
+		{"ccas", "Aïcha", "Benali", 1987, []string{"smartphone", "laptop"}, 1, 2},
+		{"ccas", "Jean", "Dupont", 1958, []string{"tablet"}, 1, 0},
+		{"mission", "Kévin", "Payet", 2004, []string{"smartphone"}, 1, 3},
+	}
+	var codes []string
+	for _, p := range people {
+		c := net.Caller(partners.RolePrescriber, p.org)
+		year := p.year
+		b, err := s.CreateBeneficiary(ctx, c, distribution.NewBeneficiary{FirstName: p.first, LastName: p.last, BirthYear: &year})
+		if err != nil {
+			return nil, fmt.Errorf("demo beneficiary: %w", err)
+		}
+		v, err := s.IssueVoucher(ctx, c, distribution.NewVoucher{BeneficiaryID: b.ID, DeviceCategories: p.cats, Devices: p.devices, Recharges: p.charges, ValidDays: 60})
+		if err != nil {
+			return nil, fmt.Errorf("demo voucher: %w", err)
+		}
+		codes = append(codes, fmt.Sprintf("%s (%s, %s)", v.Code, p.first, net.Organizations[p.org].Name))
+	}
+	return codes, nil
+}
+
+func ptr[T any](v T) *T { return &v }
