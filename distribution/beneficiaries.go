@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -216,20 +217,24 @@ func (s *Service) Anonymise(ctx context.Context, before time.Time) (int64, error
 	return n, err
 }
 
-// ParseAge reads "24m" (months), "2y" (years) or "90d" (days).
+// ParseAge reads a retention period: "24mo" (months), "2y" (years) or "90d"
+// (days). "24m" is read as months too, as the command line has always
+// taken it; "mo" says so without looking like the minutes of the other
+// settings.
 func ParseAge(s string) (years, months, days int, err error) {
-	var n int
-	var unit rune
-	if _, err := fmt.Sscanf(strings.TrimSpace(s), "%d%c", &n, &unit); err != nil || n <= 0 {
-		return 0, 0, 0, fmt.Errorf("%q: write a duration such as 24m (months), 2y or 90d", s)
+	s = strings.ToLower(strings.TrimSpace(s))
+	digits := strings.TrimRight(s, "abcdefghijklmnopqrstuvwxyz")
+	n, convErr := strconv.Atoi(digits)
+	if convErr != nil || n <= 0 || n > 1200 {
+		return 0, 0, 0, fmt.Errorf("%q: write a period such as 24mo (months), 2y (years) or 90d (days)", s)
 	}
-	switch unit {
-	case 'y':
+	switch s[len(digits):] {
+	case "y":
 		return n, 0, 0, nil
-	case 'm':
+	case "mo", "m":
 		return 0, n, 0, nil
-	case 'd':
+	case "d":
 		return 0, 0, n, nil
 	}
-	return 0, 0, 0, fmt.Errorf("%q: the unit is y, m or d", s)
+	return 0, 0, 0, fmt.Errorf("%q: the unit is y (years), mo (months) or d (days)", s)
 }

@@ -136,3 +136,17 @@ func FuzzSaleRequest(f *testing.F) {
 		_ = r.hash()
 	})
 }
+
+func TestParseAge(t *testing.T) {
+	for in, want := range map[string][3]int{"24mo": {0, 24, 0}, "24m": {0, 24, 0}, " 2Y ": {2, 0, 0}, "90d": {0, 0, 90}} {
+		y, m, d, err := ParseAge(in)
+		if err != nil || [3]int{y, m, d} != want {
+			t.Errorf("ParseAge(%q) = %d %d %d %v", in, y, m, d, err)
+		}
+	}
+	for _, bad := range []string{"", "15min", "0d", "-3y", "mo", "24", "1e3d", "24h"} {
+		if _, _, _, err := ParseAge(bad); err == nil {
+			t.Errorf("ParseAge(%q) accepted", bad)
+		}
+	}
+}

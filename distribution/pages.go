@@ -75,19 +75,33 @@ type pageData struct {
 	Errors     []string
 	Code       string
 	Message    string
+	Next       string // the next page of a list, when there is one
+	CanIssue   bool   // the caller may issue a voucher (issuerRoles)
 }
 
 func (p *Pages) data(c *gin.Context) (pageData, partners.Caller, error) {
 	caller, err := partners.CurrentCaller(c)
-	return pageData{Caller: &caller, Categories: categoryChoices, Statuses: statusLabels}, caller, err
+	return pageData{Caller: &caller, Categories: categoryChoices, Statuses: statusLabels, CanIssue: caller.Is(issuerRoles...)}, caller, err
 }
 
 func (p *Pages) list(c *gin.Context) {
 	d, caller, err := p.data(c)
+	var page httpx.Page
+	if err == nil {
+		page, err = httpx.ParsePage(c)
+	}
 	if err == nil {
 		var l httpx.List[VoucherView]
-		l, err = p.Service.ListVouchers(c.Request.Context(), caller, VoucherFilter{Status: c.Query("statut")}, httpx.Page{Limit: 200, AfterID: 0})
+		l, err = p.Service.ListVouchers(c.Request.Context(), caller, VoucherFilter{Status: c.Query("statut")}, page)
 		d.Vouchers = l.Items
+		if l.NextCursor != nil {
+			// The list goes on: a link to the next page, same filter.
+			q := url.Values{"cursor": {*l.NextCursor}}
+			if st := c.Query("statut"); st != "" {
+				q.Set("statut", st)
+			}
+			d.Next = "/bons?" + q.Encode()
+		}
 	}
 	if err != nil {
 		p.Site.Fail(c, err)
@@ -193,12 +207,9 @@ func (p *Pages) formError(c *gin.Context, d pageData, err error) {
 func (p *Pages) show(c *gin.Context) {
 	d, caller, err := p.data(c)
 	if err == nil {
-		var vo Voucher
-		if vo, err = p.Service.voucherFor(p.Service.db.WithContext(c.Request.Context()), caller, c.Param("code")); err == nil {
-			var view VoucherView
-			view, err = p.Service.fullView(p.Service.db.WithContext(c.Request.Context()), vo)
-			d.Voucher = &view
-		}
+		var view VoucherView
+		view, err = p.Service.GetVoucher(c.Request.Context(), caller, c.Param("code"))
+		d.Voucher = &view
 	}
 	if err != nil {
 		p.Site.Fail(c, err)

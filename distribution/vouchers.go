@@ -320,6 +320,17 @@ func (s *Service) lookupFailed(ctx context.Context, why string) {
 	_ = audit.Record(ctx, s.db.WithContext(ctx), "voucher.lookup_failed", "voucher", 0, map[string]any{"reason": why})
 }
 
+// GetVoucher shows one of the caller organisation's vouchers with its
+// issuer, person and predecessor (admins any): the prescriber's page of it.
+func (s *Service) GetVoucher(ctx context.Context, c partners.Caller, code string) (VoucherView, error) {
+	db := s.db.WithContext(ctx)
+	vo, err := s.voucherFor(db, c, code)
+	if err != nil {
+		return VoucherView{}, err
+	}
+	return s.fullView(db, vo)
+}
+
 // voucherFor loads a voucher of the caller's organisation by code, for the
 // prescriber's own actions.
 func (s *Service) voucherFor(db *gorm.DB, c partners.Caller, raw string) (Voucher, error) {

@@ -14,7 +14,11 @@ import (
 
 // rule is one action of the lifecycle: the states it starts from (or, when
 // from is empty, every state but those in except), where it leads, and who
-// may take it. This table is the one place the state machine lives.
+// may take it. This table holds the actions people take on one device;
+// three other moves change a device's state, each in its own transaction
+// with the same conditional update and event: a transfer (ready → in_transit
+// → in_stock or back to ready/returned at a warehouse, transfers.go), a sale
+// (in_stock → sold, sell.go) and a refund (sold → returned, sell.go).
 type rule struct {
 	from   []State
 	except []State

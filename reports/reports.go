@@ -38,7 +38,7 @@ type Summary struct {
 	RechargesSold       int64            `json:"recharges_sold"`
 	FaceValueCents      int64            `json:"face_value_cents"`
 	BeneficiariesServed int64            `json:"beneficiaries_served"`
-	VouchersIssued      int64            `json:"vouchers_issued"`
+	VouchersIssued      int64            `json:"vouchers_issued"` // for a site: issued in the period and used there
 	VouchersUsed        int64            `json:"vouchers_used"`
 	PaidCents           int64            `json:"paid_cents"`
 	SavingsCents        int64            `json:"savings_cents"`
@@ -162,7 +162,15 @@ func (s *Service) Summarise(ctx context.Context, c partners.Caller, from, to str
 		return Summary{}, fmt.Errorf("people served: %w", err)
 	}
 	out.BeneficiariesServed, out.VouchersUsed = people.Beneficiaries, people.Vouchers
-	if err := db.Raw(`SELECT COUNT(*) FROM vouchers WHERE created_at >= ? AND created_at < ?`, startUTC, endUTC).Scan(&out.VouchersIssued).Error; err != nil {
+	// Vouchers are issued by prescribers, not sites: for one site, count the
+	// vouchers issued in the period that were used there.
+	issued := `SELECT COUNT(*) FROM vouchers v WHERE v.created_at >= ? AND v.created_at < ?`
+	issuedArgs := []any{startUTC, endUTC}
+	if siteID != 0 {
+		issued += ` AND EXISTS (SELECT 1 FROM sales s WHERE s.voucher_id = v.id AND s.site_id = ?)`
+		issuedArgs = append(issuedArgs, siteID)
+	}
+	if err := db.Raw(issued, issuedArgs...).Scan(&out.VouchersIssued).Error; err != nil {
 		return Summary{}, fmt.Errorf("vouchers issued: %w", err)
 	}
 	return out, nil

@@ -95,6 +95,10 @@ func TestSummary(t *testing.T) {
 		Items: []distribution.SaleItem{{DeviceID: ids[2]}, {ProductID: 1, Quantity: 2}}}); err != nil {
 		t.Fatal(err)
 	}
+	// A voucher issued and not used yet: the network counts it, a site does not.
+	if _, err := dist.IssueVoucher(ctx, presc, distribution.NewVoucher{BeneficiaryID: b.ID, Recharges: 1, ValidDays: 30}); err != nil {
+		t.Fatal(err)
+	}
 
 	e, _ := httpx.NewEngine(httpx.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	(&reports.API{Service: &reports.Service{DB: db}}).Routes(e.Group("/api/v1", partners.RequireAuth(ps)))
@@ -102,14 +106,14 @@ func TestSummary(t *testing.T) {
 	var sum reports.Summary
 	h.Do("GET", "/api/v1/reports/summary", tokens["admin"], nil).Expect(t, 200).Decode(t, &sum)
 	if sum.Intake != 3 || sum.Erased != 1 || sum.Recycled != 1 || sum.Sold != 1 || sum.RechargesSold != 2 || sum.FaceValueCents != 2000 ||
-		sum.PaidCents != 3400 || sum.SavingsCents != 1600+17000 || sum.BeneficiariesServed != 1 || sum.VouchersIssued != 1 || sum.VouchersUsed != 1 ||
+		sum.PaidCents != 3400 || sum.SavingsCents != 1600+17000 || sum.BeneficiariesServed != 1 || sum.VouchersIssued != 2 || sum.VouchersUsed != 1 ||
 		sum.DevicesByState["sold"] != 1 || sum.DevicesByState["recycled"] != 1 || sum.DevicesByCategory["smartphone"] != 3 {
 		t.Fatalf("summary %+v", sum)
 	}
 	// The space sees its own site: the devices were registered at the warehouse.
 	var own reports.Summary
 	h.Do("GET", "/api/v1/reports/summary", tokens["space"], nil).Expect(t, 200).Decode(t, &own)
-	if own.Intake != 0 || own.Sold != 1 || own.SiteID == nil || *own.SiteID != orgs[partners.KindSpace].ID {
+	if own.Intake != 0 || own.Sold != 1 || own.VouchersIssued != 1 || own.SiteID == nil || *own.SiteID != orgs[partners.KindSpace].ID {
 		t.Fatalf("space summary %+v", own)
 	}
 	h.Do("GET", "/api/v1/reports/summary?site_id=1", tokens["space"], nil).ExpectProblem(t, 404)

@@ -20,7 +20,7 @@ func (e *cli) beneficiaries(ctx context.Context, args []string) int {
 		return e.fail("%v", err)
 	}
 	fs := e.flags("beneficiaries anonymise")
-	age := fs.String("older-than", cfg.AnonymiseAfter, "no activity for this long: 24m (months), 2y or 90d")
+	age := fs.String("older-than", cfg.AnonymiseAfter, "no activity for this long: 24mo (months), 2y (years) or 90d (days)")
 	fs.StringVar(&cfg.DatabaseURL, "database", cfg.DatabaseURL, "postgres:// URL or SQLite file path (TREMPLIN_DATABASE_URL)")
 	if _, code, ok := e.parse(fs, args[1:], 0); !ok {
 		return code

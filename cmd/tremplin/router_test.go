@@ -218,3 +218,53 @@ func TestVoucherPagesAreScoped(t *testing.T) {
 		t.Fatalf("voucher list: %d", code)
 	}
 }
+
+// TestVoucherListPages: the list of vouchers goes page by page (50 a page)
+// instead of stopping silently at 200; an admin is not offered "Nouveau
+// bon" (a voucher needs a prescriber's organisation).
+func TestVoucherListPages(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	ctx := context.Background()
+	admin := partners.Caller{Role: partners.RoleAdmin}
+	org, err := svc.partners.CreateOrganization(ctx, admin, partners.NewOrganization{Kind: partners.KindPrescriber, Name: "CCAS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	presc := partners.Caller{Role: partners.RolePrescriber, OrganizationID: org.ID, OrganizationKind: partners.KindPrescriber}
+	b, err := svc.distribution.CreateBeneficiary(ctx, presc, distribution.NewBeneficiary{FirstName: "Jean", LastName: "Dupont"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 60 {
+		if _, err := svc.distribution.IssueVoucher(ctx, presc, distribution.NewVoucher{BeneficiaryID: b.ID, Recharges: 1, ValidDays: 10}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := svc.partners.CreateUser(ctx, admin, partners.NewUser{Email: "p@example.org", Name: "P", Password: "0123456789", Role: partners.RolePrescriber, OrganizationID: &org.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.partners.CreateUser(ctx, admin, partners.NewUser{Email: "a@example.org", Name: "A", Password: "0123456789", Role: partners.RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	rows := regexp.MustCompile(`href="/bons/[A-Z0-9-]{14}"`)
+	next := regexp.MustCompile(`id="next-page" href="([^"]+)"`)
+	cookie := webLogin(t, h, "p@example.org", "0123456789")
+	status, _, first := page(t, h, "GET", "/bons", cookie)
+	m := next.FindStringSubmatch(first)
+	if status != 200 || len(rows.FindAllString(first, -1)) != 50 || m == nil {
+		t.Fatalf("first page: %d, %d rows, next %v", status, len(rows.FindAllString(first, -1)), m)
+	}
+	_, _, second := page(t, h, "GET", strings.ReplaceAll(m[1], "&amp;", "&"), cookie)
+	if len(rows.FindAllString(second, -1)) != 10 || next.MatchString(second) {
+		t.Fatalf("second page: %d rows", len(rows.FindAllString(second, -1)))
+	}
+	adminCookie := webLogin(t, h, "a@example.org", "0123456789")
+	for _, path := range []string{"/", "/bons"} {
+		if _, _, body := page(t, h, "GET", path, adminCookie); strings.Contains(body, "/bons/nouveau") {
+			t.Errorf("an admin is offered a new voucher on %s", path)
+		}
+	}
+	if status, _, _ := page(t, h, "GET", "/bons/nouveau", adminCookie); status != 403 {
+		t.Errorf("an admin on the new-voucher form: %d", status)
+	}
+}

@@ -95,12 +95,12 @@ var Options = []Option{
 		set: durationSetter(func(c *Config) *time.Duration { return &c.VoucherWindow })},
 	{Env: "TREMPLIN_VOUCHER_LOOKUP_MAX_FAILURES", Default: "20", Description: "mistyped or unknown voucher codes a user may try within the window before 429",
 		set: intSetter(func(c *Config) *int { return &c.VoucherMaxFails })},
-	{Env: "TREMPLIN_ANONYMISE_AFTER", Default: "24m", Description: "beneficiaries with no activity for this long (24m months, 2y, 90d) lose their names, daily",
+	{Env: "TREMPLIN_ANONYMISE_AFTER", Default: "24mo", Description: "beneficiaries with no activity for this long (24mo months, 2y years, 90d days) lose their names, daily",
 		set: func(c *Config, v string) error {
 			var n int
 			var unit rune
 			if _, err := fmt.Sscanf(v, "%d%c", &n, &unit); err != nil || n <= 0 || (unit != 'y' && unit != 'm' && unit != 'd') {
-				return errors.New("write a duration such as 24m (months), 2y or 90d")
+				return errors.New("write a period such as 24mo (months), 2y (years) or 90d (days)")
 			}
 			c.AnonymiseAfter = v
 			return nil
