@@ -155,7 +155,7 @@ func TestConcurrentRegistration(t *testing.T) {
 				failures = append(failures, string(r.Body))
 				return
 			}
-			tags[r.Map(t)["tag"].(string)] = true
+			tags[fmt.Sprint(r.Field("tag"))] = true
 		}()
 	}
 	wg.Wait()

@@ -65,16 +65,29 @@ func (h *HTTP) Do(method, path, token string, body any, headers ...string) *Resp
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
+	// Errorf, not Fatal: race tests call Do from many goroutines, where
+	// Fatal must not be called. A failed exchange has status 0.
 	resp, err := h.Client.Do(req)
 	if err != nil {
-		h.t.Fatal(err)
+		h.t.Errorf("%s %s: %v", method, path, err)
+		return &Response{Header: http.Header{}, Body: []byte(err.Error())}
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		h.t.Fatal(err)
+		h.t.Errorf("%s %s: read the answer: %v", method, path, err)
 	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// Field is one field of a JSON object body, or nil: safe in any goroutine
+// (Map and Decode stop the test, which only the test's own goroutine may).
+func (r *Response) Field(name string) any {
+	var m map[string]any
+	if json.Unmarshal(r.Body, &m) != nil {
+		return nil
+	}
+	return m[name]
 }
 
 // Map decodes a JSON object body.
