@@ -25,6 +25,7 @@ func TestResolve(t *testing.T) {
 		{"sqlite:local.db", database.SQLite, "local.db", false},
 		{"postgres://u:pw@db:5432/t?sslmode=disable", database.Postgres, "postgres://u:xxxxx@db:5432/t?sslmode=disable", false},
 		{"postgresql://db/t", database.Postgres, "postgresql://db/t", false},
+		{"postgres://u@db/t?password=pw&sslmode=disable", database.Postgres, "postgres://u@db/t?password=xxxxx&sslmode=disable", false},
 		{"mysql://db/t", "", "", true},
 		{"file.db?mode=memory", "", "", true},
 	}
@@ -134,5 +135,67 @@ func TestMigrateIsIdempotentAndVersioned(t *testing.T) {
 	cur, known, err := db.Versions(ctx)
 	if err != nil || cur != known || known < 1 {
 		t.Fatalf("versions %d/%d %v", cur, known, err)
+	}
+}
+
+// TestSchemasMatch: after migration, SQLite and PostgreSQL have the same
+// tables, the same columns in each, and the same named indexes, so that a
+// migration written for one engine and forgotten for the other fails here.
+func TestSchemasMatch(t *testing.T) {
+	ctx := context.Background()
+	open := func(raw string) *database.DB {
+		target, err := database.Resolve(raw, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := database.Open(ctx, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		if _, err := db.Migrate(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	lite := open(filepath.Join(t.TempDir(), "schema.db"))
+	pg := open(testenv.FreshPostgres(t))
+	describe := func(db *database.DB) map[string]string {
+		var tables []string
+		if db.Engine == database.SQLite {
+			db.Raw(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).Scan(&tables)
+		} else {
+			db.Raw(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`).Scan(&tables)
+		}
+		out := map[string]string{}
+		for _, tb := range tables {
+			var cols, indexes []string
+			if db.Engine == database.SQLite {
+				db.Raw(`SELECT name FROM pragma_table_info(?) ORDER BY name`, tb).Scan(&cols)
+				db.Raw(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name NOT LIKE 'sqlite_autoindex_%' ORDER BY name`, tb).Scan(&indexes)
+			} else {
+				db.Raw(`SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = ? ORDER BY column_name`, tb).Scan(&cols)
+				db.Raw(`SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid
+					WHERE c.relname = ? AND NOT x.indisprimary AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid)
+					ORDER BY i.relname`, tb).Scan(&indexes)
+			}
+			out[tb] = "columns " + strings.Join(cols, ",") + "; indexes " + strings.Join(indexes, ",")
+		}
+		return out
+	}
+	a, b := describe(lite), describe(pg)
+	t.Logf("devices: %s", a["devices"])
+	if len(a) < 20 {
+		t.Fatalf("only %d tables on SQLite", len(a))
+	}
+	for tb, desc := range a {
+		if b[tb] != desc {
+			t.Errorf("table %s:\n  sqlite   %s\n  postgres %s", tb, desc, b[tb])
+		}
+	}
+	for tb := range b {
+		if _, ok := a[tb]; !ok {
+			t.Errorf("table %s exists on PostgreSQL only", tb)
+		}
 	}
 }
