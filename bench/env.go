@@ -206,10 +206,12 @@ func (e *env) close() {
 }
 
 // moduleRoot finds the directory holding go.mod, so the bench runs from anywhere in the repo.
+// moduleRoot is the service's module (the bench is a module of its own
+// inside it, so that its load generator is no dependency of the service).
 func moduleRoot() string {
 	dir, _ := os.Getwd()
 	for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && strings.HasPrefix(string(b), "module github.com/tremplin/tremplin\n") {
 			return d
 		}
 	}
