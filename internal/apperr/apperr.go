@@ -27,6 +27,11 @@ type FieldError struct {
 	Field   string `json:"field,omitempty"`
 	Line    int    `json:"line,omitempty"`
 	Message string `json:"message"`
+	// Key and Args are the message before formatting (its English format
+	// string, a stable key, and its arguments), so that a page can say it in
+	// the reader's language from a catalogue.
+	Key  string `json:"-"`
+	Args []any  `json:"-"`
 }
 
 // MaxListed bounds the problems one answer lists: a file of a million bad
@@ -56,7 +61,7 @@ func (v *ValidationError) add(e FieldError, format string, args []any) {
 		v.Omitted++
 		return
 	}
-	e.Message = fmt.Sprintf(format, args...)
+	e.Message, e.Key, e.Args = fmt.Sprintf(format, args...), format, args
 	v.Errors = append(v.Errors, e)
 }
 
