@@ -40,7 +40,8 @@ func DecodeJSONUnchecked(c *gin.Context, v any) error {
 	if len(body) > MaxJSONBody {
 		return fmt.Errorf("JSON body over %d bytes: %w", MaxJSONBody, apperr.ErrTooLarge)
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
+	if trimmed := strings.TrimSpace(string(body)); trimmed == "" || trimmed == "null" {
+		// null would decode into nothing at all: an empty price grid, say.
 		return fmt.Errorf("the request body is empty; a JSON object is expected: %w", apperr.ErrMalformed)
 	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))

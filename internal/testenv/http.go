@@ -16,6 +16,9 @@ type HTTP struct {
 	t      testing.TB
 	URL    string
 	Client *http.Client
+	// SkipSpec turns off the check of each exchange against openapi.json,
+	// for the benchmarks of the server itself.
+	SkipSpec bool
 }
 
 // NewHTTP serves h on a loopback port for the test's duration.
@@ -38,19 +41,23 @@ type Response struct {
 // other value (sent as JSON). headers are name, value pairs.
 func (h *HTTP) Do(method, path, token string, body any, headers ...string) *Response {
 	h.t.Helper()
-	var r io.Reader
+	var raw []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		r = strings.NewReader(b)
+		raw = []byte(b)
 	case []byte:
-		r = bytes.NewReader(b)
+		raw = b
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
 			h.t.Fatal(err)
 		}
-		r = bytes.NewReader(j)
+		raw = j
+	}
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequest(method, h.URL+path, r)
 	if err != nil {
@@ -77,7 +84,13 @@ func (h *HTTP) Do(method, path, token string, body any, headers ...string) *Resp
 	if err != nil {
 		h.t.Errorf("%s %s: read the answer: %v", method, path, err)
 	}
-	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	out := &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	if !h.SkipSpec {
+		for _, p := range checkExchange(method, h.URL+path, req.Header, raw, out) {
+			h.t.Errorf("%s", p)
+		}
+	}
+	return out
 }
 
 // Field is one field of a JSON object body, or nil: safe in any goroutine
