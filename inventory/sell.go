@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -19,8 +20,8 @@ import (
 func (s *Service) SellDevice(ctx context.Context, tx *gorm.DB, c partners.Caller, deviceID, siteID, saleID int64, allowed []string) (Device, error) {
 	var d Device
 	if err := tx.WithContext(ctx).Where("id = ?", deviceID).Take(&d).Error; err != nil {
-		if isNotFound(notFound(err, "device %d", deviceID)) {
-			return d, &apperr.ConflictError{Code: "device-unavailable", Detail: fmt.Sprintf("no device %d", deviceID)}
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return d, apperr.Conflict("device-unavailable", "no device %d", deviceID)
 		}
 		return d, fmt.Errorf("device %d: %w", deviceID, err)
 	}

@@ -96,7 +96,14 @@ func (s *Service) CreateTransfer(ctx context.Context, c partners.Caller, in NewT
 		return TransferView{}, err
 	}
 	v := &apperr.ValidationError{}
-	from, to := s.transferSite(ctx, v, "from_site_id", in.FromSiteID), s.transferSite(ctx, v, "to_site_id", in.ToSiteID)
+	from, err := s.transferSite(ctx, v, "from_site_id", in.FromSiteID)
+	if err != nil {
+		return TransferView{}, err
+	}
+	to, err := s.transferSite(ctx, v, "to_site_id", in.ToSiteID)
+	if err != nil {
+		return TransferView{}, err
+	}
 	if in.FromSiteID != 0 && in.FromSiteID == in.ToSiteID {
 		v.Field("to_site_id", "must differ from from_site_id")
 	}
@@ -137,7 +144,7 @@ func (s *Service) CreateTransfer(ctx context.Context, c partners.Caller, in NewT
 		return TransferView{}, err
 	}
 	var t Transfer
-	err := s.inTx(ctx, func(tx *gorm.DB) error {
+	err = s.inTx(ctx, func(tx *gorm.DB) error {
 		devices, err := s.visibleByIDs(tx, c, in.DeviceIDs)
 		if err != nil {
 			return err
@@ -206,16 +213,17 @@ func (s *Service) CreateTransfer(ctx context.Context, c partners.Caller, in NewT
 	return s.transferView(ctx, s.db.WithContext(ctx), t)
 }
 
-func (s *Service) transferSite(ctx context.Context, v *apperr.ValidationError, field string, id int64) partners.Organization {
+func (s *Service) transferSite(ctx context.Context, v *apperr.ValidationError, field string, id int64) (partners.Organization, error) {
 	if id == 0 {
 		v.Field(field, "is required")
-		return partners.Organization{}
+		return partners.Organization{}, nil
 	}
 	o, err := s.partners.Site(ctx, id)
-	if err != nil {
+	if errors.Is(err, apperr.ErrNotFound) {
 		v.Field(field, "no warehouse or space has id %d", id)
+		return o, nil
 	}
-	return o
+	return o, err // a database failure is no validation problem
 }
 
 // transferFor loads a transfer the caller may see: admins any, site staff

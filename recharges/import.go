@@ -62,8 +62,10 @@ func (s *Service) Import(ctx context.Context, c partners.Caller, productID, site
 	var site partners.Organization
 	if siteID == 0 {
 		v.Field("site_id", "is required")
-	} else if o, err := s.partners.Site(ctx, siteID); err != nil {
+	} else if o, err := s.partners.Site(ctx, siteID); errors.Is(err, apperr.ErrNotFound) {
 		v.Field("site_id", "no warehouse or space has id %d", siteID)
+	} else if err != nil {
+		return ImportResult{}, err
 	} else {
 		site = o
 	}

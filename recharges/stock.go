@@ -69,8 +69,7 @@ func (s *Service) Allocate(ctx context.Context, tx *gorm.DB, productID, siteID i
 		return nil, fmt.Errorf("pick recharge units: %w", err)
 	}
 	if len(rows) < qty {
-		return nil, &apperr.ConflictError{Code: "stock-short", Cause: ErrStockShort,
-			Detail: fmt.Sprintf("only %d sellable unit(s) of product %d at %s, %d asked", len(rows), productID, site.Name, qty)}
+		return nil, apperr.ConflictBecause(ErrStockShort, "stock-short", "only %d sellable unit(s) of product %d at %s, %d asked", len(rows), productID, site.Name, qty)
 	}
 	ids := make([]int64, len(rows))
 	for i, r := range rows {
@@ -82,8 +81,7 @@ func (s *Service) Allocate(ctx context.Context, tx *gorm.DB, productID, siteID i
 		return nil, fmt.Errorf("sell recharge units: %w", res.Error)
 	}
 	if int(res.RowsAffected) != len(ids) {
-		return nil, &apperr.ConflictError{Code: "stock-short", Cause: ErrStockShort,
-			Detail: fmt.Sprintf("recharge units of product %d were sold meanwhile; try again", productID)}
+		return nil, apperr.ConflictBecause(ErrStockShort, "stock-short", "recharge units of product %d were sold meanwhile; try again", productID)
 	}
 	out := make([]SoldUnit, len(rows))
 	for i, r := range rows {

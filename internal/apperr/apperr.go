@@ -131,9 +131,16 @@ func (c *ConflictError) Error() string        { return c.Detail }
 func (c *ConflictError) Is(target error) bool { return target == ErrConflict }
 func (c *ConflictError) Unwrap() error        { return c.Cause }
 
-// Conflict builds a ConflictError.
+// Conflict builds a ConflictError: the one way to say a request conflicts
+// with the current state.
 func Conflict(code, format string, args ...any) error {
 	return &ConflictError{Code: code, Detail: fmt.Sprintf(format, args...)}
+}
+
+// ConflictBecause is Conflict with a domain sentinel that callers may test
+// with errors.Is.
+func ConflictBecause(cause error, code, format string, args ...any) error {
+	return &ConflictError{Code: code, Detail: fmt.Sprintf(format, args...), Cause: cause}
 }
 
 // RateLimitError says when to try again. It matches ErrRateLimited.

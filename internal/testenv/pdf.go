@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -41,7 +42,8 @@ func DecodePDF(t testing.TB, pdf []byte) []Symbol {
 	for i, p := range pages {
 		out, err := exec.Command("zbarimg", "-q", p).Output()
 		// zbarimg exits 4 when a page has no barcode at all.
-		if err != nil && !strings.Contains(err.Error(), "exit status 4") {
+		var exit *exec.ExitError
+		if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 4) {
 			t.Fatalf("zbarimg %s: %v", p, err)
 		}
 		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {

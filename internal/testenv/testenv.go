@@ -10,16 +10,18 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver for creating test databases
 
 	"github.com/tremplin/tremplin/internal/database"
@@ -155,7 +157,9 @@ func createDatabase(ctx context.Context, conn *sql.DB, name, tmpl string) error 
 	var err error
 	for range 50 {
 		_, err = conn.ExecContext(ctx, `CREATE DATABASE `+name+` TEMPLATE `+tmpl)
-		if err == nil || !strings.Contains(err.Error(), "being accessed by other users") {
+		// 55006 object_in_use: the template is being cloned by another test.
+		var pgErr *pgconn.PgError
+		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.ObjectInUse {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
