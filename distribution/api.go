@@ -18,12 +18,12 @@ type API struct {
 
 // Routes mounts the routes on a group behind partners.RequireAuth.
 func (a *API) Routes(r *gin.RouterGroup) {
-	r.POST("/beneficiaries", httpx.Authed(a.createBeneficiary))
+	r.POST("/beneficiaries", httpx.Create(a.Service.CreateBeneficiary, func(b BeneficiaryView) string { return "/api/v1/beneficiaries/" + strconv.FormatInt(b.ID, 10) }))
 	r.GET("/beneficiaries", httpx.Authed(a.listBeneficiaries))
 	r.GET("/beneficiaries/:id", httpx.ByID(a.Service.GetBeneficiary))
 	r.GET("/beneficiaries/:id/export", httpx.Authed(a.exportBeneficiary))
 
-	r.POST("/vouchers", httpx.Authed(a.issueVoucher))
+	r.POST("/vouchers", httpx.Create(a.Service.IssueVoucher, func(v VoucherView) string { return "/api/v1/vouchers/" + v.Code }))
 	r.GET("/vouchers", httpx.Authed(a.listVouchers))
 	r.GET("/vouchers/:code", httpx.Authed(a.lookupVoucher))
 	r.GET("/vouchers/:code/voucher.pdf", httpx.Authed(a.voucherPDF))
@@ -32,29 +32,13 @@ func (a *API) Routes(r *gin.RouterGroup) {
 	a.salesRoutes(r)
 }
 
-func (a *API) createBeneficiary(c *gin.Context, caller partners.Caller) error {
-	var in NewBeneficiary
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	b, err := a.Service.CreateBeneficiary(c.Request.Context(), caller, in)
-	if err != nil {
-		return err
-	}
-	return httpx.Created(c, "/api/v1/beneficiaries/"+strconv.FormatInt(b.ID, 10), b)
-}
-
 func (a *API) listBeneficiaries(c *gin.Context, caller partners.Caller) error {
 	page, err := httpx.ParsePage(c)
 	if err != nil {
 		return err
 	}
 	l, err := a.Service.ListBeneficiaries(c.Request.Context(), caller, c.Query("q"), page)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, l)
-	return nil
+	return httpx.OK(c, l, err)
 }
 
 func (a *API) exportBeneficiary(c *gin.Context, caller partners.Caller) error {
@@ -72,37 +56,18 @@ func (a *API) exportBeneficiary(c *gin.Context, caller partners.Caller) error {
 	return nil
 }
 
-func (a *API) issueVoucher(c *gin.Context, caller partners.Caller) error {
-	var in NewVoucher
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	v, err := a.Service.IssueVoucher(c.Request.Context(), caller, in)
-	if err != nil {
-		return err
-	}
-	return httpx.Created(c, "/api/v1/vouchers/"+v.Code, v)
-}
-
 func (a *API) listVouchers(c *gin.Context, caller partners.Caller) error {
 	page, err := httpx.ParsePage(c)
 	if err != nil {
 		return err
 	}
-	f := VoucherFilter{Status: c.Query("status")}
-	if s := c.Query("beneficiary_id"); s != "" {
-		id, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || id <= 0 {
-			return apperr.Invalid("beneficiary_id", "must be a positive whole number")
-		}
-		f.BeneficiaryID = id
-	}
-	l, err := a.Service.ListVouchers(c.Request.Context(), caller, f, page)
-	if err != nil {
+	v := &apperr.ValidationError{}
+	f := VoucherFilter{Status: c.Query("status"), BeneficiaryID: httpx.QueryID(c, "beneficiary_id", v)}
+	if err := v.Err(); err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, l)
-	return nil
+	l, err := a.Service.ListVouchers(c.Request.Context(), caller, f, page)
+	return httpx.OK(c, l, err)
 }
 
 func (a *API) lookupVoucher(c *gin.Context, caller partners.Caller) error {
@@ -131,11 +96,7 @@ func (a *API) revoke(c *gin.Context, caller partners.Caller) error {
 		return err
 	}
 	v, err := a.Service.Revoke(c.Request.Context(), caller, c.Param("code"), in.Reason)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, v)
-	return nil
+	return httpx.OK(c, v, err)
 }
 
 func (a *API) renew(c *gin.Context, caller partners.Caller) error {

@@ -44,20 +44,13 @@ func (a *API) listSales(c *gin.Context, caller partners.Caller) error {
 	if err != nil {
 		return err
 	}
-	f := SaleFilter{Date: c.Query("date"), VoucherCode: c.Query("voucher_code")}
-	if s := c.Query("site_id"); s != "" {
-		id, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || id <= 0 {
-			return apperr.Invalid("site_id", "must be a positive whole number")
-		}
-		f.SiteID = id
-	}
-	l, err := a.Service.ListSales(c.Request.Context(), caller, f, page)
-	if err != nil {
+	v := &apperr.ValidationError{}
+	f := SaleFilter{Date: c.Query("date"), VoucherCode: c.Query("voucher_code"), SiteID: httpx.QueryID(c, "site_id", v)}
+	if err := v.Err(); err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, l)
-	return nil
+	l, err := a.Service.ListSales(c.Request.Context(), caller, f, page)
+	return httpx.OK(c, l, err)
 }
 
 func (a *API) receipt(c *gin.Context, caller partners.Caller) error {
@@ -78,11 +71,7 @@ func (a *API) closing(c *gin.Context, caller partners.Caller) error {
 		return err
 	}
 	cl, err := a.Service.DayClosing(c.Request.Context(), caller, id, c.Query("date"))
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, cl)
-	return nil
+	return httpx.OK(c, cl, err)
 }
 
 func (a *API) recordClosing(c *gin.Context, caller partners.Caller) error {

@@ -3,12 +3,10 @@ package distribution
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"gorm.io/gorm"
 
-	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
@@ -70,16 +68,13 @@ func NewService(c Config) *Service {
 	return &Service{db: c.DB, partners: c.Partners, inventory: c.Inventory, recharges: c.Recharges, limits: c.Limits, policy: c.Policy, now: now}
 }
 
+// inTx runs fn in one transaction.
 func (s *Service) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.db.WithContext(ctx).Transaction(fn)
+	return s.db.InTx(ctx, fn)
 }
 
-func notFound(err error, format string, args ...any) error {
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return fmt.Errorf(format+": %w", append(args, apperr.ErrNotFound)...)
-	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
-}
+// notFound: see database.NotFound.
+var notFound = database.NotFound
 
 // ownOrganization scopes beneficiaries and vouchers to the caller's
 // organisation: another organisation's are simply not found.

@@ -29,13 +29,13 @@ type API struct {
 
 // Routes mounts the inventory routes on a group behind partners.RequireAuth.
 func (a *API) Routes(r *gin.RouterGroup) {
-	r.POST("/donations", httpx.Authed(a.createDonation))
+	r.POST("/donations", httpx.Create(a.Service.CreateDonation, func(d DonationView) string { return "/api/v1/donations/" + strconv.FormatInt(d.ID, 10) }))
 	r.GET("/donations", httpx.Authed(a.listDonations))
 	r.GET("/donations/:id", httpx.ByID(a.Service.GetDonation))
 	r.POST("/donations/:id/devices", httpx.Authed(a.intake))
 	r.GET("/donations/:id/erasure-certificate.pdf", httpx.Authed(a.certificate))
 
-	r.POST("/devices", httpx.Authed(a.registerDevice))
+	r.POST("/devices", httpx.Create(a.Service.RegisterDevice, func(d Device) string { return "/api/v1/devices/" + strconv.FormatInt(d.ID, 10) }))
 	r.GET("/devices", httpx.Authed(a.listDevices))
 	r.GET("/devices/:id", httpx.ByID(a.Service.GetDevice))
 	r.GET("/devices/:id/events", httpx.ByID(a.Service.EventList))
@@ -54,25 +54,13 @@ func (a *API) Routes(r *gin.RouterGroup) {
 	r.POST("/sites/:id/stock-checks", httpx.Authed(a.stockCheck))
 	r.GET("/sites/:id/stock-checks/:check", httpx.Authed(a.getStockCheck))
 
-	r.POST("/transfers", httpx.Authed(a.createTransfer))
+	r.POST("/transfers", httpx.Create(a.Service.CreateTransfer, func(t TransferView) string { return "/api/v1/transfers/" + strconv.FormatInt(t.ID, 10) }))
 	r.GET("/transfers", httpx.Authed(a.listTransfers))
 	r.GET("/transfers/:id", httpx.ByID(a.Service.GetTransfer))
 	r.POST("/transfers/:id/ship", httpx.ByID(a.Service.ShipTransfer))
 	r.POST("/transfers/:id/receive", httpx.ByIDWith(a.Service.ReceiveTransfer))
 	r.POST("/transfers/:id/cancel", httpx.ByID(a.Service.CancelTransfer))
 	r.GET("/transfers/:id/manifest.pdf", httpx.Authed(a.manifest))
-}
-
-func (a *API) createDonation(c *gin.Context, caller partners.Caller) error {
-	var in NewDonation
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	d, err := a.Service.CreateDonation(c.Request.Context(), caller, in)
-	if err != nil {
-		return err
-	}
-	return httpx.Created(c, "/api/v1/donations/"+strconv.FormatInt(d.ID, 10), d)
 }
 
 func (a *API) listDonations(c *gin.Context, caller partners.Caller) error {
@@ -86,23 +74,7 @@ func (a *API) listDonations(c *gin.Context, caller partners.Caller) error {
 		return err
 	}
 	l, err := a.Service.ListDonations(c.Request.Context(), caller, donor, page)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, l)
-	return nil
-}
-
-func (a *API) registerDevice(c *gin.Context, caller partners.Caller) error {
-	var in NewDevice
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	d, err := a.Service.RegisterDevice(c.Request.Context(), caller, in)
-	if err != nil {
-		return err
-	}
-	return httpx.Created(c, "/api/v1/devices/"+strconv.FormatInt(d.ID, 10), d)
+	return httpx.OK(c, l, err)
 }
 
 func (a *API) listDevices(c *gin.Context, caller partners.Caller) error {
@@ -117,11 +89,7 @@ func (a *API) listDevices(c *gin.Context, caller partners.Caller) error {
 		return err
 	}
 	l, err := a.Service.ListDevices(c.Request.Context(), caller, f, page)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, l)
-	return nil
+	return httpx.OK(c, l, err)
 }
 
 func (a *API) scan(c *gin.Context, caller partners.Caller) error {
@@ -149,11 +117,7 @@ func (a *API) scan(c *gin.Context, caller partners.Caller) error {
 
 func (a *API) priceGrid(c *gin.Context, caller partners.Caller) error {
 	g, err := a.Service.PriceGrid(c.Request.Context(), caller)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, g)
-	return nil
+	return httpx.OK(c, g, err)
 }
 
 func (a *API) setPriceGrid(c *gin.Context, caller partners.Caller) error {
@@ -165,11 +129,7 @@ func (a *API) setPriceGrid(c *gin.Context, caller partners.Caller) error {
 		return err
 	}
 	g, err := a.Service.SetPriceGrid(c.Request.Context(), caller, in)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, g)
-	return nil
+	return httpx.OK(c, g, err)
 }
 
 func (a *API) tagPrefixes(c *gin.Context, caller partners.Caller) error {
@@ -177,11 +137,7 @@ func (a *API) tagPrefixes(c *gin.Context, caller partners.Caller) error {
 		return err
 	}
 	p, err := a.Service.TagPrefixes(c.Request.Context())
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, p)
-	return nil
+	return httpx.OK(c, p, err)
 }
 
 func (a *API) setTagPrefixes(c *gin.Context, caller partners.Caller) error {
@@ -193,11 +149,7 @@ func (a *API) setTagPrefixes(c *gin.Context, caller partners.Caller) error {
 		return err
 	}
 	p, err := a.Service.SetTagPrefixes(c.Request.Context(), caller, in)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, p)
-	return nil
+	return httpx.OK(c, p, err)
 }
 
 func (a *API) intake(c *gin.Context, caller partners.Caller) error {
@@ -301,23 +253,7 @@ func (a *API) getStockCheck(c *gin.Context, caller partners.Caller) error {
 		return err
 	}
 	res, err := a.Service.GetStockCheck(c.Request.Context(), caller, site, id)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, res)
-	return nil
-}
-
-func (a *API) createTransfer(c *gin.Context, caller partners.Caller) error {
-	var in NewTransfer
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	t, err := a.Service.CreateTransfer(c.Request.Context(), caller, in)
-	if err != nil {
-		return err
-	}
-	return httpx.Created(c, "/api/v1/transfers/"+strconv.FormatInt(t.ID, 10), t)
+	return httpx.OK(c, res, err)
 }
 
 func (a *API) listTransfers(c *gin.Context, caller partners.Caller) error {
@@ -326,11 +262,7 @@ func (a *API) listTransfers(c *gin.Context, caller partners.Caller) error {
 		return err
 	}
 	l, err := a.Service.ListTransfers(c.Request.Context(), caller, c.Query("status"), page)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, l)
-	return nil
+	return httpx.OK(c, l, err)
 }
 
 func (a *API) manifest(c *gin.Context, caller partners.Caller) error {

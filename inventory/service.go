@@ -85,16 +85,12 @@ func (s *Service) event(tx *gorm.DB, c partners.Caller, d Device, action string,
 	return nil
 }
 
-func notFound(err error, format string, args ...any) error {
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return fmt.Errorf(format+": %w", append(args, apperr.ErrNotFound)...)
-	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
-}
+// notFound: see database.NotFound.
+var notFound = database.NotFound
 
 // inTx runs fn in one transaction.
 func (s *Service) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.db.WithContext(ctx).Transaction(fn)
+	return s.db.InTx(ctx, fn)
 }
 
 func isNotFound(err error) bool { return errors.Is(err, apperr.ErrNotFound) }

@@ -22,12 +22,12 @@ func (a *API) Routes(public, authed *gin.RouterGroup) {
 	authed.POST("/auth/logout", httpx.Authed(a.logout))
 	authed.GET("/me", httpx.Authed(a.me))
 
-	authed.POST("/organizations", Allow(RoleAdmin), httpx.Authed(a.createOrganization))
+	authed.POST("/organizations", Allow(RoleAdmin), httpx.Create(a.Service.CreateOrganization, func(o Organization) string { return "/api/v1/organizations/" + strconv.FormatInt(o.ID, 10) }))
 	authed.GET("/organizations", httpx.Authed(a.listOrganizations))
 	authed.GET("/organizations/:id", httpx.Authed(a.getOrganization))
 	authed.PATCH("/organizations/:id", Allow(RoleAdmin), httpx.Authed(a.updateOrganization))
 
-	authed.POST("/users", Allow(RoleAdmin), httpx.Authed(a.createUser))
+	authed.POST("/users", Allow(RoleAdmin), httpx.Create(a.Service.CreateUser, func(u User) string { return "/api/v1/users/" + strconv.FormatInt(u.ID, 10) }))
 	authed.GET("/users", httpx.Authed(a.listUsers))
 	authed.GET("/users/:id", httpx.Authed(a.getUser))
 	authed.PATCH("/users/:id", httpx.Authed(a.updateUser))
@@ -78,31 +78,13 @@ func (a *API) me(c *gin.Context, caller Caller) error {
 	return nil
 }
 
-func (a *API) createOrganization(c *gin.Context, caller Caller) error {
-	var in NewOrganization
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	o, err := a.Service.CreateOrganization(c.Request.Context(), caller, in)
-	if err != nil {
-		return err
-	}
-	c.Header("Location", "/api/v1/organizations/"+strconv.FormatInt(o.ID, 10))
-	c.JSON(http.StatusCreated, o)
-	return nil
-}
-
 func (a *API) listOrganizations(c *gin.Context, caller Caller) error {
 	page, err := httpx.ParsePage(c)
 	if err != nil {
 		return err
 	}
 	l, err := a.Service.ListOrganizations(c.Request.Context(), caller, OrganizationFilter{Kind: Kind(c.Query("kind"))}, page)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, l)
-	return nil
+	return httpx.OK(c, l, err)
 }
 
 func (a *API) getOrganization(c *gin.Context, caller Caller) error {
@@ -111,11 +93,7 @@ func (a *API) getOrganization(c *gin.Context, caller Caller) error {
 		return err
 	}
 	o, err := a.Service.GetOrganization(c.Request.Context(), caller, id)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, o)
-	return nil
+	return httpx.OK(c, o, err)
 }
 
 func (a *API) updateOrganization(c *gin.Context, caller Caller) error {
@@ -128,25 +106,7 @@ func (a *API) updateOrganization(c *gin.Context, caller Caller) error {
 		return err
 	}
 	o, err := a.Service.UpdateOrganization(c.Request.Context(), caller, id, in)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, o)
-	return nil
-}
-
-func (a *API) createUser(c *gin.Context, caller Caller) error {
-	var in NewUser
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	u, err := a.Service.CreateUser(c.Request.Context(), caller, in)
-	if err != nil {
-		return err
-	}
-	c.Header("Location", "/api/v1/users/"+strconv.FormatInt(u.ID, 10))
-	c.JSON(http.StatusCreated, u)
-	return nil
+	return httpx.OK(c, o, err)
 }
 
 func (a *API) listUsers(c *gin.Context, caller Caller) error {
@@ -163,11 +123,7 @@ func (a *API) listUsers(c *gin.Context, caller Caller) error {
 		f.OrganizationID = id
 	}
 	l, err := a.Service.ListUsers(c.Request.Context(), caller, f, page)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, l)
-	return nil
+	return httpx.OK(c, l, err)
 }
 
 func (a *API) getUser(c *gin.Context, caller Caller) error {
@@ -176,11 +132,7 @@ func (a *API) getUser(c *gin.Context, caller Caller) error {
 		return err
 	}
 	u, err := a.Service.GetUser(c.Request.Context(), caller, id)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, u)
-	return nil
+	return httpx.OK(c, u, err)
 }
 
 func (a *API) updateUser(c *gin.Context, caller Caller) error {
@@ -193,9 +145,5 @@ func (a *API) updateUser(c *gin.Context, caller Caller) error {
 		return err
 	}
 	u, err := a.Service.UpdateUser(c.Request.Context(), caller, id, in)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, u)
-	return nil
+	return httpx.OK(c, u, err)
 }

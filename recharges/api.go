@@ -23,7 +23,7 @@ type API struct {
 
 // Routes mounts the recharges routes on a group behind partners.RequireAuth.
 func (a *API) Routes(r *gin.RouterGroup) {
-	r.POST("/recharge-products", httpx.Authed(a.createRechargeProduct))
+	r.POST("/recharge-products", httpx.Create(a.Service.CreateProduct, func(p Product) string { return "/api/v1/recharge-products/" + strconv.FormatInt(p.ID, 10) }))
 	r.GET("/recharge-products", httpx.Authed(a.listRechargeProducts))
 	r.GET("/recharge-products/:id", httpx.ByID(a.Service.GetProduct))
 	r.PATCH("/recharge-products/:id", httpx.ByIDWith(a.Service.UpdateProduct))
@@ -32,18 +32,6 @@ func (a *API) Routes(r *gin.RouterGroup) {
 	r.GET("/recharge-batches/:id", httpx.ByID(a.Service.GetBatch))
 	r.GET("/recharge-stock", httpx.Authed(a.rechargeStock))
 	r.GET("/recharge-reports/sold", httpx.Authed(a.soldReport))
-}
-
-func (a *API) createRechargeProduct(c *gin.Context, caller partners.Caller) error {
-	var in NewProduct
-	if err := httpx.DecodeJSON(c, &in); err != nil {
-		return err
-	}
-	p, err := a.Service.CreateProduct(c.Request.Context(), caller, in)
-	if err != nil {
-		return err
-	}
-	return httpx.Created(c, "/api/v1/recharge-products/"+strconv.FormatInt(p.ID, 10), p)
 }
 
 func (a *API) listRechargeProducts(c *gin.Context, caller partners.Caller) error {
@@ -57,11 +45,7 @@ func (a *API) listRechargeProducts(c *gin.Context, caller partners.Caller) error
 		return err
 	}
 	l, err := a.Service.ListProducts(c.Request.Context(), caller, op, page)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, l)
-	return nil
+	return httpx.OK(c, l, err)
 }
 
 func (a *API) setThreshold(c *gin.Context, caller partners.Caller) error {
@@ -83,11 +67,7 @@ func (a *API) setThreshold(c *gin.Context, caller partners.Caller) error {
 		return apperr.Invalid("threshold", "is required")
 	}
 	t, err := a.Service.SetThreshold(c.Request.Context(), caller, id, site, *in.Threshold)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, t)
-	return nil
+	return httpx.OK(c, t, err)
 }
 
 func (a *API) importRecharges(c *gin.Context, caller partners.Caller) error {
@@ -132,11 +112,7 @@ func (a *API) rechargeStock(c *gin.Context, caller partners.Caller) error {
 		return err
 	}
 	lines, err := a.Service.Stock(c.Request.Context(), caller, site, low)
-	if err != nil {
-		return err
-	}
-	c.JSON(http.StatusOK, lines)
-	return nil
+	return httpx.OK(c, lines, err)
 }
 
 func (a *API) soldReport(c *gin.Context, caller partners.Caller) error {

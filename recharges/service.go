@@ -9,14 +9,11 @@ package recharges
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/secrets"
 	"github.com/tremplin/tremplin/partners"
@@ -54,16 +51,12 @@ var (
 	staffRoles     = []partners.Role{partners.RoleAdmin, partners.RoleWarehouse, partners.RoleSpace}
 )
 
-func notFound(err error, format string, args ...any) error {
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return fmt.Errorf(format+": %w", append(args, apperr.ErrNotFound)...)
-	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
-}
+// notFound: see database.NotFound.
+var notFound = database.NotFound
 
 // inTx runs fn in one transaction.
 func (s *Service) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.db.WithContext(ctx).Transaction(fn)
+	return s.db.InTx(ctx, fn)
 }
 
 // forUpdateSkipLocked lets concurrent sales pick different cards without

@@ -15,6 +15,7 @@ import (
 	"github.com/glebarez/sqlite"
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/tremplin/tremplin/internal/apperr"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -177,6 +178,21 @@ func (db *DB) Ping(ctx context.Context) error {
 // Now is the clock every row is stamped with: UTC, at the microsecond that
 // PostgreSQL keeps, so a value reads back exactly as it was written.
 func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// NotFound wraps a lookup's error with context: a missing row becomes
+// apperr.ErrNotFound (a 404), any other failure stays what it is (a
+// database failure is never a 404).
+func NotFound(err error, format string, args ...any) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return fmt.Errorf(format+": %w", append(args, apperr.ErrNotFound)...)
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
+// InTx runs fn in one transaction.
+func (db *DB) InTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return db.WithContext(ctx).Transaction(fn)
+}
 
 // IsUniqueViolation tells whether err comes from a unique constraint: as
 // GORM translates it, or straight from pgx (the bulk paths use pgx itself).

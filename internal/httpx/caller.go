@@ -77,3 +77,19 @@ func ByIDWith[C, In, T any](fn func(ctx context.Context, c C, id int64, in In) (
 		return nil
 	})
 }
+
+// Create serves a POST that makes a record: the JSON body in, 201 with the
+// record and its Location out.
+func Create[C, In, T any](fn func(ctx context.Context, c C, in In) (T, error), location func(T) string) gin.HandlerFunc {
+	return Authed(func(c *gin.Context, caller C) error {
+		var in In
+		if err := DecodeJSON(c, &in); err != nil {
+			return err
+		}
+		v, err := fn(c.Request.Context(), caller, in)
+		if err != nil {
+			return err
+		}
+		return Created(c, location(v), v)
+	})
+}

@@ -39,3 +39,12 @@ func QueryID(c *gin.Context, name string, v *apperr.ValidationError) int64 {
 	}
 	return id
 }
+
+// OK answers 200 with v, or returns err: the last line of most handlers.
+func OK(c *gin.Context, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, v)
+	return nil
+}
