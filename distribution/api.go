@@ -6,7 +6,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -57,11 +56,7 @@ func (a *API) exportBeneficiary(c *gin.Context, caller partners.Caller) error {
 }
 
 func (a *API) listVouchers(c *gin.Context, caller partners.Caller) error {
-	page, err := httpx.ParsePage(c)
-	if err != nil {
-		return err
-	}
-	v := &apperr.ValidationError{}
+	page, v := httpx.ListQuery(c)
 	f := VoucherFilter{Status: c.Query("status"), BeneficiaryID: httpx.QueryID(c, "beneficiary_id", v)}
 	if err := v.Err(); err != nil {
 		return err

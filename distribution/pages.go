@@ -110,13 +110,23 @@ func (p *Pages) list(c *gin.Context) {
 	p.Site.Render(c, http.StatusOK, "vouchers", d)
 }
 
-func (p *Pages) form(c *gin.Context) {
+// issuer is the page data of a caller who may issue vouchers; false (the
+// error page shown) for others.
+func (p *Pages) issuer(c *gin.Context) (pageData, partners.Caller, bool) {
 	d, caller, err := p.data(c)
 	if err == nil {
 		err = caller.Require(issuerRoles...)
 	}
 	if err != nil {
 		p.Site.Fail(c, err)
+		return d, caller, false
+	}
+	return d, caller, true
+}
+
+func (p *Pages) form(c *gin.Context) {
+	d, _, ok := p.issuer(c)
+	if !ok {
 		return
 	}
 	d.Form = url.Values{"valid_days": {"30"}, "devices": {"1"}, "recharges": {"0"}}
@@ -138,12 +148,8 @@ func formInt(v url.Values, name string, errs *[]string) int {
 // create records the person and issues the voucher in one go: a busy
 // prescriber fills one form.
 func (p *Pages) create(c *gin.Context) {
-	d, caller, err := p.data(c)
-	if err == nil {
-		err = caller.Require(issuerRoles...)
-	}
-	if err != nil {
-		p.Site.Fail(c, err)
+	d, caller, ok := p.issuer(c)
+	if !ok {
 		return
 	}
 	if err := c.Request.ParseForm(); err != nil {

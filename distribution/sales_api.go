@@ -40,11 +40,7 @@ func (a *API) sell(c *gin.Context, caller partners.Caller) error {
 }
 
 func (a *API) listSales(c *gin.Context, caller partners.Caller) error {
-	page, err := httpx.ParsePage(c)
-	if err != nil {
-		return err
-	}
-	v := &apperr.ValidationError{}
+	page, v := httpx.ListQuery(c)
 	f := SaleFilter{Date: c.Query("date"), VoucherCode: c.Query("voucher_code"), SiteID: httpx.QueryID(c, "site_id", v)}
 	if err := v.Err(); err != nil {
 		return err

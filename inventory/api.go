@@ -64,11 +64,7 @@ func (a *API) Routes(r *gin.RouterGroup) {
 }
 
 func (a *API) listDonations(c *gin.Context, caller partners.Caller) error {
-	page, err := httpx.ParsePage(c)
-	if err != nil {
-		return err
-	}
-	v := &apperr.ValidationError{}
+	page, v := httpx.ListQuery(c)
 	donor := httpx.QueryID(c, "donor_id", v)
 	if err := v.Err(); err != nil {
 		return err
@@ -78,11 +74,7 @@ func (a *API) listDonations(c *gin.Context, caller partners.Caller) error {
 }
 
 func (a *API) listDevices(c *gin.Context, caller partners.Caller) error {
-	page, err := httpx.ParsePage(c)
-	if err != nil {
-		return err
-	}
-	v := &apperr.ValidationError{}
+	page, v := httpx.ListQuery(c)
 	f := DeviceFilter{State: State(c.Query("state")), Category: Category(c.Query("category")), Query: c.Query("q"),
 		SiteID: httpx.QueryID(c, "site_id", v), DonationID: httpx.QueryID(c, "donation_id", v)}
 	if err := v.Err(); err != nil {

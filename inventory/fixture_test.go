@@ -1,14 +1,11 @@
 package inventory_test
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"testing"
 
 	"github.com/tremplin/tremplin/internal/database"
-	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/secrets"
 	"github.com/tremplin/tremplin/internal/testenv"
 	"github.com/tremplin/tremplin/internal/testnet"
@@ -37,45 +34,9 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	db := testenv.DB(t)
-	hasher, err := partners.NewHasher(64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps := partners.NewService(partners.Config{DB: db, Hasher: hasher, TokenTTL: 3600e9, SessionTTL: 3600e9,
-		Limits: partners.LoginLimits{Window: 60e9, MaxPerUser: 1000, MaxPerAddr: 1000}})
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
-	}
-	keys, err := secrets.NewKeyring(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rch := recharges.NewService(recharges.Config{DB: db, Partners: ps, Keys: keys})
-	inv := inventory.NewService(inventory.Config{DB: db, Partners: ps, Recharges: rch})
-	logs := &testenv.LockedBuffer{}
-	e, err := httpx.NewEngine(httpx.Deps{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	public := e.Group("/api/v1")
-	authed := e.Group("/api/v1", partners.RequireAuth(ps))
-	(&partners.API{Service: ps}).Routes(public, authed)
-	(&inventory.API{Service: inv}).Routes(authed)
-	(&recharges.API{Service: rch}).Routes(authed)
-	net := testnet.Build(t, ps, []testnet.Org{
-		{Key: "warehouse", Kind: partners.KindWarehouse, Name: "Entrepôt de Montreuil", Address: "1 rue de la Paix"},
-		{Key: "warehouse2", Kind: partners.KindWarehouse, Name: "Entrepôt de Lyon", Address: "1 rue de la Paix"},
-		{Key: "space", Kind: partners.KindSpace, Name: "Espace Belleville", Address: "1 rue de la Paix"},
-		{Key: "space2", Kind: partners.KindSpace, Name: "Espace du Port", Address: "1 rue de la Paix"},
-		{Key: "donor", Kind: partners.KindDonor, Name: "Assurances Mutuelles", Address: "1 rue de la Paix"},
-		{Key: "prescriber", Kind: partners.KindPrescriber, Name: "CCAS", Address: "1 rue de la Paix"},
-		{Key: "operator", Kind: partners.KindOperator, Name: "Opérateur Mobile Solidaire", Address: "1 rue de la Paix"},
-	}, map[string]partners.Role{"admin": partners.RoleAdmin, "warehouse": partners.RoleWarehouse, "warehouse2": partners.RoleWarehouse,
-		"space": partners.RoleSpace, "space2": partners.RoleSpace, "prescriber": partners.RolePrescriber})
-	f := &fixture{t: t, db: db, ps: ps, inv: inv, rch: rch, key: key, keys: keys, logs: logs, http: testenv.NewHTTP(t, e), orgs: net.Orgs, tokens: net.Tokens}
-	return f
+	n := testnet.NewStock(t)
+	return &fixture{t: t, db: n.DB, ps: n.Partners, inv: n.Inventory, rch: n.Recharges, key: n.Key, keys: n.Keys, logs: n.Logs,
+		http: n.HTTP, orgs: n.Orgs, tokens: n.Tokens}
 }
 
 func ptr[T any](v T) *T { return &v }

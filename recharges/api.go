@@ -35,11 +35,7 @@ func (a *API) Routes(r *gin.RouterGroup) {
 }
 
 func (a *API) listRechargeProducts(c *gin.Context, caller partners.Caller) error {
-	page, err := httpx.ParsePage(c)
-	if err != nil {
-		return err
-	}
-	v := &apperr.ValidationError{}
+	page, v := httpx.ListQuery(c)
 	op := httpx.QueryID(c, "operator_id", v)
 	if err := v.Err(); err != nil {
 		return err

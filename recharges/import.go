@@ -343,15 +343,7 @@ func (g gormImportTx) lines(ctx context.Context, q string, args ...any) ([]lineE
 		return nil, err
 	}
 	defer rows.Close()
-	var out []lineErr
-	for rows.Next() {
-		var e lineErr
-		if err := rows.Scan(&e.line, &e.serial, &e.other); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return scanLines(rows)
 }
 
 // stage inserts rows 200 at a time (5 parameters each, well under SQLite's limit).
@@ -421,10 +413,19 @@ func (p pgxImportTx) lines(ctx context.Context, q string, args ...any) ([]lineEr
 		return nil, err
 	}
 	defer rows.Close()
+	return scanLines(rows)
+}
+
+// scanLines reads (line, serial, other) rows from either driver.
+func scanLines(rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}) ([]lineErr, error) {
 	var out []lineErr
 	for rows.Next() {
 		var e lineErr
-		var line int32
+		var line int64
 		if err := rows.Scan(&line, &e.serial, &e.other); err != nil {
 			return nil, err
 		}

@@ -85,16 +85,9 @@ func (s *Service) Allocate(ctx context.Context, tx *gorm.DB, productID, siteID i
 	}
 	out := make([]SoldUnit, len(rows))
 	for i, r := range rows {
-		u := SoldUnit{ID: r.ID, ProductID: r.ProductID, Serial: r.Serial, ExpiresOn: r.ExpiresOn}
-		if r.PinKeyID != nil {
-			if s.keys == nil {
-				return nil, errors.New("no key to open PINs: configure TREMPLIN_SECRET_KEY")
-			}
-			pin, err := s.keys.Open(r.PinSealed, *r.PinKeyID, pinAAD(r.OperatorID, r.Serial))
-			if err != nil {
-				return nil, fmt.Errorf("open the PIN of card %s: %w", r.Serial, err)
-			}
-			u.PIN = string(pin)
+		u, err := s.soldUnit(r, true)
+		if err != nil {
+			return nil, err
 		}
 		out[i] = u
 	}
@@ -366,18 +359,28 @@ func (s *Service) SoldUnits(ctx context.Context, db *gorm.DB, ids []int64, withP
 	}
 	out := make(map[int64]SoldUnit, len(rows))
 	for _, r := range rows {
-		u := SoldUnit{ID: r.ID, ProductID: r.ProductID, Serial: r.Serial, ExpiresOn: r.ExpiresOn}
-		if withPINs && r.PinKeyID != nil {
-			if s.keys == nil {
-				return nil, errors.New("no key to open PINs: configure TREMPLIN_SECRET_KEY")
-			}
-			pin, err := s.keys.Open(r.PinSealed, *r.PinKeyID, pinAAD(r.OperatorID, r.Serial))
-			if err != nil {
-				return nil, fmt.Errorf("open the PIN of card %s: %w", r.Serial, err)
-			}
-			u.PIN = string(pin)
+		u, err := s.soldUnit(r, withPINs)
+		if err != nil {
+			return nil, err
 		}
 		out[r.ID] = u
 	}
 	return out, nil
+}
+
+// soldUnit is a card as a sale shows it, its PIN opened when asked.
+func (s *Service) soldUnit(r unitRow, withPIN bool) (SoldUnit, error) {
+	u := SoldUnit{ID: r.ID, ProductID: r.ProductID, Serial: r.Serial, ExpiresOn: r.ExpiresOn}
+	if !withPIN || r.PinKeyID == nil {
+		return u, nil
+	}
+	if s.keys == nil {
+		return u, errors.New("no key to open PINs: configure TREMPLIN_SECRET_KEY")
+	}
+	pin, err := s.keys.Open(r.PinSealed, *r.PinKeyID, pinAAD(r.OperatorID, r.Serial))
+	if err != nil {
+		return u, fmt.Errorf("open the PIN of card %s: %w", r.Serial, err)
+	}
+	u.PIN = string(pin)
+	return u, nil
 }

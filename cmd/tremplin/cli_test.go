@@ -355,15 +355,7 @@ func TestTwoProcessesMigrateTogether(t *testing.T) {
 // then rotates the PIN key with `tremplin keys rotate`.
 func TestImportRechargesCommand(t *testing.T) {
 	env := testEnv(t)
-	if code, _, stderr := runCmd(t, env, "migrate"); code != 0 {
-		t.Fatal(stderr)
-	}
-	target, _ := database.Resolve(env["TREMPLIN_DATABASE_URL"], env["TREMPLIN_DATA_DIR"])
-	db, err := database.Open(context.Background(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := migrated(t, env)
 	now := database.Now()
 	db.Exec(`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('warehouse', 'Entrepôt', 'Europe/Paris', ?, ?), ('operator', 'Opérateur', 'Europe/Paris', ?, ?)`, now, now, now, now)
 	db.Exec(`INSERT INTO recharge_products (operator_id, name, face_value_cents, price_cents, low_stock_threshold, active, created_at, updated_at) VALUES (2, 'Recharge 5 €', 500, 100, 0, true, ?, ?)`, now, now)
@@ -452,15 +444,7 @@ func TestEmbeddedDefaultGeneratesAKey(t *testing.T) {
 
 func TestAnonymiseCommand(t *testing.T) {
 	env := testEnv(t)
-	if code, _, stderr := runCmd(t, env, "migrate"); code != 0 {
-		t.Fatal(stderr)
-	}
-	target, _ := database.Resolve(env["TREMPLIN_DATABASE_URL"], env["TREMPLIN_DATA_DIR"])
-	db, err := database.Open(context.Background(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := migrated(t, env)
 	now := database.Now()
 	old := now.AddDate(-3, 0, 0)
 	db.Exec(`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('prescriber', 'CCAS', 'Europe/Paris', ?, ?)`, now, now)
@@ -480,4 +464,20 @@ func TestAnonymiseCommand(t *testing.T) {
 	if fmt.Sprint(names) != "[ Récent]" {
 		t.Fatalf("names after anonymisation %q", names)
 	}
+}
+
+// migrated runs `tremplin migrate` in env and opens its database, closed
+// when the test ends.
+func migrated(t *testing.T, env map[string]string) *database.DB {
+	t.Helper()
+	if code, _, stderr := runCmd(t, env, "migrate"); code != 0 {
+		t.Fatal(stderr)
+	}
+	target, _ := database.Resolve(env["TREMPLIN_DATABASE_URL"], env["TREMPLIN_DATA_DIR"])
+	db, err := database.Open(context.Background(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
 }

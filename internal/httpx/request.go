@@ -112,6 +112,13 @@ type List[T any] struct {
 
 // ParsePage reads ?limit= (default 50, at most 500) and ?cursor=.
 func ParsePage(c *gin.Context) (Page, error) {
+	p, v := ListQuery(c)
+	return p, v.Err()
+}
+
+// ListQuery reads the page of a list and returns the problems found so far,
+// for the list's own filters to add theirs (read ids with QueryID).
+func ListQuery(c *gin.Context) (Page, *apperr.ValidationError) {
 	p := Page{Limit: 50}
 	v := &apperr.ValidationError{}
 	if s := c.Query("limit"); s != "" {
@@ -133,7 +140,7 @@ func ParsePage(c *gin.Context) (Page, error) {
 		}
 		p.AfterID = id
 	}
-	return p, v.Err()
+	return p, v
 }
 
 // NewList trims a page fetched with Limit+1 rows and sets the next cursor.

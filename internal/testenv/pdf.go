@@ -75,17 +75,8 @@ func PDFText(t testing.TB, pdf []byte) string {
 // PDFPages counts the pages pdfinfo sees: it also proves the file is a valid PDF.
 func PDFPages(t testing.TB, pdf []byte) int {
 	t.Helper()
-	need(t, "pdfinfo", "poppler-utils")
-	dir := t.TempDir()
-	in := filepath.Join(dir, "doc.pdf")
-	if err := os.WriteFile(in, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("pdfinfo", in).CombinedOutput()
-	if err != nil {
-		t.Fatalf("pdfinfo: %v\n%s", err, out)
-	}
-	for _, line := range strings.Split(string(out), "\n") {
+	out := pdfinfo(t, pdf)
+	for _, line := range strings.Split(out, "\n") {
 		if v, ok := strings.CutPrefix(line, "Pages:"); ok {
 			n := 0
 			for _, c := range strings.TrimSpace(v) {
@@ -123,16 +114,8 @@ func need(t testing.TB, cmd, pkg string) {
 // PDFPageSize is the first page's width and height in millimetres, as pdfinfo reads it.
 func PDFPageSize(t testing.TB, pdf []byte) (float64, float64) {
 	t.Helper()
-	need(t, "pdfinfo", "poppler-utils")
-	in := filepath.Join(t.TempDir(), "doc.pdf")
-	if err := os.WriteFile(in, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("pdfinfo", in).CombinedOutput()
-	if err != nil {
-		t.Fatalf("pdfinfo: %v\n%s", err, out)
-	}
-	for _, line := range strings.Split(string(out), "\n") {
+	out := pdfinfo(t, pdf)
+	for _, line := range strings.Split(out, "\n") {
 		if v, ok := strings.CutPrefix(line, "Page size:"); ok {
 			var w, h float64
 			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%f x %f", &w, &h); err == nil {
@@ -142,4 +125,19 @@ func PDFPageSize(t testing.TB, pdf []byte) (float64, float64) {
 	}
 	t.Fatalf("pdfinfo gave no page size:\n%s", out)
 	return 0, 0
+}
+
+// pdfinfo is what poppler's pdfinfo says of a document.
+func pdfinfo(t testing.TB, pdf []byte) string {
+	t.Helper()
+	need(t, "pdfinfo", "poppler-utils")
+	in := filepath.Join(t.TempDir(), "doc.pdf")
+	if err := os.WriteFile(in, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdfinfo", in).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdfinfo: %v\n%s", err, out)
+	}
+	return string(out)
 }

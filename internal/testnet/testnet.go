@@ -5,9 +5,18 @@ package testnet
 
 import (
 	"context"
+	"crypto/rand"
+	"log/slog"
 	"testing"
+	"time"
 
+	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/secrets"
+	"github.com/tremplin/tremplin/internal/testenv"
+	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/recharges"
 )
 
 // Org is an organisation to create, under a key that also names its user.
@@ -69,4 +78,63 @@ func Build(t testing.TB, ps *partners.Service, orgs []Org, roles map[string]part
 		n.Tokens[key] = s.Token
 	}
 	return n
+}
+
+// Stock is the network the stock tests (inventory, recharges) work in,
+// served through the real router: two warehouses, two spaces, a donor, a
+// prescriber, an operator and one user per role, with the partners,
+// recharges and inventory APIs mounted and request logs kept.
+type Stock struct {
+	Network
+	DB        *database.DB
+	Partners  *partners.Service
+	Recharges *recharges.Service
+	Inventory *inventory.Service
+	Key       []byte
+	Keys      *secrets.Keyring
+	Logs      *testenv.LockedBuffer
+	HTTP      *testenv.HTTP
+}
+
+// NewStock builds it on a fresh database of the suite's engine.
+func NewStock(t testing.TB) *Stock {
+	t.Helper()
+	db := testenv.DB(t)
+	hasher, err := partners.NewHasher(64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := partners.NewService(partners.Config{DB: db, Hasher: hasher, TokenTTL: time.Hour, SessionTTL: time.Hour,
+		Limits: partners.LoginLimits{Window: time.Minute, MaxPerUser: 1000, MaxPerAddr: 1000}})
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := secrets.NewKeyring(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rch := recharges.NewService(recharges.Config{DB: db, Partners: ps, Keys: keys})
+	inv := inventory.NewService(inventory.Config{DB: db, Partners: ps, Recharges: rch})
+	logs := &testenv.LockedBuffer{}
+	e, err := httpx.NewEngine(httpx.Deps{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	public := e.Group("/api/v1")
+	authed := e.Group("/api/v1", partners.RequireAuth(ps))
+	(&partners.API{Service: ps}).Routes(public, authed)
+	(&inventory.API{Service: inv}).Routes(authed)
+	(&recharges.API{Service: rch}).Routes(authed)
+	net := Build(t, ps, []Org{
+		{Key: "warehouse", Kind: partners.KindWarehouse, Name: "Entrepôt de Montreuil", Address: "1 rue de la Paix"},
+		{Key: "warehouse2", Kind: partners.KindWarehouse, Name: "Entrepôt de Lyon", Address: "1 rue de la Paix"},
+		{Key: "space", Kind: partners.KindSpace, Name: "Espace Belleville", Address: "1 rue de la Paix"},
+		{Key: "space2", Kind: partners.KindSpace, Name: "Espace du Port", Address: "1 rue de la Paix"},
+		{Key: "donor", Kind: partners.KindDonor, Name: "Assurances Mutuelles", Address: "1 rue de la Paix"},
+		{Key: "prescriber", Kind: partners.KindPrescriber, Name: "CCAS", Address: "1 rue de la Paix"},
+		{Key: "operator", Kind: partners.KindOperator, Name: "Opérateur Mobile Solidaire", Address: "1 rue de la Paix"},
+	}, map[string]partners.Role{"admin": partners.RoleAdmin, "warehouse": partners.RoleWarehouse, "warehouse2": partners.RoleWarehouse,
+		"space": partners.RoleSpace, "space2": partners.RoleSpace, "prescriber": partners.RolePrescriber})
+	return &Stock{Network: net, DB: db, Partners: ps, Recharges: rch, Inventory: inv, Key: key, Keys: keys, Logs: logs, HTTP: testenv.NewHTTP(t, e)}
 }
