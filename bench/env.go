@@ -244,6 +244,26 @@ func rssMB(pid int) (float64, error) {
 
 func openBenchDB(e *env) (*sql.DB, error) { return sql.Open("pgx", e.dbURL) }
 
+// withStock seeds the device stock, opens the bench database and adds one
+// organisation per (kind, name) pair, returning their ids in order.
+func (e *env) withStock(ctx context.Context, orgs ...[2]string) (*sql.DB, []int64, error) {
+	if err := e.seedDevices(ctx, scanDevices); err != nil {
+		return nil, nil, err
+	}
+	db, err := openBenchDB(e)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids := make([]int64, len(orgs))
+	for i, o := range orgs {
+		if ids[i], err = insertOrg(ctx, db, o[0], o[1]); err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+	}
+	return db, ids, nil
+}
+
 // insertOrg adds an organisation of a kind to the bench database.
 func insertOrg(ctx context.Context, db *sql.DB, kind, name string) (int64, error) {
 	var id int64

@@ -20,18 +20,12 @@ const importLines = 1_000_000
 // rechargeImport runs `tremplin import-recharges` on a 1,000,000-line operator
 // file, beside PostgreSQL's own COPY of the same file into a plain table.
 func rechargeImport(ctx context.Context, e *env) (Result, error) {
-	if err := e.seedDevices(ctx, scanDevices); err != nil {
-		return Result{}, err
-	}
-	db, err := openBenchDB(e)
+	db, ids, err := e.withStock(ctx, [2]string{"operator", "Opérateur banc d'essai"})
 	if err != nil {
 		return Result{}, err
 	}
 	defer db.Close()
-	operator, err := insertOrg(ctx, db, "operator", "Opérateur banc d'essai")
-	if err != nil {
-		return Result{}, err
-	}
+	operator := ids[0]
 	var product, site int64
 	if err := db.QueryRowContext(ctx, `INSERT INTO recharge_products (operator_id, name, face_value_cents, price_cents, low_stock_threshold, active, created_at, updated_at)
 		VALUES ($1, 'Recharge 10 €', 1000, 200, 0, true, now(), now()) RETURNING id`, operator).Scan(&product); err != nil {

@@ -14,22 +14,12 @@ const reportRows = 1_000_000
 // reportSummary seeds a year of activity (1M device events, 1M sales with
 // their lines) and times GET /api/v1/reports/summary over that year.
 func reportSummary(ctx context.Context, e *env) (Result, error) {
-	if err := e.seedDevices(ctx, scanDevices); err != nil {
-		return Result{}, err
-	}
-	db, err := openBenchDB(e)
+	db, ids, err := e.withStock(ctx, [2]string{"space", "Espace rapport"}, [2]string{"prescriber", "CCAS rapport"})
 	if err != nil {
 		return Result{}, err
 	}
 	defer db.Close()
-	space, err := insertOrg(ctx, db, "space", "Espace rapport")
-	if err != nil {
-		return Result{}, err
-	}
-	presc, err := insertOrg(ctx, db, "prescriber", "CCAS rapport")
-	if err != nil {
-		return Result{}, err
-	}
+	space, presc := ids[0], ids[1]
 	ben, err := insertBeneficiary(ctx, db, presc)
 	if err != nil {
 		return Result{}, err

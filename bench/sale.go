@@ -25,22 +25,12 @@ const saleStock = 30_000
 // each time, one device from a large stock), beside pgbench running a
 // sale-shaped transaction (UPDATE a device, INSERT a sale) at 16 clients.
 func sale(ctx context.Context, e *env) (Result, error) {
-	if err := e.seedDevices(ctx, scanDevices); err != nil {
-		return Result{}, err
-	}
-	db, err := openBenchDB(e)
+	db, ids, err := e.withStock(ctx, [2]string{"space", "Espace banc d'essai"}, [2]string{"prescriber", "CCAS banc de vente"})
 	if err != nil {
 		return Result{}, err
 	}
 	defer db.Close()
-	space, err := insertOrg(ctx, db, "space", "Espace banc d'essai")
-	if err != nil {
-		return Result{}, err
-	}
-	prescriber, err := insertOrg(ctx, db, "prescriber", "CCAS banc de vente")
-	if err != nil {
-		return Result{}, err
-	}
+	space, prescriber := ids[0], ids[1]
 	var don int64
 	if err := db.QueryRowContext(ctx, `SELECT MIN(id) FROM donations`).Scan(&don); err != nil {
 		return Result{}, fmt.Errorf("sale needs the seeded donation: %w", err)

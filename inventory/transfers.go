@@ -307,17 +307,27 @@ func (s *Service) ListTransfers(ctx context.Context, c partners.Caller, status s
 	return httpx.NewList(out, p, func(t Transfer) int64 { return t.ID }), nil
 }
 
+// senderTransfer loads a transfer for an action only its sending site (or an
+// admin) takes: verb says which, in the refusal.
+func (s *Service) senderTransfer(tx *gorm.DB, c partners.Caller, id int64, verb string) (Transfer, error) {
+	t, err := s.transferFor(tx, c, id)
+	if err != nil {
+		return t, err
+	}
+	if err := c.CheckSite(t.FromSiteID); err != nil {
+		return t, fmt.Errorf("only the sending site %s transfer %d: %w", verb, id, apperr.ErrForbidden)
+	}
+	return t, nil
+}
+
 // ShipTransfer sends a draft: every device leaves its shelf for in_transit,
 // or, if any cannot (sold meanwhile, say), nothing moves.
 func (s *Service) ShipTransfer(ctx context.Context, c partners.Caller, id int64) (TransferView, error) {
 	var view TransferView
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		t, err := s.transferFor(tx, c, id)
+		t, err := s.senderTransfer(tx, c, id, "ships")
 		if err != nil {
 			return err
-		}
-		if err := c.CheckSite(t.FromSiteID); err != nil {
-			return fmt.Errorf("only the sending site ships transfer %d: %w", id, apperr.ErrForbidden)
 		}
 		if t.Status != TransferDraft {
 			return apperr.Conflict("invalid-transition", "transfer %d is %s: only a draft can be shipped", id, t.Status)
@@ -497,12 +507,9 @@ func (s *Service) shipRecharges(tx *gorm.DB, t Transfer) error {
 func (s *Service) CancelTransfer(ctx context.Context, c partners.Caller, id int64) (TransferView, error) {
 	var view TransferView
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		t, err := s.transferFor(tx, c, id)
+		t, err := s.senderTransfer(tx, c, id, "cancels")
 		if err != nil {
 			return err
-		}
-		if err := c.CheckSite(t.FromSiteID); err != nil {
-			return fmt.Errorf("only the sending site cancels transfer %d: %w", id, apperr.ErrForbidden)
 		}
 		res := tx.Model(&Transfer{}).Where("id = ? AND status = ?", id, TransferDraft).Update("status", TransferCancelled)
 		if res.Error != nil {

@@ -473,11 +473,5 @@ func migrated(t *testing.T, env map[string]string) *database.DB {
 	if code, _, stderr := runCmd(t, env, "migrate"); code != 0 {
 		t.Fatal(stderr)
 	}
-	target, _ := database.Resolve(env["TREMPLIN_DATABASE_URL"], env["TREMPLIN_DATA_DIR"])
-	db, err := database.Open(context.Background(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
+	return testenv.Open(t, env["TREMPLIN_DATABASE_URL"], env["TREMPLIN_DATA_DIR"])
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/tremplin/tremplin/distribution"
 	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/internal/testenv"
 )
 
 // seedCounter gives a fresh, migrated database a space (id 1) with n devices
@@ -21,15 +21,7 @@ import (
 // returns the voucher codes.
 func seedCounter(t *testing.T, dbURL, dataDir string, n int) []string {
 	t.Helper()
-	target, err := database.Resolve(dbURL, dataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := database.Open(context.Background(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testenv.Open(t, dbURL, dataDir)
 	now := database.Now()
 	for _, o := range []string{"space", "prescriber", "donor", "warehouse"} {
 		if err := db.Exec(`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES (?, ?, 'Europe/Paris', ?, ?)`, o, o, now, now).Error; err != nil {

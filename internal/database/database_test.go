@@ -48,15 +48,7 @@ func TestResolve(t *testing.T) {
 
 // TestSQLiteSettings opens the embedded engine whatever engine the suite runs on.
 func TestSQLiteSettings(t *testing.T) {
-	target, err := database.Resolve(filepath.Join(t.TempDir(), "t.db"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := database.Open(context.Background(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testenv.Open(t, filepath.Join(t.TempDir(), "t.db"), "")
 	if _, err := db.Migrate(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +61,7 @@ func TestSQLiteSettings(t *testing.T) {
 		t.Fatalf("journal_mode=%s foreign_keys=%d busy_timeout=%d", mode, fk, timeout)
 	}
 	// Foreign keys are enforced.
-	err = db.Exec(`INSERT INTO users (email, name, password_hash, role, organization_id, active, created_at, updated_at)
+	err := db.Exec(`INSERT INTO users (email, name, password_hash, role, organization_id, active, created_at, updated_at)
 		VALUES ('x@example.org', 'x', 'h', 'space', 4242, true, ?, ?)`, database.Now(), database.Now()).Error
 	if err == nil {
 		t.Fatal("a user was inserted for an organisation that does not exist")
@@ -144,15 +136,7 @@ func TestMigrateIsIdempotentAndVersioned(t *testing.T) {
 func TestSchemasMatch(t *testing.T) {
 	ctx := context.Background()
 	open := func(raw string) *database.DB {
-		target, err := database.Resolve(raw, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		db, err := database.Open(ctx, target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
+		db := testenv.Open(t, raw, "")
 		if _, err := db.Migrate(ctx, nil); err != nil {
 			t.Fatal(err)
 		}

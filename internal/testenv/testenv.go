@@ -259,3 +259,20 @@ func redact(raw string) string {
 	}
 	return u.Redacted()
 }
+
+// Open opens a --database value (a PostgreSQL URL or a SQLite path; empty
+// means the embedded file under dataDir) as the service would, closed when
+// the test ends. It does not migrate.
+func Open(t testing.TB, raw, dataDir string) *database.DB {
+	t.Helper()
+	target, err := database.Resolve(raw, dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := database.Open(context.Background(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
