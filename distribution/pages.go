@@ -12,6 +12,7 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/textcheck"
 	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -58,6 +59,23 @@ func (p *Pages) Menu(c partners.Caller) []web.Link {
 var categoryChoices = []struct{ Value, Label string }{
 	{"smartphone", "Smartphone"}, {"feature_phone", "Téléphone simple"}, {"laptop", "Ordinateur portable"},
 	{"tablet", "Tablette"}, {"desktop", "Ordinateur fixe"}, {"other", "Accessoire"},
+}
+
+// frenchMessages says the services' validation messages of the voucher
+// form in French, by their English format (FieldError.Key), with the same
+// arguments. (The UI's message catalogue is to take these over.)
+var frenchMessages = map[string]string{
+	"is required":                              "est obligatoire.",
+	"must be at most 100 characters":           "100 caractères au plus.",
+	"must be between 1900 and %d":              "entre 1900 et %d.",
+	"must be 5 digits, such as 93100 or 97420": "5 chiffres, par exemple 93100 ou 97420.",
+	"%q is not a category (smartphone, feature_phone, laptop, tablet, desktop, other)": "%q n'est pas une catégorie connue.",
+	"%q is listed twice":                                   "%q est cochée deux fois.",
+	"must be between 0 and %d":                             "entre 0 et %d.",
+	"must be between 1 and %d":                             "entre 1 et %d.",
+	"a voucher allows at least one device or one recharge": "un bon permet au moins un appareil ou une recharge.",
+	"say which categories the devices may be, e.g. [\"smartphone\", \"laptop\"]": "cochez les catégories d'appareils permises.",
+	textcheck.Message: "contient un caractère invisible ou non valide : retapez-le.",
 }
 
 var statusLabels = map[string]string{StatusActive: "actif", StatusUsed: "utilisé", StatusExpired: "expiré", StatusRevoked: "révoqué"}
@@ -205,7 +223,11 @@ func (p *Pages) formError(c *gin.Context, d pageData, err error) {
 		if label == "" {
 			label = e.Field
 		}
-		d.Errors = append(d.Errors, label+" : "+e.Message)
+		msg := e.Message
+		if fr, ok := frenchMessages[e.Key]; ok {
+			msg = fmt.Sprintf(fr, e.Args...)
+		}
+		d.Errors = append(d.Errors, label+" : "+msg)
 	}
 	p.Site.Render(c, http.StatusUnprocessableEntity, "voucher_new", d)
 }

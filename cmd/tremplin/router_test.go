@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -266,5 +267,36 @@ func TestVoucherListPages(t *testing.T) {
 	}
 	if status, _, _ := page(t, h, "GET", "/bons/nouveau", adminCookie); status != 403 {
 		t.Errorf("an admin on the new-voucher form: %d", status)
+	}
+}
+
+// TestVoucherFormSaysErrorsInFrench: the services' validation messages reach
+// the page in French (by their key and arguments), not "Prénom : is required".
+func TestVoucherFormSaysErrorsInFrench(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	ctx := context.Background()
+	admin := partners.Caller{Role: partners.RoleAdmin}
+	org, err := svc.partners.CreateOrganization(ctx, admin, partners.NewOrganization{Kind: partners.KindPrescriber, Name: "CCAS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.partners.CreateUser(ctx, admin, partners.NewUser{Email: "p@example.org", Name: "P", Password: "0123456789", Role: partners.RolePrescriber, OrganizationID: &org.ID}); err != nil {
+		t.Fatal(err)
+	}
+	cookie := webLogin(t, h, "p@example.org", "0123456789")
+	form := url.Values{"first_name": {""}, "last_name": {"Dupont"}, "birth_year": {"1850"}, "devices": {"1"}, "recharges": {"0"}, "valid_days": {"30"},
+		"device_categories": {"smartphone"}}
+	req, _ := http.NewRequest("POST", h.URL+"/bons", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(cookie)
+	resp, err := h.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	body := html.UnescapeString(string(b))
+	if resp.StatusCode != 422 || !strings.Contains(body, "Prénom : est obligatoire.") || strings.Contains(body, "is required") {
+		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
 }
