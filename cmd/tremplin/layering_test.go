@@ -1,0 +1,44 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestDomainsImportDownward keeps the layering of the domains: partners at
+// the bottom; recharges, then inventory (its transfers call recharges)
+// above it; distribution above them; reports and demo read the others and
+// no domain imports them; internal/ imports no domain (test support aside).
+func TestDomainsImportDownward(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, "github.com/tremplin/tremplin/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const mod = "github.com/tremplin/tremplin/"
+	edges := 0
+	level := map[string]int{"partners": 1, "recharges": 2, "inventory": 3, "distribution": 4, "reports": 5, "demo": 5, "cmd/tremplin": 6}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, imports, _ := strings.Cut(line, ":")
+		from := strings.TrimPrefix(pkg, mod)
+		for _, imp := range strings.Fields(imports) {
+			to, ok := strings.CutPrefix(imp, mod)
+			if !ok {
+				continue
+			}
+			lf, fromDomain := level[from]
+			lt, toDomain := level[to]
+			switch {
+			case strings.HasPrefix(from, "internal/") && toDomain && from != "internal/testnet":
+				t.Errorf("%s (plumbing) imports the domain %s", from, to)
+			case fromDomain && toDomain && lt >= lf:
+				t.Errorf("%s imports %s: domains import downward only", from, to)
+			case fromDomain && toDomain:
+				edges++
+			}
+		}
+	}
+	if edges < 10 {
+		t.Fatalf("only %d imports between domains read: the listing changed shape", edges)
+	}
+}
