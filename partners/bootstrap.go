@@ -65,6 +65,31 @@ func (s *Service) CreateAdmin(ctx context.Context, email, password, name string)
 	return s.createUser(ctx, NewUser{Email: email, Name: name, Password: password, Role: RoleAdmin})
 }
 
+// SetPassword gives the user with that email a new password, from the
+// command line (for the admin who lost the printed one): every session of
+// theirs ends, and the change is audited. An empty password means a new one
+// is generated and returned, to be shown once.
+func (s *Service) SetPassword(ctx context.Context, email, password string) (User, string, error) {
+	var u User
+	if err := s.db.WithContext(ctx).Where("email = ?", normalizeEmail(email)).Take(&u).Error; err != nil {
+		return u, "", NotFoundUser(err, email)
+	}
+	if password == "" {
+		pw, err := GeneratePassword(16)
+		if err != nil {
+			return u, "", err
+		}
+		password = pw
+	}
+	u, err := s.UpdateUser(ctx, Caller{Role: RoleAdmin}, u.ID, UserPatch{Password: &password})
+	return u, password, err
+}
+
+// NotFoundUser says no account has that email (or the lookup failed).
+func NotFoundUser(err error, email string) error {
+	return database.NotFound(err, "no account with email %s", email)
+}
+
 // ErrNotEmpty is returned by SeedDemo on a database that already holds data.
 var ErrNotEmpty = errors.New("the database is not empty")
 

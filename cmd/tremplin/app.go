@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -81,10 +82,17 @@ func (e *cli) logger(cfg config.Config) *slog.Logger {
 }
 
 // openDatabase resolves and opens the configured database.
-func openDatabase(ctx context.Context, cfg config.Config) (*database.DB, error) {
+func openDatabase(ctx context.Context, cfg config.Config, create bool) (*database.DB, error) {
 	t, err := database.Resolve(cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {
 		return nil, err
+	}
+	// Only serve and migrate up make a database: a check of a mistyped path
+	// must not create an empty file and talk of pending migrations.
+	if !create && t.Engine == database.SQLite {
+		if _, err := os.Stat(t.Where); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no database at %s: start `tremplin serve` there once to create it, or point --database (TREMPLIN_DATABASE_URL) at the right file", t.Where)
+		}
 	}
 	db, err := database.Open(ctx, t)
 	if err != nil {
@@ -218,7 +226,7 @@ func apiRoute(path string) bool { return httpx.IsAPIPath(path) }
 // current, and builds the services; keys are loaded when withKeys. It
 // returns a close function, or an exit code.
 func (e *cli) openServices(ctx context.Context, cfg config.Config, withKeys bool) (*services, func(), int) {
-	db, err := openDatabase(ctx, cfg)
+	db, err := openDatabase(ctx, cfg, false)
 	if err != nil {
 		return nil, nil, e.fail("%v", err)
 	}

@@ -24,9 +24,10 @@ Usage:
   tremplin serve [--addr 127.0.0.1:8080] [--database URL] [--demo]
   tremplin migrate [up|status] [--database URL]
   tremplin admin create --email E --password P [--name N] [--database URL]
+  tremplin admin password --email E [--password P] [--database URL]
   tremplin import-recharges --product ID --site ID FILE.csv [--database URL]
   tremplin keys rotate [--database URL]
-  tremplin beneficiaries anonymise --older-than 24m [--database URL]
+  tremplin beneficiaries anonymise --older-than 24mo [--database URL]
   tremplin check [--database URL]
 
 --database (or TREMPLIN_DATABASE_URL) is a postgres:// URL or a SQLite file

@@ -41,7 +41,23 @@ func (e *cli) importRecharges(ctx context.Context, args []string) int {
 			return 2
 		}
 	}
-	if file == "" || fs.NArg() > 0 || *product <= 0 || *site <= 0 {
+	var missing []string
+	if *product <= 0 {
+		missing = append(missing, "--product ID (the recharge product's id)")
+	}
+	if *site <= 0 {
+		missing = append(missing, "--site ID (the warehouse or space the cards arrive at)")
+	}
+	if file == "" {
+		missing = append(missing, "the operator's CSV file")
+	}
+	if len(missing) > 0 || fs.NArg() > 0 {
+		for _, m := range missing {
+			fmt.Fprintf(e.stderr, "tremplin import-recharges: missing %s\n", m)
+		}
+		if fs.NArg() > 0 {
+			fmt.Fprintf(e.stderr, "tremplin import-recharges: one file at a time, not %q too\n", fs.Args())
+		}
 		fs.Usage()
 		return 2
 	}

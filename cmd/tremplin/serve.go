@@ -29,7 +29,7 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 	}
 	logger := e.logger(cfg)
 
-	db, err := openDatabase(ctx, cfg)
+	db, err := openDatabase(ctx, cfg, true)
 	if err != nil {
 		return e.fail("%v", err)
 	}
@@ -50,6 +50,13 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 		return e.fail("%v", err)
 	}
 
+	// Listen before making the first admin: a busy port must not leave an
+	// account whose password was printed to a server that never ran.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return e.fail("cannot listen on %s: %v (is another tremplin running? choose another --addr)", cfg.Addr, err)
+	}
+	defer ln.Close()
 	if *withDemo {
 		net, err := demo.Seed(ctx, demo.Services{Partners: svc.partners, Inventory: svc.inventory, Distribution: svc.distribution})
 		if errors.Is(err, partners.ErrNotEmpty) {
@@ -83,10 +90,6 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 	_, handler, err := newRouter(cfg, svc, logger, metrics)
 	if err != nil {
 		return e.fail("%v", err)
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return e.fail("cannot listen on %s: %v (is another tremplin running? choose another --addr)", cfg.Addr, err)
 	}
 	go sweepExpired(ctx, svc, logger)
 	go anonymiseDaily(ctx, svc, cfg.AnonymiseAfter, logger)
@@ -122,7 +125,7 @@ func (e *cli) migrate(ctx context.Context, args []string) int {
 		fs.Usage()
 		return e.fail("unknown migrate action %q (use up or status)", verb)
 	}
-	db, err := openDatabase(ctx, cfg)
+	db, err := openDatabase(ctx, cfg, verb == "up")
 	if err != nil {
 		return e.fail("%v", err)
 	}
@@ -167,8 +170,12 @@ func (e *cli) migrateStatus(ctx context.Context, db *database.DB) int {
 }
 
 func (e *cli) admin(ctx context.Context, args []string) int {
+	if len(args) > 0 && args[0] == "password" {
+		return e.adminPassword(ctx, args[1:])
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return e.fail("usage: tremplin admin create --email E --password P [--name N] [--database URL]")
+		return e.fail("usage: tremplin admin create --email E --password P [--name N] [--database URL]\n" +
+			"       tremplin admin password --email E [--password P] [--database URL]")
 	}
 	cfg, err := e.config()
 	if err != nil {
@@ -197,6 +204,42 @@ func (e *cli) admin(ctx context.Context, args []string) int {
 		return e.fail("cannot create admin: %v", err)
 	}
 	fmt.Fprintf(e.stdout, "Admin %s created (id %d).\n", u.Email, u.ID)
+	return 0
+}
+
+// adminPassword is `tremplin admin password --email E [--password P]`: a new
+// password for an account, generated and shown once unless given.
+func (e *cli) adminPassword(ctx context.Context, args []string) int {
+	cfg, err := e.config()
+	if err != nil {
+		return e.fail("%v", err)
+	}
+	fs := e.flags("admin password")
+	email := fs.String("email", "", "the account's email (required)")
+	password := fs.String("password", "", "the new password, at least 10 characters (default: a generated one, shown once)")
+	fs.StringVar(&cfg.DatabaseURL, "database", cfg.DatabaseURL, "postgres:// URL or SQLite file path (TREMPLIN_DATABASE_URL)")
+	if _, code, ok := e.parse(fs, args, 0); !ok {
+		return code
+	}
+	if *email == "" {
+		fmt.Fprintln(e.stderr, "tremplin admin password: missing --email (the account whose password to set)")
+		fs.Usage()
+		return 2
+	}
+	svc, closeDB, code := e.openServices(ctx, cfg, false)
+	if svc == nil {
+		return code
+	}
+	defer closeDB()
+	u, pw, err := svc.partners.SetPassword(ctx, *email, *password)
+	if err != nil {
+		return e.fail("cannot set the password: %v", err)
+	}
+	if *password == "" {
+		fmt.Fprintf(e.stdout, "New password for %s (shown only now): %s\nEvery session of this account was closed.\n", u.Email, pw)
+	} else {
+		fmt.Fprintf(e.stdout, "Password of %s changed. Every session of this account was closed.\n", u.Email)
+	}
 	return 0
 }
 
