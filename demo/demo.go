@@ -9,15 +9,19 @@ package demo
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/tremplin/tremplin/distribution"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/recharges"
 )
 
 // Services are the domains the demo fills.
 type Services struct {
 	Partners     *partners.Service
+	Recharges    *recharges.Service
 	Inventory    *inventory.Service
 	Distribution *distribution.Service
 }
@@ -36,6 +40,12 @@ func Seed(ctx context.Context, s Services) (Network, error) {
 		return Network{}, err
 	}
 	if err := stock(ctx, s.Inventory, net); err != nil {
+		return Network{}, err
+	}
+	if err := shelves(ctx, s.Inventory, net); err != nil {
+		return Network{}, err
+	}
+	if err := cards(ctx, s.Recharges, net); err != nil {
 		return Network{}, err
 	}
 	codes, err := vouchers(ctx, s.Distribution, net)
@@ -152,9 +162,116 @@ func vouchers(ctx context.Context, s *distribution.Service, net partners.DemoNet
 		if err != nil {
 			return nil, fmt.Errorf("demo voucher: %w", err)
 		}
-		codes = append(codes, fmt.Sprintf("%s (%s, %s)", v.Code, p.first, net.Organizations[p.org].Name))
+		counter := net.Organizations["paris"].Name
+		if p.org == "mission" {
+			counter = net.Organizations["reunion"].Name
+		}
+		codes = append(codes, fmt.Sprintf("%s (%s, %s): %d device(s) among %s, %d recharge(s); try it at %s",
+			v.Code, p.first, net.Organizations[p.org].Name, p.devices, strings.Join(p.cats, ", "), p.charges, counter))
 	}
 	return codes, nil
+}
+
+// shelves refurbishes a second lot and stocks both spaces with it, in
+// several categories, so that a first sale at either counter finds devices.
+func shelves(ctx context.Context, s *inventory.Service, net partners.DemoNetwork) error {
+	wh := net.Caller(partners.RoleWarehouse, "warehouse")
+	don, err := s.CreateDonation(ctx, wh, inventory.NewDonation{DonorID: net.Organizations["donor"].ID, WarehouseID: net.Organizations["warehouse"].ID,
+		Note: ptr("Deuxième lot : fin de location de la flotte mobile")})
+	if err != nil {
+		return fmt.Errorf("demo donation: %w", err)
+	}
+	lots := map[string][]inventory.NewDevice{
+		"paris": {
+			{Category: inventory.Smartphone, Brand: "Samsung", Model: "Galaxy A40", IMEI: ptr("356938035643817")},
+			{Category: inventory.Laptop, Brand: "Lenovo", Model: "ThinkPad X260", Serial: ptr("PC0KX260A")},
+			{Category: inventory.Laptop, Brand: "HP", Model: "ProBook 640 G4", Serial: ptr("5CG8401XYZ")},
+			{Category: inventory.Tablet, Brand: "Samsung", Model: "Galaxy Tab A 10.1", Serial: ptr("R52M40ABCDE")},
+			{Category: inventory.Tablet, Brand: "Apple", Model: "iPad 7e génération", Serial: ptr("DMPZ7ABCDEF")},
+		},
+		"reunion": {
+			{Category: inventory.Smartphone, Brand: "Apple", Model: "iPhone SE (2020)", IMEI: ptr("356938035643825")},
+			{Category: inventory.Smartphone, Brand: "Motorola", Model: "Moto G8", IMEI: ptr("356938035643833")},
+			{Category: inventory.Laptop, Brand: "Dell", Model: "Latitude 7490", Serial: ptr("9DXK2L3")},
+			{Category: inventory.FeaturePhone, Brand: "Nokia", Model: "3310 (2017)", IMEI: ptr("356938035643841")},
+		},
+	}
+	grades := []string{"A", "B", "B", "C", "A"}
+	for _, site := range []string{"paris", "reunion"} {
+		var ids []int64
+		for i, nd := range lots[site] {
+			nd.DonationID = don.ID
+			d, err := s.RegisterDevice(ctx, wh, nd)
+			if err != nil {
+				return fmt.Errorf("demo device %s: %w", nd.Model, err)
+			}
+			for _, t := range []inventory.Transition{
+				{Action: "diagnose", Grade: ptr(grades[i%len(grades)])},
+				{Action: "erase", Method: ptr("Blancco Mobile Diagnostics & Erasure"), Result: ptr("passed")},
+				{Action: "mark_ready"},
+			} {
+				if d, err = s.Apply(ctx, wh, d.ID, t); err != nil {
+					return fmt.Errorf("demo %s of %s: %w", t.Action, d.Tag, err)
+				}
+			}
+			ids = append(ids, d.ID)
+		}
+		tr, err := s.CreateTransfer(ctx, wh, inventory.NewTransfer{FromSiteID: net.Organizations["warehouse"].ID, ToSiteID: net.Organizations[site].ID, DeviceIDs: ids})
+		if err != nil {
+			return fmt.Errorf("demo transfer: %w", err)
+		}
+		if _, err := s.ShipTransfer(ctx, wh, tr.ID); err != nil {
+			return fmt.Errorf("demo shipment: %w", err)
+		}
+		var codes []string
+		for _, it := range tr.Devices {
+			codes = append(codes, it.Tag)
+		}
+		if _, err := s.ReceiveTransfer(ctx, net.Caller(partners.RoleSpace, site), tr.ID, inventory.Scanned{Codes: codes}); err != nil {
+			return fmt.Errorf("demo receipt: %w", err)
+		}
+	}
+	return nil
+}
+
+// cards gives the operator three products and every site cards with
+// made-up PINs: a few dozen each, and one product under its low-stock
+// threshold at Belleville.
+func cards(ctx context.Context, s *recharges.Service, net partners.DemoNetwork) error {
+	adm := net.Caller(partners.RoleAdmin, "")
+	products := []struct {
+		name        string
+		face, price int64
+		threshold   int
+		perSite     map[string]int
+	}{
+		{"Recharge mobile 10 € — 20 Go", 1000, 200, 10, map[string]int{"warehouse": 40, "paris": 30, "reunion": 25}},
+		{"Recharge mobile 20 € — 100 Go", 2000, 400, 10, map[string]int{"warehouse": 40, "paris": 24, "reunion": 20}},
+		{"Box 4G 30 jours", 3000, 600, 10, map[string]int{"warehouse": 30, "paris": 6, "reunion": 12}},
+	}
+	expires := time.Now().AddDate(1, 0, 0).Format(time.DateOnly)
+	serial := 0
+	for i, p := range products {
+		threshold := p.threshold
+		prod, err := s.CreateProduct(ctx, adm, recharges.NewProduct{OperatorID: net.Organizations["operator"].ID, Name: p.name,
+			FaceValueCents: p.face, PriceCents: &p.price, LowStockThreshold: &threshold})
+		if err != nil {
+			return fmt.Errorf("demo product %s: %w", p.name, err)
+		}
+		for _, site := range []string{"warehouse", "paris", "reunion"} {
+			var b strings.Builder
+			b.WriteString("serial,pin,expires_on\n")
+			for range p.perSite[site] {
+				serial++
+				// Made-up PINs: 14 digits, like a scratch card's.
+				fmt.Fprintf(&b, "DEMO%d%06d,%014d,%s\n", i+1, serial, int64(serial)*7919%100000000000000, expires)
+			}
+			if _, err := s.Import(ctx, adm, prod.ID, net.Organizations[site].ID, strings.NewReader(b.String()), nil); err != nil {
+				return fmt.Errorf("demo cards of %s: %w", p.name, err)
+			}
+		}
+	}
+	return nil
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -208,7 +208,7 @@ func TestDemoFillsAnEmptyDatabaseOnly(t *testing.T) {
 		t.Fatalf("demo voucher codes: %v\n%s", codes, s.Out)
 	}
 	// Stock at every step: three devices in stock at the Paris space, one on its way to La Réunion.
-	for state, want := range map[string]int{"in_stock": 3, "in_transit": 1, "in_repair": 1, "recycled": 1} {
+	for state, want := range map[string]int{"in_stock": 12, "in_transit": 1, "in_repair": 1, "recycled": 1} {
 		req, _ := http.NewRequest("GET", s.URL+"/api/v1/devices?state="+state, nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
@@ -221,6 +221,63 @@ func TestDemoFillsAnEmptyDatabaseOnly(t *testing.T) {
 		if len(l.Items) != want {
 			t.Errorf("demo devices %s: %d, want %d", state, len(l.Items), want)
 		}
+	}
+	// A newcomer sells a device and a recharge to a demo voucher at once,
+	// creating nothing first.
+	var counter string
+	for _, a := range accounts {
+		if a[2] == "belleville@demo.tremplin.local" {
+			counter = login(t, s.URL, a[2], a[3])
+		}
+	}
+	get := func(path string, v any) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", s.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+counter)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
+		}
+	}
+	var me struct{ Organization struct{ ID int64 } }
+	get("/api/v1/me", &me)
+	var phones struct{ Items []struct{ ID int64 } }
+	get("/api/v1/devices?state=in_stock&category=smartphone", &phones)
+	var products struct{ Items []struct{ ID int64 } }
+	get("/api/v1/recharge-products", &products)
+	var stock []struct {
+		ProductID int64 `json:"product_id"`
+		Available int   `json:"available"`
+		Low       bool
+	}
+	get(fmt.Sprintf("/api/v1/recharge-stock?site_id=%d", me.Organization.ID), &stock)
+	low := 0
+	for _, l := range stock {
+		if l.Low {
+			low++
+		}
+	}
+	if len(phones.Items) == 0 || len(products.Items) < 2 || len(stock) < 2 || low != 1 {
+		t.Fatalf("the demo counter has %d phones, %d products, stock %+v", len(phones.Items), len(products.Items), stock)
+	}
+	sale := fmt.Sprintf(`{"site_id":%d,"voucher_code":%q,"payment_method":"cash","items":[{"device_id":%d},{"product_id":%d,"quantity":1}]}`,
+		me.Organization.ID, codes[0][1], phones.Items[0].ID, products.Items[0].ID)
+	req, _ = http.NewRequest("POST", s.URL+"/api/v1/sales", strings.NewReader(sale))
+	req.Header.Set("Authorization", "Bearer "+counter)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", "demo-first-sale")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || !strings.Contains(string(b), `"pin":"`) {
+		t.Fatalf("the first sale of a newcomer: %d %s", resp.StatusCode, b)
 	}
 	s.Stop(t)
 

@@ -58,7 +58,7 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 	}
 	defer ln.Close()
 	if *withDemo {
-		net, err := demo.Seed(ctx, demo.Services{Partners: svc.partners, Inventory: svc.inventory, Distribution: svc.distribution})
+		net, err := demo.Seed(ctx, demo.Services{Partners: svc.partners, Recharges: svc.recharges, Inventory: svc.inventory, Distribution: svc.distribution})
 		if errors.Is(err, partners.ErrNotEmpty) {
 			return e.fail("%v", err)
 		}
@@ -67,8 +67,14 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 		}
 		fmt.Fprintln(e.stdout, "Demo network created. Accounts (passwords are shown only now):")
 		tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+		does := map[partners.Role]string{
+			partners.RoleAdmin:      "sets up the network: organisations, users, products, prices; reads the reports",
+			partners.RoleWarehouse:  "registers donated devices, labels, diagnoses, erases, prices and ships them",
+			partners.RoleSpace:      "checks vouchers, sells devices and recharges, receives transfers, closes the day",
+			partners.RolePrescriber: "records the people it refers and issues their vouchers",
+		}
 		for _, a := range net.Accounts {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", a.Role, a.Email, a.Password, a.Organization)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", a.Role, a.Email, a.Password, a.Organization, does[a.Role])
 		}
 		tw.Flush()
 		fmt.Fprintln(e.stdout, "Demo vouchers to try at the counter:")
