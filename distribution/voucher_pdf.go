@@ -121,8 +121,31 @@ func RenderVoucher(v VoucherView, org partners.Organization, spaces []partners.O
 	}
 	doc.SetFont(pdfdraw.Regular, "", sz(7))
 	doc.MultiCell(inner, 3.5*scale+1, pdfdraw.Clean("Imprimé le "+now.In(org.Location()).Format("02/01/2006")+" — Tremplin"), "", "R", false)
+	if word, ok := voidWords[v.Status]; ok {
+		// A voucher that no longer holds says so across the page, so that a
+		// reprint is never taken for a valid one.
+		doc.SetPage(1)
+		doc.SetAlpha(0.35, "Normal")
+		doc.SetTextColor(200, 0, 0)
+		doc.SetFont(pdfdraw.Regular, "B", sz(72))
+		doc.TransformBegin()
+		doc.TransformRotate(35, w/2, h/2)
+		doc.TextAt(w/2-doc.GetStringWidth(word)/2, h/2, word)
+		doc.TransformEnd()
+		doc.SetAlpha(1, "Normal")
+		doc.SetFont(pdfdraw.Regular, "B", sz(12))
+		doc.SetXY(m, m+10*scale+2)
+		doc.MultiCell(inner, 6*scale+1.5, pdfdraw.Clean("Ce bon n'est plus valable : "+voidReasons[v.Status]+"."), "", "R", false)
+		doc.SetTextColor(0, 0, 0)
+	}
 	return doc.Bytes()
 }
+
+// voidWords are printed across a voucher that no longer holds.
+var voidWords = map[string]string{StatusRevoked: "RÉVOQUÉ", StatusExpired: "EXPIRÉ", StatusUsed: "UTILISÉ"}
+
+var voidReasons = map[string]string{StatusRevoked: "il a été révoqué", StatusExpired: "sa date de validité est passée",
+	StatusUsed: "il a été entièrement utilisé"}
 
 func entitlementText(v VoucherView) string {
 	var parts []string

@@ -2,6 +2,7 @@ package distribution_test
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -270,5 +271,36 @@ func TestVoucherPDF(t *testing.T) {
 		}
 		f.http.Do("GET", "/api/v1/vouchers/"+code+"/voucher.pdf?format=letter", f.tokens["prescriber"], nil).ExpectProblem(t, 422)
 		f.http.Do("GET", "/api/v1/vouchers/"+code+"/voucher.pdf", f.tokens["prescriber2"], nil).ExpectProblem(t, 404)
+	}
+}
+
+// TestVoidVoucherPrintsSo: a revoked, expired or used voucher says so across
+// its PDF, and a valid one does not.
+func TestVoidVoucherPrintsSo(t *testing.T) {
+	f := newFixture(t)
+	b := f.beneficiary("prescriber", map[string]any{"first_name": "Zoé", "last_name": "Lefèvre"})
+	pdfText := func(code string) string {
+		r := f.http.Do("GET", "/api/v1/vouchers/"+code+"/voucher.pdf", f.tokens["prescriber"], nil).Expect(t, 200)
+		if dir := os.Getenv("TREMPLIN_SCREENSHOTS"); dir != "" {
+			testenv.RenderPNG(t, r.Body, 60, dir, "voucher-"+code)
+		}
+		return strings.Join(strings.Fields(testenv.PDFText(t, r.Body)), " ")
+	}
+	valid := f.voucher("prescriber", id(b), 30)["code"].(string)
+	if text := pdfText(valid); strings.Contains(text, "plus valable") {
+		t.Fatalf("a valid voucher prints as void: %s", text)
+	}
+	revoked := f.voucher("prescriber", id(b), 30)["code"].(string)
+	f.http.Do("POST", "/api/v1/vouchers/"+revoked+"/revoke", f.tokens["prescriber"], map[string]any{"reason": "perdu"}).Expect(t, 200)
+	expired := f.voucher("prescriber", id(b), 1)["code"].(string)
+	used := f.voucher("prescriber", id(b), 30)["code"].(string)
+	f.db.Exec(`UPDATE vouchers SET status = 'used', devices_used = devices_allowed, recharges_used = recharges_allowed WHERE code = ?`, strings.ReplaceAll(used, "-", ""))
+	f.clock.Set(f.clock.Now().AddDate(0, 0, 3))
+	// The word across the page (RÉVOQUÉ...) is drawn rotated, which pdftotext
+	// reads letter by letter; the line under the title says it in words.
+	for code, want := range map[string]string{revoked: "il a été révoqué", expired: "sa date de validité est passée", used: "il a été entièrement utilisé"} {
+		if text := pdfText(code); !strings.Contains(text, "Ce bon n'est plus valable : "+want) {
+			t.Errorf("%s: %s", want, text)
+		}
 	}
 }
