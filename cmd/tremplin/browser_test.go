@@ -197,4 +197,20 @@ func TestVoucherFlowInBrowser(t *testing.T) {
 	if m, _ := chromedp.Run(run, chromedp.Text("#verify-errors")); !strings.Contains(m, "erreur de frappe") {
 		t.Fatalf("typo message %q", m)
 	}
+	// Scan after scan: a scanner types into whatever has the focus, then
+	// Enter. After a result the field is focused with its text selected, so
+	// the next code replaces the last one (before, it was typed in front).
+	for i, scan := range []string{code, typo, code} {
+		want := "#verify-result"
+		if scan == typo {
+			want = "#verify-errors"
+		}
+		err = chromedp.Do(run, chromedp.KeyEvent(scan+"\r"), chromedp.WaitVisible(want))
+		if err != nil {
+			t.Fatalf("scan %d (%s): %v", i+1, scan, err)
+		}
+		if got, _ := chromedp.Run(run, chromedp.Value("#code")); got != scan {
+			t.Fatalf("scan %d: the field holds %q, want %q", i+1, got, scan)
+		}
+	}
 }
