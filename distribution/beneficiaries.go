@@ -2,8 +2,10 @@ package distribution
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -54,12 +56,79 @@ func (s *Service) CreateBeneficiary(ctx context.Context, c partners.Caller, in N
 		return BeneficiaryView{}, err
 	}
 	v := &apperr.ValidationError{}
+	org, err := s.checkBeneficiary(ctx, c, &in, v)
+	if err != nil {
+		return BeneficiaryView{}, err
+	}
+	if err := v.Err(); err != nil {
+		return BeneficiaryView{}, err
+	}
+	var view BeneficiaryView
+	err = s.inTx(ctx, func(tx *gorm.DB) error {
+		view, err = s.createBeneficiary(tx, c, org, in)
+		return err
+	})
+	return view, err
+}
+
+// CheckNewPerson checks the prescriber's one form, the person and the
+// voucher, without writing anything: every problem at once.
+func (s *Service) CheckNewPerson(ctx context.Context, c partners.Caller, person NewBeneficiary, voucher NewVoucher) error {
+	_, err := s.checkNewPerson(ctx, c, &person, voucher)
+	return err
+}
+
+func (s *Service) checkNewPerson(ctx context.Context, c partners.Caller, person *NewBeneficiary, voucher NewVoucher) (int64, error) {
+	if err := c.Require(issuerRoles...); err != nil {
+		return 0, err
+	}
+	v := &apperr.ValidationError{}
+	org, err := s.checkBeneficiary(ctx, c, person, v)
+	if err != nil {
+		return 0, err
+	}
+	var vv *apperr.ValidationError
+	if err := checkVoucherInput(voucher); errors.As(err, &vv) {
+		v.Errors = append(v.Errors, vv.Errors...)
+	}
+	return org, v.Err()
+}
+
+// IssueToNewPerson records a person and issues their voucher at once, the
+// prescriber's one form: every problem with either part is reported
+// together, and either both are written or neither.
+func (s *Service) IssueToNewPerson(ctx context.Context, c partners.Caller, person NewBeneficiary, voucher NewVoucher) (VoucherView, error) {
+	org, err := s.checkNewPerson(ctx, c, &person, voucher)
+	if err != nil {
+		return VoucherView{}, err
+	}
+	var out VoucherView
+	err = s.inTx(ctx, func(tx *gorm.DB) error {
+		b, err := s.createBeneficiary(tx, c, org, person)
+		if err != nil {
+			return err
+		}
+		cats := slices.Clone(voucher.DeviceCategories)
+		if cats == nil {
+			cats = []string{}
+		}
+		out, err = s.issue(tx, c, b.Beneficiary, cats, voucher.Devices, voucher.Recharges, voucher.ValidDays, nil)
+		return err
+	})
+	return out, err
+}
+
+// checkBeneficiary checks a new person's fields into v (trimming them) and
+// returns the organisation they will belong to.
+func (s *Service) checkBeneficiary(ctx context.Context, c partners.Caller, in *NewBeneficiary, v *apperr.ValidationError) (int64, error) {
 	org := c.OrganizationID
 	if c.IsAdmin() {
 		if in.OrganizationID == nil {
 			v.Field("organization_id", "is required for an admin: the prescriber organisation the person is followed by")
-		} else if o, err := s.partners.GetOrganization(ctx, c, *in.OrganizationID); err != nil || o.Kind != partners.KindPrescriber {
+		} else if o, err := s.partners.GetOrganization(ctx, c, *in.OrganizationID); errors.Is(err, apperr.ErrNotFound) || (err == nil && o.Kind != partners.KindPrescriber) {
 			v.Field("organization_id", "no prescriber organisation has id %d", *in.OrganizationID)
+		} else if err != nil {
+			return 0, err
 		} else {
 			org = o.ID
 		}
@@ -90,28 +159,27 @@ func (s *Service) CreateBeneficiary(ctx context.Context, c partners.Caller, in N
 			in.PostalCode = &pc
 		}
 	}
-	if err := v.Err(); err != nil {
-		return BeneficiaryView{}, err
-	}
+	return org, nil
+}
+
+// createBeneficiary writes a checked person, with the duplicate hints.
+func (s *Service) createBeneficiary(tx *gorm.DB, c partners.Caller, org int64, in NewBeneficiary) (BeneficiaryView, error) {
 	now := s.now()
 	b := Beneficiary{OrganizationID: org, FirstName: in.FirstName, LastName: in.LastName, NameKey: nameKey(in.FirstName, in.LastName),
 		BirthYear: in.BirthYear, PostalCode: in.PostalCode, CreatedBy: c.UserRef(), CreatedAt: now, LastActivityAt: now}
 	view := BeneficiaryView{}
-	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		q := tx.Model(&Beneficiary{}).Where("organization_id = ? AND name_key = ? AND anonymised_at IS NULL", org, b.NameKey)
-		if b.BirthYear != nil {
-			q = q.Where("birth_year = ? OR birth_year IS NULL", *b.BirthYear)
-		}
-		if err := q.Pluck("id", &view.PossibleDuplicates).Error; err != nil {
-			return fmt.Errorf("duplicate hints: %w", err)
-		}
-		if err := tx.Create(&b).Error; err != nil {
-			return fmt.Errorf("create beneficiary: %w", err)
-		}
-		return audit.Record(ctx, tx, "beneficiary.create", "beneficiary", b.ID, nil)
-	})
+	q := tx.Model(&Beneficiary{}).Where("organization_id = ? AND name_key = ? AND anonymised_at IS NULL", org, b.NameKey)
+	if b.BirthYear != nil {
+		q = q.Where("birth_year = ? OR birth_year IS NULL", *b.BirthYear)
+	}
+	if err := q.Pluck("id", &view.PossibleDuplicates).Error; err != nil {
+		return view, fmt.Errorf("duplicate hints: %w", err)
+	}
+	if err := tx.Create(&b).Error; err != nil {
+		return view, fmt.Errorf("create beneficiary: %w", err)
+	}
 	view.Beneficiary = b
-	return view, err
+	return view, audit.Record(tx.Statement.Context, tx, "beneficiary.create", "beneficiary", b.ID, nil)
 }
 
 // beneficiaryFor loads a beneficiary of the caller's organisation.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -74,6 +75,7 @@ var frenchMessages = map[string]string{
 	"must be between 0 and %d":                             "entre 0 et %d.",
 	"must be between 1 and %d":                             "entre 1 et %d.",
 	"a voucher allows at least one device or one recharge": "un bon permet au moins un appareil ou une recharge.",
+	"a whole number is expected":                           "un nombre entier est attendu.",
 	"say which categories the devices may be, e.g. [\"smartphone\", \"laptop\"]": "cochez les catégories d'appareils permises.",
 	textcheck.Message: "contient un caractère invisible ou non valide : retapez-le.",
 }
@@ -95,6 +97,8 @@ type pageData struct {
 	Message    string
 	Next       string // the next page of a list, when there is one
 	CanIssue   bool   // the caller may issue a voucher (issuerRoles)
+	// FieldErrors says, by field name, what is wrong with it, in French.
+	FieldErrors map[string]string
 }
 
 func (p *Pages) data(c *gin.Context) (pageData, partners.Caller, error) {
@@ -151,14 +155,14 @@ func (p *Pages) form(c *gin.Context) {
 	p.Site.Render(c, http.StatusOK, "voucher_new", d)
 }
 
-func formInt(v url.Values, name string, errs *[]string) int {
+func formInt(v url.Values, name string, errs *apperr.ValidationError) int {
 	s := strings.TrimSpace(v.Get(name))
 	if s == "" {
 		return 0
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		*errs = append(*errs, fieldLabels[name]+" : un nombre entier est attendu.")
+		errs.Field(name, "a whole number is expected")
 	}
 	return n
 }
@@ -176,40 +180,41 @@ func (p *Pages) create(c *gin.Context) {
 	}
 	f := c.Request.PostForm
 	d.Form = f
-	var errs []string
+	// Every bad field at once, each next to its field: the numbers typed,
+	// then the service's checks of the person and the voucher together.
+	v := &apperr.ValidationError{}
 	nb := NewBeneficiary{FirstName: f.Get("first_name"), LastName: f.Get("last_name")}
-	if y := formInt(f, "birth_year", &errs); y != 0 {
+	if y := formInt(f, "birth_year", v); y != 0 {
 		nb.BirthYear = &y
 	}
 	if pc := strings.TrimSpace(f.Get("postal_code")); pc != "" {
 		nb.PostalCode = &pc
 	}
-	nv := NewVoucher{DeviceCategories: f["device_categories"], Devices: formInt(f, "devices", &errs),
-		Recharges: formInt(f, "recharges", &errs), ValidDays: formInt(f, "valid_days", &errs)}
-	if len(errs) > 0 {
-		d.Errors = errs
-		p.Site.Render(c, http.StatusUnprocessableEntity, "voucher_new", d)
+	nv := NewVoucher{DeviceCategories: f["device_categories"], Devices: formInt(f, "devices", v),
+		Recharges: formInt(f, "recharges", v), ValidDays: formInt(f, "valid_days", v)}
+	err := p.Service.CheckNewPerson(c.Request.Context(), caller, nb, nv)
+	var checked *apperr.ValidationError
+	if errors.As(err, &checked) {
+		// A number that did not parse is said once, as such.
+		for _, e := range checked.Errors {
+			if !slices.ContainsFunc(v.Errors, func(x apperr.FieldError) bool { return x.Field == e.Field }) {
+				v.Errors = append(v.Errors, e)
+			}
+		}
+	} else if err != nil {
+		p.Site.Fail(c, err)
 		return
 	}
-	ctx := c.Request.Context()
-	// Check the voucher before recording the person, so that a mistake in the
-	// voucher part leaves nobody recorded.
-	if err := checkVoucherInput(nv); err != nil {
-		p.formError(c, d, err)
+	if len(v.Errors) > 0 {
+		p.formError(c, d, v)
 		return
 	}
-	b, err := p.Service.CreateBeneficiary(ctx, caller, nb)
+	vo, err := p.Service.IssueToNewPerson(c.Request.Context(), caller, nb, nv)
 	if err != nil {
 		p.formError(c, d, err)
 		return
 	}
-	nv.BeneficiaryID = b.ID
-	v, err := p.Service.IssueVoucher(ctx, caller, nv)
-	if err != nil {
-		p.formError(c, d, err)
-		return
-	}
-	c.Redirect(http.StatusSeeOther, "/bons/"+v.Code+"?nouveau=1")
+	c.Redirect(http.StatusSeeOther, "/bons/"+vo.Code+"?nouveau=1")
 }
 
 func (p *Pages) formError(c *gin.Context, d pageData, err error) {
@@ -218,6 +223,7 @@ func (p *Pages) formError(c *gin.Context, d pageData, err error) {
 		p.Site.Fail(c, err)
 		return
 	}
+	d.FieldErrors = map[string]string{}
 	for _, e := range v.Errors {
 		label := fieldLabels[e.Field]
 		if label == "" {
@@ -226,6 +232,9 @@ func (p *Pages) formError(c *gin.Context, d pageData, err error) {
 		msg := e.Message
 		if fr, ok := frenchMessages[e.Key]; ok {
 			msg = fmt.Sprintf(fr, e.Args...)
+		}
+		if _, seen := d.FieldErrors[e.Field]; !seen {
+			d.FieldErrors[e.Field] = msg
 		}
 		d.Errors = append(d.Errors, label+" : "+msg)
 	}

@@ -300,3 +300,47 @@ func TestVoucherFormSaysErrorsInFrench(t *testing.T) {
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}
 }
+
+// TestVoucherFormShowsEveryErrorAtOnce: one submit lists every bad field,
+// each next to its field, in French, and writes nothing.
+func TestVoucherFormShowsEveryErrorAtOnce(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	ctx := context.Background()
+	admin := partners.Caller{Role: partners.RoleAdmin}
+	org, err := svc.partners.CreateOrganization(ctx, admin, partners.NewOrganization{Kind: partners.KindPrescriber, Name: "CCAS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.partners.CreateUser(ctx, admin, partners.NewUser{Email: "p@example.org", Name: "P", Password: "0123456789", Role: partners.RolePrescriber, OrganizationID: &org.ID}); err != nil {
+		t.Fatal(err)
+	}
+	cookie := webLogin(t, h, "p@example.org", "0123456789")
+	form := url.Values{"first_name": {""}, "last_name": {""}, "birth_year": {"mil neuf cent"}, "postal_code": {"123"},
+		"devices": {"1"}, "recharges": {"99"}, "valid_days": {"0"}}
+	req, _ := http.NewRequest("POST", h.URL+"/bons", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(cookie)
+	resp, err := h.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	body := html.UnescapeString(string(b))
+	if resp.StatusCode != 422 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	for _, field := range []string{"first_name", "last_name", "birth_year", "postal_code", "recharges", "valid_days", "device_categories"} {
+		if !strings.Contains(body, `id="`+field+`-error"`) {
+			t.Errorf("no error next to %s", field)
+		}
+	}
+	if !strings.Contains(body, "un nombre entier est attendu") || strings.Contains(body, "is required") {
+		t.Errorf("errors not in French:\n%s", body)
+	}
+	var people int64
+	svc.db.Table("beneficiaries").Count(&people)
+	if people != 0 {
+		t.Fatalf("%d people recorded from a bad form", people)
+	}
+}
