@@ -196,6 +196,7 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	}))
 	e.GET("/metrics", gin.WrapH(metrics.Handler()))
 	e.GET("/api/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", apispec.JSON) })
+	e.GET("/api/docs", apiDocs)
 	e.StaticFS("/static", templates.Static()) // files only: a folder is a 404, never a listing
 
 	public := e.Group("/api/v1")
@@ -216,6 +217,31 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 			Status: http.StatusForbidden, Detail: "this form was posted from another site; open Tremplin directly and try again"})
 	}))
 	return e, cop.Handler(e), nil
+}
+
+// apiDocsPage is the readable API reference: Redoc (vendored from npm, see
+// templates/static/vendor/redoc) reading /api/openapi.json.
+const apiDocsPage = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Tremplin API reference</title>
+</head>
+<body>
+<redoc spec-url="/api/openapi.json" hide-download-button="false"></redoc>
+<script src="/static/vendor/redoc/redoc.standalone.js"></script>
+</body>
+</html>
+`
+
+// apiDocs serves the API reference. Redoc styles itself inline and searches
+// in a worker, which the site's default policy forbids: this page alone
+// allows them.
+func apiDocs(c *gin.Context) {
+	c.Header("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "+
+		"worker-src 'self' blob:; font-src 'self' data:; frame-ancestors 'none'")
+	c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(apiDocsPage))
 }
 
 // apiRoute tells whether a route belongs in the OpenAPI document (the web

@@ -214,3 +214,29 @@ func TestVoucherFlowInBrowser(t *testing.T) {
 		}
 	}
 }
+
+// TestAPIDocsInBrowser: /api/docs renders the API reference from the
+// vendored Redoc, with nothing fetched from outside.
+func TestAPIDocsInBrowser(t *testing.T) {
+	h, _, _ := newTestRouter(t)
+	b := testenv.Browser(t)
+	run, cancel := testenv.Within(b, 60*time.Second)
+	defer cancel()
+	err := chromedp.Do(run, chromedp.Navigate(h.URL+"/api/docs"), chromedp.WaitVisible(".redoc-wrap h1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	menu, err := chromedp.Run(run, chromedp.Text(".menu-content"))
+	if err != nil || !strings.Contains(menu, "sales") || !strings.Contains(menu, "recharges") {
+		t.Fatalf("reference menu %q (%v)", menu, err)
+	}
+	title, err := chromedp.Run(run, chromedp.Text(".redoc-wrap h1"))
+	if err != nil || !strings.Contains(title, "Tremplin API") {
+		t.Fatalf("reference title %q (%v)", title, err)
+	}
+	if shot := os.Getenv("TREMPLIN_SCREENSHOTS"); shot != "" {
+		if png, err := chromedp.Run(run, chromedp.CaptureScreenshot()); err == nil {
+			_ = os.WriteFile(shot+"/api-docs.png", png, 0o644)
+		}
+	}
+}
