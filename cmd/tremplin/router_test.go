@@ -111,6 +111,11 @@ func TestOperationsEndpoints(t *testing.T) {
 		t.Fatalf("openapi content type %q", spec.Header.Get("Content-Type"))
 	}
 	h.Do("GET", "/api/v1/nothing-here", "", nil).ExpectProblem(t, 404)
+	// Outside /api/, a person gets a French page, not JSON.
+	if r := h.Do("GET", "/nothing-here", "", nil); r.Status != 404 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(string(r.Body), "Introuvable") {
+		t.Fatalf("unknown page: %d %s %.200s", r.Status, r.Header.Get("Content-Type"), r.Body)
+	}
 	h.Do("GET", "/static/style.css", "", nil).Expect(t, 200)
 }
 

@@ -38,7 +38,21 @@ func Missing(t testing.TB, format string, args ...any) {
 	if RequireAll() {
 		t.Fatalf("TREMPLIN_REQUIRE_ALL=1 and %s", msg)
 	}
+	tellTerminal(t.Name(), msg)
 	t.Skipf("skipped: %s", msg)
+}
+
+// tellTerminal says a skip on the terminal of whoever runs the tests:
+// `go test ./...` shows nothing of a package that passes, so a newcomer
+// would not learn that part of the suite did not run. (No terminal, as in
+// CI, and nothing is said.)
+func tellTerminal(test, why string) {
+	tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0)
+	if err != nil {
+		return
+	}
+	defer tty.Close()
+	fmt.Fprintf(tty, "  skipped %s: %s\n", test, why)
 }
 
 // Engine is the engine the suite runs on.
