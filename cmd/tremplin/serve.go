@@ -88,7 +88,8 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 		}
 		if pw != "" {
 			fmt.Fprintf(e.stdout, "First start: an admin account was created.\n  email:    %s\n  password: %s\n"+
-				"This password is shown only once. Log in and change it.\n", cfg.AdminEmail, pw)
+				"This password is shown only once. To set another one (or if it is lost):\n"+
+				"  tremplin admin password --email %s\n", cfg.AdminEmail, pw, cfg.AdminEmail)
 		}
 	}
 
