@@ -90,7 +90,19 @@ func TestDatabaseOutage(t *testing.T) {
 			t.Errorf("%s %s while the database is down: %d %s %.300s", p.method, p.path, status, ct, body)
 		}
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Let the load meet the outage (each exchange is also checked against
+	// openapi.json, slower under -race): wait for its first 503.
+	seen := time.Now().Add(10 * time.Second)
+	for time.Now().Before(seen) {
+		mu.Lock()
+		n := statuses[503]
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
 	pg.Start()
 	back := time.Now()
 	for h.Do("GET", "/api/v1/organizations", token, nil).Status != 200 {
