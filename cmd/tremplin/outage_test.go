@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -154,12 +155,29 @@ func webLogin(t *testing.T, h *testenv.HTTP, email, password string) *http.Cooki
 // page requests a web page with a session cookie (a POST sends a login form).
 func page(t *testing.T, h *testenv.HTTP, method, path string, cookie *http.Cookie) (int, string, string) {
 	t.Helper()
-	var body io.Reader
+	var form url.Values
 	if method == "POST" {
-		body = strings.NewReader(url.Values{"email": {"admin@example.org"}, "password": {"0123456789"}}.Encode())
+		form = url.Values{"email": {"admin@example.org"}, "password": {"0123456789"}}
+	}
+	return exchange(t, h, method, path, form, cookie)
+}
+
+// submit posts a form with a session cookie and returns the status and the
+// page's text (HTML entities decoded).
+func submit(t *testing.T, h *testenv.HTTP, path string, form url.Values, cookie *http.Cookie) (int, string) {
+	t.Helper()
+	status, _, body := exchange(t, h, "POST", path, form, cookie)
+	return status, html.UnescapeString(body)
+}
+
+func exchange(t *testing.T, h *testenv.HTTP, method, path string, form url.Values, cookie *http.Cookie) (int, string, string) {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
 	}
 	req, _ := http.NewRequest(method, h.URL+path, body)
-	if method == "POST" {
+	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	req.AddCookie(cookie)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -279,30 +278,12 @@ func TestVoucherListPages(t *testing.T) {
 // the page in French (by their key and arguments), not "Prénom : is required".
 func TestVoucherFormSaysErrorsInFrench(t *testing.T) {
 	h, svc, _ := newTestRouter(t)
-	ctx := context.Background()
-	admin := partners.Caller{Role: partners.RoleAdmin}
-	org, err := svc.partners.CreateOrganization(ctx, admin, partners.NewOrganization{Kind: partners.KindPrescriber, Name: "CCAS"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.partners.CreateUser(ctx, admin, partners.NewUser{Email: "p@example.org", Name: "P", Password: "0123456789", Role: partners.RolePrescriber, OrganizationID: &org.ID}); err != nil {
-		t.Fatal(err)
-	}
-	cookie := webLogin(t, h, "p@example.org", "0123456789")
+	cookie := prescriberSession(t, h, svc)
 	form := url.Values{"first_name": {""}, "last_name": {"Dupont"}, "birth_year": {"1850"}, "devices": {"1"}, "recharges": {"0"}, "valid_days": {"30"},
 		"device_categories": {"smartphone"}}
-	req, _ := http.NewRequest("POST", h.URL+"/bons", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.AddCookie(cookie)
-	resp, err := h.Client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	body := html.UnescapeString(string(b))
-	if resp.StatusCode != 422 || !strings.Contains(body, "Prénom : est obligatoire.") || strings.Contains(body, "is required") {
-		t.Fatalf("%d %s", resp.StatusCode, body)
+	status, body := submit(t, h, "/bons", form, cookie)
+	if status != 422 || !strings.Contains(body, "Prénom : est obligatoire.") || strings.Contains(body, "is required") {
+		t.Fatalf("%d %s", status, body)
 	}
 }
 
@@ -310,30 +291,12 @@ func TestVoucherFormSaysErrorsInFrench(t *testing.T) {
 // each next to its field, in French, and writes nothing.
 func TestVoucherFormShowsEveryErrorAtOnce(t *testing.T) {
 	h, svc, _ := newTestRouter(t)
-	ctx := context.Background()
-	admin := partners.Caller{Role: partners.RoleAdmin}
-	org, err := svc.partners.CreateOrganization(ctx, admin, partners.NewOrganization{Kind: partners.KindPrescriber, Name: "CCAS"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := svc.partners.CreateUser(ctx, admin, partners.NewUser{Email: "p@example.org", Name: "P", Password: "0123456789", Role: partners.RolePrescriber, OrganizationID: &org.ID}); err != nil {
-		t.Fatal(err)
-	}
-	cookie := webLogin(t, h, "p@example.org", "0123456789")
+	cookie := prescriberSession(t, h, svc)
 	form := url.Values{"first_name": {""}, "last_name": {""}, "birth_year": {"mil neuf cent"}, "postal_code": {"123"},
 		"devices": {"1"}, "recharges": {"99"}, "valid_days": {"0"}}
-	req, _ := http.NewRequest("POST", h.URL+"/bons", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.AddCookie(cookie)
-	resp, err := h.Client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	body := html.UnescapeString(string(b))
-	if resp.StatusCode != 422 {
-		t.Fatalf("status %d", resp.StatusCode)
+	status, body := submit(t, h, "/bons", form, cookie)
+	if status != 422 {
+		t.Fatalf("status %d", status)
 	}
 	for _, field := range []string{"first_name", "last_name", "birth_year", "postal_code", "recharges", "valid_days", "device_categories"} {
 		if !strings.Contains(body, `id="`+field+`-error"`) {
@@ -348,4 +311,20 @@ func TestVoucherFormShowsEveryErrorAtOnce(t *testing.T) {
 	if people != 0 {
 		t.Fatalf("%d people recorded from a bad form", people)
 	}
+}
+
+// prescriberSession makes a prescriber organisation and its user
+// p@example.org, and returns the user's web session.
+func prescriberSession(t *testing.T, h *testenv.HTTP, svc *services) *http.Cookie {
+	t.Helper()
+	ctx := context.Background()
+	admin := partners.Caller{Role: partners.RoleAdmin}
+	org, err := svc.partners.CreateOrganization(ctx, admin, partners.NewOrganization{Kind: partners.KindPrescriber, Name: "CCAS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.partners.CreateUser(ctx, admin, partners.NewUser{Email: "p@example.org", Name: "P", Password: "0123456789", Role: partners.RolePrescriber, OrganizationID: &org.ID}); err != nil {
+		t.Fatal(err)
+	}
+	return webLogin(t, h, "p@example.org", "0123456789")
 }
