@@ -210,3 +210,63 @@ func mustZone(t *testing.T, name string) *time.Location {
 	}
 	return loc
 }
+
+// TestSalesRenewalsRefundsAndClosingsTogether: sales, renewals, refunds and
+// a closing race on the same people, vouchers and site. The locks the sale
+// takes (the site shared, then the person, then the voucher) follow the
+// order the others take: no deadlock, so no 500, and the books balance.
+func TestSalesRenewalsRefundsAndClosingsTogether(t *testing.T) {
+	f := newFixture(t)
+	p := f.cards("space", 40)
+	const people = 6
+	codes := make([]string, people)
+	devices := make([]int64, people)
+	sold := make([]map[string]any, people)
+	for i := range codes {
+		codes[i] = f.voucherWith(2, 4)
+		devices[i] = f.device("space", "smartphone", 3000)
+		d := f.device("space", "smartphone", 3000)
+		sold[i] = f.sell("space", fmt.Sprintf("first-%d", i), map[string]any{"voucher_code": codes[i], "items": []any{dev(d)}}).Expect(t, 201).Map(t)
+	}
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	var wg sync.WaitGroup
+	for i := range people {
+		for kind := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var r *testenv.Response
+				switch kind {
+				case 0:
+					r = f.sell("space", fmt.Sprintf("mixed-%d", i), map[string]any{"voucher_code": codes[i], "items": []any{dev(devices[i]), rech(p, 1)}})
+				case 1:
+					r = f.http.Do("POST", "/api/v1/vouchers/"+codes[i]+"/renew", f.tokens["prescriber"], map[string]any{"valid_days": 30})
+				case 2:
+					r = f.http.Do("POST", fmt.Sprintf("/api/v1/sales/%v/refund", sold[i]["id"]), f.tokens["space"],
+						map[string]any{"reason": "écran fissuré", "device_ids": []any{sold[i]["items"].([]any)[0].(map[string]any)["device_id"]}})
+				case 3:
+					r = f.sell("space", fmt.Sprintf("recharge-%d", i), map[string]any{"voucher_code": codes[i], "items": []any{rech(p, 1)}})
+				}
+				mu.Lock()
+				statuses[r.Status]++
+				mu.Unlock()
+			}()
+		}
+	}
+	today := f.clock.Now().In(mustZone(t, "Europe/Paris")).Format(time.DateOnly)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r := f.http.Do("POST", fmt.Sprintf("/api/v1/sites/%d/closing", f.orgs["space"].ID), f.tokens["space"], map[string]any{"date": today, "counted_cash_cents": 0})
+		mu.Lock()
+		statuses[r.Status]++
+		mu.Unlock()
+	}()
+	wg.Wait()
+	if statuses[500] > 0 || statuses[0] > 0 {
+		t.Fatalf("statuses %v: a deadlock or a failure", statuses)
+	}
+	t.Logf("statuses %v", statuses)
+	f.assertSalesClean()
+}
