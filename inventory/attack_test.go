@@ -54,13 +54,13 @@ func TestControlCharactersRefused(t *testing.T) {
 		{"POST", "/api/v1/devices", "warehouse", map[string]any{"donation_id": don, "category": "smartphone", "brand": "Sam\x00sung", "model": "A52"}, "brand"},
 		{"POST", "/api/v1/devices", "warehouse", map[string]any{"donation_id": don, "category": "smartphone", "brand": "Samsung", "model": "A52",
 			"specs": map[string]any{"ram": "4\x1bGo"}}, "specs.ram"},
-		{"POST", "/api/v1/donations", "warehouse", map[string]any{"donor_id": f.orgs["donor"].ID, "warehouse_id": f.orgs["warehouse"].ID, "note": "lot\x00"}, "note"},
-		{"POST", "/api/v1/recharge-products", "admin", map[string]any{"operator_id": f.orgs["operator"].ID, "name": "Recharge\x0010", "face_value_cents": 1000, "price_cents": 200}, "name"},
+		{"POST", "/api/v1/donations", "warehouse", map[string]any{"donor_id": f.Orgs["donor"].ID, "warehouse_id": f.Orgs["warehouse"].ID, "note": "lot\x00"}, "note"},
+		{"POST", "/api/v1/recharge-products", "admin", map[string]any{"operator_id": f.Orgs["operator"].ID, "name": "Recharge\x0010", "face_value_cents": 1000, "price_cents": 200}, "name"},
 		{"GET", "/api/v1/devices?q=%00", "warehouse", nil, "q"},
 		{"GET", "/api/v1/devices?q=abc%07", "warehouse", nil, "q"},
 		{"GET", "/api/v1/scan/TEL%00", "warehouse", nil, "code"},
 	} {
-		r := f.http.Do(c.method, c.path, f.tokens[c.user], c.body)
+		r := f.HTTP.Do(c.method, c.path, f.Tokens[c.user], c.body)
 		p := r.ExpectProblem(t, 422)
 		b, _ := json.Marshal(p["errors"])
 		if !strings.Contains(string(b), `"field":"`+c.field+`"`) {
@@ -70,8 +70,8 @@ func TestControlCharactersRefused(t *testing.T) {
 	// The intake file goes through the same check.
 	f.intake("warehouse", don, "category,brand,model\nsmartphone,Sam\x00sung,A52\n").ExpectProblem(t, 422)
 	// Line breaks and tabs stay allowed in a note.
-	f.http.Do("POST", "/api/v1/donations", f.tokens["warehouse"], map[string]any{"donor_id": f.orgs["donor"].ID,
-		"warehouse_id": f.orgs["warehouse"].ID, "note": "Carton 1 :\n\t- 3 téléphones"}).Expect(t, 201)
+	f.HTTP.Do("POST", "/api/v1/donations", f.Tokens["warehouse"], map[string]any{"donor_id": f.Orgs["donor"].ID,
+		"warehouse_id": f.Orgs["warehouse"].ID, "note": "Carton 1 :\n\t- 3 téléphones"}).Expect(t, 201)
 	if after := f.count(); after != before+1 {
 		t.Fatalf("rows before %d, after %d", before, after)
 	}
@@ -82,7 +82,7 @@ func (f *fixture) count() int64 {
 	var total int64
 	for _, tb := range []string{"donations", "devices", "device_events", "recharge_products", "recharge_units"} {
 		var n int64
-		f.db.Table(tb).Count(&n)
+		f.DB.Table(tb).Count(&n)
 		total += n
 	}
 	return total
@@ -96,8 +96,8 @@ func TestStockCheckHidesOtherSitesDevices(t *testing.T) {
 	don := f.donation()
 	d := f.device(don, map[string]any{"brand": "Fairphone", "model": "FP3", "serial": "FP3-SECRET"})
 	tag := d["tag"].(string)
-	f.http.Do("GET", fmt.Sprintf("/api/v1/devices/%d", id(d)), f.tokens["space"], nil).ExpectProblem(t, 404)
-	r := f.http.Do("POST", fmt.Sprintf("/api/v1/sites/%d/stock-checks", f.orgs["space"].ID), f.tokens["space"],
+	f.HTTP.Do("GET", fmt.Sprintf("/api/v1/devices/%d", id(d)), f.Tokens["space"], nil).ExpectProblem(t, 404)
+	r := f.HTTP.Do("POST", fmt.Sprintf("/api/v1/sites/%d/stock-checks", f.Orgs["space"].ID), f.Tokens["space"],
 		map[string]any{"codes": []string{tag, "FP3-SECRET"}}).Expect(t, 201)
 	var res struct {
 		Elsewhere []map[string]any `json:"elsewhere"`
@@ -110,13 +110,13 @@ func TestStockCheckHidesOtherSitesDevices(t *testing.T) {
 		t.Fatalf("a space learnt about another site's device: %s", r.Body)
 	}
 	// The warehouse that holds it, checking another shelf, sees everything.
-	r = f.http.Do("POST", fmt.Sprintf("/api/v1/sites/%d/stock-checks", f.orgs["warehouse"].ID), f.tokens["admin"],
+	r = f.HTTP.Do("POST", fmt.Sprintf("/api/v1/sites/%d/stock-checks", f.Orgs["warehouse"].ID), f.Tokens["admin"],
 		map[string]any{"codes": []string{tag}}).Expect(t, 201)
 	r.Decode(t, &res)
 	if len(res.Elsewhere) != 0 {
 		t.Fatalf("the device's own site has it elsewhere: %v", res.Elsewhere)
 	}
-	r = f.http.Do("POST", fmt.Sprintf("/api/v1/sites/%d/stock-checks", f.orgs["space"].ID), f.tokens["admin"],
+	r = f.HTTP.Do("POST", fmt.Sprintf("/api/v1/sites/%d/stock-checks", f.Orgs["space"].ID), f.Tokens["admin"],
 		map[string]any{"codes": []string{tag}}).Expect(t, 201)
 	r.Decode(t, &res)
 	if len(res.Elsewhere) != 1 || res.Elsewhere[0]["brand"] != "Fairphone" {

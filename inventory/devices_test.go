@@ -24,14 +24,14 @@ func TestIMEIAndSerialRules(t *testing.T) {
 
 func TestDonations(t *testing.T) {
 	f := newFixture(t)
-	r := f.http.Do("POST", "/api/v1/donations", f.tokens["warehouse"], map[string]any{"donor_id": f.orgs["donor"].ID, "warehouse_id": f.orgs["warehouse"].ID, "received_on": "2026-01-15"}).Expect(t, 201).Map(t)
+	r := f.HTTP.Do("POST", "/api/v1/donations", f.Tokens["warehouse"], map[string]any{"donor_id": f.Orgs["donor"].ID, "warehouse_id": f.Orgs["warehouse"].ID, "received_on": "2026-01-15"}).Expect(t, 201).Map(t)
 	if r["received_on"] != "2026-01-15" || r["donor"] != "Assurances Mutuelles" {
 		t.Fatalf("donation %v", r)
 	}
 	don := id(r)
 	f.device(don, nil)
 	f.device(don, map[string]any{"category": "laptop", "brand": "Lenovo", "model": "ThinkPad T480"})
-	got := f.http.Do("GET", fmt.Sprintf("/api/v1/donations/%d", don), f.tokens["warehouse"], nil).Expect(t, 200).Map(t)
+	got := f.HTTP.Do("GET", fmt.Sprintf("/api/v1/donations/%d", don), f.Tokens["warehouse"], nil).Expect(t, 200).Map(t)
 	if got["total_devices"].(float64) != 2 || got["counts"].(map[string]any)["received"].(float64) != 2 {
 		t.Fatalf("counts %v", got)
 	}
@@ -40,22 +40,22 @@ func TestDonations(t *testing.T) {
 		body   map[string]any
 		status int
 	}{
-		{"warehouse", map[string]any{"donor_id": f.orgs["space"].ID, "warehouse_id": f.orgs["warehouse"].ID}, 422},
-		{"warehouse", map[string]any{"donor_id": f.orgs["donor"].ID, "warehouse_id": f.orgs["space"].ID}, 422},
-		{"warehouse", map[string]any{"donor_id": f.orgs["donor"].ID, "warehouse_id": f.orgs["warehouse2"].ID}, 422},
-		{"warehouse", map[string]any{"donor_id": f.orgs["donor"].ID, "warehouse_id": f.orgs["warehouse"].ID, "received_on": "2999-01-01"}, 422},
-		{"warehouse", map[string]any{"donor_id": f.orgs["donor"].ID, "warehouse_id": f.orgs["warehouse"].ID, "received_on": "15/01/2026"}, 422},
+		{"warehouse", map[string]any{"donor_id": f.Orgs["space"].ID, "warehouse_id": f.Orgs["warehouse"].ID}, 422},
+		{"warehouse", map[string]any{"donor_id": f.Orgs["donor"].ID, "warehouse_id": f.Orgs["space"].ID}, 422},
+		{"warehouse", map[string]any{"donor_id": f.Orgs["donor"].ID, "warehouse_id": f.Orgs["warehouse2"].ID}, 422},
+		{"warehouse", map[string]any{"donor_id": f.Orgs["donor"].ID, "warehouse_id": f.Orgs["warehouse"].ID, "received_on": "2999-01-01"}, 422},
+		{"warehouse", map[string]any{"donor_id": f.Orgs["donor"].ID, "warehouse_id": f.Orgs["warehouse"].ID, "received_on": "15/01/2026"}, 422},
 		{"warehouse", map[string]any{}, 422},
-		{"space", map[string]any{"donor_id": f.orgs["donor"].ID, "warehouse_id": f.orgs["warehouse"].ID}, 403},
-		{"prescriber", map[string]any{"donor_id": f.orgs["donor"].ID, "warehouse_id": f.orgs["warehouse"].ID}, 403},
+		{"space", map[string]any{"donor_id": f.Orgs["donor"].ID, "warehouse_id": f.Orgs["warehouse"].ID}, 403},
+		{"prescriber", map[string]any{"donor_id": f.Orgs["donor"].ID, "warehouse_id": f.Orgs["warehouse"].ID}, 403},
 	} {
-		f.http.Do("POST", "/api/v1/donations", f.tokens[c.user], c.body).ExpectProblem(t, c.status)
+		f.HTTP.Do("POST", "/api/v1/donations", f.Tokens[c.user], c.body).ExpectProblem(t, c.status)
 	}
-	f.http.Do("GET", fmt.Sprintf("/api/v1/donations/%d", don), f.tokens["warehouse2"], nil).ExpectProblem(t, 404)
-	f.http.Do("GET", fmt.Sprintf("/api/v1/donations/%d", don), f.tokens["admin"], nil).Expect(t, 200)
-	f.http.Do("GET", fmt.Sprintf("/api/v1/donations/%d", don), f.tokens["space"], nil).ExpectProblem(t, 403)
+	f.HTTP.Do("GET", fmt.Sprintf("/api/v1/donations/%d", don), f.Tokens["warehouse2"], nil).ExpectProblem(t, 404)
+	f.HTTP.Do("GET", fmt.Sprintf("/api/v1/donations/%d", don), f.Tokens["admin"], nil).Expect(t, 200)
+	f.HTTP.Do("GET", fmt.Sprintf("/api/v1/donations/%d", don), f.Tokens["space"], nil).ExpectProblem(t, 403)
 	var l struct{ Items []map[string]any }
-	f.http.Do("GET", "/api/v1/donations", f.tokens["warehouse2"], nil).Expect(t, 200).Decode(t, &l)
+	f.HTTP.Do("GET", "/api/v1/donations", f.Tokens["warehouse2"], nil).Expect(t, 200).Decode(t, &l)
 	if len(l.Items) != 0 {
 		t.Fatalf("another warehouse lists %d donations", len(l.Items))
 	}
@@ -67,7 +67,7 @@ func TestRegisterDevice(t *testing.T) {
 	f := newFixture(t)
 	don := f.donation()
 	d := f.device(don, map[string]any{"imei": "35 693803 564380 9", "serial": " r58n12abcde ", "specs": map[string]any{"ram_gb": 4, "storage_gb": 128, "battery_health": 87}})
-	if !tagPattern.MatchString(d["tag"].(string)) || d["state"] != "received" || int64(d["site_id"].(float64)) != f.orgs["warehouse"].ID {
+	if !tagPattern.MatchString(d["tag"].(string)) || d["state"] != "received" || int64(d["site_id"].(float64)) != f.Orgs["warehouse"].ID {
 		t.Fatalf("device %v", d)
 	}
 	if d["imei"] != "356938035643809" || d["serial"] != "R58N12ABCDE" || d["specs"].(map[string]any)["ram_gb"].(float64) != 4 {
@@ -95,36 +95,36 @@ func TestRegisterDevice(t *testing.T) {
 			for k, v := range c.body {
 				body[k] = v
 			}
-			p := f.http.Do("POST", "/api/v1/devices", f.tokens["warehouse"], body).ExpectProblem(t, c.status)
+			p := f.HTTP.Do("POST", "/api/v1/devices", f.Tokens["warehouse"], body).ExpectProblem(t, c.status)
 			if c.field != "" && !strings.Contains(string(mustJSON(p["errors"])), `"field":"`+c.field+`"`) {
 				t.Errorf("no error on %s: %v", c.field, p["errors"])
 			}
 		})
 	}
 	base := map[string]any{"donation_id": don, "category": "smartphone", "brand": "Samsung", "model": "A52"}
-	f.http.Do("POST", "/api/v1/devices", f.tokens["space"], base).ExpectProblem(t, 403)
-	f.http.Do("POST", "/api/v1/devices", f.tokens["prescriber"], base).ExpectProblem(t, 403)
-	f.http.Do("POST", "/api/v1/devices", f.tokens["warehouse2"], base).ExpectProblem(t, 422)
-	f.http.Do("POST", "/api/v1/devices", f.tokens["warehouse"], `{"donation_id": "one"}`).ExpectProblem(t, 400)
+	f.HTTP.Do("POST", "/api/v1/devices", f.Tokens["space"], base).ExpectProblem(t, 403)
+	f.HTTP.Do("POST", "/api/v1/devices", f.Tokens["prescriber"], base).ExpectProblem(t, 403)
+	f.HTTP.Do("POST", "/api/v1/devices", f.Tokens["warehouse2"], base).ExpectProblem(t, 422)
+	f.HTTP.Do("POST", "/api/v1/devices", f.Tokens["warehouse"], `{"donation_id": "one"}`).ExpectProblem(t, 400)
 
 	// Once recycled, the IMEI and serial are free again.
 	f.act("warehouse", id(d), map[string]any{"action": "recycle", "reason": "écran cassé"}).Expect(t, 200)
 	f.device(don, map[string]any{"imei": "356938035643809", "serial": "R58N12ABCDE"})
 
 	// Visibility: other sites do not see the device.
-	f.http.Do("GET", fmt.Sprintf("/api/v1/devices/%d", id(d)), f.tokens["space"], nil).ExpectProblem(t, 404)
-	f.http.Do("GET", fmt.Sprintf("/api/v1/devices/%d", id(d)), f.tokens["warehouse2"], nil).ExpectProblem(t, 404)
-	f.http.Do("GET", fmt.Sprintf("/api/v1/devices/%d", id(d)), f.tokens["prescriber"], nil).ExpectProblem(t, 403)
-	f.http.Do("GET", fmt.Sprintf("/api/v1/devices/%d", id(d)), f.tokens["admin"], nil).Expect(t, 200)
+	f.HTTP.Do("GET", fmt.Sprintf("/api/v1/devices/%d", id(d)), f.Tokens["space"], nil).ExpectProblem(t, 404)
+	f.HTTP.Do("GET", fmt.Sprintf("/api/v1/devices/%d", id(d)), f.Tokens["warehouse2"], nil).ExpectProblem(t, 404)
+	f.HTTP.Do("GET", fmt.Sprintf("/api/v1/devices/%d", id(d)), f.Tokens["prescriber"], nil).ExpectProblem(t, 403)
+	f.HTTP.Do("GET", fmt.Sprintf("/api/v1/devices/%d", id(d)), f.Tokens["admin"], nil).Expect(t, 200)
 }
 
 func TestTagPrefixes(t *testing.T) {
 	f := newFixture(t)
 	don := f.donation()
-	f.http.Do("PUT", "/api/v1/tag-prefixes", f.tokens["warehouse"], map[string]string{"laptop": "LAP"}).ExpectProblem(t, 403)
-	f.http.Do("PUT", "/api/v1/tag-prefixes", f.tokens["admin"], map[string]string{"laptop": "lap top"}).ExpectProblem(t, 422)
-	f.http.Do("PUT", "/api/v1/tag-prefixes", f.tokens["admin"], map[string]string{"toaster": "TOA"}).ExpectProblem(t, 422)
-	p := f.http.Do("PUT", "/api/v1/tag-prefixes", f.tokens["admin"], map[string]string{"laptop": "LAP"}).Expect(t, 200).Map(t)
+	f.HTTP.Do("PUT", "/api/v1/tag-prefixes", f.Tokens["warehouse"], map[string]string{"laptop": "LAP"}).ExpectProblem(t, 403)
+	f.HTTP.Do("PUT", "/api/v1/tag-prefixes", f.Tokens["admin"], map[string]string{"laptop": "lap top"}).ExpectProblem(t, 422)
+	f.HTTP.Do("PUT", "/api/v1/tag-prefixes", f.Tokens["admin"], map[string]string{"toaster": "TOA"}).ExpectProblem(t, 422)
+	p := f.HTTP.Do("PUT", "/api/v1/tag-prefixes", f.Tokens["admin"], map[string]string{"laptop": "LAP"}).Expect(t, 200).Map(t)
 	if p["laptop"] != "LAP" || p["smartphone"] != "TEL" {
 		t.Fatalf("prefixes %v", p)
 	}
@@ -147,7 +147,7 @@ func TestConcurrentRegistration(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := f.http.Do("POST", "/api/v1/devices", f.tokens["warehouse"], map[string]any{"donation_id": don, "category": "smartphone",
+			r := f.HTTP.Do("POST", "/api/v1/devices", f.Tokens["warehouse"], map[string]any{"donation_id": don, "category": "smartphone",
 				"brand": "Apple", "model": "iPhone 8", "imei": imei(i)})
 			mu.Lock()
 			defer mu.Unlock()
@@ -175,18 +175,18 @@ func TestListAndScan(t *testing.T) {
 	tagA := a["tag"].(string)
 	for _, code := range []string{tagA, strings.ToLower(tagA), "  " + tagA + "\r\n", strings.ReplaceAll(tagA, "-", ""), imei(1),
 		imei(1)[:2] + " " + imei(1)[2:8] + " " + imei(1)[8:], imei(1)[:2] + "-" + imei(1)[2:8] + "-" + imei(1)[8:14] + "/" + imei(1)[14:], "sn-aaa"} {
-		r := f.http.Do("GET", "/api/v1/scan/"+urlPath(code), f.tokens["warehouse"], nil).Expect(t, 200).Map(t)
+		r := f.HTTP.Do("GET", "/api/v1/scan/"+urlPath(code), f.Tokens["warehouse"], nil).Expect(t, 200).Map(t)
 		if r["kind"] != "device" || r["device"].(map[string]any)["tag"] != tagA {
 			t.Errorf("scan %q: %v", code, r)
 		}
 	}
-	f.http.Do("GET", "/api/v1/scan/NOPE-12345", f.tokens["warehouse"], nil).ExpectProblem(t, 404)
-	f.http.Do("GET", "/api/v1/scan/"+tagA, f.tokens["space"], nil).ExpectProblem(t, 404)
-	f.http.Do("GET", "/api/v1/scan/"+tagA, f.tokens["prescriber"], nil).ExpectProblem(t, 403)
+	f.HTTP.Do("GET", "/api/v1/scan/NOPE-12345", f.Tokens["warehouse"], nil).ExpectProblem(t, 404)
+	f.HTTP.Do("GET", "/api/v1/scan/"+tagA, f.Tokens["space"], nil).ExpectProblem(t, 404)
+	f.HTTP.Do("GET", "/api/v1/scan/"+tagA, f.Tokens["prescriber"], nil).ExpectProblem(t, 403)
 
 	list := func(q string) []string {
 		var l struct{ Items []map[string]any }
-		f.http.Do("GET", "/api/v1/devices"+q, f.tokens["warehouse"], nil).Expect(t, 200).Decode(t, &l)
+		f.HTTP.Do("GET", "/api/v1/devices"+q, f.Tokens["warehouse"], nil).Expect(t, 200).Decode(t, &l)
 		var out []string
 		for _, d := range l.Items {
 			out = append(out, d["tag"].(string))
@@ -208,13 +208,13 @@ func TestListAndScan(t *testing.T) {
 	if got := list(fmt.Sprintf("?state=received&donation_id=%d", don)); len(got) != 2 {
 		t.Errorf("state filter %v", got)
 	}
-	if got := list(fmt.Sprintf("?site_id=%d", f.orgs["space"].ID)); len(got) != 0 {
+	if got := list(fmt.Sprintf("?site_id=%d", f.Orgs["space"].ID)); len(got) != 0 {
 		t.Errorf("site filter %v", got)
 	}
-	f.http.Do("GET", "/api/v1/devices?state=broken", f.tokens["warehouse"], nil).ExpectProblem(t, 422)
-	f.http.Do("GET", "/api/v1/devices?site_id=x", f.tokens["warehouse"], nil).ExpectProblem(t, 422)
+	f.HTTP.Do("GET", "/api/v1/devices?state=broken", f.Tokens["warehouse"], nil).ExpectProblem(t, 422)
+	f.HTTP.Do("GET", "/api/v1/devices?site_id=x", f.Tokens["warehouse"], nil).ExpectProblem(t, 422)
 	var l struct{ Items []any }
-	f.http.Do("GET", "/api/v1/devices", f.tokens["space"], nil).Expect(t, 200).Decode(t, &l)
+	f.HTTP.Do("GET", "/api/v1/devices", f.Tokens["space"], nil).Expect(t, 200).Decode(t, &l)
 	if len(l.Items) != 0 {
 		t.Fatalf("a space lists %d warehouse devices", len(l.Items))
 	}

@@ -5,41 +5,22 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/tremplin/tremplin/internal/database"
-	"github.com/tremplin/tremplin/internal/secrets"
 	"github.com/tremplin/tremplin/internal/testenv"
 	"github.com/tremplin/tremplin/internal/testnet"
-	"github.com/tremplin/tremplin/inventory"
-	"github.com/tremplin/tremplin/partners"
-	"github.com/tremplin/tremplin/recharges"
 )
 
-var admin = partners.Caller{Role: partners.RoleAdmin}
-
 // fixture is a small network served through the real router: two
-// warehouses, two spaces, a donor, a prescriber, one user per role.
+// warehouses, two spaces, a donor, a prescriber, an operator, one user per
+// role (testnet.NewStock).
 type fixture struct {
-	t      *testing.T
-	db     *database.DB
-	ps     *partners.Service
-	inv    *inventory.Service
-	rch    *recharges.Service
-	key    []byte
-	keys   *secrets.Keyring
-	logs   *testenv.LockedBuffer
-	http   *testenv.HTTP
-	orgs   map[string]partners.Organization
-	tokens map[string]string // admin, warehouse, warehouse2, space, space2, prescriber
+	t *testing.T
+	*testnet.Stock
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	n := testnet.NewStock(t)
-	return &fixture{t: t, db: n.DB, ps: n.Partners, inv: n.Inventory, rch: n.Recharges, key: n.Key, keys: n.Keys, logs: n.Logs,
-		http: n.HTTP, orgs: n.Orgs, tokens: n.Tokens}
+	return &fixture{t: t, Stock: testnet.NewStock(t)}
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // donation creates a donation at the first warehouse.
 func (f *fixture) donation() int64 {
@@ -49,7 +30,7 @@ func (f *fixture) donation() int64 {
 
 func (f *fixture) donationAt(wh string) int64 {
 	f.t.Helper()
-	r := f.http.Do("POST", "/api/v1/donations", f.tokens[wh], map[string]any{"donor_id": f.orgs["donor"].ID, "warehouse_id": f.orgs[wh].ID, "note": "Lot de test"})
+	r := f.HTTP.Do("POST", "/api/v1/donations", f.Tokens[wh], map[string]any{"donor_id": f.Orgs["donor"].ID, "warehouse_id": f.Orgs[wh].ID, "note": "Lot de test"})
 	return int64(r.Expect(f.t, 201).Map(f.t)["id"].(float64))
 }
 
@@ -69,7 +50,7 @@ func (f *fixture) device(donation int64, body map[string]any) map[string]any {
 	if body["model"] == nil {
 		body["model"] = "Galaxy A52"
 	}
-	return f.http.Do("POST", "/api/v1/devices", f.tokens["warehouse"], body).Expect(f.t, 201).Map(f.t)
+	return f.HTTP.Do("POST", "/api/v1/devices", f.Tokens["warehouse"], body).Expect(f.t, 201).Map(f.t)
 }
 
 func id(m map[string]any) int64 { return int64(m["id"].(float64)) }
@@ -77,7 +58,7 @@ func id(m map[string]any) int64 { return int64(m["id"].(float64)) }
 // act applies a transition as a user and returns the answer.
 func (f *fixture) act(user string, device int64, body any) *testenv.Response {
 	f.t.Helper()
-	return f.http.Do("POST", fmt.Sprintf("/api/v1/devices/%d/transitions", device), f.tokens[user], body)
+	return f.HTTP.Do("POST", fmt.Sprintf("/api/v1/devices/%d/transitions", device), f.Tokens[user], body)
 }
 
 // ready takes a new device through diagnosis, erasure and pricing.

@@ -10,12 +10,12 @@ import (
 
 func (f *fixture) intake(user string, donation int64, csv string) *testenv.Response {
 	f.t.Helper()
-	return f.http.Do("POST", fmt.Sprintf("/api/v1/donations/%d/devices", donation), f.tokens[user], csv, "Content-Type", "text/csv")
+	return f.HTTP.Do("POST", fmt.Sprintf("/api/v1/donations/%d/devices", donation), f.Tokens[user], csv, "Content-Type", "text/csv")
 }
 
 func deviceCount(f *fixture, donation int64) int64 {
 	var n int64
-	f.db.Table("devices").Where("donation_id = ?", donation).Count(&n)
+	f.DB.Table("devices").Where("donation_id = ?", donation).Count(&n)
 	return n
 }
 
@@ -39,7 +39,7 @@ func TestIntakeFormats(t *testing.T) {
 		})
 	}
 	var model string
-	f.db.Raw(`SELECT model FROM devices WHERE imei = ?`, imei(3)).Scan(&model)
+	f.DB.Raw(`SELECT model FROM devices WHERE imei = ?`, imei(3)).Scan(&model)
 	if model != "Galaxy S9, 64 Go" {
 		t.Fatalf("quoted cell read as %q", model)
 	}
@@ -132,8 +132,8 @@ func TestIntakeTenThousandLines(t *testing.T) {
 		t.Fatalf("imported %v", r["imported"])
 	}
 	var tags, events int64
-	f.db.Raw(`SELECT COUNT(DISTINCT tag) FROM devices WHERE donation_id = ?`, don).Scan(&tags)
-	f.db.Raw(`SELECT COUNT(*) FROM device_events e JOIN devices d ON d.id = e.device_id WHERE d.donation_id = ? AND e.action = 'register'`, don).Scan(&events)
+	f.DB.Raw(`SELECT COUNT(DISTINCT tag) FROM devices WHERE donation_id = ?`, don).Scan(&tags)
+	f.DB.Raw(`SELECT COUNT(*) FROM device_events e JOIN devices d ON d.id = e.device_id WHERE d.donation_id = ? AND e.action = 'register'`, don).Scan(&events)
 	if tags != 10000 || events != 10000 {
 		t.Fatalf("%d distinct tags, %d events for 10000 devices", tags, events)
 	}

@@ -32,14 +32,14 @@ func TestEveryLayoutScans(t *testing.T) {
 			Width float64 `json:"width_mm"`
 		}
 	}
-	f.http.Do("GET", "/api/v1/label-layouts", f.tokens["warehouse"], nil).Expect(t, 200).Decode(t, &layouts)
+	f.HTTP.Do("GET", "/api/v1/label-layouts", f.Tokens["warehouse"], nil).Expect(t, 200).Decode(t, &layouts)
 	if len(layouts.Items) < 4 {
 		t.Fatalf("layouts %v", layouts.Items)
 	}
 	for _, l := range layouts.Items {
 		for _, qr := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s qr=%v", l.Name, qr), func(t *testing.T) {
-				r := f.http.Do("GET", fmt.Sprintf("/api/v1/devices/%d/label.pdf?layout=%s&qr=%v", id(d), l.Name, qr), f.tokens["warehouse"], nil).Expect(t, 200)
+				r := f.HTTP.Do("GET", fmt.Sprintf("/api/v1/devices/%d/label.pdf?layout=%s&qr=%v", id(d), l.Name, qr), f.Tokens["warehouse"], nil).Expect(t, 200)
 				if r.Header.Get("Content-Type") != "application/pdf" {
 					t.Fatalf("content type %q", r.Header.Get("Content-Type"))
 				}
@@ -67,9 +67,9 @@ func TestEveryLayoutScans(t *testing.T) {
 			})
 		}
 	}
-	f.http.Do("GET", fmt.Sprintf("/api/v1/devices/%d/label.pdf?layout=nope", id(d)), f.tokens["warehouse"], nil).ExpectProblem(t, 422)
-	f.http.Do("GET", fmt.Sprintf("/api/v1/devices/%d/label.pdf", id(d)), f.tokens["warehouse2"], nil).ExpectProblem(t, 404)
-	f.http.Do("GET", fmt.Sprintf("/api/v1/devices/%d/label.pdf", id(d)), f.tokens["prescriber"], nil).ExpectProblem(t, 403)
+	f.HTTP.Do("GET", fmt.Sprintf("/api/v1/devices/%d/label.pdf?layout=nope", id(d)), f.Tokens["warehouse"], nil).ExpectProblem(t, 422)
+	f.HTTP.Do("GET", fmt.Sprintf("/api/v1/devices/%d/label.pdf", id(d)), f.Tokens["warehouse2"], nil).ExpectProblem(t, 404)
+	f.HTTP.Do("GET", fmt.Sprintf("/api/v1/devices/%d/label.pdf", id(d)), f.Tokens["prescriber"], nil).ExpectProblem(t, 403)
 }
 
 // TestSheetOfAHundredLabels prints 100 labels on A4 sheets after 5 used
@@ -95,7 +95,7 @@ func TestSheetOfAHundredLabels(t *testing.T) {
 		pages int
 	}{{"a4-3x8", 5}, {"a4-avery-l7163", 8}} {
 		t.Run(layout.name, func(t *testing.T) {
-			r := f.http.Do("POST", "/api/v1/labels", f.tokens["warehouse"], map[string]any{"device_ids": ids, "layout": layout.name, "offset": 5}).Expect(t, 200)
+			r := f.HTTP.Do("POST", "/api/v1/labels", f.Tokens["warehouse"], map[string]any{"device_ids": ids, "layout": layout.name, "offset": 5}).Expect(t, 200)
 			if n := testenv.PDFPages(t, r.Body); n != layout.pages {
 				t.Fatalf("%d pages, want %d", n, layout.pages)
 			}
@@ -110,11 +110,11 @@ func TestSheetOfAHundredLabels(t *testing.T) {
 			}
 		})
 	}
-	f.http.Do("POST", "/api/v1/labels", f.tokens["warehouse"], map[string]any{"device_ids": ids[:1], "layout": "a4-3x8", "offset": 24}).ExpectProblem(t, 422)
-	f.http.Do("POST", "/api/v1/labels", f.tokens["warehouse"], map[string]any{"device_ids": ids[:1], "layout": "brother-62x29", "offset": 1}).ExpectProblem(t, 422)
-	f.http.Do("POST", "/api/v1/labels", f.tokens["warehouse"], map[string]any{"device_ids": []int64{}, "layout": "a4-3x8"}).ExpectProblem(t, 422)
-	f.http.Do("POST", "/api/v1/labels", f.tokens["warehouse"], map[string]any{"device_ids": []int64{ids[0], 99999}, "layout": "a4-3x8"}).ExpectProblem(t, 422)
-	f.http.Do("POST", "/api/v1/labels", f.tokens["space"], map[string]any{"device_ids": ids[:1], "layout": "a4-3x8"}).ExpectProblem(t, 422)
+	f.HTTP.Do("POST", "/api/v1/labels", f.Tokens["warehouse"], map[string]any{"device_ids": ids[:1], "layout": "a4-3x8", "offset": 24}).ExpectProblem(t, 422)
+	f.HTTP.Do("POST", "/api/v1/labels", f.Tokens["warehouse"], map[string]any{"device_ids": ids[:1], "layout": "brother-62x29", "offset": 1}).ExpectProblem(t, 422)
+	f.HTTP.Do("POST", "/api/v1/labels", f.Tokens["warehouse"], map[string]any{"device_ids": []int64{}, "layout": "a4-3x8"}).ExpectProblem(t, 422)
+	f.HTTP.Do("POST", "/api/v1/labels", f.Tokens["warehouse"], map[string]any{"device_ids": []int64{ids[0], 99999}, "layout": "a4-3x8"}).ExpectProblem(t, 422)
+	f.HTTP.Do("POST", "/api/v1/labels", f.Tokens["space"], map[string]any{"device_ids": ids[:1], "layout": "a4-3x8"}).ExpectProblem(t, 422)
 }
 
 func contains(haystack, needle string) bool {

@@ -42,7 +42,7 @@ func TestEveryTransition(t *testing.T) {
 			t.Run(action+" from "+from, func(t *testing.T) {
 				d := f.device(don, map[string]any{"category": "laptop"})
 				// Put the device in the state under test, graded so mark_ready can price it.
-				if err := f.db.Exec(`UPDATE devices SET state = ?, grade = 'B' WHERE id = ?`, from, id(d)).Error; err != nil {
+				if err := f.DB.Exec(`UPDATE devices SET state = ?, grade = 'B' WHERE id = ?`, from, id(d)).Error; err != nil {
 					t.Fatal(err)
 				}
 				user := "warehouse"
@@ -60,7 +60,7 @@ func TestEveryTransition(t *testing.T) {
 						t.Errorf("409 detail %q does not name the state", p["detail"])
 					}
 					var st string
-					f.db.Raw(`SELECT state FROM devices WHERE id = ?`, id(d)).Scan(&st)
+					f.DB.Raw(`SELECT state FROM devices WHERE id = ?`, id(d)).Scan(&st)
 					if st != from {
 						t.Fatalf("refused %s moved the device to %s", action, st)
 					}
@@ -73,7 +73,7 @@ func TestEveryTransition(t *testing.T) {
 				var ev struct {
 					Items []map[string]any
 				}
-				f.http.Do("GET", fmt.Sprintf("/api/v1/devices/%d/events", id(d)), f.tokens["admin"], nil).Expect(t, 200).Decode(t, &ev)
+				f.HTTP.Do("GET", fmt.Sprintf("/api/v1/devices/%d/events", id(d)), f.Tokens["admin"], nil).Expect(t, 200).Decode(t, &ev)
 				last := ev.Items[len(ev.Items)-1]
 				if last["action"] != action || last["from"] != from || last["to"] != resultState[action] || last["user"] != "User "+user {
 					t.Fatalf("last event %v", last)
@@ -130,13 +130,13 @@ func TestErasureAndReadiness(t *testing.T) {
 	}
 	// No price and no grid entry: refused; then the grid prices it.
 	f.act("warehouse", id(d), map[string]any{"action": "mark_ready"}).ExpectProblem(t, 422)
-	f.http.Do("PUT", "/api/v1/price-grid", f.tokens["admin"], map[string]any{"smartphone": map[string]int{"A": 4500, "B": 3500, "C": 2500, "D": 1500}}).Expect(t, 200)
+	f.HTTP.Do("PUT", "/api/v1/price-grid", f.Tokens["admin"], map[string]any{"smartphone": map[string]int{"A": 4500, "B": 3500, "C": 2500, "D": 1500}}).Expect(t, 200)
 	ready := f.act("warehouse", id(d), map[string]any{"action": "mark_ready"}).Expect(t, 200).Map(t)
 	if ready["state"] != "ready" || ready["price_cents"].(float64) != 2500 || ready["grade"] != "C" {
 		t.Fatalf("ready: %v", ready)
 	}
 	var ev struct{ Items []map[string]any }
-	f.http.Do("GET", fmt.Sprintf("/api/v1/devices/%d/events", id(d)), f.tokens["warehouse"], nil).Expect(t, 200).Decode(t, &ev)
+	f.HTTP.Do("GET", fmt.Sprintf("/api/v1/devices/%d/events", id(d)), f.Tokens["warehouse"], nil).Expect(t, 200).Decode(t, &ev)
 	var actions []string
 	for _, e := range ev.Items {
 		actions = append(actions, fmt.Sprint(e["action"], ":", e["from"], ">", e["to"]))
@@ -161,10 +161,10 @@ func TestErasureAndReadiness(t *testing.T) {
 	f.act("warehouse", id(p2), map[string]any{"action": "mark_ready", "price_cents": 100000000}).ExpectProblem(t, 422)
 
 	// The history is append-only.
-	if err := f.db.Exec(`UPDATE device_events SET action = 'x'`).Error; err == nil {
+	if err := f.DB.Exec(`UPDATE device_events SET action = 'x'`).Error; err == nil {
 		t.Fatal("device_events accepted an UPDATE")
 	}
-	if err := f.db.Exec(`DELETE FROM device_events`).Error; err == nil {
+	if err := f.DB.Exec(`DELETE FROM device_events`).Error; err == nil {
 		t.Fatal("device_events accepted a DELETE")
 	}
 }
@@ -172,8 +172,8 @@ func TestErasureAndReadiness(t *testing.T) {
 func TestPriceGrid(t *testing.T) {
 	f := newFixture(t)
 	grid := map[string]any{"smartphone": map[string]int{"A": 4500, "B": 3500}, "laptop": map[string]int{"A": 9000}}
-	f.http.Do("PUT", "/api/v1/price-grid", f.tokens["warehouse"], grid).ExpectProblem(t, 403)
-	got := f.http.Do("PUT", "/api/v1/price-grid", f.tokens["admin"], grid).Expect(t, 200).Map(t)
+	f.HTTP.Do("PUT", "/api/v1/price-grid", f.Tokens["warehouse"], grid).ExpectProblem(t, 403)
+	got := f.HTTP.Do("PUT", "/api/v1/price-grid", f.Tokens["admin"], grid).Expect(t, 200).Map(t)
 	if got["laptop"].(map[string]any)["A"].(float64) != 9000 {
 		t.Fatalf("grid %v", got)
 	}
@@ -182,14 +182,14 @@ func TestPriceGrid(t *testing.T) {
 		map[string]any{"laptop": map[string]int{"Z": 1}},
 		map[string]any{"laptop": map[string]int{"A": -5}},
 	} {
-		f.http.Do("PUT", "/api/v1/price-grid", f.tokens["admin"], bad).ExpectProblem(t, 422)
+		f.HTTP.Do("PUT", "/api/v1/price-grid", f.Tokens["admin"], bad).ExpectProblem(t, 422)
 	}
-	f.http.Do("PUT", "/api/v1/price-grid", f.tokens["admin"], `{"laptop": {"A": 12.5}}`).ExpectProblem(t, 400)
-	again := f.http.Do("GET", "/api/v1/price-grid", f.tokens["space"], nil).Expect(t, 200).Map(t)
+	f.HTTP.Do("PUT", "/api/v1/price-grid", f.Tokens["admin"], `{"laptop": {"A": 12.5}}`).ExpectProblem(t, 400)
+	again := f.HTTP.Do("GET", "/api/v1/price-grid", f.Tokens["space"], nil).Expect(t, 200).Map(t)
 	if again["smartphone"].(map[string]any)["B"].(float64) != 3500 {
 		t.Fatalf("refused updates changed the grid: %v", again)
 	}
-	f.http.Do("GET", "/api/v1/price-grid", f.tokens["prescriber"], nil).ExpectProblem(t, 403)
+	f.HTTP.Do("GET", "/api/v1/price-grid", f.Tokens["prescriber"], nil).ExpectProblem(t, 403)
 }
 
 // TestConcurrentTransitions: 20 goroutines diagnosing the same received
@@ -215,7 +215,7 @@ func TestConcurrentTransitions(t *testing.T) {
 		t.Fatalf("statuses %v, want one 200 and nineteen 409", statuses)
 	}
 	var n int64
-	f.db.Table("device_events").Where("device_id = ? AND action = 'diagnose'", id(d)).Count(&n)
+	f.DB.Table("device_events").Where("device_id = ? AND action = 'diagnose'", id(d)).Count(&n)
 	if n != 1 {
 		t.Fatalf("%d diagnose events", n)
 	}

@@ -13,48 +13,48 @@ func TestTransferWarehouseToSpace(t *testing.T) {
 	don := f.donation()
 	a, b, c := f.ready(don, nil), f.ready(don, map[string]any{"category": "laptop"}), f.ready(don, map[string]any{"category": "tablet"})
 	notReady := f.device(don, nil)
-	wh, sp := f.orgs["warehouse"].ID, f.orgs["space"].ID
+	wh, sp := f.Orgs["warehouse"].ID, f.Orgs["space"].ID
 	body := func(ids ...int64) map[string]any {
 		return map[string]any{"from_site_id": wh, "to_site_id": sp, "device_ids": ids}
 	}
 	// Refusals.
-	f.http.Do("POST", "/api/v1/transfers", f.tokens["warehouse"], body(id(a), id(notReady))).ExpectProblem(t, 409)
-	f.http.Do("POST", "/api/v1/transfers", f.tokens["warehouse"], body(id(a), id(a))).ExpectProblem(t, 422)
-	f.http.Do("POST", "/api/v1/transfers", f.tokens["warehouse"], body()).ExpectProblem(t, 422)
-	f.http.Do("POST", "/api/v1/transfers", f.tokens["warehouse"], map[string]any{"from_site_id": wh, "to_site_id": wh, "device_ids": []int64{id(a)}}).ExpectProblem(t, 422)
-	f.http.Do("POST", "/api/v1/transfers", f.tokens["warehouse"], map[string]any{"from_site_id": wh, "to_site_id": f.orgs["donor"].ID, "device_ids": []int64{id(a)}}).ExpectProblem(t, 422)
-	f.http.Do("POST", "/api/v1/transfers", f.tokens["warehouse2"], body(id(a))).ExpectProblem(t, 422)
-	f.http.Do("POST", "/api/v1/transfers", f.tokens["prescriber"], body(id(a))).ExpectProblem(t, 403)
-	f.http.Do("POST", "/api/v1/transfers", f.tokens["warehouse"], map[string]any{"from_site_id": wh, "to_site_id": sp,
+	f.HTTP.Do("POST", "/api/v1/transfers", f.Tokens["warehouse"], body(id(a), id(notReady))).ExpectProblem(t, 409)
+	f.HTTP.Do("POST", "/api/v1/transfers", f.Tokens["warehouse"], body(id(a), id(a))).ExpectProblem(t, 422)
+	f.HTTP.Do("POST", "/api/v1/transfers", f.Tokens["warehouse"], body()).ExpectProblem(t, 422)
+	f.HTTP.Do("POST", "/api/v1/transfers", f.Tokens["warehouse"], map[string]any{"from_site_id": wh, "to_site_id": wh, "device_ids": []int64{id(a)}}).ExpectProblem(t, 422)
+	f.HTTP.Do("POST", "/api/v1/transfers", f.Tokens["warehouse"], map[string]any{"from_site_id": wh, "to_site_id": f.Orgs["donor"].ID, "device_ids": []int64{id(a)}}).ExpectProblem(t, 422)
+	f.HTTP.Do("POST", "/api/v1/transfers", f.Tokens["warehouse2"], body(id(a))).ExpectProblem(t, 422)
+	f.HTTP.Do("POST", "/api/v1/transfers", f.Tokens["prescriber"], body(id(a))).ExpectProblem(t, 403)
+	f.HTTP.Do("POST", "/api/v1/transfers", f.Tokens["warehouse"], map[string]any{"from_site_id": wh, "to_site_id": sp,
 		"recharges": []map[string]any{{"product_id": 1, "quantity": 5}}}).ExpectProblem(t, 422)
 
-	tr := f.http.Do("POST", "/api/v1/transfers", f.tokens["warehouse"], body(id(a), id(b), id(c))).Expect(t, 201).Map(t)
+	tr := f.HTTP.Do("POST", "/api/v1/transfers", f.Tokens["warehouse"], body(id(a), id(b), id(c))).Expect(t, 201).Map(t)
 	if tr["status"] != "draft" || len(tr["devices"].([]any)) != 3 {
 		t.Fatalf("transfer %v", tr)
 	}
 	tid := id(tr)
 	// A device on a draft cannot go on another.
-	f.http.Do("POST", "/api/v1/transfers", f.tokens["warehouse"], body(id(a))).ExpectProblem(t, 409)
+	f.HTTP.Do("POST", "/api/v1/transfers", f.Tokens["warehouse"], body(id(a))).ExpectProblem(t, 409)
 	// Only the receiving site receives; nothing is received before shipping.
-	f.http.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/receive", tid), f.tokens["space"], map[string]any{"codes": []string{a["tag"].(string)}}).ExpectProblem(t, 409)
-	f.http.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/ship", tid), f.tokens["space"], nil).ExpectProblem(t, 403)
-	f.http.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/ship", tid), f.tokens["space2"], nil).ExpectProblem(t, 404)
+	f.HTTP.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/receive", tid), f.Tokens["space"], map[string]any{"codes": []string{a["tag"].(string)}}).ExpectProblem(t, 409)
+	f.HTTP.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/ship", tid), f.Tokens["space"], nil).ExpectProblem(t, 403)
+	f.HTTP.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/ship", tid), f.Tokens["space2"], nil).ExpectProblem(t, 404)
 
-	shipped := f.http.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/ship", tid), f.tokens["warehouse"], nil).Expect(t, 200).Map(t)
+	shipped := f.HTTP.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/ship", tid), f.Tokens["warehouse"], nil).Expect(t, 200).Map(t)
 	if shipped["status"] != "shipped" || shipped["shipped_at"] == nil {
 		t.Fatalf("shipped %v", shipped)
 	}
-	f.http.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/ship", tid), f.tokens["warehouse"], nil).ExpectProblem(t, 409)
-	dev := f.http.Do("GET", fmt.Sprintf("/api/v1/devices/%d", id(a)), f.tokens["warehouse"], nil).Expect(t, 200).Map(t)
+	f.HTTP.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/ship", tid), f.Tokens["warehouse"], nil).ExpectProblem(t, 409)
+	dev := f.HTTP.Do("GET", fmt.Sprintf("/api/v1/devices/%d", id(a)), f.Tokens["warehouse"], nil).Expect(t, 200).Map(t)
 	if dev["state"] != "in_transit" {
 		t.Fatalf("device after shipping: %v", dev["state"])
 	}
 	// The destination sees what is on its way; another space does not.
-	f.http.Do("GET", "/api/v1/scan/"+a["tag"].(string), f.tokens["space"], nil).Expect(t, 200)
-	f.http.Do("GET", "/api/v1/scan/"+a["tag"].(string), f.tokens["space2"], nil).ExpectProblem(t, 404)
+	f.HTTP.Do("GET", "/api/v1/scan/"+a["tag"].(string), f.Tokens["space"], nil).Expect(t, 200)
+	f.HTTP.Do("GET", "/api/v1/scan/"+a["tag"].(string), f.Tokens["space2"], nil).ExpectProblem(t, 404)
 
 	// The manifest lists every device with a barcode that scans.
-	m := f.http.Do("GET", fmt.Sprintf("/api/v1/transfers/%d/manifest.pdf", tid), f.tokens["space"], nil).Expect(t, 200)
+	m := f.HTTP.Do("GET", fmt.Sprintf("/api/v1/transfers/%d/manifest.pdf", tid), f.Tokens["space"], nil).Expect(t, 200)
 	got := map[string]bool{}
 	for _, s := range testenv.DecodePDF(t, m.Body) {
 		got[s.Data] = true
@@ -75,62 +75,62 @@ func TestTransferWarehouseToSpace(t *testing.T) {
 	}
 
 	// Receive: two scanned (one typed in lowercase), one missing, one stray code.
-	rec := f.http.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/receive", tid), f.tokens["space"],
+	rec := f.HTTP.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/receive", tid), f.Tokens["space"],
 		map[string]any{"codes": []string{a["tag"].(string), strings.ToLower(b["tag"].(string)), "XYZ-99999", a["tag"].(string)}}).Expect(t, 200).Map(t)
 	if rec["status"] != "received" || len(rec["received"].([]any)) != 2 || len(rec["missing"].([]any)) != 1 ||
 		rec["missing"].([]any)[0].(map[string]any)["tag"] != c["tag"] || fmt.Sprint(rec["unexpected"]) != "[XYZ-99999]" {
 		t.Fatalf("receive %v", rec)
 	}
-	dev = f.http.Do("GET", fmt.Sprintf("/api/v1/devices/%d", id(a)), f.tokens["space"], nil).Expect(t, 200).Map(t)
+	dev = f.HTTP.Do("GET", fmt.Sprintf("/api/v1/devices/%d", id(a)), f.Tokens["space"], nil).Expect(t, 200).Map(t)
 	if dev["state"] != "in_stock" || int64(dev["site_id"].(float64)) != sp {
 		t.Fatalf("received device %v", dev)
 	}
 	// The second box arrives: the missing device is received too; a retry changes nothing.
 	for range 2 {
-		rec = f.http.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/receive", tid), f.tokens["space"], map[string]any{"codes": []string{c["tag"].(string)}}).Expect(t, 200).Map(t)
+		rec = f.HTTP.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/receive", tid), f.Tokens["space"], map[string]any{"codes": []string{c["tag"].(string)}}).Expect(t, 200).Map(t)
 		if len(rec["missing"].([]any)) != 0 {
 			t.Fatalf("still missing %v", rec["missing"])
 		}
 	}
 	var n int64
-	f.db.Table("device_events").Where("device_id = ? AND action = 'receive'", id(c)).Count(&n)
+	f.DB.Table("device_events").Where("device_id = ? AND action = 'receive'", id(c)).Count(&n)
 	if n != 1 {
 		t.Fatalf("%d receive events for one device", n)
 	}
-	f.http.Do("GET", fmt.Sprintf("/api/v1/transfers/%d", tid), f.tokens["space2"], nil).ExpectProblem(t, 404)
+	f.HTTP.Do("GET", fmt.Sprintf("/api/v1/transfers/%d", tid), f.Tokens["space2"], nil).ExpectProblem(t, 404)
 	var l struct{ Items []any }
-	f.http.Do("GET", "/api/v1/transfers?status=received", f.tokens["space"], nil).Expect(t, 200).Decode(t, &l)
+	f.HTTP.Do("GET", "/api/v1/transfers?status=received", f.Tokens["space"], nil).Expect(t, 200).Decode(t, &l)
 	if len(l.Items) != 1 {
 		t.Fatalf("list %v", l.Items)
 	}
-	f.http.Do("GET", "/api/v1/transfers?status=lost", f.tokens["space"], nil).ExpectProblem(t, 422)
+	f.HTTP.Do("GET", "/api/v1/transfers?status=lost", f.Tokens["space"], nil).ExpectProblem(t, 422)
 }
 
 func TestTransferBackToWarehouseAndCancel(t *testing.T) {
 	f := newFixture(t)
 	don := f.donation()
 	d := f.ready(don, nil)
-	wh, sp := f.orgs["warehouse"].ID, f.orgs["space"].ID
+	wh, sp := f.Orgs["warehouse"].ID, f.Orgs["space"].ID
 	// A draft is cancelled; its device can travel again.
-	tr := f.http.Do("POST", "/api/v1/transfers", f.tokens["warehouse"], map[string]any{"from_site_id": wh, "to_site_id": sp, "device_ids": []int64{id(d)}}).Expect(t, 201).Map(t)
-	f.http.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/cancel", id(tr)), f.tokens["warehouse"], nil).Expect(t, 200)
-	f.http.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/cancel", id(tr)), f.tokens["warehouse"], nil).ExpectProblem(t, 409)
-	f.http.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/ship", id(tr)), f.tokens["warehouse"], nil).ExpectProblem(t, 409)
+	tr := f.HTTP.Do("POST", "/api/v1/transfers", f.Tokens["warehouse"], map[string]any{"from_site_id": wh, "to_site_id": sp, "device_ids": []int64{id(d)}}).Expect(t, 201).Map(t)
+	f.HTTP.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/cancel", id(tr)), f.Tokens["warehouse"], nil).Expect(t, 200)
+	f.HTTP.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/cancel", id(tr)), f.Tokens["warehouse"], nil).ExpectProblem(t, 409)
+	f.HTTP.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/ship", id(tr)), f.Tokens["warehouse"], nil).ExpectProblem(t, 409)
 
-	tr = f.http.Do("POST", "/api/v1/transfers", f.tokens["warehouse"], map[string]any{"from_site_id": wh, "to_site_id": sp, "device_ids": []int64{id(d)}}).Expect(t, 201).Map(t)
-	f.http.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/ship", id(tr)), f.tokens["warehouse"], nil).Expect(t, 200)
-	f.http.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/receive", id(tr)), f.tokens["space"], map[string]any{"codes": []string{d["tag"].(string)}}).Expect(t, 200)
+	tr = f.HTTP.Do("POST", "/api/v1/transfers", f.Tokens["warehouse"], map[string]any{"from_site_id": wh, "to_site_id": sp, "device_ids": []int64{id(d)}}).Expect(t, 201).Map(t)
+	f.HTTP.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/ship", id(tr)), f.Tokens["warehouse"], nil).Expect(t, 200)
+	f.HTTP.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/receive", id(tr)), f.Tokens["space"], map[string]any{"codes": []string{d["tag"].(string)}}).Expect(t, 200)
 
 	// A device sold then returned at the space goes back to the warehouse, and
 	// arrives there still returned, ready for a new diagnosis.
-	if err := f.db.Exec(`UPDATE devices SET state = 'returned' WHERE id = ?`, id(d)).Error; err != nil {
+	if err := f.DB.Exec(`UPDATE devices SET state = 'returned' WHERE id = ?`, id(d)).Error; err != nil {
 		t.Fatal(err)
 	}
-	f.http.Do("POST", "/api/v1/transfers", f.tokens["space"], map[string]any{"from_site_id": sp, "to_site_id": f.orgs["space2"].ID, "device_ids": []int64{id(d)}}).ExpectProblem(t, 409)
-	back := f.http.Do("POST", "/api/v1/transfers", f.tokens["space"], map[string]any{"from_site_id": sp, "to_site_id": wh, "device_ids": []int64{id(d)}}).Expect(t, 201).Map(t)
-	f.http.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/ship", id(back)), f.tokens["space"], nil).Expect(t, 200)
-	f.http.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/receive", id(back)), f.tokens["warehouse"], map[string]any{"codes": []string{d["tag"].(string)}}).Expect(t, 200)
-	got := f.http.Do("GET", fmt.Sprintf("/api/v1/devices/%d", id(d)), f.tokens["warehouse"], nil).Expect(t, 200).Map(t)
+	f.HTTP.Do("POST", "/api/v1/transfers", f.Tokens["space"], map[string]any{"from_site_id": sp, "to_site_id": f.Orgs["space2"].ID, "device_ids": []int64{id(d)}}).ExpectProblem(t, 409)
+	back := f.HTTP.Do("POST", "/api/v1/transfers", f.Tokens["space"], map[string]any{"from_site_id": sp, "to_site_id": wh, "device_ids": []int64{id(d)}}).Expect(t, 201).Map(t)
+	f.HTTP.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/ship", id(back)), f.Tokens["space"], nil).Expect(t, 200)
+	f.HTTP.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/receive", id(back)), f.Tokens["warehouse"], map[string]any{"codes": []string{d["tag"].(string)}}).Expect(t, 200)
+	got := f.HTTP.Do("GET", fmt.Sprintf("/api/v1/devices/%d", id(d)), f.Tokens["warehouse"], nil).Expect(t, 200).Map(t)
 	if got["state"] != "returned" || int64(got["site_id"].(float64)) != wh {
 		t.Fatalf("returned device at the warehouse: %v", got)
 	}
@@ -143,16 +143,16 @@ func TestShippingIsAllOrNothing(t *testing.T) {
 	f := newFixture(t)
 	don := f.donation()
 	a, b := f.ready(don, nil), f.ready(don, nil)
-	tr := f.http.Do("POST", "/api/v1/transfers", f.tokens["warehouse"], map[string]any{"from_site_id": f.orgs["warehouse"].ID,
-		"to_site_id": f.orgs["space"].ID, "device_ids": []int64{id(a), id(b)}}).Expect(t, 201).Map(t)
+	tr := f.HTTP.Do("POST", "/api/v1/transfers", f.Tokens["warehouse"], map[string]any{"from_site_id": f.Orgs["warehouse"].ID,
+		"to_site_id": f.Orgs["space"].ID, "device_ids": []int64{id(a), id(b)}}).Expect(t, 201).Map(t)
 	f.act("warehouse", id(b), map[string]any{"action": "recycle", "reason": "tombé"}).Expect(t, 200)
-	f.http.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/ship", id(tr)), f.tokens["warehouse"], nil).ExpectProblem(t, 409)
-	got := f.http.Do("GET", fmt.Sprintf("/api/v1/transfers/%d", id(tr)), f.tokens["warehouse"], nil).Expect(t, 200).Map(t)
+	f.HTTP.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/ship", id(tr)), f.Tokens["warehouse"], nil).ExpectProblem(t, 409)
+	got := f.HTTP.Do("GET", fmt.Sprintf("/api/v1/transfers/%d", id(tr)), f.Tokens["warehouse"], nil).Expect(t, 200).Map(t)
 	if got["status"] != "draft" {
 		t.Fatalf("transfer %v after a failed shipment", got["status"])
 	}
 	var st string
-	f.db.Raw(`SELECT state FROM devices WHERE id = ?`, id(a)).Scan(&st)
+	f.DB.Raw(`SELECT state FROM devices WHERE id = ?`, id(a)).Scan(&st)
 	if st != "ready" {
 		t.Fatalf("device %s after a failed shipment", st)
 	}
@@ -164,10 +164,10 @@ func TestStockCheckAndLoss(t *testing.T) {
 	a, b, c := f.device(don, nil), f.device(don, map[string]any{"serial": "SER-B"}), f.ready(don, nil)
 	recycled := f.device(don, nil)
 	f.act("warehouse", id(recycled), map[string]any{"action": "recycle", "reason": "HS"}).Expect(t, 200)
-	other := f.http.Do("POST", "/api/v1/devices", f.tokens["warehouse2"], map[string]any{"donation_id": f.donationAt("warehouse2"),
+	other := f.HTTP.Do("POST", "/api/v1/devices", f.Tokens["warehouse2"], map[string]any{"donation_id": f.donationAt("warehouse2"),
 		"category": "laptop", "brand": "Acer", "model": "Aspire"}).Expect(t, 201).Map(t)
-	wh := f.orgs["warehouse"].ID
-	res := f.http.Do("POST", fmt.Sprintf("/api/v1/sites/%d/stock-checks", wh), f.tokens["warehouse"],
+	wh := f.Orgs["warehouse"].ID
+	res := f.HTTP.Do("POST", fmt.Sprintf("/api/v1/sites/%d/stock-checks", wh), f.Tokens["warehouse"],
 		map[string]any{"codes": []string{a["tag"].(string), " ser-b ", a["tag"].(string), "UNKNOWN-1", recycled["tag"].(string), "", other["tag"].(string)}}).Expect(t, 201).Map(t)
 	missing := res["missing"].([]any)
 	if len(missing) != 1 || missing[0].(map[string]any)["tag"] != c["tag"] {
@@ -187,14 +187,14 @@ func TestStockCheckAndLoss(t *testing.T) {
 		t.Fatalf("seen %v (b scanned by serial)", res["seen"])
 	}
 	_ = b
-	again := f.http.Do("GET", fmt.Sprintf("/api/v1/sites/%d/stock-checks/%v", wh, res["id"]), f.tokens["warehouse"], nil).Expect(t, 200).Map(t)
+	again := f.HTTP.Do("GET", fmt.Sprintf("/api/v1/sites/%d/stock-checks/%v", wh, res["id"]), f.Tokens["warehouse"], nil).Expect(t, 200).Map(t)
 	if len(again["missing"].([]any)) != 1 {
 		t.Fatalf("stored check %v", again)
 	}
-	f.http.Do("POST", fmt.Sprintf("/api/v1/sites/%d/stock-checks", wh), f.tokens["warehouse2"], map[string]any{"codes": []string{}}).ExpectProblem(t, 404)
-	f.http.Do("POST", fmt.Sprintf("/api/v1/sites/%d/stock-checks", wh), f.tokens["space"], map[string]any{"codes": []string{}}).ExpectProblem(t, 404)
-	f.http.Do("POST", fmt.Sprintf("/api/v1/sites/%d/stock-checks", f.orgs["donor"].ID), f.tokens["admin"], map[string]any{"codes": []string{}}).ExpectProblem(t, 404)
-	f.http.Do("POST", fmt.Sprintf("/api/v1/sites/%d/stock-checks", wh), f.tokens["prescriber"], map[string]any{"codes": []string{}}).ExpectProblem(t, 403)
+	f.HTTP.Do("POST", fmt.Sprintf("/api/v1/sites/%d/stock-checks", wh), f.Tokens["warehouse2"], map[string]any{"codes": []string{}}).ExpectProblem(t, 404)
+	f.HTTP.Do("POST", fmt.Sprintf("/api/v1/sites/%d/stock-checks", wh), f.Tokens["space"], map[string]any{"codes": []string{}}).ExpectProblem(t, 404)
+	f.HTTP.Do("POST", fmt.Sprintf("/api/v1/sites/%d/stock-checks", f.Orgs["donor"].ID), f.Tokens["admin"], map[string]any{"codes": []string{}}).ExpectProblem(t, 404)
+	f.HTTP.Do("POST", fmt.Sprintf("/api/v1/sites/%d/stock-checks", wh), f.Tokens["prescriber"], map[string]any{"codes": []string{}}).ExpectProblem(t, 403)
 	// The admin marks the missing device lost.
 	lost := f.act("admin", id(c), map[string]any{"action": "mark_lost", "reason": "absent à l'inventaire du 23/11"}).Expect(t, 200).Map(t)
 	if lost["state"] != "lost" {
@@ -218,7 +218,7 @@ func TestErasureCertificate(t *testing.T) {
 	f.act("warehouse", id(b), map[string]any{"action": "erase", "method": "NIST 800-88 Purge, Blancco Drive Eraser, rapport 2026-11-0042", "result": "passed"}).Expect(t, 200)
 	f.act("warehouse", id(c), map[string]any{"action": "recycle", "reason": "disque dur détruit", "recycler": "Ecosystem"}).Expect(t, 200)
 
-	r := f.http.Do("GET", fmt.Sprintf("/api/v1/donations/%d/erasure-certificate.pdf", don), f.tokens["warehouse"], nil).Expect(t, 200)
+	r := f.HTTP.Do("GET", fmt.Sprintf("/api/v1/donations/%d/erasure-certificate.pdf", don), f.Tokens["warehouse"], nil).Expect(t, 200)
 	text := strings.Join(strings.Fields(testenv.PDFText(t, r.Body)), " ")
 	for _, want := range []string{"Certificat d'effacement", "CERT-", "Assurances Mutuelles", "Entrepôt de Montreuil",
 		a["tag"].(string), "IMEI " + imei(77), "Blancco Mobile", "réussi", "échoué",
@@ -234,6 +234,6 @@ func TestErasureCertificate(t *testing.T) {
 	if t.Failed() {
 		t.Log(text)
 	}
-	f.http.Do("GET", fmt.Sprintf("/api/v1/donations/%d/erasure-certificate.pdf", don), f.tokens["warehouse2"], nil).ExpectProblem(t, 404)
-	f.http.Do("GET", fmt.Sprintf("/api/v1/donations/%d/erasure-certificate.pdf", don), f.tokens["space"], nil).ExpectProblem(t, 403)
+	f.HTTP.Do("GET", fmt.Sprintf("/api/v1/donations/%d/erasure-certificate.pdf", don), f.Tokens["warehouse2"], nil).ExpectProblem(t, 404)
+	f.HTTP.Do("GET", fmt.Sprintf("/api/v1/donations/%d/erasure-certificate.pdf", don), f.Tokens["space"], nil).ExpectProblem(t, 403)
 }

@@ -56,7 +56,7 @@ func TestImportEndsOnReadError(t *testing.T) {
 			r := &stickyReader{head: strings.NewReader(cards(1, 50, future(90)) + "SER-HALF,PIN"), err: c.err}
 			done := make(chan error, 1)
 			go func() {
-				_, err := f.rch.Import(context.Background(), admin, p, f.orgs["warehouse"].ID, r, nil)
+				_, err := f.Recharges.Import(context.Background(), admin, p, f.Orgs["warehouse"].ID, r, nil)
 				done <- err
 			}()
 			select {
@@ -84,21 +84,21 @@ func TestImportEndsOnReadError(t *testing.T) {
 func TestAbortedUploadIsAnswered(t *testing.T) {
 	f := newFixture(t)
 	p := f.product(0)
-	u, _ := url.Parse(f.http.URL)
+	u, _ := url.Parse(f.HTTP.URL)
 	conn, err := net.Dial("tcp", u.Host)
 	if err != nil {
 		t.Fatal(err)
 	}
 	body := cards(1, 100, future(90))
 	fmt.Fprintf(conn, "POST /api/v1/recharge-batches?product_id=%d&site_id=%d HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"+
-		"Content-Type: text/csv\r\nContent-Length: %d\r\n\r\n%s", p, f.orgs["warehouse"].ID, u.Host, f.tokens["warehouse"], len(body)*10, body)
+		"Content-Type: text/csv\r\nContent-Length: %d\r\n\r\n%s", p, f.Orgs["warehouse"].ID, u.Host, f.Tokens["warehouse"], len(body)*10, body)
 	time.Sleep(100 * time.Millisecond)
 	// A reset, as a dropped mobile connection gives: every later read of the
 	// body fails the same way.
 	_ = conn.(*net.TCPConn).SetLinger(0)
 	conn.Close()
 	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(f.logs.String(), `"route":"/api/v1/recharge-batches"`) {
+	for !strings.Contains(f.Logs.String(), `"route":"/api/v1/recharge-batches"`) {
 		if time.Now().After(deadline) {
 			t.Fatal("the aborted upload was never answered nor logged")
 		}
@@ -121,7 +121,7 @@ func TestUploadOverLimitIsAnswered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	(&recharges.API{Service: f.rch, MaxRechargeBytes: 4096}).Routes(e.Group("/api/v1", partners.RequireAuth(f.ps)))
+	(&recharges.API{Service: f.Recharges, MaxRechargeBytes: 4096}).Routes(e.Group("/api/v1", partners.RequireAuth(f.Partners)))
 	h := testenv.NewHTTP(t, e)
 	pr, pw := io.Pipe()
 	go func() {
@@ -129,9 +129,9 @@ func TestUploadOverLimitIsAnswered(t *testing.T) {
 		_, _ = io.WriteString(pw, cards(1, 1000, future(90)))
 		pw.Close()
 	}()
-	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/recharge-batches?product_id=%d&site_id=%d", h.URL, p, f.orgs["warehouse"].ID), pr)
+	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/recharge-batches?product_id=%d&site_id=%d", h.URL, p, f.Orgs["warehouse"].ID), pr)
 	req.Header.Set("Content-Type", "text/csv")
-	req.Header.Set("Authorization", "Bearer "+f.tokens["warehouse"])
+	req.Header.Set("Authorization", "Bearer "+f.Tokens["warehouse"])
 	h.Client.Timeout = 10 * time.Second
 	resp, err := h.Client.Do(req)
 	if err != nil {

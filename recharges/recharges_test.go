@@ -24,7 +24,7 @@ import (
 // product creates a 10 € recharge sold 2 €.
 func (f *fixture) product(threshold int) int64 {
 	f.t.Helper()
-	r := f.http.Do("POST", "/api/v1/recharge-products", f.tokens["admin"], map[string]any{"operator_id": f.orgs["operator"].ID,
+	r := f.HTTP.Do("POST", "/api/v1/recharge-products", f.Tokens["admin"], map[string]any{"operator_id": f.Orgs["operator"].ID,
 		"name": "Recharge 10 € — 20 Go", "face_value_cents": 1000, "price_cents": 200, "validity_days": 30, "low_stock_threshold": threshold})
 	return id(r.Expect(f.t, 201).Map(f.t))
 }
@@ -41,44 +41,44 @@ func cards(start, n int, expires string) string {
 
 func (f *fixture) importCards(user string, product int64, site string, csv string) *testenv.Response {
 	f.t.Helper()
-	return f.http.Do("POST", fmt.Sprintf("/api/v1/recharge-batches?product_id=%d&site_id=%d", product, f.orgs[site].ID), f.tokens[user], csv, "Content-Type", "text/csv")
+	return f.HTTP.Do("POST", fmt.Sprintf("/api/v1/recharge-batches?product_id=%d&site_id=%d", product, f.Orgs[site].ID), f.Tokens[user], csv, "Content-Type", "text/csv")
 }
 
 func future(days int) string { return time.Now().AddDate(0, 0, days).Format(time.DateOnly) }
 
 func (f *fixture) units(status string) int64 {
 	var n int64
-	f.db.Table("recharge_units").Where("status = ?", status).Count(&n)
+	f.DB.Table("recharge_units").Where("status = ?", status).Count(&n)
 	return n
 }
 
 func TestRechargeProducts(t *testing.T) {
 	f := newFixture(t)
 	p := f.product(5)
-	got := f.http.Do("GET", fmt.Sprintf("/api/v1/recharge-products/%d", p), f.tokens["space"], nil).Expect(t, 200).Map(t)
+	got := f.HTTP.Do("GET", fmt.Sprintf("/api/v1/recharge-products/%d", p), f.Tokens["space"], nil).Expect(t, 200).Map(t)
 	if got["face_value_cents"].(float64) != 1000 || got["price_cents"].(float64) != 200 || got["low_stock_threshold"].(float64) != 5 {
 		t.Fatalf("product %v", got)
 	}
-	body := map[string]any{"operator_id": f.orgs["operator"].ID, "name": "X", "face_value_cents": 500, "price_cents": 100}
-	f.http.Do("POST", "/api/v1/recharge-products", f.tokens["warehouse"], body).ExpectProblem(t, 403)
-	for field, bad := range map[string]any{"operator_id": f.orgs["donor"].ID, "face_value_cents": 0, "price_cents": -1, "name": " ", "validity_days": 0} {
+	body := map[string]any{"operator_id": f.Orgs["operator"].ID, "name": "X", "face_value_cents": 500, "price_cents": 100}
+	f.HTTP.Do("POST", "/api/v1/recharge-products", f.Tokens["warehouse"], body).ExpectProblem(t, 403)
+	for field, bad := range map[string]any{"operator_id": f.Orgs["donor"].ID, "face_value_cents": 0, "price_cents": -1, "name": " ", "validity_days": 0} {
 		b := map[string]any{}
 		for k, v := range body {
 			b[k] = v
 		}
 		b[field] = bad
-		p := f.http.Do("POST", "/api/v1/recharge-products", f.tokens["admin"], b).ExpectProblem(t, 422)
+		p := f.HTTP.Do("POST", "/api/v1/recharge-products", f.Tokens["admin"], b).ExpectProblem(t, 422)
 		if !strings.Contains(string(mustJSON(p["errors"])), field) {
 			t.Errorf("%s: errors %v", field, p["errors"])
 		}
 	}
-	upd := f.http.Do("PATCH", fmt.Sprintf("/api/v1/recharge-products/%d", p), f.tokens["admin"], map[string]any{"price_cents": 150}).Expect(t, 200).Map(t)
+	upd := f.HTTP.Do("PATCH", fmt.Sprintf("/api/v1/recharge-products/%d", p), f.Tokens["admin"], map[string]any{"price_cents": 150}).Expect(t, 200).Map(t)
 	if upd["price_cents"].(float64) != 150 || upd["face_value_cents"].(float64) != 1000 {
 		t.Fatalf("patched %v", upd)
 	}
-	f.http.Do("PATCH", fmt.Sprintf("/api/v1/recharge-products/%d", p), f.tokens["space"], map[string]any{"price_cents": 1}).ExpectProblem(t, 403)
+	f.HTTP.Do("PATCH", fmt.Sprintf("/api/v1/recharge-products/%d", p), f.Tokens["space"], map[string]any{"price_cents": 1}).ExpectProblem(t, 403)
 	var l struct{ Items []any }
-	f.http.Do("GET", "/api/v1/recharge-products", f.tokens["prescriber"], nil).Expect(t, 200).Decode(t, &l)
+	f.HTTP.Do("GET", "/api/v1/recharge-products", f.Tokens["prescriber"], nil).Expect(t, 200).Decode(t, &l)
 	if len(l.Items) != 1 {
 		t.Fatalf("catalogue %v", l.Items)
 	}
@@ -135,7 +135,7 @@ func TestImportRejectsEveryBadLine(t *testing.T) {
 	f.importCards("space", p, "space", cards(100, 1, future(9))).ExpectProblem(t, 403)
 	f.importCards("warehouse", p, "warehouse2", cards(100, 1, future(9))).ExpectProblem(t, 422)
 	f.importCards("warehouse", 999, "warehouse", cards(100, 1, future(9))).ExpectProblem(t, 422)
-	f.http.Do("POST", fmt.Sprintf("/api/v1/recharge-batches?product_id=%d", p), f.tokens["warehouse"], cards(100, 1, future(9)), "Content-Type", "text/csv").ExpectProblem(t, 422)
+	f.HTTP.Do("POST", fmt.Sprintf("/api/v1/recharge-batches?product_id=%d", p), f.Tokens["warehouse"], cards(100, 1, future(9)), "Content-Type", "text/csv").ExpectProblem(t, 422)
 	// Scratch cards have no PIN: that is fine.
 	f.importCards("warehouse", p, "warehouse", "\ufeffserial;pin;expires_on\nSCR1;;"+future(30)+"\n").Expect(t, 201)
 }
@@ -148,11 +148,11 @@ func TestSameFileTwiceIsRefused(t *testing.T) {
 	if first["imported"].(float64) != 50 || len(first["sha256"].(string)) != 64 {
 		t.Fatalf("import %v", first)
 	}
-	batch := f.http.Do("GET", fmt.Sprintf("/api/v1/recharge-batches/%v", first["id"]), f.tokens["warehouse"], nil).Expect(t, 200).Map(t)
+	batch := f.HTTP.Do("GET", fmt.Sprintf("/api/v1/recharge-batches/%v", first["id"]), f.Tokens["warehouse"], nil).Expect(t, 200).Map(t)
 	if batch["sha256"] != first["sha256"] || batch["units"].(float64) != 50 || batch["imported_by"] == nil {
 		t.Fatalf("batch %v", batch)
 	}
-	f.http.Do("GET", fmt.Sprintf("/api/v1/recharge-batches/%v", first["id"]), f.tokens["warehouse2"], nil).ExpectProblem(t, 404)
+	f.HTTP.Do("GET", fmt.Sprintf("/api/v1/recharge-batches/%v", first["id"]), f.Tokens["warehouse2"], nil).ExpectProblem(t, 404)
 	pr := f.importCards("warehouse", p, "warehouse", file).ExpectProblem(t, 409)
 	if !strings.Contains(pr["detail"].(string), fmt.Sprintf("already imported, as batch %v", first["id"])) {
 		t.Fatalf("detail %q", pr["detail"])
@@ -197,8 +197,8 @@ func TestPINsNeverInClear(t *testing.T) {
 	}
 	// The report of sold cards carries no PIN.
 	month := time.Now().Format("2006-01")
-	report := f.http.Do("GET", fmt.Sprintf("/api/v1/recharge-reports/sold?operator_id=%d&month=%s", f.orgs["operator"].ID, month), f.tokens["admin"], nil).Expect(t, 200)
-	dump := databaseDump(t, f) + "\n" + f.logs.String() + "\n" + string(report.Body)
+	report := f.HTTP.Do("GET", fmt.Sprintf("/api/v1/recharge-reports/sold?operator_id=%d&month=%s", f.Orgs["operator"].ID, month), f.Tokens["admin"], nil).Expect(t, 200)
+	dump := databaseDump(t, f) + "\n" + f.Logs.String() + "\n" + string(report.Body)
 	for _, pin := range pins {
 		if strings.Contains(dump, pin) {
 			t.Fatalf("PIN %s found in clear in the database, the logs or the report", pin)
@@ -213,10 +213,10 @@ func TestPINsNeverInClear(t *testing.T) {
 // bytes, or on PostgreSQL each row cast to text.
 func databaseDump(t *testing.T, f *fixture) string {
 	t.Helper()
-	if f.db.Engine == database.SQLite {
+	if f.DB.Engine == database.SQLite {
 		var path string
-		f.db.Raw("SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&path)
-		f.db.Exec("PRAGMA wal_checkpoint(FULL)")
+		f.DB.Raw("SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&path)
+		f.DB.Exec("PRAGMA wal_checkpoint(FULL)")
 		var out []byte
 		for _, p := range []string{path, path + "-wal"} {
 			b, _ := os.ReadFile(filepath.Clean(p))
@@ -228,11 +228,11 @@ func databaseDump(t *testing.T, f *fixture) string {
 		return string(out)
 	}
 	var tables []string
-	f.db.Raw("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").Scan(&tables)
+	f.DB.Raw("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").Scan(&tables)
 	var b strings.Builder
 	for _, tbl := range tables {
 		var rows []string
-		f.db.Raw(fmt.Sprintf(`SELECT t::text FROM %q t`, tbl)).Scan(&rows)
+		f.DB.Raw(fmt.Sprintf(`SELECT t::text FROM %q t`, tbl)).Scan(&rows)
 		b.WriteString(strings.Join(rows, "\n"))
 	}
 	return b.String()
@@ -242,9 +242,9 @@ func databaseDump(t *testing.T, f *fixture) string {
 func (f *fixture) allocate(product int64, site string, n int) []recharges.SoldUnit {
 	f.t.Helper()
 	var out []recharges.SoldUnit
-	err := f.db.Transaction(func(tx *gorm.DB) error {
+	err := f.DB.Transaction(func(tx *gorm.DB) error {
 		var err error
-		out, err = f.rch.Allocate(context.Background(), tx, product, f.orgs[site].ID, n, nil)
+		out, err = f.Recharges.Allocate(context.Background(), tx, product, f.Orgs[site].ID, n, nil)
 		return err
 	})
 	if err != nil {
@@ -260,9 +260,9 @@ func TestWrongKeyOpensNothing(t *testing.T) {
 	other := make([]byte, 32)
 	_, _ = rand.Read(other)
 	keys, _ := secrets.NewKeyring(other)
-	wrong := recharges.NewService(recharges.Config{DB: f.db, Partners: f.ps, Keys: keys})
-	err := f.db.Transaction(func(tx *gorm.DB) error {
-		_, err := wrong.Allocate(context.Background(), tx, p, f.orgs["warehouse"].ID, 2, nil)
+	wrong := recharges.NewService(recharges.Config{DB: f.DB, Partners: f.Partners, Keys: keys})
+	err := f.DB.Transaction(func(tx *gorm.DB) error {
+		_, err := wrong.Allocate(context.Background(), tx, p, f.Orgs["warehouse"].ID, 2, nil)
 		return err
 	})
 	if !errors.Is(err, secrets.ErrUnknownKey) || !strings.Contains(err.Error(), "TREMPLIN_SECRET_KEY") {
@@ -272,19 +272,19 @@ func TestWrongKeyOpensNothing(t *testing.T) {
 		t.Fatalf("%d available after a failed sale, want 5: nothing may be sold", n)
 	}
 	// With the right key as a previous one, it opens; rotation re-seals under the new key.
-	rotated, _ := secrets.NewKeyring(other, f.key)
-	svc := recharges.NewService(recharges.Config{DB: f.db, Partners: f.ps, Keys: rotated})
+	rotated, _ := secrets.NewKeyring(other, f.Key)
+	svc := recharges.NewService(recharges.Config{DB: f.DB, Partners: f.Partners, Keys: rotated})
 	n, err := svc.RotateKeys(context.Background(), nil)
 	if err != nil || n != 5 {
 		t.Fatalf("rotate: %d, %v", n, err)
 	}
 	var ids []string
-	f.db.Raw("SELECT DISTINCT pin_key_id FROM recharge_units").Scan(&ids)
+	f.DB.Raw("SELECT DISTINCT pin_key_id FROM recharge_units").Scan(&ids)
 	if len(ids) != 1 || ids[0] != rotated.CurrentID() {
 		t.Fatalf("key ids after rotation %v", ids)
 	}
-	err = f.db.Transaction(func(tx *gorm.DB) error {
-		u, err := wrong.Allocate(context.Background(), tx, p, f.orgs["warehouse"].ID, 1, nil)
+	err = f.DB.Transaction(func(tx *gorm.DB) error {
+		u, err := wrong.Allocate(context.Background(), tx, p, f.Orgs["warehouse"].ID, 1, nil)
 		if err == nil && u[0].PIN != "PIN00000001X" {
 			t.Errorf("PIN after rotation %q", u[0].PIN)
 		}
@@ -311,9 +311,9 @@ func TestConcurrentAllocation(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			var got []recharges.SoldUnit
-			err := f.db.Transaction(func(tx *gorm.DB) error {
+			err := f.DB.Transaction(func(tx *gorm.DB) error {
 				var err error
-				got, err = f.rch.Allocate(context.Background(), tx, p, f.orgs["warehouse"].ID, 1, nil)
+				got, err = f.Recharges.Allocate(context.Background(), tx, p, f.Orgs["warehouse"].ID, 1, nil)
 				return err
 			})
 			mu.Lock()
@@ -351,9 +351,9 @@ func TestExpiry(t *testing.T) {
 		t.Fatalf("sold %s first", u[0].Serial)
 	}
 	// Three days later: the short-lived cards are past; a sale skips them even before the sweep.
-	later := recharges.NewService(recharges.Config{DB: f.db, Partners: f.ps, Keys: f.keys, Now: func() time.Time { return time.Now().AddDate(0, 0, 3) }})
-	err := f.db.Transaction(func(tx *gorm.DB) error {
-		u, err := later.Allocate(context.Background(), tx, p, f.orgs["warehouse"].ID, 1, nil)
+	later := recharges.NewService(recharges.Config{DB: f.DB, Partners: f.Partners, Keys: f.Keys, Now: func() time.Time { return time.Now().AddDate(0, 0, 3) }})
+	err := f.DB.Transaction(func(tx *gorm.DB) error {
+		u, err := later.Allocate(context.Background(), tx, p, f.Orgs["warehouse"].ID, 1, nil)
 		if err == nil && u[0].Serial != "SER00000010" {
 			t.Errorf("sold %s, past its date", u[0].Serial)
 		}
@@ -372,8 +372,8 @@ func TestExpiry(t *testing.T) {
 	if f.units("expired") != 2 || f.units("available") != 1 {
 		t.Fatalf("expired %d, available %d", f.units("expired"), f.units("available"))
 	}
-	err = f.db.Transaction(func(tx *gorm.DB) error {
-		_, err := later.Allocate(context.Background(), tx, p, f.orgs["warehouse"].ID, 2, nil)
+	err = f.DB.Transaction(func(tx *gorm.DB) error {
+		_, err := later.Allocate(context.Background(), tx, p, f.Orgs["warehouse"].ID, 2, nil)
 		return err
 	})
 	if !errors.Is(err, recharges.ErrStockShort) {
@@ -386,19 +386,19 @@ func TestRechargeTransferAndStock(t *testing.T) {
 	p := f.product(10)
 	f.importCards("warehouse", p, "warehouse", cards(1, 10, future(20))).Expect(t, 201)
 	f.importCards("warehouse", p, "warehouse", cards(100, 10, future(200))).Expect(t, 201)
-	wh, sp := f.orgs["warehouse"].ID, f.orgs["space"].ID
+	wh, sp := f.Orgs["warehouse"].ID, f.Orgs["space"].ID
 	body := func(q int) map[string]any {
 		return map[string]any{"from_site_id": wh, "to_site_id": sp, "recharges": []map[string]any{{"product_id": p, "quantity": q}}}
 	}
-	f.http.Do("POST", "/api/v1/transfers", f.tokens["warehouse"], body(21)).ExpectProblem(t, 409)
-	f.http.Do("POST", "/api/v1/transfers", f.tokens["warehouse"], body(0)).ExpectProblem(t, 422)
-	tr := f.http.Do("POST", "/api/v1/transfers", f.tokens["warehouse"], body(15)).Expect(t, 201).Map(t)
+	f.HTTP.Do("POST", "/api/v1/transfers", f.Tokens["warehouse"], body(21)).ExpectProblem(t, 409)
+	f.HTTP.Do("POST", "/api/v1/transfers", f.Tokens["warehouse"], body(0)).ExpectProblem(t, 422)
+	tr := f.HTTP.Do("POST", "/api/v1/transfers", f.Tokens["warehouse"], body(15)).Expect(t, 201).Map(t)
 	if fmt.Sprint(tr["recharges"]) != fmt.Sprintf("[map[product_id:%d quantity:15]]", p) {
 		t.Fatalf("recharge lines %v", tr["recharges"])
 	}
-	f.http.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/ship", id(tr)), f.tokens["warehouse"], nil).Expect(t, 200)
+	f.HTTP.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/ship", id(tr)), f.Tokens["warehouse"], nil).Expect(t, 200)
 	// The delivery note lists the cards shipped: product, quantity, serials.
-	manifest := f.http.Do("GET", fmt.Sprintf("/api/v1/transfers/%d/manifest.pdf", id(tr)), f.tokens["warehouse"], nil).Expect(t, 200)
+	manifest := f.HTTP.Do("GET", fmt.Sprintf("/api/v1/transfers/%d/manifest.pdf", id(tr)), f.Tokens["warehouse"], nil).Expect(t, 200)
 	text := strings.Join(strings.Fields(testenv.PDFText(t, manifest.Body)), " ")
 	if !strings.Contains(text, "Recharges") || !strings.Contains(text, "Recharge 10 € — 20 Go 15") || !strings.Contains(text, "SER00000001 → SER00000104") {
 		t.Fatalf("the delivery note does not list the cards: %s", text)
@@ -407,13 +407,13 @@ func TestRechargeTransferAndStock(t *testing.T) {
 		testenv.RenderPNG(t, manifest.Body, 100, dir, "manifest-recharges")
 	}
 	var inTransit []string
-	f.db.Raw("SELECT serial FROM recharge_units WHERE status = 'in_transit' ORDER BY serial").Scan(&inTransit)
+	f.DB.Raw("SELECT serial FROM recharge_units WHERE status = 'in_transit' ORDER BY serial").Scan(&inTransit)
 	if len(inTransit) != 15 || inTransit[9] != "SER00000010" || inTransit[10] != "SER00000100" {
 		t.Fatalf("shipped %v: want the 10 first-expiring, then 5 more", inTransit)
 	}
 	stock := func(user string, q string) map[int64]map[string]any {
 		var lines []map[string]any
-		f.http.Do("GET", "/api/v1/recharge-stock"+q, f.tokens[user], nil).Expect(t, 200).Decode(t, &lines)
+		f.HTTP.Do("GET", "/api/v1/recharge-stock"+q, f.Tokens[user], nil).Expect(t, 200).Decode(t, &lines)
 		out := map[int64]map[string]any{}
 		for _, l := range lines {
 			if int64(l["product_id"].(float64)) == p {
@@ -426,21 +426,21 @@ func TestRechargeTransferAndStock(t *testing.T) {
 	if s[wh]["available"].(float64) != 5 || s[wh]["in_transit"].(float64) != 15 || s[wh]["low"] != true || s[sp]["available"].(float64) != 0 {
 		t.Fatalf("stock while shipping %v", s)
 	}
-	f.http.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/receive", id(tr)), f.tokens["space"], map[string]any{"codes": []string{}}).Expect(t, 200)
+	f.HTTP.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/receive", id(tr)), f.Tokens["space"], map[string]any{"codes": []string{}}).Expect(t, 200)
 	s = stock("space", "")
 	if len(s) != 1 || s[sp]["available"].(float64) != 15 || s[sp]["low"] != false {
 		t.Fatalf("space stock after receiving %v", s)
 	}
-	f.http.Do("GET", fmt.Sprintf("/api/v1/recharge-stock?site_id=%d", wh), f.tokens["space"], nil).ExpectProblem(t, 404)
+	f.HTTP.Do("GET", fmt.Sprintf("/api/v1/recharge-stock?site_id=%d", wh), f.Tokens["space"], nil).ExpectProblem(t, 404)
 	// A site's own threshold overrides the product's.
-	f.http.Do("PUT", fmt.Sprintf("/api/v1/recharge-products/%d/thresholds/%d", p, sp), f.tokens["space"], map[string]any{"threshold": 20}).Expect(t, 200)
-	f.http.Do("PUT", fmt.Sprintf("/api/v1/recharge-products/%d/thresholds/%d", p, wh), f.tokens["space"], map[string]any{"threshold": 20}).ExpectProblem(t, 404)
+	f.HTTP.Do("PUT", fmt.Sprintf("/api/v1/recharge-products/%d/thresholds/%d", p, sp), f.Tokens["space"], map[string]any{"threshold": 20}).Expect(t, 200)
+	f.HTTP.Do("PUT", fmt.Sprintf("/api/v1/recharge-products/%d/thresholds/%d", p, wh), f.Tokens["space"], map[string]any{"threshold": 20}).ExpectProblem(t, 404)
 	var low []map[string]any
-	f.http.Do("GET", "/api/v1/recharge-stock?low=true", f.tokens["admin"], nil).Expect(t, 200).Decode(t, &low)
+	f.HTTP.Do("GET", "/api/v1/recharge-stock?low=true", f.Tokens["admin"], nil).Expect(t, 200).Decode(t, &low)
 	if len(low) != 4 { // the warehouse (5 < 10), the other warehouse and space (0 < 10), the space (15 < 20)
 		t.Fatalf("low stock %v", low)
 	}
-	f.http.Do("GET", "/api/v1/recharge-stock", f.tokens["prescriber"], nil).ExpectProblem(t, 403)
+	f.HTTP.Do("GET", "/api/v1/recharge-stock", f.Tokens["prescriber"], nil).ExpectProblem(t, 403)
 }
 
 func TestSoldReport(t *testing.T) {
@@ -449,7 +449,7 @@ func TestSoldReport(t *testing.T) {
 	f.importCards("warehouse", p, "warehouse", cards(1, 5, future(30))).Expect(t, 201)
 	f.allocate(p, "warehouse", 2)
 	month := time.Now().UTC().Format("2006-01")
-	r := f.http.Do("GET", fmt.Sprintf("/api/v1/recharge-reports/sold?operator_id=%d&month=%s", f.orgs["operator"].ID, month), f.tokens["admin"], nil).Expect(t, 200)
+	r := f.HTTP.Do("GET", fmt.Sprintf("/api/v1/recharge-reports/sold?operator_id=%d&month=%s", f.Orgs["operator"].ID, month), f.Tokens["admin"], nil).Expect(t, 200)
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") {
 		t.Fatalf("content type %q", r.Header.Get("Content-Type"))
 	}
@@ -461,14 +461,14 @@ func TestSoldReport(t *testing.T) {
 	if strings.Contains(string(r.Body), "PIN") {
 		t.Fatal("PINs in the report")
 	}
-	empty := f.http.Do("GET", fmt.Sprintf("/api/v1/recharge-reports/sold?operator_id=%d&month=2020-01", f.orgs["operator"].ID), f.tokens["admin"], nil).Expect(t, 200)
+	empty := f.HTTP.Do("GET", fmt.Sprintf("/api/v1/recharge-reports/sold?operator_id=%d&month=2020-01", f.Orgs["operator"].ID), f.Tokens["admin"], nil).Expect(t, 200)
 	if strings.Count(string(empty.Body), "\n") != 1 {
 		t.Fatalf("another month: %s", empty.Body)
 	}
-	f.http.Do("GET", fmt.Sprintf("/api/v1/recharge-reports/sold?operator_id=%d&month=2026-13", f.orgs["operator"].ID), f.tokens["admin"], nil).ExpectProblem(t, 422)
-	f.http.Do("GET", fmt.Sprintf("/api/v1/recharge-reports/sold?operator_id=%d&month=%s", f.orgs["donor"].ID, month), f.tokens["admin"], nil).ExpectProblem(t, 422)
-	f.http.Do("GET", "/api/v1/recharge-reports/sold?month="+month, f.tokens["admin"], nil).ExpectProblem(t, 422)
-	f.http.Do("GET", fmt.Sprintf("/api/v1/recharge-reports/sold?operator_id=%d&month=%s", f.orgs["operator"].ID, month), f.tokens["warehouse"], nil).ExpectProblem(t, 403)
+	f.HTTP.Do("GET", fmt.Sprintf("/api/v1/recharge-reports/sold?operator_id=%d&month=2026-13", f.Orgs["operator"].ID), f.Tokens["admin"], nil).ExpectProblem(t, 422)
+	f.HTTP.Do("GET", fmt.Sprintf("/api/v1/recharge-reports/sold?operator_id=%d&month=%s", f.Orgs["donor"].ID, month), f.Tokens["admin"], nil).ExpectProblem(t, 422)
+	f.HTTP.Do("GET", "/api/v1/recharge-reports/sold?month="+month, f.Tokens["admin"], nil).ExpectProblem(t, 422)
+	f.HTTP.Do("GET", fmt.Sprintf("/api/v1/recharge-reports/sold?operator_id=%d&month=%s", f.Orgs["operator"].ID, month), f.Tokens["warehouse"], nil).ExpectProblem(t, 403)
 }
 
 var _ = partners.RoleAdmin

@@ -150,15 +150,8 @@ func TestFirstRunCreatesAdminOnce(t *testing.T) {
 		t.Fatalf("no admin password printed:\n%s", s.Out)
 	}
 	token := login(t, s.URL, "chef@example.org", m[1])
-	req, _ := http.NewRequest("GET", s.URL+"/api/v1/me", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("me: %d", resp.StatusCode)
+	if status := meStatus(t, s.URL, token); status != 200 {
+		t.Fatalf("me: %d", status)
 	}
 	if code := s.Stop(t); code != 0 {
 		t.Fatalf("stop: exit %d", code)
@@ -537,4 +530,17 @@ func migrated(t *testing.T, env map[string]string) *database.DB {
 		t.Fatal(stderr)
 	}
 	return testenv.Open(t, env["TREMPLIN_DATABASE_URL"], env["TREMPLIN_DATA_DIR"])
+}
+
+// meStatus is the status of GET /api/v1/me with a bearer token.
+func meStatus(t *testing.T, base, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/api/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

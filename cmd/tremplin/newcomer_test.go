@@ -4,7 +4,6 @@ package main
 
 import (
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -88,15 +87,8 @@ func TestAdminPasswordCommand(t *testing.T) {
 		t.Fatalf("exit %d, %q %q", code, out, stderr)
 	}
 	login(t, s.URL, "admin@tremplin.local", fresh[1])
-	req, _ := http.NewRequest("GET", s.URL+"/api/v1/me", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 401 {
-		t.Fatalf("a session from before the change: %d", resp.StatusCode)
+	if status := meStatus(t, s.URL, token); status != 401 {
+		t.Fatalf("a session from before the change: %d", status)
 	}
 	if code, _, _ := runCmd(t, env, "admin", "password", "--email", "admin@tremplin.local", "--password", "short"); code == 0 {
 		t.Fatal("a short password was set")
