@@ -13,7 +13,6 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
-	"github.com/tremplin/tremplin/internal/textcheck"
 	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -46,55 +45,32 @@ func (p *Pages) Routes(r gin.IRouter) {
 func (p *Pages) Menu(c partners.Caller) []web.Link {
 	var out []web.Link
 	if c.Is(issuerRoles...) {
-		out = append(out, web.Link{ID: "new-voucher", Label: "Nouveau bon", Href: "/bons/nouveau", Primary: true})
+		out = append(out, web.Link{ID: "new-voucher", Label: "New voucher", Href: "/bons/nouveau", Primary: true})
 	}
 	if c.Is(prescriberRoles...) {
-		out = append(out, web.Link{ID: "vouchers", Label: "Bons émis", Href: "/bons"})
+		out = append(out, web.Link{ID: "vouchers", Label: "Vouchers issued", Href: "/bons"})
 	}
 	if c.Is(lookupRoles...) {
-		out = append(out, web.Link{ID: "check-voucher", Label: "Vérifier un bon", Href: "/verifier"})
+		out = append(out, web.Link{ID: "check-voucher", Label: "Check a voucher", Href: "/verifier"})
 	}
 	return out
 }
 
-var categoryChoices = []struct{ Value, Label string }{
-	{"smartphone", "Smartphone"}, {"feature_phone", "Téléphone simple"}, {"laptop", "Ordinateur portable"},
-	{"tablet", "Tablette"}, {"desktop", "Ordinateur fixe"}, {"other", "Accessoire"},
-}
+// categoryChoices are the categories a voucher may allow, in the order
+// people see them (their labels are in the catalogue, "category.*").
+var categoryChoices = []string{"smartphone", "feature_phone", "laptop", "tablet", "desktop", "other"}
 
-// frenchMessages says the services' validation messages of the voucher
-// form in French, by their English format (FieldError.Key), with the same
-// arguments. (The UI's message catalogue is to take these over.)
-var frenchMessages = map[string]string{
-	"is required":                              "est obligatoire.",
-	"must be at most 100 characters":           "100 caractères au plus.",
-	"must be between 1900 and %d":              "entre 1900 et %d.",
-	"must be 5 digits, such as 93100 or 97420": "5 chiffres, par exemple 93100 ou 97420.",
-	"%q is not a category (smartphone, feature_phone, laptop, tablet, desktop, other)": "%q n'est pas une catégorie connue.",
-	"%q is listed twice":                                   "%q est cochée deux fois.",
-	"must be between 0 and %d":                             "entre 0 et %d.",
-	"must be between 1 and %d":                             "entre 1 et %d.",
-	"a voucher allows at least one device or one recharge": "un bon permet au moins un appareil ou une recharge.",
-	"a whole number is expected":                           "un nombre entier est attendu.",
-	"say which categories the devices may be, e.g. [\"smartphone\", \"laptop\"]": "cochez les catégories d'appareils permises.",
-	textcheck.Message: "contient un caractère invisible ou non valide : retapez-le.",
-}
-
-var statusLabels = map[string]string{StatusActive: "actif", StatusUsed: "utilisé", StatusExpired: "expiré", StatusRevoked: "révoqué"}
-
-var fieldLabels = map[string]string{"first_name": "Prénom", "last_name": "Nom", "birth_year": "Année de naissance", "postal_code": "Code postal",
-	"device_categories": "Catégories", "devices": "Appareils", "recharges": "Recharges", "valid_days": "Durée", "reason": "Motif", "code": "Code"}
+var statusChoices = []string{StatusActive, StatusUsed, StatusExpired, StatusRevoked}
 
 type pageData struct {
-	Caller     *partners.Caller
+	web.Page
 	Vouchers   []VoucherView
 	Voucher    *VoucherView
-	Categories []struct{ Value, Label string }
-	Statuses   map[string]string
+	Categories []string
+	Statuses   []string
 	Form       url.Values
 	Errors     []string
 	Code       string
-	Message    string
 	Next       string // the next page of a list, when there is one
 	CanIssue   bool   // the caller may issue a voucher (issuerRoles)
 	// FieldErrors says, by field name, what is wrong with it, in French.
@@ -103,7 +79,7 @@ type pageData struct {
 
 func (p *Pages) data(c *gin.Context) (pageData, partners.Caller, error) {
 	caller, err := partners.CurrentCaller(c)
-	return pageData{Caller: &caller, Categories: categoryChoices, Statuses: statusLabels, CanIssue: caller.Is(issuerRoles...)}, caller, err
+	return pageData{Categories: categoryChoices, Statuses: statusChoices, CanIssue: caller.Is(issuerRoles...)}, caller, err
 }
 
 func (p *Pages) list(c *gin.Context) {
@@ -129,7 +105,7 @@ func (p *Pages) list(c *gin.Context) {
 		p.Site.Fail(c, err)
 		return
 	}
-	p.Site.Render(c, http.StatusOK, "vouchers", d)
+	p.Site.Render(c, http.StatusOK, "vouchers", &d)
 }
 
 // issuer is the page data of a caller who may issue vouchers; false (the
@@ -152,7 +128,7 @@ func (p *Pages) form(c *gin.Context) {
 		return
 	}
 	d.Form = url.Values{"valid_days": {"30"}, "devices": {"1"}, "recharges": {"0"}}
-	p.Site.Render(c, http.StatusOK, "voucher_new", d)
+	p.Site.Render(c, http.StatusOK, "voucher_new", &d)
 }
 
 func formInt(v url.Values, name string, errs *apperr.ValidationError) int {
@@ -209,36 +185,25 @@ func (p *Pages) create(c *gin.Context) {
 		p.formError(c, d, v)
 		return
 	}
-	vo, err := p.Service.IssueToNewPerson(c.Request.Context(), caller, nb, nv)
+	to, repeated, err := p.Site.Once(c, func() (string, error) {
+		vo, err := p.Service.IssueToNewPerson(c.Request.Context(), caller, nb, nv)
+		return "/bons/" + vo.Code, err
+	})
 	if err != nil {
 		p.formError(c, d, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/bons/"+vo.Code+"?nouveau=1")
+	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("The voucher is created. Print it or send it to the person."))
 }
 
 func (p *Pages) formError(c *gin.Context, d pageData, err error) {
-	var v *apperr.ValidationError
-	if !errors.As(err, &v) {
+	fields, all, ok := web.FieldErrors(p.Site.Lang(c), err)
+	if !ok {
 		p.Site.Fail(c, err)
 		return
 	}
-	d.FieldErrors = map[string]string{}
-	for _, e := range v.Errors {
-		label := fieldLabels[e.Field]
-		if label == "" {
-			label = e.Field
-		}
-		msg := e.Message
-		if fr, ok := frenchMessages[e.Key]; ok {
-			msg = fmt.Sprintf(fr, e.Args...)
-		}
-		if _, seen := d.FieldErrors[e.Field]; !seen {
-			d.FieldErrors[e.Field] = msg
-		}
-		d.Errors = append(d.Errors, label+" : "+msg)
-	}
-	p.Site.Render(c, http.StatusUnprocessableEntity, "voucher_new", d)
+	d.FieldErrors, d.Errors = fields, all
+	p.Site.Render(c, http.StatusUnprocessableEntity, "voucher_new", &d)
 }
 
 func (p *Pages) show(c *gin.Context) {
@@ -252,10 +217,7 @@ func (p *Pages) show(c *gin.Context) {
 		p.Site.Fail(c, err)
 		return
 	}
-	if c.Query("nouveau") != "" {
-		d.Message = "Le bon est créé. Imprimez-le ou envoyez-le à la personne."
-	}
-	p.Site.Render(c, http.StatusOK, "voucher", d)
+	p.Site.Render(c, http.StatusOK, "voucher", &d)
 }
 
 func (p *Pages) pdf(c *gin.Context) {
@@ -274,32 +236,40 @@ func (p *Pages) pdf(c *gin.Context) {
 
 func (p *Pages) revoke(c *gin.Context) {
 	caller, err := partners.CurrentCaller(c)
-	var v VoucherView
+	var to string
+	var repeated bool
 	if err == nil {
-		v, err = p.Service.Revoke(c.Request.Context(), caller, c.Param("code"), c.PostForm("reason"))
+		to, repeated, err = p.Site.Once(c, func() (string, error) {
+			v, err := p.Service.Revoke(c.Request.Context(), caller, c.Param("code"), c.PostForm("reason"))
+			return "/bons/" + v.Code, err
+		})
 	}
 	if err != nil {
 		p.Site.Fail(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/bons/"+v.Code)
+	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("The voucher is revoked."))
 }
 
 func (p *Pages) renew(c *gin.Context) {
 	caller, err := partners.CurrentCaller(c)
-	var v VoucherView
+	var to string
+	var repeated bool
 	if err == nil {
 		days, convErr := strconv.Atoi(c.PostForm("valid_days"))
 		if convErr != nil {
 			days = 0
 		}
-		v, err = p.Service.Renew(c.Request.Context(), caller, c.Param("code"), days)
+		to, repeated, err = p.Site.Once(c, func() (string, error) {
+			v, err := p.Service.Renew(c.Request.Context(), caller, c.Param("code"), days)
+			return "/bons/" + v.Code, err
+		})
 	}
 	if err != nil {
 		p.Site.Fail(c, err)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/bons/"+v.Code+"?nouveau=1")
+	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("The voucher is renewed: here is the new one. Print it or send it to the person."))
 }
 
 // verify is the counter's check: type or scan a code, see what it allows.
@@ -317,13 +287,13 @@ func (p *Pages) verify(c *gin.Context) {
 		case err == nil:
 			d.Voucher = &v
 		case errors.Is(err, apperr.ErrInvalid):
-			status, d.Errors = http.StatusUnprocessableEntity, []string{"Ce code contient une erreur de frappe : vérifiez chaque caractère avec la personne."}
+			status, d.Errors = http.StatusUnprocessableEntity, []string{p.Site.Lang(c).T("This code has a typing mistake: check each character with the person.")}
 		case errors.Is(err, apperr.ErrNotFound):
-			status, d.Errors = http.StatusNotFound, []string{"Aucun bon ne porte ce code."}
+			status, d.Errors = http.StatusNotFound, []string{p.Site.Lang(c).T("No voucher has this code.")}
 		default:
 			p.Site.Fail(c, err)
 			return
 		}
 	}
-	p.Site.Render(c, status, "verify", d)
+	p.Site.Render(c, status, "verify", &d)
 }

@@ -87,6 +87,44 @@ type TransferView struct {
 	Received []DeviceRef `json:"received,omitempty"`
 }
 
+// cannotTravel says why a device may not go on a transfer from one site to
+// another (a message format and its arguments), if it may not.
+func cannotTravel(d Device, from, to partners.Organization) (string, []any, bool) {
+	switch {
+	case d.SiteID != from.ID:
+		return "%s is not at %s", []any{d.Tag, from.Name}, true
+	case !shippable(d.State):
+		return "%s is %s (only ready, in-stock or returned devices travel)", []any{d.Tag, d.State}, true
+	case d.State == Returned && to.Kind != partners.KindWarehouse:
+		return "%s was returned: it goes back to a warehouse for diagnosis", []any{d.Tag}, true
+	}
+	return "", nil, false
+}
+
+// CheckTravel resolves a scanned code to a device that may go on a transfer
+// from one site to another, or says why it may not, before the transfer
+// is drafted (the same rule CreateTransfer applies).
+func (s *Service) CheckTravel(ctx context.Context, c partners.Caller, fromSiteID, toSiteID int64, code string) (Device, error) {
+	d, err := s.FindByCode(ctx, c, code)
+	if err != nil {
+		return d, err
+	}
+	from, err := s.partners.Site(ctx, fromSiteID)
+	if err != nil {
+		return d, err
+	}
+	to := partners.Organization{Kind: partners.KindSpace}
+	if toSiteID != 0 {
+		if to, err = s.partners.Site(ctx, toSiteID); err != nil {
+			return d, err
+		}
+	}
+	if format, args, bad := cannotTravel(d, from, to); bad {
+		return d, apperr.Conflict("device-unavailable", format, args...)
+	}
+	return d, nil
+}
+
 // shippable is the state a device leaves from, by origin site kind.
 func shippable(s State) bool { return s == Ready || s == InStock || s == Returned }
 
@@ -151,13 +189,8 @@ func (s *Service) CreateTransfer(ctx context.Context, c partners.Caller, in NewT
 		}
 		var problems []string
 		for _, d := range devices {
-			switch {
-			case d.SiteID != from.ID:
-				problems = append(problems, fmt.Sprintf("%s is not at %s", d.Tag, from.Name))
-			case !shippable(d.State):
-				problems = append(problems, fmt.Sprintf("%s is %s (only ready, in-stock or returned devices travel)", d.Tag, d.State))
-			case d.State == Returned && to.Kind != partners.KindWarehouse:
-				problems = append(problems, fmt.Sprintf("%s was returned: it goes back to a warehouse for diagnosis", d.Tag))
+			if format, args, bad := cannotTravel(d, from, to); bad {
+				problems = append(problems, fmt.Sprintf(format, args...))
 			}
 		}
 		var busy []struct {

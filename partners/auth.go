@@ -248,11 +248,12 @@ func (s *Service) Authenticate(ctx context.Context, secret string, kind TokenKin
 		User
 		OrgKind     *Kind
 		OrgTimezone *string
+		OrgName     *string
 		OrgActive   *bool
 	}
 	err := s.db.WithContext(ctx).Table("auth_tokens").
 		Select("auth_tokens.id AS token_id, auth_tokens.expires_at, auth_tokens.revoked_at, users.*, "+
-			"organizations.kind AS org_kind, organizations.timezone AS org_timezone, organizations.active AS org_active").
+			"organizations.kind AS org_kind, organizations.timezone AS org_timezone, organizations.name AS org_name, organizations.active AS org_active").
 		Joins("JOIN users ON users.id = auth_tokens.user_id").
 		Joins("LEFT JOIN organizations ON organizations.id = users.organization_id").
 		Where("auth_tokens.token_hash = ? AND auth_tokens.kind = ?", hashSecret(secret), kind).
@@ -270,11 +271,12 @@ func (s *Service) Authenticate(ctx context.Context, secret string, kind TokenKin
 		return Caller{}, fmt.Errorf("account is deactivated: %w", apperr.ErrUnauthenticated)
 	}
 	c := Caller{UserID: row.User.ID, Email: row.User.Email, Name: row.User.Name, Role: row.User.Role,
-		Timezone: DefaultTimezone, TokenID: row.TokenID}
+		Timezone: DefaultTimezone, TokenID: row.TokenID, Language: row.User.Language}
 	if row.User.OrganizationID != nil {
 		c.OrganizationID = *row.User.OrganizationID
 		c.OrganizationKind = *row.OrgKind
 		c.Timezone = *row.OrgTimezone
+		c.OrganizationName = *row.OrgName
 	}
 	return c, nil
 }

@@ -21,6 +21,10 @@ type Caller struct {
 	OrganizationKind Kind  // "" for admins
 	Timezone         string
 	TokenID          int64
+	// OrganizationName and Language are for the web UI's top bar and
+	// catalogue.
+	OrganizationName string
+	Language         string
 }
 
 // CheckSite returns ErrNotFound when a site is not the caller's (admins may

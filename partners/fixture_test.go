@@ -75,7 +75,9 @@ func newFixture(t *testing.T, limits ...partners.LoginLimits) *fixture {
 	public := e.Group("/api/v1")
 	authed := e.Group("/api/v1", partners.RequireAuth(svc))
 	(&partners.API{Service: svc}).Routes(public, authed)
-	(&partners.Pages{Service: svc, Site: &web.Site{Views: views, Logger: logger, Viewer: partners.Viewer}}).Routes(e)
+	pages := &partners.Pages{Service: svc}
+	pages.Site = &web.Site{Views: views, Logger: logger, Frame: pages.Frame}
+	pages.Routes(e)
 
 	f := &fixture{t: t, db: db, svc: svc, http: testenv.NewHTTP(t, e), clock: clk,
 		orgs: map[string]partners.Organization{}, users: map[string]partners.User{}, pw: "correct horse battery"}

@@ -94,6 +94,9 @@ type User struct {
 	CreatedAt      time.Time  `json:"created_at"`
 	UpdatedAt      time.Time  `json:"updated_at"`
 	LastLoginAt    *time.Time `json:"last_login_at"`
+	// Language of the web UI ("fr", "en"; "" follows the browser). Not part
+	// of the API's user.
+	Language string `json:"-"`
 }
 
 const (

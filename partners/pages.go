@@ -5,11 +5,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/i18n"
 	"github.com/tremplin/tremplin/internal/textcheck"
 	"github.com/tremplin/tremplin/internal/web"
 )
@@ -21,8 +23,12 @@ const SessionCookie = "tremplin_session"
 type Pages struct {
 	Service *Service
 	Site    *web.Site
-	// Menus say what each domain's pages offer a caller, for the home page.
+	// Menus say what each domain's pages offer a caller, for the menu and
+	// the home page.
 	Menus []func(Caller) []web.Link
+	// Homes are each role's daily page, where / leads (the home page
+	// with the menu's actions for a role without one).
+	Homes map[Role]string
 	// BehindProxy: trust X-Forwarded-Proto from the configured proxies when
 	// deciding whether cookies are Secure.
 	BehindProxy bool
@@ -33,7 +39,73 @@ func (p *Pages) Routes(r gin.IRouter) {
 	r.GET("/login", p.loginForm)
 	r.POST("/login", p.login)
 	r.POST("/logout", p.logout)
+	r.POST("/langue", p.language)
 	r.GET("/", p.RequireSession(), p.home)
+}
+
+// langCookie keeps the language chosen before login (and on this browser).
+const langCookie = "tremplin_lang"
+
+// Frame is the layout's view of the caller: language, zone, person, site
+// and menu (web.Site calls it for every page).
+func (p *Pages) Frame(c *gin.Context) (web.Page, bool) {
+	setting, _ := c.Cookie(langCookie)
+	caller, err := CurrentCaller(c)
+	if err != nil {
+		return web.Page{Lang: i18n.Choose(setting, c.GetHeader("Accept-Language")), Loc: time.UTC}, false
+	}
+	if caller.Language != "" {
+		setting = caller.Language
+	}
+	loc, err := time.LoadLocation(caller.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	f := web.Page{Lang: i18n.Choose(setting, c.GetHeader("Accept-Language")), Loc: loc, UserID: caller.UserID,
+		Who: caller.Name, Role: RoleLabel(caller.Role), Where: caller.OrganizationName}
+	if f.Where == "" {
+		f.Where = "Tremplin network"
+	}
+	for _, menu := range p.Menus {
+		f.Menu = append(f.Menu, menu(caller)...)
+	}
+	return f, true
+}
+
+// RoleLabel is a role as people read it (a catalogue key).
+func RoleLabel(r Role) string {
+	switch r {
+	case RoleAdmin:
+		return "Network admin"
+	case RoleWarehouse:
+		return "Warehouse"
+	case RoleSpace:
+		return "Space"
+	case RolePrescriber:
+		return "Prescriber"
+	}
+	return string(r)
+}
+
+// language switches the UI's language: kept on this browser, and on the
+// person's account when signed in.
+func (p *Pages) language(c *gin.Context) {
+	l, ok := i18n.Parse(c.PostForm("lang"))
+	if !ok {
+		p.Site.Fail(c, apperr.Invalid("lang", "must be fr or en"))
+		return
+	}
+	if secret, err := c.Cookie(SessionCookie); err == nil {
+		if caller, err := p.Service.Authenticate(c.Request.Context(), secret, TokenSession); err == nil {
+			if err := p.Service.SetLanguage(c.Request.Context(), caller, string(l)); err != nil {
+				p.Site.Fail(c, err)
+				return
+			}
+		}
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: langCookie, Value: string(l), Path: "/", MaxAge: 365 * 24 * 3600,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: httpx.IsHTTPS(c, p.BehindProxy)})
+	c.Redirect(http.StatusSeeOther, safeNext(c.PostForm("next")))
 }
 
 // RequireSession sends visitors without a valid session to the login page.
@@ -62,10 +134,10 @@ func (p *Pages) RequireSession() gin.HandlerFunc {
 }
 
 type loginView struct {
-	Caller *Caller
-	Email  string
-	Next   string
-	Error  string
+	web.Page
+	Email string
+	Next  string
+	Error string
 }
 
 // safeNext keeps a post-login redirect on this site.
@@ -77,7 +149,7 @@ func safeNext(s string) string {
 }
 
 func (p *Pages) loginForm(c *gin.Context) {
-	p.Site.Render(c, http.StatusOK, "login", loginView{Next: safeNext(c.Query("next"))})
+	p.Site.Render(c, http.StatusOK, "login", &loginView{Next: safeNext(c.Query("next"))})
 }
 
 func (p *Pages) login(c *gin.Context) {
@@ -86,15 +158,16 @@ func (p *Pages) login(c *gin.Context) {
 	s, err := p.Service.Login(c.Request.Context(), Credentials{Email: email, Password: c.PostForm("password")}, TokenSession,
 		Client{IP: c.ClientIP(), UserAgent: c.Request.UserAgent()})
 	if err != nil {
-		view := loginView{Email: email, Next: next}
+		view := &loginView{Email: email, Next: next}
 		status := http.StatusUnauthorized
+		l := p.Site.Lang(c)
 		switch {
 		case errors.Is(err, apperr.ErrRateLimited):
-			status, view.Error = http.StatusTooManyRequests, "Trop de tentatives de connexion. Réessayez dans quelques minutes."
+			status, view.Error = http.StatusTooManyRequests, l.T("Too many login attempts. Try again in a few minutes.")
 		case errors.Is(err, apperr.ErrInvalid):
-			status, view.Error = http.StatusUnprocessableEntity, "Saisissez votre adresse e-mail et votre mot de passe."
+			status, view.Error = http.StatusUnprocessableEntity, l.T("Type your email address and your password.")
 		case errors.Is(err, apperr.ErrUnauthenticated):
-			view.Error = "Adresse e-mail ou mot de passe incorrect."
+			view.Error = l.T("Wrong email address or password.")
 		default:
 			p.Site.Fail(c, err)
 			return
@@ -125,6 +198,7 @@ func (p *Pages) logout(c *gin.Context) {
 }
 
 type homeView struct {
+	web.Page
 	Caller       *Caller
 	Organization *Organization
 	Actions      []web.Link
@@ -136,7 +210,11 @@ func (p *Pages) home(c *gin.Context) {
 		p.Site.Fail(c, err)
 		return
 	}
-	view := homeView{Caller: &caller}
+	if to, ok := p.Homes[caller.Role]; ok {
+		c.Redirect(http.StatusSeeOther, to)
+		return
+	}
+	view := &homeView{Caller: &caller}
 	for _, menu := range p.Menus {
 		view.Actions = append(view.Actions, menu(caller)...)
 	}
@@ -149,13 +227,4 @@ func (p *Pages) home(c *gin.Context) {
 		view.Organization = &o
 	}
 	p.Site.Render(c, http.StatusOK, "home", view)
-}
-
-// Viewer is who looks at a page, for the layout's top bar: the session's
-// caller, or nil before login.
-func Viewer(c *gin.Context) any {
-	if caller, err := CurrentCaller(c); err == nil {
-		return &caller
-	}
-	return nil
 }

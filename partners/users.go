@@ -13,6 +13,7 @@ import (
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/i18n"
 )
 
 // NewUser is the input of CreateUser.
@@ -248,4 +249,16 @@ func (s *Service) UpdateUser(ctx context.Context, c Caller, id int64, in UserPat
 		}
 	}
 	return u, err
+}
+
+// SetLanguage records the language of a person's pages ("" follows the
+// browser).
+func (s *Service) SetLanguage(ctx context.Context, c Caller, lang string) error {
+	if _, ok := i18n.Parse(lang); !ok && lang != "" {
+		return apperr.Invalid("language", "must be fr or en")
+	}
+	if err := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", c.UserID).Update("language", lang).Error; err != nil {
+		return fmt.Errorf("set language: %w", err)
+	}
+	return nil
 }

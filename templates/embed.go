@@ -1,27 +1,205 @@
 // Package templates holds the web UI's HTML templates and static assets,
-// embedded in the binary and parsed once at start.
+// embedded in the binary and parsed once at start, once per language.
 package templates
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/tremplin/tremplin/internal/i18n"
 )
 
-//go:embed layout.html pages/*.html
+//go:embed layout.html pages/*.html partials/*.html
 var pages embed.FS
 
 //go:embed static
 var static embed.FS
 
-// Static serves /static/: files only, a folder is not found (never listed).
-func Static() http.FileSystem {
-	sub, _ := fs.Sub(static, "static")
-	return filesOnly{http.FS(sub)}
+// Set is every page, each parsed with the layout, for each language.
+type Set struct {
+	pages  map[i18n.Lang]map[string]*template.Template
+	hashes map[string]string
 }
+
+// funcs are the templates' functions in one language: t says a catalogue
+// message, the others format money, counts, days and times.
+func funcs(l i18n.Lang, hashes map[string]string) template.FuncMap {
+	return template.FuncMap{
+		"t":     l.T,
+		"money": func(cents any) string { return l.Money(toInt(cents)) },
+		"num":   func(n any) string { return l.Number(toInt(n)) },
+		"date": func(t any, loc *time.Location) string {
+			switch v := t.(type) {
+			case time.Time:
+				return l.Date(v, loc)
+			case *time.Time:
+				if v != nil {
+					return l.Date(*v, loc)
+				}
+			case string:
+				return l.ISODate(v)
+			}
+			return ""
+		},
+		"datetime": func(t any, loc *time.Location) string {
+			switch v := t.(type) {
+			case time.Time:
+				return l.DateTime(v, loc)
+			case *time.Time:
+				if v != nil {
+					return l.DateTime(*v, loc)
+				}
+			}
+			return ""
+		},
+		"clock": func(t time.Time, loc *time.Location) string { return l.Clock(t, loc) },
+		// asset is a static file's URL with its content's hash, so that
+		// browsers keep it for a year and fetch it again when it changes.
+		"asset": func(name string) string { return "/static/" + name + "?v=" + hashes[name] },
+		"has": func(vals []string, v string) bool {
+			for _, x := range vals {
+				if x == v {
+					return true
+				}
+			}
+			return false
+		},
+		"seq": func(n int) []int {
+			out := make([]int, n)
+			for i := range out {
+				out[i] = i
+			}
+			return out
+		},
+		"add": func(a, b int) int { return a + b },
+		"lower": strings.ToLower,
+		"deref": func(p any) any {
+			switch v := p.(type) {
+			case *string:
+				if v != nil {
+					return *v
+				}
+				return ""
+			case *int64:
+				if v != nil {
+					return *v
+				}
+				return int64(0)
+			case *int:
+				if v != nil {
+					return *v
+				}
+				return 0
+			}
+			return p
+		},
+	}
+}
+
+func toInt(v any) int64 {
+	switch n := v.(type) {
+	case int:
+		return int64(n)
+	case int64:
+		return n
+	case *int64:
+		if n != nil {
+			return *n
+		}
+	case int32:
+		return int64(n)
+	}
+	return 0
+}
+
+// Load parses every page once per language and hashes the static files.
+func Load() (*Set, error) {
+	s := &Set{pages: map[i18n.Lang]map[string]*template.Template{}, hashes: map[string]string{}}
+	err := fs.WalkDir(static, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := static.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		s.hashes[strings.TrimPrefix(p, "static/")] = hex.EncodeToString(sum[:6])
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	names, err := fs.Glob(pages, "pages/*.html")
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range i18n.Langs {
+		s.pages[l] = map[string]*template.Template{}
+		for _, n := range names {
+			t, err := template.New("layout.html").Funcs(funcs(l, s.hashes)).ParseFS(pages, "layout.html", "partials/*.html", n)
+			if err != nil {
+				return nil, fmt.Errorf("parse %s: %w", n, err)
+			}
+			s.pages[l][strings.TrimSuffix(path.Base(n), ".html")] = t
+		}
+	}
+	return s, nil
+}
+
+// Render writes a page. It renders into a buffer first, so that a template
+// error gives a clean 500 rather than half a page.
+func (s *Set) Render(w http.ResponseWriter, status int, lang, name string, data any) error {
+	l, ok := i18n.Parse(lang)
+	if !ok {
+		l = i18n.French
+	}
+	t, ok := s.pages[l][name]
+	if !ok {
+		return fmt.Errorf("no page %q", name)
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, data); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// Static serves /static/: files only, a folder is not found (never
+// listed). A request that names the file's current hash (?v=, as asset
+// writes it) may be kept a year; any other is checked again each time.
+func (s *Set) Static() http.Handler {
+	sub, _ := fs.Sub(static, "static")
+	files := http.FileServer(filesOnly{http.FS(sub)})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/")
+		if h, ok := s.hashes[name]; ok {
+			w.Header().Set("ETag", `"`+h+`"`)
+			if r.URL.Query().Get("v") == h {
+				w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+			} else {
+				w.Header().Set("Cache-Control", "no-cache")
+			}
+		}
+		files.ServeHTTP(w, r)
+	})
+}
+
+// Hash is a static file's content hash, as asset puts it in URLs.
+func (s *Set) Hash(name string) string { return s.hashes[name] }
 
 type filesOnly struct{ http.FileSystem }
 
@@ -38,73 +216,8 @@ func (f filesOnly) Open(name string) (http.File, error) {
 	return file, nil
 }
 
-// Set is every page, each parsed with the layout.
-type Set struct {
-	pages map[string]*template.Template
-}
-
-var funcs = template.FuncMap{
-	// frdate shows an ISO date (2026-12-23) the French way (23/12/2026).
-	"frdate": func(iso string) string {
-		if len(iso) == 10 && iso[4] == '-' && iso[7] == '-' {
-			return iso[8:10] + "/" + iso[5:7] + "/" + iso[0:4]
-		}
-		return iso
-	},
-	"has": func(vals []string, v string) bool {
-		for _, x := range vals {
-			if x == v {
-				return true
-			}
-		}
-		return false
-	},
-	"roleLabel": func(role string) string {
-		switch role {
-		case "admin":
-			return "Administration du réseau"
-		case "warehouse":
-			return "Entrepôt"
-		case "space":
-			return "Espace"
-		case "prescriber":
-			return "Prescripteur"
-		}
-		return role
-	},
-}
-
-// Load parses every page once.
-func Load() (*Set, error) {
-	names, err := fs.Glob(pages, "pages/*.html")
-	if err != nil {
-		return nil, err
-	}
-	s := &Set{pages: map[string]*template.Template{}}
-	for _, n := range names {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(pages, "layout.html", n)
-		if err != nil {
-			return nil, fmt.Errorf("parse %s: %w", n, err)
-		}
-		s.pages[n[len("pages/"):len(n)-len(".html")]] = t
-	}
-	return s, nil
-}
-
-// Render writes a page. It renders into a buffer first, so that a template
-// error gives a clean 500 rather than half a page.
-func (s *Set) Render(w http.ResponseWriter, status int, name string, data any) error {
-	t, ok := s.pages[name]
-	if !ok {
-		return fmt.Errorf("no page %q", name)
-	}
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, data); err != nil {
-		return fmt.Errorf("render %s: %w", name, err)
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, err := w.Write(buf.Bytes())
-	return err
+// Page names every page template, for tests that walk them.
+func (s *Set) Page(name string) bool {
+	_, ok := s.pages[i18n.French][name]
+	return ok
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gin-contrib/gzip"
 	"github.com/gin-gonic/gin"
 
 	"github.com/tremplin/tremplin/distribution"
@@ -177,12 +178,21 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	if err != nil {
 		return nil, nil, err
 	}
-	site := &web.Site{Views: views, Logger: logger, Viewer: partners.Viewer}
-	account := &partners.Pages{Service: s.partners, Site: site, BehindProxy: len(cfg.TrustedProxies) > 0}
+	account := &partners.Pages{Service: s.partners, BehindProxy: len(cfg.TrustedProxies) > 0,
+		Homes: map[partners.Role]string{partners.RoleWarehouse: "/poste"}}
+	site := &web.Site{Views: views, Logger: logger, Frame: account.Frame,
+		Keys: &web.FormKeys{DB: s.db, Wait: 5 * time.Second, Keep: 7 * 24 * time.Hour}}
+	account.Site = site
 	e, err := httpx.NewEngine(httpx.Deps{Logger: logger, Metrics: metrics, TrustedProxies: cfg.TrustedProxies, PageFail: site.Fail})
 	if err != nil {
 		return nil, nil, err
 	}
+	// Pages and static files travel compressed (a page and its assets stay
+	// under 150 KB on a slow line); the API, the metrics (which compress
+	// themselves) and PDFs do not.
+	e.Use(gzip.Gzip(gzip.DefaultCompression,
+		gzip.WithExcludedPaths([]string{"/api/", "/metrics", "/healthz", "/readyz"}),
+		gzip.WithExcludedExtensions([]string{".pdf", ".png"})))
 
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	e.GET("/readyz", httpx.Handle(func(c *gin.Context) error {
@@ -197,7 +207,9 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	e.GET("/metrics", gin.WrapH(metrics.Handler()))
 	e.GET("/api/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", apispec.JSON) })
 	e.GET("/api/docs", apiDocs)
-	e.StaticFS("/static", templates.Static()) // files only: a folder is a 404, never a listing
+	static := gin.WrapH(http.StripPrefix("/static", views.Static())) // files only: a folder is a 404, never a listing
+	e.GET("/static/*file", static)
+	e.HEAD("/static/*file", static)
 
 	public := e.Group("/api/v1")
 	authed := e.Group("/api/v1", partners.RequireAuth(s.partners))
@@ -206,9 +218,13 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	(&recharges.API{Service: s.recharges}).Routes(authed)
 	(&distribution.API{Service: s.distribution}).Routes(authed)
 	(&reports.API{Service: &reports.Service{DB: s.db}}).Routes(authed)
-	vouchers := &distribution.Pages{Service: s.distribution, Site: site, Session: account.RequireSession()}
-	account.Menus = append(account.Menus, vouchers.Menu)
+	session := account.RequireSession()
+	bench := &inventory.Pages{Service: s.inventory, Site: site, Session: session, Partners: s.partners, Recharges: s.recharges,
+		Scanners: []inventory.Scanner{s.distribution.ScanVoucher}}
+	vouchers := &distribution.Pages{Service: s.distribution, Site: site, Session: session}
+	account.Menus = append(account.Menus, bench.Menu, vouchers.Menu)
 	account.Routes(e)
+	bench.Routes(e)
 	vouchers.Routes(e)
 
 	cop := http.NewCrossOriginProtection()

@@ -125,6 +125,10 @@ type ConflictError struct {
 	Detail string
 	// Cause, when set, lets callers test for a domain sentinel with errors.Is.
 	Cause error
+	// Key and Args are Detail before formatting, for a page to say it in
+	// the reader's language.
+	Key  string
+	Args []any
 }
 
 func (c *ConflictError) Error() string        { return c.Detail }
@@ -134,13 +138,13 @@ func (c *ConflictError) Unwrap() error        { return c.Cause }
 // Conflict builds a ConflictError: the one way to say a request conflicts
 // with the current state.
 func Conflict(code, format string, args ...any) error {
-	return &ConflictError{Code: code, Detail: fmt.Sprintf(format, args...)}
+	return &ConflictError{Code: code, Detail: fmt.Sprintf(format, args...), Key: format, Args: args}
 }
 
 // ConflictBecause is Conflict with a domain sentinel that callers may test
 // with errors.Is.
 func ConflictBecause(cause error, code, format string, args ...any) error {
-	return &ConflictError{Code: code, Detail: fmt.Sprintf(format, args...), Cause: cause}
+	return &ConflictError{Code: code, Detail: fmt.Sprintf(format, args...), Cause: cause, Key: format, Args: args}
 }
 
 // RateLimitError says when to try again. It matches ErrRateLimited.

@@ -1,44 +1,124 @@
 // Package web draws the web UI's pages: one place renders a page in the
-// layout and turns an error into a clear page in French (the API's
-// problem+json has its own place, internal/problem). Domains keep only
-// their page handlers.
+// layout (top bar, menu, status area) in the reader's language, turns an
+// error into a clear page, keeps a message for the next page, and makes a
+// form act once however often it is sent. Domains keep only their page
+// handlers; the API's problem+json has its own place, internal/problem.
 package web
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/i18n"
 	"github.com/tremplin/tremplin/internal/problem"
 	"github.com/tremplin/tremplin/internal/textcheck"
 	"github.com/tremplin/tremplin/templates"
 )
 
+// Page is what the layout shows around every page. Views embed it; Render
+// fills it in, so that handlers only build their own part.
+type Page struct {
+	Lang i18n.Lang
+	// Loc is the site's time zone: every date and time is shown in it.
+	Loc *time.Location
+	// Signed in: the person, their role and their site or organisation.
+	SignedIn bool
+	UserID   int64
+	Who      string
+	Role     string
+	Where    string
+	Menu     []Link
+	// Path is the page's path, to mark the menu entry and come back after
+	// a language change.
+	Path string
+	// Flash is the message of the last action, shown in the status area.
+	Flash    string
+	FlashBad bool
+	// FormKey makes a drawn form act once (see Site.Once).
+	FormKey string
+}
+
+func (p *Page) page() *Page { return p }
+
+// T says a message in the page's language.
+func (p *Page) T(key string, args ...any) string { return p.Lang.T(key, args...) }
+
+type framed interface{ page() *Page }
+
+// Frame is who looks at a page, decided by the accounts' pages: the
+// language, zone, person and menu. ok is false before login.
+type Frame func(c *gin.Context) (Page, bool)
+
 // Site renders pages.
 type Site struct {
 	Views  *templates.Set
 	Logger *slog.Logger
-	// Viewer is who looks at the page, for the layout (nil before login).
-	Viewer func(*gin.Context) any
+	Frame  Frame
+	Keys   *FormKeys
 }
 
-// Render shows a page and stops the chain; a template error is a bare 500
-// (logged), never half a page.
+// Lang is the language of the page being drawn.
+func (s *Site) Lang(c *gin.Context) i18n.Lang { return s.page(c).Lang }
+
+const pageKey = "web.page"
+
+// page is the frame of the request, computed once.
+func (s *Site) page(c *gin.Context) Page {
+	if v, ok := c.Get(pageKey); ok {
+		return v.(Page)
+	}
+	p := Page{Lang: i18n.Choose("", c.GetHeader("Accept-Language")), Loc: time.UTC}
+	if s.Frame != nil {
+		if f, ok := s.Frame(c); ok {
+			p = f
+			p.SignedIn = true
+		}
+	}
+	p.Path = c.Request.URL.Path
+	c.Set(pageKey, p)
+	return p
+}
+
+// Render shows a page and stops the chain. data must embed Page (passed by
+// pointer); a template error is a bare 500 (logged), never half a page.
 func (s *Site) Render(c *gin.Context, status int, name string, data any) {
-	if err := s.Views.Render(c.Writer, status, name, data); err != nil {
+	f, ok := data.(framed)
+	if !ok {
+		s.Logger.Error("render page: the view does not embed web.Page", "page", name)
+		c.String(http.StatusInternalServerError, "Erreur interne.")
+		c.Abort()
+		return
+	}
+	p := f.page()
+	*p = s.page(c)
+	p.Flash, p.FlashBad = takeFlash(c)
+	p.FormKey = newKey()
+	if err := s.Views.Render(c.Writer, status, string(p.Lang), name, data); err != nil {
 		s.Logger.Error("render page", "page", name, "error", err.Error(), "request_id", httpx.RequestID(c))
 		c.String(http.StatusInternalServerError, "Erreur interne.")
 	}
 	c.Abort()
 }
 
-// Link is an action a page offers, decided in Go from the role lists the
-// services check (never re-decided in a template).
+func newKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Link is an entry of the menu or an action a page offers, decided in Go
+// from the role lists the services check (never re-decided in a
+// template). Label is a catalogue key.
 type Link struct {
 	ID      string
 	Label   string
@@ -46,39 +126,144 @@ type Link struct {
 	Primary bool
 }
 
-type errorView struct {
-	Caller  any
+// ErrorView is the error page.
+type ErrorView struct {
+	Page
 	Title   string
 	Message string
+	Back    string
 }
 
 // Fail shows a clear error page; unexpected errors are logged, not shown.
 func (s *Site) Fail(c *gin.Context, err error) {
-	view := errorView{Title: "Erreur", Message: "Une erreur est survenue de notre côté. Elle a été enregistrée ; réessayez dans un instant."}
+	l := s.Lang(c)
+	view := &ErrorView{Title: l.T("Error"), Message: l.T("Something went wrong on our side. It has been logged; try again in a moment.")}
 	status := http.StatusInternalServerError
 	switch {
 	case errors.Is(err, apperr.ErrNotFound):
-		status, view.Title, view.Message = http.StatusNotFound, "Introuvable", "Cette page ou cette fiche n'existe pas, ou vous n'y avez pas accès."
+		status, view.Title, view.Message = http.StatusNotFound, l.T("Not found"), l.T("This page or record does not exist, or you do not have access to it.")
 	case errors.Is(err, apperr.ErrForbidden):
-		status, view.Title, view.Message = http.StatusForbidden, "Accès refusé", "Votre rôle ne permet pas cette action."
+		status, view.Title, view.Message = http.StatusForbidden, l.T("Not allowed"), l.T("Your role does not allow this action.")
 	case errors.Is(err, apperr.ErrConflict):
-		status, view.Title, view.Message = http.StatusConflict, "Action impossible", err.Error()
-	case errors.Is(err, apperr.ErrInvalid), errors.Is(err, apperr.ErrMalformed):
-		status, view.Title, view.Message = http.StatusUnprocessableEntity, "Saisie à corriger", err.Error()
+		status, view.Title, view.Message = http.StatusConflict, l.T("Not possible"), Say(l, err)
+	case errors.Is(err, apperr.ErrInvalid), errors.Is(err, apperr.ErrMalformed), errors.Is(err, apperr.ErrTooLarge):
+		status, view.Title, view.Message = http.StatusUnprocessableEntity, l.T("Please correct"), Say(l, err)
 	case errors.Is(err, apperr.ErrRateLimited):
-		status, view.Title, view.Message = http.StatusTooManyRequests, "Trop d'essais", "Trop de codes introuvables : attendez quelques minutes et vérifiez le code avec la personne."
+		status, view.Title, view.Message = http.StatusTooManyRequests, l.T("Too many tries"), l.T("Too many unknown codes: wait a few minutes and check the code with the person.")
 	case problem.IsUnavailable(err):
-		status, view.Title, view.Message = http.StatusServiceUnavailable, "Service momentanément indisponible",
-			"Tremplin ne joint pas sa base de données pour l'instant. Rien n'a été enregistré : réessayez dans un instant."
+		status, view.Title, view.Message = http.StatusServiceUnavailable, l.T("Service briefly unavailable"),
+			l.T("Tremplin cannot reach its database right now. Nothing was saved: try again in a moment.")
 		c.Header("Retry-After", "5")
 	default:
 		s.Logger.Error("page failed", "error", err.Error(), "path", c.Request.URL.Path, "request_id", httpx.RequestID(c))
 	}
-	if s.Viewer != nil {
-		view.Caller = s.Viewer(c)
+	if ref := c.Request.Referer(); ref != "" {
+		view.Back = "javascript:history.back()"
 	}
 	s.Render(c, status, "error", view)
 }
+
+// Say is an error in the reader's language: a validation error's every
+// problem, a conflict's sentence; the English text when the catalogue has
+// none.
+func Say(l i18n.Lang, err error) string {
+	var v *apperr.ValidationError
+	if errors.As(err, &v) {
+		msg := ""
+		for i, e := range v.Listed() {
+			if i > 0 {
+				msg += " "
+			}
+			msg += SayField(l, e)
+		}
+		return msg
+	}
+	var ce *apperr.ConflictError
+	if errors.As(err, &ce) {
+		if ce.Key != "" && i18n.Translated(ce.Key) {
+			return l.T(ce.Key, ce.Args...)
+		}
+		return ce.Detail
+	}
+	switch {
+	case errors.Is(err, ErrInProgress):
+		return l.T("This form is already being processed: wait a moment, then reload the page.")
+	case errors.Is(err, apperr.ErrConflict):
+		return l.T("This form failed a moment ago: check the page and send it again.")
+	case errors.Is(err, apperr.ErrTooLarge):
+		return l.T("The file is too large.")
+	}
+	return l.T("The request could not be read: check what you typed.")
+}
+
+// SayField is one problem with one field or line, translated.
+func SayField(l i18n.Lang, e apperr.FieldError) string {
+	msg := sayMessage(l, e)
+	switch {
+	case e.Line > 0:
+		return l.T("Line %d: %s", e.Line, msg)
+	case e.Field != "":
+		return l.T(FieldLabel(e.Field)) + l.T(": ") + msg
+	}
+	return msg
+}
+
+// sayMessage translates one problem's message. A file's line problem may
+// name its field first ("brand: is required"): the field and the message
+// are translated apart.
+func sayMessage(l i18n.Lang, e apperr.FieldError) string {
+	if e.Key == "" || l == i18n.English {
+		return e.Message
+	}
+	if i18n.Translated(e.Key) {
+		return l.T(e.Key, e.Args...)
+	}
+	if field, rest, ok := strings.Cut(e.Key, ": "); ok && e.Line > 0 && i18n.Translated(rest) {
+		return l.T(FieldLabel(field)) + l.T(": ") + l.T(rest, e.Args...)
+	}
+	return e.Message
+}
+
+// FieldLabel is a field's name as people read it (a catalogue key).
+func FieldLabel(field string) string {
+	if label, ok := fieldLabels[field]; ok {
+		return label
+	}
+	return field
+}
+
+var fieldLabels = map[string]string{
+	"first_name": "First name", "last_name": "Last name", "birth_year": "Year of birth", "postal_code": "Postal code",
+	"device_categories": "Categories", "devices": "Devices", "recharges": "Recharges", "valid_days": "Valid for",
+	"reason": "Reason", "code": "Code", "category": "Category", "brand": "Brand", "model": "Model",
+	"serial": "Serial number", "imei": "IMEI", "grade": "Grade", "notes": "Notes", "method": "Method",
+	"result": "Result", "price_cents": "Price", "donor_id": "Donor", "warehouse_id": "Warehouse", "note": "Note",
+	"layout": "Layout", "offset": "First position", "device_ids": "Devices", "to_site_id": "Destination",
+	"from_site_id": "From", "file": "File", "recycler": "Recycler", "codes": "Codes", "donation_id": "Donation",
+	"quantity": "Quantity", "product_id": "Product",
+}
+
+// FieldErrors is a validation error laid out for a form: each field's
+// first problem, to show next to it, and the whole list for the summary
+// at the top. ok is false when err is not a validation error.
+func FieldErrors(l i18n.Lang, err error) (byField map[string]string, all []string, ok bool) {
+	var v *apperr.ValidationError
+	if !errors.As(err, &v) {
+		return nil, nil, false
+	}
+	byField = map[string]string{}
+	for _, e := range v.Listed() {
+		msg := sayMessage(l, e)
+		if _, seen := byField[e.Field]; !seen && e.Field != "" {
+			byField[e.Field] = msg
+		}
+		all = append(all, SayField(l, e))
+	}
+	return byField, all, true
+}
+
+// MaxFormBytes bounds a posted form, an uploaded file included.
+const MaxFormBytes = 64 << 20
 
 // CheckForm refuses a posted form with a control character in any field,
 // as httpx.DecodeJSON does for the API: pages never store what the API
@@ -87,7 +272,11 @@ func CheckForm(c *gin.Context) error {
 	if c.Request.Method != http.MethodPost {
 		return nil
 	}
-	if err := c.Request.ParseForm(); err != nil {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxFormBytes)
+	if err := c.Request.ParseMultipartForm(8 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		if _, big := errors.AsType[*http.MaxBytesError](err); big {
+			return fmt.Errorf("a form of more than %d MB: %w", MaxFormBytes>>20, apperr.ErrTooLarge)
+		}
 		return fmt.Errorf("form: %w", apperr.ErrMalformed)
 	}
 	v := &apperr.ValidationError{}

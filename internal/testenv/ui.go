@@ -1,0 +1,269 @@
+package testenv
+
+import (
+	"compress/gzip"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+// UI drives Tremplin's pages in headless Chromium as a person would: log in,
+// scan (type a code and Enter), click what they see by its text, and check
+// the page for accessibility, weight and a phone's width.
+type UI struct {
+	T    testing.TB
+	Base string
+	Ctx  context.Context
+}
+
+// NewUI opens a browser on the server at base; every step has timeout.
+func NewUI(t testing.TB, base string, timeout time.Duration) *UI {
+	t.Helper()
+	b := Browser(t)
+	ctx, cancel := context.WithTimeout(b, timeout)
+	t.Cleanup(cancel)
+	return &UI{T: t, Base: base, Ctx: ctx}
+}
+
+// Do runs browser actions, failing the test on an error.
+func (u *UI) Do(actions ...chromedp.Action[chromedp.Void]) {
+	u.T.Helper()
+	if err := chromedp.Do(u.Ctx, actions...); err != nil {
+		u.Shot("failure-" + sanitize(u.T.Name()))
+		u.T.Fatalf("%v (page %s)", err, u.Location())
+	}
+}
+
+// Location is the page's address.
+func (u *UI) Location() string {
+	loc, _ := chromedp.Run(u.Ctx, chromedp.Location())
+	return loc
+}
+
+// Login signs in with the login form and waits for the page it leads to.
+func (u *UI) Login(email, password string) {
+	u.T.Helper()
+	u.Do(chromedp.Navigate(u.Base+"/login"), chromedp.WaitVisible("#login-form"),
+		chromedp.SendKeys("#email", email), chromedp.SendKeys("#password", password),
+		chromedp.Submit("#login-form"), chromedp.WaitNotPresent("#login-form"))
+}
+
+// Open goes to a page and waits for a selector.
+func (u *UI) Open(path, wait string) {
+	u.T.Helper()
+	u.Do(chromedp.Navigate(u.Base+path), chromedp.WaitVisible(wait))
+}
+
+// Scan types a code and Enter into whatever holds the focus, as a USB
+// scanner does, and waits for the page that answers to show wait.
+func (u *UI) Scan(code, wait string) {
+	u.T.Helper()
+	u.Do(chromedp.KeyEvent(code+"\r"), chromedp.WaitVisible(wait))
+}
+
+// Keys types into the focused element (no Enter).
+func (u *UI) Keys(keys string) {
+	u.T.Helper()
+	u.Do(chromedp.KeyEvent(keys))
+}
+
+// Focused is the id of the element holding the focus.
+func (u *UI) Focused() string {
+	return get(u, chromedp.Evaluate[string](`document.activeElement ? document.activeElement.id : ""`))
+}
+
+// ByText is an XPath to the visible button, link or panel title whose text
+// contains text (a person finds them so).
+func ByText(text string) string {
+	q := "'" + text + "'"
+	if strings.Contains(text, "'") {
+		q = `"` + text + `"`
+	}
+	return fmt.Sprintf(`//*[self::button or self::a or self::summary][contains(normalize-space(.), %s)]`, q)
+}
+
+// ClickText clicks the button or link a person would by its visible text.
+func (u *UI) ClickText(text string) {
+	u.T.Helper()
+	u.Do(chromedp.Click(ByText(text), chromedp.NodeVisible))
+}
+
+// Text is the visible text of an element.
+func (u *UI) Text(sel string) string {
+	u.T.Helper()
+	return strings.TrimSpace(get(u, chromedp.Text(sel, chromedp.NodeVisible)))
+}
+
+// Has tells whether a selector is on the page now.
+func (u *UI) Has(sel string) bool {
+	n, _ := chromedp.Run(u.Ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
+	return n > 0
+}
+
+// Shot saves a screenshot as DIR/name.png when TREMPLIN_SCREENSHOTS=DIR.
+func (u *UI) Shot(name string) {
+	dir := os.Getenv("TREMPLIN_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	if png, err := chromedp.Run(u.Ctx, chromedp.FullScreenshot(100)); err == nil {
+		_ = os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+	}
+}
+
+// get runs an action that reads a value, failing the test on an error.
+func get[T any](u *UI, a chromedp.Action[T]) T {
+	u.T.Helper()
+	v, err := chromedp.Run(u.Ctx, a)
+	if err != nil {
+		u.Shot("failure-" + sanitize(u.T.Name()))
+		u.T.Fatalf("%v (page %s)", err, u.Location())
+	}
+	return v
+}
+
+// Value is a field's current value.
+func (u *UI) Value(sel string) string {
+	u.T.Helper()
+	return get(u, chromedp.Value(sel))
+}
+
+// Eval evaluates a script expression for an int.
+func (u *UI) Eval(expr string) int {
+	u.T.Helper()
+	return get(u, chromedp.Evaluate[int](expr))
+}
+
+func sanitize(s string) string { return regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(s, "-") }
+
+//go:embed testdata/axe-core/axe.min.js
+var axeSource string
+
+// Violation is one rule axe-core found broken on a page.
+type Violation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  []struct {
+		Target []any  `json:"target"`
+		HTML   string `json:"html"`
+	} `json:"nodes"`
+}
+
+// Axe injects the vendored axe-core into the page and returns the serious
+// and critical violations (WCAG 2.1 A and AA rules).
+func (u *UI) Axe() []Violation {
+	u.T.Helper()
+	script := axeSource + `;
+(async () => {
+  const r = await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}});
+  return JSON.stringify(r.violations);
+})()`
+	raw := get(u, chromedp.Evaluate[string](script, chromedp.EvalAwaitPromise))
+	var all []Violation
+	if err := json.Unmarshal([]byte(raw), &all); err != nil {
+		u.T.Fatalf("axe result: %v", err)
+	}
+	var bad []Violation
+	for _, v := range all {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			bad = append(bad, v)
+		}
+	}
+	return bad
+}
+
+// Narrow reloads the page 390 px wide (a phone) and returns how far it
+// scrolls sideways (0 when it fits).
+func (u *UI) Narrow() int {
+	u.T.Helper()
+	u.Do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)), chromedp.Reload(), chromedp.WaitReady("body"))
+	return get(u, chromedp.Evaluate[int](`document.documentElement.scrollWidth - document.documentElement.clientWidth`))
+}
+
+// Wide goes back to a desktop's width.
+func (u *UI) Wide() {
+	u.T.Helper()
+	u.Do(chromedp.EmulateViewport(1280, 900), chromedp.Reload(), chromedp.WaitReady("body"))
+}
+
+// Cookie is the browser's value of a cookie, for HTTP checks made beside it.
+func (u *UI) Cookie(name string) *http.Cookie {
+	u.T.Helper()
+	var out *http.Cookie
+	u.Do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		res, err := cdp.Call(ctx, t, network.GetCookies, network.GetCookiesParams{})
+		if err != nil {
+			return err
+		}
+		for _, c := range res.Cookies {
+			if c.Name == name {
+				out = &http.Cookie{Name: c.Name, Value: c.Value}
+			}
+		}
+		return nil
+	}))
+	return out
+}
+
+var assetRef = regexp.MustCompile(`(?:href|src)="(/static/[^"]+)"`)
+
+// PageWeight fetches a page and the scripts, styles and images it links,
+// compressed as a browser asks for them, and returns the bytes on the wire
+// with each part's share.
+func PageWeight(t testing.TB, base, path string, cookie *http.Cookie) (int64, map[string]int64) {
+	t.Helper()
+	parts := map[string]int64{}
+	fetch := func(p string) string {
+		req, _ := http.NewRequest(http.MethodGet, base+p, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		if cookie != nil {
+			req.AddCookie(cookie)
+		}
+		// Our own transport: Go's would undo the compression silently.
+		resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", p, err)
+		}
+		defer resp.Body.Close()
+		wire, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", p, resp.StatusCode)
+		}
+		parts[p] = int64(len(wire))
+		if resp.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(strings.NewReader(string(wire)))
+			if err != nil {
+				t.Fatalf("GET %s: gzip: %v", p, err)
+			}
+			plain, _ := io.ReadAll(zr)
+			return string(plain)
+		}
+		return string(wire)
+	}
+	html := fetch(path)
+	for _, m := range assetRef.FindAllStringSubmatch(html, -1) {
+		ref := strings.ReplaceAll(m[1], "&amp;", "&")
+		if _, seen := parts[ref]; !seen {
+			fetch(ref)
+		}
+	}
+	var total int64
+	for _, n := range parts {
+		total += n
+	}
+	return total, parts
+}

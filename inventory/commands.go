@@ -1,0 +1,72 @@
+package inventory
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tremplin/tremplin/internal/i18n"
+	"github.com/tremplin/tremplin/internal/pdfdraw"
+)
+
+// Command is a bench command: scanned from the printed card (Code) or
+// typed (Short) at the scan station right after a device, it acts on that
+// device, so that a bench needs no mouse.
+type Command struct {
+	Code  string
+	Short string
+	// Label is a catalogue key.
+	Label string
+	// Action is the lifecycle action it takes, with its grade or result;
+	// "" for the commands that are not transitions (label, recycle asks
+	// for a reason first).
+	Action string
+	Grade  string
+	Result string
+}
+
+// Commands are the bench's commands, in the order of the printed card.
+var Commands = []Command{
+	{Code: "CMD-DIAG-A", Short: "A", Label: "Diagnosed, grade A", Action: "diagnose", Grade: "A"},
+	{Code: "CMD-DIAG-B", Short: "B", Label: "Diagnosed, grade B", Action: "diagnose", Grade: "B"},
+	{Code: "CMD-DIAG-C", Short: "C", Label: "Diagnosed, grade C", Action: "diagnose", Grade: "C"},
+	{Code: "CMD-DIAG-D", Short: "D", Label: "Diagnosed, grade D", Action: "diagnose", Grade: "D"},
+	{Code: "CMD-ERASE-OK", Short: "OK", Label: "Erasure passed", Action: "erase", Result: "passed"},
+	{Code: "CMD-ERASE-KO", Short: "KO", Label: "Erasure failed", Action: "erase", Result: "failed"},
+	{Code: "CMD-REPAIR", Short: "REP", Label: "Send to repair", Action: "send_to_repair"},
+	{Code: "CMD-READY", Short: "PRET", Label: "Ready (grid price)", Action: "mark_ready"},
+	{Code: "CMD-LABEL", Short: "ETIQ", Label: "Add to the print list"},
+	{Code: "CMD-RECYCLE", Short: "RECYC", Label: "Recycle (asks the reason)"},
+}
+
+// CommandFor finds the command a scanned or typed code stands for.
+func CommandFor(code string) (Command, bool) {
+	code = strings.ToUpper(strings.TrimSpace(code))
+	for _, c := range Commands {
+		if code == c.Code || code == c.Short {
+			return c, true
+		}
+	}
+	return Command{}, false
+}
+
+// CommandSheet is the printable A4 card of every command as a Code 128
+// barcode with its label, in the reader's language.
+func CommandSheet(l i18n.Lang) ([]byte, error) {
+	d := pdfdraw.Report(l.T("Tremplin bench commands"), l.T("Tremplin bench commands"))
+	d.Heading(16, l.T("Tremplin bench commands"))
+	d.Lines(10, l.T("Scan a device, then one of these codes: the command applies to that device. The short code in brackets can be typed instead."))
+	y := d.GetY() + 4
+	const colW, rowH = 90.0, 44.0
+	for i, c := range Commands {
+		col, row := i%2, i/2
+		x, top := 15+float64(col)*(colW+0), y+float64(row)*rowH
+		d.SetFont(pdfdraw.Regular, "B", 12)
+		d.TextAt(x, top+5, fmt.Sprintf("%s  (%s)", l.T(c.Label), c.Short))
+		if _, err := d.Code128(x, top+8, colW-10, 20, c.Code, 600); err != nil {
+			return nil, fmt.Errorf("command %s: %w", c.Code, err)
+		}
+		d.SetFont(pdfdraw.Mono, "B", 9)
+		d.TextAt(x, top+33, c.Code)
+	}
+	return d.Bytes()
+}

@@ -1,0 +1,274 @@
+package inventory
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/i18n"
+	"github.com/tremplin/tremplin/internal/web"
+	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/recharges"
+)
+
+// Pages are the warehouse bench's web UI: the scan station, donations and
+// intake by scanning, labels, devices, transfers and stock checks. They
+// call the same service methods as the API.
+type Pages struct {
+	Service   *Service
+	Partners  *partners.Service
+	Recharges *recharges.Service
+	Site      *web.Site
+	Session   gin.HandlerFunc
+	// Scanners resolve codes that are not devices (vouchers), to say what
+	// they are.
+	Scanners []Scanner
+}
+
+// Routes mounts the pages.
+func (p *Pages) Routes(r gin.IRouter) {
+	g := r.Group("", p.Session)
+	g.GET("/poste", p.station)
+	g.POST("/poste", p.scan)
+	g.GET("/poste/commandes.pdf", p.commandSheet)
+	g.GET("/appareils", p.devices)
+	g.POST("/appareils", p.register)
+	g.GET("/appareils/:tag", p.device)
+	g.POST("/appareils/:tag/action", p.act)
+	g.GET("/appareils/:tag/etiquette.pdf", p.deviceLabel)
+	g.GET("/dons", p.donations)
+	g.POST("/dons", p.createDonation)
+	g.GET("/dons/:id", p.donation)
+	g.POST("/dons/:id/appareils", p.intakeOne)
+	g.POST("/dons/:id/fichier", p.intakeFile)
+	g.GET("/dons/:id/certificat.pdf", p.certificate)
+	g.GET("/etiquettes", p.labels)
+	g.POST("/etiquettes/liste", p.printList)
+	g.POST("/etiquettes/planche.pdf", p.labelsPDF)
+	g.GET("/transferts", p.transfers)
+	g.GET("/transferts/nouveau", p.newTransfer)
+	g.POST("/transferts/nouveau", p.draftTransfer)
+	g.GET("/transferts/:id", p.transfer)
+	g.POST("/transferts/:id/expedier", p.shipTransfer)
+	g.POST("/transferts/:id/annuler", p.cancelTransfer)
+	g.GET("/transferts/:id/manifeste.pdf", p.manifest)
+	g.GET("/inventaire", p.stockCheck)
+	g.POST("/inventaire", p.scanShelf)
+	g.GET("/inventaire/:site/:id", p.stockCheckResult)
+}
+
+// Menu is what the bench's pages offer a caller, from the services' role
+// lists.
+func (p *Pages) Menu(c partners.Caller) []web.Link {
+	var out []web.Link
+	if c.Is(warehouseRoles...) {
+		out = append(out, web.Link{ID: "station", Label: "Scan station", Href: "/poste", Primary: true},
+			web.Link{ID: "donations", Label: "Donations", Href: "/dons"})
+	}
+	if c.Is(staffRoles...) {
+		out = append(out, web.Link{ID: "devices", Label: "Devices", Href: "/appareils"},
+			web.Link{ID: "labels", Label: "Labels", Href: "/etiquettes"},
+			web.Link{ID: "transfers", Label: "Transfers", Href: "/transferts"},
+			web.Link{ID: "stock-check", Label: "Stock check", Href: "/inventaire"})
+	}
+	return out
+}
+
+// caller is the signed-in caller, or the error page.
+func (p *Pages) caller(c *gin.Context) (partners.Caller, bool) {
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		p.Site.Fail(c, err)
+		return caller, false
+	}
+	return caller, true
+}
+
+func (p *Pages) lang(c *gin.Context) i18n.Lang { return p.Site.Lang(c) }
+
+// formView carries a form's values and its errors, by field and in full.
+type formView struct {
+	Form        url.Values
+	FieldErrors map[string]string
+	Errors      []string
+}
+
+// fail lays a validation error out on the form, or tells whether err is
+// another kind of error (the caller then shows the error page).
+func (f *formView) fail(l i18n.Lang, err error) bool {
+	fields, all, ok := web.FieldErrors(l, err)
+	if !ok {
+		if errors.Is(err, apperr.ErrConflict) || errors.Is(err, apperr.ErrTooLarge) {
+			f.Errors = []string{web.Say(l, err)}
+			return true
+		}
+		return false
+	}
+	f.FieldErrors, f.Errors = fields, all
+	return true
+}
+
+func (f *formView) value(name string) string { return f.Form.Get(name) }
+
+// parseEuros reads a price typed the French or English way ("35", "35,5",
+// "35,50 €", "35.50") as cents.
+func parseEuros(s string) (int64, bool) {
+	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "€"))
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "\u202f", ""), " ", "")
+	s = strings.Replace(s, ",", ".", 1)
+	if s == "" || strings.Count(s, ".") > 1 {
+		return 0, false
+	}
+	units, frac, _ := strings.Cut(s, ".")
+	if len(frac) > 2 {
+		return 0, false
+	}
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	u, err1 := strconv.ParseInt(units, 10, 64)
+	f, err2 := strconv.ParseInt(frac, 10, 64)
+	if err1 != nil || err2 != nil || u < 0 || u > 1_000_000 {
+		return 0, false
+	}
+	return u*100 + f, true
+}
+
+// euros writes cents for a form's field: "35,00" or "35.00".
+func euros(l i18n.Lang, cents int64) string {
+	s := strconv.FormatInt(cents/100, 10) + "." + strconv.FormatInt(100+cents%100, 10)[1:]
+	if l == i18n.French {
+		return strings.Replace(s, ".", ",", 1)
+	}
+	return s
+}
+
+// pageList reads a list page's cursor.
+func pageList(c *gin.Context, limit int) (httpx.Page, error) {
+	pg, err := httpx.ParsePage(c)
+	if err == nil && c.Query("limit") == "" {
+		pg.Limit = limit
+	}
+	return pg, err
+}
+
+// nextLink is the link to a list's next page, with the same filters.
+func nextLink(path string, q url.Values, next *string) string {
+	if next == nil {
+		return ""
+	}
+	q2 := url.Values{}
+	for k, v := range q {
+		if k != "cursor" && len(v) > 0 && v[0] != "" {
+			q2[k] = v
+		}
+	}
+	q2.Set("cursor", *next)
+	return path + "?" + q2.Encode()
+}
+
+// siteNames names the sites and donors the caller may see, for lists that
+// hold ids.
+func (p *Pages) siteNames(c *gin.Context, caller partners.Caller, kinds ...partners.Kind) (map[int64]string, []partners.Organization, error) {
+	names := map[int64]string{}
+	var all []partners.Organization
+	for _, k := range kinds {
+		l, err := p.Partners.ListOrganizations(c.Request.Context(), caller, partners.OrganizationFilter{Kind: k}, httpx.Page{Limit: 500})
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, o := range l.Items {
+			if o.Active {
+				names[o.ID] = o.Name
+				all = append(all, o)
+			}
+		}
+	}
+	return names, all, nil
+}
+
+// States and categories as the pages list them.
+func stateNames() []string {
+	out := make([]string, len(States))
+	for i, s := range States {
+		out[i] = string(s)
+	}
+	return out
+}
+
+func categoryNames() []string {
+	out := make([]string, len(Categories))
+	for i, c := range Categories {
+		out[i] = string(c)
+	}
+	return out
+}
+
+// The print list is the devices a person put aside to print their labels
+// together (on a sheet), kept on their browser.
+const printCookie = "tremplin_print"
+
+const maxPrintList = 300
+
+func readPrintList(c *gin.Context) []int64 {
+	raw, err := c.Cookie(printCookie)
+	if err != nil {
+		return nil
+	}
+	var ids []int64
+	for _, s := range strings.Split(raw, ".") {
+		if id, err := strconv.ParseInt(s, 10, 64); err == nil && id > 0 && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func writePrintList(c *gin.Context, ids []int64) {
+	if len(ids) > maxPrintList {
+		ids = ids[len(ids)-maxPrintList:]
+	}
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: printCookie, Value: strings.Join(parts, "."), Path: "/",
+		MaxAge: 30 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: c.Request.TLS != nil})
+}
+
+func addToPrintList(c *gin.Context, ids ...int64) int {
+	list := readPrintList(c)
+	for _, id := range ids {
+		if !slices.Contains(list, id) {
+			list = append(list, id)
+		}
+	}
+	writePrintList(c, list)
+	return len(list)
+}
+
+// pdf sends a PDF to open in the browser's tab.
+func (p *Pages) pdf(c *gin.Context, name string, b []byte, err error) {
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	c.Header("Content-Disposition", `inline; filename="`+name+`"`)
+	c.Header("Cache-Control", "no-store")
+	c.Data(http.StatusOK, "application/pdf", b)
+}
+
+func pathID(c *gin.Context, name string) (int64, error) {
+	id, err := strconv.ParseInt(c.Param(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, apperr.ErrNotFound
+	}
+	return id, nil
+}

@@ -1,0 +1,175 @@
+package inventory
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/web"
+	"github.com/tremplin/tremplin/partners"
+)
+
+type devicesView struct {
+	web.Page
+	Devices    []Device
+	Sites      map[int64]string
+	SiteList   []partners.Organization
+	States     []string
+	Categories []string
+	Filter     url.Values
+	Next       string
+}
+
+// devices lists and filters the devices the caller may see.
+func (p *Pages) devices(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	pg, err := pageList(c, 100)
+	v := &devicesView{States: stateNames(), Categories: categoryNames(), Filter: c.Request.URL.Query()}
+	if err == nil {
+		verr := &apperr.ValidationError{}
+		f := DeviceFilter{State: State(c.Query("etat")), Category: Category(c.Query("categorie")), Query: c.Query("q"),
+			SiteID: queryID(c, "site", verr), DonationID: queryID(c, "don", verr)}
+		err = verr.Err()
+		if err == nil {
+			var l httpx.List[Device]
+			l, err = p.Service.ListDevices(c.Request.Context(), caller, f, pg)
+			v.Devices, v.Next = l.Items, nextLink("/appareils", v.Filter, l.NextCursor)
+		}
+	}
+	if err == nil {
+		v.Sites, v.SiteList, err = p.siteNames(c, caller, partners.KindWarehouse, partners.KindSpace)
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Render(c, http.StatusOK, "devices", v)
+}
+
+func queryID(c *gin.Context, name string, v *apperr.ValidationError) int64 {
+	s := strings.TrimSpace(c.Query(name))
+	if s == "" {
+		return 0
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		v.Field(name, "must be a positive whole number")
+	}
+	return id
+}
+
+type deviceDetailView struct {
+	web.Page
+	deviceView
+}
+
+// device is a device's page: its facts, what can be done, its whole
+// history.
+func (p *Pages) device(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	d, err := p.Service.FindByCode(c.Request.Context(), caller, c.Param("tag"))
+	v := &deviceDetailView{}
+	if err == nil {
+		v.Back = "/appareils/" + url.PathEscape(d.Tag)
+		v.Open = c.Query("ouvrir")
+		err = p.load(c, caller, &v.deviceView, d, 0)
+	}
+	if err == nil {
+		var don DonationView
+		if don, err = p.Service.GetDonation(c.Request.Context(), caller, d.DonationID); err == nil {
+			v.Donor = don.Donor
+		} else if isNotFound(err) {
+			err = nil // a space sees the device, not the warehouse's donation
+		}
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Render(c, http.StatusOK, "device", v)
+}
+
+func (p *Pages) deviceLabel(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	d, err := p.Service.FindByCode(c.Request.Context(), caller, c.Param("tag"))
+	var b []byte
+	if err == nil {
+		b, err = p.Service.Labels(c.Request.Context(), caller, LabelRequest{DeviceIDs: []int64{d.ID}, Layout: c.Query("layout")})
+	}
+	p.pdf(c, "etiquette-"+d.Tag+".pdf", b, err)
+}
+
+// register records the unknown IMEI or serial the station offered to
+// register, then shows the new device at the station.
+func (p *Pages) register(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	f := c.Request.PostForm
+	nd, verr := deviceFromForm(f)
+	to, repeated, err := p.Site.Once(c, func() (string, error) {
+		if err := verr.Err(); err != nil {
+			return "", err
+		}
+		d, err := p.Service.RegisterDevice(c.Request.Context(), caller, nd)
+		if err != nil {
+			return "", err
+		}
+		web.Flash(c, p.lang(c).T("%s registered: write or stick its label on it.", d.Tag), false)
+		return "/poste?code=" + url.QueryEscape(d.Tag), nil
+	})
+	if err != nil {
+		v := &stationView{Code: f.Get("code"), Commands: Commands, PrintCount: len(readPrintList(c))}
+		v.Back = "/poste"
+		if _, rerr := p.resolve(c, caller, v); rerr != nil {
+			p.Site.Fail(c, rerr)
+			return
+		}
+		v.Form = f
+		if !v.fail(p.lang(c), err) {
+			p.Site.Fail(c, err)
+			return
+		}
+		p.Site.Render(c, http.StatusUnprocessableEntity, "station", v)
+		return
+	}
+	p.Site.Done(c, to, repeated, "")
+}
+
+// deviceFromForm reads a device typed in a form; code is an IMEI when it
+// is one, a serial otherwise.
+func deviceFromForm(f url.Values) (NewDevice, *apperr.ValidationError) {
+	v := &apperr.ValidationError{}
+	nd := NewDevice{Category: Category(f.Get("category")), Brand: f.Get("brand"), Model: f.Get("model")}
+	if s := strings.TrimSpace(f.Get("donation_id")); s != "" {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			v.Field("donation_id", "is required")
+		}
+		nd.DonationID = id
+	}
+	code := strings.TrimSpace(f.Get("code"))
+	// Fifteen digits are an IMEI, checked as one (a misread check digit
+	// is refused rather than kept as a serial).
+	if imei := NormalizeIMEI(code); len(imei) == 15 && strings.Trim(imei, "0123456789") == "" {
+		nd.IMEI = &imei
+	} else if code != "" {
+		nd.Serial = &code
+	}
+	return nd, v
+}

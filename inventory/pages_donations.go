@@ -1,0 +1,298 @@
+package inventory
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/web"
+	"github.com/tremplin/tremplin/partners"
+)
+
+type donationsView struct {
+	web.Page
+	formView
+	Donations  []Donation
+	Donors     map[int64]string
+	DonorList  []partners.Organization
+	Warehouses []partners.Organization
+	OwnSite    int64
+}
+
+// donations lists the donations received (newest first) and offers to
+// record one.
+func (p *Pages) donations(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	v := &donationsView{}
+	v.Form = url.Values{}
+	if err := p.donationsPage(c, caller, v); err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Render(c, http.StatusOK, "donations", v)
+}
+
+func (p *Pages) donationsPage(c *gin.Context, caller partners.Caller, v *donationsView) error {
+	if err := caller.Require(warehouseRoles...); err != nil {
+		return err
+	}
+	l, err := p.Service.ListDonations(c.Request.Context(), caller, 0, httpx.Page{Limit: 500})
+	if err != nil {
+		return err
+	}
+	v.Donations = l.Items
+	slices.Reverse(v.Donations)
+	if v.Donors, v.DonorList, err = p.siteNames(c, caller, partners.KindDonor); err != nil {
+		return err
+	}
+	if _, v.Warehouses, err = p.siteNames(c, caller, partners.KindWarehouse); err != nil {
+		return err
+	}
+	v.OwnSite, _ = caller.SiteID()
+	return nil
+}
+
+func (p *Pages) createDonation(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	f := c.Request.PostForm
+	verr := &apperr.ValidationError{}
+	in := NewDonation{DonorID: formID(f, "donor_id", verr), WarehouseID: formID(f, "warehouse_id", verr)}
+	if own, ok := caller.SiteID(); ok && in.WarehouseID == 0 {
+		in.WarehouseID = own
+	}
+	note := f.Get("note")
+	in.Note = &note
+	to, repeated, err := p.Site.Once(c, func() (string, error) {
+		if err := verr.Err(); err != nil {
+			return "", err
+		}
+		d, err := p.Service.CreateDonation(c.Request.Context(), caller, in)
+		return "/dons/" + strconv.FormatInt(d.ID, 10), err
+	})
+	if err != nil {
+		v := &donationsView{}
+		if perr := p.donationsPage(c, caller, v); perr != nil {
+			p.Site.Fail(c, perr)
+			return
+		}
+		v.Form = f
+		if !v.fail(p.lang(c), err) {
+			p.Site.Fail(c, err)
+			return
+		}
+		p.Site.Render(c, http.StatusUnprocessableEntity, "donations", v)
+		return
+	}
+	p.Site.Done(c, to, repeated, p.lang(c).T("Donation recorded: now scan its devices."))
+}
+
+func formID(f url.Values, name string, v *apperr.ValidationError) int64 {
+	s := strings.TrimSpace(f.Get(name))
+	if s == "" {
+		return 0
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		v.Field(name, "is required")
+	}
+	return id
+}
+
+type donationView struct {
+	web.Page
+	formView
+	Donation   DonationView
+	Devices    []Device
+	More       bool
+	States     []State
+	Categories []string
+	// Lines are the bad lines of an uploaded file.
+	Lines      []string
+	FileErrors []string
+	PrintCount int
+}
+
+// donation is a donation's page: its devices and their counts by state,
+// intake by scanning, the file upload, the erasure certificate.
+func (p *Pages) donation(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	v := &donationView{}
+	v.Form = url.Values{"category": {c.Query("category")}, "brand": {c.Query("brand")}, "model": {c.Query("model")}}
+	if err := p.donationPage(c, caller, v); err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Render(c, http.StatusOK, "donation", v)
+}
+
+func (p *Pages) donationPage(c *gin.Context, caller partners.Caller, v *donationView) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if v.Donation, err = p.Service.GetDonation(c.Request.Context(), caller, id); err != nil {
+		return err
+	}
+	l, err := p.Service.ListDevices(c.Request.Context(), caller, DeviceFilter{DonationID: id}, httpx.Page{Limit: 500})
+	if err != nil {
+		return err
+	}
+	v.Devices, v.More = l.Items, l.NextCursor != nil
+	slices.Reverse(v.Devices)
+	for _, s := range States {
+		if v.Donation.Counts[s] > 0 {
+			v.States = append(v.States, s)
+		}
+	}
+	v.Categories = categoryNames()
+	v.PrintCount = len(readPrintList(c))
+	return nil
+}
+
+// intakeOne registers one scanned IMEI or serial with the category, brand
+// and model chosen once; they stay for the next scan.
+func (p *Pages) intakeOne(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	f := c.Request.PostForm
+	f.Set("donation_id", strconv.FormatInt(id, 10))
+	nd, verr := deviceFromForm(f)
+	l := p.lang(c)
+	if strings.TrimSpace(f.Get("code")) == "" {
+		verr.Field("code", "scan or type the IMEI or the serial number")
+	}
+	to, repeated, err := p.Site.Once(c, func() (string, error) {
+		if err := verr.Err(); err != nil {
+			return "", err
+		}
+		d, err := p.Service.RegisterDevice(c.Request.Context(), caller, nd)
+		if err != nil {
+			return "", err
+		}
+		msg := l.T("%s registered.", d.Tag)
+		if f.Get("print") != "" {
+			msg = l.T("%s registered and put on the print list (%d).", d.Tag, addToPrintList(c, d.ID))
+		}
+		web.Flash(c, msg, false)
+		q := url.Values{"category": {string(nd.Category)}, "brand": {strings.TrimSpace(nd.Brand)}, "model": {strings.TrimSpace(nd.Model)}}
+		return "/dons/" + strconv.FormatInt(id, 10) + "?" + q.Encode() + "#scan", nil
+	})
+	if err != nil {
+		v := &donationView{}
+		if perr := p.donationPage(c, caller, v); perr != nil {
+			p.Site.Fail(c, perr)
+			return
+		}
+		v.Form = f
+		if !v.fail(l, err) {
+			p.Site.Fail(c, err)
+			return
+		}
+		p.Site.Render(c, http.StatusUnprocessableEntity, "donation", v)
+		return
+	}
+	p.Site.Done(c, to, repeated, "")
+}
+
+// intakeFile registers every device of an uploaded CSV, all or nothing;
+// every bad line is listed.
+func (p *Pages) intakeFile(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	l := p.lang(c)
+	to, repeated, err := p.Site.Once(c, func() (string, error) {
+		fh, err := c.FormFile("file")
+		if err != nil {
+			return "", apperr.Invalid("file", "choose a CSV file (header category,brand,model,serial,imei)")
+		}
+		if fh.Size > MaxIntakeBytes {
+			return "", apperr.Invalid("file", "at most %d MB per file", MaxIntakeBytes>>20)
+		}
+		file, err := fh.Open()
+		if err != nil {
+			return "", apperr.Invalid("file", "the file could not be read; send it again")
+		}
+		defer file.Close()
+		res, err := p.Service.Intake(c.Request.Context(), caller, id, file)
+		if err != nil {
+			return "", err
+		}
+		ids := make([]int64, len(res.Devices))
+		for i, d := range res.Devices {
+			ids[i] = d.ID
+		}
+		msg := l.T("%d devices registered from the file.", res.Imported)
+		if c.PostForm("print") != "" {
+			addToPrintList(c, ids...)
+			msg = l.T("%d devices registered from the file and put on the print list.", res.Imported)
+		}
+		web.Flash(c, msg, false)
+		return "/dons/" + strconv.FormatInt(id, 10), nil
+	})
+	if err != nil {
+		v := &donationView{}
+		if perr := p.donationPage(c, caller, v); perr != nil {
+			p.Site.Fail(c, perr)
+			return
+		}
+		v.Form = url.Values{}
+		var ve *apperr.ValidationError
+		switch {
+		case errors.As(err, &ve):
+			for _, e := range ve.Listed() {
+				v.Lines = append(v.Lines, web.SayField(l, e))
+			}
+		case errors.Is(err, apperr.ErrConflict), errors.Is(err, apperr.ErrTooLarge), errors.Is(err, apperr.ErrMalformed):
+			v.FileErrors = []string{web.Say(l, err)}
+		default:
+			p.Site.Fail(c, err)
+			return
+		}
+		p.Site.Render(c, http.StatusUnprocessableEntity, "donation", v)
+		return
+	}
+	p.Site.Done(c, to, repeated, "")
+}
+
+func (p *Pages) certificate(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	id, err := pathID(c, "id")
+	var b []byte
+	if err == nil {
+		b, err = p.Service.ErasureCertificate(c.Request.Context(), caller, id)
+	}
+	p.pdf(c, "certificat-effacement-don-"+strconv.FormatInt(id, 10)+".pdf", b, err)
+}

@@ -1,0 +1,184 @@
+package inventory
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/pdfdraw"
+	"github.com/tremplin/tremplin/internal/web"
+)
+
+type labelsView struct {
+	web.Page
+	formView
+	// Source says where the devices come from: a donation, a search, or
+	// the print list.
+	Source     string
+	DonationID int64
+	Query      string
+	Devices    []Device
+	Layouts    []pdfdraw.LabelLayout
+	Layout     pdfdraw.LabelLayout
+	Offset     int
+	// Cells draws the first sheet: "used" positions skipped, "label"
+	// positions printed, "" free.
+	Cells   []string
+	Columns int
+}
+
+// labels chooses devices, a layout and an offset, and shows where the
+// labels fall on the sheet.
+func (p *Pages) labels(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	v := &labelsView{Layouts: pdfdraw.LabelLayouts}
+	v.Form = url.Values{}
+	ctx := c.Request.Context()
+	var err error
+	switch {
+	case c.Query("don") != "":
+		v.Source = "donation"
+		if v.DonationID, err = strconv.ParseInt(c.Query("don"), 10, 64); err != nil {
+			err = apperr.ErrNotFound
+			break
+		}
+		var l httpx.List[Device]
+		l, err = p.Service.ListDevices(ctx, caller, DeviceFilter{DonationID: v.DonationID}, httpx.Page{Limit: maxPrintList})
+		v.Devices = l.Items
+	case strings.TrimSpace(c.Query("q")) != "":
+		v.Source, v.Query = "search", strings.TrimSpace(c.Query("q"))
+		var l httpx.List[Device]
+		l, err = p.Service.ListDevices(ctx, caller, DeviceFilter{Query: v.Query}, httpx.Page{Limit: maxPrintList})
+		v.Devices = l.Items
+	default:
+		v.Source = "list"
+		if ids := readPrintList(c); len(ids) > 0 {
+			v.Devices, err = p.Service.DevicesByIDs(ctx, caller, ids)
+			if err != nil && !apperrIsUnseen(err) {
+				break
+			}
+			if err != nil {
+				// A device on the list is no longer visible (shipped
+				// away): the list keeps what can still be printed.
+				err = nil
+				v.Devices = p.visibleOnly(c, ids)
+			}
+		}
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	v.Layout = pdfdraw.LabelLayouts[2] // a4-3x8, the sheet most associations buy
+	if name := c.Query("layout"); name != "" {
+		if l, lerr := pdfdraw.LayoutByName(name); lerr == nil {
+			v.Layout = l
+		}
+	}
+	if n, oerr := strconv.Atoi(c.Query("offset")); oerr == nil && n >= 0 && n < v.Layout.PerPage() {
+		v.Offset = n
+	}
+	v.Columns, v.Cells = sheetCells(v.Layout, v.Offset, len(v.Devices))
+	p.Site.Render(c, http.StatusOK, "labels", v)
+}
+
+func apperrIsUnseen(err error) bool { return isNotFound(err) || errorsIsInvalid(err) }
+
+// visibleOnly keeps the print list's devices the caller can still see.
+func (p *Pages) visibleOnly(c *gin.Context, ids []int64) []Device {
+	caller, _ := p.caller(c)
+	var out []Device
+	var keep []int64
+	for _, id := range ids {
+		if d, err := p.Service.GetDevice(c.Request.Context(), caller, id); err == nil {
+			out = append(out, d)
+			keep = append(keep, id)
+		}
+	}
+	writePrintList(c, keep)
+	return out
+}
+
+// sheetCells lays the first sheet out for the picture: positions before
+// the offset are used, the next ones get labels.
+func sheetCells(l pdfdraw.LabelLayout, offset, n int) (int, []string) {
+	if l.PerPage() <= 1 {
+		return 0, nil
+	}
+	cells := make([]string, l.PerPage())
+	for i := range cells {
+		switch {
+		case i < offset:
+			cells[i] = "used"
+		case i < offset+n:
+			cells[i] = "label"
+		}
+	}
+	return l.Columns, cells
+}
+
+// labelsPDF renders the chosen devices' labels (in a new tab).
+func (p *Pages) labelsPDF(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	req := LabelRequest{Layout: c.PostForm("layout")}
+	for _, s := range c.PostFormArray("device_id") {
+		if id, err := strconv.ParseInt(s, 10, 64); err == nil {
+			req.DeviceIDs = append(req.DeviceIDs, id)
+		}
+	}
+	if s := strings.TrimSpace(c.PostForm("offset")); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			p.Site.Fail(c, apperr.Invalid("offset", "must be between 0 and %d (positions already used on the sheet)", 100))
+			return
+		}
+		req.Offset = n
+	}
+	b, err := p.Service.Labels(c.Request.Context(), caller, req)
+	p.pdf(c, "etiquettes.pdf", b, err)
+}
+
+// printList adds to, takes from or empties the print list.
+func (p *Pages) printList(c *gin.Context) {
+	if _, ok := p.caller(c); !ok {
+		return
+	}
+	l := p.lang(c)
+	list := readPrintList(c)
+	switch c.PostForm("op") {
+	case "clear":
+		list = nil
+		web.Flash(c, l.T("The print list is empty."), false)
+	case "remove":
+		id, _ := strconv.ParseInt(c.PostForm("device_id"), 10, 64)
+		list = slices.DeleteFunc(list, func(x int64) bool { return x == id })
+	case "add":
+		for _, s := range c.PostFormArray("device_id") {
+			if id, err := strconv.ParseInt(s, 10, 64); err == nil && !slices.Contains(list, id) {
+				list = append(list, id)
+			}
+		}
+		web.Flash(c, l.T("%d device(s) on the print list.", len(list)), false)
+	}
+	writePrintList(c, list)
+	back := c.PostForm("back")
+	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") {
+		back = "/etiquettes"
+	}
+	c.Redirect(http.StatusSeeOther, back)
+}
+
+func errorsIsInvalid(err error) bool { return errors.Is(err, apperr.ErrInvalid) }

@@ -1,0 +1,340 @@
+package inventory
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/i18n"
+	"github.com/tremplin/tremplin/internal/web"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// deviceView is a device with what can be done to it, as the scan station
+// and the device's page show it.
+type deviceView struct {
+	formView
+	Device  *Device
+	Site    string
+	Donor   string
+	Events  []Event
+	Actions []string
+	Grades  []string
+	// EraseMethod is the method of the person's last erasure; GridPrice the
+	// grid's price for the device's grade, as euros for the form.
+	EraseMethod string
+	GridPrice   string
+	// Open is the action whose panel is open (after a refused form, or
+	// the recycle command that asks for a reason).
+	Open string
+	// Back is the page an action returns to.
+	Back string
+}
+
+type stationView struct {
+	web.Page
+	deviceView
+	Code     string
+	Voucher  bool
+	Unknown  bool
+	Commands []Command
+	// Register offers to record an unknown IMEI or serial.
+	RegisterIMEI   string
+	RegisterSerial string
+	Donations      []Donation
+	Categories     []string
+	PrintCount     int
+}
+
+// load fills the device part of a view: facts, last events, actions.
+func (p *Pages) load(c *gin.Context, caller partners.Caller, v *deviceView, d Device, events int) error {
+	ctx := c.Request.Context()
+	v.Device, v.Grades = &d, Grades
+	v.Actions = AllowedActions(caller, d.State)
+	if site, err := p.Partners.Site(ctx, d.SiteID); err == nil {
+		v.Site = site.Name
+	}
+	ev, err := p.Service.Events(ctx, caller, d.ID)
+	if err != nil {
+		return err
+	}
+	slices.Reverse(ev)
+	if events > 0 && len(ev) > events {
+		ev = ev[:events]
+	}
+	v.Events = ev
+	if slices.Contains(v.Actions, "erase") {
+		if v.EraseMethod, err = p.Service.LastErasureMethod(ctx, caller); err != nil {
+			return err
+		}
+	}
+	if slices.Contains(v.Actions, "mark_ready") && d.Grade != nil {
+		price, found, err := p.Service.GridPrice(ctx, d.Category, *d.Grade)
+		if err != nil {
+			return err
+		}
+		if found {
+			v.GridPrice = euros(p.lang(c), price)
+		}
+	}
+	if v.Form == nil {
+		v.Form = url.Values{}
+	}
+	return nil
+}
+
+// station is the warehouse's home: one scan field; what was scanned below.
+func (p *Pages) station(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	if err := caller.Require(warehouseRoles...); err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	v := &stationView{Code: strings.TrimSpace(c.Query("code")), Commands: Commands, PrintCount: len(readPrintList(c))}
+	v.Open = c.Query("ouvrir")
+	v.Back = "/poste"
+	status, err := p.resolve(c, caller, v)
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Render(c, status, "station", v)
+}
+
+// resolve says what the station's code is: a device, a voucher, or unknown
+// (then offering to register it).
+func (p *Pages) resolve(c *gin.Context, caller partners.Caller, v *stationView) (int, error) {
+	if v.Code == "" {
+		return http.StatusOK, nil
+	}
+	ctx := c.Request.Context()
+	d, err := p.Service.FindByCode(ctx, caller, v.Code)
+	if err == nil {
+		v.Back = "/poste?code=" + url.QueryEscape(d.Tag)
+		return http.StatusOK, p.load(c, caller, &v.deviceView, d, 5)
+	}
+	if !errors.Is(err, apperr.ErrNotFound) {
+		return 0, err
+	}
+	for _, s := range p.Scanners {
+		kind, _, serr := s(ctx, caller, v.Code)
+		if serr == nil && kind == "voucher" {
+			v.Voucher = true
+			return http.StatusOK, nil
+		}
+		if serr != nil && !errors.Is(serr, apperr.ErrNotFound) {
+			return 0, serr
+		}
+	}
+	v.Unknown = true
+	if imei := NormalizeIMEI(v.Code); ValidIMEI(imei) {
+		v.RegisterIMEI = imei
+	} else {
+		v.RegisterSerial = NormalizeSerial(v.Code)
+	}
+	if err := p.recentDonations(c, caller, &v.Donations); err != nil {
+		return 0, err
+	}
+	v.Categories = categoryNames()
+	if v.Form == nil {
+		v.Form = url.Values{}
+	}
+	return http.StatusNotFound, nil
+}
+
+// recentDonations are the last donations received at the caller's
+// warehouse, newest first.
+func (p *Pages) recentDonations(c *gin.Context, caller partners.Caller, out *[]Donation) error {
+	l, err := p.Service.ListDonations(c.Request.Context(), caller, 0, httpx.Page{Limit: 500})
+	if err != nil {
+		return err
+	}
+	items := l.Items
+	slices.Reverse(items)
+	if len(items) > 20 {
+		items = items[:20]
+	}
+	*out = items
+	return nil
+}
+
+// scan takes what the scan field sent: a command acts on the device shown;
+// anything else is looked up.
+func (p *Pages) scan(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	code := strings.TrimSpace(c.PostForm("code"))
+	current := strings.TrimSpace(c.PostForm("current"))
+	cmd, isCmd := CommandFor(code)
+	l := p.lang(c)
+	if !isCmd || code == "" {
+		c.Redirect(http.StatusSeeOther, "/poste?code="+url.QueryEscape(code))
+		return
+	}
+	if current == "" {
+		web.Flash(c, l.T("Scan a device first, then the command."), true)
+		c.Redirect(http.StatusSeeOther, "/poste")
+		return
+	}
+	d, err := p.Service.FindByCode(c.Request.Context(), caller, current)
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	back := "/poste?code=" + url.QueryEscape(d.Tag)
+	switch cmd.Code {
+	case "CMD-LABEL":
+		n := addToPrintList(c, d.ID)
+		web.Flash(c, l.T("%s: added to the print list (%d).", d.Tag, n), false)
+		c.Redirect(http.StatusSeeOther, back)
+		return
+	case "CMD-RECYCLE":
+		c.Redirect(http.StatusSeeOther, openPanel(back, "recycle"))
+		return
+	}
+	t := Transition{Action: cmd.Action}
+	if cmd.Grade != "" {
+		t.Grade = &cmd.Grade
+	}
+	if cmd.Action == "erase" {
+		method, err := p.Service.LastErasureMethod(c.Request.Context(), caller)
+		if err != nil {
+			p.Site.Fail(c, err)
+			return
+		}
+		if method == "" {
+			web.Flash(c, l.T("Choose the erasure method once with the Erase button; the cards then reuse it."), true)
+			c.Redirect(http.StatusSeeOther, openPanel(back, "erase"))
+			return
+		}
+		t.Method, t.Result = &method, &cmd.Result
+	}
+	p.apply(c, caller, d, t, back)
+}
+
+// apply takes a transition and goes back with what happened said in the
+// status area; a refusal is said there too, in the reader's language.
+func (p *Pages) apply(c *gin.Context, caller partners.Caller, d Device, t Transition, back string) {
+	l := p.lang(c)
+	to, repeated, err := p.Site.Once(c, func() (string, error) {
+		after, err := p.Service.Apply(c.Request.Context(), caller, d.ID, t)
+		if err != nil {
+			return "", err
+		}
+		web.Flash(c, actionDone(l, after, t), false)
+		return back, nil
+	})
+	if err != nil {
+		if errors.Is(err, apperr.ErrConflict) || errors.Is(err, apperr.ErrInvalid) {
+			web.Flash(c, l.T("%s: not done.", d.Tag)+" "+web.Say(l, err), true)
+			to := back
+			if errors.Is(err, apperr.ErrInvalid) {
+				to = openPanel(back, t.Action)
+			}
+			c.Redirect(http.StatusSeeOther, to)
+			return
+		}
+		p.Site.Fail(c, err)
+		return
+	}
+	if repeated {
+		p.Site.Done(c, to, true, "")
+		return
+	}
+	c.Redirect(http.StatusSeeOther, to)
+}
+
+// actionDone is the status line after an action: "TEL-00042: erasure
+// passed".
+func actionDone(l i18n.Lang, d Device, t Transition) string {
+	switch t.Action {
+	case "diagnose":
+		return l.T("%s: diagnosed, grade %s.", d.Tag, text(t.Grade))
+	case "erase":
+		if text(t.Result) == "failed" {
+			return l.T("%s: erasure failed (recorded; the device stays diagnosed).", d.Tag)
+		}
+		return l.T("%s: erasure passed.", d.Tag)
+	case "send_to_repair":
+		return l.T("%s: sent to repair.", d.Tag)
+	case "mark_ready":
+		price := int64(0)
+		if d.PriceCents != nil {
+			price = *d.PriceCents
+		}
+		return l.T("%s: ready, at %s.", d.Tag, l.Money(price))
+	case "recycle":
+		return l.T("%s: recycled.", d.Tag)
+	case "mark_lost":
+		return l.T("%s: marked lost.", d.Tag)
+	}
+	return d.Tag
+}
+
+// act takes an action from a device's panel (station or device page).
+func (p *Pages) act(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	d, err := p.Service.FindByCode(c.Request.Context(), caller, c.Param("tag"))
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	back := c.PostForm("back")
+	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") {
+		back = "/appareils/" + url.PathEscape(d.Tag)
+	}
+	t := Transition{Action: c.PostForm("action")}
+	for name, dst := range map[string]**string{"grade": &t.Grade, "notes": &t.Notes, "method": &t.Method,
+		"result": &t.Result, "reason": &t.Reason, "recycler": &t.Recycler} {
+		if v, ok := c.GetPostForm(name); ok {
+			*dst = &v
+		}
+	}
+	if raw := strings.TrimSpace(c.PostForm("price")); raw != "" {
+		cents, ok := parseEuros(raw)
+		if !ok {
+			l := p.lang(c)
+			web.Flash(c, l.T("%s: not done.", d.Tag)+" "+l.T("Price: type an amount in euros, such as 35 or 35,50."), true)
+			c.Redirect(http.StatusSeeOther, openPanel(back, "mark_ready"))
+			return
+		}
+		t.PriceCents = &cents
+	}
+	p.apply(c, caller, d, t, back)
+}
+
+// openPanel is a page's address with an action's panel open and in view.
+func openPanel(back, action string) string {
+	sep := "?"
+	if strings.Contains(back, "?") {
+		sep = "&"
+	}
+	return back + sep + "ouvrir=" + url.QueryEscape(action) + "#action-" + action
+}
+
+func (p *Pages) commandSheet(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	if err := caller.Require(warehouseRoles...); err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	b, err := CommandSheet(p.lang(c))
+	p.pdf(c, "cartes-de-commande.pdf", b, err)
+}

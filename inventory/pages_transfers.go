@@ -1,0 +1,450 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/web"
+	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/recharges"
+)
+
+type transfersView struct {
+	web.Page
+	Transfers []Transfer
+	Sites     map[int64]string
+	Status    string
+	Statuses  []string
+	Next      string
+}
+
+func (p *Pages) transfers(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	v := &transfersView{Status: c.Query("statut"), Statuses: []string{TransferDraft, TransferShipped, TransferReceived, TransferCancelled}}
+	pg, err := pageList(c, 100)
+	if err == nil {
+		var l httpx.List[Transfer]
+		l, err = p.Service.ListTransfers(c.Request.Context(), caller, v.Status, pg)
+		v.Transfers, v.Next = l.Items, nextLink("/transferts", c.Request.URL.Query(), l.NextCursor)
+		slices.Reverse(v.Transfers)
+	}
+	if err == nil {
+		v.Sites, _, err = p.siteNames(c, caller, partners.KindWarehouse, partners.KindSpace)
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Render(c, http.StatusOK, "transfers", v)
+}
+
+// draftView is a transfer being made: where it goes and what was scanned.
+type draftView struct {
+	web.Page
+	formView
+	From      int64
+	FromName  string
+	Froms     []partners.Organization
+	Dests     []partners.Organization
+	Devices   []Device
+	Products  []recharges.StockLine
+	ScanError string
+	Added     string
+}
+
+func (p *Pages) newTransfer(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	v := &draftView{}
+	v.Form = url.Values{}
+	if err := p.draftPage(c, caller, v); err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Render(c, http.StatusOK, "transfer_new", v)
+}
+
+// draftPage fills the sites and the recharge stock of the origin.
+func (p *Pages) draftPage(c *gin.Context, caller partners.Caller, v *draftView) error {
+	if err := caller.Require(staffRoles...); err != nil {
+		return err
+	}
+	_, sites, err := p.siteNames(c, caller, partners.KindWarehouse, partners.KindSpace)
+	if err != nil {
+		return err
+	}
+	if own, ok := caller.SiteID(); ok {
+		v.From = own
+	} else if id, err := strconv.ParseInt(v.Form.Get("from_site_id"), 10, 64); err == nil {
+		v.From = id
+	}
+	if v.From == 0 && caller.IsAdmin() {
+		for _, s := range sites {
+			if s.Kind == partners.KindWarehouse {
+				v.From = s.ID
+				break
+			}
+		}
+	}
+	for _, s := range sites {
+		if s.ID == v.From {
+			v.FromName = s.Name
+		} else {
+			v.Dests = append(v.Dests, s)
+		}
+		if caller.IsAdmin() {
+			v.Froms = append(v.Froms, s)
+		}
+	}
+	if v.From != 0 {
+		stock, err := p.Recharges.Stock(c.Request.Context(), caller, v.From, false)
+		if err != nil {
+			return err
+		}
+		for _, l := range stock {
+			if l.Available > 0 {
+				v.Products = append(v.Products, l)
+			}
+		}
+	}
+	return nil
+}
+
+// draftTransfer takes a scan into the draft, takes a device out of it, or
+// creates the transfer.
+func (p *Pages) draftTransfer(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	f := c.Request.PostForm
+	v := &draftView{}
+	v.Form = f
+	if err := p.draftPage(c, caller, v); err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	l := p.lang(c)
+	ctx := c.Request.Context()
+	to, _ := strconv.ParseInt(f.Get("to_site_id"), 10, 64)
+	tags := f["tag"]
+	status := http.StatusOK
+	switch {
+	case f.Get("remove") != "":
+		tags = slices.DeleteFunc(tags, func(t string) bool { return t == f.Get("remove") })
+	case f.Get("op") == "create":
+		p.createTransfer(c, caller, v, tags, to)
+		return
+	default:
+		code := strings.TrimSpace(f.Get("code"))
+		if code == "" {
+			break
+		}
+		d, err := p.Service.CheckTravel(ctx, caller, v.From, to, code)
+		switch {
+		case err == nil && slices.Contains(tags, d.Tag):
+			v.ScanError = l.T("%s is already on this transfer.", d.Tag)
+		case err == nil:
+			tags = append(tags, d.Tag)
+			v.Added = l.T("%s added.", d.Tag)
+		case isNotFound(err):
+			status, v.ScanError = http.StatusUnprocessableEntity, l.T("No device has the code %s here.", code)
+		case errorsIsConflict(err):
+			status, v.ScanError = http.StatusUnprocessableEntity, web.Say(l, err)
+		default:
+			p.Site.Fail(c, err)
+			return
+		}
+	}
+	for _, t := range tags {
+		if d, err := p.Service.FindByCode(ctx, caller, t); err == nil {
+			v.Devices = append(v.Devices, d)
+		}
+	}
+	p.Site.Render(c, status, "transfer_new", v)
+}
+
+func (p *Pages) createTransfer(c *gin.Context, caller partners.Caller, v *draftView, tags []string, to int64) {
+	ctx := c.Request.Context()
+	f := v.Form
+	in := NewTransfer{FromSiteID: v.From, ToSiteID: to}
+	note := f.Get("note")
+	in.Note = &note
+	for _, t := range tags {
+		d, err := p.Service.FindByCode(ctx, caller, t)
+		if err != nil {
+			p.Site.Fail(c, err)
+			return
+		}
+		in.DeviceIDs = append(in.DeviceIDs, d.ID)
+		v.Devices = append(v.Devices, d)
+	}
+	verr := &apperr.ValidationError{}
+	for _, pr := range v.Products {
+		s := strings.TrimSpace(f.Get("qty_" + strconv.FormatInt(pr.ProductID, 10)))
+		if s == "" || s == "0" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			verr.Field("qty_"+strconv.FormatInt(pr.ProductID, 10), "a whole number is expected")
+			continue
+		}
+		in.Recharges = append(in.Recharges, RechargeLine{ProductID: pr.ProductID, Quantity: n})
+	}
+	target, repeated, err := p.Site.Once(c, func() (string, error) {
+		if err := verr.Err(); err != nil {
+			return "", err
+		}
+		t, err := p.Service.CreateTransfer(ctx, caller, in)
+		return "/transferts/" + strconv.FormatInt(t.ID, 10), err
+	})
+	if err != nil {
+		if !v.fail(p.lang(c), err) {
+			p.Site.Fail(c, err)
+			return
+		}
+		p.Site.Render(c, http.StatusUnprocessableEntity, "transfer_new", v)
+		return
+	}
+	p.Site.Done(c, target, repeated, p.lang(c).T("Transfer drafted: check it, print the manifest and ship it."))
+}
+
+func errorsIsConflict(err error) bool { return errors.Is(err, apperr.ErrConflict) }
+
+type transferView struct {
+	web.Page
+	Transfer TransferView
+	Sites    map[int64]string
+	Products map[int64]string
+	CanShip  bool
+}
+
+func (p *Pages) transfer(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	id, err := pathID(c, "id")
+	v := &transferView{Products: map[int64]string{}}
+	if err == nil {
+		v.Transfer, err = p.Service.GetTransfer(c.Request.Context(), caller, id)
+	}
+	if err == nil {
+		v.Sites, _, err = p.siteNames(c, caller, partners.KindWarehouse, partners.KindSpace)
+	}
+	if err == nil {
+		for _, r := range v.Transfer.Recharges {
+			if pr, perr := p.Recharges.Product(p.Service.db.WithContext(c.Request.Context()), r.ProductID); perr == nil {
+				v.Products[r.ProductID] = pr.Name
+			}
+		}
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	v.CanShip = v.Transfer.Status == TransferDraft && caller.CheckSite(v.Transfer.FromSiteID) == nil
+	p.Site.Render(c, http.StatusOK, "transfer", v)
+}
+
+func (p *Pages) shipTransfer(c *gin.Context) {
+	p.transferStep(c, p.Service.ShipTransfer, "Transfer shipped: its devices are in transit.")
+}
+
+func (p *Pages) cancelTransfer(c *gin.Context) {
+	p.transferStep(c, p.Service.CancelTransfer, "Transfer cancelled: its devices are back in stock.")
+}
+
+func (p *Pages) transferStep(c *gin.Context, step func(ctx context.Context, c partners.Caller, id int64) (TransferView, error), done string) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	back := "/transferts/" + strconv.FormatInt(id, 10)
+	to, repeated, err := p.Site.Once(c, func() (string, error) {
+		_, err := step(c.Request.Context(), caller, id)
+		return back, err
+	})
+	if err != nil {
+		if errorsIsConflict(err) {
+			web.Flash(c, web.Say(p.lang(c), err), true)
+			c.Redirect(http.StatusSeeOther, back)
+			return
+		}
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Done(c, to, repeated, p.lang(c).T(done))
+}
+
+func (p *Pages) manifest(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	id, err := pathID(c, "id")
+	var b []byte
+	if err == nil {
+		b, err = p.Service.Manifest(c.Request.Context(), caller, id)
+	}
+	p.pdf(c, "bordereau-transfert-"+strconv.FormatInt(id, 10)+".pdf", b, err)
+}
+
+type stockCheckView struct {
+	web.Page
+	SiteID    int64
+	SiteName  string
+	Sites     []partners.Organization
+	Codes     []string
+	Expected  int64
+	ScanError string
+	Added     string
+}
+
+// stockCheck is a shelf being scanned: the codes so far and the count the
+// records expect.
+func (p *Pages) stockCheck(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	v := &stockCheckView{}
+	if err := p.stockCheckPage(c, caller, v, c.Query("site")); err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Render(c, http.StatusOK, "stockcheck", v)
+}
+
+func (p *Pages) stockCheckPage(c *gin.Context, caller partners.Caller, v *stockCheckView, site string) error {
+	if err := caller.Require(staffRoles...); err != nil {
+		return err
+	}
+	_, sites, err := p.siteNames(c, caller, partners.KindWarehouse, partners.KindSpace)
+	if err != nil {
+		return err
+	}
+	if own, ok := caller.SiteID(); ok {
+		v.SiteID = own
+	} else {
+		v.Sites = sites
+		if id, err := strconv.ParseInt(site, 10, 64); err == nil {
+			v.SiteID = id
+		} else if len(sites) > 0 {
+			v.SiteID = sites[0].ID
+		}
+	}
+	for _, s := range sites {
+		if s.ID == v.SiteID {
+			v.SiteName = s.Name
+		}
+	}
+	if v.SiteID == 0 {
+		return nil
+	}
+	v.Expected, err = p.Service.OnShelfCount(c.Request.Context(), caller, v.SiteID)
+	return err
+}
+
+// scanShelf adds a scanned code to the shelf's list, takes one out, or
+// finishes the check.
+func (p *Pages) scanShelf(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	f := c.Request.PostForm
+	v := &stockCheckView{}
+	if err := p.stockCheckPage(c, caller, v, f.Get("site")); err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	l := p.lang(c)
+	v.Codes = f["scanned"]
+	switch {
+	case f.Get("op") == "finish":
+		to, repeated, err := p.Site.Once(c, func() (string, error) {
+			sc, err := p.Service.CheckStock(c.Request.Context(), caller, v.SiteID, v.Codes)
+			return "/inventaire/" + strconv.FormatInt(v.SiteID, 10) + "/" + strconv.FormatInt(sc.ID, 10), err
+		})
+		if err != nil {
+			if _, _, ok := web.FieldErrors(l, err); ok || errorsIsConflict(err) {
+				v.ScanError = web.Say(l, err)
+				p.Site.Render(c, http.StatusUnprocessableEntity, "stockcheck", v)
+				return
+			}
+			p.Site.Fail(c, err)
+			return
+		}
+		p.Site.Done(c, to, repeated, l.T("Stock check recorded."))
+		return
+	case f.Get("remove") != "":
+		v.Codes = slices.DeleteFunc(v.Codes, func(s string) bool { return s == f.Get("remove") })
+	default:
+		code := NormalizeCode(f.Get("code"))
+		switch {
+		case code == "":
+		case slices.Contains(v.Codes, code):
+			v.ScanError = l.T("%s was already scanned.", code)
+		case len(v.Codes) >= maxStockCodes:
+			v.ScanError = l.T("A stock check takes at most %d codes: finish this one and start another.", maxStockCodes)
+		default:
+			v.Codes = append(v.Codes, code)
+			v.Added = code
+		}
+	}
+	p.Site.Render(c, http.StatusOK, "stockcheck", v)
+}
+
+type stockResultView struct {
+	web.Page
+	Check    StockCheck
+	SiteName string
+	Sites    map[int64]string
+	CanLose  bool
+}
+
+func (p *Pages) stockCheckResult(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	site, err := pathID(c, "site")
+	var id int64
+	if err == nil {
+		id, err = pathID(c, "id")
+	}
+	v := &stockResultView{CanLose: caller.Is(lifecycle["mark_lost"].roles...)}
+	if err == nil {
+		v.Check, err = p.Service.GetStockCheck(c.Request.Context(), caller, site, id)
+	}
+	if err == nil {
+		v.Sites, _, err = p.siteNames(c, caller, partners.KindWarehouse, partners.KindSpace)
+		v.SiteName = v.Sites[site]
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Render(c, http.StatusOK, "stockcheck_result", v)
+}

@@ -1,0 +1,57 @@
+// Tremplin's few lines of script. Pages work without them; with them:
+// - the scan field keeps the focus: on load it is focused with its text
+//   selected, so the next scan (a USB scanner types the code, then Enter)
+//   replaces it; the focus comes back to it when nothing else holds it;
+// - a panel opened for an action focuses its first field;
+// - a form is sent once: a second click while the page loads does nothing
+//   (the form's key makes the server act once anyway).
+(function () {
+  "use strict";
+  var field = null;
+  function toField() {
+    if (!field) return;
+    field.focus();
+    field.select();
+  }
+  function idle() {
+    var a = document.activeElement;
+    return !a || a === document.body || a === document.documentElement;
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    field = document.querySelector("input[data-scan]");
+    var auto = document.querySelector("details[open] [autofocus]");
+    if (auto) {
+      auto.focus();
+    } else {
+      toField();
+    }
+    document.addEventListener("focusout", function () {
+      setTimeout(function () { if (idle()) toField(); }, 0);
+    });
+    document.addEventListener("toggle", function (e) {
+      var d = e.target;
+      if (d.tagName !== "DETAILS") return;
+      if (d.open) {
+        var first = d.querySelector("input:not([type=hidden]), textarea, select");
+        if (first) first.focus();
+      } else {
+        toField();
+      }
+    }, true);
+    document.addEventListener("submit", function (e) {
+      var f = e.target;
+      if (f.target === "_blank" || f.method.toLowerCase() === "get") return;
+      if (f.getAttribute("data-sent")) {
+        e.preventDefault();
+        return;
+      }
+      f.setAttribute("data-sent", "1");
+    });
+  });
+  // A page the browser brings back from its history can be sent again.
+  window.addEventListener("pageshow", function (e) {
+    if (!e.persisted) return;
+    var sent = document.querySelectorAll("form[data-sent]");
+    for (var i = 0; i < sent.length; i++) sent[i].removeAttribute("data-sent");
+  });
+})();
