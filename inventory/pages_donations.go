@@ -198,7 +198,7 @@ func (p *Pages) intakeOne(c *gin.Context) {
 		}
 		web.Flash(c, msg, false)
 		q := url.Values{"category": {string(nd.Category)}, "brand": {strings.TrimSpace(nd.Brand)}, "model": {strings.TrimSpace(nd.Model)}}
-		return "/dons/" + strconv.FormatInt(id, 10) + "?" + q.Encode() + "#scan", nil
+		return "/dons/" + strconv.FormatInt(id, 10) + "?" + q.Encode(), nil
 	})
 	if err != nil {
 		v := &donationView{}

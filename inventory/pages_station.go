@@ -237,7 +237,11 @@ func (p *Pages) apply(c *gin.Context, caller partners.Caller, d Device, t Transi
 	})
 	if err != nil {
 		if errors.Is(err, apperr.ErrConflict) || errors.Is(err, apperr.ErrInvalid) {
-			web.Flash(c, l.T("%s: not done.", d.Tag)+" "+web.Say(l, err), true)
+			why := web.Say(l, err)
+			if ce, ok := errors.AsType[*apperr.ConflictError](err); ok && ce.Code == "invalid-transition" && len(ce.Args) == 3 {
+				why = l.T("it is “%s”, and “%s” is not possible from that state.", l.T("state."+string(d.State)), l.T("do."+t.Action))
+			}
+			web.Flash(c, l.T("%s: not done.", d.Tag)+" "+why, true)
 			to := back
 			if errors.Is(err, apperr.ErrInvalid) {
 				to = openPanel(back, t.Action)
@@ -323,7 +327,7 @@ func openPanel(back, action string) string {
 	if strings.Contains(back, "?") {
 		sep = "&"
 	}
-	return back + sep + "ouvrir=" + url.QueryEscape(action) + "#action-" + action
+	return back + sep + "ouvrir=" + url.QueryEscape(action)
 }
 
 func (p *Pages) commandSheet(c *gin.Context) {

@@ -126,6 +126,7 @@ var french = map[string]string{
 	"%s: added to the print list (%d).":                                              "%s : ajouté à la liste d'impression (%d).", "%s: not done.": "%s : non fait.",
 	"%s: diagnosed, grade %s.": "%s : diagnostiqué, grade %s.", "%s: erasure failed (recorded; the device stays diagnosed).": "%s : effacement échoué (enregistré ; l'appareil reste diagnostiqué).",
 	"%s: erasure passed.": "%s : effacement réussi.", "%s: sent to repair.": "%s : envoyé en réparation.", "%s: ready, at %s.": "%s : prêt, à %s.",
+	"it is “%s”, and “%s” is not possible from that state.": "il est « %s », et « %s » n'est pas possible depuis cet état.",
 	"%s: recycled.": "%s : recyclé.", "%s: marked lost.": "%s : déclaré perdu.",
 	"Price: type an amount in euros, such as 35 or 35,50.": "Prix : tapez un montant en euros, par exemple 35 ou 35,50.",
 	"%s registered: write or stick its label on it.":       "%s enregistré : collez-lui son étiquette.",

@@ -27,21 +27,25 @@ type UI struct {
 	T    testing.TB
 	Base string
 	Ctx  context.Context
+	// Step bounds each step (a page to load, a selector to show).
+	Step time.Duration
 }
 
-// NewUI opens a browser on the server at base; every step has timeout.
-func NewUI(t testing.TB, base string, timeout time.Duration) *UI {
+// NewUI opens a browser on the server at base; each step has step to
+// finish.
+func NewUI(t testing.TB, base string, step time.Duration) *UI {
 	t.Helper()
-	b := Browser(t)
-	ctx, cancel := context.WithTimeout(b, timeout)
-	t.Cleanup(cancel)
-	return &UI{T: t, Base: base, Ctx: ctx}
+	return &UI{T: t, Base: base, Ctx: Browser(t), Step: step}
 }
+
+func (u *UI) step() (context.Context, context.CancelFunc) { return context.WithTimeout(u.Ctx, u.Step) }
 
 // Do runs browser actions, failing the test on an error.
 func (u *UI) Do(actions ...chromedp.Action[chromedp.Void]) {
 	u.T.Helper()
-	if err := chromedp.Do(u.Ctx, actions...); err != nil {
+	ctx, cancel := u.step()
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
 		u.Shot("failure-" + sanitize(u.T.Name()))
 		u.T.Fatalf("%v (page %s)", err, u.Location())
 	}
@@ -49,7 +53,9 @@ func (u *UI) Do(actions ...chromedp.Action[chromedp.Void]) {
 
 // Location is the page's address.
 func (u *UI) Location() string {
-	loc, _ := chromedp.Run(u.Ctx, chromedp.Location())
+	ctx, cancel := u.step()
+	defer cancel()
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
 	return loc
 }
 
@@ -57,8 +63,8 @@ func (u *UI) Location() string {
 func (u *UI) Login(email, password string) {
 	u.T.Helper()
 	u.Do(chromedp.Navigate(u.Base+"/login"), chromedp.WaitVisible("#login-form"),
-		chromedp.SendKeys("#email", email), chromedp.SendKeys("#password", password),
-		chromedp.Submit("#login-form"), chromedp.WaitNotPresent("#login-form"))
+		chromedp.SendKeys("#email", email), chromedp.SendKeys("#password", password))
+	u.navigating(func() { u.Do(chromedp.Submit("#login-form")) })
 }
 
 // Open goes to a page and waits for a selector.
@@ -71,7 +77,36 @@ func (u *UI) Open(path, wait string) {
 // scanner does, and waits for the page that answers to show wait.
 func (u *UI) Scan(code, wait string) {
 	u.T.Helper()
-	u.Do(chromedp.KeyEvent(code+"\r"), chromedp.WaitVisible(wait))
+	u.navigating(func() { u.Do(chromedp.KeyEvent(code + "\r")) })
+	u.Do(chromedp.WaitVisible(wait))
+}
+
+// navigating runs act, which leads to another page, and waits until that
+// page has loaded (not the old one still showing).
+func (u *UI) navigating(act func()) {
+	u.T.Helper()
+	u.Do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[bool](`window.__tremplinOld = true`)(ctx, t)
+		return err
+	}))
+	act()
+	deadline := time.Now().Add(u.Step)
+	for {
+		ctx, cancel := u.step()
+		loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__tremplinOld === undefined && document.readyState === "complete"`))
+		cancel()
+		if err == nil && loaded {
+			return
+		}
+		if time.Now().After(deadline) {
+			u.Shot("failure-" + sanitize(u.T.Name()))
+			ctx, cancel := u.step()
+			state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState + " old=" + window.__tremplinOld + " active=" + (document.activeElement && document.activeElement.id) + " value=" + (document.activeElement && document.activeElement.value)`))
+			cancel()
+			u.T.Fatalf("no new page after %s (page %s, %s)", u.Step, u.Location(), state)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Keys types into the focused element (no Enter).
@@ -95,10 +130,11 @@ func ByText(text string) string {
 	return fmt.Sprintf(`//*[self::button or self::a or self::summary][contains(normalize-space(.), %s)]`, q)
 }
 
-// ClickText clicks the button or link a person would by its visible text.
+// ClickText clicks the button or link a person would by its visible text,
+// and waits for the page it leads to.
 func (u *UI) ClickText(text string) {
 	u.T.Helper()
-	u.Do(chromedp.Click(ByText(text), chromedp.NodeVisible))
+	u.navigating(func() { u.Do(chromedp.Click(ByText(text), chromedp.NodeVisible)) })
 }
 
 // Text is the visible text of an element.
@@ -109,7 +145,9 @@ func (u *UI) Text(sel string) string {
 
 // Has tells whether a selector is on the page now.
 func (u *UI) Has(sel string) bool {
-	n, _ := chromedp.Run(u.Ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
+	ctx, cancel := u.step()
+	defer cancel()
+	n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
 	return n > 0
 }
 
@@ -119,7 +157,9 @@ func (u *UI) Shot(name string) {
 	if dir == "" {
 		return
 	}
-	if png, err := chromedp.Run(u.Ctx, chromedp.FullScreenshot(100)); err == nil {
+	ctx, cancel := u.step()
+	defer cancel()
+	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
 		_ = os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
 	}
 }
@@ -127,7 +167,9 @@ func (u *UI) Shot(name string) {
 // get runs an action that reads a value, failing the test on an error.
 func get[T any](u *UI, a chromedp.Action[T]) T {
 	u.T.Helper()
-	v, err := chromedp.Run(u.Ctx, a)
+	ctx, cancel := u.step()
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
 	if err != nil {
 		u.Shot("failure-" + sanitize(u.T.Name()))
 		u.T.Fatalf("%v (page %s)", err, u.Location())

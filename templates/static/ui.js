@@ -8,7 +8,14 @@
 (function () {
   "use strict";
   var field = null;
+  // home is where the focus belongs: the first field of a panel opened
+  // for an action, else the scan field.
   function toField() {
+    var auto = document.querySelector("details[open] [autofocus]");
+    if (auto) {
+      auto.focus();
+      return;
+    }
     if (!field) return;
     field.focus();
     field.select();
@@ -19,12 +26,7 @@
   }
   document.addEventListener("DOMContentLoaded", function () {
     field = document.querySelector("input[data-scan]");
-    var auto = document.querySelector("details[open] [autofocus]");
-    if (auto) {
-      auto.focus();
-    } else {
-      toField();
-    }
+    toField();
     document.addEventListener("focusout", function () {
       setTimeout(function () { if (idle()) toField(); }, 0);
     });
