@@ -80,7 +80,7 @@ func funcs(l i18n.Lang, hashes map[string]string) template.FuncMap {
 			}
 			return out
 		},
-		"add": func(a, b int) int { return a + b },
+		"add":   func(a, b int) int { return a + b },
 		"lower": strings.ToLower,
 		"deref": func(p any) any {
 			switch v := p.(type) {

@@ -72,7 +72,7 @@ func TestWebLoginInBrowser(t *testing.T) {
 		}
 	}
 
-	err = chromedp.Do(run, chromedp.Click(`button.link`), chromedp.WaitVisible("#login-form"))
+	err = chromedp.Do(run, chromedp.Click(`#logout`), chromedp.WaitVisible("#login-form"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestVoucherFlowInBrowser(t *testing.T) {
 	}
 
 	// The counter: another user types the code in lower case, without dashes.
-	if err := chromedp.Do(run, chromedp.Click(`button.link`), chromedp.WaitVisible("#login-form")); err != nil {
+	if err := chromedp.Do(run, chromedp.Click(`#logout`), chromedp.WaitVisible("#login-form")); err != nil {
 		t.Fatal(err)
 	}
 	if err := login("chloe@example.org"); err != nil {
@@ -180,7 +180,7 @@ func TestVoucherFlowInBrowser(t *testing.T) {
 	}
 	status, _ := chromedp.Run(run, chromedp.Text("#status"))
 	person, _ := chromedp.Run(run, chromedp.Text("#person"))
-	if status != "actif" || !strings.HasPrefix(person, "Zoé L.") || strings.Contains(person, "Lefèvre") {
+	if status != "Actif" || !strings.HasPrefix(person, "Zoé L.") || strings.Contains(person, "Lefèvre") {
 		t.Fatalf("counter sees %q, %q", status, person)
 	}
 	if shot := os.Getenv("TREMPLIN_SCREENSHOTS"); shot != "" {
