@@ -183,3 +183,10 @@ func in(t time.Time, loc *time.Location) time.Time {
 	}
 	return t.In(loc)
 }
+
+// Named tells whether key is a named key (such as "state.ready") that the
+// English catalogue says; sentences need no English entry.
+func Named(key string) bool {
+	_, ok := english[key]
+	return ok
+}
