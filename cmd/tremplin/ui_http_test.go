@@ -196,3 +196,19 @@ func TestLanguageFollowsTheBrowserThenTheSetting(t *testing.T) {
 	}
 	_ = testenv.RequireAll
 }
+
+// TestFormOnlyAddressLeadsBack: the address of a form's answer, reloaded
+// or bookmarked, leads back to the form's page; the API keeps its 405.
+func TestFormOnlyAddressLeadsBack(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	newWarehouseNetwork(t, svc)
+	cookie := webLogin(t, h, "marc@example.org", uiPassword)
+	for path, want := range map[string]string{"/dons/2/appareils": "/dons/2", "/etiquettes/planche.pdf": "/etiquettes", "/langue": "/"} {
+		r := noRedirect(t, "GET", h.URL+path, nil, cookie)
+		r.Body.Close()
+		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != want {
+			t.Errorf("GET %s: %d to %q, want %s", path, r.StatusCode, r.Header.Get("Location"), want)
+		}
+	}
+	h.Do("DELETE", "/api/v1/donations", "", nil).ExpectProblem(t, http.StatusMethodNotAllowed)
+}

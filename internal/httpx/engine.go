@@ -57,6 +57,18 @@ func NewEngine(d Deps) (*gin.Engine, error) {
 		Fail(c, fmt.Errorf("%s %s: %w", c.Request.Method, c.Request.URL.Path, apperr.ErrNotFound))
 	})
 	e.NoMethod(func(c *gin.Context) {
+		// A page's address that only takes a form (shown after a refused
+		// form, then reloaded or bookmarked) leads back to the page the
+		// form was on, not to an error.
+		if p := c.Request.URL.Path; !IsAPIPath(p) && (c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead) {
+			parent := p[:strings.LastIndex(strings.TrimSuffix(p, "/"), "/")+1]
+			if len(parent) > 1 {
+				parent = strings.TrimSuffix(parent, "/")
+			}
+			c.Redirect(http.StatusSeeOther, parent)
+			c.Abort()
+			return
+		}
 		problem.Send(c.Writer, problem.Problem{Type: problem.TypeURI("method-not-allowed"), Title: "Method not allowed",
 			Status: http.StatusMethodNotAllowed, Detail: c.Request.Method + " is not allowed on " + c.Request.URL.Path,
 			RequestID: RequestID(c)})

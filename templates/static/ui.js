@@ -3,6 +3,7 @@
 //   selected, so the next scan (a USB scanner types the code, then Enter)
 //   replaces it; the focus comes back to it when nothing else holds it;
 // - a panel opened for an action focuses its first field;
+// - a form marked data-autosubmit is sent when one of its fields changes;
 // - a form is sent once: a second click while the page loads does nothing
 //   (the form's key makes the server act once anyway).
 (function () {
@@ -40,6 +41,12 @@
         toField();
       }
     }, true);
+    // A form marked data-autosubmit follows its fields: a new layout or
+    // offset redraws the sheet's picture (and the print form with it).
+    document.addEventListener("change", function (e) {
+      var f = e.target.form;
+      if (f && f.hasAttribute("data-autosubmit")) f.submit();
+    });
     document.addEventListener("submit", function (e) {
       var f = e.target;
       if (f.target === "_blank" || f.method.toLowerCase() === "get") return;
