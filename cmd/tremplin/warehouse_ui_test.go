@@ -272,6 +272,23 @@ func TestWarehouseBenchInBrowser(t *testing.T) {
 	if checks != 1 {
 		t.Fatalf("%d stock checks recorded", checks)
 	}
+
+	// Every other page of the bench: light, and whole at 390 px.
+	var transferID, checkID int64
+	svc.db.Table("transfers").Select("MAX(id)").Scan(&transferID)
+	svc.db.Table("stock_checks").Select("MAX(id)").Scan(&checkID)
+	for _, path := range []string{"/dons", "/appareils", "/appareils/" + tags[2], "/etiquettes", "/transferts",
+		"/transferts/" + strconv.FormatInt(transferID, 10), "/inventaire/" + strconv.FormatInt(n.warehouse.ID, 10) + "/" + strconv.FormatInt(checkID, 10)} {
+		ui.Open(path, "main h1")
+		weight, _ := testenv.PageWeight(t, ui.Base, path, ui.Cookie(partners.SessionCookie))
+		if weight > 150_000 {
+			t.Errorf("%s weighs %d bytes with its assets", path, weight)
+		}
+		if over := ui.Narrow(); over > 0 {
+			t.Errorf("%s scrolls %d px sideways at 390 px", path, over)
+		}
+		ui.Wide()
+	}
 }
 
 // checkPage runs axe-core on the page (no serious or critical violation),
