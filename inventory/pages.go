@@ -91,6 +91,41 @@ func (p *Pages) caller(c *gin.Context) (partners.Caller, bool) {
 	return caller, true
 }
 
+// prepare finds the caller and fills a view for them; false once the
+// error page is shown.
+func (p *Pages) prepare(c *gin.Context, fill func(partners.Caller) error) (partners.Caller, bool) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return caller, false
+	}
+	if err := fill(caller); err != nil {
+		p.Site.Fail(c, err)
+		return caller, false
+	}
+	return caller, true
+}
+
+// show draws a page whose view fill builds for the caller.
+func (p *Pages) show(c *gin.Context, name string, view any, fill func(partners.Caller) error) {
+	if _, ok := p.prepare(c, fill); ok {
+		p.Site.Render(c, http.StatusOK, name, view)
+	}
+}
+
+// idIn reads an id from a form or a query; "" is 0 (the service says
+// what is required).
+func idIn(vals url.Values, name string, v *apperr.ValidationError) int64 {
+	s := strings.TrimSpace(vals.Get(name))
+	if s == "" {
+		return 0
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		v.Field(name, "must be a positive whole number")
+	}
+	return id
+}
+
 func (p *Pages) lang(c *gin.Context) i18n.Lang { return p.Site.Lang(c) }
 
 // formView carries a form's values and its errors, by field and in full.

@@ -36,7 +36,7 @@ func (p *Pages) devices(c *gin.Context) {
 	if err == nil {
 		verr := &apperr.ValidationError{}
 		f := DeviceFilter{State: State(c.Query("etat")), Category: Category(c.Query("categorie")), Query: c.Query("q"),
-			SiteID: queryID(c, "site", verr), DonationID: queryID(c, "don", verr)}
+			SiteID: idIn(v.Filter, "site", verr), DonationID: idIn(v.Filter, "don", verr)}
 		err = verr.Err()
 		if err == nil {
 			var l httpx.List[Device]
@@ -52,18 +52,6 @@ func (p *Pages) devices(c *gin.Context) {
 		return
 	}
 	p.Site.Render(c, http.StatusOK, "devices", v)
-}
-
-func queryID(c *gin.Context, name string, v *apperr.ValidationError) int64 {
-	s := strings.TrimSpace(c.Query(name))
-	if s == "" {
-		return 0
-	}
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		v.Field(name, "must be a positive whole number")
-	}
-	return id
 }
 
 type deviceDetailView struct {

@@ -29,17 +29,9 @@ type donationsView struct {
 // donations lists the donations received (newest first) and offers to
 // record one.
 func (p *Pages) donations(c *gin.Context) {
-	caller, ok := p.caller(c)
-	if !ok {
-		return
-	}
 	v := &donationsView{}
 	v.Form = url.Values{}
-	if err := p.donationsPage(c, caller, v); err != nil {
-		p.Site.Fail(c, err)
-		return
-	}
-	p.Site.Render(c, http.StatusOK, "donations", v)
+	p.show(c, "donations", v, func(caller partners.Caller) error { return p.donationsPage(c, caller, v) })
 }
 
 func (p *Pages) donationsPage(c *gin.Context, caller partners.Caller, v *donationsView) error {
@@ -69,7 +61,7 @@ func (p *Pages) createDonation(c *gin.Context) {
 	}
 	f := c.Request.PostForm
 	verr := &apperr.ValidationError{}
-	in := NewDonation{DonorID: formID(f, "donor_id", verr), WarehouseID: formID(f, "warehouse_id", verr)}
+	in := NewDonation{DonorID: idIn(f, "donor_id", verr), WarehouseID: idIn(f, "warehouse_id", verr)}
 	if own, ok := caller.SiteID(); ok && in.WarehouseID == 0 {
 		in.WarehouseID = own
 	}
@@ -99,18 +91,6 @@ func (p *Pages) createDonation(c *gin.Context) {
 	p.Site.Done(c, to, repeated, p.lang(c).T("Donation recorded: now scan its devices."))
 }
 
-func formID(f url.Values, name string, v *apperr.ValidationError) int64 {
-	s := strings.TrimSpace(f.Get(name))
-	if s == "" {
-		return 0
-	}
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		v.Field(name, "is required")
-	}
-	return id
-}
-
 type donationView struct {
 	web.Page
 	formView
@@ -128,17 +108,9 @@ type donationView struct {
 // donation is a donation's page: its devices and their counts by state,
 // intake by scanning, the file upload, the erasure certificate.
 func (p *Pages) donation(c *gin.Context) {
-	caller, ok := p.caller(c)
-	if !ok {
-		return
-	}
 	v := &donationView{}
 	v.Form = url.Values{"category": {c.Query("category")}, "brand": {c.Query("brand")}, "model": {c.Query("model")}}
-	if err := p.donationPage(c, caller, v); err != nil {
-		p.Site.Fail(c, err)
-		return
-	}
-	p.Site.Render(c, http.StatusOK, "donation", v)
+	p.show(c, "donation", v, func(caller partners.Caller) error { return p.donationPage(c, caller, v) })
 }
 
 func (p *Pages) donationPage(c *gin.Context, caller partners.Caller, v *donationView) error {
@@ -201,17 +173,7 @@ func (p *Pages) intakeOne(c *gin.Context) {
 		return "/dons/" + strconv.FormatInt(id, 10) + "?" + q.Encode(), nil
 	})
 	if err != nil {
-		v := &donationView{}
-		if perr := p.donationPage(c, caller, v); perr != nil {
-			p.Site.Fail(c, perr)
-			return
-		}
-		v.Form = f
-		if !v.fail(l, err) {
-			p.Site.Fail(c, err)
-			return
-		}
-		p.Site.Render(c, http.StatusUnprocessableEntity, "donation", v)
+		p.donationRefused(c, caller, f, err, false)
 		return
 	}
 	p.Site.Done(c, to, repeated, "")
@@ -260,28 +222,39 @@ func (p *Pages) intakeFile(c *gin.Context) {
 		return "/dons/" + strconv.FormatInt(id, 10), nil
 	})
 	if err != nil {
-		v := &donationView{}
-		if perr := p.donationPage(c, caller, v); perr != nil {
-			p.Site.Fail(c, perr)
-			return
-		}
-		v.Form = url.Values{}
-		var ve *apperr.ValidationError
-		switch {
-		case errors.As(err, &ve):
-			for _, e := range ve.Listed() {
-				v.Lines = append(v.Lines, web.SayField(l, e))
-			}
-		case errors.Is(err, apperr.ErrConflict), errors.Is(err, apperr.ErrTooLarge), errors.Is(err, apperr.ErrMalformed):
-			v.FileErrors = []string{web.Say(l, err)}
-		default:
-			p.Site.Fail(c, err)
-			return
-		}
-		p.Site.Render(c, http.StatusUnprocessableEntity, "donation", v)
+		p.donationRefused(c, caller, url.Values{}, err, true)
 		return
 	}
 	p.Site.Done(c, to, repeated, "")
+}
+
+// donationRefused draws the donation's page again with what was refused:
+// the typed values and their errors, or an uploaded file's bad lines.
+func (p *Pages) donationRefused(c *gin.Context, caller partners.Caller, form url.Values, err error, file bool) {
+	v := &donationView{}
+	if perr := p.donationPage(c, caller, v); perr != nil {
+		p.Site.Fail(c, perr)
+		return
+	}
+	v.Form = form
+	l := p.lang(c)
+	shown := false
+	switch ve, isList := errors.AsType[*apperr.ValidationError](err); {
+	case !file:
+		shown = v.fail(l, err)
+	case isList:
+		for _, e := range ve.Listed() {
+			v.Lines = append(v.Lines, web.SayField(l, e))
+		}
+		shown = true
+	case errors.Is(err, apperr.ErrConflict), errors.Is(err, apperr.ErrTooLarge), errors.Is(err, apperr.ErrMalformed):
+		v.FileErrors, shown = []string{web.Say(l, err)}, true
+	}
+	if !shown {
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Render(c, http.StatusUnprocessableEntity, "donation", v)
 }
 
 func (p *Pages) certificate(c *gin.Context) {

@@ -65,17 +65,9 @@ type draftView struct {
 }
 
 func (p *Pages) newTransfer(c *gin.Context) {
-	caller, ok := p.caller(c)
-	if !ok {
-		return
-	}
 	v := &draftView{}
 	v.Form = url.Values{}
-	if err := p.draftPage(c, caller, v); err != nil {
-		p.Site.Fail(c, err)
-		return
-	}
-	p.Site.Render(c, http.StatusOK, "transfer_new", v)
+	p.show(c, "transfer_new", v, func(caller partners.Caller) error { return p.draftPage(c, caller, v) })
 }
 
 // draftPage fills the sites and the recharge stock of the origin.
@@ -127,15 +119,11 @@ func (p *Pages) draftPage(c *gin.Context, caller partners.Caller, v *draftView) 
 // draftTransfer takes a scan into the draft, takes a device out of it, or
 // creates the transfer.
 func (p *Pages) draftTransfer(c *gin.Context) {
-	caller, ok := p.caller(c)
-	if !ok {
-		return
-	}
 	f := c.Request.PostForm
 	v := &draftView{}
 	v.Form = f
-	if err := p.draftPage(c, caller, v); err != nil {
-		p.Site.Fail(c, err)
+	caller, ok := p.prepare(c, func(caller partners.Caller) error { return p.draftPage(c, caller, v) })
+	if !ok {
 		return
 	}
 	l := p.lang(c)
@@ -324,16 +312,8 @@ type stockCheckView struct {
 // stockCheck is a shelf being scanned: the codes so far and the count the
 // records expect.
 func (p *Pages) stockCheck(c *gin.Context) {
-	caller, ok := p.caller(c)
-	if !ok {
-		return
-	}
 	v := &stockCheckView{}
-	if err := p.stockCheckPage(c, caller, v, c.Query("site")); err != nil {
-		p.Site.Fail(c, err)
-		return
-	}
-	p.Site.Render(c, http.StatusOK, "stockcheck", v)
+	p.show(c, "stockcheck", v, func(caller partners.Caller) error { return p.stockCheckPage(c, caller, v, c.Query("site")) })
 }
 
 func (p *Pages) stockCheckPage(c *gin.Context, caller partners.Caller, v *stockCheckView, site string) error {
@@ -369,14 +349,10 @@ func (p *Pages) stockCheckPage(c *gin.Context, caller partners.Caller, v *stockC
 // scanShelf adds a scanned code to the shelf's list, takes one out, or
 // finishes the check.
 func (p *Pages) scanShelf(c *gin.Context) {
-	caller, ok := p.caller(c)
-	if !ok {
-		return
-	}
 	f := c.Request.PostForm
 	v := &stockCheckView{}
-	if err := p.stockCheckPage(c, caller, v, f.Get("site")); err != nil {
-		p.Site.Fail(c, err)
+	caller, ok := p.prepare(c, func(caller partners.Caller) error { return p.stockCheckPage(c, caller, v, f.Get("site")) })
+	if !ok {
 		return
 	}
 	l := p.lang(c)
