@@ -125,15 +125,9 @@ func (p *Pages) resolve(c *gin.Context, caller partners.Caller, v *stationView) 
 	if !errors.Is(err, apperr.ErrNotFound) {
 		return 0, err
 	}
-	for _, s := range p.Scanners {
-		kind, _, serr := s(ctx, caller, v.Code)
-		if serr == nil && kind == "voucher" {
-			v.Voucher = true
-			return http.StatusOK, nil
-		}
-		if serr != nil && !errors.Is(serr, apperr.ErrNotFound) {
-			return 0, serr
-		}
+	if p.VoucherCode != nil && p.VoucherCode(v.Code) {
+		v.Voucher = true
+		return http.StatusOK, nil
 	}
 	v.Unknown = true
 	if imei := NormalizeIMEI(v.Code); ValidIMEI(imei) {

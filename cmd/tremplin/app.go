@@ -220,7 +220,7 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	(&reports.API{Service: &reports.Service{DB: s.db}}).Routes(authed)
 	session := account.RequireSession()
 	bench := &inventory.Pages{Service: s.inventory, Site: site, Session: session, Partners: s.partners, Recharges: s.recharges,
-		Scanners: []inventory.Scanner{s.distribution.ScanVoucher}}
+		VoucherCode: func(code string) bool { _, err := distribution.NormalizeCode(code); return err == nil }}
 	vouchers := &distribution.Pages{Service: s.distribution, Site: site, Session: session}
 	account.Menus = append(account.Menus, bench.Menu, vouchers.Menu)
 	account.Routes(e)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/tremplin/tremplin/distribution"
 	"github.com/tremplin/tremplin/internal/testenv"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
@@ -218,6 +219,13 @@ func TestWarehouseBenchInBrowser(t *testing.T) {
 	if d := device(tags[2]); d.State != inventory.Received {
 		t.Fatalf("a refused step moved the device to %s", d.State)
 	}
+
+	// A voucher's code says it belongs at a counter.
+	voucher, err := distribution.NewCode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ui.Scan(distribution.FormatCode(voucher), "#scan-voucher")
 
 	// Another warehouse's device is unknown here, and its donation not found.
 	ui.Scan(n.foreignTag, "#scan-unknown")
