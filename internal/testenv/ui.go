@@ -212,15 +212,22 @@ func (u *UI) Axe() []Violation {
 	script := axeSource + `;
 (async () => {
   const r = await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]}});
-  return JSON.stringify(r.violations);
+  return JSON.stringify({violations: r.violations, passes: r.passes.length});
 })()`
 	raw := get(u, chromedp.Evaluate[string](script, chromedp.EvalAwaitPromise))
-	var all []Violation
-	if err := json.Unmarshal([]byte(raw), &all); err != nil {
+	var res struct {
+		Violations []Violation `json:"violations"`
+		Passes     int         `json:"passes"`
+	}
+	if err := json.Unmarshal([]byte(raw), &res); err != nil {
 		u.T.Fatalf("axe result: %v", err)
 	}
+	if res.Passes == 0 {
+		u.T.Fatal("axe-core checked nothing on this page")
+	}
+	u.T.Logf("axe-core: %d rules passed, %d broken (any impact) on %s", res.Passes, len(res.Violations), u.Location())
 	var bad []Violation
-	for _, v := range all {
+	for _, v := range res.Violations {
 		if v.Impact == "serious" || v.Impact == "critical" {
 			bad = append(bad, v)
 		}
