@@ -1,0 +1,41 @@
+package web
+
+import (
+	"testing"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/i18n"
+)
+
+// TestErrorsAreSaidInTheReadersLanguage: a field's problem, a file line's
+// problem that names its field, a conflict; French from the catalogue,
+// English from the services' own text.
+func TestErrorsAreSaidInTheReadersLanguage(t *testing.T) {
+	v := &apperr.ValidationError{}
+	v.Field("brand", "is required")
+	v.Line(3, "imei: %s is also on line %d", "356938035643809", 2)
+	v.Field("mystery", "an unknown rule %d", 7)
+	fields, all, ok := FieldErrors(i18n.French, v)
+	if !ok || fields["brand"] != "est obligatoire." || fields["mystery"] != "an unknown rule 7" {
+		t.Fatalf("fields %v", fields)
+	}
+	want := []string{"Marque : est obligatoire.", "Ligne 3 : IMEI : 356938035643809 est aussi à la ligne 2.", "mystery : an unknown rule 7"}
+	for i, w := range want {
+		if all[i] != w {
+			t.Errorf("problem %d: %q, want %q", i, all[i], w)
+		}
+	}
+	if _, all, _ := FieldErrors(i18n.English, v); all[1] != "Line 3: imei: 356938035643809 is also on line 2" {
+		t.Errorf("English: %q", all[1])
+	}
+	c := apperr.Conflict("invalid-transition", "transfer %d is %s: only a draft can be shipped", 4, "shipped")
+	if got := Say(i18n.French, c); got != "le transfert 4 est à l'état shipped : seul un brouillon peut être expédié." {
+		t.Errorf("conflict: %q", got)
+	}
+	if got := Say(i18n.English, c); got != "transfer 4 is shipped: only a draft can be shipped" {
+		t.Errorf("conflict in English: %q", got)
+	}
+	if _, _, ok := FieldErrors(i18n.French, c); ok {
+		t.Error("a conflict laid out as field errors")
+	}
+}
