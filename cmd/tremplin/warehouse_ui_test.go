@@ -352,3 +352,42 @@ func pdfResponse(t *testing.T, req *http.Request, cookie *http.Cookie) []byte {
 	}
 	return []byte(b.String())
 }
+
+// TestCameraScanInBrowser: Chromium's camera is a video of a device's
+// label rendered by Tremplin; pressing "Scanner avec la caméra" at the scan
+// station decodes it (with the vendored polyfill: Chromium on Linux has no
+// native BarcodeDetector), fills the scan field, and shows the device.
+func TestCameraScanInBrowser(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	n := newWarehouseNetwork(t, svc)
+	ctx := context.Background()
+	marc := partners.Caller{UserID: 1, Role: partners.RoleWarehouse, OrganizationID: n.warehouse.ID, OrganizationKind: partners.KindWarehouse}
+	don, err := svc.inventory.CreateDonation(ctx, marc, inventory.NewDonation{DonorID: n.donor.ID, WarehouseID: n.warehouse.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imei := intakeIMEIs[0]
+	d, err := svc.inventory.RegisterDevice(ctx, marc, inventory.NewDevice{DonationID: don.ID, Category: inventory.Smartphone, Brand: "Nokia", Model: "G21", IMEI: &imei})
+	if err != nil {
+		t.Fatal(err)
+	}
+	label, err := svc.inventory.Labels(ctx, marc, inventory.LabelRequest{DeviceIDs: []int64{d.ID}, Layout: "brother-62x29"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	picture := testenv.ReadPNG(t, testenv.RenderPNG(t, label, 200, t.TempDir(), "label"))
+	ui := testenv.NewUI(t, h.URL, 30*time.Second, testenv.FakeCamera(t, picture)...)
+	ui.Login("marc@example.org", uiPassword)
+	ui.Do(chromedp.WaitVisible("#scan-form"), chromedp.WaitVisible("button[data-camera]"))
+	native := ui.Eval(`typeof BarcodeDetector === "undefined" ? 0 : 1`)
+	t.Logf("native BarcodeDetector: %v (else the vendored polyfill decodes)", native == 1)
+	ui.ClickText("Scanner avec la caméra")
+	ui.Do(chromedp.WaitVisible("#device"))
+	if got := ui.Text("#device-tag"); got != d.Tag {
+		t.Fatalf("the camera found %q, want %s", got, d.Tag)
+	}
+	if got := ui.Value("#code"); got != d.Tag {
+		t.Fatalf("the scan field holds %q", got)
+	}
+	ui.Shot("warehouse-camera")
+}

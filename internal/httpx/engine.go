@@ -201,7 +201,10 @@ func securityHeaders() gin.HandlerFunc {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")
+		// 'wasm-unsafe-eval' lets the camera's barcode reader (WebAssembly,
+		// served from here) compile; it allows no script from elsewhere.
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src 'self' data:; "+
+			"frame-ancestors 'none'; form-action 'self'")
 		c.Next()
 	}
 }

@@ -110,6 +110,8 @@ var french = map[string]string{
 	"Scan a tag, a serial number or an IMEI": "Scannez une étiquette, un numéro de série ou un IMEI", "OK": "OK",
 	"Command cards (PDF to print)": "Cartes de commande (PDF à imprimer)", "Print list (%d)": "Liste d'impression (%d)",
 	"Full history": "Tout l'historique",
+	"Scan with the camera": "Scanner avec la caméra", "Close the camera": "Fermer la caméra",
+	"The camera cannot be used here: allow it in the browser, or type the code.": "La caméra n'est pas utilisable ici : autorisez-la dans le navigateur, ou tapez le code.",
 	"This is a voucher code: vouchers are used at a space's counter, not at this station.":     "C'est un code de bon : les bons s'utilisent à la caisse d'un espace, pas à ce poste.",
 	"If it is in fact a device's serial number, register the device from its donation's page.": "S'il s'agit en fait du numéro de série d'un appareil, enregistrez l'appareil depuis la page de son don.",
 	"No device has the code %s.":     "Aucun appareil ne porte le code %s.",

@@ -12,8 +12,9 @@ import (
 
 // Browser returns a chromedp context driving a headless Chromium (Debian's
 // /usr/bin/chromium, or TREMPLIN_CHROMIUM) for the test's duration. Without a
-// browser the test skips, or fails in CI.
-func Browser(t testing.TB) context.Context {
+// browser the test skips, or fails in CI. extra adds Chromium options (a fake
+// camera, for one).
+func Browser(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path := os.Getenv("TREMPLIN_CHROMIUM")
 	if path == "" {
@@ -48,6 +49,7 @@ func Browser(t testing.TB) context.Context {
 		chromedp.Flag("lang", "fr-FR"),
 		chromedp.Flag("accept-lang", "fr-FR,fr"),
 	}
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	// Start the browser now, without a timeout (a timeout on the first run

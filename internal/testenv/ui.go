@@ -32,10 +32,10 @@ type UI struct {
 }
 
 // NewUI opens a browser on the server at base; each step has step to
-// finish.
-func NewUI(t testing.TB, base string, step time.Duration) *UI {
+// finish. extra adds Chromium options (FakeCamera's).
+func NewUI(t testing.TB, base string, step time.Duration, extra ...chromedp.ExecAllocatorOption) *UI {
 	t.Helper()
-	return &UI{T: t, Base: base, Ctx: Browser(t), Step: step}
+	return &UI{T: t, Base: base, Ctx: Browser(t, extra...), Step: step}
 }
 
 func (u *UI) step() (context.Context, context.CancelFunc) { return context.WithTimeout(u.Ctx, u.Step) }

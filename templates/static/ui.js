@@ -3,6 +3,8 @@
 //   selected, so the next scan (a USB scanner types the code, then Enter)
 //   replaces it; the focus comes back to it when nothing else holds it;
 // - a panel opened for an action focuses its first field;
+// - the "scanner avec la caméra" button appears where a camera can be used
+//   (camera.js does the rest, loaded on demand);
 // - a form marked data-autosubmit is sent when one of its fields changes;
 // - a form is sent once: a second click while the page loads does nothing
 //   (the form's key makes the server act once anyway).
@@ -28,6 +30,20 @@
   document.addEventListener("DOMContentLoaded", function () {
     field = document.querySelector("input[data-scan]");
     toField();
+    // The camera button shows where a camera can be asked for; its script
+    // (and, without a native detector, the polyfill) loads on first use.
+    var camera = document.querySelector("button[data-camera]");
+    if (camera && field && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+      camera.hidden = false;
+      camera.addEventListener("click", function () {
+        var start = function () { window.tremplinCamera(camera, field); };
+        if (window.tremplinCamera) return start();
+        var s = document.createElement("script");
+        s.src = camera.getAttribute("data-script");
+        s.onload = start;
+        document.head.appendChild(s);
+      });
+    }
     document.addEventListener("focusout", function () {
       setTimeout(function () { if (idle()) toField(); }, 0);
     });
