@@ -80,3 +80,36 @@ func (s *Service) OnShelfCount(ctx context.Context, c partners.Caller, siteID in
 	}
 	return n, nil
 }
+
+// ShelfCounts counts a site's devices on its shelves by category and state.
+func (s *Service) ShelfCounts(ctx context.Context, c partners.Caller, siteID int64) (map[Category]map[State]int64, error) {
+	if err := c.Require(staffRoles...); err != nil {
+		return nil, err
+	}
+	if err := c.CheckSite(siteID); err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		Category Category
+		State    State
+		N        int64
+	}
+	var states []State
+	for _, st := range States {
+		if st.OnShelf() {
+			states = append(states, st)
+		}
+	}
+	if err := s.db.WithContext(ctx).Model(&Device{}).Select("category, state, COUNT(*) AS n").
+		Where("site_id = ? AND state IN ?", siteID, states).Group("category, state").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("shelf of site %d: %w", siteID, err)
+	}
+	out := map[Category]map[State]int64{}
+	for _, r := range rows {
+		if out[r.Category] == nil {
+			out[r.Category] = map[State]int64{}
+		}
+		out[r.Category][r.State] = r.N
+	}
+	return out, nil
+}

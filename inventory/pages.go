@@ -60,6 +60,7 @@ func (p *Pages) Routes(r gin.IRouter) {
 	g.POST("/transferts/:id/expedier", p.shipTransfer)
 	g.POST("/transferts/:id/annuler", p.cancelTransfer)
 	g.GET("/transferts/:id/manifeste.pdf", p.manifest)
+	g.GET("/stock", p.stock)
 	g.GET("/inventaire", p.stockCheck)
 	g.POST("/inventaire", p.scanShelf)
 	g.GET("/inventaire/:site/:id", p.stockCheckResult)
@@ -77,6 +78,7 @@ func (p *Pages) Menu(c partners.Caller) []web.Link {
 		out = append(out, web.Link{ID: "devices", Label: "Devices", Href: "/appareils"},
 			web.Link{ID: "labels", Label: "Labels", Href: "/etiquettes"},
 			web.Link{ID: "transfers", Label: "Transfers", Href: "/transferts"},
+			web.Link{ID: "stock", Label: "Stock", Href: "/stock"},
 			web.Link{ID: "stock-check", Label: "Stock check", Href: "/inventaire"})
 	}
 	return out

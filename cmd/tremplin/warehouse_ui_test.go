@@ -281,6 +281,14 @@ func TestWarehouseBenchInBrowser(t *testing.T) {
 		t.Fatalf("%d stock checks recorded", checks)
 	}
 
+	// The shelf: the second device ready, the third received (the first
+	// is in transit, no longer on it).
+	ui.Open("/stock", "#device-stock")
+	if row := ui.Text("#device-stock tbody"); !strings.Contains(row, "Smartphone") || !strings.HasSuffix(row, "2") {
+		t.Fatalf("stock row %q", row)
+	}
+	checkPage(t, ui, "stock", "/stock")
+
 	// Every other page of the bench: light, and whole at 390 px.
 	var transferID, checkID int64
 	svc.db.Table("transfers").Select("MAX(id)").Scan(&transferID)

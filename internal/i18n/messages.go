@@ -188,6 +188,11 @@ var french = map[string]string{
 	"Transfer shipped: its devices are in transit.":      "Transfert expédié : ses appareils sont en transit.",
 	"Transfer cancelled: its devices are back in stock.": "Transfert annulé : ses appareils sont de nouveau en stock.",
 
+	// Stock.
+	"Stock": "Stock", "Devices on the shelves": "Appareils sur les étagères", "Total": "Total", "No device on the shelves.": "Aucun appareil sur les étagères.",
+	"Available": "Disponibles", "In transit": "En transit", "Low-stock mark": "Seuil de stock bas", "Low: order more": "Bas : à recommander",
+	"No recharge card at this site.": "Aucune recharge dans ce site.",
+
 	// Stock checks.
 	"Choose": "Choisir", "Scan every device on the shelves, one after another, then finish: Tremplin lists what is missing, what it does not know, and what it thought was elsewhere.": "Scannez chaque appareil des étagères, l'un après l'autre, puis terminez : Tremplin liste ce qui manque, ce qu'il ne connaît pas, et ce qu'il croyait ailleurs.",
 	"%s scanned.": "%s scanné.", "scanned": "scannés", "expected on the shelves": "attendus sur les étagères",
