@@ -38,12 +38,19 @@ func (p *Pages) Routes(r gin.IRouter) {
 	g.POST("/bons/:code/revoquer", p.revoke)
 	g.POST("/bons/:code/renouveler", p.renew)
 	g.GET("/verifier", p.verify)
+	g.GET("/caisse", p.counter)
+	g.POST("/caisse", p.till)
+	g.GET("/ventes/:id", p.sale)
+	g.GET("/ventes/:id/ticket.pdf", p.receipt)
 }
 
 // Menu is what the voucher pages offer a caller, from the services' role
 // lists.
 func (p *Pages) Menu(c partners.Caller) []web.Link {
 	var out []web.Link
+	if c.Is(counterRoles...) {
+		out = append(out, web.Link{ID: "counter", Label: "Counter", Href: "/caisse", Primary: true})
+	}
 	if c.Is(issuerRoles...) {
 		out = append(out, web.Link{ID: "new-voucher", Label: "New voucher", Href: "/bons/nouveau", Primary: true})
 	}

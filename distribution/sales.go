@@ -178,21 +178,9 @@ func (s *Service) Sell(ctx context.Context, c partners.Caller, key string, req S
 	if key == "" || len(key) > 200 {
 		return SaleView{}, false, apperr.Invalid("Idempotency-Key", "send an Idempotency-Key header (a random value per sale, the same on retries), at most 200 characters")
 	}
-	if err := req.check(); err != nil {
-		return SaleView{}, false, err
-	}
-	if own, ok := c.SiteID(); !c.IsAdmin() && (!ok || own != req.SiteID) {
-		return SaleView{}, false, fmt.Errorf("you sell at your own site only: %w", apperr.ErrForbidden)
-	}
-	// A sale resolves a voucher code as a lookup does: failures count toward
-	// the same per-user limit and audit, or sales would be an oracle for codes.
-	if err := s.checkLookupRate(ctx, c); err != nil {
-		return SaleView{}, false, err
-	}
-	code, err := NormalizeCode(req.VoucherCode)
+	code, err := s.admit(ctx, c, &req)
 	if err != nil {
-		s.lookupFailed(ctx, "mistyped")
-		return SaleView{}, false, apperr.Invalid("voucher_code", "%s", strings.TrimSuffix(err.Error(), ": "+ErrCodeMistyped.Error()))
+		return SaleView{}, false, err
 	}
 	hash := req.hash()
 	uid := c.UserID
@@ -225,6 +213,65 @@ func (s *Service) Sell(ctx context.Context, c partners.Caller, key string, req S
 		s.lookupFailed(ctx, "unknown")
 	}
 	return view, false, err
+}
+
+// admit checks a sale request before its transaction: its fields, the
+// seller's site, the rate of bad codes, the code's form.
+func (s *Service) admit(ctx context.Context, c partners.Caller, req *SaleRequest) (string, error) {
+	if err := req.check(); err != nil {
+		return "", err
+	}
+	if own, ok := c.SiteID(); !c.IsAdmin() && (!ok || own != req.SiteID) {
+		return "", fmt.Errorf("you sell at your own site only: %w", apperr.ErrForbidden)
+	}
+	// A sale resolves a voucher code as a lookup does: failures count toward
+	// the same per-user limit and audit, or sales would be an oracle for codes.
+	if err := s.checkLookupRate(ctx, c); err != nil {
+		return "", err
+	}
+	code, err := NormalizeCode(req.VoucherCode)
+	if err != nil {
+		s.lookupFailed(ctx, "mistyped")
+		return "", apperr.Invalid("voucher_code", "%s", strings.TrimSuffix(err.Error(), ": "+ErrCodeMistyped.Error()))
+	}
+	return code, nil
+}
+
+// errPreview undoes a sale made only to see whether it would go through.
+var errPreview = errors.New("preview")
+
+// PreviewSale runs a sale exactly as Sell would, then undoes it: the
+// counter's basket checks each scan with the sale's own rules (device in
+// stock here, category on the voucher, entitlements, stock, the day still
+// open) before payment. The view has no PINs.
+func (s *Service) PreviewSale(ctx context.Context, c partners.Caller, req SaleRequest) (SaleView, error) {
+	if err := c.Require(partners.RoleAdmin, partners.RoleSpace); err != nil {
+		return SaleView{}, err
+	}
+	code, err := s.admit(ctx, c, &req)
+	if err != nil {
+		return SaleView{}, err
+	}
+	var view SaleView
+	err = s.inTx(ctx, func(tx *gorm.DB) error {
+		v, err := s.sell(ctx, tx, c, req, code)
+		if err != nil {
+			return err
+		}
+		view = v
+		return errPreview
+	})
+	if errors.Is(err, errUnknownVoucher) {
+		s.lookupFailed(ctx, "unknown")
+	}
+	if !errors.Is(err, errPreview) {
+		return SaleView{}, err
+	}
+	for i := range view.Items {
+		view.Items[i].PIN, view.Items[i].Serial = "", ""
+	}
+	view.ID = 0
+	return view, nil
 }
 
 // errUnknownVoucher is a sale naming a well-formed code nobody issued.

@@ -24,6 +24,9 @@ const (
 // Categories lists every category, in the order people see them.
 var Categories = []Category{Smartphone, FeaturePhone, Laptop, Tablet, Desktop, Other}
 
+// Key is the category's name in the UI's catalogue.
+func (c Category) Key() string { return "category." + string(c) }
+
 // Valid tells whether c is a known category.
 func (c Category) Valid() bool {
 	for _, x := range Categories {
@@ -65,6 +68,9 @@ const (
 
 // States lists every state in lifecycle order.
 var States = []State{Received, Diagnosed, Erased, InRepair, Ready, InTransit, InStock, Sold, Returned, Recycled, Lost}
+
+// Key is the state's name in the UI's catalogue.
+func (s State) Key() string { return "state." + string(s) }
 
 // OnShelf tells whether a device in this state is physically at its site,
 // which is what a stock check expects to scan.

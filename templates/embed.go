@@ -81,6 +81,7 @@ func funcs(l i18n.Lang, hashes map[string]string) template.FuncMap {
 			return out
 		},
 		"add":   func(a, b int) int { return a + b },
+		"mul":   func(a, b any) int64 { return toInt(a) * toInt(b) },
 		"lower": strings.ToLower,
 		"deref": func(p any) any {
 			switch v := p.(type) {

@@ -179,7 +179,7 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 		return nil, nil, err
 	}
 	account := &partners.Pages{Service: s.partners, BehindProxy: len(cfg.TrustedProxies) > 0,
-		Homes: map[partners.Role]string{partners.RoleWarehouse: "/poste"}}
+		Homes: map[partners.Role]string{partners.RoleWarehouse: "/poste", partners.RoleSpace: "/caisse"}}
 	site := &web.Site{Views: views, Logger: logger, Frame: account.Frame,
 		Keys: &web.FormKeys{DB: s.db, Wait: 5 * time.Second, Keep: 7 * 24 * time.Hour}}
 	account.Site = site
@@ -222,7 +222,7 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	bench := &inventory.Pages{Service: s.inventory, Site: site, Session: session, Partners: s.partners, Recharges: s.recharges,
 		VoucherCode: func(code string) bool { _, err := distribution.NormalizeCode(code); return err == nil }}
 	vouchers := &distribution.Pages{Service: s.distribution, Site: site, Session: session}
-	account.Menus = append(account.Menus, bench.Menu, vouchers.Menu)
+	account.Menus = append(account.Menus, vouchers.Menu, bench.Menu)
 	account.Routes(e)
 	bench.Routes(e)
 	vouchers.Routes(e)

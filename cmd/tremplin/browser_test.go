@@ -52,16 +52,17 @@ func TestWebLoginInBrowser(t *testing.T) {
 	err = chromedp.Do(run,
 		chromedp.SendKeys("#password", "mot de passe sûr"),
 		chromedp.Submit("#login-form"),
-		chromedp.WaitVisible("#welcome"),
+		chromedp.WaitVisible("#till"),
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	welcome, err := chromedp.Run(run, chromedp.Text("#welcome"))
-	if err != nil || welcome != "Bonjour Chloé Martin" {
-		t.Fatalf("welcome %q (%v)", welcome, err)
+	// A space's home is its counter, under a top bar that says who and where.
+	who, err := chromedp.Run(run, chromedp.Text("#top-who"))
+	if err != nil || !strings.HasPrefix(who, "Chloé Martin") {
+		t.Fatalf("top bar says %q (%v)", who, err)
 	}
-	orgName, _ := chromedp.Run(run, chromedp.Text("#organization"))
+	orgName, _ := chromedp.Run(run, chromedp.Text("#top-where"))
 	if orgName != "Espace numérique du Port" {
 		t.Fatalf("organisation shown %q", orgName)
 	}
@@ -114,7 +115,7 @@ func TestVoucherFlowInBrowser(t *testing.T) {
 			chromedp.SendKeys("#email", email),
 			chromedp.SendKeys("#password", "mot de passe sûr"),
 			chromedp.Submit("#login-form"),
-			chromedp.WaitVisible("#welcome"),
+			chromedp.WaitVisible("#logout"),
 		)
 	}
 	if err := login("sophie@example.org"); err != nil {
@@ -169,7 +170,7 @@ func TestVoucherFlowInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = chromedp.Do(run,
-		chromedp.Click("#check-voucher"),
+		chromedp.Navigate(h.URL+"/verifier"),
 		chromedp.WaitVisible("#verify-form"),
 		chromedp.SendKeys("#code", strings.ToLower(strings.ReplaceAll(code, "-", " "))),
 		chromedp.Submit("#verify-form"),

@@ -19,6 +19,8 @@ var english = map[string]string{
 
 	"voucher.active": "Active", "voucher.used": "Used", "voucher.expired": "Expired", "voucher.revoked": "Revoked",
 
+	"pay.cash": "Cash", "pay.card": "Card", "pay.free": "Free",
+
 	"transfer.draft": "Draft", "transfer.shipped": "Shipped", "transfer.received": "Received", "transfer.cancelled": "Cancelled",
 
 	"layout.brother-62x29": "Brother QL roll, DK-11209, 62 × 29 mm", "layout.dymo-54x25": "Dymo LabelWriter roll, 11352, 54 × 25 mm",
@@ -43,6 +45,8 @@ var french = map[string]string{
 	"do.recycle": "Recycler", "do.mark_lost": "Déclarer perdu",
 
 	"voucher.active": "Actif", "voucher.used": "Utilisé", "voucher.expired": "Expiré", "voucher.revoked": "Révoqué",
+
+	"pay.cash": "Espèces", "pay.card": "Carte", "pay.free": "Gratuit",
 
 	"transfer.draft": "Brouillon", "transfer.shipped": "Expédié", "transfer.received": "Reçu", "transfer.cancelled": "Annulé",
 
@@ -188,6 +192,27 @@ var french = map[string]string{
 	"Transfer shipped: its devices are in transit.":      "Transfert expédié : ses appareils sont en transit.",
 	"Transfer cancelled: its devices are back in stock.": "Transfert annulé : ses appareils sont de nouveau en stock.",
 
+	// The counter.
+	"Counter": "Caisse", "Scan a device's tag": "Scannez l'étiquette d'un appareil", "Scan or type the voucher": "Scannez ou tapez le bon",
+	"Code mistyped: check it with the person.": "Code mal saisi, vérifiez-le avec la personne.", "Unknown voucher.": "Bon inconnu.",
+	"Not sold:": "Rien n'est vendu :", "%s is already in the basket.": "%s est déjà dans le panier.",
+	"%s cannot be sold to this voucher:": "%s ne peut pas être vendu avec ce bon :",
+	"This voucher expired on %s.":        "Ce bon a expiré le %s.", "This voucher was used up (last used on %s).": "Ce bon est épuisé (dernier passage le %s).",
+	"This voucher was revoked on %s.": "Ce bon a été révoqué le %s.", "%d left": "reste %d", "Basket": "Panier",
+	"face value %s": "valeur faciale %s", "One less %s": "Un %s de moins", "To pay": "À payer",
+	"The person saves %s on the recharges":          "La personne économise %s sur les recharges",
+	"After this sale: %d device(s), %d recharge(s)": "Après cette vente : %d appareil(s), %d recharge(s)", "Payment": "Paiement",
+	"Scan the devices, add the recharges: the basket fills here.": "Scannez les appareils, ajoutez les recharges : le panier se remplit ici.",
+	"Cancel this basket": "Annuler ce panier", "Sale #%d": "Vente n° %d", "Sold: %s, paid by %s.": "Vendu : %s, payé en %s.",
+	"Print the receipt (80 mm)": "Imprimer le ticket (80 mm)", "A4 receipt": "Ticket A4", "Next sale": "Vente suivante",
+	"The voucher now allows %d device(s), %d recharge(s).": "Le bon permet encore %d appareil(s), %d recharge(s).",
+	"The recharges' PINs are on the receipt.":              "Les codes PIN des recharges sont sur le ticket.",
+	"voucher %s is %s": "le bon %s est %s.",
+	"voucher %s allows %d more device(s) and %d more recharge(s); this sale asks %d and %d":  "le bon %s permet encore %d appareil(s) et %d recharge(s) ; cette vente en demande %d et %d.",
+	"this person already received %d device(s) in the last 12 months; the network allows %d": "cette personne a déjà reçu %d appareil(s) ces 12 derniers mois ; le réseau en permet %d.",
+	"no recharge product %d":        "pas de produit de recharge n° %d.",
+	"voucher %s was used meanwhile": "le bon %s a été utilisé entre-temps.",
+
 	// Stock.
 	"Stock": "Stock", "Devices on the shelves": "Appareils sur les étagères", "Total": "Total", "No device on the shelves.": "Aucun appareil sur les étagères.",
 	"Available": "Disponibles", "In transit": "En transit", "Low-stock mark": "Seuil de stock bas", "Low: order more": "Bas : à recommander",
@@ -271,4 +296,14 @@ var french = map[string]string{
 	"the file is empty: expected a header line %s and one line per %s":                                "le fichier est vide : il faut une ligne d'en-tête %s et une ligne par %s.",
 	"another device was registered meanwhile with one of these IMEIs or serials; send the file again": "un autre appareil a été enregistré entre-temps avec l'un de ces IMEI ou numéros de série ; renvoyez le fichier.",
 	"must be fr or en":                                                                                "choisissez fr ou en.",
+
+	// The sale's refusals, by the services' English formats.
+	"device %s is a %s; the voucher allows %s":   "l'appareil %s est de catégorie « %s » ; le bon permet : %s.",
+	"device %s is %s, not in stock at this site": "l'appareil %s est « %s », pas en stock dans ce site.",
+	"no device %d":                 "pas d'appareil n° %d.",
+	"device %s was sold meanwhile": "l'appareil %s a été vendu entre-temps.",
+	"the till of %s is closed: this day's sales are counted":      "la caisse du %s est close : les ventes de ce jour sont comptées.",
+	"only %d sellable unit(s) of product %d at %s, %d asked":      "seulement %d recharge(s) vendable(s) du produit %d à %s, %d demandée(s).",
+	"recharge units of product %d were sold meanwhile; try again": "des recharges du produit %d ont été vendues entre-temps ; réessayez.",
+	"a sale with this key is in progress; retry in a moment":      "cette vente est en cours ; réessayez dans un instant.",
 }

@@ -181,7 +181,7 @@ func Say(l i18n.Lang, err error) string {
 	var ce *apperr.ConflictError
 	if errors.As(err, &ce) {
 		if ce.Key != "" && i18n.Translated(ce.Key) {
-			return l.T(ce.Key, ce.Args...)
+			return l.T(ce.Key, named(l, ce.Args)...)
 		}
 		return ce.Detail
 	}
@@ -194,6 +194,20 @@ func Say(l i18n.Lang, err error) string {
 		return l.T("The file is too large.")
 	}
 	return l.T("The request could not be read: check what you typed.")
+}
+
+// named says the arguments that are enumerations (a device's state or
+// category) by their catalogue name.
+func named(l i18n.Lang, args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		if k, ok := a.(interface{ Key() string }); ok && i18n.Translated(k.Key()) {
+			out[i] = l.T(k.Key())
+			continue
+		}
+		out[i] = a
+	}
+	return out
 }
 
 // SayField is one problem with one field or line, translated.

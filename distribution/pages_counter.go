@@ -1,0 +1,361 @@
+package distribution
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/i18n"
+	"github.com/tremplin/tremplin/internal/web"
+	"github.com/tremplin/tremplin/inventory"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// counterRoles may sell at a counter page (an admin sells through the API,
+// naming the site).
+var counterRoles = []partners.Role{partners.RoleSpace}
+
+type counterProduct struct {
+	ID        int64
+	Name      string
+	Price     int64
+	FaceValue int64
+	Available int64
+	InBasket  int
+}
+
+// counterView is the till: the voucher, the basket kept in the page, and
+// the sale's own preview of it.
+type counterView struct {
+	web.Page
+	Code     string
+	Key      string
+	Voucher  *VoucherView
+	Problem  string // why the voucher cannot be used, in words
+	Devices  []inventory.Device
+	Products []counterProduct
+	Preview  *SaleView
+	// FaceValue is what the basket's recharges are worth; Saved what the
+	// person does not pay of it.
+	FaceValue int64
+	Saved     int64
+	Error     string
+	Added     string
+	Methods   []string
+}
+
+func newSaleKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// counter is the space's home: scan a voucher to open a basket.
+func (p *Pages) counter(c *gin.Context) {
+	caller, err := partners.CurrentCaller(c)
+	if err == nil {
+		err = caller.Require(counterRoles...)
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Render(c, http.StatusOK, "counter", &counterView{Methods: paymentMethods})
+}
+
+// till takes what the counter's form sent: the voucher, a scanned device, a
+// recharge added or taken out, or the payment.
+func (p *Pages) till(c *gin.Context) {
+	caller, err := partners.CurrentCaller(c)
+	if err == nil {
+		err = caller.Require(counterRoles...)
+	}
+	site, _ := caller.SiteID()
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	l := p.Site.Lang(c)
+	f := c.Request.PostForm
+	v := &counterView{Methods: paymentMethods, Code: f.Get("voucher"), Key: f.Get("key")}
+	status := http.StatusOK
+
+	// Step 1: the voucher.
+	if v.Code == "" {
+		code := strings.TrimSpace(f.Get("code"))
+		vo, err := p.Service.LookupVoucher(ctx, caller, code)
+		switch {
+		case err == nil:
+			v.Voucher = &vo
+			if vo.Status == StatusActive {
+				v.Code, v.Key = vo.Code, newSaleKey()
+			} else {
+				v.Problem = voucherProblem(l, vo, caller.Timezone)
+			}
+		case errors.Is(err, apperr.ErrInvalid):
+			status, v.Error = http.StatusUnprocessableEntity, l.T("Code mistyped: check it with the person.")
+		case errors.Is(err, apperr.ErrNotFound):
+			status, v.Error = http.StatusNotFound, l.T("Unknown voucher.")
+		default:
+			p.Site.Fail(c, err)
+			return
+		}
+		if v.Code != "" {
+			if err := p.fillBasket(c, caller, site, v, nil, map[int64]int{}); err != nil {
+				p.Site.Fail(c, err)
+				return
+			}
+		}
+		p.Site.Render(c, status, "counter", v)
+		return
+	}
+
+	// Step 2: the basket, as the page holds it.
+	tags := f["device"]
+	qty := map[int64]int{}
+	for k, vals := range f {
+		if id, ok := strings.CutPrefix(k, "qty_"); ok && len(vals) > 0 {
+			pid, err1 := strconv.ParseInt(id, 10, 64)
+			n, err2 := strconv.Atoi(vals[0])
+			if err1 == nil && err2 == nil && n > 0 {
+				qty[pid] = n
+			}
+		}
+	}
+	try := func(tags []string, qty map[int64]int) error {
+		_, err := p.Service.PreviewSale(ctx, caller, p.saleRequest(c, caller, site, v.Code, "cash", tags, qty))
+		return err
+	}
+	switch {
+	case f.Get("pay") != "":
+		req := p.saleRequest(c, caller, site, v.Code, f.Get("pay"), tags, qty)
+		sale, _, err := p.Service.Sell(ctx, caller, v.Key, req)
+		if err == nil {
+			c.Redirect(http.StatusSeeOther, "/ventes/"+strconv.FormatInt(sale.ID, 10))
+			return
+		}
+		if !saidToTheCounter(err) {
+			p.Site.Fail(c, err)
+			return
+		}
+		status, v.Error = http.StatusConflict, l.T("Not sold:")+" "+web.Say(l, err)
+	case f.Get("remove") != "":
+		tags = slices.DeleteFunc(tags, func(t string) bool { return t == f.Get("remove") })
+	case f.Get("less") != "":
+		if pid, err := strconv.ParseInt(f.Get("less"), 10, 64); err == nil && qty[pid] > 0 {
+			qty[pid]--
+		}
+	case f.Get("add") != "":
+		pid, _ := strconv.ParseInt(f.Get("add"), 10, 64)
+		more := maps(qty)
+		more[pid]++
+		if err := try(tags, more); err != nil {
+			if !saidToTheCounter(err) {
+				p.Site.Fail(c, err)
+				return
+			}
+			status, v.Error = http.StatusConflict, web.Say(l, err)
+		} else {
+			qty = more
+		}
+	default:
+		code := strings.TrimSpace(f.Get("code"))
+		if code == "" {
+			break
+		}
+		d, err := p.Service.inventory.FindByCode(ctx, caller, code)
+		switch {
+		case errors.Is(err, apperr.ErrNotFound):
+			status, v.Error = http.StatusUnprocessableEntity, l.T("No device has the code %s here.", code)
+		case err != nil:
+			p.Site.Fail(c, err)
+			return
+		case slices.Contains(tags, d.Tag):
+			v.Error = l.T("%s is already in the basket.", d.Tag)
+		default:
+			if err := try(append(slices.Clone(tags), d.Tag), qty); err != nil {
+				if !saidToTheCounter(err) {
+					p.Site.Fail(c, err)
+					return
+				}
+				status, v.Error = http.StatusConflict, l.T("%s cannot be sold to this voucher:", d.Tag)+" "+web.Say(l, err)
+			} else {
+				tags = append(tags, d.Tag)
+				v.Added = d.Tag
+			}
+		}
+	}
+	vo, err := p.Service.LookupVoucher(ctx, caller, v.Code)
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	v.Voucher = &vo
+	if vo.Status != StatusActive {
+		v.Problem = voucherProblem(l, vo, caller.Timezone)
+	}
+	if err := p.fillBasket(c, caller, site, v, tags, qty); err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Render(c, status, "counter", v)
+}
+
+func maps(m map[int64]int) map[int64]int {
+	out := make(map[int64]int, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// saidToTheCounter tells the refusals a counter says and goes on from (the
+// sale's 409s and its checks of the basket) from the failures shown as an
+// error page.
+func saidToTheCounter(err error) bool {
+	return errors.Is(err, apperr.ErrConflict) || errors.Is(err, apperr.ErrInvalid) || errors.Is(err, apperr.ErrNotFound)
+}
+
+// saleRequest is the basket as the API's sale request.
+func (p *Pages) saleRequest(c *gin.Context, caller partners.Caller, site int64, code, method string, tags []string, qty map[int64]int) SaleRequest {
+	req := SaleRequest{SiteID: site, VoucherCode: code, PaymentMethod: method}
+	for _, t := range tags {
+		if d, err := p.Service.inventory.FindByCode(c.Request.Context(), caller, t); err == nil {
+			req.Items = append(req.Items, SaleItem{DeviceID: d.ID})
+		}
+	}
+	ids := make([]int64, 0, len(qty))
+	for id := range qty {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		req.Items = append(req.Items, SaleItem{ProductID: id, Quantity: qty[id]})
+	}
+	return req
+}
+
+// fillBasket loads the basket's devices, the products on the shelf, and
+// the sale's preview for the totals.
+func (p *Pages) fillBasket(c *gin.Context, caller partners.Caller, site int64, v *counterView, tags []string, qty map[int64]int) error {
+	ctx := c.Request.Context()
+	for _, t := range tags {
+		d, err := p.Service.inventory.FindByCode(ctx, caller, t)
+		if err != nil {
+			return err
+		}
+		v.Devices = append(v.Devices, d)
+	}
+	stock, err := p.Service.recharges.Stock(ctx, caller, site, false)
+	if err != nil {
+		return err
+	}
+	for _, line := range stock {
+		pr, err := p.Service.recharges.Product(p.Service.db.WithContext(ctx), line.ProductID)
+		if err != nil || !pr.Active {
+			continue
+		}
+		if line.Available == 0 && qty[pr.ID] == 0 {
+			continue
+		}
+		v.Products = append(v.Products, counterProduct{ID: pr.ID, Name: pr.Name, Price: pr.PriceCents, FaceValue: pr.FaceValueCents,
+			Available: line.Available, InBasket: qty[pr.ID]})
+		v.FaceValue += int64(qty[pr.ID]) * pr.FaceValueCents
+	}
+	if len(tags) == 0 && len(qty) == 0 {
+		return nil
+	}
+	pv, err := p.Service.PreviewSale(ctx, caller, p.saleRequest(c, caller, site, v.Code, "cash", tags, qty))
+	if err == nil {
+		v.Preview = &pv
+		var paidRecharges int64
+		for _, it := range pv.Items {
+			if it.Kind != "device" {
+				paidRecharges += it.PriceCents
+			}
+		}
+		v.Saved = v.FaceValue - paidRecharges
+	} else if !saidToTheCounter(err) {
+		return err
+	}
+	return nil
+}
+
+// voucherProblem says why a voucher cannot be used, and since when (in
+// the site's zone).
+func voucherProblem(l i18n.Lang, vo VoucherView, zone string) string {
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		loc = time.UTC
+	}
+	day := func(t *time.Time) string {
+		if t == nil {
+			return "?"
+		}
+		return l.Date(*t, loc)
+	}
+	switch vo.Status {
+	case StatusExpired:
+		return l.T("This voucher expired on %s.", l.ISODate(vo.ValidUntil))
+	case StatusUsed:
+		return l.T("This voucher was used up (last used on %s).", day(vo.LastUsedAt))
+	case StatusRevoked:
+		return l.T("This voucher was revoked on %s.", day(vo.RevokedAt))
+	}
+	return ""
+}
+
+type saleView struct {
+	web.Page
+	Sale SaleView
+}
+
+// sale is a sale's page: what was sold, the receipt to print, the next
+// sale.
+func (p *Pages) sale(c *gin.Context) {
+	caller, err := partners.CurrentCaller(c)
+	v := &saleView{}
+	if err == nil {
+		var id int64
+		id, err = strconv.ParseInt(c.Param("id"), 10, 64)
+		if err != nil {
+			err = apperr.ErrNotFound
+		} else {
+			v.Sale, err = p.Service.GetSale(c.Request.Context(), caller, id)
+		}
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Render(c, http.StatusOK, "sale", v)
+}
+
+func (p *Pages) receipt(c *gin.Context) {
+	caller, err := partners.CurrentCaller(c)
+	var b []byte
+	if err == nil {
+		var id int64
+		if id, err = strconv.ParseInt(c.Param("id"), 10, 64); err != nil {
+			err = apperr.ErrNotFound
+		} else {
+			b, err = p.Service.Receipt(c.Request.Context(), caller, id, c.Query("format"))
+		}
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	c.Header("Content-Disposition", `inline; filename="ticket.pdf"`)
+	c.Header("Cache-Control", "no-store")
+	c.Data(http.StatusOK, "application/pdf", b)
+}
