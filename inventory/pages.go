@@ -60,6 +60,8 @@ func (p *Pages) Routes(r gin.IRouter) {
 	g.POST("/transferts/:id/expedier", p.shipTransfer)
 	g.POST("/transferts/:id/annuler", p.cancelTransfer)
 	g.GET("/transferts/:id/manifeste.pdf", p.manifest)
+	g.GET("/transferts/:id/reception", p.receptionPage)
+	g.POST("/transferts/:id/reception", p.receive)
 	g.GET("/stock", p.stock)
 	g.GET("/inventaire", p.stockCheck)
 	g.POST("/inventaire", p.scanShelf)
@@ -73,6 +75,9 @@ func (p *Pages) Menu(c partners.Caller) []web.Link {
 	if c.Is(warehouseRoles...) {
 		out = append(out, web.Link{ID: "station", Label: "Scan station", Href: "/poste", Primary: true},
 			web.Link{ID: "donations", Label: "Donations", Href: "/dons"})
+	}
+	if c.Is(partners.RoleSpace) {
+		out = append(out, web.Link{ID: "reception", Label: "Reception", Href: "/transferts?statut=shipped"})
 	}
 	if c.Is(staffRoles...) {
 		out = append(out, web.Link{ID: "devices", Label: "Devices", Href: "/appareils"},

@@ -220,6 +220,8 @@ type transferView struct {
 	Sites    map[int64]string
 	Products map[int64]string
 	CanShip  bool
+	// CanReceive: the transfer is on its way to the caller's site.
+	CanReceive bool
 }
 
 func (p *Pages) transfer(c *gin.Context) {
@@ -247,6 +249,7 @@ func (p *Pages) transfer(c *gin.Context) {
 		return
 	}
 	v.CanShip = v.Transfer.Status == TransferDraft && caller.CheckSite(v.Transfer.FromSiteID) == nil
+	v.CanReceive = v.Transfer.Status == TransferShipped && caller.CheckSite(v.Transfer.ToSiteID) == nil
 	p.Site.Render(c, http.StatusOK, "transfer", v)
 }
 

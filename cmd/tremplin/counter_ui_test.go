@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -115,4 +117,76 @@ func TestCounterSaleInBrowser(t *testing.T) {
 		t.Fatalf("used voucher says %q", msg)
 	}
 	checkPage(t, ui, "counter", "/caisse")
+}
+
+// TestReceptionInBrowser: the demo's Réunion space receives the transfer on
+// its way, scanning all its devices but one: "n / N reçus" as it goes; the
+// scanned ones go in stock, the last stays in transit and is listed
+// missing.
+func TestReceptionInBrowser(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	ctx := context.Background()
+	net, err := demo.Seed(ctx, demo.Services{Partners: svc.partners, Recharges: svc.recharges, Inventory: svc.inventory, Distribution: svc.distribution})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var port partners.DemoAccount
+	for _, a := range net.Accounts {
+		if a.Email == "leport@demo.tremplin.local" {
+			port = a
+		}
+	}
+	var siteID, warehouseID, transferID int64
+	svc.db.Table("users").Where("email = ?", port.Email).Pluck("organization_id", &siteID)
+	svc.db.Table("organizations").Where("kind = ? AND id <> ?", "space", siteID).Pluck("id", &warehouseID)
+	// The Paris space sends three of its devices to La Réunion.
+	var ready []int64
+	svc.db.Table("devices").Where("site_id = ? AND state = ?", warehouseID, inventory.InStock).Order("id").Limit(3).Pluck("id", &ready)
+	if len(ready) < 2 {
+		t.Fatalf("the demo's Paris space has %d devices in stock", len(ready))
+	}
+	admin := partners.Caller{Role: partners.RoleAdmin}
+	tr, err := svc.inventory.CreateTransfer(ctx, admin, inventory.NewTransfer{FromSiteID: warehouseID, ToSiteID: siteID, DeviceIDs: ready})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.inventory.ShipTransfer(ctx, admin, tr.ID); err != nil {
+		t.Fatal(err)
+	}
+	transferID = tr.ID
+	var tags []string
+	svc.db.Table("devices").Joins("JOIN transfer_devices td ON td.device_id = devices.id").
+		Where("td.transfer_id = ?", transferID).Order("devices.id").Pluck("devices.tag", &tags)
+	if transferID == 0 || len(tags) < 2 {
+		t.Fatalf("the demo has no transfer of several devices on its way to La Réunion (%d, %v)", transferID, tags)
+	}
+	ui := testenv.NewUI(t, h.URL, 20*time.Second)
+	ui.Login(port.Email, port.Password)
+	ui.ClickText("Réception")
+	ui.ClickText("#" + strconv.FormatInt(transferID, 10))
+	ui.ClickText("Le réceptionner en scannant")
+	ui.Do(chromedp.WaitVisible("#reception-form"))
+	for _, tag := range tags[1:] {
+		ui.Scan(tag, "#scan-added")
+	}
+	want := strconv.Itoa(len(tags)-1) + " / " + strconv.Itoa(len(tags)) + " reçus"
+	if got := ui.Text("#received-count"); got != want {
+		t.Fatalf("count %q, want %q", got, want)
+	}
+	ui.Shot("space-reception")
+	checkPage(t, ui, "reception", "/transferts/"+strconv.FormatInt(transferID, 10)+"/reception")
+	ui.Open("/transferts/"+strconv.FormatInt(transferID, 10)+"/reception", "#reception-form")
+	for _, tag := range tags[1:] {
+		ui.Scan(tag, "#scan-added")
+	}
+	ui.ClickText("Terminer la réception")
+	ui.Do(chromedp.WaitVisible("#flash"))
+	var states []string
+	svc.db.Table("devices").Where("tag IN ?", tags).Order("id").Pluck("state", &states)
+	if states[0] != "in_transit" || slices.ContainsFunc(states[1:], func(s string) bool { return s != "in_stock" }) {
+		t.Fatalf("after reception: %v", states)
+	}
+	if !strings.Contains(ui.Text("main"), tags[0]) {
+		t.Fatal("the missing device is not listed on the transfer's page")
+	}
 }

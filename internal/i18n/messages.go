@@ -306,4 +306,13 @@ var french = map[string]string{
 	"only %d sellable unit(s) of product %d at %s, %d asked":      "seulement %d recharge(s) vendable(s) du produit %d à %s, %d demandée(s).",
 	"recharge units of product %d were sold meanwhile; try again": "des recharges du produit %d ont été vendues entre-temps ; réessayez.",
 	"a sale with this key is in progress; retry in a moment":      "cette vente est en cours ; réessayez dans un instant.",
+
+	// Reception of a transfer.
+	"Receive it by scanning": "Le réceptionner en scannant", "Reception of transfer #%d": "Réception du transfert n° %d",
+	"From %s, shipped on %s.": "Depuis %s, expédié le %s.",
+	"Scan each device that arrived, then finish: what was scanned goes on your shelves, what was not is reported missing.": "Scannez chaque appareil arrivé, puis terminez : ce qui est scanné va sur vos étagères, le reste est signalé manquant.",
+	"%d / %d received": "%d / %d reçus", "Finish the reception": "Terminer la réception",
+	"%s is not on this transfer: it will be reported as unexpected.": "%s n'est pas sur ce transfert : il sera signalé comme inattendu.",
+	"Reception recorded: what was scanned is on the shelves.":        "Réception enregistrée : ce qui a été scanné est sur les étagères.",
+	"Reception": "Réception",
 }
