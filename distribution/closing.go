@@ -203,3 +203,22 @@ func (s *Service) ListSales(ctx context.Context, c partners.Caller, f SaleFilter
 	}
 	return httpx.NewList(out, p, func(s Sale) int64 { return s.ID }), nil
 }
+
+// PastClosing is a day whose till count is recorded.
+type PastClosing struct {
+	Date string `json:"date" gorm:"column:local_date"`
+	RecordedClosing
+}
+
+// PastClosings lists a site's recorded closings, the latest first.
+func (s *Service) PastClosings(ctx context.Context, c partners.Caller, siteID int64, n int) ([]PastClosing, error) {
+	db := s.db.WithContext(ctx)
+	if _, err := s.siteFor(db, c, siteID); err != nil {
+		return nil, err
+	}
+	var out []PastClosing
+	if err := db.Table("closings").Where("site_id = ?", siteID).Order("local_date DESC").Limit(n).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("past closings of site %d: %w", siteID, err)
+	}
+	return out, nil
+}

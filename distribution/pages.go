@@ -42,6 +42,10 @@ func (p *Pages) Routes(r gin.IRouter) {
 	g.POST("/caisse", p.till)
 	g.GET("/ventes/:id", p.sale)
 	g.GET("/ventes/:id/ticket.pdf", p.receipt)
+	g.GET("/ventes", p.sales)
+	g.POST("/ventes/:id/rembourser", p.refund)
+	g.GET("/cloture", p.closingPage)
+	g.POST("/cloture", p.recordClosing)
 }
 
 // Menu is what the voucher pages offer a caller, from the services' role
@@ -49,7 +53,9 @@ func (p *Pages) Routes(r gin.IRouter) {
 func (p *Pages) Menu(c partners.Caller) []web.Link {
 	var out []web.Link
 	if c.Is(counterRoles...) {
-		out = append(out, web.Link{ID: "counter", Label: "Counter", Href: "/caisse", Primary: true})
+		out = append(out, web.Link{ID: "counter", Label: "Counter", Href: "/caisse", Primary: true},
+			web.Link{ID: "sales", Label: "Today's sales", Href: "/ventes"},
+			web.Link{ID: "closing", Label: "Closing", Href: "/cloture"})
 	}
 	if c.Is(issuerRoles...) {
 		out = append(out, web.Link{ID: "new-voucher", Label: "New voucher", Href: "/bons/nouveau", Primary: true})

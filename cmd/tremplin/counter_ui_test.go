@@ -116,6 +116,49 @@ func TestCounterSaleInBrowser(t *testing.T) {
 	if msg := ui.Text("#voucher-problem"); !strings.Contains(msg, "épuisé") {
 		t.Fatalf("used voucher says %q", msg)
 	}
+
+	// The day's sales list it; a refund within the warranty gives the device
+	// back and the voucher's entitlement with it.
+	ui.Open("/ventes", "#sale-list")
+	ui.ClickText("#" + strings.TrimPrefix(salePage.Path, "/ventes/"))
+	ui.Do(chromedp.WaitVisible("#refund-form"), chromedp.Click(`#refund-form input[name="device_id"]`),
+		chromedp.SendKeys("#refund-reason", "L'écran ne s'allume plus"))
+	ui.ClickText("Rembourser")
+	ui.Do(chromedp.WaitVisible("#flash"))
+	svc.db.DB.Where("id = ?", phone.ID).Take(&sold)
+	svc.db.Table("vouchers").Select("devices_used, recharges_used").Where("code = ?", strings.ReplaceAll(code, "-", "")).Scan(&used)
+	if sold.State != inventory.Returned || used.DevicesUsed != 0 || !strings.Contains(ui.Text("#flash"), "Remboursé") {
+		t.Fatalf("after the refund: device %s, voucher %+v, %q", sold.State, used, ui.Text("#flash"))
+	}
+	// The closing: 49,00 € taken in cash, 45,00 € given back: 4,00 €
+	// expected; 40 counted is a difference, said as such.
+	ui.Open("/cloture", "#closing-form")
+	if got := ui.Text("#expected-cash"); got != "4,00\u202f€" {
+		t.Fatalf("expected cash %q", got)
+	}
+	checkPage(t, ui, "closing", "/cloture")
+	ui.Open("/cloture", "#closing-form")
+	ui.Do(chromedp.SendKeys("#counted", "40"))
+	ui.ClickText("Enregistrer la clôture")
+	ui.Do(chromedp.WaitVisible("#closing-recorded"))
+	if msg := ui.Text("#flash"); !strings.Contains(msg, "écart de 36,00") {
+		t.Fatalf("closing says %q", msg)
+	}
+	var diff int64
+	svc.db.Table("closings").Where("site_id = ?", siteID).Pluck("difference_cents", &diff)
+	if diff != 3600 {
+		t.Fatalf("difference recorded %d", diff)
+	}
+	ui.Shot("counter-closing")
+
+	// The refund gave the voucher its device back, but the day is closed:
+	// the counter says so at once, before payment.
+	ui.Open("/caisse", "#till")
+	ui.Scan(code, "#voucher")
+	ui.Scan(phone.Tag, "#till-error")
+	if msg := ui.Text("#till-error"); !strings.Contains(msg, "close") {
+		t.Fatalf("closed day says %q", msg)
+	}
 	checkPage(t, ui, "counter", "/caisse")
 }
 

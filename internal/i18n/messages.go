@@ -315,4 +315,21 @@ var french = map[string]string{
 	"%s is not on this transfer: it will be reported as unexpected.": "%s n'est pas sur ce transfert : il sera signalé comme inattendu.",
 	"Reception recorded: what was scanned is on the shelves.":        "Réception enregistrée : ce qui a été scanné est sur les étagères.",
 	"Reception": "Réception",
+
+	// The day's sales, refunds and closing.
+	"Today's sales": "Ventes du jour", "Closing": "Clôture", "Closing of %s": "Clôture du %s", "Amount": "Montant",
+	"sales": "ventes", "recharges": "recharges", "refunds": "remboursements", "Cash expected in the till:": "Espèces attendues dans la caisse :",
+	"Closed: %s counted, difference %s.": "Clôturé : %s comptés, écart %s.", "Cash counted in the till (€)": "Espèces comptées dans la caisse (€)",
+	"Once recorded, the day takes no more sale nor refund.": "Une fois enregistrée, la journée ne prend plus ni vente ni remboursement.",
+	"Record the closing": "Enregistrer la clôture", "Past closings": "Clôtures passées", "Day": "Jour", "Counted": "Compté",
+	"Expected": "Attendu", "Difference": "Écart", "No closing recorded yet.": "Aucune clôture enregistrée pour l'instant.",
+	"The day is closed. The cash counted matches.":                                               "La journée est clôturée. Les espèces comptées correspondent.",
+	"The day is closed, with a difference of %s between the cash counted and the cash expected.": "La journée est clôturée, avec un écart de %s entre les espèces comptées et les espèces attendues.",
+	"type an amount in euros, such as 152,30":                                                    "tapez un montant en euros, par exemple 152,30.",
+	"Sales of %s": "Ventes du %s", "No sale this day yet.": "Aucune vente ce jour pour l'instant.",
+	"Refund a device": "Rembourser un appareil", "Reason (the fault the person describes)": "Motif (la panne que la personne décrit)",
+	"Refund": "Rembourser", "Not refunded:": "Non remboursé :",
+	"Refunded: the device is back, to be diagnosed again, and the voucher allows it again.": "Remboursé : l'appareil est repris, à diagnostiquer de nouveau, et le bon le permet de nouveau.",
+	"the closing of %s is already recorded":                                                 "la clôture du %s est déjà enregistrée.",
+	"is required, at most 500 characters":                                                   "obligatoire, 500 caractères au plus.",
 }

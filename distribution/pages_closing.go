@@ -1,0 +1,200 @@
+package distribution
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/web"
+	"github.com/tremplin/tremplin/partners"
+)
+
+type closingView struct {
+	web.Page
+	Closing  Closing
+	Past     []PastClosing
+	Counted  string
+	Errors   []string
+	FieldErr string
+}
+
+// seller is the signed-in space staff and their site, or the error page.
+func (p *Pages) seller(c *gin.Context) (partners.Caller, int64, bool) {
+	caller, err := partners.CurrentCaller(c)
+	if err == nil {
+		err = caller.Require(counterRoles...)
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return caller, 0, false
+	}
+	site, _ := caller.SiteID()
+	return caller, site, true
+}
+
+// closingPage is the day's till: totals by payment method, what was sold,
+// the cash to count, and the past closings.
+func (p *Pages) closingPage(c *gin.Context) {
+	caller, site, ok := p.seller(c)
+	if !ok {
+		return
+	}
+	v := &closingView{}
+	if err := p.fillClosing(c, caller, site, c.Query("date"), v); err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Render(c, http.StatusOK, "closing", v)
+}
+
+func (p *Pages) fillClosing(c *gin.Context, caller partners.Caller, site int64, date string, v *closingView) error {
+	var err error
+	if v.Closing, err = p.Service.DayClosing(c.Request.Context(), caller, site, date); err != nil {
+		return err
+	}
+	v.Past, err = p.Service.PastClosings(c.Request.Context(), caller, site, 30)
+	return err
+}
+
+// recordClosing records the cash counted; the day is then closed.
+func (p *Pages) recordClosing(c *gin.Context) {
+	caller, site, ok := p.seller(c)
+	if !ok {
+		return
+	}
+	l := p.Site.Lang(c)
+	date := c.PostForm("date")
+	counted, valid := parseEuros(c.PostForm("counted"))
+	to, repeated, err := p.Site.Once(c, func() (string, error) {
+		if !valid {
+			return "", apperr.Invalid("counted", "type an amount in euros, such as 152,30")
+		}
+		cl, err := p.Service.RecordClosing(c.Request.Context(), caller, site, date, counted)
+		if err != nil {
+			return "", err
+		}
+		d := cl.Recorded.DifferenceCents
+		msg := l.T("The day is closed. The cash counted matches.")
+		if d != 0 {
+			msg = l.T("The day is closed, with a difference of %s between the cash counted and the cash expected.", l.Money(d))
+		}
+		web.Flash(c, msg, d != 0)
+		return "/cloture?date=" + url.QueryEscape(date), nil
+	})
+	if err != nil {
+		v := &closingView{Counted: c.PostForm("counted")}
+		if ferr := p.fillClosing(c, caller, site, date, v); ferr != nil {
+			p.Site.Fail(c, ferr)
+			return
+		}
+		if !saidToTheCounter(err) {
+			p.Site.Fail(c, err)
+			return
+		}
+		v.Errors = []string{web.Say(l, err)}
+		p.Site.Render(c, http.StatusUnprocessableEntity, "closing", v)
+		return
+	}
+	p.Site.Done(c, to, repeated, "")
+}
+
+// parseEuros reads an amount typed the French or English way as cents.
+func parseEuros(s string) (int64, bool) {
+	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "€"))
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "\u202f", ""), " ", "")
+	s = strings.Replace(s, ",", ".", 1)
+	units, frac, _ := strings.Cut(s, ".")
+	if units == "" || len(frac) > 2 {
+		return 0, false
+	}
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	u, err1 := strconv.ParseInt(units, 10, 64)
+	f, err2 := strconv.ParseInt(frac, 10, 64)
+	if err1 != nil || err2 != nil || u < 0 || u > 1_000_000 {
+		return 0, false
+	}
+	return u*100 + f, true
+}
+
+type salesView struct {
+	web.Page
+	Date  string
+	Sales []Sale
+	Next  string
+}
+
+// sales are the day's sales at the seller's site.
+func (p *Pages) sales(c *gin.Context) {
+	caller, site, ok := p.seller(c)
+	if !ok {
+		return
+	}
+	v := &salesView{Date: c.Query("date")}
+	if v.Date == "" {
+		v.Date = p.Service.now().In(siteLocation(caller.Timezone)).Format("2006-01-02")
+	}
+	pg, err := httpx.ParsePage(c)
+	if err == nil {
+		var l httpx.List[Sale]
+		l, err = p.Service.ListSales(c.Request.Context(), caller, SaleFilter{SiteID: site, Date: v.Date}, pg)
+		v.Sales = l.Items
+		if l.NextCursor != nil {
+			v.Next = "/ventes?" + url.Values{"date": {v.Date}, "cursor": {*l.NextCursor}}.Encode()
+		}
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Render(c, http.StatusOK, "sales", v)
+}
+
+// refund gives back devices of a sale within the warranty.
+func (p *Pages) refund(c *gin.Context) {
+	caller, _, ok := p.seller(c)
+	if !ok {
+		return
+	}
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		p.Site.Fail(c, apperr.ErrNotFound)
+		return
+	}
+	in := RefundRequest{Reason: c.PostForm("reason")}
+	for _, s := range c.PostFormArray("device_id") {
+		if d, err := strconv.ParseInt(s, 10, 64); err == nil {
+			in.DeviceIDs = append(in.DeviceIDs, d)
+		}
+	}
+	l := p.Site.Lang(c)
+	back := "/ventes/" + strconv.FormatInt(id, 10)
+	to, repeated, err := p.Site.Once(c, func() (string, error) {
+		_, err := p.Service.Refund(c.Request.Context(), caller, id, in)
+		return back, err
+	})
+	if err != nil {
+		if saidToTheCounter(err) {
+			web.Flash(c, l.T("Not refunded:")+" "+web.Say(l, err), true)
+			c.Redirect(http.StatusSeeOther, back)
+			return
+		}
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Done(c, to, repeated, l.T("Refunded: the device is back, to be diagnosed again, and the voucher allows it again."))
+}
+
+func siteLocation(zone string) *time.Location {
+	if loc, err := time.LoadLocation(zone); err == nil {
+		return loc
+	}
+	return time.UTC
+}
