@@ -233,3 +233,44 @@ func TestReceptionInBrowser(t *testing.T) {
 		t.Fatal("the missing device is not listed on the transfer's page")
 	}
 }
+
+// TestCounterCameraInBrowser: at the counter, after the voucher, the
+// camera reads a phone's label (Chromium's fake camera fed the label
+// Tremplin renders) and the phone goes into the basket.
+func TestCounterCameraInBrowser(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	ctx := context.Background()
+	net, err := demo.Seed(ctx, demo.Services{Partners: svc.partners, Recharges: svc.recharges, Inventory: svc.inventory, Distribution: svc.distribution})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var space partners.DemoAccount
+	for _, a := range net.Accounts {
+		if a.Email == "belleville@demo.tremplin.local" {
+			space = a
+		}
+	}
+	code, _, _ := strings.Cut(net.Vouchers[0], " ")
+	var siteID int64
+	svc.db.Table("users").Where("email = ?", space.Email).Pluck("organization_id", &siteID)
+	var phone inventory.Device
+	if err := svc.db.DB.Where("site_id = ? AND state = ? AND category = ?", siteID, inventory.InStock, inventory.Smartphone).Take(&phone).Error; err != nil {
+		t.Fatal(err)
+	}
+	label, err := svc.inventory.Labels(ctx, partners.Caller{Role: partners.RoleAdmin}, inventory.LabelRequest{DeviceIDs: []int64{phone.ID}, Layout: "dymo-54x25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	picture := testenv.ReadPNG(t, testenv.RenderPNG(t, label, 200, t.TempDir(), "label"))
+	ui := testenv.NewUI(t, h.URL, 30*time.Second, testenv.FakeCamera(t, picture)...)
+	ui.Login(space.Email, space.Password)
+	ui.Do(chromedp.WaitVisible("#till"))
+	ui.Scan(code, "#voucher")
+	ui.Do(chromedp.WaitVisible("button[data-camera]"))
+	ui.ClickText("Scanner avec la caméra")
+	ui.Do(chromedp.WaitVisible("#till-added"))
+	if got := ui.Text("#basket tbody"); !strings.Contains(got, phone.Tag) {
+		t.Fatalf("basket %q, want %s", got, phone.Tag)
+	}
+	ui.Shot("counter-camera")
+}
