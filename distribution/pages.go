@@ -46,6 +46,7 @@ func (p *Pages) Routes(r gin.IRouter) {
 	g.POST("/ventes/:id/rembourser", p.refund)
 	g.GET("/cloture", p.closingPage)
 	g.POST("/cloture", p.recordClosing)
+	g.POST("/cloture/imprimante", p.receiptFormat)
 }
 
 // Menu is what the voucher pages offer a caller, from the services' role

@@ -17,6 +17,8 @@ import (
 
 type closingView struct {
 	web.Page
+	// Format is the site's receipt printer.
+	Format   string
 	Closing  Closing
 	Past     []PastClosing
 	Counted  string
@@ -58,8 +60,25 @@ func (p *Pages) fillClosing(c *gin.Context, caller partners.Caller, site int64, 
 	if v.Closing, err = p.Service.DayClosing(c.Request.Context(), caller, site, date); err != nil {
 		return err
 	}
-	v.Past, err = p.Service.PastClosings(c.Request.Context(), caller, site, 30)
+	if v.Past, err = p.Service.PastClosings(c.Request.Context(), caller, site, 30); err != nil {
+		return err
+	}
+	org, err := p.Service.partners.GetOrganization(c.Request.Context(), caller, site)
+	v.Format = org.ReceiptFormat
 	return err
+}
+
+// receiptFormat records the site's receipt printer.
+func (p *Pages) receiptFormat(c *gin.Context) {
+	caller, site, ok := p.seller(c)
+	if !ok {
+		return
+	}
+	if err := p.Service.partners.SetReceiptFormat(c.Request.Context(), caller, site, c.PostForm("format")); err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Done(c, "/cloture", false, p.Site.Lang(c).T("The receipt printer is recorded."))
 }
 
 // recordClosing records the cash counted; the day is then closed.

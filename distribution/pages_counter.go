@@ -317,6 +317,8 @@ func voucherProblem(l i18n.Lang, vo VoucherView, zone string) string {
 type saleView struct {
 	web.Page
 	Sale SaleView
+	// Format is the site's receipt printer, first of the print buttons.
+	Format string
 }
 
 // sale is a sale's page: what was sold, the receipt to print, the next
@@ -331,6 +333,12 @@ func (p *Pages) sale(c *gin.Context) {
 			err = apperr.ErrNotFound
 		} else {
 			v.Sale, err = p.Service.GetSale(c.Request.Context(), caller, id)
+		}
+	}
+	if err == nil {
+		var site partners.Organization
+		if site, err = p.Service.partners.GetOrganization(c.Request.Context(), caller, v.Sale.SiteID); err == nil {
+			v.Format = site.ReceiptFormat
 		}
 	}
 	if err != nil {

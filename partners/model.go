@@ -71,6 +71,9 @@ type Organization struct {
 	Active    bool      `json:"active"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// ReceiptFormat is what a space's printer takes ("80mm" or "a4"); not
+	// part of the API's organisation.
+	ReceiptFormat string `json:"-" gorm:"default:80mm"`
 }
 
 // Location returns the organisation's time zone (validated on write).

@@ -262,3 +262,25 @@ func (s *Service) SetLanguage(ctx context.Context, c Caller, lang string) error 
 	}
 	return nil
 }
+
+// SetReceiptFormat records what a space's receipt printer takes: "80mm" or
+// "a4". Its staff and the admins choose it.
+func (s *Service) SetReceiptFormat(ctx context.Context, c Caller, siteID int64, format string) error {
+	if err := c.Require(RoleAdmin, RoleSpace); err != nil {
+		return err
+	}
+	if err := c.CheckSite(siteID); err != nil {
+		return err
+	}
+	if format != "80mm" && format != "a4" {
+		return apperr.Invalid("receipt_format", "must be 80mm or a4")
+	}
+	res := s.db.WithContext(ctx).Model(&Organization{}).Where("id = ? AND kind = ?", siteID, KindSpace).Update("receipt_format", format)
+	if res.Error != nil {
+		return fmt.Errorf("receipt format of site %d: %w", siteID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("space %d: %w", siteID, apperr.ErrNotFound)
+	}
+	return audit.Record(ctx, s.db.WithContext(ctx), "organization.receipt_format", "organization", siteID, map[string]any{"format": format})
+}

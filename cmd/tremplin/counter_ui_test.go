@@ -64,6 +64,11 @@ func TestCounterSaleInBrowser(t *testing.T) {
 	ui.ClickText("Recharge")
 	ui.Do(chromedp.WaitVisible("#total"))
 	ui.Shot("counter-basket")
+	if over := ui.NarrowHere(); over > 0 {
+		t.Fatalf("the basket scrolls %d px sideways at 390 px", over)
+	}
+	ui.Shot("counter-basket-390")
+	ui.WideHere()
 	if total := ui.Text("#total"); total == "" {
 		t.Fatal("no total")
 	}
@@ -150,6 +155,13 @@ func TestCounterSaleInBrowser(t *testing.T) {
 		t.Fatalf("difference recorded %d", diff)
 	}
 	ui.Shot("counter-closing")
+	// This space prints on A4: the sale's page then offers A4 first.
+	ui.Do(chromedp.Click(`#printer-form input[value="a4"]`))
+	ui.ClickText("Enregistrer")
+	ui.Open(salePage.Path, "#receipt")
+	if href := get(t, ui, `document.querySelector("#receipt").getAttribute("href")`); !strings.HasSuffix(href, "format=a4") {
+		t.Fatalf("the first receipt button prints %q", href)
+	}
 
 	// The refund gave the voucher its device back, but the day is closed:
 	// the counter says so at once, before payment.
@@ -273,4 +285,10 @@ func TestCounterCameraInBrowser(t *testing.T) {
 		t.Fatalf("basket %q, want %s", got, phone.Tag)
 	}
 	ui.Shot("counter-camera")
+}
+
+// get evaluates a script expression for a string.
+func get(t *testing.T, ui *testenv.UI, expr string) string {
+	t.Helper()
+	return ui.EvalString(expr)
 }

@@ -332,4 +332,9 @@ var french = map[string]string{
 	"Refunded: the device is back, to be diagnosed again, and the voucher allows it again.": "Remboursé : l'appareil est repris, à diagnostiquer de nouveau, et le bon le permet de nouveau.",
 	"the closing of %s is already recorded":                                                 "la clôture du %s est déjà enregistrée.",
 	"is required, at most 500 characters":                                                   "obligatoire, 500 caractères au plus.",
+
+	// The site's receipt printer.
+	"Print the receipt (A4)": "Imprimer le ticket (A4)", "80 mm receipt": "Ticket 80 mm", "Receipt printer": "Imprimante de tickets",
+	"80 mm roll": "Rouleau de 80 mm", "A4 sheet": "Feuille A4", "Save": "Enregistrer",
+	"The receipt printer is recorded.": "L'imprimante de tickets est enregistrée.",
 }

@@ -243,6 +243,26 @@ func (u *UI) Narrow() int {
 	return get(u, chromedp.Evaluate[int](`document.documentElement.scrollWidth - document.documentElement.clientWidth`))
 }
 
+// NarrowHere makes the page 390 px wide without reloading it (a page that
+// answered a form) and returns how far it scrolls sideways.
+func (u *UI) NarrowHere() int {
+	u.T.Helper()
+	u.Do(chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
+	return get(u, chromedp.Evaluate[int](`document.documentElement.scrollWidth - document.documentElement.clientWidth`))
+}
+
+// WideHere goes back to a desktop's width without reloading.
+func (u *UI) WideHere() {
+	u.T.Helper()
+	u.Do(chromedp.EmulateViewport(1280, 900))
+}
+
+// EvalString evaluates a script expression for a string.
+func (u *UI) EvalString(expr string) string {
+	u.T.Helper()
+	return get(u, chromedp.Evaluate[string](expr))
+}
+
 // Wide goes back to a desktop's width.
 func (u *UI) Wide() {
 	u.T.Helper()
