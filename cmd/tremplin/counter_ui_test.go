@@ -59,6 +59,15 @@ func TestCounterSaleInBrowser(t *testing.T) {
 	if msg := ui.Text("#till-error"); !strings.Contains(msg, "ne peut pas être vendu") || !strings.Contains(msg, "le bon permet") {
 		t.Fatalf("refused category says %q", msg)
 	}
+	// A device of another site is not sold here (nor shown).
+	var elsewhere inventory.Device
+	if err := svc.db.DB.Where("site_id <> ? AND state = ?", siteID, inventory.InStock).Take(&elsewhere).Error; err != nil {
+		t.Fatalf("no device in stock elsewhere in the demo: %v", err)
+	}
+	ui.Scan(elsewhere.Tag, "#till-error")
+	if msg := ui.Text("#till-error"); !strings.Contains(msg, "Aucun appareil") {
+		t.Fatalf("another site's device says %q", msg)
+	}
 	ui.Scan(phone.Tag, "#till-added")
 	ui.ClickText("Recharge")
 	ui.ClickText("Recharge")
