@@ -4,13 +4,13 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/money"
 	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -89,7 +89,7 @@ func (p *Pages) recordClosing(c *gin.Context) {
 	}
 	l := p.Site.Lang(c)
 	date := c.PostForm("date")
-	counted, valid := parseEuros(c.PostForm("counted"))
+	counted, valid := money.Parse(c.PostForm("counted"))
 	to, repeated, err := p.Site.Once(c, func() (string, error) {
 		if !valid {
 			return "", apperr.Invalid("counted", "type an amount in euros, such as 152,30")
@@ -121,26 +121,6 @@ func (p *Pages) recordClosing(c *gin.Context) {
 		return
 	}
 	p.Site.Done(c, to, repeated, "")
-}
-
-// parseEuros reads an amount typed the French or English way as cents.
-func parseEuros(s string) (int64, bool) {
-	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "€"))
-	s = strings.ReplaceAll(strings.ReplaceAll(s, "\u202f", ""), " ", "")
-	s = strings.Replace(s, ",", ".", 1)
-	units, frac, _ := strings.Cut(s, ".")
-	if units == "" || len(frac) > 2 {
-		return 0, false
-	}
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	u, err1 := strconv.ParseInt(units, 10, 64)
-	f, err2 := strconv.ParseInt(frac, 10, 64)
-	if err1 != nil || err2 != nil || u < 0 || u > 1_000_000 {
-		return 0, false
-	}
-	return u*100 + f, true
 }
 
 type salesView struct {

@@ -160,30 +160,6 @@ func (f *formView) fail(l i18n.Lang, err error) bool {
 
 func (f *formView) value(name string) string { return f.Form.Get(name) }
 
-// parseEuros reads a price typed the French or English way ("35", "35,5",
-// "35,50 €", "35.50") as cents.
-func parseEuros(s string) (int64, bool) {
-	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "€"))
-	s = strings.ReplaceAll(strings.ReplaceAll(s, "\u202f", ""), " ", "")
-	s = strings.Replace(s, ",", ".", 1)
-	if s == "" || strings.Count(s, ".") > 1 {
-		return 0, false
-	}
-	units, frac, _ := strings.Cut(s, ".")
-	if len(frac) > 2 {
-		return 0, false
-	}
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	u, err1 := strconv.ParseInt(units, 10, 64)
-	f, err2 := strconv.ParseInt(frac, 10, 64)
-	if err1 != nil || err2 != nil || u < 0 || u > 1_000_000 {
-		return 0, false
-	}
-	return u*100 + f, true
-}
-
 // euros writes cents for a form's field: "35,00" or "35.00".
 func euros(l i18n.Lang, cents int64) string {
 	s := strconv.FormatInt(cents/100, 10) + "." + strconv.FormatInt(100+cents%100, 10)[1:]

@@ -12,6 +12,7 @@ import (
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/i18n"
+	"github.com/tremplin/tremplin/internal/money"
 	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -303,7 +304,7 @@ func (p *Pages) act(c *gin.Context) {
 		}
 	}
 	if raw := strings.TrimSpace(c.PostForm("price")); raw != "" {
-		cents, ok := parseEuros(raw)
+		cents, ok := money.Parse(raw)
 		if !ok {
 			l := p.lang(c)
 			web.Flash(c, l.T("%s: not done.", d.Tag)+" "+l.T("Price: type an amount in euros, such as 35 or 35,50."), true)

@@ -26,20 +26,8 @@ import (
 // voucher, used up, is then refused with the reason.
 func TestCounterSaleInBrowser(t *testing.T) {
 	h, svc, _ := newTestRouter(t)
-	ctx := context.Background()
-	net, err := demo.Seed(ctx, demo.Services{Partners: svc.partners, Recharges: svc.recharges, Inventory: svc.inventory, Distribution: svc.distribution})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var space partners.DemoAccount
-	for _, a := range net.Accounts {
-		if a.Email == "belleville@demo.tremplin.local" {
-			space = a
-		}
-	}
+	net, space, siteID := demoAccount(t, svc, "belleville@demo.tremplin.local")
 	code, _, _ := strings.Cut(net.Vouchers[0], " ") // 1 device among smartphone and laptop, 2 recharges, at Belleville
-	var siteID int64
-	svc.db.Table("users").Where("email = ?", space.Email).Pluck("organization_id", &siteID)
 	var phone, other inventory.Device
 	if err := svc.db.DB.Where("site_id = ? AND state = ? AND category = ?", siteID, inventory.InStock, inventory.Smartphone).Take(&phone).Error; err != nil {
 		t.Fatalf("no smartphone in stock at the demo space: %v", err)
@@ -190,18 +178,8 @@ func TestCounterSaleInBrowser(t *testing.T) {
 func TestReceptionInBrowser(t *testing.T) {
 	h, svc, _ := newTestRouter(t)
 	ctx := context.Background()
-	net, err := demo.Seed(ctx, demo.Services{Partners: svc.partners, Recharges: svc.recharges, Inventory: svc.inventory, Distribution: svc.distribution})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var port partners.DemoAccount
-	for _, a := range net.Accounts {
-		if a.Email == "leport@demo.tremplin.local" {
-			port = a
-		}
-	}
-	var siteID, warehouseID, transferID int64
-	svc.db.Table("users").Where("email = ?", port.Email).Pluck("organization_id", &siteID)
+	_, port, siteID := demoAccount(t, svc, "leport@demo.tremplin.local")
+	var warehouseID, transferID int64
 	svc.db.Table("organizations").Where("kind = ? AND id <> ?", "space", siteID).Pluck("id", &warehouseID)
 	// The Paris space sends three of its devices to La Réunion.
 	var ready []int64
@@ -261,19 +239,8 @@ func TestReceptionInBrowser(t *testing.T) {
 func TestCounterCameraInBrowser(t *testing.T) {
 	h, svc, _ := newTestRouter(t)
 	ctx := context.Background()
-	net, err := demo.Seed(ctx, demo.Services{Partners: svc.partners, Recharges: svc.recharges, Inventory: svc.inventory, Distribution: svc.distribution})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var space partners.DemoAccount
-	for _, a := range net.Accounts {
-		if a.Email == "belleville@demo.tremplin.local" {
-			space = a
-		}
-	}
+	net, space, siteID := demoAccount(t, svc, "belleville@demo.tremplin.local")
 	code, _, _ := strings.Cut(net.Vouchers[0], " ")
-	var siteID int64
-	svc.db.Table("users").Where("email = ?", space.Email).Pluck("organization_id", &siteID)
 	var phone inventory.Device
 	if err := svc.db.DB.Where("site_id = ? AND state = ? AND category = ?", siteID, inventory.InStock, inventory.Smartphone).Take(&phone).Error; err != nil {
 		t.Fatal(err)
@@ -300,4 +267,23 @@ func TestCounterCameraInBrowser(t *testing.T) {
 func get(t *testing.T, ui *testenv.UI, expr string) string {
 	t.Helper()
 	return ui.EvalString(expr)
+}
+
+// demoAccount seeds the demo network and returns one of its accounts, with
+// the network, and the account's site.
+func demoAccount(t *testing.T, svc *services, email string) (demo.Network, partners.DemoAccount, int64) {
+	t.Helper()
+	net, err := demo.Seed(context.Background(), demo.Services{Partners: svc.partners, Recharges: svc.recharges, Inventory: svc.inventory, Distribution: svc.distribution})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range net.Accounts {
+		if a.Email == email {
+			var site int64
+			svc.db.Table("users").Where("email = ?", email).Pluck("organization_id", &site)
+			return net, a, site
+		}
+	}
+	t.Fatalf("no demo account %s", email)
+	return net, partners.DemoAccount{}, 0
 }

@@ -33,3 +33,24 @@ func EUR(cents int64) string {
 	b.WriteString("\u00a0€")
 	return b.String()
 }
+
+// Parse reads an amount of euros typed by a person, the French or the
+// English way ("35", "35,5", "35,50 €", "1 234,50", "35.50"), as cents.
+func Parse(s string) (int64, bool) {
+	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "€"))
+	s = strings.NewReplacer("\u202f", "", "\u00a0", "", " ", "").Replace(s)
+	s = strings.Replace(s, ",", ".", 1)
+	units, frac, _ := strings.Cut(s, ".")
+	if units == "" || len(frac) > 2 || strings.ContainsAny(units+frac, ".-+") {
+		return 0, false
+	}
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	u, err1 := strconv.ParseInt(units, 10, 64)
+	f, err2 := strconv.ParseInt(frac, 10, 64)
+	if err1 != nil || err2 != nil || u < 0 || u > 1_000_000 || f < 0 {
+		return 0, false
+	}
+	return u*100 + f, true
+}
