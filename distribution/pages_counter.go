@@ -131,8 +131,13 @@ func (p *Pages) till(c *gin.Context) {
 			}
 		}
 	}
+	// try previews the basket with one more line; the accepted preview is
+	// the one the page shows (not run again for the totals).
 	try := func(tags []string, qty map[int64]int) error {
-		_, err := p.Service.PreviewSale(ctx, caller, p.saleRequest(c, caller, site, v.Code, "cash", tags, qty))
+		pv, err := p.Service.PreviewSale(ctx, caller, p.saleRequest(c, caller, site, v.Code, "cash", tags, qty))
+		if err == nil {
+			v.Preview = &pv
+		}
 		return err
 	}
 	switch {
@@ -272,20 +277,26 @@ func (p *Pages) fillBasket(c *gin.Context, caller partners.Caller, site int64, v
 		v.FaceValue += int64(qty[pr.ID]) * pr.FaceValueCents
 	}
 	if len(tags) == 0 && len(qty) == 0 {
+		v.Preview = nil
 		return nil
 	}
-	pv, err := p.Service.PreviewSale(ctx, caller, p.saleRequest(c, caller, site, v.Code, "cash", tags, qty))
-	if err == nil {
-		v.Preview = &pv
+	if v.Preview == nil {
+		pv, err := p.Service.PreviewSale(ctx, caller, p.saleRequest(c, caller, site, v.Code, "cash", tags, qty))
+		if err != nil && !saidToTheCounter(err) {
+			return err
+		}
+		if err == nil {
+			v.Preview = &pv
+		}
+	}
+	if v.Preview != nil {
 		var paidRecharges int64
-		for _, it := range pv.Items {
+		for _, it := range v.Preview.Items {
 			if it.Kind != "device" {
 				paidRecharges += it.PriceCents
 			}
 		}
 		v.Saved = v.FaceValue - paidRecharges
-	} else if !saidToTheCounter(err) {
-		return err
 	}
 	return nil
 }

@@ -51,7 +51,8 @@ func (s *Service) GridPrice(ctx context.Context, cat Category, grade string) (in
 }
 
 // DevicesByIDs loads the devices the caller may see, in the order of ids
-// (for a print list kept by a page); an id they cannot see is not found.
+// (for a print list kept by a page). Ids they cannot see make an ErrInvalid
+// naming them, and the visible devices still come back with it.
 func (s *Service) DevicesByIDs(ctx context.Context, c partners.Caller, ids []int64) ([]Device, error) {
 	if err := c.Require(staffRoles...); err != nil {
 		return nil, err

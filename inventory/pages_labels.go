@@ -64,14 +64,15 @@ func (p *Pages) labels(c *gin.Context) {
 		v.Source = "list"
 		if ids := readPrintList(c); len(ids) > 0 {
 			v.Devices, err = p.Service.DevicesByIDs(ctx, caller, ids)
-			if err != nil && !apperrIsUnseen(err) {
-				break
-			}
-			if err != nil {
+			if errors.Is(err, apperr.ErrInvalid) {
 				// A device on the list is no longer visible (shipped
 				// away): the list keeps what can still be printed.
 				err = nil
-				v.Devices = p.visibleOnly(c, ids)
+				keep := make([]int64, len(v.Devices))
+				for i, d := range v.Devices {
+					keep[i] = d.ID
+				}
+				writePrintList(c, keep)
 			}
 		}
 	}
@@ -90,23 +91,6 @@ func (p *Pages) labels(c *gin.Context) {
 	}
 	v.Columns, v.Cells = sheetCells(v.Layout, v.Offset, len(v.Devices))
 	p.Site.Render(c, http.StatusOK, "labels", v)
-}
-
-func apperrIsUnseen(err error) bool { return isNotFound(err) || errorsIsInvalid(err) }
-
-// visibleOnly keeps the print list's devices the caller can still see.
-func (p *Pages) visibleOnly(c *gin.Context, ids []int64) []Device {
-	caller, _ := p.caller(c)
-	var out []Device
-	var keep []int64
-	for _, id := range ids {
-		if d, err := p.Service.GetDevice(c.Request.Context(), caller, id); err == nil {
-			out = append(out, d)
-			keep = append(keep, id)
-		}
-	}
-	writePrintList(c, keep)
-	return out
 }
 
 // sheetCells lays the first sheet out for the picture: positions before
@@ -180,5 +164,3 @@ func (p *Pages) printList(c *gin.Context) {
 	}
 	c.Redirect(http.StatusSeeOther, back)
 }
-
-func errorsIsInvalid(err error) bool { return errors.Is(err, apperr.ErrInvalid) }

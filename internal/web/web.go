@@ -50,8 +50,6 @@ type Page struct {
 
 func (p *Page) page() *Page { return p }
 
-// T says a message in the page's language.
-func (p *Page) T(key string, args ...any) string { return p.Lang.T(key, args...) }
 
 type framed interface{ page() *Page }
 
