@@ -50,7 +50,6 @@ type Page struct {
 
 func (p *Page) page() *Page { return p }
 
-
 type framed interface{ page() *Page }
 
 // Frame is who looks at a page, decided by the accounts' pages: the
