@@ -57,7 +57,7 @@ func (a *API) exportBeneficiary(c *gin.Context, caller partners.Caller) error {
 
 func (a *API) listVouchers(c *gin.Context, caller partners.Caller) error {
 	page, v := httpx.ListQuery(c)
-	f := VoucherFilter{Status: c.Query("status"), BeneficiaryID: httpx.QueryID(c, "beneficiary_id", v)}
+	f := VoucherFilter{Status: c.Query("status"), BeneficiaryID: httpx.QueryID(c, "beneficiary_id", v), Q: c.Query("q")}
 	if err := v.Err(); err != nil {
 		return err
 	}

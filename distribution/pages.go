@@ -2,10 +2,8 @@ package distribution
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -25,6 +23,9 @@ type Pages struct {
 	// RequireSession).
 	Site    *web.Site
 	Session gin.HandlerFunc
+	// AnonymiseAfter is the period without activity after which a
+	// person's names are erased ("24mo"), said on their page.
+	AnonymiseAfter string
 }
 
 // Routes mounts the pages.
@@ -37,6 +38,9 @@ func (p *Pages) Routes(r gin.IRouter) {
 	g.GET("/bons/:code/bon.pdf", p.pdf)
 	g.POST("/bons/:code/revoquer", p.revoke)
 	g.POST("/bons/:code/renouveler", p.renew)
+	g.GET("/personnes", p.people)
+	g.GET("/personnes/:id", p.person)
+	g.GET("/personnes/:id/export.json", p.export)
 	g.GET("/verifier", p.verify)
 	g.GET("/caisse", p.counter)
 	g.POST("/caisse", p.till)
@@ -62,7 +66,8 @@ func (p *Pages) Menu(c partners.Caller) []web.Link {
 		out = append(out, web.Link{ID: "new-voucher", Label: "New voucher", Href: "/bons/nouveau", Primary: true})
 	}
 	if c.Is(prescriberRoles...) {
-		out = append(out, web.Link{ID: "vouchers", Label: "Vouchers issued", Href: "/bons"})
+		out = append(out, web.Link{ID: "vouchers", Label: "Vouchers issued", Href: "/bons"},
+			web.Link{ID: "people", Label: "People", Href: "/personnes"})
 	}
 	if c.Is(lookupRoles...) {
 		out = append(out, web.Link{ID: "check-voucher", Label: "Check a voucher", Href: "/verifier"})
@@ -85,6 +90,8 @@ type pageData struct {
 	Form       url.Values
 	Errors     []string
 	Code       string
+	Status     string // the list's status filter
+	Q          string // the list's search
 	Next       string // the next page of a list, when there is one
 	CanIssue   bool   // the caller may issue a voucher (issuerRoles)
 	// FieldErrors says, by field name, what is wrong with it, in French.
@@ -103,14 +110,18 @@ func (p *Pages) list(c *gin.Context) {
 		page, err = httpx.ParsePage(c)
 	}
 	if err == nil {
+		d.Status, d.Q = c.Query("statut"), strings.TrimSpace(c.Query("q"))
 		var l httpx.List[VoucherView]
-		l, err = p.Service.ListVouchers(c.Request.Context(), caller, VoucherFilter{Status: c.Query("statut")}, page)
+		l, err = p.Service.ListVouchers(c.Request.Context(), caller, VoucherFilter{Status: d.Status, Q: d.Q}, page)
 		d.Vouchers = l.Items
 		if l.NextCursor != nil {
 			// The list goes on: a link to the next page, same filter.
 			q := url.Values{"cursor": {*l.NextCursor}}
-			if st := c.Query("statut"); st != "" {
-				q.Set("statut", st)
+			if d.Status != "" {
+				q.Set("statut", d.Status)
+			}
+			if d.Q != "" {
+				q.Set("q", d.Q)
 			}
 			d.Next = "/bons?" + q.Encode()
 		}
@@ -134,90 +145,6 @@ func (p *Pages) issuer(c *gin.Context) (pageData, partners.Caller, bool) {
 		return d, caller, false
 	}
 	return d, caller, true
-}
-
-func (p *Pages) form(c *gin.Context) {
-	d, _, ok := p.issuer(c)
-	if !ok {
-		return
-	}
-	d.Form = url.Values{"valid_days": {"30"}, "devices": {"1"}, "recharges": {"0"}}
-	p.Site.Render(c, http.StatusOK, "voucher_new", &d)
-}
-
-func formInt(v url.Values, name string, errs *apperr.ValidationError) int {
-	s := strings.TrimSpace(v.Get(name))
-	if s == "" {
-		return 0
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		errs.Field(name, "a whole number is expected")
-	}
-	return n
-}
-
-// create records the person and issues the voucher in one go: a busy
-// prescriber fills one form.
-func (p *Pages) create(c *gin.Context) {
-	d, caller, ok := p.issuer(c)
-	if !ok {
-		return
-	}
-	if err := c.Request.ParseForm(); err != nil {
-		p.Site.Fail(c, fmt.Errorf("form: %w", apperr.ErrMalformed))
-		return
-	}
-	f := c.Request.PostForm
-	d.Form = f
-	// Every bad field at once, each next to its field: the numbers typed,
-	// then the service's checks of the person and the voucher together.
-	v := &apperr.ValidationError{}
-	nb := NewBeneficiary{FirstName: f.Get("first_name"), LastName: f.Get("last_name")}
-	if y := formInt(f, "birth_year", v); y != 0 {
-		nb.BirthYear = &y
-	}
-	if pc := strings.TrimSpace(f.Get("postal_code")); pc != "" {
-		nb.PostalCode = &pc
-	}
-	nv := NewVoucher{DeviceCategories: f["device_categories"], Devices: formInt(f, "devices", v),
-		Recharges: formInt(f, "recharges", v), ValidDays: formInt(f, "valid_days", v)}
-	err := p.Service.CheckNewPerson(c.Request.Context(), caller, nb, nv)
-	var checked *apperr.ValidationError
-	if errors.As(err, &checked) {
-		// A number that did not parse is said once, as such.
-		for _, e := range checked.Errors {
-			if !slices.ContainsFunc(v.Errors, func(x apperr.FieldError) bool { return x.Field == e.Field }) {
-				v.Errors = append(v.Errors, e)
-			}
-		}
-	} else if err != nil {
-		p.Site.Fail(c, err)
-		return
-	}
-	if len(v.Errors) > 0 {
-		p.formError(c, d, v)
-		return
-	}
-	to, repeated, err := p.Site.Once(c, func() (string, error) {
-		vo, err := p.Service.IssueToNewPerson(c.Request.Context(), caller, nb, nv)
-		return "/bons/" + vo.Code, err
-	})
-	if err != nil {
-		p.formError(c, d, err)
-		return
-	}
-	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("The voucher is created. Print it or send it to the person."))
-}
-
-func (p *Pages) formError(c *gin.Context, d pageData, err error) {
-	fields, all, ok := web.FieldErrors(p.Site.Lang(c), err)
-	if !ok {
-		p.Site.Fail(c, err)
-		return
-	}
-	d.FieldErrors, d.Errors = fields, all
-	p.Site.Render(c, http.StatusUnprocessableEntity, "voucher_new", &d)
 }
 
 func (p *Pages) show(c *gin.Context) {

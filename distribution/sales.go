@@ -360,13 +360,11 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 			FormatCode(code), left.Devices, left.Recharges, devices, recharges)
 	}
 	if devices > 0 && s.policy.DevicesPerYear > 0 {
-		var bought int64
-		if err := tx.Table("sale_lines l").Joins("JOIN sales s ON s.id = l.sale_id").
-			Where("s.beneficiary_id = ? AND l.kind = 'device' AND l.refund_id IS NULL AND s.created_at > ?", vo.BeneficiaryID, now.AddDate(-1, 0, 0)).
-			Count(&bought).Error; err != nil {
+		counts, err := devicesBought(tx, []int64{vo.BeneficiaryID}, now)
+		if err != nil {
 			return SaleView{}, fmt.Errorf("policy: %w", err)
 		}
-		if int(bought)+devices > s.policy.DevicesPerYear {
+		if bought := counts[vo.BeneficiaryID]; bought+devices > s.policy.DevicesPerYear {
 			return SaleView{}, apperr.Conflict("policy-limit", "this person already received %d device(s) in the last 12 months; the network allows %d",
 				bought, s.policy.DevicesPerYear)
 		}

@@ -352,6 +352,8 @@ func (s *Service) voucherFor(db *gorm.DB, c partners.Caller, raw string) (Vouche
 type VoucherFilter struct {
 	Status        string
 	BeneficiaryID int64
+	// Q finds a voucher by its code (or its start) or its person's name.
+	Q string
 }
 
 // ListVouchers lists the caller organisation's vouchers, with their use: the
@@ -376,6 +378,24 @@ func (s *Service) ListVouchers(ctx context.Context, c partners.Caller, f Voucher
 	}
 	if f.BeneficiaryID != 0 {
 		q = q.Where("beneficiary_id = ?", f.BeneficiaryID)
+	}
+	if err := checkSearch(f.Q); err != nil {
+		return httpx.List[VoucherView]{}, err
+	}
+	if f.Q = strings.TrimSpace(f.Q); f.Q != "" {
+		// A name's words must all be in the person's name; or the text is
+		// the start of a code (three symbols at least, dashes optional).
+		named := db.Table("beneficiaries b").Select("b.id").Where("b.anonymised_at IS NULL")
+		for _, w := range searchWords(f.Q) {
+			named = named.Where("b.name_key LIKE ?", "%"+w+"%")
+		}
+		if code := normalizeSearchCode(f.Q); len(code) >= 3 {
+			q = q.Where("(code LIKE ? OR beneficiary_id IN (?))", code+"%", named)
+		} else if len(searchWords(f.Q)) > 0 {
+			q = q.Where("beneficiary_id IN (?)", named)
+		} else {
+			q = q.Where("1 = 0")
+		}
 	}
 	var vs []Voucher
 	if err := q.Find(&vs).Error; err != nil {

@@ -80,6 +80,21 @@ func funcs(l i18n.Lang, hashes map[string]string) template.FuncMap {
 			}
 			return out
 		},
+		// dict passes several values to a partial: dict "People" .Found "View" $.
+		"dict": func(kv ...any) (map[string]any, error) {
+			if len(kv)%2 != 0 {
+				return nil, fmt.Errorf("dict: %d arguments, not pairs", len(kv))
+			}
+			m := make(map[string]any, len(kv)/2)
+			for i := 0; i < len(kv); i += 2 {
+				k, ok := kv[i].(string)
+				if !ok {
+					return nil, fmt.Errorf("dict: key %v is not a string", kv[i])
+				}
+				m[k] = kv[i+1]
+			}
+			return m, nil
+		},
 		"add":   func(a, b int) int { return a + b },
 		"mul":   func(a, b any) int64 { return toInt(a) * toInt(b) },
 		"lower": strings.ToLower,

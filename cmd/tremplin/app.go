@@ -221,7 +221,7 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	session := account.RequireSession()
 	bench := &inventory.Pages{Service: s.inventory, Site: site, Session: session, Partners: s.partners, Recharges: s.recharges,
 		VoucherCode: func(code string) bool { _, err := distribution.NormalizeCode(code); return err == nil }}
-	vouchers := &distribution.Pages{Service: s.distribution, Site: site, Session: session}
+	vouchers := &distribution.Pages{Service: s.distribution, Site: site, Session: session, AnonymiseAfter: cfg.AnonymiseAfter}
 	account.Menus = append(account.Menus, vouchers.Menu, bench.Menu)
 	account.Routes(e)
 	bench.Routes(e)

@@ -121,10 +121,13 @@ func TestVoucherFlowInBrowser(t *testing.T) {
 	if err := login("sophie@example.org"); err != nil {
 		t.Fatal(err)
 	}
-	// A mistake first: no category for the device. The form comes back with the message and the typed values.
+	// A mistake first: no category for the device (the first voucher's
+	// default, a smartphone, unticked). The form comes back with the
+	// message and the typed values.
 	err = chromedp.Do(run,
 		chromedp.Click("#new-voucher"),
 		chromedp.WaitVisible("#voucher-form"),
+		chromedp.Click(`input[value="smartphone"]`),
 		chromedp.SendKeys("#first_name", "Zoé"),
 		chromedp.SendKeys("#last_name", "Lefèvre"),
 		chromedp.SendKeys("#birth_year", "1990"),

@@ -6,6 +6,7 @@
 // - the "scanner avec la caméra" button appears where a camera can be used
 //   (camera.js does the rest, loaded on demand);
 // - a form marked data-autosubmit is sent when one of its fields changes;
+// - a search field marked data-live redraws its results as one types;
 // - a form is sent once: a second click while the page loads does nothing
 //   (the form's key makes the server act once anyway).
 (function () {
@@ -62,6 +63,26 @@
     document.addEventListener("change", function (e) {
       var f = e.target.form;
       if (f && f.hasAttribute("data-autosubmit")) f.submit();
+    });
+    // A search field marked data-live="ID" redraws the element ID from
+    // its form's answer as the person types (the form still works with
+    // Enter and no script).
+    var timer = null, asked = 0;
+    document.addEventListener("input", function (e) {
+      var input = e.target, id = input.getAttribute && input.getAttribute("data-live");
+      if (!id || !input.form || !window.fetch) return;
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var url = input.form.getAttribute("action") + "?" + new URLSearchParams(new FormData(input.form));
+        var mine = ++asked; // an earlier, slower answer must not win
+        fetch(url, { credentials: "same-origin" }).then(function (r) { return r.text(); }).then(function (html) {
+          if (mine !== asked) return;
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(id);
+          var here = document.getElementById(id);
+          if (fresh && here) here.innerHTML = fresh.innerHTML;
+          history.replaceState(null, "", url);
+        });
+      }, 250);
     });
     document.addEventListener("submit", function (e) {
       var f = e.target;
