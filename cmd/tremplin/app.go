@@ -179,7 +179,7 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 		return nil, nil, err
 	}
 	account := &partners.Pages{Service: s.partners, BehindProxy: len(cfg.TrustedProxies) > 0,
-		Homes: map[partners.Role]string{partners.RoleWarehouse: "/poste", partners.RoleSpace: "/caisse"}}
+		Homes: map[partners.Role]string{partners.RoleWarehouse: "/poste", partners.RoleSpace: "/caisse", partners.RolePrescriber: "/bons/nouveau"}}
 	site := &web.Site{Views: views, Logger: logger, Frame: account.Frame,
 		Keys: &web.FormKeys{DB: s.db, Wait: 5 * time.Second, Keep: 7 * 24 * time.Hour}}
 	account.Site = site

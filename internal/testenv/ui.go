@@ -137,6 +137,13 @@ func (u *UI) ClickText(text string) {
 	u.navigating(func() { u.Do(chromedp.Click(ByText(text), chromedp.NodeVisible)) })
 }
 
+// Follow clicks the element sel (a link among several of the same text)
+// and waits for the page it leads to.
+func (u *UI) Follow(sel string) {
+	u.T.Helper()
+	u.navigating(func() { u.Do(chromedp.Click(sel, chromedp.NodeVisible)) })
+}
+
 // Text is the visible text of an element.
 func (u *UI) Text(sel string) string {
 	u.T.Helper()
