@@ -25,6 +25,9 @@ const (
 // Kinds lists every organisation kind.
 var Kinds = []Kind{KindWarehouse, KindSpace, KindPrescriber, KindDonor, KindOperator}
 
+// Key names the kind in the pages' catalogue ("kind.space").
+func (k Kind) Key() string { return "kind." + string(k) }
+
 // IsSite tells whether stock can live at an organisation of this kind.
 func (k Kind) IsSite() bool { return k == KindWarehouse || k == KindSpace }
 
@@ -46,6 +49,9 @@ const (
 	RoleSpace      Role = "space"
 	RolePrescriber Role = "prescriber"
 )
+
+// Key names the role in the pages' catalogue ("role.space").
+func (r Role) Key() string { return "role." + string(r) }
 
 // Roles lists every role.
 var Roles = []Role{RoleAdmin, RoleWarehouse, RoleSpace, RolePrescriber}
@@ -74,6 +80,21 @@ type Organization struct {
 	// ReceiptFormat is what a space's printer takes ("80mm" or "a4"); not
 	// part of the API's organisation.
 	ReceiptFormat string `json:"-" gorm:"default:80mm"`
+	// LabelLayout is the label stock a site prints on by default (a
+	// pdfdraw layout's name; "" for Tremplin's default); not part of the
+	// API's organisation.
+	LabelLayout string `json:"-"`
+}
+
+// RoleOf is the role of the people who work at an organisation of kind k;
+// false for donors and operators, whose people do not log in.
+func RoleOf(k Kind) (Role, bool) {
+	for r, kind := range roleKind {
+		if kind == k {
+			return r, true
+		}
+	}
+	return "", false
 }
 
 // Location returns the organisation's time zone (validated on write).

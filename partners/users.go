@@ -14,6 +14,7 @@ import (
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/i18n"
+	"github.com/tremplin/tremplin/internal/pdfdraw"
 )
 
 // NewUser is the input of CreateUser.
@@ -283,4 +284,70 @@ func (s *Service) SetReceiptFormat(ctx context.Context, c Caller, siteID int64, 
 		return fmt.Errorf("space %d: %w", siteID, apperr.ErrNotFound)
 	}
 	return audit.Record(ctx, s.db.WithContext(ctx), "organization.receipt_format", "organization", siteID, map[string]any{"format": format})
+}
+
+// SetLabelLayout records the label stock a site prints on by default ("" for
+// Tremplin's default). Its staff and the admins choose it.
+func (s *Service) SetLabelLayout(ctx context.Context, c Caller, siteID int64, layout string) error {
+	if err := c.Require(RoleAdmin, RoleWarehouse, RoleSpace); err != nil {
+		return err
+	}
+	if err := c.CheckSite(siteID); err != nil {
+		return err
+	}
+	if layout != "" {
+		if _, err := pdfdraw.LayoutByName(layout); err != nil {
+			return err
+		}
+	}
+	res := s.db.WithContext(ctx).Model(&Organization{}).Where("id = ? AND kind IN ?", siteID, []Kind{KindWarehouse, KindSpace}).Update("label_layout", layout)
+	if res.Error != nil {
+		return fmt.Errorf("label layout of site %d: %w", siteID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("site %d: %w", siteID, apperr.ErrNotFound)
+	}
+	return audit.Record(ctx, s.db.WithContext(ctx), "organization.label_layout", "organization", siteID, map[string]any{"layout": layout})
+}
+
+// ResetPassword gives a user a new generated password (admins only), to be
+// shown once; every session of that user ends.
+func (s *Service) ResetPassword(ctx context.Context, c Caller, id int64) (User, string, error) {
+	if err := c.Require(RoleAdmin); err != nil {
+		return User{}, "", err
+	}
+	pw, err := GeneratePassword(oneTimeLen)
+	if err != nil {
+		return User{}, "", err
+	}
+	u, err := s.UpdateUser(ctx, c, id, UserPatch{Password: &pw})
+	return u, pw, err
+}
+
+// oneTimeLen is the length of a generated password: 14 symbols of 55, about
+// 81 bits.
+const oneTimeLen = 14
+
+// CreateUserWithPassword adds a user with a generated password (admins
+// only), returned to be shown once: the admin never makes one up.
+func (s *Service) CreateUserWithPassword(ctx context.Context, c Caller, in NewUser) (User, string, error) {
+	pw, err := GeneratePassword(oneTimeLen)
+	if err != nil {
+		return User{}, "", err
+	}
+	in.Password = pw
+	u, err := s.CreateUser(ctx, c, in)
+	return u, pw, err
+}
+
+// LogoutEverywhere ends every session and API token of the caller, this
+// one included.
+func (s *Service) LogoutEverywhere(ctx context.Context, c Caller) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&authToken{}).Where("user_id = ? AND revoked_at IS NULL", c.UserID).Update("revoked_at", s.now())
+		if res.Error != nil {
+			return fmt.Errorf("revoke tokens of user %d: %w", c.UserID, res.Error)
+		}
+		return audit.Record(ctx, tx, "auth.logout_everywhere", "user", c.UserID, map[string]any{"sessions": res.RowsAffected})
+	})
 }

@@ -222,8 +222,9 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	bench := &inventory.Pages{Service: s.inventory, Site: site, Session: session, Partners: s.partners, Recharges: s.recharges,
 		VoucherCode: func(code string) bool { _, err := distribution.NormalizeCode(code); return err == nil }}
 	vouchers := &distribution.Pages{Service: s.distribution, Site: site, Session: session, AnonymiseAfter: cfg.AnonymiseAfter}
-	account.Menus = append(account.Menus, vouchers.Menu, bench.Menu)
+	account.Menus = append(account.Menus, vouchers.Menu, bench.Menu, account.Menu)
 	account.Routes(e)
+	account.AdminRoutes(e)
 	bench.Routes(e)
 	vouchers.Routes(e)
 

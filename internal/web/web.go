@@ -227,7 +227,7 @@ func sayMessage(l i18n.Lang, e apperr.FieldError) string {
 		return e.Message
 	}
 	if i18n.Translated(e.Key) {
-		return l.T(e.Key, e.Args...)
+		return l.T(e.Key, named(l, e.Args)...)
 	}
 	if field, rest, ok := strings.Cut(e.Key, ": "); ok && e.Line > 0 && i18n.Translated(rest) {
 		return l.T(FieldLabel(field)) + l.T(": ") + l.T(rest, e.Args...)
@@ -252,6 +252,11 @@ var fieldLabels = map[string]string{
 	"layout": "Layout", "offset": "First position", "device_ids": "Devices", "to_site_id": "Destination",
 	"from_site_id": "From", "file": "File", "recycler": "Recycler", "codes": "Codes", "donation_id": "Donation",
 	"quantity": "Quantity", "product_id": "Product",
+	"email": "Email address", "name": "Name", "role": "Role", "organization_id": "Organisation", "kind": "Kind",
+	"timezone": "Time zone", "address": "Address", "receipt_format": "Receipt printer", "label_layout": "Label stock",
+	"password": "New password", "password_again": "New password again", "current_password": "Current password",
+	"lang": "Language", "operator_id": "Operator", "face_value_cents": "Face value", "low_stock_threshold": "Low-stock threshold",
+	"validity_days": "Validity", "site_id": "Site", "month": "Month", "pin": "PIN", "expires_on": "Expiry date",
 }
 
 // FieldErrors is a validation error laid out for a form: each field's

@@ -1,0 +1,576 @@
+package partners
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/pdfdraw"
+	"github.com/tremplin/tremplin/internal/web"
+)
+
+// AdminRoutes mounts the network admin's pages for organisations and
+// users, and everyone's account page, behind the session.
+func (p *Pages) AdminRoutes(r gin.IRouter) {
+	g := r.Group("", p.RequireSession())
+	g.GET("/admin/organisations", p.organizations)
+	g.GET("/admin/organisations/nouvelle", p.newOrganization)
+	g.POST("/admin/organisations", p.createOrganization)
+	g.GET("/admin/organisations/:id", p.organization)
+	g.POST("/admin/organisations/:id", p.saveOrganization)
+	g.POST("/admin/organisations/:id/active", p.activateOrganization)
+	g.GET("/admin/utilisateurs", p.users)
+	g.GET("/admin/utilisateurs/nouveau", p.newUser)
+	g.POST("/admin/utilisateurs", p.createUserPage)
+	g.GET("/admin/utilisateurs/:id", p.user)
+	g.POST("/admin/utilisateurs/:id/active", p.activateUser)
+	g.POST("/admin/utilisateurs/:id/mot-de-passe", p.resetPassword)
+	g.GET("/compte", p.account)
+	g.POST("/compte/mot-de-passe", p.changePassword)
+	g.POST("/compte/langue", p.accountLanguage)
+	g.POST("/compte/deconnexion", p.logoutEverywhere)
+}
+
+// Menu is what the partners' pages offer a caller.
+func (p *Pages) Menu(c Caller) []web.Link {
+	if !c.IsAdmin() {
+		return nil
+	}
+	return []web.Link{{ID: "organizations", Label: "Organisations", Href: "/admin/organisations"},
+		{ID: "users", Label: "Users", Href: "/admin/utilisateurs"}}
+}
+
+// Zones are the time zones offered for an organisation: France's, mainland
+// then overseas, each with the place people know it by.
+var Zones = []struct{ Name, Place string }{
+	{"Europe/Paris", "Mainland France and Corsica"},
+	{"America/Guadeloupe", "Guadeloupe"},
+	{"America/Martinique", "Martinique"},
+	{"America/Cayenne", "French Guiana"},
+	{"Indian/Reunion", "La Réunion"},
+	{"Indian/Mayotte", "Mayotte"},
+	{"America/Miquelon", "Saint Pierre and Miquelon"},
+	{"America/St_Barthelemy", "Saint Barthélemy"},
+	{"America/Marigot", "Saint Martin"},
+	{"Pacific/Noumea", "New Caledonia"},
+	{"Pacific/Tahiti", "French Polynesia (Tahiti)"},
+	{"Pacific/Marquesas", "French Polynesia (Marquesas)"},
+	{"Pacific/Wallis", "Wallis and Futuna"},
+	{"Europe/Brussels", "Belgium"},
+	{"Europe/Luxembourg", "Luxembourg"},
+	{"Europe/Zurich", "Switzerland"},
+	{"America/Montreal", "Quebec"},
+}
+
+// admin is the signed-in admin, or the error page (403 for others).
+func (p *Pages) admin(c *gin.Context) (Caller, bool) {
+	caller, err := CurrentCaller(c)
+	if err == nil {
+		err = caller.Require(RoleAdmin)
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return caller, false
+	}
+	return caller, true
+}
+
+// pathID reads the :id of a path; a bad one is a page not found.
+func pathID(c *gin.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("id %q: %w", c.Param("id"), apperr.ErrNotFound)
+	}
+	return id, nil
+}
+
+// form carries a form's values and its errors.
+type form struct {
+	Form        url.Values
+	FieldErrors map[string]string
+	Errors      []string
+}
+
+// refused lays a validation error or a conflict out on the form; false for
+// another kind of error (the error page).
+func (f *form) refused(p *Pages, c *gin.Context, err error) bool {
+	fields, all, ok := web.FieldErrors(p.Site.Lang(c), err)
+	if !ok {
+		if !errors.Is(err, apperr.ErrConflict) {
+			return false
+		}
+		all = []string{web.Say(p.Site.Lang(c), err)}
+	}
+	f.FieldErrors, f.Errors = fields, all
+	return true
+}
+
+type organizationsView struct {
+	web.Page
+	Kinds []Kind
+	Kind  Kind
+	Orgs  []Organization
+	Staff map[int64]int // active users per organisation
+}
+
+// organizations lists the network's organisations by kind.
+func (p *Pages) organizations(c *gin.Context) {
+	caller, ok := p.admin(c)
+	if !ok {
+		return
+	}
+	v := &organizationsView{Kinds: Kinds, Kind: Kind(c.Query("type")), Staff: map[int64]int{}}
+	ctx := c.Request.Context()
+	l, err := p.Service.ListOrganizations(ctx, caller, OrganizationFilter{Kind: v.Kind}, httpx.Page{Limit: 500})
+	if err == nil {
+		v.Orgs = l.Items
+		var rows []struct {
+			OrganizationID int64
+			N              int
+		}
+		err = p.Service.db.WithContext(ctx).Model(&User{}).Select("organization_id, COUNT(*) AS n").
+			Where("active = ? AND organization_id IS NOT NULL", true).Group("organization_id").Scan(&rows).Error
+		for _, r := range rows {
+			v.Staff[r.OrganizationID] = r.N
+		}
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	// Active first, then by kind and name: what people look for.
+	slices.SortStableFunc(v.Orgs, func(a, b Organization) int {
+		switch {
+		case a.Active != b.Active:
+			if a.Active {
+				return -1
+			}
+			return 1
+		case a.Kind != b.Kind:
+			return slices.Index(Kinds, a.Kind) - slices.Index(Kinds, b.Kind)
+		}
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
+	p.Site.Render(c, http.StatusOK, "organizations", v)
+}
+
+type organizationView struct {
+	web.Page
+	form
+	Org     *Organization // nil for a new one
+	Kinds   []Kind
+	Zones   []struct{ Name, Place string }
+	Layouts []pdfdraw.LabelLayout
+	Users   []User
+	Role    Role // the role of its people; "" when they do not log in
+}
+
+func (p *Pages) organizationView(o *Organization, f url.Values) *organizationView {
+	v := &organizationView{Org: o, Kinds: Kinds, Zones: Zones, Layouts: pdfdraw.LabelLayouts}
+	v.Form = f
+	if o != nil {
+		v.Role, _ = RoleOf(o.Kind)
+		if !slices.ContainsFunc(Zones, func(z struct{ Name, Place string }) bool { return z.Name == o.Timezone }) {
+			v.Zones = append(slices.Clone(Zones), struct{ Name, Place string }{o.Timezone, o.Timezone})
+		}
+	}
+	return v
+}
+
+func (p *Pages) newOrganization(c *gin.Context) {
+	if _, ok := p.admin(c); !ok {
+		return
+	}
+	kind := c.Query("type")
+	if !Kind(kind).valid() {
+		kind = string(KindSpace)
+	}
+	p.Site.Render(c, http.StatusOK, "organization", p.organizationView(nil, url.Values{"kind": {kind}, "timezone": {DefaultTimezone}}))
+}
+
+func (p *Pages) createOrganization(c *gin.Context) {
+	caller, ok := p.admin(c)
+	if !ok {
+		return
+	}
+	f := c.Request.PostForm
+	tz, addr := f.Get("timezone"), f.Get("address")
+	in := NewOrganization{Kind: Kind(f.Get("kind")), Name: f.Get("name"), Timezone: &tz, Address: &addr}
+	to, repeated, err := p.Site.Once(c, func() (string, error) {
+		o, err := p.Service.CreateOrganization(c.Request.Context(), caller, in)
+		return "/admin/organisations/" + strconv.FormatInt(o.ID, 10), err
+	})
+	if err != nil {
+		v := p.organizationView(nil, f)
+		if !v.refused(p, c, err) {
+			p.Site.Fail(c, err)
+			return
+		}
+		p.Site.Render(c, http.StatusUnprocessableEntity, "organization", v)
+		return
+	}
+	msg := "The organisation is created."
+	if role, ok := RoleOf(in.Kind); ok && role != "" {
+		msg = "The organisation is created. Add the people who work there."
+	}
+	p.Site.Done(c, to, repeated, p.Site.Lang(c).T(msg))
+}
+
+// organization is an organisation's page: its details to edit, its site
+// settings and its people.
+func (p *Pages) organization(c *gin.Context) {
+	caller, ok := p.admin(c)
+	if !ok {
+		return
+	}
+	id, err := pathID(c)
+	var o Organization
+	if err == nil {
+		o, err = p.Service.GetOrganization(c.Request.Context(), caller, id)
+	}
+	var users httpx.List[User]
+	if err == nil {
+		users, err = p.Service.ListUsers(c.Request.Context(), caller, UserFilter{OrganizationID: id}, httpx.Page{Limit: 500})
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	v := p.organizationView(&o, url.Values{"name": {o.Name}, "timezone": {o.Timezone}, "address": {o.Address},
+		"receipt_format": {o.ReceiptFormat}, "label_layout": {o.LabelLayout}})
+	v.Users = users.Items
+	p.Site.Render(c, http.StatusOK, "organization", v)
+}
+
+// saveOrganization records the details, and a site's printers. Every
+// field is checked before anything is written.
+func (p *Pages) saveOrganization(c *gin.Context) {
+	caller, ok := p.admin(c)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	id, err := pathID(c)
+	var o Organization
+	if err == nil {
+		o, err = p.Service.GetOrganization(ctx, caller, id)
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	f := c.Request.PostForm
+	name, tz, addr := f.Get("name"), f.Get("timezone"), f.Get("address")
+	format, layout := f.Get("receipt_format"), f.Get("label_layout")
+	bad := &apperr.ValidationError{}
+	if o.Kind == KindSpace && format != "80mm" && format != "a4" {
+		bad.Field("receipt_format", "must be 80mm or a4")
+	}
+	if _, lerr := pdfdraw.LayoutByName(layout); o.Kind.IsSite() && layout != "" && lerr != nil {
+		bad.Field("label_layout", "%q is not a layout", layout)
+	}
+	err = bad.Err()
+	var to string
+	var repeated bool
+	if err == nil {
+		to, repeated, err = p.Site.Once(c, func() (string, error) {
+			if _, err := p.Service.UpdateOrganization(ctx, caller, id, OrganizationPatch{Name: &name, Timezone: &tz, Address: &addr}); err != nil {
+				return "", err
+			}
+			if o.Kind == KindSpace && format != o.ReceiptFormat {
+				if err := p.Service.SetReceiptFormat(ctx, caller, id, format); err != nil {
+					return "", err
+				}
+			}
+			if o.Kind.IsSite() && layout != o.LabelLayout {
+				if err := p.Service.SetLabelLayout(ctx, caller, id, layout); err != nil {
+					return "", err
+				}
+			}
+			return "/admin/organisations/" + strconv.FormatInt(id, 10), nil
+		})
+	}
+	if err != nil {
+		v := p.organizationView(&o, f)
+		if !v.refused(p, c, err) {
+			p.Site.Fail(c, err)
+			return
+		}
+		users, _ := p.Service.ListUsers(ctx, caller, UserFilter{OrganizationID: id}, httpx.Page{Limit: 500})
+		v.Users = users.Items
+		p.Site.Render(c, http.StatusUnprocessableEntity, "organization", v)
+		return
+	}
+	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("Saved."))
+}
+
+// activateOrganization deactivates an organisation (its people can no
+// longer log in) or brings it back.
+func (p *Pages) activateOrganization(c *gin.Context) {
+	caller, ok := p.admin(c)
+	if !ok {
+		return
+	}
+	id, err := pathID(c)
+	active := c.PostForm("active") == "1"
+	var to string
+	var repeated bool
+	if err == nil {
+		to, repeated, err = p.Site.Once(c, func() (string, error) {
+			_, err := p.Service.UpdateOrganization(c.Request.Context(), caller, id, OrganizationPatch{Active: &active})
+			return "/admin/organisations/" + strconv.FormatInt(id, 10), err
+		})
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	msg := "The organisation is deactivated: its people can no longer log in."
+	if active {
+		msg = "The organisation is active again."
+	}
+	p.Site.Done(c, to, repeated, p.Site.Lang(c).T(msg))
+}
+
+type usersView struct {
+	web.Page
+	Users []User
+	Orgs  map[int64]Organization
+	Org   *Organization // the filter, when one
+}
+
+// users lists the network's users, or one organisation's.
+func (p *Pages) users(c *gin.Context) {
+	caller, ok := p.admin(c)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	v := &usersView{Orgs: map[int64]Organization{}}
+	f := UserFilter{}
+	var err error
+	if s := c.Query("organisation"); s != "" {
+		f.OrganizationID, err = strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			err = apperr.Invalid("organisation", "must be an organisation's number")
+		}
+	}
+	var l httpx.List[User]
+	if err == nil {
+		l, err = p.Service.ListUsers(ctx, caller, f, httpx.Page{Limit: 500})
+		v.Users = l.Items
+	}
+	var orgs httpx.List[Organization]
+	if err == nil {
+		orgs, err = p.Service.ListOrganizations(ctx, caller, OrganizationFilter{}, httpx.Page{Limit: 500})
+		for _, o := range orgs.Items {
+			v.Orgs[o.ID] = o
+		}
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	if o, ok := v.Orgs[f.OrganizationID]; ok {
+		v.Org = &o
+	}
+	p.Site.Render(c, http.StatusOK, "users", v)
+}
+
+type userView struct {
+	web.Page
+	form
+	User     *User
+	Org      *Organization
+	Orgs     []Organization // where a new user may work
+	Roles    []Role
+	Password string // a generated password, shown once
+	Notice   string // what to do with it
+}
+
+func (p *Pages) userForm(c *gin.Context, caller Caller, f url.Values) (*userView, error) {
+	v := &userView{Roles: Roles}
+	v.Form = f
+	l, err := p.Service.ListOrganizations(c.Request.Context(), caller, OrganizationFilter{}, httpx.Page{Limit: 500})
+	for _, o := range l.Items {
+		if _, ok := RoleOf(o.Kind); ok && o.Active {
+			v.Orgs = append(v.Orgs, o)
+		}
+	}
+	return v, err
+}
+
+// newUser is the form for a new user; ?organisation=ID chooses where and
+// the role that fits it.
+func (p *Pages) newUser(c *gin.Context) {
+	caller, ok := p.admin(c)
+	if !ok {
+		return
+	}
+	f := url.Values{"organization_id": {c.Query("organisation")}}
+	v, err := p.userForm(c, caller, f)
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	for _, o := range v.Orgs {
+		if strconv.FormatInt(o.ID, 10) == f.Get("organization_id") {
+			role, _ := RoleOf(o.Kind)
+			f.Set("role", string(role))
+		}
+	}
+	p.Site.Render(c, http.StatusOK, "user_new", v)
+}
+
+// createUserPage adds a user with a generated password, shown once on the
+// page that answers; a repeated submit shows the user without it.
+func (p *Pages) createUserPage(c *gin.Context) {
+	caller, ok := p.admin(c)
+	if !ok {
+		return
+	}
+	f := c.Request.PostForm
+	in := NewUser{Email: f.Get("email"), Name: f.Get("name"), Role: Role(f.Get("role"))}
+	bad := &apperr.ValidationError{}
+	if s := strings.TrimSpace(f.Get("organization_id")); s != "" {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			bad.Field("organization_id", "must be an organisation's number")
+		}
+		in.OrganizationID = &id
+	}
+	var u User
+	var password string
+	err := bad.Err()
+	var to string
+	var repeated bool
+	if err == nil {
+		to, repeated, err = p.Site.Once(c, func() (string, error) {
+			var err error
+			u, password, err = p.Service.CreateUserWithPassword(c.Request.Context(), caller, in)
+			return "/admin/utilisateurs/" + strconv.FormatInt(u.ID, 10), err
+		})
+	}
+	if err != nil {
+		v, ferr := p.userForm(c, caller, f)
+		if ferr != nil || !v.refused(p, c, err) {
+			p.Site.Fail(c, errors.Join(err, ferr))
+			return
+		}
+		p.Site.Render(c, http.StatusUnprocessableEntity, "user_new", v)
+		return
+	}
+	if repeated {
+		p.Site.Done(c, to, true, "")
+		return
+	}
+	p.showPassword(c, caller, u, password, "The account is created. Give this password to the person: it is shown only once.")
+}
+
+// showPassword draws the user's page with a password shown this once (not
+// kept by the browser).
+func (p *Pages) showPassword(c *gin.Context, caller Caller, u User, password, msg string) {
+	v, err := p.userPage(c, caller, u.ID)
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	v.Password, v.Notice = password, p.Site.Lang(c).T(msg)
+	c.Header("Cache-Control", "no-store")
+	p.Site.Render(c, http.StatusOK, "user", v)
+}
+
+func (p *Pages) userPage(c *gin.Context, caller Caller, id int64) (*userView, error) {
+	u, err := p.Service.GetUser(c.Request.Context(), caller, id)
+	if err != nil {
+		return nil, err
+	}
+	v := &userView{User: &u}
+	if u.OrganizationID != nil {
+		o, err := p.Service.GetOrganization(c.Request.Context(), caller, *u.OrganizationID)
+		if err != nil {
+			return nil, err
+		}
+		v.Org = &o
+	}
+	return v, nil
+}
+
+func (p *Pages) user(c *gin.Context) {
+	caller, ok := p.admin(c)
+	if !ok {
+		return
+	}
+	id, err := pathID(c)
+	var v *userView
+	if err == nil {
+		v, err = p.userPage(c, caller, id)
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Render(c, http.StatusOK, "user", v)
+}
+
+func (p *Pages) activateUser(c *gin.Context) {
+	caller, ok := p.admin(c)
+	if !ok {
+		return
+	}
+	id, err := pathID(c)
+	active := c.PostForm("active") == "1"
+	var to string
+	var repeated bool
+	if err == nil {
+		to, repeated, err = p.Site.Once(c, func() (string, error) {
+			_, err := p.Service.UpdateUser(c.Request.Context(), caller, id, UserPatch{Active: &active})
+			return "/admin/utilisateurs/" + strconv.FormatInt(id, 10), err
+		})
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	msg := "The account is deactivated: this person is logged out and can no longer log in."
+	if active {
+		msg = "The account is active again."
+	}
+	p.Site.Done(c, to, repeated, p.Site.Lang(c).T(msg))
+}
+
+// resetPassword gives a user a new generated password, shown once.
+func (p *Pages) resetPassword(c *gin.Context) {
+	caller, ok := p.admin(c)
+	if !ok {
+		return
+	}
+	id, err := pathID(c)
+	var u User
+	var password, to string
+	var repeated bool
+	if err == nil {
+		to, repeated, err = p.Site.Once(c, func() (string, error) {
+			var err error
+			u, password, err = p.Service.ResetPassword(c.Request.Context(), caller, id)
+			return "/admin/utilisateurs/" + strconv.FormatInt(id, 10), err
+		})
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	if repeated {
+		p.Site.Done(c, to, true, "")
+		return
+	}
+	p.showPassword(c, caller, u, password, "New password: give it to the person. It is shown only once; their open sessions are closed.")
+}
