@@ -13,6 +13,7 @@ import (
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/i18n"
+	"github.com/tremplin/tremplin/internal/money"
 	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/recharges"
@@ -66,6 +67,9 @@ func (p *Pages) Routes(r gin.IRouter) {
 	g.GET("/inventaire", p.stockCheck)
 	g.POST("/inventaire", p.scanShelf)
 	g.GET("/inventaire/:site/:id", p.stockCheckResult)
+	g.GET("/admin/prix", p.prices)
+	g.POST("/admin/prix", p.savePrices)
+	g.POST("/admin/prefixes", p.savePrefixes)
 }
 
 // Menu is what the bench's pages offer a caller, from the services' role
@@ -85,6 +89,9 @@ func (p *Pages) Menu(c partners.Caller) []web.Link {
 			web.Link{ID: "transfers", Label: "Transfers", Href: "/transferts"},
 			web.Link{ID: "stock", Label: "Stock", Href: "/stock"},
 			web.Link{ID: "stock-check", Label: "Stock check", Href: "/inventaire"})
+	}
+	if c.IsAdmin() {
+		out = append(out, web.Link{ID: "prices", Label: "Prices and tags", Href: "/admin/prix"})
 	}
 	return out
 }
@@ -161,13 +168,7 @@ func (f *formView) fail(l i18n.Lang, err error) bool {
 func (f *formView) value(name string) string { return f.Form.Get(name) }
 
 // euros writes cents for a form's field: "35,00" or "35.00".
-func euros(l i18n.Lang, cents int64) string {
-	s := strconv.FormatInt(cents/100, 10) + "." + strconv.FormatInt(100+cents%100, 10)[1:]
-	if l == i18n.French {
-		return strings.Replace(s, ".", ",", 1)
-	}
-	return s
-}
+func euros(l i18n.Lang, cents int64) string { return money.Input(cents, l == i18n.French) }
 
 // pageList reads a list page's cursor.
 func pageList(c *gin.Context, limit int) (httpx.Page, error) {

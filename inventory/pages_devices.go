@@ -96,7 +96,11 @@ func (p *Pages) deviceLabel(c *gin.Context) {
 	d, err := p.Service.FindByCode(c.Request.Context(), caller, c.Param("tag"))
 	var b []byte
 	if err == nil {
-		b, err = p.Service.Labels(c.Request.Context(), caller, LabelRequest{DeviceIDs: []int64{d.ID}, Layout: c.Query("layout")})
+		layout := c.Query("layout")
+		if layout == "" {
+			layout = p.siteLayout(c, caller) // the site's printer, else one label a page
+		}
+		b, err = p.Service.Labels(c.Request.Context(), caller, LabelRequest{DeviceIDs: []int64{d.ID}, Layout: layout})
 	}
 	p.pdf(c, "etiquette-"+d.Tag+".pdf", b, err)
 }

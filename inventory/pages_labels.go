@@ -14,6 +14,7 @@ import (
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/pdfdraw"
 	"github.com/tremplin/tremplin/internal/web"
+	"github.com/tremplin/tremplin/partners"
 )
 
 type labelsView struct {
@@ -81,6 +82,9 @@ func (p *Pages) labels(c *gin.Context) {
 		return
 	}
 	v.Layout = pdfdraw.LabelLayouts[2] // a4-3x8, the sheet most associations buy
+	if name := p.siteLayout(c, caller); name != "" {
+		v.Layout, _ = pdfdraw.LayoutByName(name)
+	}
 	if name := c.Query("layout"); name != "" {
 		if l, lerr := pdfdraw.LayoutByName(name); lerr == nil {
 			v.Layout = l
@@ -163,4 +167,21 @@ func (p *Pages) printList(c *gin.Context) {
 		back = "/etiquettes"
 	}
 	c.Redirect(http.StatusSeeOther, back)
+}
+
+// siteLayout is the label stock the caller's site prints on by default
+// ("" when none is set, or for an admin).
+func (p *Pages) siteLayout(c *gin.Context, caller partners.Caller) string {
+	id, ok := caller.SiteID()
+	if !ok {
+		return ""
+	}
+	site, err := p.Partners.Site(c.Request.Context(), id)
+	if err != nil {
+		return ""
+	}
+	if _, err := pdfdraw.LayoutByName(site.LabelLayout); err != nil {
+		return ""
+	}
+	return site.LabelLayout
 }

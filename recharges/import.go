@@ -180,9 +180,12 @@ type rechargeParser struct {
 }
 
 type lineErr struct {
-	line  int
-	msg   string
-	other int64
+	line int
+	msg  string
+	// format and args are the message's parts, for the pages to translate
+	format string
+	args   []any
+	other  int64
 	// serial is set for duplicate reports
 	serial string
 }
@@ -202,7 +205,7 @@ func newRechargeParser(r io.Reader, today string, operatorID int64, s *Service, 
 func (p *rechargeParser) addErr(line int, format string, args ...any) {
 	p.badLines++
 	if len(p.errs) < maxReportedLines {
-		p.errs = append(p.errs, lineErr{line: line, msg: fmt.Sprintf(format, args...)})
+		p.errs = append(p.errs, lineErr{line: line, msg: fmt.Sprintf(format, args...), format: format, args: args})
 	}
 }
 
@@ -214,7 +217,7 @@ func (p *rechargeParser) failure() error {
 	sort.SliceStable(p.errs, func(i, j int) bool { return p.errs[i].line < p.errs[j].line })
 	v := &apperr.ValidationError{}
 	for _, e := range p.errs {
-		v.Line(e.line, "%s", e.msg)
+		v.Line(e.line, e.format, e.args...)
 	}
 	if more := p.badLines - len(p.errs); more > 0 {
 		v.Field("file", "%d more bad lines not listed; fix these and send the file again", more)

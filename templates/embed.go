@@ -95,7 +95,7 @@ func funcs(l i18n.Lang, hashes map[string]string) template.FuncMap {
 			}
 			return m, nil
 		},
-		"add":   func(a, b int) int { return a + b },
+		"add":   func(a, b any) int64 { return toInt(a) + toInt(b) },
 		"mul":   func(a, b any) int64 { return toInt(a) * toInt(b) },
 		"lower": strings.ToLower,
 		"deref": func(p any) any {

@@ -179,7 +179,7 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 		return nil, nil, err
 	}
 	account := &partners.Pages{Service: s.partners, BehindProxy: len(cfg.TrustedProxies) > 0,
-		Homes: map[partners.Role]string{partners.RoleWarehouse: "/poste", partners.RoleSpace: "/caisse", partners.RolePrescriber: "/bons/nouveau"}}
+		Homes: map[partners.Role]string{partners.RoleWarehouse: "/poste", partners.RoleSpace: "/caisse", partners.RolePrescriber: "/bons/nouveau", partners.RoleAdmin: "/admin"}}
 	site := &web.Site{Views: views, Logger: logger, Frame: account.Frame,
 		Keys: &web.FormKeys{DB: s.db, Wait: 5 * time.Second, Keep: 7 * 24 * time.Hour}}
 	account.Site = site
@@ -222,11 +222,15 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	bench := &inventory.Pages{Service: s.inventory, Site: site, Session: session, Partners: s.partners, Recharges: s.recharges,
 		VoucherCode: func(code string) bool { _, err := distribution.NormalizeCode(code); return err == nil }}
 	vouchers := &distribution.Pages{Service: s.distribution, Site: site, Session: session, AnonymiseAfter: cfg.AnonymiseAfter}
-	account.Menus = append(account.Menus, vouchers.Menu, bench.Menu, account.Menu)
+	cards := &recharges.Pages{Service: s.recharges, Partners: s.partners, Site: site, Session: session}
+	home := &reports.Pages{Service: &reports.Service{DB: s.db}, Recharges: s.recharges, Site: site, Session: session}
+	account.Menus = append(account.Menus, home.Menu, vouchers.Menu, bench.Menu, cards.Menu, account.Menu)
 	account.Routes(e)
 	account.AdminRoutes(e)
 	bench.Routes(e)
 	vouchers.Routes(e)
+	cards.Routes(e)
+	home.Routes(e)
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

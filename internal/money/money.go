@@ -54,3 +54,13 @@ func Parse(s string) (int64, bool) {
 	}
 	return u*100 + f, true
 }
+
+// Input writes cents for a form's field, as the reader types them: "35,00"
+// with a decimal comma, "35.00" without.
+func Input(cents int64, comma bool) string {
+	s := strconv.FormatInt(cents/100, 10) + "." + strconv.FormatInt(100+cents%100, 10)[1:]
+	if comma {
+		return strings.Replace(s, ".", ",", 1)
+	}
+	return s
+}
