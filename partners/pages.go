@@ -64,7 +64,7 @@ func (p *Pages) Frame(c *gin.Context) (web.Page, bool) {
 	f := web.Page{Lang: i18n.Choose(setting, c.GetHeader("Accept-Language")), Loc: loc, UserID: caller.UserID,
 		Who: caller.Name, Role: RoleLabel(caller.Role), Where: caller.OrganizationName}
 	if f.Where == "" {
-		f.Where = "Tremplin network"
+		f.Where = f.Lang.T("Tremplin network")
 	}
 	for _, menu := range p.Menus {
 		f.Menu = append(f.Menu, menu(caller)...)

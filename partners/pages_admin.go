@@ -165,19 +165,19 @@ func (p *Pages) organizations(c *gin.Context) {
 type organizationView struct {
 	web.Page
 	form
-	Org     *Organization // nil for a new one
-	Kinds   []Kind
-	Zones   []struct{ Name, Place string }
-	Layouts []pdfdraw.LabelLayout
-	Users   []User
-	Role    Role // the role of its people; "" when they do not log in
+	Org       *Organization // nil for a new one
+	Kinds     []Kind
+	Zones     []struct{ Name, Place string }
+	Layouts   []pdfdraw.LabelLayout
+	Users     []User
+	StaffRole Role // the role of its people; "" when they do not log in
 }
 
 func (p *Pages) organizationView(o *Organization, f url.Values) *organizationView {
 	v := &organizationView{Org: o, Kinds: Kinds, Zones: Zones, Layouts: pdfdraw.LabelLayouts}
 	v.Form = f
 	if o != nil {
-		v.Role, _ = RoleOf(o.Kind)
+		v.StaffRole, _ = RoleOf(o.Kind)
 		if !slices.ContainsFunc(Zones, func(z struct{ Name, Place string }) bool { return z.Name == o.Timezone }) {
 			v.Zones = append(slices.Clone(Zones), struct{ Name, Place string }{o.Timezone, o.Timezone})
 		}

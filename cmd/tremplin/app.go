@@ -224,7 +224,7 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	vouchers := &distribution.Pages{Service: s.distribution, Site: site, Session: session, AnonymiseAfter: cfg.AnonymiseAfter}
 	cards := &recharges.Pages{Service: s.recharges, Partners: s.partners, Site: site, Session: session}
 	home := &reports.Pages{Service: &reports.Service{DB: s.db}, Recharges: s.recharges, Site: site, Session: session}
-	account.Menus = append(account.Menus, home.Menu, vouchers.Menu, bench.Menu, cards.Menu, account.Menu)
+	account.Menus = append(account.Menus, home.Menu, account.Menu, vouchers.Menu, bench.Menu, cards.Menu)
 	account.Routes(e)
 	account.AdminRoutes(e)
 	bench.Routes(e)
