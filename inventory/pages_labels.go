@@ -42,6 +42,10 @@ func (p *Pages) labels(c *gin.Context) {
 	if !ok {
 		return
 	}
+	if err := caller.Require(staffRoles...); err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
 	v := &labelsView{Layouts: pdfdraw.LabelLayouts}
 	v.Form = url.Values{}
 	ctx := c.Request.Context()
