@@ -124,8 +124,8 @@ func TestVoucherFlowInBrowser(t *testing.T) {
 	// A mistake first: no category for the device (the first voucher's
 	// default, a smartphone, unticked). The form comes back with the
 	// message and the typed values.
+	// The prescriber's home is the voucher form.
 	err = chromedp.Do(run,
-		chromedp.Click("#new-voucher"),
 		chromedp.WaitVisible("#voucher-form"),
 		chromedp.Click(`input[value="smartphone"]`),
 		chromedp.SendKeys("#first_name", "Zoé"),
