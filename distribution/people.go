@@ -51,6 +51,9 @@ func (s *Service) FindPeople(ctx context.Context, c partners.Caller, q string, l
 	if err := c.Require(prescriberRoles...); err != nil {
 		return nil, err
 	}
+	if err := checkSearch(q); err != nil {
+		return nil, err
+	}
 	if limit <= 0 || limit > maxFound {
 		limit = maxFound
 	}
