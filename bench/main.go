@@ -43,6 +43,7 @@ var scenarios = []scenario{
 	{"scan_lookup", "ratio ≥ 0.5, p99 ≤ 15 ms", scanLookup},
 	{"sale", "ratio ≥ 0.25, zero oversell", sale},
 	{"labels", "ratio ≥ 0.5", labels},
+	{"stock_check", "< 1 s for 20,000 codes", stockCheck},
 	{"recharge_import", "ratio ≥ 0.3, RSS < 100 MB", rechargeImport},
 	{"voucher_pdf", "reported", voucherPDF},
 	{"report_summary", "< 0.5 s", reportSummary},

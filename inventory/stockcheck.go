@@ -3,7 +3,6 @@ package inventory
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -85,7 +84,9 @@ func (s *Service) CheckStock(ctx context.Context, c partners.Caller, siteID int6
 		res.UserID = &uid
 	}
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		seen := map[int64]bool{}
+		// Every code is resolved at once (two statements), then read in
+		// the order scanned.
+		var scanned []string
 		done := map[string]bool{}
 		for _, raw := range codes {
 			code := NormalizeCode(raw)
@@ -93,14 +94,20 @@ func (s *Service) CheckStock(ctx context.Context, c partners.Caller, siteID int6
 				continue // a blank scan, or the same item scanned twice
 			}
 			done[code] = true
-			res.Scanned++
-			d, err := s.findByCode(tx.Model(&Device{}), code)
-			switch {
-			case errors.Is(err, gorm.ErrRecordNotFound):
+			scanned = append(scanned, code)
+		}
+		res.Scanned = len(scanned)
+		found, err := s.resolveCodes(tx.Model(&Device{}), scanned)
+		if err != nil {
+			return err
+		}
+		seen := map[int64]bool{}
+		var away []Device
+		for _, code := range scanned {
+			d, ok := found[code]
+			if !ok {
 				res.Unexpected = append(res.Unexpected, code)
 				continue
-			case err != nil:
-				return fmt.Errorf("look up %s: %w", code, err)
 			}
 			if seen[d.ID] {
 				continue
@@ -110,16 +117,20 @@ func (s *Service) CheckStock(ctx context.Context, c partners.Caller, siteID int6
 				res.Seen++
 				continue
 			}
-			e := Elsewhere{Code: code}
-			visible, err := s.visible(tx, c, d)
-			if err != nil {
-				return err
-			}
-			if visible {
+			res.Elsewhere = append(res.Elsewhere, Elsewhere{Code: code})
+			away = append(away, d)
+		}
+		// What the caller may see of the devices found elsewhere, in one
+		// statement too.
+		visible, err := s.visibleIDs(tx, c, away)
+		if err != nil {
+			return err
+		}
+		for i, d := range away {
+			if visible[d.ID] {
 				ref := refOf(d)
-				e.DeviceRef = &ref
+				res.Elsewhere[i].DeviceRef = &ref
 			}
-			res.Elsewhere = append(res.Elsewhere, e)
 		}
 		var expected []Device
 		if err := tx.Where("site_id = ? AND state IN ?", siteID, onShelfStates()).Order("tag").Find(&expected).Error; err != nil {
@@ -144,17 +155,33 @@ func (s *Service) CheckStock(ctx context.Context, c partners.Caller, siteID int6
 	return res, err
 }
 
-// visible tells whether the caller may see a device (GET /devices/{id}
-// answers them).
-func (s *Service) visible(tx *gorm.DB, c partners.Caller, d Device) (bool, error) {
+// visibleIDs tells which of the devices the caller may see (GET
+// /devices/{id} answers them).
+func (s *Service) visibleIDs(tx *gorm.DB, c partners.Caller, devices []Device) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	if len(devices) == 0 {
+		return out, nil
+	}
+	ids := make([]int64, len(devices))
+	for i, d := range devices {
+		if c.IsAdmin() {
+			out[d.ID] = true
+		}
+		ids[i] = d.ID
+	}
 	if c.IsAdmin() {
-		return true, nil
+		return out, nil
 	}
-	var n int64
-	if err := tx.Model(&Device{}).Scopes(visibleDevices(c)).Where("devices.id = ?", d.ID).Count(&n).Error; err != nil {
-		return false, fmt.Errorf("device %d visibility: %w", d.ID, err)
+	// At most maxStockCodes ids: under either engine's limit of bound
+	// parameters.
+	var seen []int64
+	if err := tx.Model(&Device{}).Scopes(visibleDevices(c)).Where("devices.id IN ?", ids).Pluck("devices.id", &seen).Error; err != nil {
+		return nil, fmt.Errorf("devices' visibility: %w", err)
 	}
-	return n > 0, nil
+	for _, id := range seen {
+		out[id] = true
+	}
+	return out, nil
 }
 
 // GetStockCheck returns a recorded stock check of a site.

@@ -450,16 +450,21 @@ func (s *Service) ReceiveTransfer(ctx context.Context, c partners.Caller, id int
 		now := s.now()
 		var received []DeviceRef
 		done := map[int64]bool{}
+		// Every code is resolved at once among the transfer's devices, then
+		// read in the order scanned.
+		normalized := make([]string, 0, len(codes))
 		for _, raw := range codes {
-			code := NormalizeCode(raw)
-			if code == "" {
-				continue
+			if code := NormalizeCode(raw); code != "" {
+				normalized = append(normalized, code)
 			}
-			d, err := s.findByCode(tx.Model(&Device{}).Where("devices.id IN ?", ids), code)
-			if err != nil {
-				if !errors.Is(err, gorm.ErrRecordNotFound) {
-					return fmt.Errorf("look up %s: %w", code, err)
-				}
+		}
+		found, err := s.resolveCodes(tx.Model(&Device{}).Where("devices.id IN ?", ids), normalized)
+		if err != nil {
+			return err
+		}
+		for _, code := range normalized {
+			d, ok := found[code]
+			if !ok {
 				if !known[code] {
 					known[code] = true
 					unexpected = append(unexpected, code)

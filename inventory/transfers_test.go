@@ -2,6 +2,7 @@ package inventory_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -236,4 +237,36 @@ func TestErasureCertificate(t *testing.T) {
 	}
 	f.HTTP.Do("GET", fmt.Sprintf("/api/v1/donations/%d/erasure-certificate.pdf", don), f.Tokens["warehouse2"], nil).ExpectProblem(t, 404)
 	f.HTTP.Do("GET", fmt.Sprintf("/api/v1/donations/%d/erasure-certificate.pdf", don), f.Tokens["space"], nil).ExpectProblem(t, 403)
+}
+
+// TestShelfCodesResolvedAtOnce: a stock check sends as many statements for
+// 40 codes (tags, serials in lower case, unknown codes) as for 4: the codes
+// are resolved together, not one lookup each.
+func TestShelfCodesResolvedAtOnce(t *testing.T) {
+	f := newFixture(t)
+	don := f.donation()
+	var tags, serials []string
+	for i := range 40 {
+		d := f.ready(don, map[string]any{"serial": fmt.Sprintf("SHELF-%02d", i)})
+		tags = append(tags, d["tag"].(string))
+		serials = append(serials, fmt.Sprintf("shelf-%02d", i))
+	}
+	count := testenv.CountStatements(t, f.DB.DB)
+	wh := f.Orgs["warehouse"].ID
+	check := func(codes []string) (int, map[string]any) {
+		var res map[string]any
+		n := count.During(func() {
+			res = f.HTTP.Do("POST", fmt.Sprintf("/api/v1/sites/%d/stock-checks", wh), f.Tokens["warehouse"], map[string]any{"codes": codes}).Expect(t, 201).Map(t)
+		})
+		return n, res
+	}
+	few, small := check(append(slices.Clone(tags[:2]), serials[2], "NOBODY-1"))
+	many, large := check(append(append(slices.Clone(tags[:20]), serials[20:38]...), "NOBODY-1", "NOBODY-2"))
+	if few != many {
+		t.Fatalf("a stock check of 4 codes sent %d statements, of 40 codes %d", few, many)
+	}
+	if small["seen"].(float64) != 3 || large["seen"].(float64) != 38 || len(large["missing"].([]any)) != 2 || len(large["unexpected"].([]any)) != 2 {
+		t.Fatalf("checks: %v / %v", small, large)
+	}
+	t.Logf("a stock check sends %d statements, whatever the number of codes", many)
 }
