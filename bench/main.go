@@ -48,6 +48,7 @@ var scenarios = []scenario{
 	{"voucher_pdf", "reported", voucherPDF},
 	{"report_summary", "< 0.5 s", reportSummary},
 	{"rss", "< 100 MB", rss},
+	{"idle_rss", "reported", idleRSS},
 	{"ui_sale_slow3g", "< 8 s, ≤ 6 round trips", uiSaleSlow3G},
 }
 
