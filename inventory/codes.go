@@ -24,7 +24,8 @@ func inList(engine database.Engine, column string, values []string) (string, any
 // code (a tag, with or without its dash, else an IMEI or a serial, a
 // device not recycled first, then the newest), in two statements for the
 // whole list: one by tag, one by IMEI or serial for the codes left. q
-// carries the caller's scope; codes are already normalized. A code that
+// carries the caller's scope and, when the caller needs only some, the
+// columns to read (refColumns); codes are already normalized. A code that
 // names no device is absent from the answer.
 func (s *Service) resolveCodes(q *gorm.DB, codes []string) (map[string]Device, error) {
 	out := map[string]Device{}
