@@ -377,6 +377,10 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	view := SaleView{Sale: sale}
 	cats := vo.Categories()
 	var total int64
+	// The lines are written together once known: one statement for the
+	// whole basket.
+	var lines []SaleLine
+	var items []SaleItemView
 	for _, it := range req.Items {
 		if it.DeviceID == 0 {
 			continue
@@ -389,12 +393,9 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 		if d.PriceCents != nil {
 			price = *d.PriceCents
 		}
-		line := SaleLine{SaleID: sale.ID, Kind: "device", DeviceID: &d.ID, Description: d.Brand + " " + d.Model, PriceCents: price}
-		if err := tx.Create(&line).Error; err != nil {
-			return SaleView{}, fmt.Errorf("sale line: %w", err)
-		}
+		lines = append(lines, SaleLine{SaleID: sale.ID, Kind: "device", DeviceID: &d.ID, Description: d.Brand + " " + d.Model, PriceCents: price})
+		items = append(items, SaleItemView{Tag: d.Tag})
 		total += price
-		view.Items = append(view.Items, SaleItemView{SaleLine: line, Tag: d.Tag})
 	}
 	for _, it := range req.Items {
 		if it.ProductID == 0 {
@@ -413,14 +414,20 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 		}
 		for _, u := range units {
 			uid, pid, face := u.ID, p.ID, p.FaceValueCents
-			line := SaleLine{SaleID: sale.ID, Kind: "recharge", ProductID: &pid, RechargeUnitID: &uid, Description: p.Name,
-				PriceCents: p.PriceCents, FaceValueCents: &face}
-			if err := tx.Create(&line).Error; err != nil {
-				return SaleView{}, fmt.Errorf("sale line: %w", err)
-			}
+			lines = append(lines, SaleLine{SaleID: sale.ID, Kind: "recharge", ProductID: &pid, RechargeUnitID: &uid, Description: p.Name,
+				PriceCents: p.PriceCents, FaceValueCents: &face})
+			items = append(items, SaleItemView{Serial: u.Serial, PIN: u.PIN, ExpiresOn: u.ExpiresOn})
 			total += p.PriceCents
-			view.Items = append(view.Items, SaleItemView{SaleLine: line, Serial: u.Serial, PIN: u.PIN, ExpiresOn: u.ExpiresOn})
 		}
+	}
+	if len(lines) > 0 {
+		if err := tx.Create(&lines).Error; err != nil {
+			return SaleView{}, fmt.Errorf("sale lines: %w", err)
+		}
+	}
+	for i := range lines {
+		items[i].SaleLine = lines[i]
+		view.Items = append(view.Items, items[i])
 	}
 	if req.PaymentMethod == "free" {
 		total = 0 // a free sale is recorded at its value in the lines, with nothing taken
