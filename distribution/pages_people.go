@@ -230,13 +230,10 @@ func (p *Pages) issued(c *gin.Context, v *issueView, issue func() (VoucherView, 
 }
 
 func (p *Pages) formError(c *gin.Context, v *issueView, err error) {
-	fields, all, ok := web.FieldErrors(p.Site.Lang(c), err)
+	fields, all, ok := web.Refusal(p.Site.Lang(c), err)
 	if !ok {
-		if !errors.Is(err, apperr.ErrConflict) {
-			p.Site.Fail(c, err)
-			return
-		}
-		all = []string{web.Say(p.Site.Lang(c), err)}
+		p.Site.Fail(c, err)
+		return
 	}
 	v.FieldErrors, v.Errors = fields, all
 	p.Site.Render(c, http.StatusUnprocessableEntity, "voucher_new", v)

@@ -1,7 +1,6 @@
 package inventory
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -153,16 +152,11 @@ type formView struct {
 // fail lays a validation error out on the form, or tells whether err is
 // another kind of error (the caller then shows the error page).
 func (f *formView) fail(l i18n.Lang, err error) bool {
-	fields, all, ok := web.FieldErrors(l, err)
-	if !ok {
-		if errors.Is(err, apperr.ErrConflict) || errors.Is(err, apperr.ErrTooLarge) {
-			f.Errors = []string{web.Say(l, err)}
-			return true
-		}
-		return false
+	fields, all, ok := web.Refusal(l, err)
+	if ok {
+		f.FieldErrors, f.Errors = fields, all
 	}
-	f.FieldErrors, f.Errors = fields, all
-	return true
+	return ok
 }
 
 func (f *formView) value(name string) string { return f.Form.Get(name) }

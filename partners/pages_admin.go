@@ -102,15 +102,11 @@ type form struct {
 // refused lays a validation error or a conflict out on the form; false for
 // another kind of error (the error page).
 func (f *form) refused(p *Pages, c *gin.Context, err error) bool {
-	fields, all, ok := web.FieldErrors(p.Site.Lang(c), err)
-	if !ok {
-		if !errors.Is(err, apperr.ErrConflict) {
-			return false
-		}
-		all = []string{web.Say(p.Site.Lang(c), err)}
+	fields, all, ok := web.Refusal(p.Site.Lang(c), err)
+	if ok {
+		f.FieldErrors, f.Errors = fields, all
 	}
-	f.FieldErrors, f.Errors = fields, all
-	return true
+	return ok
 }
 
 type organizationsView struct {

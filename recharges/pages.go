@@ -216,15 +216,11 @@ func (p *Pages) createProduct(c *gin.Context) {
 // refused lays a validation error or a conflict out for a form; false for
 // another kind of error.
 func refused(l i18n.Lang, err error, fields *map[string]string, all *[]string) bool {
-	f, a, ok := web.FieldErrors(l, err)
-	if !ok {
-		if !errors.Is(err, apperr.ErrConflict) {
-			return false
-		}
-		a = []string{web.Say(l, err)}
+	f, a, ok := web.Refusal(l, err)
+	if ok {
+		*fields, *all = f, a
 	}
-	*fields, *all = f, a
-	return true
+	return ok
 }
 
 // importBatch stores an operator file's cards at a site: all or nothing,
@@ -289,11 +285,8 @@ func (p *Pages) importBatch(c *gin.Context) {
 		}
 		var fields map[string]string
 		if !refused(l, err, &fields, &v.BatchErrors) {
-			if !errors.Is(err, apperr.ErrTooLarge) {
-				p.Site.Fail(c, err)
-				return
-			}
-			v.BatchErrors = []string{web.Say(l, err)}
+			p.Site.Fail(c, err)
+			return
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "recharges", v)
 		return

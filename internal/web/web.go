@@ -278,6 +278,19 @@ func FieldErrors(l i18n.Lang, err error) (byField map[string]string, all []strin
 	return byField, all, true
 }
 
+// Refusal is a refused form laid out for its page: a validation error's
+// problems by field and in full, or a conflict's (or a too large file's)
+// sentence. ok is false for any other error, which gets the error page.
+func Refusal(l i18n.Lang, err error) (byField map[string]string, all []string, ok bool) {
+	if byField, all, ok = FieldErrors(l, err); ok {
+		return byField, all, true
+	}
+	if errors.Is(err, apperr.ErrConflict) || errors.Is(err, apperr.ErrTooLarge) {
+		return nil, []string{Say(l, err)}, true
+	}
+	return nil, nil, false
+}
+
 // MaxFormBytes bounds a posted form, an uploaded file included.
 const MaxFormBytes = 64 << 20
 

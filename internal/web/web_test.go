@@ -1,6 +1,8 @@
 package web
 
 import (
+	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/tremplin/tremplin/internal/apperr"
@@ -37,5 +39,24 @@ func TestErrorsAreSaidInTheReadersLanguage(t *testing.T) {
 	}
 	if _, _, ok := FieldErrors(i18n.French, c); ok {
 		t.Error("a conflict laid out as field errors")
+	}
+}
+
+// TestRefusal: a validation error lays out by field, a conflict and a too
+// large file as one sentence, anything else goes to the error page.
+func TestRefusal(t *testing.T) {
+	v := &apperr.ValidationError{}
+	v.Field("name", "is required")
+	if fields, all, ok := Refusal(i18n.English, v); !ok || fields["name"] != "is required" || len(all) != 1 {
+		t.Fatalf("validation: %v %v %v", fields, all, ok)
+	}
+	if fields, all, ok := Refusal(i18n.English, apperr.Conflict("x", "voucher %s is used", "ABCD")); !ok || fields != nil || len(all) != 1 || all[0] != "voucher ABCD is used" {
+		t.Fatalf("conflict: %v %v %v", fields, all, ok)
+	}
+	if _, all, ok := Refusal(i18n.French, fmt.Errorf("file: %w", apperr.ErrTooLarge)); !ok || len(all) != 1 {
+		t.Fatalf("too large: %v %v", all, ok)
+	}
+	if _, _, ok := Refusal(i18n.English, errors.New("database down")); ok {
+		t.Fatal("another error was laid out on the form")
 	}
 }
