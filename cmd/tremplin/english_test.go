@@ -254,25 +254,12 @@ func checkEnglish(t *testing.T, where, text string, data *regexp.Regexp) {
 // site's own page links.
 func readPage(t *testing.T, h *testenv.HTTP, method, path string, form url.Values, cookie *http.Cookie) (int, string, []string) {
 	t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
+	status, contentType, body := exchange(t, h, method, path, form, cookie)
+	if !strings.HasPrefix(contentType, "text/html") {
+		return status, "", nil
 	}
-	req, _ := http.NewRequest(method, h.URL+path, body)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	req.AddCookie(cookie)
-	resp, err := h.Client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
-		return resp.StatusCode, "", nil
-	}
-	text, links := visibleText(t, resp.Body)
-	return resp.StatusCode, text, links
+	text, links := visibleText(t, strings.NewReader(body))
+	return status, text, links
 }
 
 // visibleText is what a person reads on a page (text, labels for screen
