@@ -427,7 +427,7 @@ var french = map[string]string{
 	"My account":                           "Mon compte",
 	"New organisation":                     "Nouvelle organisation",
 	"New password (10 characters or more)": "Nouveau mot de passe (10 caractères ou plus)",
-	"New password again":                   "Nouveau mot de passe, à nouveau",
+	"New password again":                   "Confirmez le nouveau mot de passe",
 	"New password":                         "Nouveau mot de passe",
 	"New user":                             "Nouvel utilisateur",
 	"No organisation of this kind yet.":    "Aucune organisation de ce type pour l'instant.",
