@@ -12,6 +12,7 @@ import (
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // RefundRequest is the body of POST /sales/{id}/refund.
@@ -97,6 +98,8 @@ func (s *Service) Refund(ctx context.Context, c partners.Caller, saleID int64, i
 		if err := tx.Table("refunds").Create(&r).Error; err != nil {
 			return fmt.Errorf("record refund: %w", err)
 		}
+		var fig figures.Tally
+		fig.Add(sale.LocalDate, sale.SiteID, figures.Sales, sale.PaymentMethod, 0, -amount)
 		for _, l := range chosen {
 			res := tx.Model(&SaleLine{}).Where("id = ? AND refund_id IS NULL", l.ID).Update("refund_id", r.ID)
 			if res.Error != nil {
@@ -105,9 +108,14 @@ func (s *Service) Refund(ctx context.Context, c partners.Caller, saleID int64, i
 			if res.RowsAffected != 1 {
 				return apperr.Conflict("already-refunded", "device %d was refunded meanwhile", *l.DeviceID)
 			}
-			if err := s.inventory.ReturnDevice(ctx, tx, c, *l.DeviceID, site.ID, sale.ID, reason); err != nil {
+			d, err := s.inventory.ReturnDevice(ctx, tx, &fig, c, *l.DeviceID, site.ID, sale.ID, reason)
+			if err != nil {
 				return err
 			}
+			// The sale's day no longer counts it sold, nor its price.
+			free := sale.PaymentMethod == "free"
+			fig.Add(sale.LocalDate, sale.SiteID, figures.Sold, string(d.Category), -1, 0)
+			fig.Add(sale.LocalDate, sale.SiteID, figures.Savings, "", 0, -figures.Saved("device", l.PriceCents, 0, figures.ReferencePrice(d.Specs), free))
 		}
 		// The entitlement comes back; a used-up voucher is active again.
 		if err := tx.Model(&Voucher{}).Where("id = ?", sale.VoucherID).
@@ -117,6 +125,9 @@ func (s *Service) Refund(ctx context.Context, c partners.Caller, saleID int64, i
 		}
 		if err := audit.Record(ctx, tx, "sale.refund", "sale", sale.ID, map[string]any{"refund_id": r.ID, "devices": len(chosen),
 			"amount_cents": amount, "reason": reason}); err != nil {
+			return err
+		}
+		if err := fig.Flush(tx); err != nil {
 			return err
 		}
 		out, err = s.saleView(ctx, tx, sale.ID, false)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // Payment methods.
@@ -359,15 +361,26 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 		return SaleView{}, apperr.Conflict("entitlement-exhausted", "voucher %s allows %d more device(s) and %d more recharge(s); this sale asks %d and %d",
 			FormatCode(code), left.Devices, left.Recharges, devices, recharges)
 	}
-	if devices > 0 && s.policy.DevicesPerYear > 0 {
-		counts, err := devicesBought(tx, []int64{vo.BeneficiaryID}, now)
-		if err != nil {
-			return SaleView{}, fmt.Errorf("policy: %w", err)
-		}
-		if bought := counts[vo.BeneficiaryID]; bought+devices > s.policy.DevicesPerYear {
-			return SaleView{}, apperr.Conflict("policy-limit", "this person already received %d device(s) in the last 12 months; the network allows %d",
-				bought, s.policy.DevicesPerYear)
-		}
+	// The person's sales so far, in one read: the devices of the last 12
+	// months (devicesBought's count, for the yearly limit), and the days
+	// the person and the voucher were last served, for the network's
+	// distinct counts, which take a sale only where it is a first in its day.
+	var last struct {
+		Person  string
+		Voucher string
+		Here    int64
+		Devices int
+	}
+	if err := tx.Raw(`SELECT COALESCE(MAX(s.local_date), '') AS person, COALESCE(MAX(CASE WHEN s.voucher_id = ? THEN s.local_date END), '') AS voucher,
+			COUNT(CASE WHEN s.voucher_id = ? AND s.site_id = ? THEN 1 END) AS here,
+			COALESCE(SUM(CASE WHEN s.created_at > ? THEN (SELECT COUNT(*) FROM sale_lines l
+				WHERE l.sale_id = s.id AND l.kind = 'device' AND l.refund_id IS NULL) END), 0) AS devices
+		FROM sales s WHERE s.beneficiary_id = ?`, vo.ID, vo.ID, site.ID, now.AddDate(-1, 0, 0), vo.BeneficiaryID).Scan(&last).Error; err != nil {
+		return SaleView{}, fmt.Errorf("the person's sales: %w", err)
+	}
+	if devices > 0 && s.policy.DevicesPerYear > 0 && last.Devices+devices > s.policy.DevicesPerYear {
+		return SaleView{}, apperr.Conflict("policy-limit", "this person already received %d device(s) in the last 12 months; the network allows %d",
+			last.Devices, s.policy.DevicesPerYear)
 	}
 	sale := Sale{SiteID: site.ID, SellerID: c.UserRef(), VoucherID: vo.ID, BeneficiaryID: vo.BeneficiaryID, PaymentMethod: req.PaymentMethod,
 		LocalDate: localDate, CreatedAt: now}
@@ -377,6 +390,8 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	view := SaleView{Sale: sale}
 	cats := vo.Categories()
 	var total int64
+	var fig figures.Tally
+	free := req.PaymentMethod == "free"
 	// The lines are written together once known: one statement for the
 	// whole basket.
 	var lines []SaleLine
@@ -385,13 +400,18 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 		if it.DeviceID == 0 {
 			continue
 		}
-		d, err := s.inventory.SellDevice(ctx, tx, c, it.DeviceID, site.ID, sale.ID, cats)
+		d, err := s.inventory.SellDevice(ctx, tx, &fig, c, it.DeviceID, site.ID, sale.ID, cats)
 		if err != nil {
 			return SaleView{}, err
 		}
 		price := int64(0)
 		if d.PriceCents != nil {
 			price = *d.PriceCents
+		}
+		fig.Add(localDate, site.ID, figures.Sold, string(d.Category), 1, 0)
+		fig.Add(localDate, site.ID, figures.Savings, "", 0, figures.Saved("device", price, 0, figures.ReferencePrice(d.Specs), free))
+		if d.ReadyAt.Valid {
+			fig.Add(localDate, site.ID, figures.LagReadySold, figures.Days(d.ReadyAt.Time, now), 1, 0)
 		}
 		lines = append(lines, SaleLine{SaleID: sale.ID, Kind: "device", DeviceID: &d.ID, Description: d.Brand + " " + d.Model, PriceCents: price})
 		items = append(items, SaleItemView{Tag: d.Tag})
@@ -419,6 +439,8 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 			items = append(items, SaleItemView{Serial: u.Serial, PIN: u.PIN, ExpiresOn: u.ExpiresOn})
 			total += p.PriceCents
 		}
+		fig.Add(localDate, site.ID, figures.Recharges, strconv.FormatInt(p.ID, 10), int64(len(units)), int64(len(units))*p.FaceValueCents)
+		fig.Add(localDate, site.ID, figures.Savings, "", 0, int64(len(units))*figures.Saved("recharge", p.PriceCents, p.FaceValueCents, 0, free))
 	}
 	if len(lines) > 0 {
 		if err := tx.Create(&lines).Error; err != nil {
@@ -456,6 +478,18 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	}
 	if err := audit.Record(ctx, tx, "sale.create", "sale", sale.ID, map[string]any{"voucher_id": vo.ID, "total_cents": total,
 		"devices": devices, "recharges": recharges}); err != nil {
+		return SaleView{}, err
+	}
+	fig.Add(localDate, site.ID, figures.Sales, req.PaymentMethod, 1, total)
+	figures.Served(&fig, localDate, last.Person, last.Voucher)
+	if vo.LastUsedAt == nil {
+		figures.FirstUse(&fig, localDate, now, vo.OrganizationID, vo.CreatedAt, vo.ValidUntil)
+	}
+	if last.Here == 0 {
+		fig.Add(vo.CreatedAt.In(site.Location()).Format(time.DateOnly), site.ID, figures.IssuedUsedHere, "", 1, 0)
+	}
+	// Last, so that the rows the day's sales share stay locked briefly.
+	if err := fig.Flush(tx); err != nil {
 		return SaleView{}, err
 	}
 	view.TotalCents = total

@@ -14,6 +14,7 @@ import (
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/testenv"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // device puts a priced device in stock at a site and returns its id.
@@ -34,6 +35,11 @@ func (f *fixture) device(site, category string, price int64) int64 {
 	}
 	var id int64
 	f.db.Raw(`SELECT MAX(id) FROM devices`).Scan(&id)
+	var fig figures.Tally // what its history would have counted: on the shelf
+	fig.Move(0, "", f.orgs[site].ID, "in_stock", category)
+	if err := fig.Flush(f.db.DB); err != nil {
+		f.t.Fatal(err)
+	}
 	return id
 }
 
@@ -523,7 +529,8 @@ func TestCheckFindsBreaches(t *testing.T) {
 	}
 }
 
-// assertSalesClean runs the sales side of `tremplin check`.
+// assertSalesClean runs the sales side of `tremplin check`, and compares
+// the report figures the sales kept with a recount.
 func (f *fixture) assertSalesClean() {
 	f.t.Helper()
 	b, err := f.svc.Check(context.Background())
@@ -533,13 +540,25 @@ func (f *fixture) assertSalesClean() {
 	for _, x := range b {
 		f.t.Errorf("breach %s: %s", x.Rule, x.Detail)
 	}
+	stored, err := figures.Stored(context.Background(), f.db.DB)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	counted, err := figures.Recount(context.Background(), f.db.DB)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, d := range figures.Compare(stored, counted, 10) {
+		f.t.Errorf("figure: %s", d)
+	}
 }
 
 // maxStatementsPerSale is what a sale of a device and two recharge cards
-// sends today, the caller's authentication included (engine: count). The
+// sends today, the caller's authentication included (engine: count): 23
+// before the report figures, which add one upsert at the end. The
 // count is logged on each run; a change that adds a round trip to the sale
 // fails here. Issue 17 is to bring it down to a handful on PostgreSQL.
-var maxStatementsPerSale = map[database.Engine]int{database.SQLite: 23, database.Postgres: 23}
+var maxStatementsPerSale = map[database.Engine]int{database.SQLite: 24, database.Postgres: 24}
 
 // TestStatementsPerSale counts the statements one sale sends through the
 // HTTP API, on the suite's engine.

@@ -18,6 +18,7 @@ import (
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // NewVoucher is the input of IssueVoucher.
@@ -186,6 +187,12 @@ func (s *Service) issue(tx *gorm.DB, c partners.Caller, b Beneficiary, cats []st
 	}
 	if err := tx.Model(&Beneficiary{}).Where("id = ?", b.ID).Update("last_activity_at", now).Error; err != nil {
 		return VoucherView{}, fmt.Errorf("beneficiary activity: %w", err)
+	}
+	var fig figures.Tally
+	fig.Add(now.In(org.Location()).Format(time.DateOnly), org.ID, figures.VouchersIssued, "", 1, 0)
+	fig.Add(vo.ValidUntil, org.ID, figures.VoucherExpiry, "", 1, 0) // until its first use
+	if err := fig.Flush(tx); err != nil {
+		return VoucherView{}, err
 	}
 	data := map[string]any{"beneficiary_id": b.ID, "devices": devices, "recharges": recharges, "valid_until": until}
 	if from != nil {
@@ -432,6 +439,9 @@ func (s *Service) Revoke(ctx context.Context, c partners.Caller, raw, reason str
 		if res.RowsAffected != 1 {
 			return apperr.Conflict("voucher-inactive", "voucher %s changed meanwhile", FormatCode(vo.Code))
 		}
+		if err := unusedGone(tx, vo); err != nil {
+			return err
+		}
 		if err := audit.Record(ctx, tx, "voucher.revoke", "voucher", vo.ID, map[string]any{"reason": reason}); err != nil {
 			return err
 		}
@@ -478,6 +488,9 @@ func (s *Service) Renew(ctx context.Context, c partners.Caller, raw string, vali
 				Updates(map[string]any{"status": StatusRevoked, "revoked_at": s.now(), "revoked_by": c.UserRef(), "revoke_reason": reason}).Error; err != nil {
 				return fmt.Errorf("retire renewed voucher: %w", err)
 			}
+			if err := unusedGone(tx, old); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -495,4 +508,15 @@ func (s *Service) ScanVoucher(ctx context.Context, c partners.Caller, code strin
 		return "", nil, err
 	}
 	return "voucher", v, nil
+}
+
+// unusedGone takes a revoked voucher out of those that will end unused (it
+// was counted there when issued, and leaves at its first use).
+func unusedGone(tx *gorm.DB, vo Voucher) error {
+	if vo.LastUsedAt != nil {
+		return nil
+	}
+	var fig figures.Tally
+	fig.Add(vo.ValidUntil, vo.OrganizationID, figures.VoucherExpiry, "", -1, 0)
+	return fig.Flush(tx)
 }

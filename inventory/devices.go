@@ -15,6 +15,7 @@ import (
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // NewDevice is the input of RegisterDevice.
@@ -182,7 +183,11 @@ func (s *Service) RegisterDevice(ctx context.Context, c partners.Caller, in NewD
 			}
 			return fmt.Errorf("register device: %w", err)
 		}
-		return s.event(tx, c, dev, "register", "", Received, map[string]any{"donation_id": donation.ID})
+		var fig figures.Tally
+		if err := s.event(tx, &fig, c, dev, dev.SiteID, "register", "", Received, map[string]any{"donation_id": donation.ID}); err != nil {
+			return err
+		}
+		return fig.Flush(tx)
 	})
 	return dev, err
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/tremplin/tremplin/internal/csvfile"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/reports/figures"
 )
 
 const (
@@ -102,6 +103,7 @@ func (s *Service) Intake(ctx context.Context, c partners.Caller, donationID int6
 			return fmt.Errorf("register devices: %w", err)
 		}
 		events := make([]Event, len(devices))
+		var fig figures.Tally
 		data := mustJSON(map[string]any{"donation_id": donation.ID, "intake": true})
 		for i, d := range devices {
 			events[i] = Event{DeviceID: d.ID, Action: "register", ToState: Received, At: d.CreatedAt, Data: data, SiteID: &devices[i].SiteID}
@@ -110,11 +112,13 @@ func (s *Service) Intake(ctx context.Context, c partners.Caller, donationID int6
 				events[i].UserID = &uid
 			}
 			res.Devices = append(res.Devices, IntakeEntry{Line: rows[i].line, ID: d.ID, Tag: d.Tag})
+			fig.Move(d.SiteID, "", d.SiteID, string(Received), string(d.Category))
+			fig.AddAt(d.CreatedAt, d.SiteID, figures.Intake, string(d.Category), 1, 0)
 		}
 		if err := tx.CreateInBatches(&events, batchSize).Error; err != nil {
 			return fmt.Errorf("record intake events: %w", err)
 		}
-		return nil
+		return fig.Flush(tx)
 	})
 	if err != nil {
 		return IntakeResult{}, err

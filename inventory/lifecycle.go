@@ -10,6 +10,7 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // rule is one action of the lifecycle: the states it starts from (or, when
@@ -105,7 +106,11 @@ func (s *Service) Apply(ctx context.Context, c partners.Caller, id int64, t Tran
 		if res.RowsAffected != 1 {
 			return apperr.Conflict("invalid-transition", "device %s changed while you were working on it; reload it", dev.Tag)
 		}
-		if err := s.event(tx, c, dev, t.Action, from, to, data); err != nil {
+		var fig figures.Tally
+		if err := s.event(tx, &fig, c, dev, dev.SiteID, t.Action, from, to, data); err != nil {
+			return err
+		}
+		if err := fig.Flush(tx); err != nil {
 			return err
 		}
 		return tx.Where("id = ?", dev.ID).Take(&dev).Error

@@ -11,15 +11,18 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // SellDevice moves a device from in_stock at a site to sold, inside the
 // sale's transaction, with a conditional update: of two sales racing for the
 // same device, exactly one wins; the other gets device-unavailable. A device
 // whose category is not among allowed is category-not-allowed.
-func (s *Service) SellDevice(ctx context.Context, tx *gorm.DB, c partners.Caller, deviceID, siteID, saleID int64, allowed []string) (Device, error) {
+func (s *Service) SellDevice(ctx context.Context, tx *gorm.DB, fig *figures.Tally, c partners.Caller, deviceID, siteID, saleID int64, allowed []string) (Device, error) {
 	var d Device
-	if err := tx.WithContext(ctx).Where("id = ?", deviceID).Take(&d).Error; err != nil {
+	// When it last got ready comes with it: the sale counts the wait.
+	if err := tx.WithContext(ctx).Select(`devices.*, (SELECT MAX(e.at) FROM device_events e WHERE e.device_id = devices.id AND e.action = 'mark_ready') AS ready_at`).
+		Where("id = ?", deviceID).Take(&d).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return d, apperr.Conflict("device-unavailable", "no device %d", deviceID)
 		}
@@ -39,7 +42,7 @@ func (s *Service) SellDevice(ctx context.Context, tx *gorm.DB, c partners.Caller
 	if res.RowsAffected != 1 {
 		return d, apperr.Conflict("device-unavailable", "device %s was sold meanwhile", d.Tag)
 	}
-	if err := s.event(tx.WithContext(ctx), c, d, "sell", InStock, Sold, map[string]any{"sale_id": saleID}); err != nil {
+	if err := s.event(tx.WithContext(ctx), fig, c, d, d.SiteID, "sell", InStock, Sold, map[string]any{"sale_id": saleID}); err != nil {
 		return d, err
 	}
 	d.State = Sold
@@ -48,19 +51,20 @@ func (s *Service) SellDevice(ctx context.Context, tx *gorm.DB, c partners.Caller
 
 // ReturnDevice takes a sold device back at a site after a refund: it goes
 // returned, to be diagnosed again at the warehouse.
-func (s *Service) ReturnDevice(ctx context.Context, tx *gorm.DB, c partners.Caller, deviceID, siteID, saleID int64, reason string) error {
+func (s *Service) ReturnDevice(ctx context.Context, tx *gorm.DB, fig *figures.Tally, c partners.Caller, deviceID, siteID, saleID int64, reason string) (Device, error) {
 	var d Device
 	if err := tx.WithContext(ctx).Where("id = ?", deviceID).Take(&d).Error; err != nil {
-		return fmt.Errorf("device %d: %w", deviceID, err)
+		return d, fmt.Errorf("device %d: %w", deviceID, err)
 	}
 	res := tx.WithContext(ctx).Model(&Device{}).Where("id = ? AND state = ?", d.ID, Sold).
 		Updates(map[string]any{"state": Returned, "site_id": siteID, "updated_at": s.now()})
 	if res.Error != nil {
-		return fmt.Errorf("return device %s: %w", d.Tag, res.Error)
+		return d, fmt.Errorf("return device %s: %w", d.Tag, res.Error)
 	}
 	if res.RowsAffected != 1 {
-		return apperr.Conflict("device-unavailable", "device %s is %s, not sold", d.Tag, d.State)
+		return d, apperr.Conflict("device-unavailable", "device %s is %s, not sold", d.Tag, d.State)
 	}
+	soldAt := d.SiteID
 	d.SiteID = siteID
-	return s.event(tx.WithContext(ctx), c, d, "refund", Sold, Returned, map[string]any{"sale_id": saleID, "reason": reason})
+	return d, s.event(tx.WithContext(ctx), fig, c, d, soldAt, "refund", Sold, Returned, map[string]any{"sale_id": saleID, "reason": reason})
 }

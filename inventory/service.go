@@ -12,6 +12,7 @@ import (
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/recharges"
+	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // Service is the inventory domain: its store and rules.
@@ -70,9 +71,18 @@ func ownSiteDevices(c partners.Caller) func(*gorm.DB) *gorm.DB {
 	return partners.AtOwnSite(c, "devices.site_id")
 }
 
-// event appends one step to a device's history.
-func (s *Service) event(tx *gorm.DB, c partners.Caller, d Device, action string, from, to State, data map[string]any) error {
+// event appends one step to a device's history and counts it in fig: the
+// device leaves its state at fromSite for its state at d.SiteID, and a step
+// of the lifecycle is counted on the site's day.
+func (s *Service) event(tx *gorm.DB, fig *figures.Tally, c partners.Caller, d Device, fromSite int64, action string, from, to State, data map[string]any) error {
 	e := Event{DeviceID: d.ID, Action: action, FromState: from, ToState: to, At: s.now(), Data: mustJSON(data)}
+	fig.Move(fromSite, string(from), d.SiteID, string(to), string(d.Category))
+	if step, ok := figures.Steps[action]; ok && (action != "erase" || to == Erased) {
+		fig.AddAt(e.At, d.SiteID, step, string(d.Category), 1, 0)
+		if step == figures.Ready {
+			fig.AddAt(e.At, d.SiteID, figures.LagIntakeReady, figures.Days(d.CreatedAt, e.At), 1, 0)
+		}
+	}
 	if c.UserID != 0 {
 		uid := c.UserID
 		e.UserID = &uid

@@ -14,6 +14,7 @@ import (
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // Transfer statuses.
@@ -378,6 +379,7 @@ func (s *Service) ShipTransfer(ctx context.Context, c partners.Caller, id int64)
 		if err := tx.Where("transfer_id = ?", id).Find(&items).Error; err != nil {
 			return fmt.Errorf("items of transfer %d: %w", id, err)
 		}
+		var fig figures.Tally
 		for _, it := range items {
 			var d Device
 			if err := tx.Where("id = ?", it.DeviceID).Take(&d).Error; err != nil {
@@ -391,9 +393,12 @@ func (s *Service) ShipTransfer(ctx context.Context, c partners.Caller, id int64)
 			if res.RowsAffected != 1 {
 				return apperr.Conflict("device-unavailable", "device %s is now %s, no longer %s at the sending site: remove it from the transfer", d.Tag, d.State, it.StateBefore)
 			}
-			if err := s.event(tx, c, d, "ship", it.StateBefore, InTransit, map[string]any{"transfer_id": id, "to_site_id": t.ToSiteID}); err != nil {
+			if err := s.event(tx, &fig, c, d, d.SiteID, "ship", it.StateBefore, InTransit, map[string]any{"transfer_id": id, "to_site_id": t.ToSiteID}); err != nil {
 				return err
 			}
+		}
+		if err := fig.Flush(tx); err != nil {
+			return err
 		}
 		if err := s.shipRecharges(tx, t); err != nil {
 			return err
@@ -450,6 +455,7 @@ func (s *Service) ReceiveTransfer(ctx context.Context, c partners.Caller, id int
 		now := s.now()
 		var received []DeviceRef
 		done := map[int64]bool{}
+		var fig figures.Tally
 		// Every code is resolved at once among the transfer's devices, then
 		// read in the order scanned.
 		normalized := make([]string, 0, len(codes))
@@ -495,11 +501,14 @@ func (s *Service) ReceiveTransfer(ctx context.Context, c partners.Caller, id int
 				return fmt.Errorf("mark %s received: %w", d.Tag, err)
 			}
 			d.SiteID = t.ToSiteID
-			if err := s.event(tx, c, d, "receive", InTransit, target, map[string]any{"transfer_id": id, "from_site_id": t.FromSiteID}); err != nil {
+			if err := s.event(tx, &fig, c, d, t.FromSiteID, "receive", InTransit, target, map[string]any{"transfer_id": id, "from_site_id": t.FromSiteID}); err != nil {
 				return err
 			}
 			d.State = target
 			received = append(received, refOf(d))
+		}
+		if err := fig.Flush(tx); err != nil {
+			return err
 		}
 		// Recharge cards travel in sealed packs: they arrive all together.
 		if err := s.recharges.Receive(tx, id, t.ToSiteID); err != nil {

@@ -4,17 +4,21 @@
 package reports
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // Service reads the other domains' tables; it writes nothing.
@@ -42,6 +46,23 @@ type Summary struct {
 	VouchersUsed        int64            `json:"vouchers_used"`
 	PaidCents           int64            `json:"paid_cents"`
 	SavingsCents        int64            `json:"savings_cents"`
+	// Whole days, the median over the devices that got ready (sold) in
+	// the period; null when none did.
+	MedianDaysIntakeToReady *float64             `json:"median_days_intake_to_ready"`
+	MedianDaysReadyToSold   *float64             `json:"median_days_ready_to_sold"`
+	VouchersByPrescriber    []PrescriberVouchers `json:"vouchers_by_prescriber"` // the network's report only
+}
+
+// PrescriberVouchers is one prescriber organisation's vouchers over the
+// period: issued in it, first used in it, ended unused in it (their last
+// valid day in the period and past), and the median whole days from issue
+// to first use.
+type PrescriberVouchers struct {
+	OrganizationID       int64    `json:"organization_id"`
+	Issued               int64    `json:"issued"`
+	Used                 int64    `json:"used"`
+	Expired              int64    `json:"expired"`
+	MedianDaysToFirstUse *float64 `json:"median_days_to_first_use"`
 }
 
 // Summarise reports on [from, to] (local days, inclusive) for the network or
@@ -59,7 +80,7 @@ func (s *Service) Summarise(ctx context.Context, c partners.Caller, from, to str
 	}
 	db := s.DB.WithContext(ctx)
 	loc, _ := time.LoadLocation(partners.DefaultTimezone)
-	out := Summary{DevicesByState: map[string]int64{}, DevicesByCategory: map[string]int64{}}
+	out := Summary{DevicesByState: map[string]int64{}, DevicesByCategory: map[string]int64{}, VouchersByPrescriber: []PrescriberVouchers{}}
 	if siteID != 0 {
 		var site partners.Organization
 		if err := db.Where("id = ? AND kind IN ?", siteID, []partners.Kind{partners.KindWarehouse, partners.KindSpace}).Take(&site).Error; err != nil {
@@ -78,109 +99,186 @@ func (s *Service) Summarise(ctx context.Context, c partners.Caller, from, to str
 	if err := v.Err(); err != nil {
 		return Summary{}, err
 	}
-	out.From, out.To = start.Format(time.DateOnly), end.AddDate(0, 0, -1).Format(time.DateOnly)
-	startUTC, endUTC := start.UTC(), end.UTC()
+	first, last := start.Format(time.DateOnly), end.AddDate(0, 0, -1).Format(time.DateOnly)
+	out.From, out.To = first, last
 
-	site := func(col string) (string, []any) {
-		if siteID == 0 {
-			return "", nil
+	// Everything is read from the figures kept day by day (figures.go):
+	// the work grows with the days of the period, not with the events.
+	org, orgArgs := "", []any{}
+	if siteID != 0 {
+		org, orgArgs = " AND org_id = ?", []any{siteID}
+	}
+	var rows []figureRow
+	if err := db.Raw(`SELECT org_id, metric, label, SUM(n) AS n, SUM(cents) AS cents FROM figures
+		WHERE day >= ? AND day <= ? AND metric IN ?`+org+` GROUP BY org_id, metric, label`,
+		append([]any{first, last, periodMetrics}, orgArgs...)...).Scan(&rows).Error; err != nil {
+		return Summary{}, fmt.Errorf("figures: %w", err)
+	}
+	var intakeReady, readySold histogram
+	prescribers := map[int64]*PrescriberVouchers{}
+	lags := map[int64]histogram{}
+	prescriber := func(id int64) *PrescriberVouchers {
+		if prescribers[id] == nil {
+			prescribers[id] = &PrescriberVouchers{OrganizationID: id}
 		}
-		return " AND " + col + " = ?", []any{siteID}
+		return prescribers[id]
 	}
-	// Devices now, by state and category.
-	where, args := site("site_id")
-	var groups []struct {
-		State    string
-		Category string
-		N        int64
+	for _, r := range rows {
+		switch r.Metric {
+		case figures.Intake:
+			out.Intake += r.N
+		case figures.Erased:
+			out.Erased += r.N
+		case figures.Recycled:
+			out.Recycled += r.N
+		case figures.Sold:
+			out.Sold += r.N
+		case figures.Recharges:
+			out.RechargesSold += r.N
+			out.FaceValueCents += r.Cents
+		case figures.Sales:
+			out.PaidCents += r.Cents
+		case figures.Savings:
+			out.SavingsCents += r.Cents
+		case figures.LagIntakeReady:
+			intakeReady.add(r.Label, r.N)
+		case figures.LagReadySold:
+			readySold.add(r.Label, r.N)
+		case figures.IssuedUsedHere:
+			if siteID != 0 {
+				out.VouchersIssued += r.N
+			}
+		case figures.VouchersIssued:
+			if siteID == 0 {
+				out.VouchersIssued += r.N
+				prescriber(r.OrgID).Issued += r.N
+			}
+		case figures.VoucherFirst:
+			prescriber(r.OrgID).Used += r.N
+		case figures.VoucherLag:
+			h := lags[r.OrgID]
+			h.add(r.Label, r.N)
+			lags[r.OrgID] = h
+		}
 	}
-	if err := db.Raw("SELECT state, category, COUNT(*) AS n FROM devices WHERE 1 = 1"+where+" GROUP BY state, category", args...).Scan(&groups).Error; err != nil {
+	out.MedianDaysIntakeToReady, out.MedianDaysReadyToSold = intakeReady.median(), readySold.median()
+
+	// Devices as they stand.
+	var now2 []figureRow
+	if err := db.Raw(`SELECT label, SUM(n) AS n FROM figures WHERE day = '' AND metric = ?`+org+` GROUP BY label`,
+		append([]any{figures.Devices}, orgArgs...)...).Scan(&now2).Error; err != nil {
 		return Summary{}, fmt.Errorf("devices: %w", err)
 	}
-	for _, g := range groups {
-		out.DevicesByState[g.State] += g.N
-		out.DevicesByCategory[g.Category] += g.N
-	}
-	// Lifecycle steps within the period, from the append-only history.
-	where, args = site("site_id")
-	var steps []struct {
-		Action  string
-		ToState string
-		N       int64
-	}
-	if err := db.Raw("SELECT action, to_state, COUNT(*) AS n FROM device_events WHERE action IN ('register', 'erase', 'recycle') AND at >= ? AND at < ?"+where+
-		" GROUP BY action, to_state", append([]any{startUTC, endUTC}, args...)...).Scan(&steps).Error; err != nil {
-		return Summary{}, fmt.Errorf("device steps: %w", err)
-	}
-	for _, st := range steps {
-		switch {
-		case st.Action == "register":
-			out.Intake += st.N
-		case st.Action == "erase" && st.ToState == "erased":
-			out.Erased += st.N
-		case st.Action == "recycle":
-			out.Recycled += st.N
+	for _, r := range now2 {
+		state, category, _ := strings.Cut(r.Label, "/")
+		if r.N != 0 {
+			out.DevicesByState[state] += r.N
+			out.DevicesByCategory[category] += r.N
 		}
 	}
-	// Sales within the period, in one pass over their lines. Devices have no
-	// list price: their saving is the complement of the paid price to the
-	// reference price recorded in their specs, when there is one.
-	where, args = site("s.site_id")
-	var lines []struct {
-		Kind      string
-		N         int64
-		Paid      int64
-		FaceValue int64
-		Saved     int64
-	}
-	paid := "CASE WHEN s.payment_method = 'free' THEN 0 ELSE l.price_cents END"
-	ref := "CAST(" + jsonNumber(s.DB.Engine, "d.specs", "reference_price_cents") + " AS BIGINT)"
-	if err := db.Raw(`SELECT l.kind, COUNT(*) AS n, COALESCE(SUM(`+paid+`), 0) AS paid, COALESCE(SUM(l.face_value_cents), 0) AS face_value,
-			COALESCE(SUM(CASE WHEN l.kind = 'recharge' THEN l.face_value_cents - `+paid+`
-			                  WHEN `+ref+` > `+paid+` THEN `+ref+` - `+paid+` ELSE 0 END), 0) AS saved
-		FROM sale_lines l JOIN sales s ON s.id = l.sale_id LEFT JOIN devices d ON d.id = l.device_id
-		WHERE l.refund_id IS NULL AND s.created_at >= ? AND s.created_at < ?`+where+` GROUP BY l.kind`,
-		append([]any{startUTC, endUTC}, args...)...).Scan(&lines).Error; err != nil {
-		return Summary{}, fmt.Errorf("sales: %w", err)
-	}
-	for _, l := range lines {
-		out.PaidCents += l.Paid
-		out.SavingsCents += l.Saved
-		if l.Kind == "device" {
-			out.Sold = l.N
-		} else {
-			out.RechargesSold = l.N
-			out.FaceValueCents = l.FaceValue
+
+	// People and vouchers counted once each: across the network, the rows
+	// of the period whose previous day served is before it; for one site,
+	// its own sales of the period (a site's period stays small).
+	if siteID == 0 {
+		var served []figureRow
+		if err := db.Raw(`SELECT metric, SUM(n) AS n FROM figures WHERE day >= ? AND day <= ? AND org_id = 0 AND metric IN ? AND label < ? GROUP BY metric`,
+			first, last, []string{figures.People, figures.VouchersUsed}, first).Scan(&served).Error; err != nil {
+			return Summary{}, fmt.Errorf("people served: %w", err)
 		}
-	}
-	var people struct {
-		Beneficiaries int64
-		Vouchers      int64
-	}
-	if err := db.Raw(`SELECT COUNT(DISTINCT s.beneficiary_id) AS beneficiaries, COUNT(DISTINCT s.voucher_id) AS vouchers
-		FROM sales s WHERE s.created_at >= ? AND s.created_at < ?`+where, append([]any{startUTC, endUTC}, args...)...).Scan(&people).Error; err != nil {
-		return Summary{}, fmt.Errorf("people served: %w", err)
-	}
-	out.BeneficiariesServed, out.VouchersUsed = people.Beneficiaries, people.Vouchers
-	// Vouchers are issued by prescribers, not sites: for one site, count the
-	// vouchers issued in the period that were used there.
-	issued := `SELECT COUNT(*) FROM vouchers v WHERE v.created_at >= ? AND v.created_at < ?`
-	issuedArgs := []any{startUTC, endUTC}
-	if siteID != 0 {
-		issued += ` AND EXISTS (SELECT 1 FROM sales s WHERE s.voucher_id = v.id AND s.site_id = ?)`
-		issuedArgs = append(issuedArgs, siteID)
-	}
-	if err := db.Raw(issued, issuedArgs...).Scan(&out.VouchersIssued).Error; err != nil {
-		return Summary{}, fmt.Errorf("vouchers issued: %w", err)
+		for _, r := range served {
+			if r.Metric == figures.People {
+				out.BeneficiariesServed = r.N
+			} else {
+				out.VouchersUsed = r.N
+			}
+		}
+		// Vouchers that ended unused: those whose last valid day is in
+		// the period and already past.
+		yesterday := now.AddDate(0, 0, -1).Format(time.DateOnly)
+		var expired []figureRow
+		if err := db.Raw(`SELECT org_id, SUM(n) AS n FROM figures WHERE day >= ? AND day <= ? AND metric = ? GROUP BY org_id`,
+			first, min(last, yesterday), figures.VoucherExpiry).Scan(&expired).Error; err != nil {
+			return Summary{}, fmt.Errorf("vouchers expired: %w", err)
+		}
+		for _, r := range expired {
+			if r.N != 0 {
+				prescriber(r.OrgID).Expired += r.N
+			}
+		}
+		for id, p := range prescribers {
+			h := lags[id]
+			p.MedianDaysToFirstUse = h.median()
+			out.VouchersByPrescriber = append(out.VouchersByPrescriber, *p)
+		}
+		slices.SortFunc(out.VouchersByPrescriber, func(a, b PrescriberVouchers) int { return cmp.Compare(a.OrganizationID, b.OrganizationID) })
+	} else {
+		var people struct {
+			Beneficiaries int64
+			Vouchers      int64
+		}
+		if err := db.Raw(`SELECT COUNT(DISTINCT beneficiary_id) AS beneficiaries, COUNT(DISTINCT voucher_id) AS vouchers
+			FROM sales WHERE site_id = ? AND local_date >= ? AND local_date <= ?`, siteID, first, last).Scan(&people).Error; err != nil {
+			return Summary{}, fmt.Errorf("people served: %w", err)
+		}
+		out.BeneficiariesServed, out.VouchersUsed = people.Beneficiaries, people.Vouchers
 	}
 	return out, nil
 }
 
-func jsonNumber(engine database.Engine, col, key string) string {
-	if engine == database.Postgres {
-		return "NULLIF(" + col + "::jsonb ->> '" + key + "', '')"
+// periodMetrics are the figures a summary sums over its days.
+var periodMetrics = []string{figures.Intake, figures.Erased, figures.Recycled, figures.Sold, figures.Recharges, figures.Sales,
+	figures.Savings, figures.LagIntakeReady, figures.LagReadySold, figures.IssuedUsedHere, figures.VouchersIssued,
+	figures.VoucherFirst, figures.VoucherLag}
+
+type figureRow struct {
+	OrgID  int64
+	Metric string
+	Label  string
+	N      int64
+	Cents  int64
+}
+
+// histogram counts whole days: how many waited 0 days, 1 day, ...
+type histogram map[int64]int64
+
+func (h *histogram) add(label string, n int64) {
+	d, err := strconv.ParseInt(label, 10, 64)
+	if err != nil || n == 0 {
+		return
 	}
-	return "json_extract(" + col + ", '$." + key + "')"
+	if *h == nil {
+		*h = histogram{}
+	}
+	(*h)[d] += n
+}
+
+// median is the middle wait (the mean of the two middle ones for an even
+// count), nil without any.
+func (h histogram) median() *float64 {
+	var total int64
+	days := make([]int64, 0, len(h))
+	for d, n := range h {
+		if n > 0 {
+			total += n
+			days = append(days, d)
+		}
+	}
+	if total == 0 {
+		return nil
+	}
+	slices.Sort(days)
+	at := func(i int64) int64 { // the i-th wait, from 0
+		for _, d := range days {
+			if i < h[d] {
+				return d
+			}
+			i -= h[d]
+		}
+		return days[len(days)-1]
+	}
+	m := float64(at((total-1)/2)+at(total/2)) / 2
+	return &m
 }
 
 func (s *Service) now() time.Time {
@@ -245,8 +343,29 @@ func WriteCSV(w io.Writer, s Summary) error {
 		{"vouchers_used", s.VouchersUsed}, {"paid_cents", s.PaidCents}, {"savings_cents", s.SavingsCents}} {
 		rows = append(rows, []string{kv.k, "", strconv.FormatInt(kv.v, 10)})
 	}
+	for _, m := range []struct {
+		k string
+		v *float64
+	}{{"median_days_intake_to_ready", s.MedianDaysIntakeToReady}, {"median_days_ready_to_sold", s.MedianDaysReadyToSold}} {
+		rows = append(rows, []string{m.k, "", days(m.v)})
+	}
+	for _, p := range s.VouchersByPrescriber {
+		org := strconv.FormatInt(p.OrganizationID, 10)
+		rows = append(rows, []string{"vouchers_by_prescriber.issued", org, strconv.FormatInt(p.Issued, 10)},
+			[]string{"vouchers_by_prescriber.used", org, strconv.FormatInt(p.Used, 10)},
+			[]string{"vouchers_by_prescriber.expired", org, strconv.FormatInt(p.Expired, 10)},
+			[]string{"vouchers_by_prescriber.median_days_to_first_use", org, days(p.MedianDaysToFirstUse)})
+	}
 	if err := cw.WriteAll(rows); err != nil {
 		return err
 	}
 	return cw.Error()
+}
+
+// days writes a median as CSV: empty when there is none.
+func days(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v, 'f', -1, 64)
 }

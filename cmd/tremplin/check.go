@@ -25,7 +25,9 @@ func (e *cli) check(ctx context.Context, args []string) int {
 	}
 	defer closeDB()
 	var breaches []invariant.Breach
-	for _, check := range []func(context.Context) ([]invariant.Breach, error){svc.inventory.Check, svc.recharges.Check, svc.distribution.Check} {
+	checks := []func(context.Context) ([]invariant.Breach, error){svc.inventory.Check, svc.recharges.Check, svc.distribution.Check,
+		func(ctx context.Context) ([]invariant.Breach, error) { return checkFigures(ctx, svc.db) }}
+	for _, check := range checks {
 		more, err := check(ctx)
 		if err != nil {
 			return e.fail("%v", err)

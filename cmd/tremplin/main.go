@@ -29,6 +29,7 @@ Usage:
   tremplin keys rotate [--database URL]
   tremplin beneficiaries anonymise --older-than 24mo [--database URL]
   tremplin check [--database URL]
+  tremplin reports rebuild [--database URL]
 
 --database (or TREMPLIN_DATABASE_URL) is a postgres:// URL or a SQLite file
 path; without it Tremplin uses a SQLite file under TREMPLIN_DATA_DIR (./data).
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup fu
 		return env.beneficiaries(ctx, args[1:])
 	case "check":
 		return env.check(ctx, args[1:])
+	case "reports":
+		return env.reports(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

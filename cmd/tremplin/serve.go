@@ -38,6 +38,9 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 	if err != nil {
 		return e.fail("%v", err)
 	}
+	if err := backfillFigures(ctx, db); err != nil {
+		return e.fail("%v", err)
+	}
 	if len(applied) > 0 {
 		logger.Info("migrations applied", "versions", applied, "database", db.Where)
 	}
@@ -142,6 +145,9 @@ func (e *cli) migrate(ctx context.Context, args []string) int {
 	}
 	applied, err := db.Migrate(ctx, nil)
 	if err != nil {
+		return e.fail("%v", err)
+	}
+	if err := backfillFigures(ctx, db); err != nil {
 		return e.fail("%v", err)
 	}
 	if len(applied) == 0 {

@@ -1,0 +1,208 @@
+// Package figures keeps the counts reports read, written in the same
+// transactions as the events and sales that make them: a report over a year
+// reads a year of days, not a year of events. The domains add to a Tally as
+// they go and flush it once, in one statement, before their transaction
+// commits; Recount recomputes every figure from the history, for
+// `tremplin reports rebuild` and for `tremplin check`.
+package figures
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Metrics. Device steps are counted by category; the others say their label.
+const (
+	Devices = "devices" // day '': devices now, label state/category, per site
+
+	Intake    = "intake" // device steps of a day, label category
+	Diagnosed = "diagnosed"
+	Erased    = "erased"
+	Ready     = "ready"
+	Sold      = "sold" // devices sold that day and not refunded since
+	Recycled  = "recycled"
+	Lost      = "lost"
+	Returned  = "returned"
+
+	LagIntakeReady = "lag_intake_ready" // label whole days, counted the day the device got ready
+	LagReadySold   = "lag_ready_sold"   // label whole days, counted the day of the sale
+
+	Sales     = "sales"     // label payment method: n sales, cents paid (refunds taken off)
+	Recharges = "recharges" // label product id: n units, cents face value
+	Savings   = "savings"   // cents saved by the people who bought
+
+	// Distinct counts across the network (org 0), label the day the person
+	// or voucher was last served before ('' the first time). A site's own
+	// distinct counts read its sales, which a site's period keeps small.
+	People       = "people"
+	VouchersUsed = "vouchers_used"
+
+	VouchersIssued = "vouchers_issued"   // prescriber, the day of issue
+	VoucherFirst   = "voucher_first_use" // prescriber, the day of first use
+	VoucherLag     = "voucher_lag"       // prescriber, label whole days from issue to first use
+	VoucherExpiry  = "voucher_expiry"    // prescriber, day valid_until: vouchers that end unused
+	IssuedUsedHere = "issued_used_here"  // site, the day of issue in the site's zone: vouchers issued then, used there
+
+	pending = "rebuild" // the migration's request for a rebuild
+)
+
+// Steps maps a device's lifecycle action to the step it counts, when it
+// counts one (the sale is counted by the sale itself, net of refunds).
+var Steps = map[string]string{
+	"register": Intake, "diagnose": Diagnosed, "erase": Erased, "mark_ready": Ready,
+	"recycle": Recycled, "mark_lost": Lost, "refund": Returned,
+}
+
+// Key is one figure's row.
+type Key struct {
+	Day    string
+	Org    int64
+	Metric string
+	Label  string
+}
+
+// Delta is what a transaction adds to one figure.
+type Delta struct{ N, Cents int64 }
+
+type dated struct {
+	at  time.Time
+	key Key
+}
+
+// Tally gathers a transaction's changes. The zero value is ready to use.
+type Tally struct {
+	rows  map[Key]Delta
+	later map[dated]Delta // days still to place in their organisation's zone
+}
+
+// Add counts n and cents on a known local day (or day "" for counts now).
+func (t *Tally) Add(day string, org int64, metric, label string, n, cents int64) {
+	if t.rows == nil {
+		t.rows = map[Key]Delta{}
+	}
+	k := Key{day, org, metric, label}
+	d := t.rows[k]
+	t.rows[k] = Delta{d.N + n, d.Cents + cents}
+}
+
+// AddAt counts on the local day of at in org's time zone, found at Flush.
+func (t *Tally) AddAt(at time.Time, org int64, metric, label string, n, cents int64) {
+	if t.later == nil {
+		t.later = map[dated]Delta{}
+	}
+	k := dated{at.UTC().Truncate(time.Second), Key{"", org, metric, label}}
+	d := t.later[k]
+	t.later[k] = Delta{d.N + n, d.Cents + cents}
+}
+
+// Move counts a device leaving one state (and site) for another.
+func (t *Tally) Move(fromSite int64, from string, toSite int64, to, category string) {
+	if from != "" {
+		t.Add("", fromSite, Devices, from+"/"+category, -1, 0)
+	}
+	t.Add("", toSite, Devices, to+"/"+category, 1, 0)
+}
+
+// Days is a whole number of days between two instants, as a label.
+func Days(from, to time.Time) string {
+	d := int64(to.Sub(from) / (24 * time.Hour))
+	return strconv.FormatInt(max(d, 0), 10)
+}
+
+// Flush writes the tally in one statement (and, when some days wait for
+// their zone, one read of the organisations' zones first), rows in key
+// order so that concurrent transactions lock them in the same order.
+func (t *Tally) Flush(tx *gorm.DB) error {
+	if len(t.later) > 0 {
+		orgs := make([]int64, 0, len(t.later))
+		for k := range t.later {
+			orgs = append(orgs, k.key.Org)
+		}
+		zones, err := Zones(tx, orgs)
+		if err != nil {
+			return err
+		}
+		for k, d := range t.later {
+			k.key.Day = k.at.In(zones.Of(k.key.Org)).Format(time.DateOnly)
+			t.Add(k.key.Day, k.key.Org, k.key.Metric, k.key.Label, d.N, d.Cents)
+		}
+		t.later = nil
+	}
+	if len(t.rows) == 0 {
+		return nil
+	}
+	keys := make([]Key, 0, len(t.rows))
+	for k, d := range t.rows {
+		if d != (Delta{}) {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, compareKeys)
+	const chunk = 500 // six parameters a row, far below either engine's limit
+	for len(keys) > 0 {
+		part := keys[:min(chunk, len(keys))]
+		keys = keys[len(part):]
+		var sb strings.Builder
+		args := make([]any, 0, 6*len(part))
+		sb.WriteString("INSERT INTO figures (day, org_id, metric, label, n, cents) VALUES ")
+		for i, k := range part {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(?, ?, ?, ?, ?, ?)")
+			d := t.rows[k]
+			args = append(args, k.Day, k.Org, k.Metric, k.Label, d.N, d.Cents)
+		}
+		sb.WriteString(" ON CONFLICT (day, org_id, metric, label) DO UPDATE SET n = figures.n + excluded.n, cents = figures.cents + excluded.cents")
+		if err := tx.Exec(sb.String(), args...).Error; err != nil {
+			return fmt.Errorf("figures: %w", err)
+		}
+	}
+	t.rows = nil
+	return nil
+}
+
+func compareKeys(a, b Key) int {
+	return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.Org, b.Org), cmp.Compare(a.Metric, b.Metric), cmp.Compare(a.Label, b.Label))
+}
+
+// ZoneMap gives each organisation's time zone.
+type ZoneMap map[int64]*time.Location
+
+// Of is org's zone, Paris when unknown (the network's default).
+func (z ZoneMap) Of(org int64) *time.Location {
+	if l, ok := z[org]; ok {
+		return l
+	}
+	l, _ := time.LoadLocation("Europe/Paris")
+	return l
+}
+
+// Zones reads the time zones of orgs (every organisation when orgs is nil).
+func Zones(db *gorm.DB, orgs []int64) (ZoneMap, error) {
+	var rows []struct {
+		ID       int64
+		Timezone string
+	}
+	q := db.Table("organizations").Select("id, timezone")
+	if orgs != nil {
+		slices.Sort(orgs)
+		q = q.Where("id IN ?", slices.Compact(orgs))
+	}
+	if err := q.Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("time zones: %w", err)
+	}
+	out := ZoneMap{}
+	for _, r := range rows {
+		if l, err := time.LoadLocation(r.Timezone); err == nil {
+			out[r.ID] = l
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,348 @@
+package figures
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Saved is what a buyer saved on one line: a recharge's face value, or a
+// device's reference price (from its specs, when there is one), less what
+// was paid.
+func Saved(kind string, priceCents, faceValueCents, referenceCents int64, free bool) int64 {
+	paid := priceCents
+	if free {
+		paid = 0
+	}
+	if kind == "recharge" {
+		return faceValueCents - paid
+	}
+	if referenceCents > paid {
+		return referenceCents - paid
+	}
+	return 0
+}
+
+// ReferencePrice reads reference_price_cents from a device's specs, 0 when
+// absent or not a number.
+func ReferencePrice(specs []byte) int64 {
+	var m map[string]any
+	if len(specs) == 0 || json.Unmarshal(specs, &m) != nil {
+		return 0
+	}
+	switch v := m["reference_price_cents"].(type) {
+	case float64:
+		return int64(v)
+	case string:
+		n, _ := strconv.ParseInt(v, 10, 64)
+		return n
+	}
+	return 0
+}
+
+// Recount computes every figure from the history: device events and the
+// devices as they stand, sales and their lines, vouchers. It is what the
+// figures must equal; days are placed in each organisation's zone today.
+func Recount(ctx context.Context, db *gorm.DB) (map[Key]Delta, error) {
+	db = db.WithContext(ctx)
+	zones, err := Zones(db, nil)
+	if err != nil {
+		return nil, err
+	}
+	var t Tally
+	day := func(at time.Time, org int64) string { return at.In(zones.Of(org)).Format(time.DateOnly) }
+
+	var now []struct {
+		SiteID   int64
+		State    string
+		Category string
+		N        int64
+	}
+	if err := db.Raw(`SELECT site_id, state, category, COUNT(*) AS n FROM devices GROUP BY site_id, state, category`).Scan(&now).Error; err != nil {
+		return nil, fmt.Errorf("devices: %w", err)
+	}
+	for _, r := range now {
+		t.Add("", r.SiteID, Devices, r.State+"/"+r.Category, r.N, 0)
+	}
+
+	// Steps, and when each device got ready (for the wait until its sale).
+	readyAt := map[int64][]time.Time{}
+	rows, err := db.Raw(`SELECT e.device_id, e.action, e.to_state, COALESCE(e.site_id, d.site_id), e.at, d.category, d.created_at
+		FROM device_events e JOIN devices d ON d.id = e.device_id ORDER BY e.id`).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("device events: %w", err)
+	}
+	for rows.Next() {
+		var (
+			device, site         int64
+			action, to, category string
+			at, created          time.Time
+		)
+		if err := rows.Scan(&device, &action, &to, &site, &at, &category, &created); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("device events: %w", err)
+		}
+		step, ok := Steps[action]
+		if !ok || (action == "erase" && to != "erased") {
+			continue
+		}
+		t.Add(day(at, site), site, step, category, 1, 0)
+		if step == Ready {
+			t.Add(day(at, site), site, LagIntakeReady, Days(created, at), 1, 0)
+			readyAt[device] = append(readyAt[device], at)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("device events: %w", err)
+	}
+
+	type voucher struct {
+		org       int64
+		created   time.Time
+		validTill string
+		revoked   bool
+		used      bool
+		sites     map[int64]bool
+	}
+	vouchers := map[int64]*voucher{}
+	vrows, err := db.Raw(`SELECT id, organization_id, created_at, valid_until, revoked_at IS NOT NULL FROM vouchers`).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("vouchers: %w", err)
+	}
+	for vrows.Next() {
+		var id int64
+		v := &voucher{sites: map[int64]bool{}}
+		if err := vrows.Scan(&id, &v.org, &v.created, &v.validTill, &v.revoked); err != nil {
+			vrows.Close()
+			return nil, fmt.Errorf("vouchers: %w", err)
+		}
+		vouchers[id] = v
+		t.Add(day(v.created, v.org), v.org, VouchersIssued, "", 1, 0)
+		t.Add(v.validTill, v.org, VoucherExpiry, "", 1, 0) // until its first use
+	}
+	vrows.Close()
+	if err := vrows.Err(); err != nil {
+		return nil, fmt.Errorf("vouchers: %w", err)
+	}
+
+	// Sales in order, each with its lines.
+	type line struct {
+		saleID, price, face, ref int64
+		kind, category           string
+		device, product          *int64
+		refunded                 bool
+		specs                    []byte
+	}
+	var lines []line
+	lrows, err := db.Raw(`SELECT l.sale_id, l.kind, l.device_id, l.product_id, l.price_cents, COALESCE(l.face_value_cents, 0),
+			l.refund_id IS NOT NULL, COALESCE(d.category, ''), d.specs
+		FROM sale_lines l LEFT JOIN devices d ON d.id = l.device_id ORDER BY l.sale_id, l.id`).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("sale lines: %w", err)
+	}
+	for lrows.Next() {
+		var l line
+		var specs *string
+		if err := lrows.Scan(&l.saleID, &l.kind, &l.device, &l.product, &l.price, &l.face, &l.refunded, &l.category, &specs); err != nil {
+			lrows.Close()
+			return nil, fmt.Errorf("sale lines: %w", err)
+		}
+		if specs != nil {
+			l.ref = ReferencePrice([]byte(*specs))
+		}
+		lines = append(lines, l)
+	}
+	lrows.Close()
+	if err := lrows.Err(); err != nil {
+		return nil, fmt.Errorf("sale lines: %w", err)
+	}
+
+	lastPerson, lastVoucher := map[int64]string{}, map[int64]string{}
+	srows, err := db.Raw(`SELECT id, site_id, local_date, payment_method, beneficiary_id, voucher_id, created_at FROM sales ORDER BY id`).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("sales: %w", err)
+	}
+	defer srows.Close()
+	for srows.Next() {
+		var (
+			id, site, person, vid int64
+			date, method          string
+			at                    time.Time
+		)
+		if err := srows.Scan(&id, &site, &date, &method, &person, &vid, &at); err != nil {
+			return nil, fmt.Errorf("sales: %w", err)
+		}
+		free := method == "free"
+		var paid int64
+		for len(lines) > 0 && lines[0].saleID < id {
+			lines = lines[1:]
+		}
+		for len(lines) > 0 && lines[0].saleID == id {
+			l := lines[0]
+			lines = lines[1:]
+			if l.kind == "device" && l.device != nil {
+				if times := readyAt[*l.device]; len(times) > 0 {
+					// The last time it got ready, up to the sale itself.
+					i := sort.Search(len(times), func(k int) bool { return times[k].After(at) })
+					if i > 0 {
+						t.Add(date, site, LagReadySold, Days(times[i-1], at), 1, 0)
+					}
+				}
+			}
+			if l.refunded {
+				continue
+			}
+			if !free {
+				paid += l.price
+			}
+			t.Add(date, site, Savings, "", 0, Saved(l.kind, l.price, l.face, l.ref, free))
+			if l.kind == "device" {
+				t.Add(date, site, Sold, l.category, 1, 0)
+			} else if l.product != nil {
+				t.Add(date, site, Recharges, strconv.FormatInt(*l.product, 10), 1, l.face)
+			}
+		}
+		t.Add(date, site, Sales, method, 1, paid)
+		Served(&t, date, lastPerson[person], lastVoucher[vid])
+		lastPerson[person] = max(lastPerson[person], date)
+		lastVoucher[vid] = max(lastVoucher[vid], date)
+		if v := vouchers[vid]; v != nil {
+			if !v.used {
+				v.used = true
+				FirstUse(&t, date, at, v.org, v.created, v.validTill)
+			}
+			if !v.sites[site] {
+				v.sites[site] = true
+				t.Add(day(v.created, site), site, IssuedUsedHere, "", 1, 0)
+			}
+		}
+	}
+	if err := srows.Err(); err != nil {
+		return nil, fmt.Errorf("sales: %w", err)
+	}
+	for _, v := range vouchers {
+		if !v.used && v.revoked {
+			t.Add(v.validTill, v.org, VoucherExpiry, "", -1, 0)
+		}
+	}
+	out := map[Key]Delta{}
+	for k, d := range t.rows {
+		if d != (Delta{}) {
+			out[k] = d
+		}
+	}
+	return out, nil
+}
+
+// Served counts a sale on date in the network's distinct counts, given the
+// days the person and the voucher were last served before (” never).
+func Served(t *Tally, date, lastPerson, lastVoucher string) {
+	if lastPerson < date {
+		t.Add(date, 0, People, lastPerson, 1, 0)
+	}
+	if lastVoucher < date {
+		t.Add(date, 0, VouchersUsed, lastVoucher, 1, 0)
+	}
+}
+
+// FirstUse counts a voucher's first use on date (at): for its prescriber,
+// the use, the days it waited, and one voucher fewer to end unused.
+func FirstUse(t *Tally, date string, at time.Time, org int64, issued time.Time, validUntil string) {
+	t.Add(date, org, VoucherFirst, "", 1, 0)
+	t.Add(date, org, VoucherLag, Days(issued, at), 1, 0)
+	t.Add(validUntil, org, VoucherExpiry, "", -1, 0)
+}
+
+// Stored reads the figures as they are (the rebuild request aside).
+func Stored(ctx context.Context, db *gorm.DB) (map[Key]Delta, error) {
+	var rows []struct {
+		Day    string
+		OrgID  int64
+		Metric string
+		Label  string
+		N      int64
+		Cents  int64
+	}
+	if err := db.WithContext(ctx).Raw(`SELECT day, org_id, metric, label, n, cents FROM figures WHERE metric <> ?`, pending).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("figures: %w", err)
+	}
+	out := map[Key]Delta{}
+	for _, r := range rows {
+		if r.N != 0 || r.Cents != 0 {
+			out[Key{r.Day, r.OrgID, r.Metric, r.Label}] = Delta{r.N, r.Cents}
+		}
+	}
+	return out, nil
+}
+
+// Rebuild replaces every figure with a recount, in one transaction that
+// also clears the migration's request for it. Sales and events wait
+// meanwhile on PostgreSQL (the table is locked), so that none is lost.
+func Rebuild(ctx context.Context, db *gorm.DB, postgres bool) (int, error) {
+	n := 0
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if postgres {
+			if err := tx.Exec(`LOCK TABLE figures IN EXCLUSIVE MODE`).Error; err != nil {
+				return fmt.Errorf("lock figures: %w", err)
+			}
+		}
+		counted, err := Recount(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := tx.Exec(`DELETE FROM figures`).Error; err != nil {
+			return fmt.Errorf("clear figures: %w", err)
+		}
+		t := Tally{rows: counted}
+		n = len(counted)
+		return t.Flush(tx)
+	})
+	return n, err
+}
+
+// RebuildIfPending rebuilds the figures when the migration asked for it.
+func RebuildIfPending(ctx context.Context, db *gorm.DB, postgres bool) (bool, error) {
+	var n int64
+	if err := db.WithContext(ctx).Table("figures").Where("metric = ?", pending).Count(&n).Error; err != nil {
+		return false, fmt.Errorf("figures: %w", err)
+	}
+	if n == 0 {
+		return false, nil
+	}
+	_, err := Rebuild(ctx, db, postgres)
+	return err == nil, err
+}
+
+// Compare lists the figures that differ from the recount, at most limit.
+func Compare(stored, counted map[Key]Delta, limit int) []string {
+	var keys []Key
+	for k := range counted {
+		keys = append(keys, k)
+	}
+	for k := range stored {
+		if _, ok := counted[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, compareKeys)
+	var out []string
+	for _, k := range keys {
+		if stored[k] == counted[k] {
+			continue
+		}
+		if len(out) == limit {
+			out = append(out, "…")
+			break
+		}
+		out = append(out, fmt.Sprintf("%s %q org %d day %q: kept %d (%d cents), recount %d (%d cents)",
+			k.Metric, k.Label, k.Org, k.Day, stored[k].N, stored[k].Cents, counted[k].N, counted[k].Cents))
+	}
+	return out
+}
