@@ -21,6 +21,49 @@ type API struct {
 // Routes mounts the routes on a group behind partners.RequireAuth.
 func (a *API) Routes(r *gin.RouterGroup) {
 	r.GET("/reports/summary", httpx.Authed(a.summary))
+	r.GET("/reports/funders", httpx.Authed(a.funders))
+	r.GET("/reports/open-data.csv", httpx.Authed(a.openData))
+}
+
+func (a *API) funders(c *gin.Context, caller partners.Caller) error {
+	f, err := a.Service.FunderReport(c.Request.Context(), caller, c.Query("from"), c.Query("to"))
+	if err != nil {
+		return err
+	}
+	name := "tremplin-financeurs-" + f.From + "-" + f.To
+	switch accept := c.GetHeader("Accept"); {
+	case strings.Contains(accept, "text/csv"):
+		var b bytes.Buffer
+		if err := WriteFundersCSV(&b, f); err != nil {
+			return err
+		}
+		c.Header("Content-Disposition", `attachment; filename="`+name+`.csv"`)
+		c.Data(http.StatusOK, "text/csv; charset=utf-8", b.Bytes())
+	case strings.Contains(accept, "application/pdf"):
+		pdf, err := FundersPDF(f, "Réseau Tremplin")
+		if err != nil {
+			return err
+		}
+		c.Header("Content-Disposition", `attachment; filename="`+name+`.pdf"`)
+		c.Data(http.StatusOK, "application/pdf", pdf)
+	default:
+		c.JSON(http.StatusOK, f)
+	}
+	return nil
+}
+
+func (a *API) openData(c *gin.Context, caller partners.Caller) error {
+	cells, from, to, err := a.Service.OpenData(c.Request.Context(), caller, c.Query("from"), c.Query("to"))
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := WriteOpenData(&b, cells); err != nil {
+		return err
+	}
+	c.Header("Content-Disposition", `attachment; filename="tremplin-donnees-ouvertes-`+from+`-`+to+`.csv"`)
+	c.Data(http.StatusOK, "text/csv; charset=utf-8", b.Bytes())
+	return nil
 }
 
 func (a *API) summary(c *gin.Context, caller partners.Caller) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/tremplin/tremplin/distribution"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/testenv"
+	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // seedCounter gives a fresh, migrated database a space (id 1) with n devices
@@ -48,6 +50,11 @@ func seedCounter(t *testing.T, dbURL, dataDir string, n int) []string {
 				t.Fatal(err)
 			}
 		}
+	}
+	// Written behind the service's back: the report figures are recounted,
+	// as `tremplin reports rebuild` does after such a load.
+	if _, err := figures.Rebuild(context.Background(), db.DB, db.Engine == database.Postgres); err != nil {
+		t.Fatal(err)
 	}
 	return codes
 }
