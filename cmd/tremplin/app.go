@@ -204,6 +204,9 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 		c.JSON(http.StatusOK, gin.H{"status": "ready", "database": s.db.Engine})
 		return nil
 	}))
+	if err := metrics.Registry.Register(&reports.Gauges{DB: s.db, TTL: 10 * time.Second}); err != nil {
+		return nil, nil, fmt.Errorf("stock gauges: %w", err)
+	}
 	e.GET("/metrics", gin.WrapH(metrics.Handler()))
 	e.GET("/api/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", apispec.JSON) })
 	e.GET("/api/docs", apiDocs)

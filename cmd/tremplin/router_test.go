@@ -100,6 +100,8 @@ func TestOperationsEndpoints(t *testing.T) {
 		`tremplin_http_requests_total{method="GET",route="/api/v1/me",status="401"} 1`,
 		`tremplin_http_request_duration_seconds_bucket{method="GET",route="/readyz"`,
 		`go_goroutines`,
+		`tremplin_low_stock 0`,
+		`tremplin_stock_scrape_error 0`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
