@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/i18n"
 	"github.com/tremplin/tremplin/partners"
 )
 
@@ -23,6 +25,21 @@ func (a *API) Routes(r *gin.RouterGroup) {
 	r.GET("/reports/summary", httpx.Authed(a.summary))
 	r.GET("/reports/funders", httpx.Authed(a.funders))
 	r.GET("/reports/open-data.csv", httpx.Authed(a.openData))
+	r.GET("/reports/donors/:id/impact.pdf", httpx.Authed(a.impact))
+}
+
+func (a *API) impact(c *gin.Context, caller partners.Caller) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return fmt.Errorf("donor %q: %w", c.Param("id"), apperr.ErrNotFound)
+	}
+	pdf, name, err := a.Service.ImpactReport(c.Request.Context(), caller, id, c.Query("from"), c.Query("to"), i18n.French)
+	if err != nil {
+		return err
+	}
+	c.Header("Content-Disposition", `inline; filename="`+name+`"`)
+	c.Data(http.StatusOK, "application/pdf", pdf)
+	return nil
 }
 
 func (a *API) funders(c *gin.Context, caller partners.Caller) error {

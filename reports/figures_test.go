@@ -92,7 +92,13 @@ func (n *network) must(err error) {
 // devices registers devices at the warehouse, one per category given.
 func (n *network) devices(specs string, cats ...inventory.Category) []int64 {
 	n.t.Helper()
-	don, err := n.inv.CreateDonation(n.ctx, admin, inventory.NewDonation{DonorID: n.org("donor"), WarehouseID: n.org("warehouse")})
+	return n.devicesFrom(n.org("donor"), specs, cats...)
+}
+
+// devicesFrom registers a donation of donor's at the warehouse.
+func (n *network) devicesFrom(donor int64, specs string, cats ...inventory.Category) []int64 {
+	n.t.Helper()
+	don, err := n.inv.CreateDonation(n.ctx, admin, inventory.NewDonation{DonorID: donor, WarehouseID: n.org("warehouse")})
 	n.must(err)
 	var ids []int64
 	for _, c := range cats {
@@ -133,7 +139,7 @@ func (n *network) voucher(prescriber, first string, devices, recharges, days int
 	b, err := n.dist.CreateBeneficiary(n.ctx, n.prescriber(prescriber), distribution.NewBeneficiary{FirstName: first, LastName: "Martin"})
 	n.must(err)
 	v, err := n.dist.IssueVoucher(n.ctx, n.prescriber(prescriber), distribution.NewVoucher{BeneficiaryID: b.ID,
-		DeviceCategories: []string{"smartphone", "laptop"}, Devices: devices, Recharges: recharges, ValidDays: days})
+		DeviceCategories: []string{"smartphone", "laptop", "tablet"}, Devices: devices, Recharges: recharges, ValidDays: days})
 	n.must(err)
 	return v.Code
 }

@@ -2,12 +2,18 @@ package reports
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"slices"
+	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/i18n"
 	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/recharges"
@@ -21,17 +27,40 @@ type Pages struct {
 	Session   gin.HandlerFunc
 }
 
-// Routes mounts the pages.
+// Routes mounts the pages: the admin's home is the network's dashboard;
+// site staff have their site's.
 func (p *Pages) Routes(r gin.IRouter) {
-	r.GET("/admin", p.Session, p.network)
+	r.GET("/admin", p.Session, p.dashboard)
+	r.GET("/tableau-de-bord", p.Session, p.dashboard)
+	r.GET("/admin/donateurs/:id/impact.pdf", p.Session, p.impact)
+}
+
+// impact prints a donor's impact report (admins).
+func (p *Pages) impact(c *gin.Context) {
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	id, _ := strconv.ParseInt(c.Param("id"), 10, 64)
+	pdf, name, err := p.Service.ImpactReport(c.Request.Context(), caller, id, c.Query("from"), c.Query("to"), i18n.French) // printed in French, as the certificates
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	c.Header("Content-Disposition", `inline; filename="`+name+`"`)
+	c.Data(http.StatusOK, "application/pdf", pdf)
 }
 
 // Menu is what the report pages offer a caller.
 func (p *Pages) Menu(c partners.Caller) []web.Link {
-	if !c.IsAdmin() {
-		return nil
+	switch {
+	case c.IsAdmin():
+		return []web.Link{{ID: "network", Label: "Dashboard", Href: "/admin", Primary: true}}
+	case c.Is(partners.RoleWarehouse, partners.RoleSpace):
+		return []web.Link{{ID: "dashboard", Label: "Dashboard", Href: "/tableau-de-bord"}}
 	}
-	return []web.Link{{ID: "network", Label: "Network", Href: "/admin", Primary: true}}
+	return nil
 }
 
 // SiteCounts are one site's shelves today.
@@ -123,22 +152,99 @@ func (s *Service) Counts(ctx context.Context, c partners.Caller, stock *recharge
 	return out, nil
 }
 
-type networkView struct {
+type dashboardView struct {
 	web.Page
-	Network
+	Network    *Network // the admin's view: every site's shelves
+	Dash       Dashboard
+	From, To   string
+	SiteID     int64
+	Sites      []SiteCounts // the admin's choice of a site
+	Stock      []recharges.StockLine
+	Weeks      []string // the weeks' labels (their Monday), 24/03
+	Flow       []string
+	States     []string
+	Problem    string // a period not understood
+	FlowChart  template.HTML
+	SalesChart template.HTML
+	UseChart   template.HTML
 }
 
-// network is the admin's home: where the devices are, what is running low,
-// how many vouchers are out.
-func (p *Pages) network(c *gin.Context) {
+// dashboard is the admin's home (the network, or one site) and site
+// staff's view of their site: the period's flow week by week, the sales,
+// the vouchers of each prescriber, the stock as it stands. Charts are SVG
+// drawn here, each followed by its figures as a table.
+func (p *Pages) dashboard(c *gin.Context) {
 	caller, err := partners.CurrentCaller(c)
-	v := &networkView{}
-	if err == nil {
-		v.Network, err = p.Service.Counts(c.Request.Context(), caller, p.Recharges)
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	if c.Request.URL.Path == "/admin" && !caller.IsAdmin() {
+		p.Site.Fail(c, apperr.ErrForbidden)
+		return
+	}
+	ctx := c.Request.Context()
+	l := p.Site.Lang(c)
+	v := &dashboardView{From: c.Query("from"), To: c.Query("to"), Flow: Flow, States: lifecycle}
+	if caller.IsAdmin() {
+		if id, err := strconv.ParseInt(c.Query("site"), 10, 64); err == nil && id > 0 {
+			v.SiteID = id
+		}
+	}
+	v.Dash, err = p.Service.Dashboard(ctx, caller, v.From, v.To, v.SiteID)
+	if errors.Is(err, apperr.ErrInvalid) || errors.Is(err, apperr.ErrNotFound) {
+		// A mistyped date or site: say so, and show the default view.
+		v.Problem = l.T("These dates are not understood: the last twelve weeks are shown.")
+		v.From, v.To, v.SiteID = "", "", 0
+		v.Dash, err = p.Service.Dashboard(ctx, caller, "", "", 0)
 	}
 	if err != nil {
 		p.Site.Fail(c, err)
 		return
 	}
-	p.Site.Render(c, http.StatusOK, "network", v)
+	v.From, v.To = v.Dash.From, v.Dash.To
+	if caller.IsAdmin() {
+		n, err := p.Service.Counts(ctx, caller, p.Recharges)
+		if err != nil {
+			p.Site.Fail(c, err)
+			return
+		}
+		v.Sites = n.Sites
+		if v.SiteID == 0 {
+			v.Network = &n
+		}
+	}
+	if v.Network == nil && v.Dash.SiteID != nil {
+		if v.Stock, err = p.Recharges.Stock(ctx, caller, *v.Dash.SiteID, false); err != nil {
+			p.Site.Fail(c, err)
+			return
+		}
+	}
+	flow := make([]Series, len(Flow))
+	sales := []Series{{Name: l.T("Sales")}}
+	for i, step := range Flow {
+		flow[i].Name = l.T("step." + step)
+	}
+	for _, w := range v.Dash.Weeks {
+		d, _ := time.Parse(time.DateOnly, w.Start)
+		v.Weeks = append(v.Weeks, d.Format("02/01"))
+		for i, step := range Flow {
+			flow[i].Values = append(flow[i].Values, w.Steps[step])
+		}
+		sales[0].Values = append(sales[0].Values, w.Sales)
+	}
+	v.FlowChart = LineChart(l.T("Devices through the lifecycle, week by week"), v.Weeks, flow)
+	v.SalesChart = BarChart(l.T("Sales week by week"), v.Weeks, sales)
+	if len(v.Dash.Prescribers) > 0 {
+		use := []Series{{Name: l.T("Issued")}, {Name: l.T("Put to use")}, {Name: l.T("Ended unused")}}
+		var names []string
+		for _, pr := range v.Dash.Prescribers {
+			names = append(names, pr.Name)
+			use[0].Values = append(use[0].Values, pr.Issued)
+			use[1].Values = append(use[1].Values, pr.Used)
+			use[2].Values = append(use[2].Values, pr.Expired)
+		}
+		v.UseChart = BarChart(l.T("Vouchers of each prescriber"), names, use)
+	}
+	p.Site.Render(c, http.StatusOK, "dashboard", v)
 }

@@ -23,8 +23,9 @@ import (
 
 // Service reads the other domains' tables; it writes nothing.
 type Service struct {
-	DB  *database.DB
-	Now func() time.Time
+	DB      *database.DB
+	Now     func() time.Time
+	Factors []Factor // the donor report's environmental factors; nil: DefaultFactors
 }
 
 // Summary is the report of a period.

@@ -220,13 +220,18 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	(&inventory.API{Service: s.inventory, Scanners: []inventory.Scanner{s.distribution.ScanVoucher}}).Routes(authed)
 	(&recharges.API{Service: s.recharges}).Routes(authed)
 	(&distribution.API{Service: s.distribution}).Routes(authed)
-	(&reports.API{Service: &reports.Service{DB: s.db}}).Routes(authed)
+	factors, err := reports.LoadFactors(cfg.ImpactFactors)
+	if err != nil {
+		return nil, nil, fmt.Errorf("TREMPLIN_IMPACT_FACTORS: %w", err)
+	}
+	figuresRead := &reports.Service{DB: s.db, Factors: factors}
+	(&reports.API{Service: figuresRead}).Routes(authed)
 	session := account.RequireSession()
 	bench := &inventory.Pages{Service: s.inventory, Site: site, Session: session, Partners: s.partners, Recharges: s.recharges,
 		VoucherCode: func(code string) bool { _, err := distribution.NormalizeCode(code); return err == nil }}
 	vouchers := &distribution.Pages{Service: s.distribution, Site: site, Session: session, AnonymiseAfter: cfg.AnonymiseAfter}
 	cards := &recharges.Pages{Service: s.recharges, Partners: s.partners, Site: site, Session: session}
-	home := &reports.Pages{Service: &reports.Service{DB: s.db}, Recharges: s.recharges, Site: site, Session: session}
+	home := &reports.Pages{Service: figuresRead, Recharges: s.recharges, Site: site, Session: session}
 	account.Menus = append(account.Menus, home.Menu, account.Menu, vouchers.Menu, bench.Menu, cards.Menu)
 	account.Routes(e)
 	account.AdminRoutes(e)

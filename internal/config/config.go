@@ -37,6 +37,7 @@ type Config struct {
 	VoucherWindow   time.Duration
 	VoucherMaxFails int
 	AnonymiseAfter  string
+	ImpactFactors   string
 	DevicesPerYear  int
 	WarrantyMonths  int
 }
@@ -105,6 +106,8 @@ var Options = []Option{
 			c.AnonymiseAfter = v
 			return nil
 		}},
+	{Env: "TREMPLIN_IMPACT_FACTORS", Default: "", Description: "a JSON file of the donor report's environmental factors per device category, each with its source; empty: ADEME's published figures for smartphones and laptops",
+		set: func(c *Config, v string) error { c.ImpactFactors = v; return nil }},
 	{Env: "TREMPLIN_POLICY_DEVICES_PER_YEAR", Default: "2", Description: "devices one person may buy over 12 months, across all their vouchers (0: no limit)",
 		set: func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)

@@ -1,0 +1,257 @@
+package reports
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/i18n"
+	"github.com/tremplin/tremplin/internal/pdfdraw"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// Factor is what one reused device of a category spares, per year of use
+// instead of a new one, with where the figure comes from: no factor is
+// printed without its source.
+type Factor struct {
+	Category        string  `json:"category"`
+	KgCO2ePerYear   float64 `json:"kg_co2e_per_year"`
+	KgMaterialsYear float64 `json:"kg_materials_per_year"`
+	Source          string  `json:"source"`
+	URL             string  `json:"url"`
+}
+
+// ademe2022 is the study the default factors come from.
+const ademe2022 = "ADEME, « Évaluation de l'impact environnemental d'un ensemble de produits reconditionnés », septembre 2022 " +
+	"(un appareil reconditionné acheté à la place d'un neuf, par année d'utilisation)"
+
+// DefaultFactors are published figures for the categories that have one;
+// tablets, desktops and the others are not estimated until a source is
+// configured for them (TREMPLIN_IMPACT_FACTORS).
+var DefaultFactors = []Factor{
+	{Category: "smartphone", KgCO2ePerYear: 24.6, KgMaterialsYear: 76.9, Source: ademe2022,
+		URL: "librairie.ademe.fr"},
+	{Category: "laptop", KgCO2ePerYear: 27, KgMaterialsYear: 127, Source: ademe2022,
+		URL: "librairie.ademe.fr"},
+}
+
+// LoadFactors reads factors from a JSON file (a list of Factor); an empty
+// path gives DefaultFactors. A factor without a source is refused.
+func LoadFactors(path string) ([]Factor, error) {
+	if path == "" {
+		return DefaultFactors, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("impact factors: %w", err)
+	}
+	var fs []Factor
+	if err := json.Unmarshal(b, &fs); err != nil {
+		return nil, fmt.Errorf("impact factors %s: %w", path, err)
+	}
+	for i, f := range fs {
+		if strings.TrimSpace(f.Category) == "" || strings.TrimSpace(f.Source) == "" || f.KgCO2ePerYear < 0 || f.KgMaterialsYear < 0 {
+			return nil, fmt.Errorf("impact factors %s: factor %d needs a category, its source and figures of 0 or more", path, i+1)
+		}
+	}
+	return fs, nil
+}
+
+// DonationImpact is what became of one donation's devices.
+type DonationImpact struct {
+	ID         int64
+	ReceivedOn string
+	Devices    int64
+	Erased     int64
+}
+
+// Impact is what became of a donor's devices received over a period.
+type Impact struct {
+	Donor       partners.Organization
+	From, To    string
+	Given       int64
+	Reused      int64 // sold to someone, not refunded
+	Recycled    int64
+	Erased      int64 // with a recorded, passed erasure
+	InProgress  int64 // still being refurbished or on a shelf
+	People      int64
+	ByCategory  map[string]int64 // reused, by category
+	Donations   []DonationImpact
+	Factors     []Factor
+	KgCO2e      float64 // spared over one year of use of the reused devices
+	KgMaterials float64
+	Unestimated int64 // reused devices of a category without a factor
+}
+
+// DonorImpact reads what became of the devices of the donor's donations
+// received in [from, to] (admins only).
+func (s *Service) DonorImpact(ctx context.Context, c partners.Caller, donorID int64, from, to string) (Impact, error) {
+	if from == "" && to == "" { // since the start of the year
+		loc, _ := time.LoadLocation(partners.DefaultTimezone)
+		from = s.now().In(loc).Format("2006") + "-01-01"
+	}
+	first, last, err := s.territoryPeriod(c, from, to)
+	if err != nil {
+		return Impact{}, err
+	}
+	db := s.DB.WithContext(ctx)
+	out := Impact{From: first, To: last, ByCategory: map[string]int64{}, Factors: s.factors()}
+	if err := db.Where("id = ? AND kind = ?", donorID, partners.KindDonor).Take(&out.Donor).Error; err != nil {
+		return Impact{}, fmt.Errorf("donor %d: %w", donorID, apperr.ErrNotFound)
+	}
+	var rows []struct {
+		DonationID int64
+		ReceivedOn string
+		Category   string
+		State      string
+		Erased     bool
+		N          int64
+	}
+	if err := db.Raw(`SELECT dn.id AS donation_id, dn.received_on, d.category, d.state, d.erased_at IS NOT NULL AS erased, COUNT(*) AS n
+		FROM devices d JOIN donations dn ON dn.id = d.donation_id
+		WHERE dn.donor_id = ? AND dn.received_on >= ? AND dn.received_on <= ?
+		GROUP BY dn.id, dn.received_on, d.category, d.state, d.erased_at IS NOT NULL ORDER BY dn.received_on, dn.id`, donorID, first, last).Scan(&rows).Error; err != nil {
+		return Impact{}, fmt.Errorf("devices of donor %d: %w", donorID, err)
+	}
+	for _, r := range rows {
+		if len(out.Donations) == 0 || out.Donations[len(out.Donations)-1].ID != r.DonationID {
+			out.Donations = append(out.Donations, DonationImpact{ID: r.DonationID, ReceivedOn: r.ReceivedOn})
+		}
+		d := &out.Donations[len(out.Donations)-1]
+		d.Devices += r.N
+		out.Given += r.N
+		if r.Erased {
+			d.Erased += r.N
+			out.Erased += r.N
+		}
+		switch r.State {
+		case "sold":
+			out.Reused += r.N
+			out.ByCategory[r.Category] += r.N
+		case "recycled":
+			out.Recycled += r.N
+		case "lost":
+		default:
+			out.InProgress += r.N
+		}
+	}
+	if err := db.Raw(`SELECT COUNT(DISTINCT s.beneficiary_id) FROM sale_lines l JOIN sales s ON s.id = l.sale_id
+		JOIN devices d ON d.id = l.device_id JOIN donations dn ON dn.id = d.donation_id
+		WHERE l.refund_id IS NULL AND dn.donor_id = ? AND dn.received_on >= ? AND dn.received_on <= ?`, donorID, first, last).Scan(&out.People).Error; err != nil {
+		return Impact{}, fmt.Errorf("people equipped: %w", err)
+	}
+	for cat, n := range out.ByCategory {
+		i := slices.IndexFunc(out.Factors, func(f Factor) bool { return f.Category == cat })
+		if i < 0 {
+			out.Unestimated += n
+			continue
+		}
+		out.KgCO2e += float64(n) * out.Factors[i].KgCO2ePerYear
+		out.KgMaterials += float64(n) * out.Factors[i].KgMaterialsYear
+	}
+	return out, nil
+}
+
+func (s *Service) factors() []Factor {
+	if s.Factors != nil {
+		return s.Factors
+	}
+	return DefaultFactors
+}
+
+// kg writes a mass the French way, to the kilogram.
+func kg(v float64) string {
+	n := strconv.FormatInt(int64(math.Round(v)), 10)
+	var b strings.Builder
+	for i, r := range n {
+		if i > 0 && (len(n)-i)%3 == 0 {
+			b.WriteString("\u202f")
+		}
+		b.WriteRune(r)
+	}
+	return b.String() + " kg"
+}
+
+// factor writes a published figure as published, to the tenth: 24,6 kg.
+func factor(v float64) string {
+	return strings.Replace(strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64), ".", ",", 1) + " kg"
+}
+
+// ImpactPDF prints the donor impact report.
+func ImpactPDF(im Impact, generated time.Time, categoryName func(string) string) ([]byte, error) {
+	title := "Rapport d'impact — " + im.Donor.Name
+	doc := pdfdraw.Report(title, title)
+	day := func(s string) string {
+		if t, err := time.Parse(time.DateOnly, s); err == nil {
+			return t.Format("02/01/2006")
+		}
+		return s
+	}
+	doc.Heading(16, title)
+	doc.Lines(10, fmt.Sprintf("Dons reçus du %s au %s. Situation au %s.", day(im.From), day(im.To), generated.Format("02/01/2006")))
+	doc.Ln(3)
+	num := func(n int64) string { return strconv.FormatInt(n, 10) }
+	t := doc.NewTable(10, pdfdraw.Column{Title: "Ce que sont devenus vos appareils", Width: 130}, pdfdraw.Column{Title: "Nombre", Width: 40})
+	for _, r := range [][2]string{
+		{"Appareils donnés", num(im.Given)},
+		{"Réemployés : vendus à prix solidaire à une personne orientée par un travailleur social", num(im.Reused)},
+		{"Données effacées (effacement certifié réussi)", num(im.Erased)},
+		{"Recyclés (filière agréée)", num(im.Recycled)},
+		{"En cours de reconditionnement ou en rayon", num(im.InProgress)},
+		{"Personnes équipées", num(im.People)},
+	} {
+		t.Row(0, r[0], r[1])
+	}
+	doc.Ln(4)
+	doc.Heading(12, "Effacement des données")
+	if len(im.Donations) == 0 {
+		doc.Lines(10, "Aucun don reçu sur la période.")
+	} else {
+		t = doc.NewTable(9, pdfdraw.Column{Title: "Don", Width: 20}, pdfdraw.Column{Title: "Reçu le", Width: 25}, pdfdraw.Column{Title: "Appareils", Width: 22},
+			pdfdraw.Column{Title: "Effacés", Width: 20}, pdfdraw.Column{Title: "Référence du certificat d'effacement", Width: 93})
+		for _, d := range im.Donations {
+			t.Row(0, "n° "+num(d.ID), day(d.ReceivedOn), num(d.Devices), num(d.Erased),
+				fmt.Sprintf("Certificat du don n° %d (Tremplin : /dons/%d/certificat.pdf)", d.ID, d.ID))
+		}
+	}
+	doc.Ln(4)
+	doc.Heading(12, "Estimation environnementale")
+	doc.Lines(9, "Chaque appareil réemployé évite la fabrication d'un appareil neuf. L'estimation compte une année d'utilisation par appareil, "+
+		"avec les facteurs publiés ci-dessous ; une catégorie sans facteur publié n'est pas estimée.")
+	t = doc.NewTable(8.5, pdfdraw.Column{Title: "Catégorie", Width: 28}, pdfdraw.Column{Title: "Réemployés", Width: 20},
+		pdfdraw.Column{Title: "CO2e évité / an", Width: 24}, pdfdraw.Column{Title: "Matières évitées / an", Width: 28}, pdfdraw.Column{Title: "Source", Width: 80})
+	for _, f := range im.Factors {
+		n := im.ByCategory[f.Category]
+		t.Row(0, categoryName(f.Category), num(n), kg(float64(n)*f.KgCO2ePerYear), kg(float64(n)*f.KgMaterialsYear),
+			fmt.Sprintf("%s — %s CO2e par appareil et par an, %s de matières. %s", f.Source, factor(f.KgCO2ePerYear), factor(f.KgMaterialsYear), f.URL))
+	}
+	doc.Ln(2)
+	total := fmt.Sprintf("Au total : %s de CO2e et %s de matières premières évités sur une année d'utilisation.", kg(im.KgCO2e), kg(im.KgMaterials))
+	if im.Unestimated > 0 {
+		total += fmt.Sprintf(" %d appareil(s) réemployé(s) d'autres catégories ne sont pas comptés : aucun facteur publié n'est configuré pour elles.", im.Unestimated)
+	}
+	doc.Lines(10, total)
+	return doc.Bytes()
+}
+
+// ImpactReport is the donor impact PDF and its file name, the categories
+// named in l.
+func (s *Service) ImpactReport(ctx context.Context, c partners.Caller, donorID int64, from, to string, l i18n.Lang) ([]byte, string, error) {
+	im, err := s.DonorImpact(ctx, c, donorID, from, to)
+	if err != nil {
+		return nil, "", err
+	}
+	loc, _ := time.LoadLocation(partners.DefaultTimezone)
+	pdf, err := ImpactPDF(im, s.now().In(loc), func(cat string) string { return l.T("category." + cat) })
+	if err != nil {
+		return nil, "", fmt.Errorf("impact report: %w", err)
+	}
+	return pdf, fmt.Sprintf("tremplin-impact-%d-%s-%s.pdf", donorID, im.From, im.To), nil
+}
