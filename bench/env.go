@@ -36,6 +36,19 @@ type env struct {
 	token   string
 	seeded  bool
 	env     []string
+
+	yearSeeded bool          // report_summary's year is in the database
+	rebuild    time.Duration // how long the figures took to rebuild from it
+}
+
+// run runs a tremplin command against the bench's database.
+func (e *env) run(ctx context.Context, args ...string) error {
+	cmd := exec.CommandContext(ctx, e.bin, args...)
+	cmd.Env = e.env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("tremplin %v: %v\n%s", args, err, out)
+	}
+	return nil
 }
 
 const benchPassword = "bench password 1234"

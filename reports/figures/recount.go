@@ -132,101 +132,98 @@ func Recount(ctx context.Context, db *gorm.DB) (map[Key]Delta, error) {
 		return nil, fmt.Errorf("vouchers: %w", err)
 	}
 
-	// Sales in order, each with its lines.
-	type line struct {
-		saleID, price, face, ref int64
-		kind, category           string
-		device, product          *int64
-		refunded                 bool
-		specs                    []byte
-	}
-	var lines []line
-	lrows, err := db.Raw(`SELECT l.sale_id, l.kind, l.device_id, l.product_id, l.price_cents, COALESCE(l.face_value_cents, 0),
-			l.refund_id IS NOT NULL, COALESCE(d.category, ''), d.specs
-		FROM sale_lines l LEFT JOIN devices d ON d.id = l.device_id ORDER BY l.sale_id, l.id`).Rows()
-	if err != nil {
-		return nil, fmt.Errorf("sale lines: %w", err)
-	}
-	for lrows.Next() {
-		var l line
-		var specs *string
-		if err := lrows.Scan(&l.saleID, &l.kind, &l.device, &l.product, &l.price, &l.face, &l.refunded, &l.category, &specs); err != nil {
-			lrows.Close()
-			return nil, fmt.Errorf("sale lines: %w", err)
-		}
-		if specs != nil {
-			l.ref = ReferencePrice([]byte(*specs))
-		}
-		lines = append(lines, l)
-	}
-	lrows.Close()
-	if err := lrows.Err(); err != nil {
-		return nil, fmt.Errorf("sale lines: %w", err)
-	}
-
+	// Sales in order, each with its lines, in one streamed statement: the
+	// history is never held in memory, only a day per person and voucher.
 	lastPerson, lastVoucher := map[int64]string{}, map[int64]string{}
-	srows, err := db.Raw(`SELECT id, site_id, local_date, payment_method, beneficiary_id, voucher_id, created_at FROM sales ORDER BY id`).Rows()
+	type sale struct {
+		id, site, person, voucher int64
+		date, method              string
+		at                        time.Time
+		paid                      int64
+	}
+	var cur *sale
+	finish := func(x *sale) {
+		if x == nil {
+			return
+		}
+		t.Add(x.date, x.site, Sales, x.method, 1, x.paid)
+		Served(&t, x.date, lastPerson[x.person], lastVoucher[x.voucher])
+		lastPerson[x.person] = max(lastPerson[x.person], x.date)
+		lastVoucher[x.voucher] = max(lastVoucher[x.voucher], x.date)
+		if v := vouchers[x.voucher]; v != nil {
+			if !v.used {
+				v.used = true
+				FirstUse(&t, x.date, x.at, v.org, v.created, v.validTill)
+			}
+			if !v.sites[x.site] {
+				v.sites[x.site] = true
+				t.Add(day(v.created, x.site), x.site, IssuedUsedHere, "", 1, 0)
+			}
+		}
+	}
+	srows, err := db.Raw(`SELECT s.id, s.site_id, s.local_date, s.payment_method, s.beneficiary_id, s.voucher_id, s.created_at,
+			l.kind, l.device_id, l.product_id, l.price_cents, l.face_value_cents, l.refund_id IS NOT NULL, d.category, d.specs
+		FROM sales s LEFT JOIN sale_lines l ON l.sale_id = s.id LEFT JOIN devices d ON d.id = l.device_id
+		ORDER BY s.id, l.id`).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("sales: %w", err)
 	}
 	defer srows.Close()
 	for srows.Next() {
 		var (
-			id, site, person, vid int64
-			date, method          string
-			at                    time.Time
+			x                     sale
+			kind, category, specs *string
+			device, product       *int64
+			price, face           *int64
+			refunded              *bool
 		)
-		if err := srows.Scan(&id, &site, &date, &method, &person, &vid, &at); err != nil {
+		if err := srows.Scan(&x.id, &x.site, &x.date, &x.method, &x.person, &x.voucher, &x.at,
+			&kind, &device, &product, &price, &face, &refunded, &category, &specs); err != nil {
 			return nil, fmt.Errorf("sales: %w", err)
 		}
-		free := method == "free"
-		var paid int64
-		for len(lines) > 0 && lines[0].saleID < id {
-			lines = lines[1:]
+		if cur == nil || cur.id != x.id {
+			finish(cur)
+			cur = &x
 		}
-		for len(lines) > 0 && lines[0].saleID == id {
-			l := lines[0]
-			lines = lines[1:]
-			if l.kind == "device" && l.device != nil {
-				if times := readyAt[*l.device]; len(times) > 0 {
-					// The last time it got ready, up to the sale itself.
-					i := sort.Search(len(times), func(k int) bool { return times[k].After(at) })
-					if i > 0 {
-						t.Add(date, site, LagReadySold, Days(times[i-1], at), 1, 0)
-					}
+		if kind == nil { // a sale without lines
+			continue
+		}
+		free := cur.method == "free"
+		p, f := deref(price), deref(face)
+		if *kind == "device" && device != nil {
+			if times := readyAt[*device]; len(times) > 0 {
+				// The last time it got ready, up to the sale itself.
+				i := sort.Search(len(times), func(k int) bool { return times[k].After(cur.at) })
+				if i > 0 {
+					t.Add(cur.date, cur.site, LagReadySold, Days(times[i-1], cur.at), 1, 0)
 				}
 			}
-			if l.refunded {
-				continue
-			}
-			if !free {
-				paid += l.price
-			}
-			t.Add(date, site, Savings, "", 0, Saved(l.kind, l.price, l.face, l.ref, free))
-			if l.kind == "device" {
-				t.Add(date, site, Sold, l.category, 1, 0)
-			} else if l.product != nil {
-				t.Add(date, site, Recharges, strconv.FormatInt(*l.product, 10), 1, l.face)
-			}
 		}
-		t.Add(date, site, Sales, method, 1, paid)
-		Served(&t, date, lastPerson[person], lastVoucher[vid])
-		lastPerson[person] = max(lastPerson[person], date)
-		lastVoucher[vid] = max(lastVoucher[vid], date)
-		if v := vouchers[vid]; v != nil {
-			if !v.used {
-				v.used = true
-				FirstUse(&t, date, at, v.org, v.created, v.validTill)
+		if refunded != nil && *refunded {
+			continue
+		}
+		if !free {
+			cur.paid += p
+		}
+		var ref int64
+		if specs != nil {
+			ref = ReferencePrice([]byte(*specs))
+		}
+		t.Add(cur.date, cur.site, Savings, "", 0, Saved(*kind, p, f, ref, free))
+		if *kind == "device" {
+			cat := ""
+			if category != nil {
+				cat = *category
 			}
-			if !v.sites[site] {
-				v.sites[site] = true
-				t.Add(day(v.created, site), site, IssuedUsedHere, "", 1, 0)
-			}
+			t.Add(cur.date, cur.site, Sold, cat, 1, 0)
+		} else if product != nil {
+			t.Add(cur.date, cur.site, Recharges, strconv.FormatInt(*product, 10), 1, f)
 		}
 	}
 	if err := srows.Err(); err != nil {
 		return nil, fmt.Errorf("sales: %w", err)
 	}
+	finish(cur)
 	for _, v := range vouchers {
 		if !v.used && v.revoked {
 			t.Add(v.validTill, v.org, VoucherExpiry, "", -1, 0)
@@ -345,4 +342,11 @@ func Compare(stored, counted map[Key]Delta, limit int) []string {
 			k.Metric, k.Label, k.Org, k.Day, stored[k].N, stored[k].Cents, counted[k].N, counted[k].Cents))
 	}
 	return out
+}
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
