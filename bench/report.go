@@ -165,6 +165,8 @@ const (
 
 // reportSummary10y seeds ten years of a national network (100 spaces, a
 // million people with a voucher each, ten million sales with their lines,
+// each to a person drawn at random, so that the days people were last
+// served before spread as they would,
 // the same number of device events), rebuilds the figures, and times the
 // last year's summary: what a report costs must not grow with the years.
 // A full run only: the seed alone takes minutes.
@@ -199,7 +201,7 @@ func reportSummary10y(ctx context.Context, e *env) (Result, error) {
 		fmt.Sprintf(`INSERT INTO sales (site_id, voucher_id, beneficiary_id, payment_method, total_cents, local_date, created_at)
 			SELECT %d + g %% %d, v.id, v.beneficiary_id, (ARRAY['cash','card','free'])[1 + g %% 3], 3000, to_char(ts, 'YYYY-MM-DD'), ts
 			FROM (SELECT g, now() - (g %% 3650) * interval '1 day' - (g %% 86400) * interval '1 second' AS ts,
-			             (SELECT MIN(id) FROM vouchers WHERE organization_id = %d) + g %% %d AS vid
+			             (SELECT MIN(id) FROM vouchers WHERE organization_id = %d) + floor(random() * %d)::bigint AS vid
 			      FROM generate_series(1, %d) g) x JOIN vouchers v ON v.id = x.vid`,
 			firstSite, nationalSites, presc, nationalPeople, nationalSales),
 		fmt.Sprintf(`INSERT INTO sale_lines (sale_id, kind, device_id, product_id, description, price_cents, face_value_cents)

@@ -57,7 +57,7 @@ func (a *API) funders(c *gin.Context, caller partners.Caller) error {
 		c.Header("Content-Disposition", `attachment; filename="`+name+`.csv"`)
 		c.Data(http.StatusOK, "text/csv; charset=utf-8", b.Bytes())
 	case strings.Contains(accept, "application/pdf"):
-		pdf, err := FundersPDF(f, "Réseau Tremplin")
+		pdf, err := FundersPDF(f, i18n.French.T("Tremplin network"))
 		if err != nil {
 			return err
 		}

@@ -52,15 +52,21 @@ func (p *Pages) impact(c *gin.Context) {
 	c.Data(http.StatusOK, "application/pdf", pdf)
 }
 
-// Menu is what the report pages offer a caller.
+// Menu is the admin's home, first in their menu.
 func (p *Pages) Menu(c partners.Caller) []web.Link {
-	switch {
-	case c.IsAdmin():
-		return []web.Link{{ID: "network", Label: "Dashboard", Href: "/admin", Primary: true}}
-	case c.Is(partners.RoleWarehouse, partners.RoleSpace):
-		return []web.Link{{ID: "dashboard", Label: "Dashboard", Href: "/tableau-de-bord"}}
+	if !c.IsAdmin() {
+		return nil
 	}
-	return nil
+	return []web.Link{{ID: "network", Label: "Dashboard", Href: "/admin", Primary: true}}
+}
+
+// SiteMenu is site staff's dashboard, last in their menu: their home
+// stays their daily task.
+func (p *Pages) SiteMenu(c partners.Caller) []web.Link {
+	if !c.Is(partners.RoleWarehouse, partners.RoleSpace) {
+		return nil
+	}
+	return []web.Link{{ID: "dashboard", Label: "Dashboard", Href: "/tableau-de-bord"}}
 }
 
 // SiteCounts are one site's shelves today.

@@ -232,7 +232,7 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	vouchers := &distribution.Pages{Service: s.distribution, Site: site, Session: session, AnonymiseAfter: cfg.AnonymiseAfter}
 	cards := &recharges.Pages{Service: s.recharges, Partners: s.partners, Site: site, Session: session}
 	home := &reports.Pages{Service: figuresRead, Recharges: s.recharges, Site: site, Session: session}
-	account.Menus = append(account.Menus, home.Menu, account.Menu, vouchers.Menu, bench.Menu, cards.Menu)
+	account.Menus = append(account.Menus, home.Menu, account.Menu, vouchers.Menu, bench.Menu, cards.Menu, home.SiteMenu)
 	account.Routes(e)
 	account.AdminRoutes(e)
 	bench.Routes(e)
