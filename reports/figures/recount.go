@@ -283,11 +283,39 @@ func Stored(ctx context.Context, db *gorm.DB) (map[Key]Delta, error) {
 // also clears the migration's request for it. Sales and events wait
 // meanwhile on PostgreSQL (the table is locked), so that none is lost.
 func Rebuild(ctx context.Context, db *gorm.DB, postgres bool) (int, error) {
-	n := 0
+	n, _, err := rebuild(ctx, db, postgres, false)
+	return n, err
+}
+
+// RebuildIfPending rebuilds the figures when the migration asked for it;
+// of several processes starting together, one does it.
+func RebuildIfPending(ctx context.Context, db *gorm.DB, postgres bool) (bool, error) {
+	var asked int64 // a read first: most starts have nothing to do, and take no lock
+	if err := db.WithContext(ctx).Table("figures").Where("metric = ?", pending).Count(&asked).Error; err != nil {
+		return false, fmt.Errorf("figures: %w", err)
+	}
+	if asked == 0 {
+		return false, nil
+	}
+	_, done, err := rebuild(ctx, db, postgres, true)
+	return done, err
+}
+
+func rebuild(ctx context.Context, db *gorm.DB, postgres, onlyIfPending bool) (int, bool, error) {
+	n, done := 0, false
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if postgres {
 			if err := tx.Exec(`LOCK TABLE figures IN EXCLUSIVE MODE`).Error; err != nil {
 				return fmt.Errorf("lock figures: %w", err)
+			}
+		}
+		if onlyIfPending {
+			var asked int64
+			if err := tx.Table("figures").Where("metric = ?", pending).Count(&asked).Error; err != nil {
+				return fmt.Errorf("figures: %w", err)
+			}
+			if asked == 0 {
+				return nil
 			}
 		}
 		counted, err := Recount(ctx, tx)
@@ -298,23 +326,10 @@ func Rebuild(ctx context.Context, db *gorm.DB, postgres bool) (int, error) {
 			return fmt.Errorf("clear figures: %w", err)
 		}
 		t := Tally{rows: counted}
-		n = len(counted)
+		n, done = len(counted), true
 		return t.Flush(tx)
 	})
-	return n, err
-}
-
-// RebuildIfPending rebuilds the figures when the migration asked for it.
-func RebuildIfPending(ctx context.Context, db *gorm.DB, postgres bool) (bool, error) {
-	var n int64
-	if err := db.WithContext(ctx).Table("figures").Where("metric = ?", pending).Count(&n).Error; err != nil {
-		return false, fmt.Errorf("figures: %w", err)
-	}
-	if n == 0 {
-		return false, nil
-	}
-	_, err := Rebuild(ctx, db, postgres)
-	return err == nil, err
+	return n, done, err
 }
 
 // Compare lists the figures that differ from the recount, at most limit.
