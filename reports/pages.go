@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -17,6 +18,7 @@ import (
 	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/recharges"
+	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // Pages are the network admin's home: the network's counts today.
@@ -99,13 +101,25 @@ func (s *Service) Counts(ctx context.Context, c partners.Caller, stock *recharge
 	}
 	db := s.DB.WithContext(ctx)
 	out := Network{DevicesByState: map[string]int64{}}
-	var rows []struct {
+	// The devices as they stand, from the figures (not a count of every
+	// device ever given).
+	var counted []struct {
+		OrgID int64
+		Label string
+		N     int64
+	}
+	if err := db.Raw(`SELECT org_id, label, n FROM figures WHERE day = '' AND metric = ? AND n <> 0`, figures.Devices).Scan(&counted).Error; err != nil {
+		return out, fmt.Errorf("devices by state: %w", err)
+	}
+	type row struct {
 		SiteID int64
 		State  string
 		N      int64
 	}
-	if err := db.Table("devices").Select("site_id, state, COUNT(*) AS n").Group("site_id, state").Scan(&rows).Error; err != nil {
-		return out, fmt.Errorf("devices by state: %w", err)
+	rows := make([]row, 0, len(counted))
+	for _, c := range counted {
+		state, _, _ := strings.Cut(c.Label, "/")
+		rows = append(rows, row{c.OrgID, state, c.N})
 	}
 	var sites []partners.Organization
 	if err := db.Where("kind IN ? AND active = ?", []partners.Kind{partners.KindWarehouse, partners.KindSpace}, true).Order("kind DESC, name").Find(&sites).Error; err != nil {
