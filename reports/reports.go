@@ -109,12 +109,20 @@ func (s *Service) Summarise(ctx context.Context, c partners.Caller, from, to str
 	if siteID != 0 {
 		org, orgArgs = " AND org_id = ?", []any{siteID}
 	}
-	var rows []figureRow
-	if err := db.Raw(`SELECT org_id, metric, label, SUM(n) AS n, SUM(cents) AS cents FROM figures
-		WHERE day >= ? AND day <= ? AND metric IN ?`+org+` GROUP BY org_id, metric, label`,
-		append([]any{first, last, periodMetrics}, orgArgs...)...).Scan(&rows).Error; err != nil {
+	// Two reads: the sums of the period (one line per metric), then what
+	// needs its labels or its organisation (waits, prescribers' vouchers).
+	var rows, labelled []figureRow
+	if err := db.Raw(`SELECT metric, SUM(n) AS n, SUM(cents) AS cents FROM figures
+		WHERE metric IN ? AND day >= ? AND day <= ?`+org+` GROUP BY metric`,
+		append([]any{summedMetrics, first, last}, orgArgs...)...).Scan(&rows).Error; err != nil {
 		return Summary{}, fmt.Errorf("figures: %w", err)
 	}
+	if err := db.Raw(`SELECT org_id, metric, label, SUM(n) AS n FROM figures
+		WHERE metric IN ? AND day >= ? AND day <= ?`+org+` GROUP BY org_id, metric, label`,
+		append([]any{labelledMetrics, first, last}, orgArgs...)...).Scan(&labelled).Error; err != nil {
+		return Summary{}, fmt.Errorf("figures: %w", err)
+	}
+	rows = append(rows, labelled...)
 	var intakeReady, readySold histogram
 	prescribers := map[int64]*PrescriberVouchers{}
 	lags := map[int64]histogram{}
@@ -227,10 +235,13 @@ func (s *Service) Summarise(ctx context.Context, c partners.Caller, from, to str
 	return out, nil
 }
 
-// periodMetrics are the figures a summary sums over its days.
-var periodMetrics = []string{figures.Intake, figures.Erased, figures.Recycled, figures.Sold, figures.Recharges, figures.Sales,
-	figures.Savings, figures.LagIntakeReady, figures.LagReadySold, figures.IssuedUsedHere, figures.VouchersIssued,
-	figures.VoucherFirst, figures.VoucherLag}
+// The figures a summary sums over its days: summedMetrics whole,
+// labelledMetrics by label and organisation.
+var (
+	summedMetrics = []string{figures.Intake, figures.Erased, figures.Recycled, figures.Sold, figures.Recharges, figures.Sales,
+		figures.Savings, figures.IssuedUsedHere}
+	labelledMetrics = []string{figures.LagIntakeReady, figures.LagReadySold, figures.VouchersIssued, figures.VoucherFirst, figures.VoucherLag}
+)
 
 type figureRow struct {
 	OrgID  int64
