@@ -411,7 +411,7 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 		fig.Add(localDate, site.ID, figures.Sold, string(d.Category), 1, 0)
 		fig.Add(localDate, site.ID, figures.Savings, "", 0, figures.Saved("device", price, 0, figures.ReferencePrice(d.Specs), free))
 		if d.ReadyAt.Valid {
-			fig.Add(localDate, site.ID, figures.LagReadySold, figures.Days(d.ReadyAt.Time, now), 1, 0)
+			fig.SoldAfter(localDate, site.ID, d.ReadyAt.Time, now)
 		}
 		lines = append(lines, SaleLine{SaleID: sale.ID, Kind: "device", DeviceID: &d.ID, Description: d.Brand + " " + d.Model, PriceCents: price})
 		items = append(items, SaleItemView{Tag: d.Tag})

@@ -280,7 +280,8 @@ func TestFiguresOfAHandBuiltMonth(t *testing.T) {
 		t.Errorf("Réunion, 13 March: %+v", next)
 	}
 	cay := n.summary("cay", "?from=2026-03-12&to=2026-03-12")
-	if cay.Sold != 1 || cay.PaidCents != 3000 || cay.BeneficiariesServed != 1 || cay.DevicesByState["sold"] != 1 || len(cay.VouchersByPrescriber) != 0 {
+	if cay.Sold != 1 || cay.PaidCents != 3000 || cay.BeneficiariesServed != 1 || cay.DevicesByState["sold"] != 1 || len(cay.VouchersByPrescriber) != 0 ||
+		days(cay.MedianDaysReadyToSold) != "3" {
 		t.Errorf("Guiana, 12 March: %+v", cay)
 	}
 	if next := n.summary("cay", "?from=2026-03-13&to=2026-03-13"); next.Sold != 0 {

@@ -117,8 +117,13 @@ func (s *Service) Summarise(ctx context.Context, c partners.Caller, from, to str
 		append([]any{summedMetrics, first, last}, orgArgs...)...).Scan(&rows).Error; err != nil {
 		return Summary{}, fmt.Errorf("figures: %w", err)
 	}
+	// The network's waits before a sale are kept once more under org 0.
+	waits := " AND (metric <> '" + figures.LagReadySold + "' OR org_id = 0)"
+	if siteID != 0 {
+		waits = ""
+	}
 	if err := db.Raw(`SELECT org_id, metric, label, SUM(n) AS n FROM figures
-		WHERE metric IN ? AND day >= ? AND day <= ?`+org+` GROUP BY org_id, metric, label`,
+		WHERE metric IN ? AND day >= ? AND day <= ?`+org+waits+` GROUP BY org_id, metric, label`,
 		append([]any{labelledMetrics, first, last}, orgArgs...)...).Scan(&labelled).Error; err != nil {
 		return Summary{}, fmt.Errorf("figures: %w", err)
 	}

@@ -31,7 +31,7 @@ const (
 	Returned  = "returned"
 
 	LagIntakeReady = "lag_intake_ready" // label whole days, counted the day the device got ready
-	LagReadySold   = "lag_ready_sold"   // label whole days, counted the day of the sale
+	LagReadySold   = "lag_ready_sold"   // label whole days, counted the day of the sale, for the site and the network (org 0)
 
 	Sales     = "sales"     // label payment method: n sales, cents paid (refunds taken off)
 	Recharges = "recharges" // label product id: n units, cents face value
@@ -107,6 +107,15 @@ func (t *Tally) Move(fromSite int64, from string, toSite int64, to, category str
 		t.Add("", fromSite, Devices, from+"/"+category, -1, 0)
 	}
 	t.Add("", toSite, Devices, to+"/"+category, 1, 0)
+}
+
+// SoldAfter counts a device sold on day at site after waiting since it got
+// ready, for the site and again for the network (org 0): a network's waits
+// over a year are then a few rows a day, not a few per site and day.
+func (t *Tally) SoldAfter(day string, site int64, ready, sold time.Time) {
+	wait := Days(ready, sold)
+	t.Add(day, site, LagReadySold, wait, 1, 0)
+	t.Add(day, 0, LagReadySold, wait, 1, 0)
 }
 
 // Days is a whole number of days between two instants, as a label.

@@ -195,7 +195,7 @@ func Recount(ctx context.Context, db *gorm.DB) (map[Key]Delta, error) {
 				// The last time it got ready, up to the sale itself.
 				i := sort.Search(len(times), func(k int) bool { return times[k].After(cur.at) })
 				if i > 0 {
-					t.Add(cur.date, cur.site, LagReadySold, Days(times[i-1], cur.at), 1, 0)
+					t.SoldAfter(cur.date, cur.site, times[i-1], cur.at)
 				}
 			}
 		}
