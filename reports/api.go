@@ -43,44 +43,42 @@ func (a *API) impact(c *gin.Context, caller partners.Caller) error {
 }
 
 func (a *API) funders(c *gin.Context, caller partners.Caller) error {
-	f, err := a.Service.FunderReport(c.Request.Context(), caller, c.Query("from"), c.Query("to"))
-	if err != nil {
-		return err
-	}
-	name := "tremplin-financeurs-" + f.From + "-" + f.To
-	switch accept := c.GetHeader("Accept"); {
+	accept := c.GetHeader("Accept")
+	format := ""
+	switch {
 	case strings.Contains(accept, "text/csv"):
-		var b bytes.Buffer
-		if err := WriteFundersCSV(&b, f); err != nil {
-			return err
-		}
-		c.Header("Content-Disposition", `attachment; filename="`+name+`.csv"`)
-		c.Data(http.StatusOK, "text/csv; charset=utf-8", b.Bytes())
+		format = "csv"
 	case strings.Contains(accept, "application/pdf"):
-		pdf, err := FundersPDF(f, i18n.French.T("Tremplin network"))
+		format = "pdf"
+	default:
+		f, err := a.Service.FunderReport(c.Request.Context(), caller, c.Query("from"), c.Query("to"))
 		if err != nil {
 			return err
 		}
-		c.Header("Content-Disposition", `attachment; filename="`+name+`.pdf"`)
-		c.Data(http.StatusOK, "application/pdf", pdf)
-	default:
 		c.JSON(http.StatusOK, f)
+		return nil
 	}
+	f, err := a.Service.FundersFile(c.Request.Context(), caller, c.Query("from"), c.Query("to"), format)
+	if err != nil {
+		return err
+	}
+	serveFile(c, f)
 	return nil
 }
 
 func (a *API) openData(c *gin.Context, caller partners.Caller) error {
-	cells, from, to, err := a.Service.OpenData(c.Request.Context(), caller, c.Query("from"), c.Query("to"))
+	f, err := a.Service.OpenDataFile(c.Request.Context(), caller, c.Query("from"), c.Query("to"))
 	if err != nil {
 		return err
 	}
-	var b bytes.Buffer
-	if err := WriteOpenData(&b, cells); err != nil {
-		return err
-	}
-	c.Header("Content-Disposition", `attachment; filename="tremplin-donnees-ouvertes-`+from+`-`+to+`.csv"`)
-	c.Data(http.StatusOK, "text/csv; charset=utf-8", b.Bytes())
+	serveFile(c, f)
 	return nil
+}
+
+// serveFile sends a report to download.
+func serveFile(c *gin.Context, f File) {
+	c.Header("Content-Disposition", `attachment; filename="`+f.Name+`"`)
+	c.Data(http.StatusOK, f.ContentType, f.Body)
 }
 
 func (a *API) summary(c *gin.Context, caller partners.Caller) error {

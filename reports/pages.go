@@ -35,6 +35,37 @@ func (p *Pages) Routes(r gin.IRouter) {
 	r.GET("/admin", p.Session, p.dashboard)
 	r.GET("/tableau-de-bord", p.Session, p.dashboard)
 	r.GET("/admin/donateurs/:id/impact.pdf", p.Session, p.impact)
+	r.GET("/admin/rapports/financeurs.csv", p.Session, p.funders("csv"))
+	r.GET("/admin/rapports/financeurs.pdf", p.Session, p.funders("pdf"))
+	r.GET("/admin/rapports/donnees-ouvertes.csv", p.Session, p.openData)
+}
+
+// funders downloads the funder report of the dashboard's period (admins).
+func (p *Pages) funders(format string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		caller, err := partners.CurrentCaller(c)
+		if err == nil {
+			var f File
+			if f, err = p.Service.FundersFile(c.Request.Context(), caller, c.Query("from"), c.Query("to"), format); err == nil {
+				serveFile(c, f)
+				return
+			}
+		}
+		p.Site.Fail(c, err)
+	}
+}
+
+// openData downloads the open-data CSV of the dashboard's period (admins).
+func (p *Pages) openData(c *gin.Context) {
+	caller, err := partners.CurrentCaller(c)
+	if err == nil {
+		var f File
+		if f, err = p.Service.OpenDataFile(c.Request.Context(), caller, c.Query("from"), c.Query("to")); err == nil {
+			serveFile(c, f)
+			return
+		}
+	}
+	p.Site.Fail(c, err)
 }
 
 // impact prints a donor's impact report (admins).

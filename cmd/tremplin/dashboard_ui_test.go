@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/csv"
 	"fmt"
 	"net/http"
 	"strings"
@@ -21,6 +22,7 @@ import (
 func TestDashboardInBrowser(t *testing.T) {
 	h, svc, _ := newTestRouter(t)
 	net, admin, _ := demoAccount(t, svc, "admin@demo.tremplin.local")
+	seedForTheWalk(t, svc) // a sale, so that the partners' reports have a line
 	ui := testenv.NewUI(t, h.URL, 20*time.Second)
 	ui.Login(admin.Email, admin.Password)
 	ui.Do(chromedp.WaitVisible("#flow"))
@@ -48,6 +50,41 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	ui.Shot("dashboard-network")
 	checkPage(t, ui, "dashboard-network", "/admin")
+
+	// The partners' reports of the period shown, downloaded as a person
+	// would by following the links: a CSV a standard reader parses, a PDF
+	// whose text says who was served.
+	files := map[string]string{}
+	for _, id := range []string{"funders-pdf", "funders-csv", "open-data-csv"} {
+		href := ui.EvalString(`document.getElementById("` + id + `").getAttribute("href")`)
+		if from := ui.EvalString(`document.getElementById("from").value`); from == "" || !strings.Contains(href, "from="+from) {
+			t.Errorf("%s does not carry the period shown: %s", id, href)
+		}
+		status, kind, body := exchange(t, h, "GET", href, nil, ui.Cookie(partners.SessionCookie))
+		if status != http.StatusOK {
+			t.Fatalf("%s: %d %s", href, status, body)
+		}
+		files[id] = body
+		if id == "funders-pdf" {
+			if kind != "application/pdf" {
+				t.Errorf("%s is %s", href, kind)
+			}
+			continue
+		}
+		records, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+		if err != nil || len(records) < 2 {
+			t.Errorf("%s: %d lines, %v", href, len(records), err)
+		}
+	}
+	if text := testenv.PDFText(t, []byte(files["funders-pdf"])); !strings.Contains(text, "personnes équipées") {
+		t.Errorf("the funder PDF reads:\n%s", text)
+	}
+	if !strings.HasPrefix(files["open-data-csv"], "departement,month,category,people,devices,recharges") {
+		t.Errorf("open data: %.200s", files["open-data-csv"])
+	}
+	if status, _, _ := exchange(t, h, "GET", "/admin/rapports/financeurs.csv?from=2026-02-31", nil, ui.Cookie(partners.SessionCookie)); status != http.StatusUnprocessableEntity {
+		t.Errorf("a date that does not exist: %d", status)
+	}
 
 	// One site, chosen with the form.
 	var belleville int64
@@ -93,5 +130,10 @@ func TestDashboardInBrowser(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("the network's dashboard for a space: %d", resp.StatusCode)
+	}
+	for _, path := range []string{"/admin/rapports/financeurs.pdf", "/admin/rapports/financeurs.csv", "/admin/rapports/donnees-ouvertes.csv"} {
+		if status, _, _ := exchange(t, h, "GET", path, nil, staff.Cookie(partners.SessionCookie)); status != http.StatusForbidden {
+			t.Errorf("%s for a space: %d", path, status)
+		}
 	}
 }
