@@ -197,12 +197,9 @@ func (s *Service) Sell(ctx context.Context, c partners.Caller, key string, req S
 			}
 			return fmt.Errorf("idempotency key: %w", err)
 		}
-		v, err := s.sell(ctx, tx, c, req, code)
+		v, err := s.sell(ctx, tx, c, req, code, key)
 		if err != nil {
 			return err
-		}
-		if err := tx.Exec(`UPDATE idempotency_keys SET sale_id = ? WHERE user_id = ? AND key = ?`, v.ID, uid, key).Error; err != nil {
-			return fmt.Errorf("idempotency key: %w", err)
 		}
 		view = v
 		return nil
@@ -256,7 +253,7 @@ func (s *Service) PreviewSale(ctx context.Context, c partners.Caller, req SaleRe
 	}
 	var view SaleView
 	err = s.inTx(ctx, func(tx *gorm.DB) error {
-		v, err := s.sell(ctx, tx, c, req, code)
+		v, err := s.sell(ctx, tx, c, req, code, "")
 		if err != nil {
 			return err
 		}
@@ -313,37 +310,86 @@ func (s *Service) replay(ctx context.Context, c partners.Caller, uid int64, key,
 	return v, nil
 }
 
-func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req SaleRequest, code string) (SaleView, error) {
+// saleHead is what a sale reads first, in one statement: the space, whether
+// its till is closed on the days around today, and the voucher's person.
+type saleHead struct {
+	ID            int64
+	Name          string
+	Timezone      string
+	ClosedBefore  bool // the UTC day before today's UTC day
+	ClosedOn      bool
+	ClosedAfter   bool
+	BeneficiaryID int64
+}
+
+// saleVoucher is the voucher, locked, with the person's sales so far: the
+// devices of the last 12 months (devicesBought's count, for the yearly
+// limit), and the days the person and the voucher were last served, for
+// the network's distinct counts, which take a sale only where it is a first
+// in its day.
+type saleVoucher struct {
+	Voucher
+	LastPerson  string
+	LastVoucher string
+	Here        int64
+	DevicesYear int
+}
+
+// sell makes the sale in tx. key, when not empty, is the idempotency key
+// the transaction claimed: it is given the sale in the sale's last writes.
+// On PostgreSQL a sale of one device is eight statements (BEGIN and
+// COMMIT aside): the head, the person's lock, the voucher with the
+// person's history, the sale, the device with its event, and the last
+// writes together; each recharge product adds two (the product, its cards).
+func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req SaleRequest, code, key string) (SaleView, error) {
+	now := s.now()
 	// The site's row is shared by the day's sales and taken exclusively by
 	// its closing: a closing waits for the sales in flight, and a sale that
 	// starts after a closing sees it (PostgreSQL; SQLite runs one writer).
-	var site partners.Organization
-	if err := s.lock(tx, lockShare).Where("id = ? AND kind = ?", req.SiteID, partners.KindSpace).Take(&site).Error; err != nil {
-		return SaleView{}, notFound(err, "space %d", req.SiteID)
+	// The site's local day is one of the three UTC days around today.
+	utc := now.UTC()
+	around := []string{utc.AddDate(0, 0, -1).Format(time.DateOnly), utc.Format(time.DateOnly), utc.AddDate(0, 0, 1).Format(time.DateOnly)}
+	var head saleHead
+	q := tx.Raw(`SELECT o.id, o.name, o.timezone,
+			EXISTS (SELECT 1 FROM closings c WHERE c.site_id = o.id AND c.local_date = ?) AS closed_before,
+			EXISTS (SELECT 1 FROM closings c WHERE c.site_id = o.id AND c.local_date = ?) AS closed_on,
+			EXISTS (SELECT 1 FROM closings c WHERE c.site_id = o.id AND c.local_date = ?) AS closed_after,
+			COALESCE((SELECT v.beneficiary_id FROM vouchers v WHERE v.code = ?), 0) AS beneficiary_id
+		FROM organizations o WHERE o.id = ? AND o.kind = ?`+s.lockSuffix(lockShare, "o"), around[0], around[1], around[2], code, req.SiteID, partners.KindSpace).Scan(&head)
+	if q.Error != nil {
+		return SaleView{}, fmt.Errorf("space %d: %w", req.SiteID, q.Error)
 	}
-	now := s.now()
+	if q.RowsAffected == 0 {
+		return SaleView{}, fmt.Errorf("space %d: %w", req.SiteID, apperr.ErrNotFound)
+	}
+	site := partners.Organization{ID: head.ID, Name: head.Name, Kind: partners.KindSpace, Timezone: head.Timezone}
 	localDate := now.In(site.Location()).Format(time.DateOnly)
-	if err := s.checkOpen(tx, site.ID, localDate); err != nil {
-		return SaleView{}, err
+	if closed := map[string]bool{around[0]: head.ClosedBefore, around[1]: head.ClosedOn, around[2]: head.ClosedAfter}; closed[localDate] {
+		return SaleView{}, apperr.Conflict("day-closed", "the till of %s is closed: this day's sales are counted", localDate)
+	}
+	if head.BeneficiaryID == 0 {
+		return SaleView{}, fmt.Errorf("voucher %s: %w", FormatCode(code), errUnknownVoucher)
 	}
 	// The person first, then the voucher (the order renewals take too): the
 	// yearly device limit counts the person's sales across all their
-	// vouchers, so sales to one person queue here and count in turn.
-	var beneficiaryID int64
-	if err := tx.Raw(`SELECT beneficiary_id FROM vouchers WHERE code = ?`, code).Scan(&beneficiaryID).Error; err != nil {
-		return SaleView{}, fmt.Errorf("voucher %s: %w", FormatCode(code), err)
-	}
-	if beneficiaryID == 0 {
-		return SaleView{}, fmt.Errorf("voucher %s: %w", FormatCode(code), errUnknownVoucher)
-	}
+	// vouchers, so sales to one person queue here and count in turn. The
+	// history is read in the next statement, after this lock: on
+	// PostgreSQL that statement sees what a sale it waited for wrote.
 	var person Beneficiary
-	if err := s.lock(tx, lockUpdate).Select("id").Where("id = ?", beneficiaryID).Take(&person).Error; err != nil {
+	if err := s.lock(tx, lockUpdate).Select("id").Where("id = ?", head.BeneficiaryID).Take(&person).Error; err != nil {
 		return SaleView{}, fmt.Errorf("beneficiary of voucher %s: %w", FormatCode(code), err)
 	}
 	// Sales on one voucher queue here, so entitlements are checked in turn.
-	var vo Voucher
-	if err := s.lock(tx, lockUpdate).Where("code = ?", code).Take(&vo).Error; err != nil {
-		return SaleView{}, fmt.Errorf("voucher %s: %w", FormatCode(code), err)
+	var vo saleVoucher
+	q = tx.Raw(`SELECT v.*,
+			COALESCE((SELECT MAX(s.local_date) FROM sales s WHERE s.beneficiary_id = v.beneficiary_id), '') AS last_person,
+			COALESCE((SELECT MAX(s.local_date) FROM sales s WHERE s.voucher_id = v.id), '') AS last_voucher,
+			(SELECT COUNT(*) FROM sales s WHERE s.voucher_id = v.id AND s.site_id = ?) AS here,
+			(SELECT COUNT(*) FROM sale_lines l JOIN sales s ON s.id = l.sale_id
+				WHERE s.beneficiary_id = v.beneficiary_id AND s.created_at > ? AND l.kind = 'device' AND l.refund_id IS NULL) AS devices_year
+		FROM vouchers v WHERE v.code = ?`+s.lockSuffix(lockUpdate, "v"), site.ID, now.AddDate(-1, 0, 0), code).Scan(&vo)
+	if q.Error != nil || q.RowsAffected == 0 {
+		return SaleView{}, fmt.Errorf("voucher %s: %w", FormatCode(code), cmpErr(q.Error, errUnknownVoucher))
 	}
 	if st := vo.StatusAt(now); st != StatusActive {
 		return SaleView{}, apperr.Conflict("voucher-inactive", "voucher %s is %s", FormatCode(code), st)
@@ -361,26 +407,9 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 		return SaleView{}, apperr.Conflict("entitlement-exhausted", "voucher %s allows %d more device(s) and %d more recharge(s); this sale asks %d and %d",
 			FormatCode(code), left.Devices, left.Recharges, devices, recharges)
 	}
-	// The person's sales so far, in one read: the devices of the last 12
-	// months (devicesBought's count, for the yearly limit), and the days
-	// the person and the voucher were last served, for the network's
-	// distinct counts, which take a sale only where it is a first in its day.
-	var last struct {
-		Person  string
-		Voucher string
-		Here    int64
-		Devices int
-	}
-	if err := tx.Raw(`SELECT COALESCE(MAX(s.local_date), '') AS person, COALESCE(MAX(CASE WHEN s.voucher_id = ? THEN s.local_date END), '') AS voucher,
-			COUNT(CASE WHEN s.voucher_id = ? AND s.site_id = ? THEN 1 END) AS here,
-			COALESCE(SUM(CASE WHEN s.created_at > ? THEN (SELECT COUNT(*) FROM sale_lines l
-				WHERE l.sale_id = s.id AND l.kind = 'device' AND l.refund_id IS NULL) END), 0) AS devices
-		FROM sales s WHERE s.beneficiary_id = ?`, vo.ID, vo.ID, site.ID, now.AddDate(-1, 0, 0), vo.BeneficiaryID).Scan(&last).Error; err != nil {
-		return SaleView{}, fmt.Errorf("the person's sales: %w", err)
-	}
-	if devices > 0 && s.policy.DevicesPerYear > 0 && last.Devices+devices > s.policy.DevicesPerYear {
+	if devices > 0 && s.policy.DevicesPerYear > 0 && vo.DevicesYear+devices > s.policy.DevicesPerYear {
 		return SaleView{}, apperr.Conflict("policy-limit", "this person already received %d device(s) in the last 12 months; the network allows %d",
-			last.Devices, s.policy.DevicesPerYear)
+			vo.DevicesYear, s.policy.DevicesPerYear)
 	}
 	sale := Sale{SiteID: site.ID, SellerID: c.UserRef(), VoucherID: vo.ID, BeneficiaryID: vo.BeneficiaryID, PaymentMethod: req.PaymentMethod,
 		LocalDate: localDate, CreatedAt: now}
@@ -392,8 +421,7 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	var total int64
 	var fig figures.Tally
 	free := req.PaymentMethod == "free"
-	// The lines are written together once known: one statement for the
-	// whole basket.
+	// The lines are written with the sale's last writes, once known.
 	var lines []SaleLine
 	var items []SaleItemView
 	for _, it := range req.Items {
@@ -428,7 +456,7 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 		if err != nil {
 			return SaleView{}, err
 		}
-		units, err := s.recharges.Allocate(ctx, tx, p.ID, site.ID, it.Quantity, &sale.ID)
+		units, err := s.recharges.Allocate(ctx, tx, p.ID, site, it.Quantity, &sale.ID)
 		if err != nil {
 			return SaleView{}, err
 		}
@@ -442,62 +470,81 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 		fig.Add(localDate, site.ID, figures.Recharges, strconv.FormatInt(p.ID, 10), int64(len(units)), int64(len(units))*p.FaceValueCents)
 		fig.Add(localDate, site.ID, figures.Savings, "", 0, int64(len(units))*figures.Saved("recharge", p.PriceCents, p.FaceValueCents, 0, free))
 	}
-	if len(lines) > 0 {
-		if err := tx.Create(&lines).Error; err != nil {
-			return SaleView{}, fmt.Errorf("sale lines: %w", err)
-		}
-	}
-	for i := range lines {
-		items[i].SaleLine = lines[i]
-		view.Items = append(view.Items, items[i])
-	}
 	if req.PaymentMethod == "free" {
 		total = 0 // a free sale is recorded at its value in the lines, with nothing taken
 	}
-	// The voucher's entitlements, consumed by a conditional update: the last
-	// word when two sales on one voucher race.
+	fig.Add(localDate, site.ID, figures.Sales, req.PaymentMethod, 1, total)
+	figures.Served(&fig, localDate, vo.LastPerson, vo.LastVoucher)
+	if vo.LastUsedAt == nil {
+		figures.FirstUse(&fig, localDate, now, vo.OrganizationID, vo.CreatedAt, vo.ValidUntil)
+	}
+	if vo.Here == 0 {
+		fig.Add(vo.CreatedAt.In(site.Location()).Format(time.DateOnly), site.ID, figures.IssuedUsedHere, "", 1, 0)
+	}
+
+	// The last writes, together (one statement on PostgreSQL): the lines,
+	// the voucher's entitlements consumed by a conditional update (the last
+	// word when two sales on one voucher race), the total, the person's
+	// activity, the audit, the figures (last, so that the rows the day's
+	// sales share stay locked briefly) and the idempotency key's sale.
 	status := StatusActive
 	if left.Devices-devices == 0 && left.Recharges-recharges == 0 {
 		status = StatusUsed
 	}
-	res := tx.Model(&Voucher{}).Where("id = ? AND status = ? AND devices_used + ? <= devices_allowed AND recharges_used + ? <= recharges_allowed",
-		vo.ID, StatusActive, devices, recharges).
-		Updates(map[string]any{"devices_used": gorm.Expr("devices_used + ?", devices), "recharges_used": gorm.Expr("recharges_used + ?", recharges),
-			"status": status, "last_used_at": now})
-	if res.Error != nil {
-		return SaleView{}, fmt.Errorf("consume voucher: %w", res.Error)
+	var b database.Batch
+	lineArgs := make([]any, 0, 8*len(lines))
+	for _, l := range lines {
+		lineArgs = append(lineArgs, l.SaleID, l.Kind, l.DeviceID, l.ProductID, l.RechargeUnitID, l.Description, l.PriceCents, l.FaceValueCents)
 	}
-	if res.RowsAffected != 1 {
+	wLines := b.Add(`INSERT INTO sale_lines (sale_id, kind, device_id, product_id, recharge_unit_id, description, price_cents, face_value_cents) VALUES `+
+		database.Values(len(lines), 8), "id", lineArgs...)
+	wVoucher := b.Add(`UPDATE vouchers SET devices_used = devices_used + ?, recharges_used = recharges_used + ?, status = ?, last_used_at = ?
+		WHERE id = ? AND status = ? AND devices_used + ? <= devices_allowed AND recharges_used + ? <= recharges_allowed`, "0",
+		devices, recharges, status, now, vo.ID, StatusActive, devices, recharges)
+	b.Add(`UPDATE sales SET total_cents = ? WHERE id = ?`, "0", total, sale.ID)
+	b.Add(`UPDATE beneficiaries SET last_activity_at = ? WHERE id = ?`, "0", now, vo.BeneficiaryID)
+	aq, aargs, err := audit.Statement(ctx, "sale.create", "sale", sale.ID, map[string]any{"voucher_id": vo.ID, "total_cents": total,
+		"devices": devices, "recharges": recharges})
+	if err != nil {
+		return SaleView{}, err
+	}
+	b.Add(aq, "0", aargs...)
+	if err := fig.AddTo(&b, tx); err != nil {
+		return SaleView{}, err
+	}
+	if key != "" {
+		b.Add(`UPDATE idempotency_keys SET sale_id = ? WHERE user_id = ? AND key = ?`, "0", sale.ID, c.UserID, key)
+	}
+	done, err := b.Run(tx)
+	if err != nil {
+		return SaleView{}, fmt.Errorf("record sale %d: %w", sale.ID, err)
+	}
+	if done.Rows(wVoucher) != 1 {
 		return SaleView{}, apperr.Conflict("entitlement-exhausted", "voucher %s was used meanwhile", FormatCode(code))
 	}
-	if err := tx.Model(&Sale{}).Where("id = ?", sale.ID).Update("total_cents", total).Error; err != nil {
-		return SaleView{}, fmt.Errorf("sale total: %w", err)
+	if done.Rows(wLines) != len(lines) {
+		return SaleView{}, fmt.Errorf("sale %d: %d lines written of %d", sale.ID, done.Rows(wLines), len(lines))
 	}
-	if err := tx.Model(&Beneficiary{}).Where("id = ?", vo.BeneficiaryID).Update("last_activity_at", now).Error; err != nil {
-		return SaleView{}, fmt.Errorf("beneficiary activity: %w", err)
-	}
-	if err := audit.Record(ctx, tx, "sale.create", "sale", sale.ID, map[string]any{"voucher_id": vo.ID, "total_cents": total,
-		"devices": devices, "recharges": recharges}); err != nil {
-		return SaleView{}, err
-	}
-	fig.Add(localDate, site.ID, figures.Sales, req.PaymentMethod, 1, total)
-	figures.Served(&fig, localDate, last.Person, last.Voucher)
-	if vo.LastUsedAt == nil {
-		figures.FirstUse(&fig, localDate, now, vo.OrganizationID, vo.CreatedAt, vo.ValidUntil)
-	}
-	if last.Here == 0 {
-		fig.Add(vo.CreatedAt.In(site.Location()).Format(time.DateOnly), site.ID, figures.IssuedUsedHere, "", 1, 0)
-	}
-	// Last, so that the rows the day's sales share stay locked briefly.
-	if err := fig.Flush(tx); err != nil {
-		return SaleView{}, err
+	for i := range lines {
+		lines[i].ID = done[wLines][i] // ids come in the order the lines were listed
+		items[i].SaleLine = lines[i]
+		view.Items = append(view.Items, items[i])
 	}
 	view.TotalCents = total
-	vo.DevicesUsed += devices
-	vo.RechargesUsed += recharges
-	vo.Status = status
-	view.Voucher = SaleVoucher{Code: FormatCode(vo.Code), Status: vo.StatusAt(now), Remaining: vo.Remaining()}
+	v := vo.Voucher
+	v.DevicesUsed += devices
+	v.RechargesUsed += recharges
+	v.Status = status
+	view.Voucher = SaleVoucher{Code: FormatCode(v.Code), Status: v.StatusAt(now), Remaining: v.Remaining()}
 	return view, nil
+}
+
+// cmpErr is err, or fallback when there is none.
+func cmpErr(err, fallback error) error {
+	if err != nil {
+		return err
+	}
+	return fallback
 }
 
 type lockStrength string
@@ -514,6 +561,15 @@ func (s *Service) lock(tx *gorm.DB, strength lockStrength) *gorm.DB {
 		return tx
 	}
 	return tx.Clauses(clause.Locking{Strength: string(strength)})
+}
+
+// lockSuffix is " FOR SHARE OF alias" (or UPDATE) on PostgreSQL, for raw
+// statements; nothing on SQLite.
+func (s *Service) lockSuffix(strength lockStrength, alias string) string {
+	if s.db.Engine != database.Postgres {
+		return ""
+	}
+	return " FOR " + string(strength) + " OF " + alias
 }
 
 // checkOpen refuses a sale or refund on a day whose closing is recorded.

@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/reports/figures"
 )
@@ -19,34 +20,50 @@ import (
 // same device, exactly one wins; the other gets device-unavailable. A device
 // whose category is not among allowed is category-not-allowed.
 func (s *Service) SellDevice(ctx context.Context, tx *gorm.DB, fig *figures.Tally, c partners.Caller, deviceID, siteID, saleID int64, allowed []string) (Device, error) {
+	db := tx.WithContext(ctx)
+	now := s.now()
+	// Taken by one conditional update that checks the category too, and
+	// returns the device with when it last got ready (the sale counts the
+	// wait); on PostgreSQL its event is written by the same statement.
+	const take = `UPDATE devices SET state = ?, updated_at = ? WHERE id = ? AND state = ? AND site_id = ? AND category IN ?
+		RETURNING *, (SELECT MAX(e.at) FROM device_events e WHERE e.device_id = devices.id AND e.action = 'mark_ready') AS ready_at`
+	args := []any{Sold, now, deviceID, InStock, siteID, allowed}
+	data := map[string]any{"sale_id": saleID}
+	postgres := s.db.Engine == database.Postgres
+	q := db.Raw(take, args...)
+	if postgres {
+		q = db.Raw(`WITH d AS (`+take+`), e AS (INSERT INTO device_events (device_id, action, from_state, to_state, user_id, site_id, at, data)
+			SELECT d.id, 'sell', ?, ?, ?, d.site_id, ?, ? FROM d) SELECT * FROM d`,
+			append(args, InStock, Sold, c.UserRef(), now, string(mustJSON(data)))...)
+	}
 	var d Device
-	// When it last got ready comes with it: the sale counts the wait.
-	if err := tx.WithContext(ctx).Select(`devices.*, (SELECT MAX(e.at) FROM device_events e WHERE e.device_id = devices.id AND e.action = 'mark_ready') AS ready_at`).
-		Where("id = ?", deviceID).Take(&d).Error; err != nil {
+	if q = q.Scan(&d); q.Error != nil {
+		return d, fmt.Errorf("sell device %d: %w", deviceID, q.Error)
+	}
+	if q.RowsAffected != 1 {
+		return d, s.whyNotForSale(db, deviceID, allowed)
+	}
+	if postgres {
+		s.eventFigures(fig, d, siteID, "sell", InStock, Sold, now)
+		return d, nil
+	}
+	return d, s.event(db, fig, c, d, siteID, "sell", InStock, Sold, data)
+}
+
+// whyNotForSale says why a device could not be sold: unknown, a category
+// the voucher does not allow, or not in stock at the site.
+func (s *Service) whyNotForSale(db *gorm.DB, deviceID int64, allowed []string) error {
+	var d Device
+	if err := db.Select("id, tag, category, state, site_id").Where("id = ?", deviceID).Take(&d).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return d, apperr.Conflict("device-unavailable", "no device %d", deviceID)
+			return apperr.Conflict("device-unavailable", "no device %d", deviceID)
 		}
-		return d, fmt.Errorf("device %d: %w", deviceID, err)
+		return fmt.Errorf("device %d: %w", deviceID, err)
 	}
 	if !slices.Contains(allowed, string(d.Category)) {
-		return d, apperr.Conflict("category-not-allowed", "device %s is a %s; the voucher allows %s", d.Tag, d.Category, strings.Join(allowed, ", "))
+		return apperr.Conflict("category-not-allowed", "device %s is a %s; the voucher allows %s", d.Tag, d.Category, strings.Join(allowed, ", "))
 	}
-	if d.State != InStock || d.SiteID != siteID {
-		return d, apperr.Conflict("device-unavailable", "device %s is %s, not in stock at this site", d.Tag, d.State)
-	}
-	res := tx.WithContext(ctx).Model(&Device{}).Where("id = ? AND state = ? AND site_id = ?", d.ID, InStock, siteID).
-		Updates(map[string]any{"state": Sold, "updated_at": s.now()})
-	if res.Error != nil {
-		return d, fmt.Errorf("sell device %s: %w", d.Tag, res.Error)
-	}
-	if res.RowsAffected != 1 {
-		return d, apperr.Conflict("device-unavailable", "device %s was sold meanwhile", d.Tag)
-	}
-	if err := s.event(tx.WithContext(ctx), fig, c, d, d.SiteID, "sell", InStock, Sold, map[string]any{"sale_id": saleID}); err != nil {
-		return d, err
-	}
-	d.State = Sold
-	return d, nil
+	return apperr.Conflict("device-unavailable", "device %s is %s, not in stock at this site", d.Tag, d.State)
 }
 
 // ReturnDevice takes a sold device back at a site after a refund: it goes

@@ -76,13 +76,7 @@ func ownSiteDevices(c partners.Caller) func(*gorm.DB) *gorm.DB {
 // of the lifecycle is counted on the site's day.
 func (s *Service) event(tx *gorm.DB, fig *figures.Tally, c partners.Caller, d Device, fromSite int64, action string, from, to State, data map[string]any) error {
 	e := Event{DeviceID: d.ID, Action: action, FromState: from, ToState: to, At: s.now(), Data: mustJSON(data)}
-	fig.Move(fromSite, string(from), d.SiteID, string(to), string(d.Category))
-	if step, ok := figures.Steps[action]; ok && (action != "erase" || to == Erased) {
-		fig.AddAt(e.At, d.SiteID, step, string(d.Category), 1, 0)
-		if step == figures.Ready {
-			fig.AddAt(e.At, d.SiteID, figures.LagIntakeReady, figures.Days(d.CreatedAt, e.At), 1, 0)
-		}
-	}
+	s.eventFigures(fig, d, fromSite, action, from, to, e.At)
 	if c.UserID != 0 {
 		uid := c.UserID
 		e.UserID = &uid
@@ -93,6 +87,17 @@ func (s *Service) event(tx *gorm.DB, fig *figures.Tally, c partners.Caller, d De
 		return fmt.Errorf("record %s of device %s: %w", action, d.Tag, err)
 	}
 	return nil
+}
+
+// eventFigures counts a device's step in the figures of its transaction.
+func (s *Service) eventFigures(fig *figures.Tally, d Device, fromSite int64, action string, from, to State, at time.Time) {
+	fig.Move(fromSite, string(from), d.SiteID, string(to), string(d.Category))
+	if step, ok := figures.Steps[action]; ok && (action != "erase" || to == Erased) {
+		fig.AddAt(at, d.SiteID, step, string(d.Category), 1, 0)
+		if step == figures.Ready {
+			fig.AddAt(at, d.SiteID, figures.LagIntakeReady, figures.Days(d.CreatedAt, at), 1, 0)
+		}
+	}
 }
 
 // notFound: see database.NotFound.

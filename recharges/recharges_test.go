@@ -244,7 +244,7 @@ func (f *fixture) allocate(product int64, site string, n int) []recharges.SoldUn
 	var out []recharges.SoldUnit
 	err := f.DB.Transaction(func(tx *gorm.DB) error {
 		var err error
-		out, err = f.Recharges.Allocate(context.Background(), tx, product, f.Orgs[site].ID, n, nil)
+		out, err = f.Recharges.Allocate(context.Background(), tx, product, f.Orgs[site], n, nil)
 		return err
 	})
 	if err != nil {
@@ -262,7 +262,7 @@ func TestWrongKeyOpensNothing(t *testing.T) {
 	keys, _ := secrets.NewKeyring(other)
 	wrong := recharges.NewService(recharges.Config{DB: f.DB, Partners: f.Partners, Keys: keys})
 	err := f.DB.Transaction(func(tx *gorm.DB) error {
-		_, err := wrong.Allocate(context.Background(), tx, p, f.Orgs["warehouse"].ID, 2, nil)
+		_, err := wrong.Allocate(context.Background(), tx, p, f.Orgs["warehouse"], 2, nil)
 		return err
 	})
 	if !errors.Is(err, secrets.ErrUnknownKey) || !strings.Contains(err.Error(), "TREMPLIN_SECRET_KEY") {
@@ -284,7 +284,7 @@ func TestWrongKeyOpensNothing(t *testing.T) {
 		t.Fatalf("key ids after rotation %v", ids)
 	}
 	err = f.DB.Transaction(func(tx *gorm.DB) error {
-		u, err := wrong.Allocate(context.Background(), tx, p, f.Orgs["warehouse"].ID, 1, nil)
+		u, err := wrong.Allocate(context.Background(), tx, p, f.Orgs["warehouse"], 1, nil)
 		if err == nil && u[0].PIN != "PIN00000001X" {
 			t.Errorf("PIN after rotation %q", u[0].PIN)
 		}
@@ -313,7 +313,7 @@ func TestConcurrentAllocation(t *testing.T) {
 			var got []recharges.SoldUnit
 			err := f.DB.Transaction(func(tx *gorm.DB) error {
 				var err error
-				got, err = f.Recharges.Allocate(context.Background(), tx, p, f.Orgs["warehouse"].ID, 1, nil)
+				got, err = f.Recharges.Allocate(context.Background(), tx, p, f.Orgs["warehouse"], 1, nil)
 				return err
 			})
 			mu.Lock()
@@ -353,7 +353,7 @@ func TestExpiry(t *testing.T) {
 	// Three days later: the short-lived cards are past; a sale skips them even before the sweep.
 	later := recharges.NewService(recharges.Config{DB: f.DB, Partners: f.Partners, Keys: f.Keys, Now: func() time.Time { return time.Now().AddDate(0, 0, 3) }})
 	err := f.DB.Transaction(func(tx *gorm.DB) error {
-		u, err := later.Allocate(context.Background(), tx, p, f.Orgs["warehouse"].ID, 1, nil)
+		u, err := later.Allocate(context.Background(), tx, p, f.Orgs["warehouse"], 1, nil)
 		if err == nil && u[0].Serial != "SER00000010" {
 			t.Errorf("sold %s, past its date", u[0].Serial)
 		}
@@ -373,7 +373,7 @@ func TestExpiry(t *testing.T) {
 		t.Fatalf("expired %d, available %d", f.units("expired"), f.units("available"))
 	}
 	err = f.DB.Transaction(func(tx *gorm.DB) error {
-		_, err := later.Allocate(context.Background(), tx, p, f.Orgs["warehouse"].ID, 2, nil)
+		_, err := later.Allocate(context.Background(), tx, p, f.Orgs["warehouse"], 2, nil)
 		return err
 	})
 	if !errors.Is(err, recharges.ErrStockShort) {

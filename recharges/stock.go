@@ -1,12 +1,14 @@
 package recharges
 
 import (
+	"cmp"
 	"context"
 	"database/sql/driver"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,42 +49,32 @@ var ErrStockShort = errors.New("stock short")
 // anywhere sells nothing. On PostgreSQL the rows are picked FOR UPDATE SKIP
 // LOCKED, so concurrent sales take different units without waiting; on
 // SQLite the IMMEDIATE transaction already serialises writers. The
-// conditional update then guarantees a unit is sold once.
-func (s *Service) Allocate(ctx context.Context, tx *gorm.DB, productID, siteID int64, qty int, saleID *int64) ([]SoldUnit, error) {
+// conditional update then guarantees a unit is sold once. site is the
+// site as the caller already read it (its zone gives today).
+func (s *Service) Allocate(ctx context.Context, tx *gorm.DB, productID int64, site partners.Organization, qty int, saleID *int64) ([]SoldUnit, error) {
 	if qty <= 0 {
 		return nil, apperr.Invalid("quantity", "must be at least 1")
 	}
-	site, err := partners.SiteIn(tx.WithContext(ctx), siteID)
-	if err != nil {
-		return nil, err
-	}
-	today := s.now().In(site.Location()).Format(time.DateOnly)
-	q := tx.WithContext(ctx).Table("recharge_units").
-		Select("id, product_id, operator_id, serial, pin_sealed, pin_key_id, expires_on").
-		Where("product_id = ? AND site_id = ? AND status = ? AND expires_on >= ?", productID, siteID, UnitAvailable, today).
-		Order("expires_on, id").Limit(qty)
+	now := s.now()
+	today := now.In(site.Location()).Format(time.DateOnly)
+	// Picked and sold in one statement: the cards it picks are locked (or
+	// skipped when another sale holds them) until the update takes them.
+	pick := `SELECT id FROM recharge_units WHERE product_id = ? AND site_id = ? AND status = ? AND expires_on >= ? ORDER BY expires_on, id LIMIT ?`
 	if s.db.Engine == database.Postgres {
-		q = q.Clauses(forUpdateSkipLocked)
+		pick += ` FOR UPDATE SKIP LOCKED`
 	}
 	var rows []unitRow
-	if err := q.Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("pick recharge units: %w", err)
+	if err := tx.WithContext(ctx).Raw(`UPDATE recharge_units SET status = ?, sold_at = ?, sold_site_id = ?, sale_id = ?
+		WHERE id IN (`+pick+`) AND status = ?
+		RETURNING id, product_id, operator_id, serial, pin_sealed, pin_key_id, expires_on`,
+		UnitSold, now, site.ID, saleID, productID, site.ID, UnitAvailable, today, qty, UnitAvailable).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("sell recharge units: %w", err)
 	}
 	if len(rows) < qty {
 		return nil, apperr.ConflictBecause(ErrStockShort, "stock-short", "only %d sellable unit(s) of product %d at %s, %d asked", len(rows), productID, site.Name, qty)
 	}
-	ids := make([]int64, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
-	}
-	res := tx.WithContext(ctx).Table("recharge_units").Where("id IN ? AND status = ?", ids, UnitAvailable).
-		Updates(map[string]any{"status": UnitSold, "sold_at": s.now(), "sold_site_id": siteID, "sale_id": saleID})
-	if res.Error != nil {
-		return nil, fmt.Errorf("sell recharge units: %w", res.Error)
-	}
-	if int(res.RowsAffected) != len(ids) {
-		return nil, apperr.ConflictBecause(ErrStockShort, "stock-short", "recharge units of product %d were sold meanwhile; try again", productID)
-	}
+	// First-expiring first on the receipt too.
+	slices.SortFunc(rows, func(a, b unitRow) int { return cmp.Or(cmp.Compare(a.ExpiresOn, b.ExpiresOn), cmp.Compare(a.ID, b.ID)) })
 	out := make([]SoldUnit, len(rows))
 	for i, r := range rows {
 		u, err := s.soldUnit(r, true)

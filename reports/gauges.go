@@ -86,7 +86,7 @@ func (g *Gauges) read(ctx context.Context, now time.Time) ([]prometheus.Metric, 
 		Label string
 		N     int64
 	}
-	if err := db.Raw(`SELECT org_id, label, n FROM figures WHERE day = '' AND metric = ? AND n <> 0`, figures.Devices).Scan(&devices).Error; err != nil {
+	if err := db.Raw(`SELECT org_id, label, SUM(n) AS n FROM figures WHERE day = '' AND metric = ? GROUP BY org_id, label HAVING SUM(n) <> 0`, figures.Devices).Scan(&devices).Error; err != nil {
 		return nil, fmt.Errorf("devices: %w", err)
 	}
 	for _, d := range devices {

@@ -9,12 +9,15 @@ package figures
 import (
 	"cmp"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/tremplin/tremplin/internal/database"
 )
 
 // Metrics. Device steps are counted by category; the others say their label.
@@ -128,6 +131,20 @@ func Days(from, to time.Time) string {
 // their zone, one read of the organisations' zones first), rows in key
 // order so that concurrent transactions lock them in the same order.
 func (t *Tally) Flush(tx *gorm.DB) error {
+	var b database.Batch
+	if err := t.AddTo(&b, tx); err != nil {
+		return err
+	}
+	if _, err := b.Run(tx); err != nil {
+		return fmt.Errorf("figures: %w", err)
+	}
+	return nil
+}
+
+// AddTo adds the tally's writes to a batch (reading the zones of the days
+// still to place first), so that a transaction's last writes travel
+// together. The tally is empty afterwards.
+func (t *Tally) AddTo(b *database.Batch, tx *gorm.DB) error {
 	if len(t.later) > 0 {
 		orgs := make([]int64, 0, len(t.later))
 		for k := range t.later {
@@ -143,9 +160,6 @@ func (t *Tally) Flush(tx *gorm.DB) error {
 		}
 		t.later = nil
 	}
-	if len(t.rows) == 0 {
-		return nil
-	}
 	keys := make([]Key, 0, len(t.rows))
 	for k, d := range t.rows {
 		if d != (Delta{}) {
@@ -153,28 +167,51 @@ func (t *Tally) Flush(tx *gorm.DB) error {
 		}
 	}
 	slices.SortFunc(keys, compareKeys)
-	const chunk = 500 // six parameters a row, far below either engine's limit
+	q, args := upsert(keys, t.rows, shardOf(tx))
+	for i := range q {
+		b.Add(q[i], "0", args[i]...)
+	}
+	t.rows = nil
+	return nil
+}
+
+// Shards is how many rows one figure may be spread over on PostgreSQL.
+// Every sale of a site's day adds to the same figures (and every sale of
+// the network to org 0's), and an upsert holds its rows until the
+// transaction commits: in one row, concurrent sales would queue one behind
+// the other there. Each transaction picks a shard at random; readers sum
+// the shards. SQLite runs one writer at a time and keeps shard 0.
+const Shards = 8
+
+func shardOf(tx *gorm.DB) int {
+	if tx.Dialector.Name() != "postgres" {
+		return 0
+	}
+	return rand.IntN(Shards)
+}
+
+// upsert is the statements that add rows to the figures, 500 rows each
+// (seven parameters a row, far below either engine's limit).
+func upsert(keys []Key, rows map[Key]Delta, shard int) (queries []string, args [][]any) {
+	const chunk = 500
 	for len(keys) > 0 {
 		part := keys[:min(chunk, len(keys))]
 		keys = keys[len(part):]
 		var sb strings.Builder
-		args := make([]any, 0, 6*len(part))
-		sb.WriteString("INSERT INTO figures (day, org_id, metric, label, n, cents) VALUES ")
+		a := make([]any, 0, 7*len(part))
+		sb.WriteString("INSERT INTO figures (day, org_id, metric, label, shard, n, cents) VALUES ")
 		for i, k := range part {
 			if i > 0 {
 				sb.WriteString(", ")
 			}
-			sb.WriteString("(?, ?, ?, ?, ?, ?)")
-			d := t.rows[k]
-			args = append(args, k.Day, k.Org, k.Metric, k.Label, d.N, d.Cents)
+			sb.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			d := rows[k]
+			a = append(a, k.Day, k.Org, k.Metric, k.Label, shard, d.N, d.Cents)
 		}
-		sb.WriteString(" ON CONFLICT (day, org_id, metric, label) DO UPDATE SET n = figures.n + excluded.n, cents = figures.cents + excluded.cents")
-		if err := tx.Exec(sb.String(), args...).Error; err != nil {
-			return fmt.Errorf("figures: %w", err)
-		}
+		sb.WriteString(" ON CONFLICT (day, org_id, metric, label, shard) DO UPDATE SET n = figures.n + excluded.n, cents = figures.cents + excluded.cents")
+		queries, args = append(queries, sb.String()), append(args, a)
 	}
-	t.rows = nil
-	return nil
+	return queries, args
 }
 
 func compareKeys(a, b Key) int {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -271,11 +272,12 @@ func Stored(ctx context.Context, db *gorm.DB) (map[Key]Delta, error) {
 		return nil, fmt.Errorf("figures: %w", err)
 	}
 	out := map[Key]Delta{}
-	for _, r := range rows {
-		if r.N != 0 || r.Cents != 0 {
-			out[Key{r.Day, r.OrgID, r.Metric, r.Label}] = Delta{r.N, r.Cents}
-		}
+	for _, r := range rows { // a figure's shards summed
+		k := Key{r.Day, r.OrgID, r.Metric, r.Label}
+		d := out[k]
+		out[k] = Delta{d.N + r.N, d.Cents + r.Cents}
 	}
+	maps.DeleteFunc(out, func(_ Key, d Delta) bool { return d == (Delta{}) })
 	return out, nil
 }
 
