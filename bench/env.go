@@ -210,7 +210,13 @@ func (e *env) close() {
 		}
 	}
 	if e.admin != nil {
-		_, _ = e.admin.Exec("DROP DATABASE IF EXISTS " + e.dbName + " WITH (FORCE)")
+		// TREMPLIN_BENCH_KEEP=1 leaves the database to look into (a plan,
+		// the figures), and says where it is.
+		if os.Getenv("TREMPLIN_BENCH_KEEP") == "1" {
+			fmt.Fprintf(os.Stderr, "bench: database kept: %s\n", e.dbName)
+		} else {
+			_, _ = e.admin.Exec("DROP DATABASE IF EXISTS " + e.dbName + " WITH (FORCE)")
+		}
 		_ = e.admin.Close()
 	}
 	if e.dir != "" {

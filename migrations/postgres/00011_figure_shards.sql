@@ -2,7 +2,7 @@
 -- figures (and every sale of the network to org 0's), and an upsert holds
 -- those rows locked until its transaction commits, so concurrent sales
 -- queued one behind the other on them. A transaction now adds to one of a
--- few shards of each figure, chosen at random, and readers sum the shards.
+-- few shards of each figure (its connection's), and readers sum the shards.
 -- `tremplin reports rebuild` writes one row per figure again.
 
 -- +goose Up

@@ -9,7 +9,6 @@ package figures
 import (
 	"cmp"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -179,34 +178,37 @@ func (t *Tally) AddTo(b *database.Batch, tx *gorm.DB) error {
 // Every sale of a site's day adds to the same figures (and every sale of
 // the network to org 0's), and an upsert holds its rows until the
 // transaction commits: in one row, concurrent sales would queue one behind
-// the other there. Each transaction picks a shard at random; readers sum
-// the shards. SQLite runs one writer at a time and keeps shard 0.
-const Shards = 8
+// the other there. Each database connection adds to its own shard (its
+// server process id modulo Shards), so that the pool's connections rarely
+// meet on a row; readers sum the shards. SQLite runs one writer at a time
+// and keeps shard 0.
+const Shards = 32
 
-func shardOf(tx *gorm.DB) int {
+// shardOf is the SQL expression of the shard a transaction writes.
+func shardOf(tx *gorm.DB) string {
 	if tx.Dialector.Name() != "postgres" {
-		return 0
+		return "0"
 	}
-	return rand.IntN(Shards)
+	return "pg_backend_pid() % " + strconv.Itoa(Shards)
 }
 
 // upsert is the statements that add rows to the figures, 500 rows each
-// (seven parameters a row, far below either engine's limit).
-func upsert(keys []Key, rows map[Key]Delta, shard int) (queries []string, args [][]any) {
+// (six parameters a row, far below either engine's limit).
+func upsert(keys []Key, rows map[Key]Delta, shard string) (queries []string, args [][]any) {
 	const chunk = 500
 	for len(keys) > 0 {
 		part := keys[:min(chunk, len(keys))]
 		keys = keys[len(part):]
 		var sb strings.Builder
-		a := make([]any, 0, 7*len(part))
+		a := make([]any, 0, 6*len(part))
 		sb.WriteString("INSERT INTO figures (day, org_id, metric, label, shard, n, cents) VALUES ")
 		for i, k := range part {
 			if i > 0 {
 				sb.WriteString(", ")
 			}
-			sb.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			sb.WriteString("(?, ?, ?, ?, " + shard + ", ?, ?)")
 			d := rows[k]
-			a = append(a, k.Day, k.Org, k.Metric, k.Label, shard, d.N, d.Cents)
+			a = append(a, k.Day, k.Org, k.Metric, k.Label, d.N, d.Cents)
 		}
 		sb.WriteString(" ON CONFLICT (day, org_id, metric, label, shard) DO UPDATE SET n = figures.n + excluded.n, cents = figures.cents + excluded.cents")
 		queries, args = append(queries, sb.String()), append(args, a)
