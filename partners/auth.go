@@ -241,6 +241,11 @@ func (s *Service) Authenticate(ctx context.Context, secret string, kind TokenKin
 	if !strings.HasPrefix(secret, tokenPrefix) || len(secret) > 100 {
 		return Caller{}, fmt.Errorf("unknown token: %w", apperr.ErrUnauthenticated)
 	}
+	key := authKey{hashSecret(secret), kind}
+	hit, ok, gen := s.auth.get(key)
+	if ok && hit.expiresAt.After(s.now()) {
+		return hit.caller, nil
+	}
 	var row struct {
 		TokenID   int64
 		ExpiresAt time.Time
@@ -256,7 +261,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string, kind TokenKin
 			"organizations.kind AS org_kind, organizations.timezone AS org_timezone, organizations.name AS org_name, organizations.active AS org_active").
 		Joins("JOIN users ON users.id = auth_tokens.user_id").
 		Joins("LEFT JOIN organizations ON organizations.id = users.organization_id").
-		Where("auth_tokens.token_hash = ? AND auth_tokens.kind = ?", hashSecret(secret), kind).
+		Where("auth_tokens.token_hash = ? AND auth_tokens.kind = ?", key.hash, kind).
 		Take(&row).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
@@ -278,6 +283,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string, kind TokenKin
 		c.Timezone = *row.OrgTimezone
 		c.OrganizationName = *row.OrgName
 	}
+	s.auth.put(key, cachedCaller{caller: c, expiresAt: row.ExpiresAt}, gen)
 	return c, nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/internal/testenv"
 	"github.com/tremplin/tremplin/partners"
 )
 
@@ -235,4 +237,41 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 	if n == 0 {
 		t.Fatal("login not audited")
 	}
+}
+
+// TestAuthenticationsRemembered: a token answered a moment ago is not
+// looked up again, and what revokes it (a deactivated organisation, a
+// logout written in SQL by this process) counts at once, not a second later.
+func TestAuthenticationsRemembered(t *testing.T) {
+	f := newFixture(t)
+	adminToken := f.login("admin")
+	token := f.login("warehouse")
+	count := testenv.CountStatements(t, f.db.DB)
+	first := count.During(func() { f.http.Do("GET", "/api/v1/me", token, nil).Expect(t, 200) })
+	again := count.During(func() { f.http.Do("GET", "/api/v1/me", token, nil).Expect(t, 200) })
+	if again != first-1 {
+		t.Errorf("GET /me sent %d statements, then %d: the token was looked up again", first, again)
+	}
+
+	f.http.Do("PATCH", path("/api/v1/organizations/%d", f.orgs["warehouse"].ID), adminToken, map[string]any{"active": false}).Expect(t, 200)
+	f.http.Do("GET", "/api/v1/me", token, nil).ExpectProblem(t, 401)
+	f.http.Do("PATCH", path("/api/v1/organizations/%d", f.orgs["warehouse"].ID), adminToken, map[string]any{"active": true}).Expect(t, 200)
+
+	// Remembered again (after the quiet moment that follows a change),
+	// then revoked behind the service's back, in SQL.
+	time.Sleep(2100 * time.Millisecond)
+	f.http.Do("GET", "/api/v1/me", token, nil).Expect(t, 200)
+	if n := count.During(func() { f.http.Do("GET", "/api/v1/me", token, nil).Expect(t, 200) }); n != first-1 {
+		t.Fatalf("not remembered: %d statements", n)
+	}
+	if err := f.db.Exec(`UPDATE auth_tokens SET revoked_at = ? WHERE user_id = ?`, database.Now(), f.users["warehouse"].ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	f.http.Do("GET", "/api/v1/me", token, nil).ExpectProblem(t, 401)
+
+	// An expired token is not kept alive by the memory of it.
+	other := f.login("space")
+	f.http.Do("GET", "/api/v1/me", other, nil).Expect(t, 200)
+	f.clock.Advance(13 * time.Hour)
+	f.http.Do("GET", "/api/v1/me", other, nil).ExpectProblem(t, 401)
 }

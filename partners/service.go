@@ -23,6 +23,7 @@ type Service struct {
 	sessionTTL time.Duration
 	limits     LoginLimits
 	now        func() time.Time
+	auth       *authCache
 }
 
 // Config is what NewService needs.
@@ -42,7 +43,13 @@ func NewService(c Config) *Service {
 	if now == nil {
 		now = database.Now
 	}
-	return &Service{db: c.DB, hasher: c.Hasher, tokenTTL: c.TokenTTL, sessionTTL: c.SessionTTL, limits: c.Limits, now: now}
+	s := &Service{db: c.DB, hasher: c.Hasher, tokenTTL: c.TokenTTL, sessionTTL: c.SessionTTL, limits: c.Limits, now: now, auth: newAuthCache()}
+	if c.DB != nil {
+		if err := s.auth.watch(c.DB.DB); err != nil {
+			panic(err) // a name taken twice: a programming error, seen at start
+		}
+	}
+	return s
 }
 
 // DB exposes the handle to the wiring code (readiness checks).
