@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/partners"
@@ -117,17 +119,25 @@ func (s *Service) Summarise(ctx context.Context, c partners.Caller, from, to str
 		append([]any{summedMetrics, first, last}, orgArgs...)...).Scan(&rows).Error; err != nil {
 		return Summary{}, fmt.Errorf("figures: %w", err)
 	}
-	// The network's waits before a sale are kept once more under org 0.
-	waits := " AND (metric <> '" + figures.LagReadySold + "' OR org_id = 0)"
-	if siteID != 0 {
-		waits = ""
+	// The network's waits before a sale are kept once more under org 0,
+	// and per month: read apart.
+	labels := labelledMetrics
+	if siteID == 0 {
+		labels = slices.DeleteFunc(slices.Clone(labels), func(m string) bool { return m == figures.LagReadySold })
 	}
 	if err := db.Raw(`SELECT org_id, metric, label, SUM(n) AS n FROM figures
-		WHERE metric IN ? AND day >= ? AND day <= ?`+org+waits+` GROUP BY org_id, metric, label`,
-		append([]any{labelledMetrics, first, last}, orgArgs...)...).Scan(&labelled).Error; err != nil {
+		WHERE metric IN ? AND day >= ? AND day <= ?`+org+` GROUP BY org_id, metric, label`,
+		append([]any{labels, first, last}, orgArgs...)...).Scan(&labelled).Error; err != nil {
 		return Summary{}, fmt.Errorf("figures: %w", err)
 	}
 	rows = append(rows, labelled...)
+	if siteID == 0 {
+		waits, err := networkFigures(db, []string{figures.LagReadySold}, first, last, "", nil)
+		if err != nil {
+			return Summary{}, err
+		}
+		rows = append(rows, waits...)
+	}
 	var intakeReady, readySold histogram
 	prescribers := map[int64]*PrescriberVouchers{}
 	lags := map[int64]histogram{}
@@ -195,16 +205,15 @@ func (s *Service) Summarise(ctx context.Context, c partners.Caller, from, to str
 	// of the period whose previous day served is before it; for one site,
 	// its own sales of the period (a site's period stays small).
 	if siteID == 0 {
-		var served []figureRow
-		if err := db.Raw(`SELECT metric, SUM(n) AS n FROM figures WHERE day >= ? AND day <= ? AND org_id = 0 AND metric IN ? AND label < ? GROUP BY metric`,
-			first, last, []string{figures.People, figures.VouchersUsed}, first).Scan(&served).Error; err != nil {
+		served, err := networkFigures(db, []string{figures.People, figures.VouchersUsed}, first, last, " AND label < ?", []any{first})
+		if err != nil {
 			return Summary{}, fmt.Errorf("people served: %w", err)
 		}
 		for _, r := range served {
 			if r.Metric == figures.People {
-				out.BeneficiariesServed = r.N
+				out.BeneficiariesServed += r.N
 			} else {
-				out.VouchersUsed = r.N
+				out.VouchersUsed += r.N
 			}
 		}
 		// Vouchers that ended unused: those whose last valid day is in
@@ -238,6 +247,38 @@ func (s *Service) Summarise(ctx context.Context, c partners.Caller, from, to str
 		out.BeneficiariesServed, out.VouchersUsed = people.Beneficiaries, people.Vouchers
 	}
 	return out, nil
+}
+
+// networkFigures sums the network's (org 0) figures of metrics kept by
+// month too (figures.ByMonth) over [first, last] by metric and label: its
+// whole months from the months' rows, the days at its edges from the
+// days'. cond is more of the WHERE clause, with its args.
+func networkFigures(db *gorm.DB, metrics []string, first, last, cond string, args []any) ([]figureRow, error) {
+	months, days := figures.Ranges(first, last)
+	var parts []string
+	var all []any
+	part := func(ms []string, from, to string) {
+		parts = append(parts, `SELECT metric, label, n FROM figures WHERE metric IN ? AND day >= ? AND day <= ? AND org_id = 0`+cond)
+		all = append(append(all, ms, from, to), args...)
+	}
+	for _, d := range days {
+		part(metrics, d[0], d[1])
+	}
+	if months[0] != "" {
+		monthly := make([]string, len(metrics))
+		for i, m := range metrics {
+			monthly[i] = figures.Monthly(m)
+		}
+		part(monthly, months[0], months[1])
+	}
+	var rows []figureRow
+	if err := db.Raw(`SELECT metric, label, SUM(n) AS n FROM (`+strings.Join(parts, " UNION ALL ")+`) x GROUP BY metric, label`, all...).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("figures: %w", err)
+	}
+	for i := range rows {
+		rows[i].Metric = strings.TrimSuffix(rows[i].Metric, figures.Monthly(""))
+	}
+	return rows, nil
 }
 
 // The figures a summary sums over its days: summedMetrics whole,

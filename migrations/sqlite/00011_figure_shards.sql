@@ -17,8 +17,13 @@ INSERT INTO figures_sharded (day, org_id, metric, label, shard, n, cents) SELECT
 DROP TABLE figures;
 ALTER TABLE figures_sharded RENAME TO figures;
 CREATE INDEX figures_read_idx ON figures (metric, day, label, org_id, n, cents);
+-- The network's figures of many labels are kept by month too (the
+-- summary reads a year's months, not its days): the next start recounts
+-- them from the history, once.
+INSERT INTO figures (day, org_id, metric, label, shard, n, cents) VALUES ('', 0, 'rebuild', 'pending', 0, 1, 0) ON CONFLICT DO NOTHING;
 
 -- +goose Down
+DELETE FROM figures WHERE metric LIKE '%/month';
 CREATE TABLE figures_unsharded (
     day    TEXT NOT NULL,
     org_id BIGINT NOT NULL,

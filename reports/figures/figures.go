@@ -91,6 +91,50 @@ func (t *Tally) Add(day string, org int64, metric, label string, n, cents int64)
 	k := Key{day, org, metric, label}
 	d := t.rows[k]
 	t.rows[k] = Delta{d.N + n, d.Cents + cents}
+	if org == 0 && len(day) == len(time.DateOnly) && ByMonth[metric] {
+		t.Add(day[:len("2006-01")], 0, Monthly(metric), label, n, cents)
+	}
+}
+
+// ByMonth are the network's figures (org 0) that are kept once more per
+// month (day YYYY-MM, metric Monthly(m)), each with the same label as the
+// day's: those with a label of many values (the day a person was last
+// served, a wait in days), which a year of days makes hundreds of
+// thousands of rows. A period reads its whole months from these, and only
+// the days at its edges from the days'.
+var ByMonth = map[string]bool{People: true, VouchersUsed: true, LagReadySold: true}
+
+// Monthly is the metric under which m is kept per month.
+func Monthly(m string) string { return m + "/month" }
+
+// Ranges splits the local days [first, last] into the whole months they
+// cover (months, as YYYY-MM, empty when none) and the ranges of days left at
+// either edge.
+func Ranges(first, last string) (months [2]string, days [][2]string) {
+	f, err1 := time.Parse(time.DateOnly, first)
+	l, err2 := time.Parse(time.DateOnly, last)
+	if err1 != nil || err2 != nil || l.Before(f) {
+		return months, [][2]string{{first, last}}
+	}
+	start := f // the first whole month's first day
+	if f.Day() != 1 {
+		start = time.Date(f.Year(), f.Month()+1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	end := time.Date(l.Year(), l.Month()+1, 1, 0, 0, 0, 0, time.UTC) // after the last whole month
+	if l.AddDate(0, 0, 1).Day() != 1 {
+		end = time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, time.UTC)
+	}
+	if !start.Before(end) {
+		return months, [][2]string{{first, last}}
+	}
+	months = [2]string{start.Format("2006-01"), end.AddDate(0, -1, 0).Format("2006-01")}
+	if f.Before(start) {
+		days = append(days, [2]string{first, start.AddDate(0, 0, -1).Format(time.DateOnly)})
+	}
+	if !end.After(l) {
+		days = append(days, [2]string{end.Format(time.DateOnly), last})
+	}
+	return months, days
 }
 
 // AddAt counts on the local day of at in org's time zone, found at Flush.
@@ -126,24 +170,45 @@ func Days(from, to time.Time) string {
 	return strconv.FormatInt(max(d, 0), 10)
 }
 
-// Flush writes the tally in one statement (and, when some days wait for
-// their zone, one read of the organisations' zones first), rows in key
+// Flush writes the tally, 500 rows a statement (and, when some days wait
+// for their zone, one read of the organisations' zones first), rows in key
 // order so that concurrent transactions lock them in the same order.
 func (t *Tally) Flush(tx *gorm.DB) error {
-	var b database.Batch
-	if err := t.AddTo(&b, tx); err != nil {
+	q, args, err := t.statements(tx)
+	if err != nil {
 		return err
 	}
-	if _, err := b.Run(tx); err != nil {
-		return fmt.Errorf("figures: %w", err)
+	for i := range q {
+		if err := tx.Exec(q[i], args[i]...).Error; err != nil {
+			return fmt.Errorf("figures: %w", err)
+		}
 	}
 	return nil
 }
 
-// AddTo adds the tally's writes to a batch (reading the zones of the days
-// still to place first), so that a transaction's last writes travel
-// together. The tally is empty afterwards.
+// AddTo adds the tally's writes to a batch, so that a transaction's last
+// writes travel together; a tally of more than one statement (a rebuild)
+// is written at once instead, a batch being one statement on PostgreSQL.
+// The tally is empty afterwards.
 func (t *Tally) AddTo(b *database.Batch, tx *gorm.DB) error {
+	q, args, err := t.statements(tx)
+	if err != nil || len(q) > 1 {
+		for i := range q {
+			if err := tx.Exec(q[i], args[i]...).Error; err != nil {
+				return fmt.Errorf("figures: %w", err)
+			}
+		}
+		return err
+	}
+	for i := range q {
+		b.Add(q[i], "0", args[i]...)
+	}
+	return nil
+}
+
+// statements places the days still waiting for their zone, then makes the
+// upserts of the tally, which is empty afterwards.
+func (t *Tally) statements(tx *gorm.DB) ([]string, [][]any, error) {
 	if len(t.later) > 0 {
 		orgs := make([]int64, 0, len(t.later))
 		for k := range t.later {
@@ -151,7 +216,7 @@ func (t *Tally) AddTo(b *database.Batch, tx *gorm.DB) error {
 		}
 		zones, err := Zones(tx, orgs)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		for k, d := range t.later {
 			k.key.Day = k.at.In(zones.Of(k.key.Org)).Format(time.DateOnly)
@@ -167,11 +232,8 @@ func (t *Tally) AddTo(b *database.Batch, tx *gorm.DB) error {
 	}
 	slices.SortFunc(keys, compareKeys)
 	q, args := upsert(keys, t.rows, shardOf(tx))
-	for i := range q {
-		b.Add(q[i], "0", args[i]...)
-	}
 	t.rows = nil
-	return nil
+	return q, args, nil
 }
 
 // Shards is how many rows one figure may be spread over on PostgreSQL.
