@@ -22,5 +22,23 @@ func (s *Service) Check(ctx context.Context) ([]invariant.Breach, error) {
 	for _, c := range cards {
 		out = append(out, invariant.Breach{Rule: "card-status", Detail: fmt.Sprintf("card %s is %s but its sale marks disagree", c.Serial, c.Status)})
 	}
+	// The references that PostgreSQL no longer checks card by card on an
+	// import: the batch, the site, the product and its operator.
+	var orphans []struct {
+		Serial  string
+		Missing string
+	}
+	if err := s.db.WithContext(ctx).Raw(`SELECT u.serial, CASE WHEN b.id IS NULL THEN 'batch' WHEN o.id IS NULL THEN 'site' ELSE 'product' END AS missing
+		FROM recharge_units u
+		LEFT JOIN recharge_batches b ON b.id = u.batch_id
+		LEFT JOIN organizations o ON o.id = u.site_id
+		LEFT JOIN recharge_products p ON p.id = u.product_id AND p.operator_id = u.operator_id
+		WHERE b.id IS NULL OR o.id IS NULL OR p.id IS NULL
+		ORDER BY u.id LIMIT 100`).Scan(&orphans).Error; err != nil {
+		return nil, fmt.Errorf("check cards' references: %w", err)
+	}
+	for _, c := range orphans {
+		out = append(out, invariant.Breach{Rule: "card-reference", Detail: fmt.Sprintf("card %s names a %s that does not exist", c.Serial, c.Missing)})
+	}
 	return out, nil
 }

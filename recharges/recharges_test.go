@@ -472,3 +472,51 @@ func TestSoldReport(t *testing.T) {
 }
 
 var _ = partners.RoleAdmin
+
+// TestCheckFindsACardWithoutItsReferences: PostgreSQL no longer checks a
+// card's batch, site and product row by row (an import checks them once),
+// so `tremplin check` does: a card pointing at a batch, a site or a product
+// that does not exist is a breach. SQLite keeps its keys, which refuse
+// such a card outright.
+func TestCheckFindsACardWithoutItsReferences(t *testing.T) {
+	f := newFixture(t)
+	p := f.product(0)
+	f.importCards("warehouse", p, "warehouse", cards(1, 3, future(365))).Expect(t, 201)
+	ctx := context.Background()
+	if breaches, err := f.Recharges.Check(ctx); err != nil || len(breaches) != 0 {
+		t.Fatalf("a clean import: %v %v", breaches, err)
+	}
+	var serials []string
+	f.DB.Table("recharge_units").Order("id").Pluck("serial", &serials)
+	broken := []struct{ set, missing string }{{"batch_id = 999999", "batch"}, {"site_id = 999999", "site"}, {"product_id = 999999", "product"}}
+	for i, b := range broken {
+		err := f.DB.Exec(`UPDATE recharge_units SET `+b.set+` WHERE serial = ?`, serials[i]).Error
+		if f.DB.Engine == database.SQLite {
+			if err == nil {
+				t.Errorf("SQLite took a card whose %s does not exist", b.missing)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f.DB.Engine == database.SQLite {
+		return
+	}
+	breaches, err := f.Recharges.Check(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, b := range breaches {
+		got = append(got, b.Rule+": "+b.Detail)
+	}
+	want := []string{}
+	for i, b := range broken {
+		want = append(want, fmt.Sprintf("card-reference: card %s names a %s that does not exist", serials[i], b.missing))
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("check said:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
