@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -83,8 +85,16 @@ func (s *Service) Import(ctx context.Context, c partners.Caller, productID, site
 	if err != nil {
 		return ImportResult{}, err
 	}
+	defer p.Close()
+	postgres := s.db.Engine == database.Postgres
 	res := ImportResult{ProductID: productID, SiteID: siteID}
 	run := func(tx importTx) error {
+		if postgres {
+			// The cards are put in the file's order in memory, not on disk.
+			if err := tx.exec(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
+				return fmt.Errorf("import memory: %w", err)
+			}
+		}
 		if err := tx.exec(ctx, `CREATE TEMP TABLE recharge_staging (line INTEGER, serial TEXT, pin_sealed `+tx.blob()+`, pin_key_id TEXT, expires_on TEXT)`); err != nil {
 			return fmt.Errorf("staging table: %w", err)
 		}
@@ -146,7 +156,7 @@ func (s *Service) Import(ctx context.Context, c partners.Caller, productID, site
 		}
 		return tx.exec(ctx, q, args...)
 	}
-	if s.db.Engine == database.Postgres {
+	if postgres {
 		err = s.withPgx(ctx, run)
 	} else {
 		err = s.inTx(ctx, func(tx *gorm.DB) error { return run(gormImportTx{tx}) })
@@ -170,8 +180,17 @@ type rechargeParser struct {
 	s          *Service
 	progress   func(int)
 
-	noSeal   bool // for fuzzing the reader alone
-	row      []any
+	noSeal bool // for fuzzing the reader alone
+	row    []any
+
+	// The sealing goroutines (startSealing).
+	sealed   chan [][]any
+	batch    [][]any
+	stop     chan struct{}
+	stopOnce sync.Once
+	mu       sync.Mutex
+	sealErr  error
+
 	lines    int // valid cards staged
 	read     int // data lines read
 	errs     []lineErr
@@ -225,12 +244,19 @@ func (p *rechargeParser) failure() error {
 	return v
 }
 
-// Next reads up to the next good line (bad ones are recorded and skipped).
-func (p *rechargeParser) Next() bool {
+// card is a good line, its PIN not sealed yet.
+type card struct {
+	line                 int
+	serial, pin, expires string
+}
+
+// scan reads up to the next good line (bad ones are recorded and
+// skipped); false at the end of the file or when it cannot be read.
+func (p *rechargeParser) scan() (card, bool) {
 	for {
 		rec, err := p.file.Next()
 		if errors.Is(err, io.EOF) {
-			return false
+			return card{}, false
 		}
 		var bad *csvfile.LineError
 		if errors.As(err, &bad) {
@@ -242,7 +268,7 @@ func (p *rechargeParser) Next() bool {
 			// The file cannot be read further (a cut connection, the body
 			// limit): the import ends, never reading again.
 			p.err = err
-			return false
+			return card{}, false
 		}
 		line := rec.Line
 		p.read++
@@ -282,24 +308,121 @@ func (p *rechargeParser) Next() bool {
 		if !ok {
 			continue
 		}
-		if p.noSeal {
-			p.lines++
-			p.row = []any{line, serial, nil, nil, expires}
-			return true
-		}
-		var sealed []byte
-		var keyID any
-		if pin != "" {
-			b, id, err := p.s.keys.Seal([]byte(pin), pinAAD(p.operatorID, serial))
-			if err != nil {
-				p.err = err
-				return false
-			}
-			sealed, keyID = b, id
-		}
 		p.lines++
-		p.row = []any{line, strings.Clone(serial), sealed, keyID, strings.Clone(expires)}
-		return true
+		return card{line, strings.Clone(serial), pin, strings.Clone(expires)}, true
+	}
+}
+
+// seal makes a card's staging row, its PIN sealed and bound to its serial.
+func (p *rechargeParser) seal(c card) ([]any, error) {
+	var sealed []byte
+	var keyID any
+	if c.pin != "" {
+		b, id, err := p.s.keys.Seal([]byte(c.pin), pinAAD(p.operatorID, c.serial))
+		if err != nil {
+			return nil, err
+		}
+		sealed, keyID = b, id
+	}
+	return []any{c.line, c.serial, sealed, keyID, c.expires}, nil
+}
+
+// Next moves to the next good line's row. Lines are read and checked in
+// order by one goroutine; their PINs are sealed by one worker per core
+// while the file streams, and their rows come back in any order (the
+// staging table keeps each row's line).
+func (p *rechargeParser) Next() bool {
+	if p.noSeal {
+		c, ok := p.scan()
+		if ok {
+			p.row = []any{c.line, c.serial, nil, nil, c.expires}
+		}
+		return ok
+	}
+	if p.sealed == nil {
+		p.startSealing()
+	}
+	for len(p.batch) == 0 {
+		b, ok := <-p.sealed
+		if !ok {
+			p.mu.Lock()
+			if p.err == nil {
+				p.err = p.sealErr
+			}
+			p.mu.Unlock()
+			return false
+		}
+		p.batch = b
+	}
+	p.row, p.batch = p.batch[0], p.batch[1:]
+	return true
+}
+
+// sealBatch is how many cards travel together between the goroutines.
+const sealBatch = 512
+
+// startSealing starts the reader and the sealers; Close stops them.
+func (p *rechargeParser) startSealing() {
+	workers := max(1, runtime.GOMAXPROCS(0))
+	cards := make(chan []card, workers)
+	p.sealed = make(chan [][]any, workers)
+	p.stop = make(chan struct{})
+	go func() { // the reader: the file's order, its errors
+		defer close(cards)
+		b := make([]card, 0, sealBatch)
+		for {
+			c, ok := p.scan()
+			if ok {
+				b = append(b, c)
+			}
+			if len(b) == sealBatch || (!ok && len(b) > 0) {
+				select {
+				case cards <- b:
+				case <-p.stop:
+					return
+				}
+				b = make([]card, 0, sealBatch)
+			}
+			if !ok {
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range cards {
+				rows := make([][]any, 0, len(b))
+				for _, c := range b {
+					row, err := p.seal(c)
+					if err != nil {
+						p.mu.Lock()
+						p.sealErr = err
+						p.mu.Unlock()
+						return
+					}
+					rows = append(rows, row)
+				}
+				select {
+				case p.sealed <- rows:
+				case <-p.stop:
+					return
+				}
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(p.sealed) }()
+}
+
+// Close stops the reader and the sealers when the import ends before the
+// file does (a failed COPY), and lets them finish otherwise.
+func (p *rechargeParser) Close() {
+	if p.stop != nil {
+		p.stopOnce.Do(func() { close(p.stop) })
+		for range p.sealed { // until they are gone
+		}
 	}
 }
 
@@ -364,6 +487,7 @@ func (g gormImportTx) stage(ctx context.Context, p *rechargeParser) error {
 		args = args[:0]
 		return err
 	}
+	defer p.Close()
 	for p.Next() {
 		args = append(args, p.row...)
 		if len(args) == per*5 {
@@ -440,6 +564,7 @@ func scanLines(rows interface {
 
 func (p pgxImportTx) stage(ctx context.Context, src *rechargeParser) error {
 	_, err := p.tx.CopyFrom(ctx, pgx.Identifier{"recharge_staging"}, []string{"line", "serial", "pin_sealed", "pin_key_id", "expires_on"}, src)
+	src.Close() // a COPY that failed midway leaves the reader and sealers running
 	if src.err != nil {
 		return src.err // the file's own failure, which pgx reports as a cancelled COPY
 	}

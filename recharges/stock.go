@@ -59,7 +59,9 @@ func (s *Service) Allocate(ctx context.Context, tx *gorm.DB, productID int64, si
 	today := now.In(site.Location()).Format(time.DateOnly)
 	// Picked and sold in one statement: the cards it picks are locked (or
 	// skipped when another sale holds them) until the update takes them.
-	pick := `SELECT id FROM recharge_units WHERE product_id = ? AND site_id = ? AND status = ? AND expires_on >= ? ORDER BY expires_on, id LIMIT ?`
+	// status is written out, not bound: a partial index of the available
+	// cards serves the pick, and a generic plan could not prove it does.
+	pick := `SELECT id FROM recharge_units WHERE product_id = ? AND site_id = ? AND status = '` + UnitAvailable + `' AND expires_on >= ? ORDER BY expires_on, id LIMIT ?`
 	if s.db.Engine == database.Postgres {
 		pick += ` FOR UPDATE SKIP LOCKED`
 	}
@@ -67,7 +69,7 @@ func (s *Service) Allocate(ctx context.Context, tx *gorm.DB, productID int64, si
 	if err := tx.WithContext(ctx).Raw(`UPDATE recharge_units SET status = ?, sold_at = ?, sold_site_id = ?, sale_id = ?
 		WHERE id IN (`+pick+`) AND status = ?
 		RETURNING id, product_id, operator_id, serial, pin_sealed, pin_key_id, expires_on`,
-		UnitSold, now, site.ID, saleID, productID, site.ID, UnitAvailable, today, qty, UnitAvailable).Scan(&rows).Error; err != nil {
+		UnitSold, now, site.ID, saleID, productID, site.ID, today, qty, UnitAvailable).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("sell recharge units: %w", err)
 	}
 	if len(rows) < qty {

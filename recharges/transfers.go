@@ -32,8 +32,8 @@ func (s *Service) Product(db *gorm.DB, id int64) (Product, error) {
 // date on the site's local day today.
 func (s *Service) Sellable(tx *gorm.DB, productID, siteID int64, today string) (int64, error) {
 	var n int64
-	if err := tx.Table("recharge_units").Where("product_id = ? AND site_id = ? AND status = ? AND expires_on >= ?",
-		productID, siteID, UnitAvailable, today).Count(&n).Error; err != nil {
+	if err := tx.Table("recharge_units").Where("product_id = ? AND site_id = ? AND status = '"+UnitAvailable+"' AND expires_on >= ?",
+		productID, siteID, today).Count(&n).Error; err != nil {
 		return 0, fmt.Errorf("recharge stock: %w", err)
 	}
 	return n, nil
@@ -48,7 +48,7 @@ func (s *Service) Ship(tx *gorm.DB, transferID, productID, fromSiteID int64, qty
 	}
 	today := s.now().In(from.Location()).Format(time.DateOnly)
 	q := tx.Table("recharge_units").Select("id").
-		Where("product_id = ? AND site_id = ? AND status = ? AND expires_on >= ?", productID, fromSiteID, UnitAvailable, today).
+		Where("product_id = ? AND site_id = ? AND status = '"+UnitAvailable+"' AND expires_on >= ?", productID, fromSiteID, today).
 		Order("expires_on, id").Limit(qty)
 	if s.db.Engine == database.Postgres {
 		q = q.Clauses(forUpdateSkipLocked)
