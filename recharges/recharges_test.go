@@ -14,6 +14,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/secrets"
 	"github.com/tremplin/tremplin/internal/testenv"
@@ -518,5 +519,48 @@ func TestCheckFindsACardWithoutItsReferences(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("check said:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestShelvesAgreeWithStock: the dashboard's count of the cards on the
+// shelves (one statement over the available cards) says what the full
+// stock says of them, site by site, low marks included; a space sees its
+// own site only.
+func TestShelvesAgreeWithStock(t *testing.T) {
+	f := newFixture(t)
+	p := f.product(5)
+	f.importCards("warehouse", p, "warehouse", cards(1, 8, future(365))).Expect(t, 201)
+	f.importCards("admin", p, "space", cards(100, 4, future(30))).Expect(t, 201)
+	f.allocate(p, "warehouse", 2)
+	ctx := context.Background()
+	admin := partners.Caller{Role: partners.RoleAdmin}
+	full, err := f.Recharges.Stock(ctx, admin, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shelves, err := f.Recharges.Shelves(ctx, admin, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	brief := func(ls []recharges.StockLine) string {
+		var b strings.Builder
+		for _, l := range ls {
+			fmt.Fprintf(&b, "%s/%s: %d (threshold %d, low %v); ", l.Site, l.Product, l.Available, l.Threshold, l.Low)
+		}
+		return b.String()
+	}
+	if brief(full) != brief(shelves) {
+		t.Errorf("stock:   %s\nshelves: %s", brief(full), brief(shelves))
+	}
+	if !strings.Contains(brief(shelves), ": 6 (threshold 5, low false)") || !strings.Contains(brief(shelves), ": 4 (threshold 5, low true)") {
+		t.Errorf("shelves: %s", brief(shelves))
+	}
+	space := partners.Caller{Role: partners.RoleSpace, OrganizationID: f.Orgs["space"].ID, OrganizationKind: partners.KindSpace}
+	own, err := f.Recharges.Shelves(ctx, space, 0)
+	if err != nil || len(own) != 1 || own[0].SiteID != f.Orgs["space"].ID || own[0].Available != 4 || !own[0].Low {
+		t.Errorf("a space's shelves: %v %v", own, err)
+	}
+	if _, err := f.Recharges.Shelves(ctx, space, f.Orgs["warehouse"].ID); !errors.Is(err, apperr.ErrNotFound) {
+		t.Errorf("another site's shelves: %v", err)
 	}
 }

@@ -102,18 +102,63 @@ type StockLine struct {
 	Low       bool   `json:"low"`
 }
 
-// Stock counts units per product and site: available (sellable
-// today), in transit, sold, expired (swept or past their date). Admins and
-// warehouse staff see every site, space staff their own. lowOnly keeps the
-// lines under their threshold.
-func (s *Service) Stock(ctx context.Context, c partners.Caller, siteID int64, lowOnly bool) ([]StockLine, error) {
+// Shelves counts the sellable cards (available, not past their date in
+// their site's zone) per product at each site (or one site), with the
+// low-stock marks: what a dashboard shows. It reads the partial index of
+// the available cards in one statement, never the sold ones of past years
+// that Stock counts too. Same roles and scope as Stock.
+func (s *Service) Shelves(ctx context.Context, c partners.Caller, siteID int64) ([]StockLine, error) {
+	sites, products, override, err := s.stockFrame(ctx, c, siteID)
+	if err != nil || len(sites) == 0 {
+		return []StockLine{}, err
+	}
+	var values []string
+	var args []any
+	for _, site := range sites {
+		values = append(values, "(CAST(? AS BIGINT), CAST(? AS TEXT))")
+		args = append(args, site.ID, s.now().In(site.Location()).Format(time.DateOnly))
+	}
+	var counts []struct {
+		SiteID    int64
+		ProductID int64
+		N         int64
+	}
+	if err := s.db.WithContext(ctx).Raw(`SELECT u.site_id, u.product_id, COUNT(*) AS n
+		FROM recharge_units u JOIN (VALUES `+strings.Join(values, ", ")+`) t ON t.column1 = u.site_id
+		WHERE u.status = '`+UnitAvailable+`' AND u.expires_on >= t.column2
+		GROUP BY u.site_id, u.product_id`, args...).Scan(&counts).Error; err != nil {
+		return nil, fmt.Errorf("count sellable cards: %w", err)
+	}
+	have := map[[2]int64]int64{}
+	for _, n := range counts {
+		have[[2]int64{n.SiteID, n.ProductID}] = n.N
+	}
+	out := []StockLine{}
+	for _, site := range sites {
+		for _, p := range products {
+			l := StockLine{ProductID: p.ID, Product: p.Name, SiteID: site.ID, Site: site.Name, Threshold: p.LowStockThreshold,
+				Available: have[[2]int64{site.ID, p.ID}]}
+			if o, ok := override[[2]int64{p.ID, site.ID}]; ok {
+				l.Threshold = o
+			}
+			l.Low = l.Threshold > 0 && l.Available < int64(l.Threshold)
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// stockFrame is what a count of the stock needs around the cards: the
+// sites the caller may see (one when siteID is given), the active
+// products, and the thresholds set per site.
+func (s *Service) stockFrame(ctx context.Context, c partners.Caller, siteID int64) ([]partners.Organization, []Product, map[[2]int64]int, error) {
 	if err := c.Require(staffRoles...); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	if c.Is(partners.RoleSpace) {
 		own, _ := c.SiteID()
 		if siteID != 0 && siteID != own {
-			return nil, fmt.Errorf("site %d: %w", siteID, apperr.ErrNotFound)
+			return nil, nil, nil, fmt.Errorf("site %d: %w", siteID, apperr.ErrNotFound)
 		}
 		siteID = own
 	}
@@ -123,22 +168,34 @@ func (s *Service) Stock(ctx context.Context, c partners.Caller, siteID int64, lo
 		q = q.Where("id = ?", siteID)
 	}
 	if err := q.Find(&sites).Error; err != nil {
-		return nil, fmt.Errorf("sites: %w", err)
+		return nil, nil, nil, fmt.Errorf("sites: %w", err)
 	}
 	if siteID != 0 && len(sites) == 0 {
-		return nil, fmt.Errorf("site %d: %w", siteID, apperr.ErrNotFound)
+		return nil, nil, nil, fmt.Errorf("site %d: %w", siteID, apperr.ErrNotFound)
 	}
 	var products []Product
 	if err := s.db.WithContext(ctx).Where("active = ?", true).Order("id").Find(&products).Error; err != nil {
-		return nil, fmt.Errorf("products: %w", err)
+		return nil, nil, nil, fmt.Errorf("products: %w", err)
 	}
 	var overrides []Threshold
 	if err := s.db.WithContext(ctx).Find(&overrides).Error; err != nil {
-		return nil, fmt.Errorf("thresholds: %w", err)
+		return nil, nil, nil, fmt.Errorf("thresholds: %w", err)
 	}
 	override := map[[2]int64]int{}
 	for _, o := range overrides {
 		override[[2]int64{o.ProductID, o.SiteID}] = o.Threshold
+	}
+	return sites, products, override, nil
+}
+
+// Stock counts units per product and site: available (sellable
+// today), in transit, sold, expired (swept or past their date). Admins and
+// warehouse staff see every site, space staff their own. lowOnly keeps the
+// lines under their threshold.
+func (s *Service) Stock(ctx context.Context, c partners.Caller, siteID int64, lowOnly bool) ([]StockLine, error) {
+	sites, products, override, err := s.stockFrame(ctx, c, siteID)
+	if err != nil {
+		return nil, err
 	}
 	out := []StockLine{}
 	for _, site := range sites {

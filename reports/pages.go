@@ -172,7 +172,7 @@ func (s *Service) Counts(ctx context.Context, c partners.Caller, stock *recharge
 			out.States = append(out.States, st)
 		}
 	}
-	lines, err := stock.Stock(ctx, c, 0, false)
+	lines, err := stock.Shelves(ctx, c, 0)
 	if err != nil {
 		return out, err
 	}
@@ -266,7 +266,7 @@ func (p *Pages) dashboard(c *gin.Context) {
 		}
 	}
 	if v.Network == nil && v.Dash.SiteID != nil {
-		if v.Stock, err = p.Recharges.Stock(ctx, caller, *v.Dash.SiteID, false); err != nil {
+		if v.Stock, err = p.Recharges.Shelves(ctx, caller, *v.Dash.SiteID); err != nil {
 			p.Site.Fail(c, err)
 			return
 		}
