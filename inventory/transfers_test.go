@@ -251,7 +251,9 @@ func TestShelfCodesResolvedAtOnce(t *testing.T) {
 		tags = append(tags, d["tag"].(string))
 		serials = append(serials, fmt.Sprintf("shelf-%02d", i))
 	}
-	count := testenv.CountStatements(t, f.DB.DB)
+	// The caller's authentication aside: remembered for a second, it is
+	// sent or not depending on the time between the checks.
+	count := testenv.CountStatements(t, f.DB.DB).Except("auth_tokens")
 	wh := f.Orgs["warehouse"].ID
 	check := func(codes []string) (int, map[string]any) {
 		var res map[string]any
@@ -268,5 +270,5 @@ func TestShelfCodesResolvedAtOnce(t *testing.T) {
 	if small["seen"].(float64) != 3 || large["seen"].(float64) != 38 || len(large["missing"].([]any)) != 2 || len(large["unexpected"].([]any)) != 2 {
 		t.Fatalf("checks: %v / %v", small, large)
 	}
-	t.Logf("a stock check sends %d statements, whatever the number of codes", many)
+	t.Logf("a stock check sends %d statements besides the caller's authentication, whatever the number of codes", many)
 }
