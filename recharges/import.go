@@ -309,7 +309,7 @@ func (p *rechargeParser) scan() (card, bool) {
 			continue
 		}
 		p.lines++
-		return card{line, strings.Clone(serial), pin, strings.Clone(expires)}, true
+		return card{line, strings.Clone(serial), strings.Clone(pin), strings.Clone(expires)}, true // sealed later, by another goroutine
 	}
 }
 
