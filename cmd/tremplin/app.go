@@ -75,11 +75,15 @@ func (e *cli) config() (config.Config, error) {
 }
 
 func (e *cli) logger(cfg config.Config) *slog.Logger {
+	return slog.New(logHandler(cfg, e.stderr))
+}
+
+func logHandler(cfg config.Config, w io.Writer) slog.Handler {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
 	if cfg.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(e.stderr, opts))
+		return slog.NewTextHandler(w, opts)
 	}
-	return slog.New(slog.NewJSONHandler(e.stderr, opts))
+	return slog.NewJSONHandler(w, opts)
 }
 
 // openDatabase resolves and opens the configured database.

@@ -12,6 +12,7 @@ import (
 	"github.com/tremplin/tremplin/demo"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/logbuf"
 	"github.com/tremplin/tremplin/partners"
 )
 
@@ -96,6 +97,11 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 		}
 	}
 
+	// Serving, a line per request goes out in batches (a warning at once).
+	logs := logbuf.New(e.stderr, 100*time.Millisecond)
+	defer logs.Close()
+	logger = slog.New(logbuf.Handler(logHandler(cfg, logs), logs, slog.LevelWarn))
+
 	metrics := httpx.NewMetrics()
 	_, handler, err := newRouter(cfg, svc, logger, metrics)
 	if err != nil {
@@ -106,6 +112,7 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 	fmt.Fprintf(e.stdout, "Tremplin is listening on http://%s (database: %s %s)\n", ln.Addr(), db.Engine, db.Where)
 	logger.Info("serving", "addr", ln.Addr().String(), "engine", string(db.Engine))
 	if err := httpx.Serve(ctx, ln, handler, cfg.ShutdownTimeout, logger); err != nil {
+		_ = logs.Close() // the lines before the failure, before it
 		return e.fail("server: %v", err)
 	}
 	return 0
