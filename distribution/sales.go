@@ -310,15 +310,12 @@ func (s *Service) replay(ctx context.Context, c partners.Caller, uid int64, key,
 	return v, nil
 }
 
-// saleHead is what a sale reads first, in one statement: the space, whether
-// its till is closed on the days around today, and the voucher's person.
+// saleHead is what a sale reads first, in one statement: the space and the
+// voucher's person.
 type saleHead struct {
 	ID            int64
 	Name          string
 	Timezone      string
-	ClosedBefore  bool // the UTC day before today's UTC day
-	ClosedOn      bool
-	ClosedAfter   bool
 	BeneficiaryID int64
 }
 
@@ -346,16 +343,9 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	// The site's row is shared by the day's sales and taken exclusively by
 	// its closing: a closing waits for the sales in flight, and a sale that
 	// starts after a closing sees it (PostgreSQL; SQLite runs one writer).
-	// The site's local day is one of the three UTC days around today.
-	utc := now.UTC()
-	around := []string{utc.AddDate(0, 0, -1).Format(time.DateOnly), utc.Format(time.DateOnly), utc.AddDate(0, 0, 1).Format(time.DateOnly)}
 	var head saleHead
-	q := tx.Raw(`SELECT o.id, o.name, o.timezone,
-			EXISTS (SELECT 1 FROM closings c WHERE c.site_id = o.id AND c.local_date = ?) AS closed_before,
-			EXISTS (SELECT 1 FROM closings c WHERE c.site_id = o.id AND c.local_date = ?) AS closed_on,
-			EXISTS (SELECT 1 FROM closings c WHERE c.site_id = o.id AND c.local_date = ?) AS closed_after,
-			COALESCE((SELECT v.beneficiary_id FROM vouchers v WHERE v.code = ?), 0) AS beneficiary_id
-		FROM organizations o WHERE o.id = ? AND o.kind = ?`+s.lockSuffix(lockShare, "o"), around[0], around[1], around[2], code, req.SiteID, partners.KindSpace).Scan(&head)
+	q := tx.Raw(`SELECT o.id, o.name, o.timezone, COALESCE((SELECT v.beneficiary_id FROM vouchers v WHERE v.code = ?), 0) AS beneficiary_id
+		FROM organizations o WHERE o.id = ? AND o.kind = ?`+s.lockSuffix(lockShare, "o"), code, req.SiteID, partners.KindSpace).Scan(&head)
 	if q.Error != nil {
 		return SaleView{}, fmt.Errorf("space %d: %w", req.SiteID, q.Error)
 	}
@@ -364,9 +354,6 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	}
 	site := partners.Organization{ID: head.ID, Name: head.Name, Kind: partners.KindSpace, Timezone: head.Timezone}
 	localDate := now.In(site.Location()).Format(time.DateOnly)
-	if closed := map[string]bool{around[0]: head.ClosedBefore, around[1]: head.ClosedOn, around[2]: head.ClosedAfter}; closed[localDate] {
-		return SaleView{}, apperr.Conflict("day-closed", "the till of %s is closed: this day's sales are counted", localDate)
-	}
 	if head.BeneficiaryID == 0 {
 		return SaleView{}, fmt.Errorf("voucher %s: %w", FormatCode(code), errUnknownVoucher)
 	}
@@ -375,9 +362,20 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	// vouchers, so sales to one person queue here and count in turn. The
 	// history is read in the next statement, after this lock: on
 	// PostgreSQL that statement sees what a sale it waited for wrote.
-	var person Beneficiary
-	if err := s.lock(tx, lockUpdate).Select("id").Where("id = ?", head.BeneficiaryID).Take(&person).Error; err != nil {
-		return SaleView{}, fmt.Errorf("beneficiary of voucher %s: %w", FormatCode(code), err)
+	// Whether the day is closed is read here, after the site's lock, not
+	// with it: a statement that waited for a lock still reads what was
+	// committed when it began, and would miss the closing it waited for.
+	var person struct {
+		ID     int64
+		Closed bool
+	}
+	q = tx.Raw(`SELECT b.id, EXISTS (SELECT 1 FROM closings c WHERE c.site_id = ? AND c.local_date = ?) AS closed
+		FROM beneficiaries b WHERE b.id = ?`+s.lockSuffix(lockUpdate, "b"), site.ID, localDate, head.BeneficiaryID).Scan(&person)
+	if q.Error != nil || q.RowsAffected == 0 {
+		return SaleView{}, fmt.Errorf("beneficiary of voucher %s: %w", FormatCode(code), cmpErr(q.Error, gorm.ErrRecordNotFound))
+	}
+	if person.Closed {
+		return SaleView{}, apperr.Conflict("day-closed", "the till of %s is closed: this day's sales are counted", localDate)
 	}
 	// Sales on one voucher queue here, so entitlements are checked in turn.
 	// The person's sales are read from their own index (a sale's lines
