@@ -12,6 +12,7 @@ import (
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/money"
 	"github.com/tremplin/tremplin/internal/web"
+	"github.com/tremplin/tremplin/internal/zone"
 	"github.com/tremplin/tremplin/partners"
 )
 
@@ -191,9 +192,6 @@ func (p *Pages) refund(c *gin.Context) {
 	p.Site.Done(c, to, repeated, l.T("Refunded: the device is back, to be diagnosed again, and the voucher allows it again."))
 }
 
-func siteLocation(zone string) *time.Location {
-	if loc, err := time.LoadLocation(zone); err == nil {
-		return loc
-	}
-	return time.UTC
+func siteLocation(tz string) *time.Location {
+	return zone.Or(tz, time.UTC)
 }

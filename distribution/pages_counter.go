@@ -15,6 +15,7 @@ import (
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/i18n"
 	"github.com/tremplin/tremplin/internal/web"
+	"github.com/tremplin/tremplin/internal/zone"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -303,11 +304,8 @@ func (p *Pages) fillBasket(c *gin.Context, caller partners.Caller, site int64, v
 
 // voucherProblem says why a voucher cannot be used, and since when (in
 // the site's zone).
-func voucherProblem(l i18n.Lang, vo VoucherView, zone string) string {
-	loc, err := time.LoadLocation(zone)
-	if err != nil {
-		loc = time.UTC
-	}
+func voucherProblem(l i18n.Lang, vo VoucherView, tz string) string {
+	loc := zone.Or(tz, time.UTC)
 	day := func(t *time.Time) string {
 		if t == nil {
 			return "?"

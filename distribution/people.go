@@ -12,6 +12,7 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/zone"
 	"github.com/tremplin/tremplin/partners"
 )
 
@@ -171,7 +172,7 @@ func (s *Service) VoucherDefaults(ctx context.Context, c partners.Caller) (NewVo
 	if last.ID == 0 {
 		return def, nil
 	}
-	loc, err := time.LoadLocation(c.Timezone)
+	loc, err := zone.Load(c.Timezone)
 	if err != nil {
 		loc = time.UTC
 	}

@@ -485,8 +485,9 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	// The last writes, together (one statement on PostgreSQL): the lines,
 	// the voucher's entitlements consumed by a conditional update (the last
 	// word when two sales on one voucher race), the total, the person's
-	// activity, the audit, the figures (last, so that the rows the day's
-	// sales share stay locked briefly) and the idempotency key's sale.
+	// activity, the audit, the figures (appended to the deltas on
+	// PostgreSQL, so that no two sales wait on one figure's row) and the
+	// idempotency key's sale.
 	status := StatusActive
 	if left.Devices-devices == 0 && left.Recharges-recharges == 0 {
 		status = StatusUsed

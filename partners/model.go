@@ -9,6 +9,7 @@ import (
 	_ "time/tzdata" // time zones must resolve on machines without a zoneinfo database
 
 	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/zone"
 )
 
 // Kind is the kind of an organisation.
@@ -99,7 +100,7 @@ func RoleOf(k Kind) (Role, bool) {
 
 // Location returns the organisation's time zone (validated on write).
 func (o Organization) Location() *time.Location {
-	loc, err := time.LoadLocation(o.Timezone)
+	loc, err := zone.Load(o.Timezone)
 	if err != nil {
 		return time.UTC
 	}
@@ -137,7 +138,7 @@ func validTimezone(tz string) bool {
 	if tz == "" || tz == "Local" || strings.TrimSpace(tz) != tz {
 		return false
 	}
-	_, err := time.LoadLocation(tz)
+	_, err := zone.Load(tz)
 	return err == nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/tremplin/tremplin/internal/i18n"
 	"github.com/tremplin/tremplin/internal/textcheck"
 	"github.com/tremplin/tremplin/internal/web"
+	"github.com/tremplin/tremplin/internal/zone"
 )
 
 // SessionCookie names the web UI's session cookie.
@@ -57,7 +58,7 @@ func (p *Pages) Frame(c *gin.Context) (web.Page, bool) {
 	if caller.Language != "" {
 		setting = caller.Language
 	}
-	loc, err := time.LoadLocation(caller.Timezone)
+	loc, err := zone.Load(caller.Timezone)
 	if err != nil {
 		loc = time.UTC
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tremplin/tremplin/internal/zone"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/reports/figures"
 )
@@ -40,7 +41,7 @@ type Dashboard struct {
 // network, or one site) and site staff (their own site), like Summarise.
 func (s *Service) Dashboard(ctx context.Context, c partners.Caller, from, to string, siteID int64) (Dashboard, error) {
 	if from == "" && to == "" { // the last twelve weeks
-		loc, _ := time.LoadLocation(partners.DefaultTimezone)
+		loc, _ := zone.Load(partners.DefaultTimezone)
 		from = s.now().In(loc).AddDate(0, 0, -7*12+1).Format(time.DateOnly)
 	}
 	sum, err := s.Summarise(ctx, c, from, to, siteID)
@@ -59,7 +60,7 @@ func (s *Service) Dashboard(ctx context.Context, c partners.Caller, from, to str
 		N      int64
 		Cents  int64
 	}
-	if err := s.DB.WithContext(ctx).Raw(`SELECT day, metric, SUM(n) AS n, SUM(cents) AS cents FROM figures
+	if err := s.DB.WithContext(ctx).Raw(`SELECT day, metric, SUM(n) AS n, SUM(cents) AS cents FROM figure_rows
 		WHERE day >= ? AND day <= ? AND metric IN ?`+org+` GROUP BY day, metric`, args...).Scan(&rows).Error; err != nil {
 		return Dashboard{}, fmt.Errorf("weeks: %w", err)
 	}

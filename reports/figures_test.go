@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -325,6 +326,25 @@ func TestFiguresEqualARecountAfterABurst(t *testing.T) {
 	for i := range codes {
 		codes[i] = n.voucher("prescriberA", fmt.Sprintf("P%d", i), 1, 0, 30)
 	}
+	// The server's folds meanwhile, two processes' worth at once.
+	stopFolding := make(chan struct{})
+	folded := make(chan error, 2)
+	for range 2 {
+		go func() {
+			for {
+				select {
+				case <-stopFolding:
+					folded <- nil
+					return
+				default:
+				}
+				if _, err := figures.Fold(n.ctx, n.db.DB); err != nil {
+					folded <- err
+					return
+				}
+			}
+		}()
+	}
 	var wg sync.WaitGroup
 	for i := range buyers {
 		wg.Add(3)
@@ -367,16 +387,47 @@ func TestFiguresEqualARecountAfterABurst(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	close(stopFolding)
+	for range 2 {
+		n.must(<-folded)
+	}
 	n.assertRecounted()
 
+	// Reports read the deltas not yet folded: the same summary before and
+	// after the last fold, which leaves no delta behind. A voucher issued
+	// once the folds stopped leaves a delta to read (PostgreSQL).
+	n.voucher("prescriberA", "Late", 1, 0, 30)
+	var deltas int64
+	n.must(n.db.Raw(`SELECT COUNT(*) FROM figure_deltas`).Scan(&deltas).Error)
+	if (deltas > 0) != (n.db.Engine == database.Postgres) {
+		t.Errorf("%s holds %d deltas", n.db.Engine, deltas)
+	}
+	before := n.summary("admin", "")
+	var issued int64
+	n.must(n.db.Raw(`SELECT COUNT(*) FROM vouchers`).Scan(&issued).Error)
+	if before.VouchersIssued != issued {
+		t.Fatalf("the summary counts %d vouchers issued, the database holds %d", before.VouchersIssued, issued)
+	}
+	_, err := figures.Fold(n.ctx, n.db.DB)
+	n.must(err)
+	if after := n.summary("admin", ""); !reflect.DeepEqual(before, after) {
+		t.Errorf("the summary changed with the fold:\n%+v\n%+v", before, after)
+	}
+	n.must(n.db.Raw(`SELECT COUNT(*) FROM figure_deltas`).Scan(&deltas).Error)
+	if deltas != 0 {
+		t.Errorf("%d deltas left after a fold", deltas)
+	}
+
 	// A figure that drifts is found, and the rebuild mends it.
-	n.must(n.db.Exec(`UPDATE figures SET n = n + 1 WHERE metric = ?`, figures.Sold).Error)
+	if res := n.db.Exec(`UPDATE figures SET n = n + 1 WHERE metric = ?`, figures.Sold); res.Error != nil || res.RowsAffected == 0 {
+		t.Fatalf("drifting a figure: %v, %d rows", res.Error, res.RowsAffected)
+	}
 	stored, _ := figures.Stored(n.ctx, n.db.DB)
 	counted, _ := figures.Recount(n.ctx, n.db.DB)
 	if len(figures.Compare(stored, counted, 5)) == 0 {
 		t.Fatal("a drifted figure went unnoticed")
 	}
-	_, err := figures.Rebuild(n.ctx, n.db.DB, n.db.Engine == database.Postgres)
+	_, err = figures.Rebuild(n.ctx, n.db.DB, n.db.Engine == database.Postgres)
 	n.must(err)
 	n.assertRecounted()
 

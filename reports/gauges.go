@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/internal/zone"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/reports/figures"
 )
@@ -86,7 +87,7 @@ func (g *Gauges) read(ctx context.Context, now time.Time) ([]prometheus.Metric, 
 		Label string
 		N     int64
 	}
-	if err := db.Raw(`SELECT org_id, label, SUM(n) AS n FROM figures WHERE day = '' AND metric = ? GROUP BY org_id, label HAVING SUM(n) <> 0`, figures.Devices).Scan(&devices).Error; err != nil {
+	if err := db.Raw(`SELECT org_id, label, SUM(n) AS n FROM figure_rows WHERE day = '' AND metric = ? GROUP BY org_id, label HAVING SUM(n) <> 0`, figures.Devices).Scan(&devices).Error; err != nil {
 		return nil, fmt.Errorf("devices: %w", err)
 	}
 	for _, d := range devices {
@@ -95,7 +96,7 @@ func (g *Gauges) read(ctx context.Context, now time.Time) ([]prometheus.Metric, 
 	}
 	// Cards still valid today in the network's zone (a day early or late
 	// at a far site changes a gauge, not a sale).
-	loc, _ := time.LoadLocation(partners.DefaultTimezone)
+	loc, _ := zone.Load(partners.DefaultTimezone)
 	var stock []struct {
 		SiteID    int64
 		ProductID int64

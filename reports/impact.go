@@ -14,6 +14,7 @@ import (
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/i18n"
 	"github.com/tremplin/tremplin/internal/pdfdraw"
+	"github.com/tremplin/tremplin/internal/zone"
 	"github.com/tremplin/tremplin/partners"
 )
 
@@ -94,7 +95,7 @@ type Impact struct {
 // received in [from, to] (admins only).
 func (s *Service) DonorImpact(ctx context.Context, c partners.Caller, donorID int64, from, to string) (Impact, error) {
 	if from == "" && to == "" { // since the start of the year
-		loc, _ := time.LoadLocation(partners.DefaultTimezone)
+		loc, _ := zone.Load(partners.DefaultTimezone)
 		from = s.now().In(loc).Format("2006") + "-01-01"
 	}
 	first, last, err := s.territoryPeriod(c, from, to)
@@ -248,7 +249,7 @@ func (s *Service) ImpactReport(ctx context.Context, c partners.Caller, donorID i
 	if err != nil {
 		return nil, "", err
 	}
-	loc, _ := time.LoadLocation(partners.DefaultTimezone)
+	loc, _ := zone.Load(partners.DefaultTimezone)
 	pdf, err := ImpactPDF(im, s.now().In(loc), func(cat string) string { return l.T("category." + cat) })
 	if err != nil {
 		return nil, "", fmt.Errorf("impact report: %w", err)

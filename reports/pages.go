@@ -139,7 +139,7 @@ func (s *Service) Counts(ctx context.Context, c partners.Caller, stock *recharge
 		Label string
 		N     int64
 	}
-	if err := db.Raw(`SELECT org_id, label, SUM(n) AS n FROM figures WHERE day = '' AND metric = ? GROUP BY org_id, label HAVING SUM(n) <> 0`, figures.Devices).Scan(&counted).Error; err != nil {
+	if err := db.Raw(`SELECT org_id, label, SUM(n) AS n FROM figure_rows WHERE day = '' AND metric = ? GROUP BY org_id, label HAVING SUM(n) <> 0`, figures.Devices).Scan(&counted).Error; err != nil {
 		return out, fmt.Errorf("devices by state: %w", err)
 	}
 	type row struct {

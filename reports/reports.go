@@ -19,6 +19,7 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/internal/zone"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/reports/figures"
 )
@@ -82,7 +83,7 @@ func (s *Service) Summarise(ctx context.Context, c partners.Caller, from, to str
 		siteID = own
 	}
 	db := s.DB.WithContext(ctx)
-	loc, _ := time.LoadLocation(partners.DefaultTimezone)
+	loc, _ := zone.Load(partners.DefaultTimezone)
 	out := Summary{DevicesByState: map[string]int64{}, DevicesByCategory: map[string]int64{}, VouchersByPrescriber: []PrescriberVouchers{}}
 	if siteID != 0 {
 		var site partners.Organization
@@ -114,7 +115,7 @@ func (s *Service) Summarise(ctx context.Context, c partners.Caller, from, to str
 	// Two reads: the sums of the period (one line per metric), then what
 	// needs its labels or its organisation (waits, prescribers' vouchers).
 	var rows, labelled []figureRow
-	if err := db.Raw(`SELECT metric, SUM(n) AS n, SUM(cents) AS cents FROM figures
+	if err := db.Raw(`SELECT metric, SUM(n) AS n, SUM(cents) AS cents FROM figure_rows
 		WHERE metric IN ? AND day >= ? AND day <= ?`+org+` GROUP BY metric`,
 		append([]any{summedMetrics, first, last}, orgArgs...)...).Scan(&rows).Error; err != nil {
 		return Summary{}, fmt.Errorf("figures: %w", err)
@@ -125,7 +126,7 @@ func (s *Service) Summarise(ctx context.Context, c partners.Caller, from, to str
 	if siteID == 0 {
 		labels = slices.DeleteFunc(slices.Clone(labels), func(m string) bool { return m == figures.LagReadySold })
 	}
-	if err := db.Raw(`SELECT org_id, metric, label, SUM(n) AS n FROM figures
+	if err := db.Raw(`SELECT org_id, metric, label, SUM(n) AS n FROM figure_rows
 		WHERE metric IN ? AND day >= ? AND day <= ?`+org+` GROUP BY org_id, metric, label`,
 		append([]any{labels, first, last}, orgArgs...)...).Scan(&labelled).Error; err != nil {
 		return Summary{}, fmt.Errorf("figures: %w", err)
@@ -189,7 +190,7 @@ func (s *Service) Summarise(ctx context.Context, c partners.Caller, from, to str
 
 	// Devices as they stand.
 	var now2 []figureRow
-	if err := db.Raw(`SELECT label, SUM(n) AS n FROM figures WHERE day = '' AND metric = ?`+org+` GROUP BY label`,
+	if err := db.Raw(`SELECT label, SUM(n) AS n FROM figure_rows WHERE day = '' AND metric = ?`+org+` GROUP BY label`,
 		append([]any{figures.Devices}, orgArgs...)...).Scan(&now2).Error; err != nil {
 		return Summary{}, fmt.Errorf("devices: %w", err)
 	}
@@ -220,7 +221,7 @@ func (s *Service) Summarise(ctx context.Context, c partners.Caller, from, to str
 		// the period and already past.
 		yesterday := now.AddDate(0, 0, -1).Format(time.DateOnly)
 		var expired []figureRow
-		if err := db.Raw(`SELECT org_id, SUM(n) AS n FROM figures WHERE day >= ? AND day <= ? AND metric = ? GROUP BY org_id`,
+		if err := db.Raw(`SELECT org_id, SUM(n) AS n FROM figure_rows WHERE day >= ? AND day <= ? AND metric = ? GROUP BY org_id`,
 			first, min(last, yesterday), figures.VoucherExpiry).Scan(&expired).Error; err != nil {
 			return Summary{}, fmt.Errorf("vouchers expired: %w", err)
 		}
@@ -258,7 +259,7 @@ func networkFigures(db *gorm.DB, metrics []string, first, last, cond string, arg
 	var parts []string
 	var all []any
 	part := func(ms []string, from, to string) {
-		parts = append(parts, `SELECT metric, label, n FROM figures WHERE metric IN ? AND day >= ? AND day <= ? AND org_id = 0`+cond)
+		parts = append(parts, `SELECT metric, label, n FROM figure_rows WHERE metric IN ? AND day >= ? AND day <= ? AND org_id = 0`+cond)
 		all = append(append(all, ms, from, to), args...)
 	}
 	for _, d := range days {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/zone"
 	"github.com/tremplin/tremplin/partners"
 )
 
@@ -88,7 +89,7 @@ func (s *Service) territoryPeriod(c partners.Caller, from, to string) (string, s
 	if err := c.Require(partners.RoleAdmin); err != nil {
 		return "", "", err
 	}
-	loc, _ := time.LoadLocation(partners.DefaultTimezone)
+	loc, _ := zone.Load(partners.DefaultTimezone)
 	start, end, err := period(from, to, s.now().In(loc), loc)
 	if err != nil {
 		return "", "", apperr.Invalid("from", "%v", err)

@@ -14,6 +14,7 @@ import (
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/logbuf"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/reports/figures"
 )
 
 func (e *cli) serve(ctx context.Context, args []string) int {
@@ -108,6 +109,7 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 		return e.fail("%v", err)
 	}
 	go sweepExpired(ctx, svc, logger)
+	go foldFigures(ctx, svc, logger)
 	go anonymiseDaily(ctx, svc, cfg.AnonymiseAfter, logger)
 	fmt.Fprintf(e.stdout, "Tremplin is listening on http://%s (database: %s %s)\n", ln.Addr(), db.Engine, db.Where)
 	logger.Info("serving", "addr", ln.Addr().String(), "engine", string(db.Engine))
@@ -261,6 +263,34 @@ func (e *cli) adminPassword(ctx context.Context, args []string) int {
 		fmt.Fprintf(e.stdout, "Password of %s changed. Every session of this account was closed.\n", u.Email)
 	}
 	return 0
+}
+
+// foldFigures adds the figures' deltas to the figures every second, so that
+// reports read few of them (PostgreSQL; SQLite writes none). A database
+// that stops answering is said once, and again when it answers.
+func foldFigures(ctx context.Context, svc *services, logger *slog.Logger) {
+	if svc.db.Engine != database.Postgres {
+		return
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		_, err := figures.Fold(ctx, svc.db.DB)
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			failing = true
+			logger.Warn("folding the figures failed; reports stay exact, and slower until it works", "error", err.Error())
+		case err == nil && failing:
+			failing = false
+			logger.Info("folding the figures works again")
+		}
+	}
 }
 
 // sweepExpired marks recharge cards past their date as expired, at start and

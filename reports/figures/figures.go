@@ -2,12 +2,15 @@
 // transactions as the events and sales that make them: a report over a year
 // reads a year of days, not a year of events. The domains add to a Tally as
 // they go and flush it once, in one statement, before their transaction
-// commits; Recount recomputes every figure from the history, for
-// `tremplin reports rebuild` and for `tremplin check`.
+// commits (on PostgreSQL as deltas, which Fold adds to the figures every
+// second; readers read figure_rows, both together); Recount recomputes
+// every figure from the history, for `tremplin reports rebuild` and for
+// `tremplin check`.
 package figures
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"slices"
 	"strconv"
@@ -17,6 +20,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/internal/zone"
 )
 
 // Metrics. Device steps are counted by category; the others say their label.
@@ -171,10 +175,12 @@ func Days(from, to time.Time) string {
 }
 
 // Flush writes the tally, 500 rows a statement (and, when some days wait
-// for their zone, one read of the organisations' zones first), rows in key
-// order so that concurrent transactions lock them in the same order.
+// for their zone, one read of the organisations' zones first). On
+// PostgreSQL the rows are appended to figure_deltas, which Fold adds to the
+// figures later; SQLite adds them to the figures at once, in key order so
+// that transactions would lock them in the same order.
 func (t *Tally) Flush(tx *gorm.DB) error {
-	q, args, err := t.statements(tx)
+	q, args, err := t.statements(tx, deltasOf(tx))
 	if err != nil {
 		return err
 	}
@@ -187,11 +193,11 @@ func (t *Tally) Flush(tx *gorm.DB) error {
 }
 
 // AddTo adds the tally's writes to a batch, so that a transaction's last
-// writes travel together; a tally of more than one statement (a rebuild)
-// is written at once instead, a batch being one statement on PostgreSQL.
-// The tally is empty afterwards.
+// writes travel together; a tally of more than one statement is written
+// at once instead, a batch being one statement on PostgreSQL. The tally is
+// empty afterwards.
 func (t *Tally) AddTo(b *database.Batch, tx *gorm.DB) error {
-	q, args, err := t.statements(tx)
+	q, args, err := t.statements(tx, deltasOf(tx))
 	if err != nil || len(q) > 1 {
 		for i := range q {
 			if err := tx.Exec(q[i], args[i]...).Error; err != nil {
@@ -207,8 +213,9 @@ func (t *Tally) AddTo(b *database.Batch, tx *gorm.DB) error {
 }
 
 // statements places the days still waiting for their zone, then makes the
-// upserts of the tally, which is empty afterwards.
-func (t *Tally) statements(tx *gorm.DB) ([]string, [][]any, error) {
+// writes of the tally (appends to the deltas, or upserts of the figures),
+// which is empty afterwards.
+func (t *Tally) statements(tx *gorm.DB, deltas bool) ([]string, [][]any, error) {
 	if len(t.later) > 0 {
 		orgs := make([]int64, 0, len(t.later))
 		for k := range t.later {
@@ -231,48 +238,65 @@ func (t *Tally) statements(tx *gorm.DB) ([]string, [][]any, error) {
 		}
 	}
 	slices.SortFunc(keys, compareKeys)
-	q, args := upsert(keys, t.rows, shardOf(tx))
+	q, args := write(keys, t.rows, deltas)
 	t.rows = nil
 	return q, args, nil
 }
 
-// Shards is how many rows one figure may be spread over on PostgreSQL.
-// Every sale of a site's day adds to the same figures (and every sale of
-// the network to org 0's), and an upsert holds its rows until the
-// transaction commits: in one row, concurrent sales would queue one behind
-// the other there. Each database connection adds to its own shard (its
-// server process id modulo Shards), so that the pool's connections rarely
-// meet on a row; readers sum the shards. SQLite runs one writer at a time
-// and keeps shard 0.
-const Shards = 32
+// deltasOf tells whether tx's transactions append their figures to the
+// deltas (PostgreSQL) rather than upsert them (SQLite).
+func deltasOf(tx *gorm.DB) bool { return tx.Dialector.Name() == "postgres" }
 
-// shardOf is the SQL expression of the shard a transaction writes.
-func shardOf(tx *gorm.DB) string {
-	if tx.Dialector.Name() != "postgres" {
-		return "0"
+// Fold adds the deltas to the figures and removes them, in one statement:
+// what a second of sales added to a figure becomes one upsert. Several
+// processes may fold at once: a delta is removed by one of them only, and
+// the figures are upserted in key order. It returns how many figures
+// changed. SQLite writes no deltas.
+func Fold(ctx context.Context, db *gorm.DB) (int64, error) {
+	if !deltasOf(db) {
+		return 0, nil
 	}
-	return "pg_backend_pid() % " + strconv.Itoa(Shards)
+	res := db.WithContext(ctx).Exec(`WITH moved AS (DELETE FROM figure_deltas RETURNING day, org_id, metric, label, n, cents)
+		INSERT INTO figures (day, org_id, metric, label, shard, n, cents)
+		SELECT day, org_id, metric, label, 0, SUM(n), SUM(cents) FROM moved GROUP BY day, org_id, metric, label
+		HAVING SUM(n) <> 0 OR SUM(cents) <> 0 ORDER BY day, org_id, metric, label
+		ON CONFLICT (day, org_id, metric, label, shard) DO UPDATE SET n = figures.n + excluded.n, cents = figures.cents + excluded.cents`)
+	if res.Error != nil {
+		return 0, fmt.Errorf("fold figures: %w", res.Error)
+	}
+	return res.RowsAffected, nil
 }
 
-// upsert is the statements that add rows to the figures, 500 rows each
-// (six parameters a row, far below either engine's limit).
-func upsert(keys []Key, rows map[Key]Delta, shard string) (queries []string, args [][]any) {
+// write makes the statements that add rows to the figures, 500 rows each
+// (six parameters a row, far below either engine's limit): appends to the
+// deltas, or upserts of the figures. A figure may have several rows
+// (shard, a column from when each connection wrote its own); readers sum
+// them, and these writes use shard 0.
+func write(keys []Key, rows map[Key]Delta, deltas bool) (queries []string, args [][]any) {
 	const chunk = 500
 	for len(keys) > 0 {
 		part := keys[:min(chunk, len(keys))]
 		keys = keys[len(part):]
 		var sb strings.Builder
 		a := make([]any, 0, 6*len(part))
-		sb.WriteString("INSERT INTO figures (day, org_id, metric, label, shard, n, cents) VALUES ")
+		row := "(?, ?, ?, ?, ?, ?)"
+		if deltas {
+			sb.WriteString("INSERT INTO figure_deltas (day, org_id, metric, label, n, cents) VALUES ")
+		} else {
+			sb.WriteString("INSERT INTO figures (day, org_id, metric, label, n, cents, shard) VALUES ")
+			row = "(?, ?, ?, ?, ?, ?, 0)"
+		}
 		for i, k := range part {
 			if i > 0 {
 				sb.WriteString(", ")
 			}
-			sb.WriteString("(?, ?, ?, ?, " + shard + ", ?, ?)")
+			sb.WriteString(row)
 			d := rows[k]
 			a = append(a, k.Day, k.Org, k.Metric, k.Label, d.N, d.Cents)
 		}
-		sb.WriteString(" ON CONFLICT (day, org_id, metric, label, shard) DO UPDATE SET n = figures.n + excluded.n, cents = figures.cents + excluded.cents")
+		if !deltas {
+			sb.WriteString(" ON CONFLICT (day, org_id, metric, label, shard) DO UPDATE SET n = figures.n + excluded.n, cents = figures.cents + excluded.cents")
+		}
 		queries, args = append(queries, sb.String()), append(args, a)
 	}
 	return queries, args
@@ -290,7 +314,7 @@ func (z ZoneMap) Of(org int64) *time.Location {
 	if l, ok := z[org]; ok {
 		return l
 	}
-	l, _ := time.LoadLocation("Europe/Paris")
+	l, _ := zone.Load("Europe/Paris")
 	return l
 }
 
@@ -310,7 +334,7 @@ func Zones(db *gorm.DB, orgs []int64) (ZoneMap, error) {
 	}
 	out := ZoneMap{}
 	for _, r := range rows {
-		if l, err := time.LoadLocation(r.Timezone); err == nil {
+		if l, err := zone.Load(r.Timezone); err == nil {
 			out[r.ID] = l
 		}
 	}

@@ -268,7 +268,7 @@ func Stored(ctx context.Context, db *gorm.DB) (map[Key]Delta, error) {
 		N      int64
 		Cents  int64
 	}
-	if err := db.WithContext(ctx).Raw(`SELECT day, org_id, metric, label, n, cents FROM figures WHERE metric <> ?`, pending).Scan(&rows).Error; err != nil {
+	if err := db.WithContext(ctx).Raw(`SELECT day, org_id, metric, label, n, cents FROM figure_rows WHERE metric <> ?`, pending).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("figures: %w", err)
 	}
 	out := map[Key]Delta{}
@@ -307,7 +307,7 @@ func rebuild(ctx context.Context, db *gorm.DB, postgres, onlyIfPending bool) (in
 	n, done := 0, false
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if postgres {
-			if err := tx.Exec(`LOCK TABLE figures IN EXCLUSIVE MODE`).Error; err != nil {
+			if err := tx.Exec(`LOCK TABLE figures, figure_deltas IN EXCLUSIVE MODE`).Error; err != nil {
 				return fmt.Errorf("lock figures: %w", err)
 			}
 		}
@@ -324,12 +324,23 @@ func rebuild(ctx context.Context, db *gorm.DB, postgres, onlyIfPending bool) (in
 		if err != nil {
 			return err
 		}
-		if err := tx.Exec(`DELETE FROM figures`).Error; err != nil {
-			return fmt.Errorf("clear figures: %w", err)
+		for _, table := range []string{"figures", "figure_deltas"} {
+			if err := tx.Exec(`DELETE FROM ` + table).Error; err != nil {
+				return fmt.Errorf("clear %s: %w", table, err)
+			}
 		}
 		t := Tally{rows: counted}
 		n, done = len(counted), true
-		return t.Flush(tx)
+		q, args, err := t.statements(tx, false) // straight into the figures
+		if err != nil {
+			return err
+		}
+		for i := range q {
+			if err := tx.Exec(q[i], args[i]...).Error; err != nil {
+				return fmt.Errorf("figures: %w", err)
+			}
+		}
+		return nil
 	})
 	return n, done, err
 }
