@@ -17,6 +17,11 @@ CREATE TABLE figure_deltas (
     label  TEXT NOT NULL DEFAULT '',
     n      BIGINT NOT NULL DEFAULT 0,
     cents  BIGINT NOT NULL DEFAULT 0
+) WITH (
+    -- Every row is deleted within a second: vacuumed as soon as a thousand
+    -- are dead, so that the readers' scan of the deltas stays a few pages.
+    autovacuum_vacuum_scale_factor = 0,
+    autovacuum_vacuum_threshold = 1000
 );
 CREATE VIEW figure_rows AS
     SELECT day, org_id, metric, label, n, cents FROM figures
