@@ -23,17 +23,22 @@ func (s *Service) Check(ctx context.Context) ([]invariant.Breach, error) {
 		out = append(out, invariant.Breach{Rule: "card-status", Detail: fmt.Sprintf("card %s is %s but its sale marks disagree", c.Serial, c.Status)})
 	}
 	// The references that PostgreSQL no longer checks card by card on an
-	// import: the batch, the site, the product and its operator.
+	// import: the batch, the site, the product and its operator, and the
+	// transfer and the selling site a card is imported without.
 	var orphans []struct {
 		Serial  string
 		Missing string
 	}
-	if err := s.db.WithContext(ctx).Raw(`SELECT u.serial, CASE WHEN b.id IS NULL THEN 'batch' WHEN o.id IS NULL THEN 'site' ELSE 'product' END AS missing
+	if err := s.db.WithContext(ctx).Raw(`SELECT u.serial, CASE WHEN b.id IS NULL THEN 'batch' WHEN o.id IS NULL THEN 'site'
+			WHEN p.id IS NULL THEN 'product' WHEN u.transfer_id IS NOT NULL AND t.id IS NULL THEN 'transfer' ELSE 'selling site' END AS missing
 		FROM recharge_units u
 		LEFT JOIN recharge_batches b ON b.id = u.batch_id
 		LEFT JOIN organizations o ON o.id = u.site_id
 		LEFT JOIN recharge_products p ON p.id = u.product_id AND p.operator_id = u.operator_id
+		LEFT JOIN transfers t ON t.id = u.transfer_id
+		LEFT JOIN organizations so ON so.id = u.sold_site_id
 		WHERE b.id IS NULL OR o.id IS NULL OR p.id IS NULL
+			OR (u.transfer_id IS NOT NULL AND t.id IS NULL) OR (u.sold_site_id IS NOT NULL AND so.id IS NULL)
 		ORDER BY u.id LIMIT 100`).Scan(&orphans).Error; err != nil {
 		return nil, fmt.Errorf("check cards' references: %w", err)
 	}

@@ -21,7 +21,7 @@ func FuzzRechargeCSV(f *testing.F) {
 			return
 		}
 		for p.nextWithoutSeal() {
-			serial, expires := p.row[1].(string), p.row[4].(string)
+			serial, expires := p.cur.serial, p.cur.expires
 			if serial == "" || len(expires) != 10 || expires < p.today {
 				t.Fatalf("accepted %q / %q", serial, expires)
 			}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"runtime"
 	"sort"
@@ -40,10 +41,12 @@ type ImportResult struct {
 const maxReportedLines = 1000
 
 // Import stores the cards of an operator file (header
-// serial,pin,expires_on) at a site: all or nothing. It streams the file: lines
-// are checked and sealed one by one into a staging table (COPY on
-// PostgreSQL, batched inserts on SQLite), duplicates are found in SQL, and
-// the units are inserted from the staging table in the same transaction.
+// serial,pin,expires_on) at a site: all or nothing. It streams the file:
+// lines are read and checked in order, their PINs sealed by one worker per
+// core. On PostgreSQL the cards are copied straight into recharge_units
+// under a batch written first (the unique serials refuse a repeated or known
+// one); only when that copy is refused are the file's serials staged to say
+// which lines repeat. On SQLite they go through a staging table first.
 // progress, when not nil, is told the number of lines read now and then.
 func (s *Service) Import(ctx context.Context, c partners.Caller, productID, siteID int64, r io.Reader, progress func(lines int)) (ImportResult, error) {
 	if err := c.Require(warehouseRoles...); err != nil {
@@ -86,89 +89,198 @@ func (s *Service) Import(ctx context.Context, c partners.Caller, productID, site
 		return ImportResult{}, err
 	}
 	defer p.Close()
-	postgres := s.db.Engine == database.Postgres
-	res := ImportResult{ProductID: productID, SiteID: siteID}
-	run := func(tx importTx) error {
-		if postgres {
-			// The cards are put in the file's order in memory, not on disk.
-			if err := tx.exec(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
-				return fmt.Errorf("import memory: %w", err)
-			}
-		}
-		if err := tx.exec(ctx, `CREATE TEMP TABLE recharge_staging (line INTEGER, serial TEXT, pin_sealed `+tx.blob()+`, pin_key_id TEXT, expires_on TEXT)`); err != nil {
-			return fmt.Errorf("staging table: %w", err)
-		}
-		defer tx.exec(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS recharge_staging`)
-		if err := tx.stage(ctx, p); err != nil {
-			return err
-		}
-		if p.err != nil {
-			return p.err
-		}
-		res.SHA256 = hex.EncodeToString(h.Sum(nil))
-		var prevID int64
-		var prevAt time.Time
-		if err := tx.queryRow(ctx, `SELECT id, imported_at FROM recharge_batches WHERE file_sha256 = ?`, []any{res.SHA256}, &prevID, &prevAt); err == nil {
-			return apperr.Conflict("duplicate-file", "this file was already imported, as batch %d on %s; nothing was imported again",
-				prevID, prevAt.In(site.Location()).Format("02/01/2006 15:04"))
-		} else if !errors.Is(err, errNoRows) {
-			return fmt.Errorf("check earlier imports: %w", err)
-		}
-		if p.lines == 0 && len(p.errs) == 0 {
-			return apperr.Invalid("file", "the file has a header but no card")
-		}
-		dups, err := tx.lines(ctx, `SELECT s.line, s.serial, f.first FROM recharge_staging s
-			JOIN (SELECT serial, MIN(line) AS first FROM recharge_staging GROUP BY serial HAVING COUNT(*) > 1) f ON f.serial = s.serial
-			WHERE s.line <> f.first ORDER BY s.line LIMIT `+fmt.Sprint(maxReportedLines))
-		if err != nil {
-			return fmt.Errorf("find repeated serials: %w", err)
-		}
-		for _, d := range dups {
-			p.addErr(d.line, "serial %s is also on line %d", d.serial, d.other)
-		}
-		known, err := tx.lines(ctx, `SELECT s.line, s.serial, u.batch_id FROM recharge_staging s
-			JOIN recharge_units u ON u.operator_id = ? AND u.serial = s.serial ORDER BY s.line LIMIT `+fmt.Sprint(maxReportedLines), product.OperatorID)
-		if err != nil {
-			return fmt.Errorf("find known serials: %w", err)
-		}
-		for _, k := range known {
-			p.addErr(k.line, "serial %s is already known (batch %d)", k.serial, k.other)
-		}
-		if err := p.failure(); err != nil {
-			return err
-		}
-		if err := tx.queryRow(ctx, `INSERT INTO recharge_batches (product_id, site_id, imported_by, imported_at, file_sha256, units)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, []any{productID, siteID, c.UserRef(), s.now(), res.SHA256, p.lines}, &res.ID); err != nil {
-			if database.IsUniqueViolation(err) {
-				return apperr.Conflict("duplicate-file", "this file was imported meanwhile by someone else; nothing was imported again")
-			}
-			return fmt.Errorf("record batch: %w", err)
-		}
-		if err := tx.exec(ctx, `INSERT INTO recharge_units (product_id, operator_id, batch_id, site_id, serial, pin_sealed, pin_key_id, expires_on, status)
-			SELECT ?, ?, ?, ?, serial, pin_sealed, pin_key_id, expires_on, 'available' FROM recharge_staging ORDER BY line`,
-			productID, product.OperatorID, res.ID, siteID); err != nil {
-			return fmt.Errorf("store units: %w", err)
-		}
-		q, args, err := audit.Statement(ctx, "recharge_batch.import", "recharge_batch", res.ID,
-			map[string]any{"product_id": productID, "site_id": siteID, "units": p.lines, "sha256": res.SHA256})
-		if err != nil {
-			return err
-		}
-		return tx.exec(ctx, q, args...)
-	}
-	if postgres {
-		err = s.withPgx(ctx, run)
+	im := &importRun{s: s, c: c, p: p, hash: h, site: site, product: product,
+		res: ImportResult{ProductID: productID, SiteID: siteID}}
+	if s.db.Engine == database.Postgres {
+		err = s.withPgx(ctx, func(tx importTx) error { return im.direct(ctx, tx.(pgxImportTx)) })
 	} else {
-		err = s.inTx(ctx, func(tx *gorm.DB) error { return run(gormImportTx{tx}) })
+		err = s.inTx(ctx, func(tx *gorm.DB) error { return im.staged(ctx, gormImportTx{tx}) })
 	}
 	if err != nil {
 		return ImportResult{}, err
 	}
-	res.Imported = p.lines
+	im.res.Imported = p.lines
 	if progress != nil {
 		progress(p.read)
 	}
-	return res, nil
+	return im.res, nil
+}
+
+// importRun is one import's state, shared by the two engines' paths.
+type importRun struct {
+	s       *Service
+	c       partners.Caller
+	p       *rechargeParser
+	hash    hash.Hash
+	site    partners.Organization
+	product Product
+	res     ImportResult
+}
+
+// staged is SQLite's path: every card into a staging table, the checks in
+// SQL, then the batch and its cards from the staging table.
+func (im *importRun) staged(ctx context.Context, tx gormImportTx) error {
+	p := im.p
+	if err := tx.exec(ctx, `CREATE TEMP TABLE recharge_staging (line INTEGER, serial TEXT, pin_sealed BLOB, pin_key_id TEXT, expires_on TEXT)`); err != nil {
+		return fmt.Errorf("staging table: %w", err)
+	}
+	defer tx.exec(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS recharge_staging`)
+	if err := tx.stage(ctx, p); err != nil {
+		return err
+	}
+	if p.err != nil {
+		return p.err
+	}
+	if err := im.checkFile(ctx, tx); err != nil {
+		return err
+	}
+	if _, err := im.findRepeats(ctx, tx); err != nil {
+		return err
+	}
+	if err := p.failure(); err != nil {
+		return err
+	}
+	if err := tx.queryRow(ctx, `INSERT INTO recharge_batches (product_id, site_id, imported_by, imported_at, file_sha256, units)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, []any{im.product.ID, im.site.ID, im.c.UserRef(), im.s.now(), im.res.SHA256, p.lines}, &im.res.ID); err != nil {
+		if database.IsUniqueViolation(err) {
+			return apperr.Conflict("duplicate-file", "this file was imported meanwhile by someone else; nothing was imported again")
+		}
+		return fmt.Errorf("record batch: %w", err)
+	}
+	if err := tx.exec(ctx, `INSERT INTO recharge_units (product_id, operator_id, batch_id, site_id, serial, pin_sealed, pin_key_id, expires_on, status)
+		SELECT ?, ?, ?, ?, serial, pin_sealed, pin_key_id, expires_on, 'available' FROM recharge_staging ORDER BY line`,
+		im.product.ID, im.product.OperatorID, im.res.ID, im.site.ID); err != nil {
+		return fmt.Errorf("store units: %w", err)
+	}
+	return im.audit(ctx, tx)
+}
+
+// unitColumns are the columns a card is copied into on PostgreSQL, in the
+// order of the parser's rows.
+var unitColumns = []string{"product_id", "operator_id", "batch_id", "site_id", "serial", "pin_sealed", "pin_key_id", "expires_on", "status"}
+
+// direct is PostgreSQL's path: the batch first (its file's hash is known at
+// the end only, so it starts under a name of its own), its cards copied
+// straight into recharge_units in the file's order. A copy refused on a
+// repeated or known serial is rolled back to before it; the rest of the
+// file is read for its other errors, and the file's serials, kept aside
+// while it streamed, are staged to say which lines repeat which.
+func (im *importRun) direct(ctx context.Context, tx pgxImportTx) error {
+	p := im.p
+	if err := tx.queryRow(ctx, `INSERT INTO recharge_batches (product_id, site_id, imported_by, imported_at, file_sha256, units)
+		VALUES (?, ?, ?, ?, 'importing ' || gen_random_uuid(), 0) RETURNING id`, []any{im.product.ID, im.site.ID, im.c.UserRef(), im.s.now()}, &im.res.ID); err != nil {
+		return fmt.Errorf("record batch: %w", err)
+	}
+	if err := tx.exec(ctx, `SAVEPOINT cards`); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	p.unit = []any{im.product.ID, im.product.OperatorID, im.res.ID, im.site.ID}
+	p.serials = &serialLog{}
+	_, err := tx.tx.CopyFrom(ctx, pgx.Identifier{"recharge_units"}, unitColumns, p)
+	p.Close() // a refused copy leaves the reader and sealers running
+	if p.err != nil {
+		return p.err // the file's own failure, which pgx reports as a cancelled copy
+	}
+	repeated := false
+	switch {
+	case err == nil:
+	case database.IsUniqueViolation(err):
+		repeated = true
+		if p.drain(); p.err != nil {
+			return p.err
+		}
+		if err := tx.exec(ctx, `ROLLBACK TO SAVEPOINT cards`); err != nil {
+			return fmt.Errorf("roll back the cards: %w", err)
+		}
+	case database.IsDeadlock(err): // two files holding the same serials in opposite orders
+		return apperr.Conflict("cards-changed", "another import of the same cards was under way; nothing was imported, send the file again")
+	default:
+		return fmt.Errorf("copy cards: %w", err)
+	}
+	if err := im.checkFile(ctx, tx); err != nil {
+		return err
+	}
+	if repeated {
+		if err := tx.exec(ctx, `CREATE TEMP TABLE recharge_staging (line INTEGER, serial TEXT) ON COMMIT DROP`); err != nil {
+			return fmt.Errorf("staging table: %w", err)
+		}
+		if _, err := tx.tx.CopyFrom(ctx, pgx.Identifier{"recharge_staging"}, []string{"line", "serial"}, p.serials.rows()); err != nil {
+			return fmt.Errorf("stage serials: %w", err)
+		}
+		if err := tx.exec(ctx, `SET LOCAL work_mem = '256MB'`); err != nil { // the repeats are grouped in memory
+			return fmt.Errorf("import memory: %w", err)
+		}
+		n, err := im.findRepeats(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if n == 0 { // refused, yet no repeat to be seen: a race the next try settles
+			return apperr.Conflict("cards-changed", "cards of this operator changed during the import; nothing was imported, send the file again")
+		}
+	}
+	if err := p.failure(); err != nil {
+		return err
+	}
+	if err := tx.exec(ctx, `UPDATE recharge_batches SET file_sha256 = ?, units = ?, imported_at = ? WHERE id = ?`,
+		im.res.SHA256, p.lines, im.s.now(), im.res.ID); err != nil {
+		if database.IsUniqueViolation(err) {
+			return apperr.Conflict("duplicate-file", "this file was imported meanwhile by someone else; nothing was imported again")
+		}
+		return fmt.Errorf("record batch: %w", err)
+	}
+	return im.audit(ctx, tx)
+}
+
+// checkFile refuses a file imported before, and one with no card, once the
+// whole file has been read.
+func (im *importRun) checkFile(ctx context.Context, tx importTx) error {
+	im.res.SHA256 = hex.EncodeToString(im.hash.Sum(nil))
+	var prevID int64
+	var prevAt time.Time
+	if err := tx.queryRow(ctx, `SELECT id, imported_at FROM recharge_batches WHERE file_sha256 = ?`, []any{im.res.SHA256}, &prevID, &prevAt); err == nil {
+		return apperr.Conflict("duplicate-file", "this file was already imported, as batch %d on %s; nothing was imported again",
+			prevID, prevAt.In(im.site.Location()).Format("02/01/2006 15:04"))
+	} else if !errors.Is(err, errNoRows) {
+		return fmt.Errorf("check earlier imports: %w", err)
+	}
+	if im.p.lines == 0 && len(im.p.errs) == 0 {
+		return apperr.Invalid("file", "the file has a header but no card")
+	}
+	return nil
+}
+
+// findRepeats reports the staged serials repeated in the file or already
+// known to the operator, and says how many it found.
+func (im *importRun) findRepeats(ctx context.Context, tx importTx) (int, error) {
+	p := im.p
+	dups, err := tx.lines(ctx, `SELECT s.line, s.serial, f.first FROM recharge_staging s
+		JOIN (SELECT serial, MIN(line) AS first FROM recharge_staging GROUP BY serial HAVING COUNT(*) > 1) f ON f.serial = s.serial
+		WHERE s.line <> f.first ORDER BY s.line LIMIT `+fmt.Sprint(maxReportedLines))
+	if err != nil {
+		return 0, fmt.Errorf("find repeated serials: %w", err)
+	}
+	for _, d := range dups {
+		p.addErr(d.line, "serial %s is also on line %d", d.serial, d.other)
+	}
+	known, err := tx.lines(ctx, `SELECT s.line, s.serial, u.batch_id FROM recharge_staging s
+		JOIN recharge_units u ON u.operator_id = ? AND u.serial = s.serial ORDER BY s.line LIMIT `+fmt.Sprint(maxReportedLines), im.product.OperatorID)
+	if err != nil {
+		return 0, fmt.Errorf("find known serials: %w", err)
+	}
+	for _, k := range known {
+		p.addErr(k.line, "serial %s is already known (batch %d)", k.serial, k.other)
+	}
+	return len(dups) + len(known), nil
+}
+
+// audit records the import in the audit log, in its transaction.
+func (im *importRun) audit(ctx context.Context, tx importTx) error {
+	q, args, err := audit.Statement(ctx, "recharge_batch.import", "recharge_batch", im.res.ID,
+		map[string]any{"product_id": im.product.ID, "site_id": im.site.ID, "units": im.p.lines, "sha256": im.res.SHA256})
+	if err != nil {
+		return err
+	}
+	return tx.exec(ctx, q, args...)
 }
 
 // rechargeParser reads, checks and seals the lines of an operator file. It
@@ -180,16 +292,23 @@ type rechargeParser struct {
 	s          *Service
 	progress   func(int)
 
+	// unit, when set, is the product, operator, batch and site a row starts
+	// with: the rows go straight into recharge_units. Otherwise a row is a
+	// staging row (line, serial, pin_sealed, pin_key_id, expires_on).
+	unit []any
+	// serials, when set, keeps every good line's serial, to stage them if
+	// the copy is refused.
+	serials *serialLog
+
 	noSeal bool // for fuzzing the reader alone
+	cur    sealedCard
 	row    []any
 
 	// The sealing goroutines (startSealing).
-	sealed   chan [][]any
-	batch    [][]any
+	order    chan chan sealedBatch
+	batch    []sealedCard
 	stop     chan struct{}
 	stopOnce sync.Once
-	mu       sync.Mutex
-	sealErr  error
 
 	lines    int // valid cards staged
 	read     int // data lines read
@@ -248,6 +367,15 @@ func (p *rechargeParser) failure() error {
 type card struct {
 	line                 int
 	serial, pin, expires string
+}
+
+// sealedCard is a good line with its PIN sealed (nil when the card has none).
+type sealedCard struct {
+	line    int
+	serial  string
+	sealed  []byte
+	keyID   any
+	expires string
 }
 
 // scan reads up to the next good line (bad ones are recorded and
@@ -309,66 +437,95 @@ func (p *rechargeParser) scan() (card, bool) {
 			continue
 		}
 		p.lines++
+		if p.serials != nil {
+			p.serials.add(line, serial)
+		}
 		return card{line, strings.Clone(serial), strings.Clone(pin), strings.Clone(expires)}, true // sealed later, by another goroutine
 	}
 }
 
-// seal makes a card's staging row, its PIN sealed and bound to its serial.
-func (p *rechargeParser) seal(c card) ([]any, error) {
-	var sealed []byte
-	var keyID any
+// drain reads the rest of the file once the cards are no longer wanted,
+// for its bad lines, its serials and its hash. Close must have returned.
+func (p *rechargeParser) drain() {
+	for p.err == nil {
+		if _, ok := p.scan(); !ok {
+			return
+		}
+	}
+}
+
+// seal seals a card's PIN, bound to its serial.
+func (p *rechargeParser) seal(c card) (sealedCard, error) {
+	out := sealedCard{line: c.line, serial: c.serial, expires: c.expires}
 	if c.pin != "" {
 		b, id, err := p.s.keys.Seal([]byte(c.pin), pinAAD(p.operatorID, c.serial))
 		if err != nil {
-			return nil, err
+			return sealedCard{}, err
 		}
-		sealed, keyID = b, id
+		out.sealed, out.keyID = b, id
 	}
-	return []any{c.line, c.serial, sealed, keyID, c.expires}, nil
+	return out, nil
 }
 
-// Next moves to the next good line's row. Lines are read and checked in
-// order by one goroutine; their PINs are sealed by one worker per core
-// while the file streams, and their rows come back in any order (the
-// staging table keeps each row's line).
+// Next moves to the next good line's row, in the file's order. Lines are
+// read and checked in order by one goroutine; their PINs are sealed by one
+// worker per core while the file streams.
 func (p *rechargeParser) Next() bool {
 	if p.noSeal {
 		c, ok := p.scan()
 		if ok {
-			p.row = []any{c.line, c.serial, nil, nil, c.expires}
+			p.cur = sealedCard{line: c.line, serial: c.serial, expires: c.expires}
 		}
 		return ok
 	}
-	if p.sealed == nil {
+	if p.order == nil {
 		p.startSealing()
 	}
 	for len(p.batch) == 0 {
-		b, ok := <-p.sealed
+		out, ok := <-p.order
 		if !ok {
-			p.mu.Lock()
-			if p.err == nil {
-				p.err = p.sealErr
-			}
-			p.mu.Unlock()
 			return false
 		}
-		p.batch = b
+		b := <-out
+		if b.err != nil {
+			if p.err == nil {
+				p.err = b.err
+			}
+			return false
+		}
+		p.batch = b.cards
 	}
-	p.row, p.batch = p.batch[0], p.batch[1:]
+	p.cur, p.batch = p.batch[0], p.batch[1:]
 	return true
 }
 
 // sealBatch is how many cards travel together between the goroutines.
 const sealBatch = 512
 
-// startSealing starts the reader and the sealers; Close stops them.
+// sealedBatch is a batch of cards after its worker, or the worker's failure.
+type sealedBatch struct {
+	cards []sealedCard
+	err   error
+}
+
+// sealJob is a batch of cards for a worker and where its result goes.
+type sealJob struct {
+	cards []card
+	out   chan sealedBatch
+}
+
+// startSealing starts the reader and the sealers; Close stops them. The
+// reader queues each batch's result channel in the file's order as it hands
+// the batch to a worker, so Next takes the batches back in that order
+// whichever worker finishes first, and no more than a few are ever out.
 func (p *rechargeParser) startSealing() {
 	workers := max(1, runtime.GOMAXPROCS(0))
-	cards := make(chan []card, workers)
-	p.sealed = make(chan [][]any, workers)
+	jobs := make(chan sealJob, workers)
+	p.order = make(chan chan sealedBatch, 2*workers)
 	p.stop = make(chan struct{})
 	go func() { // the reader: the file's order, its errors
-		defer close(cards)
+		defer close(jobs)
+		defer close(p.order)
 		b := make([]card, 0, sealBatch)
 		for {
 			c, ok := p.scan()
@@ -376,11 +533,13 @@ func (p *rechargeParser) startSealing() {
 				b = append(b, c)
 			}
 			if len(b) == sealBatch || (!ok && len(b) > 0) {
+				job := sealJob{cards: b, out: make(chan sealedBatch, 1)}
 				select {
-				case cards <- b:
+				case p.order <- job.out:
 				case <-p.stop:
 					return
 				}
+				jobs <- job // never blocks for long: workers take jobs until jobs is closed
 				b = make([]card, 0, sealBatch)
 			}
 			if !ok {
@@ -388,68 +547,116 @@ func (p *rechargeParser) startSealing() {
 			}
 		}
 	}()
-	var wg sync.WaitGroup
 	for range workers {
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
-			for b := range cards {
-				rows := make([][]any, 0, len(b))
-				for _, c := range b {
-					row, err := p.seal(c)
-					if err != nil {
-						p.mu.Lock()
-						p.sealErr = err
-						p.mu.Unlock()
-						return
+			for job := range jobs {
+				out := make([]sealedCard, 0, len(job.cards))
+				var err error
+				for _, c := range job.cards {
+					var sc sealedCard
+					if sc, err = p.seal(c); err != nil {
+						break
 					}
-					rows = append(rows, row)
+					out = append(out, sc)
 				}
-				select {
-				case p.sealed <- rows:
-				case <-p.stop:
-					return
-				}
+				job.out <- sealedBatch{cards: out, err: err} // buffered: never waits
 			}
 		}()
 	}
-	go func() { wg.Wait(); close(p.sealed) }()
 }
 
-// Close stops the reader and the sealers when the import ends before the
-// file does (a failed COPY), and lets them finish otherwise.
+// Close stops the reader when the import ends before the file does (a
+// refused copy), and returns once the reader has stopped reading: the file
+// is then the caller's again (drain).
 func (p *rechargeParser) Close() {
-	if p.stop != nil {
+	if p.order != nil {
 		p.stopOnce.Do(func() { close(p.stop) })
-		for range p.sealed { // until they are gone
+		for range p.order { // until the reader is gone
 		}
 	}
 }
 
-// Values is the current row, for COPY.
-func (p *rechargeParser) Values() ([]any, error) { return p.row, nil }
+// Values is the current row, for COPY: a card of recharge_units when unit
+// is set, a staging row otherwise. The slice is reused from row to row.
+func (p *rechargeParser) Values() ([]any, error) {
+	c := p.cur
+	var sealed any
+	if c.sealed != nil {
+		sealed = c.sealed
+	}
+	if p.unit != nil {
+		p.row = append(append(p.row[:0], p.unit...), c.serial, sealed, c.keyID, c.expires, UnitAvailable)
+	} else {
+		p.row = append(p.row[:0], c.line, c.serial, sealed, c.keyID, c.expires)
+	}
+	return p.row, nil
+}
 
 // Err is a failure that stops the import (not a bad line).
 func (p *rechargeParser) Err() error { return p.err }
+
+// serialLog keeps the serials of a file's good lines in few allocations:
+// a million take about 16 MB, against their sealed rows' hundreds.
+type serialLog struct {
+	chunks [][]byte // each serial is a length byte then its bytes
+	lines  []int32
+}
+
+const serialChunk = 1 << 20
+
+func (l *serialLog) add(line int, serial string) {
+	if n := len(l.chunks); n == 0 || len(l.chunks[n-1])+1+len(serial) > serialChunk {
+		l.chunks = append(l.chunks, make([]byte, 0, serialChunk))
+	}
+	last := &l.chunks[len(l.chunks)-1]
+	*last = append(append(*last, byte(len(serial))), serial...) // at most 64 bytes
+	l.lines = append(l.lines, int32(line))
+}
+
+// rows is the log as (line, serial) rows for COPY.
+func (l *serialLog) rows() pgx.CopyFromSource {
+	return &serialRows{l: l, row: make([]any, 2)}
+}
+
+type serialRows struct {
+	l          *serialLog
+	chunk, off int
+	i          int
+	row        []any
+}
+
+func (r *serialRows) Next() bool {
+	for r.chunk < len(r.l.chunks) && r.off >= len(r.l.chunks[r.chunk]) {
+		r.chunk, r.off = r.chunk+1, 0
+	}
+	if r.chunk == len(r.l.chunks) {
+		return false
+	}
+	c := r.l.chunks[r.chunk]
+	n := int(c[r.off])
+	r.row[0], r.row[1] = r.l.lines[r.i], string(c[r.off+1:r.off+1+n])
+	r.off += 1 + n
+	r.i++
+	return true
+}
+
+func (r *serialRows) Values() ([]any, error) { return r.row, nil }
+func (r *serialRows) Err() error             { return nil }
 
 // pinAAD binds a sealed PIN to its card, so it cannot be moved to another row.
 func pinAAD(operatorID int64, serial string) []byte {
 	return []byte(fmt.Sprintf("recharge-pin/%d/%s", operatorID, serial))
 }
 
-// importTx is what an import needs from a transaction: GORM's on SQLite,
-// pgx's on PostgreSQL (for COPY).
+// importTx is what an import's shared steps need from a transaction:
+// GORM's on SQLite, pgx's on PostgreSQL (for COPY).
 type importTx interface {
 	exec(ctx context.Context, q string, args ...any) error
 	queryRow(ctx context.Context, q string, args []any, dest ...any) error
 	lines(ctx context.Context, q string, args ...any) ([]lineErr, error)
-	stage(ctx context.Context, p *rechargeParser) error
-	blob() string
 }
 
 type gormImportTx struct{ tx *gorm.DB }
-
-func (g gormImportTx) blob() string { return "BLOB" }
 
 func (g gormImportTx) exec(ctx context.Context, q string, args ...any) error {
 	return g.tx.WithContext(ctx).Exec(q, args...).Error
@@ -472,7 +679,7 @@ func (g gormImportTx) lines(ctx context.Context, q string, args ...any) ([]lineE
 	return scanLines(rows)
 }
 
-// stage inserts rows 200 at a time (5 parameters each, well under SQLite's limit).
+// stage inserts the staging rows 200 at a time (5 parameters each, well under SQLite's limit).
 func (g gormImportTx) stage(ctx context.Context, p *rechargeParser) error {
 	const per = 200
 	args := make([]any, 0, per*5)
@@ -489,7 +696,8 @@ func (g gormImportTx) stage(ctx context.Context, p *rechargeParser) error {
 	}
 	defer p.Close()
 	for p.Next() {
-		args = append(args, p.row...)
+		row, _ := p.Values()
+		args = append(args, row...)
 		if len(args) == per*5 {
 			if err := flush(); err != nil {
 				return fmt.Errorf("stage cards: %w", err)
@@ -503,8 +711,6 @@ func (g gormImportTx) stage(ctx context.Context, p *rechargeParser) error {
 }
 
 type pgxImportTx struct{ tx pgx.Tx }
-
-func (p pgxImportTx) blob() string { return "BYTEA" }
 
 // rebind turns ? placeholders into PostgreSQL's $n.
 func rebind(q string) string {
@@ -560,18 +766,6 @@ func scanLines(rows interface {
 		out = append(out, e)
 	}
 	return out, rows.Err()
-}
-
-func (p pgxImportTx) stage(ctx context.Context, src *rechargeParser) error {
-	_, err := p.tx.CopyFrom(ctx, pgx.Identifier{"recharge_staging"}, []string{"line", "serial", "pin_sealed", "pin_key_id", "expires_on"}, src)
-	src.Close() // a COPY that failed midway leaves the reader and sealers running
-	if src.err != nil {
-		return src.err // the file's own failure, which pgx reports as a cancelled COPY
-	}
-	if err != nil {
-		return fmt.Errorf("copy cards: %w", err)
-	}
-	return nil
 }
 
 // withPgx runs fn in a pgx transaction on one pooled connection: the bulk path.

@@ -3,10 +3,12 @@ package recharges_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -161,6 +163,133 @@ func TestSameFileTwiceIsRefused(t *testing.T) {
 	if n := f.units("available"); n != 50 {
 		t.Fatalf("%d units", n)
 	}
+}
+
+// TestRefusedImportReadsTheWholeFile: a known serial near the start of a
+// long file refuses it (on PostgreSQL, the copy of its cards stops there),
+// yet the answer lists every bad line to the end, and the file's hash is
+// the whole file's: the corrected file imports, the same refused file
+// again is refused for the same lines rather than taken for a duplicate.
+func TestRefusedImportReadsTheWholeFile(t *testing.T) {
+	f := newFixture(t)
+	p := f.product(0)
+	f.importCards("warehouse", p, "warehouse", cards(1, 3, future(90))).Expect(t, 201)
+	good := cards(1000, 30_000, future(90))
+	bad := strings.Replace(good, "SER00001005,", "SER00000002,", 1) + "SER99999999,1,2020-01-01\nSER00001006,1," + future(90) + "\n"
+	for range 2 {
+		pr := f.importCards("warehouse", p, "warehouse", bad).ExpectProblem(t, 422)
+		var got []string
+		for _, e := range pr["errors"].([]any) {
+			m := e.(map[string]any)
+			got = append(got, fmt.Sprintf("%v: %v", m["line"], m["message"]))
+		}
+		want := []string{"7: serial SER00000002 is already known (batch 1)", "30002: expires_on 2020-01-01 is past", "30003: serial SER00001006 is also on line 8"}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+	if n := f.units("available"); n != 3 {
+		t.Fatalf("%d cards after a refused file, want the 3 before", n)
+	}
+	f.importCards("warehouse", p, "warehouse", good).Expect(t, 201)
+	if n := f.units("available"); n != 30_003 {
+		t.Fatalf("%d cards, want 30,003", n)
+	}
+	var first, last string
+	f.DB.Raw(`SELECT serial FROM recharge_units WHERE batch_id <> 1 ORDER BY id LIMIT 1`).Row().Scan(&first)
+	f.DB.Raw(`SELECT serial FROM recharge_units ORDER BY id DESC LIMIT 1`).Row().Scan(&last)
+	if first != "SER00001000" || last != "SER00030999" {
+		t.Errorf("cards stored from %s to %s, not in the file's order", first, last)
+	}
+}
+
+// TestConcurrentImportsOfOverlappingFiles: sixteen files sent at once,
+// neighbours sharing fifty serials, some sent twice, some in reverse order
+// (two imports then wait on each other's serials). Every answer is a
+// success with all its cards or a refusal with none; no serial is stored
+// twice; a refusal names the serials someone else stored.
+func TestConcurrentImportsOfOverlappingFiles(t *testing.T) {
+	f := newFixture(t)
+	p := f.product(0)
+	expires := future(200)
+	files := make([]string, 16)
+	for i := range 8 {
+		files[i] = cards(i*100+1, 150, expires)
+	}
+	for i := 8; i < 12; i++ {
+		files[i] = files[i-8] // the same file twice
+	}
+	for i := 12; i < 16; i++ { // reversed, with a header of its own
+		lines := strings.Split(strings.TrimSuffix(cards((i-12)*200+51, 150, expires), "\n"), "\n")
+		slices.Reverse(lines[1:])
+		files[i] = strings.Join(lines, "\n") + "\n"
+	}
+	type answer struct {
+		file   int
+		status int
+		body   map[string]any
+	}
+	answers := make([]answer, len(files))
+	var wg sync.WaitGroup
+	for i, file := range files {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := f.HTTP.Do("POST", fmt.Sprintf("/api/v1/recharge-batches?product_id=%d&site_id=%d", p, f.Orgs["warehouse"].ID), f.Tokens["warehouse"], file, "Content-Type", "text/csv")
+			var m map[string]any
+			_ = json.Unmarshal(r.Body, &m)
+			answers[i] = answer{i, r.Status, m}
+		}()
+	}
+	wg.Wait()
+	imported := map[int64]int{}
+	total := 0
+	for _, a := range answers {
+		switch a.status {
+		case 201:
+			if got := int(a.body["imported"].(float64)); got != 150 {
+				t.Errorf("file %d: %d cards imported of 150", a.file, got)
+			}
+			imported[id(a.body)] = 150
+			total += 150
+		case 422:
+			for _, e := range a.body["errors"].([]any) {
+				if msg := e.(map[string]any)["message"].(string); !strings.Contains(msg, "is already known (batch ") {
+					t.Errorf("file %d refused for %q", a.file, msg)
+				}
+			}
+		case 409:
+			if kind := a.body["type"]; kind != "/problems/duplicate-file" && kind != "/problems/cards-changed" {
+				t.Errorf("file %d: 409 %v", a.file, a.body)
+			}
+		default:
+			t.Errorf("file %d: %d %v", a.file, a.status, a.body)
+		}
+	}
+	if len(imported) == 0 {
+		t.Fatal("no file imported")
+	}
+	var stored, distinct int64
+	f.DB.Raw(`SELECT COUNT(*), COUNT(DISTINCT serial) FROM recharge_units`).Row().Scan(&stored, &distinct)
+	if stored != int64(total) || distinct != stored {
+		t.Errorf("%d cards stored (%d serials) after %d imported", stored, distinct, total)
+	}
+	var batches []struct {
+		ID         int64
+		Units      int
+		FileSha256 string
+		Cards      int
+	}
+	f.DB.Raw(`SELECT b.id, b.units, b.file_sha256, (SELECT COUNT(*) FROM recharge_units u WHERE u.batch_id = b.id) AS cards FROM recharge_batches b`).Scan(&batches)
+	if len(batches) != len(imported) {
+		t.Errorf("%d batches stored, %d imports answered 201", len(batches), len(imported))
+	}
+	for _, b := range batches {
+		if imported[b.ID] != b.Units || b.Cards != b.Units || len(b.FileSha256) != 64 {
+			t.Errorf("batch %d: %d units, %d cards, file %q", b.ID, b.Units, b.Cards, b.FileSha256)
+		}
+	}
+	t.Logf("%d of %d files imported on %s", len(imported), len(files), testenv.Engine())
 }
 
 func TestImportHundredThousandLines(t *testing.T) {
@@ -475,21 +604,23 @@ func TestSoldReport(t *testing.T) {
 var _ = partners.RoleAdmin
 
 // TestCheckFindsACardWithoutItsReferences: PostgreSQL no longer checks a
-// card's batch, site and product row by row (an import checks them once),
+// card's batch, site, product, transfer and selling site row by row (an
+// import checks the first three once, and writes the last two empty),
 // so `tremplin check` does: a card pointing at a batch, a site or a product
 // that does not exist is a breach. SQLite keeps its keys, which refuse
 // such a card outright.
 func TestCheckFindsACardWithoutItsReferences(t *testing.T) {
 	f := newFixture(t)
 	p := f.product(0)
-	f.importCards("warehouse", p, "warehouse", cards(1, 3, future(365))).Expect(t, 201)
+	f.importCards("warehouse", p, "warehouse", cards(1, 5, future(365))).Expect(t, 201)
 	ctx := context.Background()
 	if breaches, err := f.Recharges.Check(ctx); err != nil || len(breaches) != 0 {
 		t.Fatalf("a clean import: %v %v", breaches, err)
 	}
 	var serials []string
 	f.DB.Table("recharge_units").Order("id").Pluck("serial", &serials)
-	broken := []struct{ set, missing string }{{"batch_id = 999999", "batch"}, {"site_id = 999999", "site"}, {"product_id = 999999", "product"}}
+	broken := []struct{ set, missing string }{{"batch_id = 999999", "batch"}, {"site_id = 999999", "site"}, {"product_id = 999999", "product"},
+		{"transfer_id = 999999", "transfer"}, {"sold_site_id = 999999", "selling site"}}
 	for i, b := range broken {
 		err := f.DB.Exec(`UPDATE recharge_units SET `+b.set+` WHERE serial = ?`, serials[i]).Error
 		if f.DB.Engine == database.SQLite {
