@@ -488,6 +488,7 @@ func (p *rechargeParser) Next() bool {
 		}
 		b := <-out
 		if b.err != nil {
+			p.Close() // the reader stops, so that p.err is ours alone
 			if p.err == nil {
 				p.err = b.err
 			}
