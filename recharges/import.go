@@ -92,7 +92,7 @@ func (s *Service) Import(ctx context.Context, c partners.Caller, productID, site
 	im := &importRun{s: s, c: c, p: p, hash: h, site: site, product: product,
 		res: ImportResult{ProductID: productID, SiteID: siteID}}
 	if s.db.Engine == database.Postgres {
-		err = s.withPgx(ctx, func(tx importTx) error { return im.direct(ctx, tx.(pgxImportTx)) })
+		err = s.withPgx(ctx, func(tx pgxImportTx) error { return im.direct(ctx, tx) })
 	} else {
 		err = s.inTx(ctx, func(tx *gorm.DB) error { return im.staged(ctx, gormImportTx{tx}) })
 	}
@@ -770,7 +770,7 @@ func scanLines(rows interface {
 }
 
 // withPgx runs fn in a pgx transaction on one pooled connection: the bulk path.
-func (s *Service) withPgx(ctx context.Context, fn func(importTx) error) error {
+func (s *Service) withPgx(ctx context.Context, fn func(pgxImportTx) error) error {
 	sqlDB, err := s.db.DB.DB()
 	if err != nil {
 		return err
