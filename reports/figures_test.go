@@ -457,3 +457,33 @@ func repeat(c inventory.Category, n int) []inventory.Category {
 	}
 	return out
 }
+
+// TestNetworkTodayIsTheLatestSiteDay: at 22:30 in Paris it is already
+// 01:30 tomorrow in La Réunion, and a sale there counts on that day. The
+// network's summary by default ends on the latest day any site has
+// reached, so the sale just made is in it; before, the network's period
+// ended on Paris's day and left out every sale made in La Réunion after
+// 20:00 UTC until midnight in Paris.
+func TestNetworkTodayIsTheLatestSiteDay(t *testing.T) {
+	n := newNetwork(t, at("2026-12-06T21:30:00Z"))
+	stock := n.devices(`{"reference_price_cents": 15000}`, inventory.Smartphone)
+	n.ready(stock[0], 2500)
+	n.send("run", stock...)
+	code := n.voucher("prescriberA", "Hoarau", 1, 0, 30)
+	if _, _, err := n.dist.Sell(n.ctx, admin, "late-sale", distribution.SaleRequest{SiteID: n.org("run"), VoucherCode: code,
+		PaymentMethod: "cash", Items: []distribution.SaleItem{{DeviceID: stock[0]}}}); err != nil {
+		t.Fatal(err)
+	}
+	network := n.summary("admin", "")
+	if network.To != "2026-12-07" || network.Sold != 1 {
+		t.Errorf("the network's summary runs to %s and counts %d sold, want 2026-12-07 and 1", network.To, network.Sold)
+	}
+	site := n.summary("admin", fmt.Sprintf("?site_id=%d", n.org("run")))
+	if site.To != "2026-12-07" || site.Sold != 1 {
+		t.Errorf("La Réunion's summary runs to %s and counts %d sold", site.To, site.Sold)
+	}
+	paris := n.summary("admin", fmt.Sprintf("?site_id=%d", n.org("warehouse")))
+	if paris.To != "2026-12-06" {
+		t.Errorf("the Paris warehouse's summary runs to %s, want its own day 2026-12-06", paris.To)
+	}
+}

@@ -98,7 +98,7 @@ func (s *Service) DonorImpact(ctx context.Context, c partners.Caller, donorID in
 		loc, _ := zone.Load(partners.DefaultTimezone)
 		from = s.now().In(loc).Format("2006") + "-01-01"
 	}
-	first, last, err := s.territoryPeriod(c, from, to)
+	first, last, err := s.territoryPeriod(ctx, c, from, to)
 	if err != nil {
 		return Impact{}, err
 	}

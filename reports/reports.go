@@ -94,6 +94,13 @@ func (s *Service) Summarise(ctx context.Context, c partners.Caller, from, to str
 		out.SiteID = &siteID
 	}
 	out.Timezone = loc.String()
+	if siteID == 0 && to == "" {
+		today, err := s.networkToday(ctx)
+		if err != nil {
+			return Summary{}, err
+		}
+		to = today
+	}
 	now := s.now().In(loc)
 	v := &apperr.ValidationError{}
 	start, end, err := period(from, to, now, loc)
@@ -345,6 +352,26 @@ func (s *Service) now() time.Time {
 		return s.Now()
 	}
 	return database.Now()
+}
+
+// networkToday is the latest local day any organisation of the network has
+// reached. Figures are kept by each site's own day, so a network period
+// that ends today ends there: past 20:00 in Paris, La Réunion's sales are
+// already tomorrow's.
+func (s *Service) networkToday(ctx context.Context) (string, error) {
+	var zones []string
+	if err := s.DB.WithContext(ctx).Model(&partners.Organization{}).Distinct("timezone").Pluck("timezone", &zones).Error; err != nil {
+		return "", fmt.Errorf("the network's time zones: %w", err)
+	}
+	now := s.now()
+	loc, _ := zone.Load(partners.DefaultTimezone)
+	today := now.In(loc).Format(time.DateOnly)
+	for _, z := range zones {
+		if l, err := zone.Load(z); err == nil {
+			today = max(today, now.In(l).Format(time.DateOnly))
+		}
+	}
+	return today, nil
 }
 
 // period turns from and to (inclusive local days) into [start, end). By

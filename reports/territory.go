@@ -84,10 +84,17 @@ func (s *Service) servedIn(ctx context.Context, from, to string) ([]served, erro
 }
 
 // territoryPeriod checks the caller (admins only: these cover the whole
-// network) and the period, in the network's zone.
-func (s *Service) territoryPeriod(c partners.Caller, from, to string) (string, string, error) {
+// network) and the period, in the network's zone, ending by default on the
+// network's latest day.
+func (s *Service) territoryPeriod(ctx context.Context, c partners.Caller, from, to string) (string, string, error) {
 	if err := c.Require(partners.RoleAdmin); err != nil {
 		return "", "", err
+	}
+	if to == "" {
+		var err error
+		if to, err = s.networkToday(ctx); err != nil {
+			return "", "", err
+		}
 	}
 	loc, _ := zone.Load(partners.DefaultTimezone)
 	start, end, err := period(from, to, s.now().In(loc), loc)
@@ -124,7 +131,7 @@ type OpenCell struct {
 // month and each category's month as many more lines as keep the hidden
 // ones from being worked out from the margins.
 func (s *Service) OpenData(ctx context.Context, c partners.Caller, from, to string) ([]OpenCell, string, string, error) {
-	first, last, err := s.territoryPeriod(c, from, to)
+	first, last, err := s.territoryPeriod(ctx, c, from, to)
 	if err != nil {
 		return nil, "", "", err
 	}
@@ -291,7 +298,7 @@ type Funders struct {
 // their postal code; "inconnu" without one) and per prescriber
 // organisation that referred them, for admins.
 func (s *Service) FunderReport(ctx context.Context, c partners.Caller, from, to string) (Funders, error) {
-	first, last, err := s.territoryPeriod(c, from, to)
+	first, last, err := s.territoryPeriod(ctx, c, from, to)
 	if err != nil {
 		return Funders{}, err
 	}
