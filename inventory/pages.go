@@ -48,7 +48,7 @@ func (p *Pages) Routes(r gin.IRouter) {
 	g.POST("/dons", p.createDonation)
 	g.GET("/dons/:id", p.donation)
 	g.POST("/dons/:id/appareils", p.intakeOne)
-	g.POST("/dons/:id/fichier", p.intakeFile)
+	p.Site.Upload(g, "/dons/:id/fichier", p.intakeFile)
 	g.GET("/dons/:id/certificat.pdf", p.certificate)
 	g.GET("/etiquettes", p.labels)
 	g.POST("/etiquettes/liste", p.printList)

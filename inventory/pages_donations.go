@@ -193,8 +193,8 @@ func (p *Pages) intakeFile(c *gin.Context) {
 	}
 	l := p.lang(c)
 	to, repeated, err := p.Site.Once(c, func() (string, error) {
-		fh, err := c.FormFile("file")
-		if err != nil {
+		fh, ok := httpx.FormFile(c, "file")
+		if !ok {
 			return "", apperr.Invalid("file", "choose a CSV file (header category,brand,model,serial,imei)")
 		}
 		if fh.Size > MaxIntakeBytes {
@@ -204,7 +204,6 @@ func (p *Pages) intakeFile(c *gin.Context) {
 		if err != nil {
 			return "", apperr.Invalid("file", "the file could not be read; send it again")
 		}
-		defer file.Close()
 		res, err := p.Service.Intake(c.Request.Context(), caller, id, file)
 		if err != nil {
 			return "", err

@@ -13,8 +13,9 @@ import (
 )
 
 // TestCurrentPasswordGuessingIsLimited: wrong current passwords on PATCH
-// /users/{id} count with the failed logins of that account: past the limit
-// the change is 429, and so is the login. Before, 33 tries never met a limit.
+// /users/{id} meet a limit: past it the change is 429. Before, 33 tries
+// never met a limit. They do not lock the person's login (issue 25: five
+// wrong ones in /compte locked the account out of its own login).
 func TestCurrentPasswordGuessingIsLimited(t *testing.T) {
 	f := newFixture(t, partners.LoginLimits{Window: 15 * time.Minute, MaxPerUser: 3, MaxPerAddr: 100})
 	token := f.login("space")
@@ -28,7 +29,7 @@ func TestCurrentPasswordGuessingIsLimited(t *testing.T) {
 	if r.Header.Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
 	}
-	f.http.Do("POST", "/api/v1/auth/login", "", map[string]string{"email": "space@example.org", "password": f.pw}).ExpectProblem(t, 429)
+	f.http.Do("POST", "/api/v1/auth/login", "", map[string]string{"email": "space@example.org", "password": f.pw}).Expect(t, 200)
 	var audited int64
 	f.db.Table("audit_log").Where("action = 'auth.login_failed' AND data LIKE ?", "%current_password%").Count(&audited)
 	if audited != 3 {

@@ -175,7 +175,7 @@ func (s *Service) SeedDemo(ctx context.Context) (DemoNetwork, error) {
 			if err != nil {
 				return err
 			}
-			hash, err := s.hasher.Hash(pw)
+			hash, err := s.hasher.Hash(ctx, pw)
 			if err != nil {
 				return err
 			}

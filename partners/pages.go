@@ -169,6 +169,9 @@ func (p *Pages) login(c *gin.Context) {
 			status, view.Error = http.StatusUnprocessableEntity, l.T("Type your email address and your password.")
 		case errors.Is(err, apperr.ErrUnauthenticated):
 			view.Error = l.T("Wrong email address or password.")
+		case errors.As(err, new(*apperr.BusyError)):
+			c.Header("Retry-After", "1")
+			status, view.Error = http.StatusServiceUnavailable, l.T("Too many people are logging in at once. Try again in a moment.")
 		default:
 			p.Site.Fail(c, err)
 			return

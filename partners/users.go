@@ -81,7 +81,7 @@ func (s *Service) createUser(ctx context.Context, in NewUser) (User, error) {
 		if err := v.Err(); err != nil {
 			return err
 		}
-		hash, err := s.hasher.Hash(in.Password)
+		hash, err := s.hasher.Hash(ctx, in.Password)
 		if err != nil {
 			return err
 		}
@@ -161,15 +161,44 @@ func (s *Service) UpdateUser(ctx context.Context, c Caller, id int64, in UserPat
 	if !c.IsAdmin() && in.Active != nil {
 		return User{}, fmt.Errorf("only an admin may activate or deactivate a user: %w", apperr.ErrForbidden)
 	}
-	// The current password asked before a change is a password guess like a
-	// login: it meets the same limits and counts with the failed logins.
+	// The current password asked before a change is a password guess: it
+	// is counted before it is checked, against its own limit, so that five
+	// wrong ones stop the changes for the window but not the person's logins.
+	// Hashes are made before the transaction, which must not hold the
+	// database's writer while argon2 runs.
 	askCurrent := !c.IsAdmin() && in.Password != nil
-	if askCurrent {
-		if err := s.checkLoginRate(ctx, normalizeEmail(c.Email), audit.ActorFrom(ctx).IP); err != nil {
+	var attempt int64
+	currentOK, wrongCurrent := false, false
+	var newHash string
+	if in.Password != nil {
+		ticket, err := s.hasher.Admit()
+		if err != nil {
 			return User{}, err
 		}
+		defer ticket.Done()
+		if askCurrent && in.CurrentPassword != nil {
+			email := normalizeEmail(c.Email)
+			if attempt, err = s.reserveAttempt(ctx, email, audit.ActorFrom(ctx).IP, viaCurrentPassword); err != nil {
+				return User{}, err
+			}
+			var stored User
+			if err := s.db.WithContext(ctx).Select("password_hash").Where("id = ?", id).Take(&stored).Error; err != nil {
+				return User{}, database.NotFound(err, "user %d", id)
+			}
+			if currentOK, err = ticket.Verify(ctx, *in.CurrentPassword, stored.PasswordHash); err != nil {
+				return User{}, err
+			}
+			wrongCurrent = !currentOK
+		}
+		pv := &apperr.ValidationError{}
+		checkPassword(pv, "password", *in.Password)
+		if pv.Err() == nil && (!askCurrent || currentOK) {
+			if newHash, err = ticket.Hash(ctx, *in.Password); err != nil {
+				return User{}, err
+			}
+		}
+		ticket.Done()
 	}
-	wrongCurrent := false
 	var u User
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Where("id = ?", id).Take(&u).Error; err != nil {
@@ -188,9 +217,8 @@ func (s *Service) UpdateUser(ctx context.Context, c Caller, id int64, in UserPat
 		}
 		if in.Password != nil {
 			checkPassword(v, "password", *in.Password)
-			if askCurrent && (in.CurrentPassword == nil || !s.hasher.Verify(*in.CurrentPassword, u.PasswordHash)) {
+			if askCurrent && !currentOK {
 				v.Field("current_password", "is required and must be your current password")
-				wrongCurrent = in.CurrentPassword != nil
 			}
 			logged["password"] = "changed"
 		}
@@ -198,11 +226,7 @@ func (s *Service) UpdateUser(ctx context.Context, c Caller, id int64, in UserPat
 			return err
 		}
 		if in.Password != nil {
-			hash, err := s.hasher.Hash(*in.Password)
-			if err != nil {
-				return err
-			}
-			changes["password_hash"] = hash
+			changes["password_hash"] = newHash
 		}
 		if in.Active != nil && *in.Active != u.Active {
 			if !*in.Active {
@@ -244,9 +268,14 @@ func (s *Service) UpdateUser(ctx context.Context, c Caller, id int64, in UserPat
 		}
 		return audit.Record(ctx, tx, "user.update", "user", id, logged)
 	})
-	if wrongCurrent {
-		if ferr := s.loginFailed(ctx, normalizeEmail(c.Email), audit.ActorFrom(ctx).IP, id, "current_password"); ferr != nil {
+	switch {
+	case wrongCurrent:
+		if ferr := s.loginFailed(ctx, normalizeEmail(c.Email), id, viaCurrentPassword); ferr != nil {
 			return User{}, ferr
+		}
+	case currentOK && err == nil:
+		if serr := s.db.WithContext(ctx).Model(&loginAttempt{}).Where("id = ?", attempt).Update("success", true).Error; serr != nil {
+			return User{}, fmt.Errorf("record password check: %w", serr)
 		}
 	}
 	return u, err

@@ -37,7 +37,7 @@ func (p *Pages) Routes(r gin.IRouter) {
 	g.GET("/recharges", p.catalogue)
 	g.POST("/recharges", p.createProduct)
 	g.GET("/recharges/vendues.csv", p.soldReport)
-	g.POST("/recharges/lot", p.importBatch)
+	p.Site.Upload(g, "/recharges/lot", p.importBatch)
 	g.GET("/recharges/:id", p.product)
 	g.POST("/recharges/:id", p.saveProduct)
 	g.POST("/recharges/:id/seuils", p.saveThresholds)
@@ -247,8 +247,8 @@ func (p *Pages) importBatch(c *gin.Context) {
 	var repeated bool
 	if err == nil {
 		to, repeated, err = p.Site.Once(c, func() (string, error) {
-			fh, err := c.FormFile("file")
-			if err != nil {
+			fh, ok := httpx.FormFile(c, "file")
+			if !ok {
 				return "", apperr.Invalid("file", "choose the operator's CSV file (header serial,pin,expires_on)")
 			}
 			if fh.Size > MaxRechargeFile {
@@ -258,7 +258,6 @@ func (p *Pages) importBatch(c *gin.Context) {
 			if err != nil {
 				return "", apperr.Invalid("file", "the file could not be read; send it again")
 			}
-			defer file.Close()
 			res, err := p.Service.Import(c.Request.Context(), caller, product, site, file, nil)
 			if err != nil {
 				return "", err

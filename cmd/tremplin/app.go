@@ -185,9 +185,9 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	account := &partners.Pages{Service: s.partners, BehindProxy: len(cfg.TrustedProxies) > 0,
 		Homes: map[partners.Role]string{partners.RoleWarehouse: "/poste", partners.RoleSpace: "/caisse", partners.RolePrescriber: "/bons/nouveau", partners.RoleAdmin: "/admin"}}
 	site := &web.Site{Views: views, Logger: logger, Frame: account.Frame,
-		Keys: &web.FormKeys{DB: s.db, Wait: 5 * time.Second, Keep: 7 * 24 * time.Hour}}
+		Keys: &web.FormKeys{DB: s.db, Wait: 5 * time.Second, Keep: 7 * 24 * time.Hour}, Files: httpx.NewFileRoutes()}
 	account.Site = site
-	e, err := httpx.NewEngine(httpx.Deps{Logger: logger, Metrics: metrics, TrustedProxies: cfg.TrustedProxies, PageFail: site.Fail})
+	e, err := httpx.NewEngine(httpx.Deps{Logger: logger, Metrics: metrics, TrustedProxies: cfg.TrustedProxies, PageFail: site.Fail, Files: site.Files})
 	if err != nil {
 		return nil, nil, err
 	}

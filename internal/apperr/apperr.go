@@ -20,6 +20,9 @@ var (
 	ErrTooLarge        = errors.New("request too large")
 	ErrRateLimited     = errors.New("too many requests")
 	ErrUnavailable     = errors.New("service unavailable")
+	// ErrUnsupportedMedia is a body of a kind the route does not take (a
+	// file sent where no file is expected).
+	ErrUnsupportedMedia = errors.New("unsupported media type")
 )
 
 // FieldError is one problem with one field, or one line of an uploaded file.
@@ -155,3 +158,13 @@ type RateLimitError struct {
 
 func (r *RateLimitError) Error() string        { return r.Detail }
 func (r *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
+
+// BusyError is a request refused because the server is at capacity for it
+// now: a 503 saying when to try again. It matches ErrUnavailable.
+type BusyError struct {
+	RetryAfter time.Duration
+	Detail     string
+}
+
+func (b *BusyError) Error() string        { return b.Detail }
+func (b *BusyError) Is(target error) bool { return target == ErrUnavailable }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"os"
 	"path/filepath"
 	"strings"
@@ -206,4 +207,24 @@ func IsUniqueViolation(err error) bool {
 func IsDeadlock(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == pgerrcode.DeadlockDetected
+}
+
+// LockKeys serialises the transactions that name the same keys until tx
+// ends: on PostgreSQL with transaction advisory locks (across processes),
+// taken in one order so that two transactions never wait on each other; on
+// SQLite every write transaction already begins IMMEDIATE, one at a time.
+// It is for the counts that must hold under concurrency (attempt limits):
+// read, decide and write under the keys' lock.
+func (db *DB) LockKeys(tx *gorm.DB, keys ...string) error {
+	if db.Engine != Postgres {
+		return nil
+	}
+	keys = slices.Clone(keys)
+	slices.Sort(keys)
+	for _, k := range slices.Compact(keys) {
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", k).Error; err != nil {
+			return fmt.Errorf("lock %q: %w", k, err)
+		}
+	}
+	return nil
 }

@@ -30,6 +30,9 @@ type Deps struct {
 	// PageFail, when set, answers errors on the web UI's paths (anything
 	// outside /api/ and the operational routes) with an HTML page.
 	PageFail func(c *gin.Context, err error)
+	// Files are the routes that take uploaded files; every other route
+	// refuses a multipart body unread.
+	Files *FileRoutes
 }
 
 const requestIDKey = "tremplin.request_id"
@@ -52,7 +55,7 @@ func NewEngine(d Deps) (*gin.Engine, error) {
 	if d.Metrics != nil {
 		e.Use(d.Metrics.middleware())
 	}
-	e.Use(accessLog(d.Logger), cleanParams())
+	e.Use(uploads(d.Files), accessLog(d.Logger), cleanParams())
 	e.NoRoute(func(c *gin.Context) {
 		Fail(c, fmt.Errorf("%s %s: %w", c.Request.Method, c.Request.URL.Path, apperr.ErrNotFound))
 	})

@@ -49,6 +49,7 @@ var kinds = []kind{
 	{apperr.ErrNotFound, http.StatusNotFound, "not-found", "Not found"},
 	{apperr.ErrConflict, http.StatusConflict, "conflict", "Conflict with the current state"},
 	{apperr.ErrTooLarge, http.StatusRequestEntityTooLarge, "too-large", "Request too large"},
+	{apperr.ErrUnsupportedMedia, http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type"},
 	{apperr.ErrInvalid, http.StatusUnprocessableEntity, "invalid-input", "Invalid input"},
 	{apperr.ErrRateLimited, http.StatusTooManyRequests, "rate-limited", "Too many requests"},
 	{apperr.ErrUnavailable, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
@@ -78,6 +79,10 @@ func From(err error) (Problem, bool) {
 		var r *apperr.RateLimitError
 		if errors.As(err, &r) {
 			p.retryAfter = int(math.Ceil(r.RetryAfter.Seconds()))
+		}
+		var b *apperr.BusyError
+		if errors.As(err, &b) {
+			p.retryAfter = int(math.Ceil(b.RetryAfter.Seconds()))
 		}
 		return p, true
 	}
@@ -129,6 +134,10 @@ func isUnavailable(err error) bool {
 	return false
 }
 
+// unavailableRetry is the Retry-After of a 503 that says no better: a
+// database restart or a failover takes seconds.
+const unavailableRetry = 5
+
 // Write sends err as problem+json with the request id, logging unexpected
 // errors with their cause.
 func Write(w http.ResponseWriter, r *http.Request, logger *slog.Logger, requestID string, err error) {
@@ -145,6 +154,9 @@ func Write(w http.ResponseWriter, r *http.Request, logger *slog.Logger, requestI
 func Send(w http.ResponseWriter, p Problem) {
 	w.Header().Set("Content-Type", ContentType)
 	w.Header().Set("Cache-Control", "no-store")
+	if p.retryAfter == 0 && p.Status == http.StatusServiceUnavailable {
+		p.retryAfter = unavailableRetry
+	}
 	if p.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(p.retryAfter))
 	}

@@ -62,6 +62,18 @@ type Site struct {
 	Logger *slog.Logger
 	Frame  Frame
 	Keys   *FormKeys
+	// Files are the routes that take uploaded files (the engine's set):
+	// pages mount theirs with Upload.
+	Files *httpx.FileRoutes
+}
+
+// Upload mounts a page that takes uploaded files; CheckForm reads them as
+// a stream, and httpx.FormFile gives them to the handler.
+func (s *Site) Upload(g *gin.RouterGroup, path string, h ...gin.HandlerFunc) {
+	if s.Files == nil {
+		panic("web.Site.Files is not set: the engine would refuse every file sent to " + path)
+	}
+	s.Files.POST(g, path, h...)
 }
 
 // Lang is the language of the page being drawn.
@@ -143,10 +155,16 @@ func (s *Site) Fail(c *gin.Context, err error) {
 		status, view.Title, view.Message = http.StatusForbidden, l.T("Not allowed"), l.T("Your role does not allow this action.")
 	case errors.Is(err, apperr.ErrConflict):
 		status, view.Title, view.Message = http.StatusConflict, l.T("Not possible"), Say(l, err)
+	case errors.Is(err, apperr.ErrUnsupportedMedia):
+		status, view.Title, view.Message = http.StatusUnsupportedMediaType, l.T("Please correct"), l.T("This form takes no file: send it again without one.")
 	case errors.Is(err, apperr.ErrInvalid), errors.Is(err, apperr.ErrMalformed), errors.Is(err, apperr.ErrTooLarge):
 		status, view.Title, view.Message = http.StatusUnprocessableEntity, l.T("Please correct"), Say(l, err)
 	case errors.Is(err, apperr.ErrRateLimited):
 		status, view.Title, view.Message = http.StatusTooManyRequests, l.T("Too many tries"), l.T("Too many unknown codes: wait a few minutes and check the code with the person.")
+	case errors.As(err, new(*apperr.BusyError)):
+		status, view.Title, view.Message = http.StatusServiceUnavailable, l.T("Service briefly unavailable"),
+			l.T("Too many people are doing this at once. Nothing was saved: try again in a moment.")
+		c.Header("Retry-After", "1")
 	case problem.IsUnavailable(err):
 		status, view.Title, view.Message = http.StatusServiceUnavailable, l.T("Service briefly unavailable"),
 			l.T("Tremplin cannot reach its database right now. Nothing was saved: try again in a moment.")
@@ -294,19 +312,30 @@ func Refusal(l i18n.Lang, err error) (byField map[string]string, all []string, o
 // MaxFormBytes bounds a posted form, an uploaded file included.
 const MaxFormBytes = 64 << 20
 
-// CheckForm refuses a posted form with a control character in any field,
-// as httpx.DecodeJSON does for the API: pages never store what the API
-// refuses.
+// uploadInMemory is the largest uploaded file kept in memory; a larger one
+// is spooled sealed (httpx.ReadMultipart).
+const uploadInMemory = 1 << 20
+
+// CheckForm reads a posted form (a multipart one as a stream, on the
+// routes mounted to take files) and refuses it with a control character
+// in any field, as httpx.DecodeJSON does for the API: pages never store
+// what the API refuses.
 func CheckForm(c *gin.Context) error {
 	if c.Request.Method != http.MethodPost {
 		return nil
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxFormBytes)
-	if err := c.Request.ParseMultipartForm(8 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
-		if _, big := errors.AsType[*http.MaxBytesError](err); big {
-			return fmt.Errorf("a form of more than %d MB: %w", MaxFormBytes>>20, apperr.ErrTooLarge)
+	if httpx.IsMultipart(c.Request) {
+		if err := httpx.ReadMultipart(c, httpx.FormLimits{MaxBytes: MaxFormBytes, InMemory: uploadInMemory}); err != nil {
+			return err
 		}
-		return fmt.Errorf("form: %w", apperr.ErrMalformed)
+	} else {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxFormBytes)
+		if err := c.Request.ParseForm(); err != nil {
+			if _, big := errors.AsType[*http.MaxBytesError](err); big {
+				return fmt.Errorf("a form of more than %d MB: %w", MaxFormBytes>>20, apperr.ErrTooLarge)
+			}
+			return fmt.Errorf("form: %w", apperr.ErrMalformed)
+		}
 	}
 	v := &apperr.ValidationError{}
 	for name, vals := range c.Request.PostForm {

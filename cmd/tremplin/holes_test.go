@@ -1,0 +1,271 @@
+package main
+
+// Tests for the holes the second attack found (issue 25): each failed
+// before its fix.
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tremplin/tremplin/internal/testenv"
+	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/recharges"
+)
+
+// leftovers lists the files an upload could leave in the temporary folder:
+// net/http's multipart-* spools and Tremplin's own.
+func leftovers(t *testing.T) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	for _, pattern := range []string{"multipart-*", "tremplin-upload-*"} {
+		names, err := filepath.Glob(filepath.Join(os.TempDir(), pattern))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range names {
+			out[n] = true
+		}
+	}
+	return out
+}
+
+// newLeftovers fails the test when the temporary folder holds an upload's
+// file that was not there before.
+func newLeftovers(t *testing.T, before map[string]bool, what string) {
+	t.Helper()
+	for n := range leftovers(t) {
+		if !before[n] {
+			t.Errorf("%s left %s on disk", what, n)
+		}
+	}
+}
+
+// multipartBody is a form with fields and one file part of the given content.
+func multipartBody(t *testing.T, fields url.Values, file string, content io.Reader) (string, *bytes.Buffer) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for k, vs := range fields {
+		for _, v := range vs {
+			_ = w.WriteField(k, v)
+		}
+	}
+	if file != "" {
+		fw, err := w.CreateFormFile(file, "cartes.csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(fw, content); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return w.FormDataContentType(), &buf
+}
+
+func postMultipart(t *testing.T, target, contentType string, body io.Reader, cookie *http.Cookie) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", target, body)
+	req.Header.Set("Content-Type", contentType)
+	if cookie != nil {
+		req.AddCookie(cookie)
+	}
+	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	if err != nil {
+		// The server may answer before the body is sent and close the
+		// connection: the answer is then lost to this client, not to a browser.
+		return 0, err.Error()
+	}
+	return resp.StatusCode, bodyOf(t, resp)
+}
+
+// rechargeCards is an operator's file of n cards.
+func rechargeCards(n int, prefix string) string {
+	var b strings.Builder
+	b.WriteString("serial,pin,expires_on\n")
+	for i := range n {
+		fmt.Fprintf(&b, "%s%09d,%016d,2030-01-31\n", prefix, i, 4000000000000000+i)
+	}
+	return b.String()
+}
+
+// TestUploadsLeaveNothingOnDisk: a multipart login or language switch (no
+// session) is refused unread, whatever its size; a page that takes a file
+// leaves nothing of it on disk after a success, a refusal or an aborted
+// upload, and an operator's file over the in-memory size is never written
+// in clear. Before, every such upload over 8 MB (32 MB on /login) stayed in
+// the temporary folder for good, PINs included.
+func TestUploadsLeaveNothingOnDisk(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	ctx := context.Background()
+	n := newWarehouseNetwork(t, svc)
+	admin := partners.Caller{Role: partners.RoleAdmin}
+	operator, err := svc.partners.CreateOrganization(ctx, admin, partners.NewOrganization{Kind: partners.KindOperator, Name: "Opérateur"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	price := int64(500)
+	product, err := svc.recharges.CreateProduct(ctx, admin, recharges.NewProduct{OperatorID: operator.ID, Name: "Forfait 10 €", FaceValueCents: 1000, PriceCents: &price})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := leftovers(t)
+
+	// No session: refused before a byte of the file is read.
+	for _, path := range []string{"/login", "/langue"} {
+		ct, body := multipartBody(t, url.Values{"email": {"marc@example.org"}, "password": {"x"}, "lang": {"en"}}, "file", strings.NewReader("x"))
+		if status, text := postMultipart(t, h.URL+path, ct, body, nil); status != http.StatusUnsupportedMediaType {
+			t.Errorf("multipart %s: %d %s", path, status, text)
+		}
+		ct, body = multipartBody(t, url.Values{"email": {"marc@example.org"}}, "file", io.LimitReader(zeros{}, 40<<20))
+		postMultipart(t, h.URL+path, ct, body, nil)
+	}
+	newLeftovers(t, before, "a multipart login")
+
+	cookie := webLogin(t, h, "marc@example.org", uiPassword)
+	fields := func() url.Values {
+		return url.Values{"product_id": {strconv.FormatInt(product.ID, 10)}, "site_id": {strconv.FormatInt(n.warehouse.ID, 10)}}
+	}
+	// A success: 1.3 MB of cards, past what is kept in memory.
+	cards := rechargeCards(30000, "OK")
+	ct, body := multipartBody(t, fields(), "file", strings.NewReader(cards))
+	if status, text := postMultipart(t, h.URL+"/recharges/lot", ct, body, cookie); status != http.StatusSeeOther {
+		t.Fatalf("import: %d %s", status, text)
+	}
+	var imported int64
+	svc.db.Table("recharge_units").Where("serial LIKE ?", "OK%").Count(&imported)
+	if imported != 30000 {
+		t.Fatalf("%d cards imported of 30000", imported)
+	}
+	newLeftovers(t, before, "an import")
+
+	// A refusal: a 9 MB file sent without its product.
+	f := fields()
+	f.Del("product_id")
+	ct, body = multipartBody(t, f, "file", strings.NewReader(rechargeCards(220000, "NO")))
+	if status, text := postMultipart(t, h.URL+"/recharges/lot", ct, body, cookie); status != http.StatusUnprocessableEntity {
+		t.Fatalf("import without product: %d %.300s", status, text)
+	}
+	newLeftovers(t, before, "a refused import")
+
+	// A file the page does not take (any page but the two uploads).
+	ct, body = multipartBody(t, url.Values{"donor_id": {strconv.FormatInt(n.donor.ID, 10)}}, "file", strings.NewReader("x"))
+	if status, _ := postMultipart(t, h.URL+"/dons", ct, body, cookie); status != http.StatusUnsupportedMediaType {
+		t.Fatalf("a file sent to the donation form: %d", status)
+	}
+
+	// An aborted upload: half of a 9 MB file, then the connection drops.
+	ct, body = multipartBody(t, fields(), "file", strings.NewReader(rechargeCards(220000, "AB")))
+	u, _ := url.Parse(h.URL)
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "POST /recharges/lot HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nCookie: %s=%s\r\n\r\n",
+		u.Host, ct, body.Len(), cookie.Name, cookie.Value)
+	if _, err := conn.Write(body.Bytes()[:body.Len()/2]); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var open int64
+		svc.db.Table("recharge_units").Where("serial LIKE ?", "AB%").Count(&open)
+		if open != 0 {
+			t.Fatalf("%d cards of an aborted upload imported", open)
+		}
+		if len(leftovers(t)) == len(before) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	newLeftovers(t, before, "an aborted upload")
+}
+
+// zeros reads as an endless run of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// peakRSS is a process's highest resident memory so far, in MB.
+func peakRSS(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		testenv.Missing(t, "no /proc to read a process's memory: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb / 1024
+		}
+	}
+	t.Fatal("no VmHWM in /proc status")
+	return 0
+}
+
+// TestLoginBurstKeepsMemory: 200 form logins released together against a
+// real `tremplin serve` with the production password hash (19 MiB each),
+// with the address limit out of the way, leave its peak memory under 300
+// MB: hashes run one per core behind a short queue, the rest answered 503
+// at once. Before, the burst took the server from 73 MB to 2.4 GB.
+func TestLoginBurstKeepsMemory(t *testing.T) {
+	env := testEnv(t)
+	delete(env, "TREMPLIN_ARGON2_MEMORY_KIB")
+	env["TREMPLIN_LOGIN_MAX_FAILURES_PER_ADDRESS"] = "100000"
+	cmd := exec.Command(binary(t), "serve", "--addr", "127.0.0.1:0")
+	cmd.Env = environ(env)
+	base := startCmd(t, cmd)
+	before := peakRSS(t, cmd.Process.Pid)
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	start := make(chan struct{})
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport: &http.Transport{MaxIdleConnsPerHost: 200}}
+	for i := range 200 {
+		wg.Go(func() {
+			<-start
+			form := url.Values{"email": {fmt.Sprintf("burst%d@example.org", i)}, "password": {"une tentative"}}
+			resp, err := client.PostForm(base+"/login", form)
+			status := 0
+			if err == nil {
+				status = resp.StatusCode
+				resp.Body.Close()
+			}
+			mu.Lock()
+			statuses[status]++
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	peak := peakRSS(t, cmd.Process.Pid)
+	t.Logf("peak RSS %d MB (%d MB before the burst); answers %v", peak, before, statuses)
+	if statuses[http.StatusUnauthorized]+statuses[http.StatusServiceUnavailable] != 200 {
+		t.Fatalf("answers %v: every login is a wrong one (401) or refused for the load (503)", statuses)
+	}
+	if peak >= 300 {
+		t.Fatalf("peak RSS %d MB during 200 concurrent logins (limit 300 MB)", peak)
+	}
+}
