@@ -253,10 +253,17 @@ func (s *Service) ExportBeneficiary(ctx context.Context, c partners.Caller, id i
 		out.Vouchers = append(out.Vouchers, s.view(v, nil, nil))
 		ids = append(ids, fmt.Sprint(v.ID))
 	}
-	if err := db.Table("audit_log a").Select("a.at, a.action, COALESCE(u.name, '') AS user").
-		Joins("LEFT JOIN users u ON u.id = a.user_id").
-		Where("(a.entity = 'beneficiary' AND a.entity_id = ?) OR (a.entity = 'voucher' AND a.entity_id IN ?)", fmt.Sprint(id), append(ids, "")).
-		Order("a.id").Scan(&out.AccessLog).Error; err != nil {
+	// Only the rows about this person and their vouchers: a failed lookup
+	// names no voucher (its entity_id is empty) and belongs to nobody's
+	// export; "IN ('')" once filled every export with the network's.
+	q := db.Table("audit_log a").Select("a.at, a.action, COALESCE(u.name, '') AS user").
+		Joins("LEFT JOIN users u ON u.id = a.user_id")
+	if len(ids) == 0 {
+		q = q.Where("a.entity = 'beneficiary' AND a.entity_id = ?", fmt.Sprint(id))
+	} else {
+		q = q.Where("(a.entity = 'beneficiary' AND a.entity_id = ?) OR (a.entity = 'voucher' AND a.entity_id IN ?)", fmt.Sprint(id), ids)
+	}
+	if err := q.Order("a.id").Scan(&out.AccessLog).Error; err != nil {
 		return out, fmt.Errorf("access log of beneficiary %d: %w", id, err)
 	}
 	return out, audit.Record(ctx, db, "beneficiary.export", "beneficiary", id, nil)

@@ -90,3 +90,33 @@ func TestExportAndAccessLog(t *testing.T) {
 		}
 	}
 }
+
+// TestExportHoldsOnlyThePersonsAccesses: a person's export lists accesses to
+// that person and their vouchers, not the network's failed voucher lookups
+// (which name no voucher), nor anything of another organisation. Before,
+// every export held every voucher.lookup_failed row of the network.
+func TestExportHoldsOnlyThePersonsAccesses(t *testing.T) {
+	f := newFixture(t)
+	other := f.beneficiary("prescriber2", map[string]any{"first_name": "Autre", "last_name": "Personne"})
+	otherCode := f.voucher("prescriber2", id(other), 30)["code"].(string)
+	f.http.Do("GET", "/api/v1/vouchers/"+otherCode, f.tokens["space"], nil).Expect(t, 200)
+	f.http.Do("GET", "/api/v1/vouchers/ZZZZ-ZZZZ-ZZZZ", f.tokens["space"], nil).ExpectProblem(t, 404)
+	var failed int64
+	f.db.Table("audit_log").Where("action = ?", "voucher.lookup_failed").Count(&failed)
+	if failed == 0 {
+		t.Fatal("the failed lookup was not audited: the test proves nothing")
+	}
+	for _, withVoucher := range []bool{false, true} {
+		b := f.beneficiary("prescriber", map[string]any{"first_name": "Jeanne", "last_name": fmt.Sprint("Nouvelle", withVoucher)})
+		if withVoucher {
+			f.voucher("prescriber", id(b), 30)
+		}
+		e := f.http.Do("GET", fmt.Sprintf("/api/v1/beneficiaries/%d/export", id(b)), f.tokens["prescriber"], nil).Expect(t, 200).Map(t)
+		for _, a := range e["access_log"].([]any) {
+			m := a.(map[string]any)
+			if m["action"] == "voucher.lookup_failed" || m["action"] == "voucher.lookup" || m["user"] != "User prescriber" {
+				t.Errorf("export of a new person (voucher: %v) lists %v by %v", withVoucher, m["action"], m["user"])
+			}
+		}
+	}
+}
