@@ -171,8 +171,7 @@ func (p *Pages) pdf(c *gin.Context) {
 		p.Site.Fail(c, err)
 		return
 	}
-	c.Header("Content-Disposition", `inline; filename="bon-tremplin.pdf"`)
-	c.Data(http.StatusOK, "application/pdf", b)
+	httpx.SendFile(c, "bon-tremplin.pdf", "application/pdf", b, true)
 }
 
 func (p *Pages) revoke(c *gin.Context) {

@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/i18n"
 	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/internal/zone"
@@ -372,7 +373,5 @@ func (p *Pages) receipt(c *gin.Context) {
 		p.Site.Fail(c, err)
 		return
 	}
-	c.Header("Content-Disposition", `inline; filename="ticket.pdf"`)
-	c.Header("Cache-Control", "no-store")
-	c.Data(http.StatusOK, "application/pdf", b)
+	httpx.SendFile(c, "ticket.pdf", "application/pdf", b, true)
 }

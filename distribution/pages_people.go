@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -324,7 +325,5 @@ func (p *Pages) export(c *gin.Context) {
 		p.Site.Fail(c, err)
 		return
 	}
-	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="tremplin-personne-%d.json"`, id))
-	c.Header("Cache-Control", "no-store")
-	c.Data(http.StatusOK, "application/json; charset=utf-8", b)
+	httpx.SendFile(c, fmt.Sprintf("tremplin-personne-%d.json", id), "application/json; charset=utf-8", b, false)
 }

@@ -274,9 +274,7 @@ func (p *Pages) pdf(c *gin.Context, name string, b []byte, err error) {
 		p.Site.Fail(c, err)
 		return
 	}
-	c.Header("Content-Disposition", `inline; filename="`+name+`"`)
-	c.Header("Cache-Control", "no-store")
-	c.Data(http.StatusOK, "application/pdf", b)
+	httpx.SendFile(c, name, "application/pdf", b, true)
 }
 
 func pathID(c *gin.Context, name string) (int64, error) {

@@ -124,7 +124,6 @@ func (a *API) soldReport(c *gin.Context, caller partners.Caller) error {
 	if err := a.Service.SoldReport(c.Request.Context(), caller, op, c.Query("month"), &buf); err != nil {
 		return err
 	}
-	c.Header("Content-Disposition", `attachment; filename="recharges-vendues-`+c.Query("month")+`.csv"`)
-	c.Data(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
+	httpx.SendFile(c, "recharges-vendues-"+c.Query("month")+".csv", "text/csv; charset=utf-8", buf.Bytes(), false)
 	return nil
 }

@@ -310,8 +310,7 @@ func (p *Pages) soldReport(c *gin.Context) {
 		p.Site.Fail(c, err)
 		return
 	}
-	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="recharges-vendues-%d-%s.csv"`, op, month))
-	c.Data(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
+	httpx.SendFile(c, fmt.Sprintf("recharges-vendues-%d-%s.csv", op, month), "text/csv; charset=utf-8", buf.Bytes(), false)
 }
 
 type productView struct {

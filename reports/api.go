@@ -37,8 +37,7 @@ func (a *API) impact(c *gin.Context, caller partners.Caller) error {
 	if err != nil {
 		return err
 	}
-	c.Header("Content-Disposition", `inline; filename="`+name+`"`)
-	c.Data(http.StatusOK, "application/pdf", pdf)
+	httpx.SendFile(c, name, "application/pdf", pdf, true)
 	return nil
 }
 
@@ -77,8 +76,7 @@ func (a *API) openData(c *gin.Context, caller partners.Caller) error {
 
 // serveFile sends a report to download.
 func serveFile(c *gin.Context, f File) {
-	c.Header("Content-Disposition", `attachment; filename="`+f.Name+`"`)
-	c.Data(http.StatusOK, f.ContentType, f.Body)
+	httpx.SendFile(c, f.Name, f.ContentType, f.Body, false)
 }
 
 func (a *API) summary(c *gin.Context, caller partners.Caller) error {
@@ -99,8 +97,7 @@ func (a *API) summary(c *gin.Context, caller partners.Caller) error {
 		if err := WriteCSV(&b, sum); err != nil {
 			return err
 		}
-		c.Header("Content-Disposition", `attachment; filename="tremplin-`+sum.From+`-`+sum.To+`.csv"`)
-		c.Data(http.StatusOK, "text/csv; charset=utf-8", b.Bytes())
+		httpx.SendFile(c, "tremplin-"+sum.From+"-"+sum.To+".csv", "text/csv; charset=utf-8", b.Bytes(), false)
 		return nil
 	}
 	c.JSON(http.StatusOK, sum)

@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/i18n"
 	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/partners"
@@ -81,8 +82,7 @@ func (p *Pages) impact(c *gin.Context) {
 		p.Site.Fail(c, err)
 		return
 	}
-	c.Header("Content-Disposition", `inline; filename="`+name+`"`)
-	c.Data(http.StatusOK, "application/pdf", pdf)
+	httpx.SendFile(c, name, "application/pdf", pdf, true)
 }
 
 // Menu is the admin's home, first in their menu.

@@ -269,3 +269,65 @@ func TestLoginBurstKeepsMemory(t *testing.T) {
 		t.Fatalf("peak RSS %d MB during 200 concurrent logins (limit 300 MB)", peak)
 	}
 }
+
+// TestFilesAreNeverCached: every file Tremplin sends (PDFs, CSVs, JSON
+// exports; pages and API alike) says Cache-Control: no-store. Before, the
+// voucher PDF page, the funder PDF and CSV, open data, the impact PDF and
+// the sold report could be kept by a browser or a proxy.
+func TestFilesAreNeverCached(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	net, adminAccount, _ := demoAccount(t, svc, "admin@demo.tremplin.local")
+	var donor, operator int64
+	svc.db.Table("organizations").Where("kind = ?", "donor").Order("id").Limit(1).Pluck("id", &donor)
+	svc.db.Table("organizations").Where("kind = ?", "operator").Order("id").Limit(1).Pluck("id", &operator)
+	cookie := webLogin(t, h, adminAccount.Email, adminAccount.Password)
+	token := login(t, h.URL, adminAccount.Email, adminAccount.Password)
+	month := time.Now().UTC().Format("2006-01")
+	check := func(what string, resp *http.Response) {
+		t.Helper()
+		body := bodyOf(t, resp)
+		if resp.StatusCode != 200 {
+			t.Errorf("%s: %d %.200s", what, resp.StatusCode, body)
+			return
+		}
+		if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("%s: Cache-Control %q", what, cc)
+		}
+		if cd := resp.Header.Get("Content-Disposition"); !strings.Contains(cd, "filename=") {
+			t.Errorf("%s: Content-Disposition %q", what, cd)
+		}
+	}
+	for _, p := range []string{"/admin/rapports/financeurs.csv", "/admin/rapports/financeurs.pdf", "/admin/rapports/donnees-ouvertes.csv",
+		fmt.Sprintf("/admin/donateurs/%d/impact.pdf", donor), fmt.Sprintf("/recharges/vendues.csv?operator_id=%d&month=%s", operator, month)} {
+		check(p, noRedirect(t, "GET", h.URL+p, nil, cookie))
+	}
+	for _, c := range []struct{ path, accept string }{
+		{"/api/v1/reports/funders", "text/csv"}, {"/api/v1/reports/funders", "application/pdf"}, {"/api/v1/reports/open-data.csv", ""},
+		{fmt.Sprintf("/api/v1/reports/donors/%d/impact.pdf", donor), ""},
+		{fmt.Sprintf("/api/v1/recharge-reports/sold?operator_id=%d&month=%s", operator, month), ""},
+		{"/api/v1/reports/summary", "text/csv"},
+	} {
+		check(c.path+" "+c.accept, noRedirect(t, "GET", h.URL+c.path, nil, nil, "Authorization", "Bearer "+token, "Accept", c.accept))
+	}
+	// The voucher's PDF, through the page of a prescriber who issued it.
+	seen := false
+	for _, a := range net.Accounts {
+		if a.Role != partners.RolePrescriber {
+			continue
+		}
+		pc := webLogin(t, h, a.Email, a.Password)
+		for _, line := range net.Vouchers {
+			code, _, _ := strings.Cut(line, " ")
+			resp := noRedirect(t, "GET", h.URL+"/bons/"+code+"/bon.pdf", nil, pc)
+			if resp.StatusCode == 200 {
+				check("/bons/{code}/bon.pdf", resp)
+				seen = true
+				break
+			}
+			resp.Body.Close()
+		}
+	}
+	if !seen {
+		t.Fatal("no prescriber of the demo could open a voucher's PDF")
+	}
+}

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"mime"
 	"net/http"
 	"strconv"
 
@@ -16,13 +17,27 @@ func Created(c *gin.Context, location string, v any) error {
 	return nil
 }
 
-// PDF answers a document to open in the browser, never cached (documents
-// carry names and PINs).
+// PDF answers a document to open in the browser.
 func PDF(c *gin.Context, filename string, b []byte) error {
-	c.Header("Content-Disposition", `inline; filename="`+filename+`"`)
-	c.Header("Cache-Control", "no-store")
-	c.Data(http.StatusOK, "application/pdf", b)
+	SendFile(c, filename, "application/pdf", b, true)
 	return nil
+}
+
+// SendFile is the one way a file leaves Tremplin: a document to open in the
+// browser (inline) or to download. None is ever cached, by the browser or a
+// proxy: every file names people, holds codes or PINs, or tells a network's
+// figures. The name is quoted as RFC 6266 says, whatever it holds.
+func SendFile(c *gin.Context, filename, contentType string, b []byte, inline bool) {
+	disposition := "attachment"
+	if inline {
+		disposition = "inline"
+	}
+	if d := mime.FormatMediaType(disposition, map[string]string{"filename": filename}); d != "" {
+		disposition = d
+	}
+	c.Header("Content-Disposition", disposition)
+	c.Header("Cache-Control", "no-store")
+	c.Data(http.StatusOK, contentType, b)
 }
 
 // QueryID reads an optional positive id from the query string (0 when
