@@ -331,3 +331,22 @@ func TestFilesAreNeverCached(t *testing.T) {
 		t.Fatal("no prescriber of the demo could open a voucher's PDF")
 	}
 }
+
+// TestErrorPageLeadsBack: the error page's « Retour » is a plain link to the
+// page of this site the person came from, and there is none after a link
+// from elsewhere. Before, it was drawn as href="#ZgotmplZ" (html/template
+// refuses javascript:, and the policy would have blocked it).
+func TestErrorPageLeadsBack(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	newWarehouseNetwork(t, svc)
+	cookie := webLogin(t, h, "marc@example.org", uiPassword)
+	u, _ := url.Parse(h.URL)
+	body := bodyOf(t, noRedirect(t, "GET", h.URL+"/appareils/NOPE-99999", nil, cookie, "Referer", "http://"+u.Host+"/appareils?q=x"))
+	if strings.Contains(body, "ZgotmplZ") || !strings.Contains(body, `href="/appareils?q=x"`) {
+		t.Fatalf("error page after a link from /appareils:\n%s", body)
+	}
+	body = bodyOf(t, noRedirect(t, "GET", h.URL+"/appareils/NOPE-99999", nil, cookie, "Referer", "https://evil.example/appareils"))
+	if strings.Contains(body, "ZgotmplZ") || strings.Contains(body, "evil.example") || !strings.Contains(body, `href="/"`) {
+		t.Fatalf("error page after a link from elsewhere:\n%s", body)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -172,10 +173,26 @@ func (s *Site) Fail(c *gin.Context, err error) {
 	default:
 		s.Logger.Error("page failed", "error", err.Error(), "path", c.Request.URL.Path, "request_id", httpx.RequestID(c))
 	}
-	if ref := c.Request.Referer(); ref != "" {
-		view.Back = "javascript:history.back()"
-	}
+	view.Back = backTo(c)
 	s.Render(c, status, "error", view)
+}
+
+// backTo is the page the person came from, when it is a page of this site
+// other than the one that failed: a plain link (the policy forbids scripts
+// in links, and html/template drew "javascript:" as "#ZgotmplZ").
+func backTo(c *gin.Context) string {
+	ref, err := url.Parse(c.Request.Referer())
+	if err != nil || ref.Host != c.Request.Host || !strings.HasPrefix(ref.Path, "/") || strings.HasPrefix(ref.Path, "//") {
+		return ""
+	}
+	back := ref.EscapedPath()
+	if ref.RawQuery != "" {
+		back += "?" + ref.RawQuery
+	}
+	if !textcheck.CleanLine(back) || back == c.Request.URL.RequestURI() || ref.Path == "/login" {
+		return ""
+	}
+	return back
 }
 
 // Say is an error in the reader's language: a validation error's every
