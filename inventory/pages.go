@@ -254,7 +254,7 @@ func writePrintList(c *gin.Context, ids []int64) {
 		parts[i] = strconv.FormatInt(id, 10)
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: printCookie, Value: strings.Join(parts, "."), Path: "/",
-		MaxAge: 30 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: c.Request.TLS != nil})
+		MaxAge: 30 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: httpx.Secure(c)})
 }
 
 func addToPrintList(c *gin.Context, ids ...int64) int {

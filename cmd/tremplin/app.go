@@ -211,7 +211,7 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	if err := metrics.Registry.Register(&reports.Gauges{DB: s.db, TTL: 10 * time.Second}); err != nil {
 		return nil, nil, fmt.Errorf("stock gauges: %w", err)
 	}
-	e.GET("/metrics", gin.WrapH(metrics.Handler()))
+	e.GET("/metrics", metrics.Guarded(cfg.MetricsToken))
 	e.GET("/api/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", apispec.JSON) })
 	e.GET("/api/docs", apiDocs)
 	static := gin.WrapH(http.StripPrefix("/static", views.Static())) // files only: a folder is a 404, never a listing

@@ -30,6 +30,7 @@ type Config struct {
 	AdminEmail      string
 	ShutdownTimeout time.Duration
 	TrustedProxies  []string
+	MetricsToken    string
 	LogLevel        slog.Level
 	LogFormat       string
 	SecretKey       string
@@ -92,6 +93,8 @@ var Options = []Option{
 			}
 			return nil
 		}},
+	{Env: "TREMPLIN_METRICS_TOKEN", Default: "", Description: "bearer token a Prometheus scraper sends for /metrics from another machine; without it /metrics answers this machine only",
+		secret: true, set: func(c *Config, v string) error { c.MetricsToken = strings.TrimSpace(v); return nil }},
 	{Env: "TREMPLIN_VOUCHER_LOOKUP_WINDOW", Default: "15m", Description: "window over which a user's failed voucher lookups are counted",
 		set: durationSetter(func(c *Config) *time.Duration { return &c.VoucherWindow })},
 	{Env: "TREMPLIN_VOUCHER_LOOKUP_MAX_FAILURES", Default: "20", Description: "mistyped or unknown voucher codes a user may try within the window before 429",

@@ -48,7 +48,8 @@ func NewEngine(d Deps) (*gin.Engine, error) {
 	if err := e.SetTrustedProxies(d.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
-	e.Use(requestID(), recovery(d.Logger), securityHeaders())
+	behindProxy := len(d.TrustedProxies) > 0
+	e.Use(requestID(), recovery(d.Logger), securityHeaders(), func(c *gin.Context) { c.Set(behindProxyKey, behindProxy) })
 	if d.PageFail != nil {
 		e.Use(func(c *gin.Context) { c.Set(pageFailKey, d.PageFail) })
 	}
@@ -147,7 +148,7 @@ func Fail(c *gin.Context, err error) {
 		l = slog.Default()
 	}
 	_ = c.Error(err)
-	problem.Write(c.Writer, c.Request, l, RequestID(c), err)
+	problem.Write(c.Writer, c.Request, LogRoute(c), l, RequestID(c), err)
 	c.Abort()
 }
 
@@ -227,8 +228,7 @@ func accessLog(logger *slog.Logger) gin.HandlerFunc {
 		}
 		attrs := []slog.Attr{
 			slog.String("method", c.Request.Method),
-			slog.String("route", route),
-			slog.String("path", c.Request.URL.Path),
+			slog.String("route", LogRoute(c)),
 			slog.Int("status", status),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 			slog.String("ip", c.ClientIP()),
@@ -240,6 +240,29 @@ func accessLog(logger *slog.Logger) gin.HandlerFunc {
 		logger.LogAttrs(c.Request.Context(), level, "request", attrs...)
 	}
 }
+
+// LogRoute is what the logs say of a request's address: its route's
+// pattern (/bons/:code), never the path, which may hold a voucher's code (a
+// bearer secret); an address no route matched by its first segment alone.
+func LogRoute(c *gin.Context) string {
+	if r := c.FullPath(); r != "" {
+		return r
+	}
+	p := c.Request.URL.Path
+	if i := strings.IndexByte(strings.TrimPrefix(p, "/"), '/'); i >= 0 {
+		p = p[:i+1] + "/…"
+	}
+	if len(p) > 40 || !textcheck.CleanLine(p) {
+		return "(unmatched)"
+	}
+	return p + " (unmatched)"
+}
+
+const behindProxyKey = "tremplin.behind_proxy"
+
+// Secure tells whether the client reached us over TLS, as IsHTTPS with the
+// engine's own proxies: every cookie Tremplin sets is Secure then.
+func Secure(c *gin.Context) bool { return IsHTTPS(c, c.GetBool(behindProxyKey)) }
 
 // IsHTTPS tells whether the client reached us over TLS, directly or through a
 // trusted proxy that says so.

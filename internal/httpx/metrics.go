@@ -1,7 +1,12 @@
 package httpx
 
 import (
+	"crypto/subtle"
+	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"strconv"
 	"time"
 
@@ -9,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tremplin/tremplin/internal/apperr"
 )
 
 // Metrics holds the Prometheus registry of one process; it is passed in, never
@@ -41,6 +48,42 @@ func NewMetrics() *Metrics {
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+}
+
+// Guarded serves the registry to this machine (a scraper beside the
+// server), or to whoever sends token as a bearer token: the figures tell
+// the stock of every site and the traffic of every route. A request through
+// a trusted proxy is judged by the address the proxy names.
+func (m *Metrics) Guarded(token string) gin.HandlerFunc {
+	h := m.Handler()
+	return func(c *gin.Context) {
+		if sent, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer "); ok && token != "" {
+			if subtle.ConstantTimeCompare([]byte(sent), []byte(token)) == 1 {
+				h.ServeHTTP(c.Writer, c.Request)
+				return
+			}
+			Fail(c, fmt.Errorf("wrong metrics token: %w", apperr.ErrUnauthenticated))
+			return
+		}
+		if local(c.ClientIP()) && local(remoteIP(c.Request.RemoteAddr)) {
+			h.ServeHTTP(c.Writer, c.Request)
+			return
+		}
+		Fail(c, fmt.Errorf("metrics are served to this machine, or with the bearer token set as TREMPLIN_METRICS_TOKEN: %w", apperr.ErrForbidden))
+	}
+}
+
+func remoteIP(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	return host
+}
+
+func local(ip string) bool {
+	a, err := netip.ParseAddr(ip)
+	return err == nil && a.Unmap().IsLoopback()
 }
 
 func (m *Metrics) middleware() gin.HandlerFunc {

@@ -139,13 +139,14 @@ func isUnavailable(err error) bool {
 const unavailableRetry = 5
 
 // Write sends err as problem+json with the request id, logging unexpected
-// errors with their cause.
-func Write(w http.ResponseWriter, r *http.Request, logger *slog.Logger, requestID string, err error) {
+// errors with their cause and the request's route (its pattern: a path
+// may hold a voucher's code).
+func Write(w http.ResponseWriter, r *http.Request, route string, logger *slog.Logger, requestID string, err error) {
 	p, known := From(err)
 	p.RequestID = requestID
 	if !known {
 		logger.ErrorContext(r.Context(), "request failed", "error", err.Error(),
-			"method", r.Method, "path", r.URL.Path, "request_id", requestID)
+			"method", r.Method, "route", route, "request_id", requestID)
 	}
 	Send(w, p)
 }

@@ -5,6 +5,8 @@ import (
 	"net/url"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/httpx"
 )
 
 // The status area's message survives the redirect after a form in a
@@ -19,7 +21,7 @@ func Flash(c *gin.Context, msg string, bad bool) {
 		v = "no:" + msg
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: flashCookie, Value: url.QueryEscape(v), Path: "/", MaxAge: 60,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: c.Request.TLS != nil})
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: httpx.Secure(c)})
 }
 
 // takeFlash reads and clears the message.
@@ -28,7 +30,7 @@ func takeFlash(c *gin.Context) (string, bool) {
 	if err != nil || raw == "" {
 		return "", false
 	}
-	http.SetCookie(c.Writer, &http.Cookie{Name: flashCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(c.Writer, &http.Cookie{Name: flashCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: httpx.Secure(c)})
 	v, err := url.QueryUnescape(raw)
 	if err != nil || len(v) < 3 {
 		return "", false

@@ -171,7 +171,7 @@ func (s *Site) Fail(c *gin.Context, err error) {
 			l.T("Tremplin cannot reach its database right now. Nothing was saved: try again in a moment.")
 		c.Header("Retry-After", "5")
 	default:
-		s.Logger.Error("page failed", "error", err.Error(), "path", c.Request.URL.Path, "request_id", httpx.RequestID(c))
+		s.Logger.Error("page failed", "error", err.Error(), "route", httpx.LogRoute(c), "request_id", httpx.RequestID(c))
 	}
 	view.Back = backTo(c)
 	s.Render(c, status, "error", view)

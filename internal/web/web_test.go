@@ -3,10 +3,17 @@ package web
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
 	"testing"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/i18n"
+	"github.com/tremplin/tremplin/internal/testenv"
 )
 
 // TestErrorsAreSaidInTheReadersLanguage: a field's problem, a file line's
@@ -58,5 +65,25 @@ func TestRefusal(t *testing.T) {
 	}
 	if _, _, ok := Refusal(i18n.English, errors.New("database down")); ok {
 		t.Fatal("another error was laid out on the form")
+	}
+}
+
+// TestFlashIsSecureBehindATLSProxy: the status message's cookie is Secure
+// when a trusted proxy says the browser came over HTTPS, like the session's.
+// Before, it was Secure only on a direct TLS connection.
+func TestFlashIsSecureBehindATLSProxy(t *testing.T) {
+	e, err := httpx.NewEngine(httpx.Deps{Logger: slog.New(slog.DiscardHandler), TrustedProxies: []string{"127.0.0.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.GET("/act", func(c *gin.Context) { Flash(c, "fait", false); c.String(http.StatusOK, "ok") })
+	h := testenv.NewHTTP(t, e)
+	h.SkipSpec = true
+	for _, proto := range []string{"https", "http"} {
+		r := h.Do("GET", "/act", "", nil, "X-Forwarded-Proto", proto)
+		cookie := r.Header.Get("Set-Cookie")
+		if !strings.Contains(cookie, flashCookie) || strings.Contains(cookie, "; Secure") != (proto == "https") {
+			t.Errorf("behind a proxy over %s: Set-Cookie %q", proto, cookie)
+		}
 	}
 }
