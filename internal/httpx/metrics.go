@@ -6,8 +6,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"

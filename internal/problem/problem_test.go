@@ -41,7 +41,7 @@ func TestUnknownErrorIsLoggedNotShown(t *testing.T) {
 	var logs bytes.Buffer
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest("GET", "/x", nil)
-	Write(w, r, slog.New(slog.NewTextHandler(&logs, nil)), "rid-1", errors.New("relation users_secret does not exist"))
+	Write(w, r, "/x", slog.New(slog.NewTextHandler(&logs, nil)), "rid-1", errors.New("relation users_secret does not exist"))
 	if w.Code != 500 || strings.Contains(w.Body.String(), "users_secret") {
 		t.Fatalf("%d %s", w.Code, w.Body)
 	}
