@@ -55,7 +55,7 @@ func TestUnknownErrorIsLoggedNotShown(t *testing.T) {
 
 func TestRetryAfter(t *testing.T) {
 	w := httptest.NewRecorder()
-	Write(w, httptest.NewRequest("GET", "/", nil), slog.Default(), "", &apperr.RateLimitError{RetryAfter: 1500 * time.Millisecond, Detail: "wait"})
+	Write(w, httptest.NewRequest("GET", "/", nil), "/", slog.Default(), "", &apperr.RateLimitError{RetryAfter: 1500 * time.Millisecond, Detail: "wait"})
 	if w.Code != 429 || w.Header().Get("Retry-After") != "2" {
 		t.Fatalf("%d Retry-After %q", w.Code, w.Header().Get("Retry-After"))
 	}
