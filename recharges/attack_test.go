@@ -146,3 +146,26 @@ func TestUploadOverLimitIsAnswered(t *testing.T) {
 		t.Fatalf("%d cards after the good import", n)
 	}
 }
+
+// TestCSVFormulasAreInert: an operator's serial that a spreadsheet would
+// run (=1+1, @SUM(1)) is refused at import, line by line; a product name
+// such as -2+3 reaches the sold report with a leading quote. Before, both
+// went into the report as they were.
+func TestCSVFormulasAreInert(t *testing.T) {
+	f := newFixture(t)
+	bad := "serial,pin,expires_on\n=1+1,1234,2099-01-01\n@SUM(1),1234,2099-01-01\nSER 1,1234,2099-01-01\n"
+	r := f.importCards("warehouse", f.product(0), "warehouse", bad)
+	p := r.ExpectProblem(t, 422)
+	if errs, _ := p["errors"].([]any); len(errs) != 3 {
+		t.Fatalf("errors %v", p["errors"])
+	}
+	product := id(f.HTTP.Do("POST", "/api/v1/recharge-products", f.Tokens["admin"], map[string]any{"operator_id": f.Orgs["operator"].ID,
+		"name": "-2+3", "face_value_cents": 1000, "price_cents": 200}).Expect(t, 201).Map(t))
+	f.importCards("warehouse", product, "warehouse", cards(1, 2, future(30))).Expect(t, 201)
+	f.allocate(product, "warehouse", 1)
+	month := time.Now().UTC().Format("2006-01")
+	report := f.HTTP.Do("GET", fmt.Sprintf("/api/v1/recharge-reports/sold?operator_id=%d&month=%s", f.Orgs["operator"].ID, month), f.Tokens["admin"], nil).Expect(t, 200)
+	if !strings.Contains(string(report.Body), "\nSER00000001,'-2+3,1000,") {
+		t.Fatalf("report:\n%s", report.Body)
+	}
+}

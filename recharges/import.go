@@ -409,8 +409,8 @@ func (p *rechargeParser) scan() (card, bool) {
 		case serial == "":
 			p.addErr(line, "serial is missing")
 			ok = false
-		case len(serial) > 64 || !isPrintable(serial):
-			p.addErr(line, "serial must be at most 64 printable characters")
+		case len(serial) > 64 || !isSerial(serial):
+			p.addErr(line, "serial must be at most 64 letters, digits or dashes")
 			ok = false
 		}
 		if ok {
@@ -791,6 +791,19 @@ func (s *Service) withPgx(ctx context.Context, fn func(pgxImportTx) error) error
 
 // isPrintable is the check of the printable pattern, without a regexp: it
 // runs on every line of million-line files.
+// isSerial: an operator's serial is letters, digits and dashes. Anything
+// else has no business in a card's number, and a serial such as =1+1 would
+// run as a formula in the spreadsheet of the sold report.
+func isSerial(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 func isPrintable(s string) bool {
 	for _, r := range s {
 		if r < 0x20 || r == 0x7f || (r >= 0x80 && !unicode.IsPrint(r)) {

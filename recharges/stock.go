@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql/driver"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
+	"github.com/tremplin/tremplin/internal/csvfile"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -306,7 +306,7 @@ func (s *Service) SoldReport(ctx context.Context, c partners.Caller, operatorID 
 		return fmt.Errorf("sold units: %w", err)
 	}
 	defer rows.Close()
-	cw := csv.NewWriter(w)
+	cw := csvfile.NewWriter(w)
 	_ = cw.Write([]string{"serial", "product", "face_value_cents", "sold_at", "site", "sale_id"})
 	for rows.Next() {
 		var serial, product, site string

@@ -6,7 +6,6 @@ package reports
 import (
 	"cmp"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"slices"
@@ -18,6 +17,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/csvfile"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/zone"
 	"github.com/tremplin/tremplin/partners"
@@ -401,7 +401,7 @@ func period(from, to string, now time.Time, loc *time.Location) (time.Time, time
 
 // WriteCSV writes the summary as metric,key,value lines.
 func WriteCSV(w io.Writer, s Summary) error {
-	cw := csv.NewWriter(w)
+	cw := csvfile.NewWriter(w)
 	rows := [][]string{{"metric", "key", "value"}, {"period", "from", s.From}, {"period", "to", s.To}, {"period", "timezone", s.Timezone}}
 	site := ""
 	if s.SiteID != nil {

@@ -3,7 +3,6 @@ package reports
 import (
 	"cmp"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/csvfile"
 	"github.com/tremplin/tremplin/internal/zone"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -257,7 +257,7 @@ var OpenDataColumns = []string{"departement", "month", "category", "people", "de
 // WriteOpenData writes the cells as CSV; a hidden line keeps its place with
 // its three figures empty.
 func WriteOpenData(w io.Writer, cells []OpenCell) error {
-	cw := csv.NewWriter(w)
+	cw := csvfile.NewWriter(w)
 	if err := cw.Write(OpenDataColumns); err != nil {
 		return err
 	}
@@ -356,7 +356,7 @@ func (s *Service) FunderReport(ctx context.Context, c partners.Caller, from, to 
 // WriteFundersCSV writes one line per département, then per prescriber
 // organisation, then the total: scope,key,name,people,devices,recharges.
 func WriteFundersCSV(w io.Writer, f Funders) error {
-	cw := csv.NewWriter(w)
+	cw := csvfile.NewWriter(w)
 	_ = cw.Write([]string{"scope", "key", "name", "people", "devices", "recharges"})
 	line := func(scope, key, name string, l FunderLine) {
 		_ = cw.Write([]string{scope, key, name, strconv.FormatInt(l.People, 10), strconv.FormatInt(l.Devices, 10), strconv.FormatInt(l.Recharges, 10)})

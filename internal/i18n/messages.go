@@ -574,7 +574,7 @@ var french = map[string]string{
 	"serial %s is also on line %d":                                                                "le numéro de série %s est aussi à la ligne %d",
 	"serial %s is already known (batch %d)":                                                       "le numéro de série %s est déjà connu (lot %d)",
 	"serial is missing":                                                                           "le numéro de série manque",
-	"serial must be at most 64 printable characters":                                              "le numéro de série doit faire au plus 64 caractères imprimables",
+	"serial must be at most 64 letters, digits or dashes":                                         "le numéro de série doit faire au plus 64 lettres, chiffres ou tirets",
 	"PIN must be at most 64 printable characters":                                                 "le PIN doit faire au plus 64 caractères imprimables",
 	"expires_on is missing":                                                                       "la date d'expiration manque",
 	"expires_on %q is not a date such as 2027-06-30":                                              "la date d'expiration « %s » n'est pas une date comme 2027-06-30",
