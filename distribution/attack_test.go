@@ -270,3 +270,32 @@ func TestSalesRenewalsRefundsAndClosingsTogether(t *testing.T) {
 	t.Logf("statuses %v", statuses)
 	f.assertSalesClean()
 }
+
+// TestConcurrentLookupsMeetTheLimit: 100 lookups of unknown codes by one
+// counter user released together check at most the limit's number of codes
+// (each failure audited), the rest 429. Before, 29 of 100 were checked
+// against a limit of 20.
+func TestConcurrentLookupsMeetTheLimit(t *testing.T) {
+	f := newFixture(t, distribution.LookupLimits{Window: 15 * time.Minute, Max: 20})
+	var mu sync.Mutex
+	answers := map[int]int{}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range 100 {
+		wg.Go(func() {
+			c, _ := distribution.NewCode()
+			<-start
+			r := f.http.Do("GET", "/api/v1/vouchers/"+c, f.tokens["space"], nil)
+			mu.Lock()
+			answers[r.Status]++
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	var failed int64
+	f.db.Table("audit_log").Where("action = 'voucher.lookup_failed'").Count(&failed)
+	if failed > 20 || answers[404] != int(failed) || answers[404]+answers[429] != 100 {
+		t.Fatalf("%d codes checked (limit 20), answers %v", failed, answers)
+	}
+}

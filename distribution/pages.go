@@ -221,6 +221,17 @@ func (p *Pages) verify(c *gin.Context) {
 	}
 	d.Code = strings.TrimSpace(c.Query("code"))
 	status := http.StatusOK
+	// A link from another site only fills the form in: looked up, its codes
+	// would count toward the person's limit of unknown codes (21 links
+	// locked a counter out).
+	if d.Code != "" && c.GetHeader("Sec-Fetch-Site") == "cross-site" {
+		d.Errors = []string{p.Site.Lang(c).T("This code comes from a link on another site: check it with the person, then press Check.")}
+		if r := []rune(d.Code); len(r) > 40 {
+			d.Code = string(r[:40])
+		}
+		p.Site.Render(c, status, "verify", &d)
+		return
+	}
 	if d.Code != "" {
 		v, err := p.Service.LookupVoucher(c.Request.Context(), caller, d.Code)
 		switch {

@@ -225,7 +225,7 @@ func (s *Service) admit(ctx context.Context, c partners.Caller, req *SaleRequest
 	}
 	// A sale resolves a voucher code as a lookup does: failures count toward
 	// the same per-user limit and audit, or sales would be an oracle for codes.
-	if err := s.checkLookupRate(ctx, c); err != nil {
+	if err := s.checkLookupRate(s.db.WithContext(ctx), c); err != nil {
 		return "", err
 	}
 	code, err := NormalizeCode(req.VoucherCode)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -92,4 +93,26 @@ func TestConcurrentGuessesMeetTheLimits(t *testing.T) {
 	// The account's own login still works once the window has passed.
 	f.clock.Advance(16 * time.Minute)
 	f.login("space")
+}
+
+// TestObviousPasswordsAreRefused: one character repeated, the account's
+// email or name, a common password: 422 naming the field, at creation and
+// at a change. Before, "aaaaaaaaaa" was accepted.
+func TestObviousPasswordsAreRefused(t *testing.T) {
+	f := newFixture(t)
+	adminToken := f.login("admin")
+	for _, pw := range []string{"aaaaaaaaaa", "AZERTYUIOP", "nina.dubois@example.org", "Nina Dubois", "ninadubois", "1234567890"} {
+		r := f.http.Do("POST", "/api/v1/users", adminToken, map[string]any{"email": "nina.dubois@example.org", "name": "Nina Dubois",
+			"password": pw, "role": "admin"})
+		p := r.ExpectProblem(t, 422)
+		if !strings.Contains(fmt.Sprint(p["errors"]), "password") {
+			t.Errorf("password %q: %v", pw, p["errors"])
+		}
+	}
+	f.http.Do("POST", "/api/v1/users", adminToken, map[string]any{"email": "nina.dubois@example.org", "name": "Nina Dubois",
+		"password": "trois mots simples", "role": "admin"}).Expect(t, 201)
+	token := f.login("space")
+	id := f.users["space"].ID
+	f.http.Do("PATCH", path("/api/v1/users/%d", id), token, map[string]any{"password": "zzzzzzzzzzzz", "current_password": f.pw}).ExpectProblem(t, 422)
+	f.http.Do("PATCH", path("/api/v1/users/%d", id), token, map[string]any{"password": "space@example.org", "current_password": f.pw}).ExpectProblem(t, 422)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // time zones must resolve on machines without a zoneinfo database
+	"unicode/utf8"
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/zone"
@@ -151,11 +152,46 @@ func checkName(v *apperr.ValidationError, field, name string) {
 	}
 }
 
-func checkPassword(v *apperr.ValidationError, field, pw string) {
+// checkPassword refuses a password that is too short or too long, and the
+// obvious ones a guesser tries first: one character repeated, the account's
+// email or name, a password from the lists of the most common.
+func checkPassword(v *apperr.ValidationError, field, pw, email, name string) {
 	switch n := len([]rune(pw)); {
 	case n < minPasswordLen:
 		v.Field(field, "must be at least %d characters", minPasswordLen)
 	case n > maxPasswordLen:
 		v.Field(field, "must be at most %d characters", maxPasswordLen)
+	case obvious(pw, email, name):
+		v.Field(field, "is too easy to guess: choose a few words or characters that are not your email or name")
 	}
+}
+
+// commonPasswords are the most used passwords of ten characters or more
+// (French and English lists of leaked passwords); shorter ones are refused
+// by their length already.
+var commonPasswords = map[string]bool{
+	"1234567890": true, "123456789a": true, "1234567891": true, "0987654321": true, "1q2w3e4r5t": true,
+	"azertyuiop": true, "qwertyuiop": true, "motdepasse": true, "motdepasse1": true, "motdepasse123": true,
+	"password12": true, "password123": true, "password1234": true, "passw0rd123": true, "iloveyou12": true,
+	"azerty1234": true, "azerty12345": true, "azerty123456": true, "qwerty1234": true, "qwerty12345": true,
+	"qwerty123456": true, "1qaz2wsx3edc": true, "administrateur": true, "administrator": true, "changeme123": true,
+	"bonjour123": true, "soleil1234": true, "welcome123": true, "tremplin123": true, "tremplin2026": true,
+}
+
+func obvious(pw, email, name string) bool {
+	lower := strings.ToLower(strings.TrimSpace(pw))
+	if commonPasswords[lower] {
+		return true
+	}
+	first, _ := utf8.DecodeRuneInString(lower)
+	if strings.Trim(lower, string(first)) == "" {
+		return true
+	}
+	local, _, _ := strings.Cut(email, "@")
+	for _, s := range []string{email, local, name, strings.ReplaceAll(name, " ", "")} {
+		if s = strings.ToLower(strings.TrimSpace(s)); s != "" && lower == s {
+			return true
+		}
+	}
+	return false
 }

@@ -54,7 +54,7 @@ func (s *Service) createUser(ctx context.Context, in NewUser) (User, error) {
 	v := &apperr.ValidationError{}
 	checkEmail(v, in.Email)
 	checkName(v, "name", in.Name)
-	checkPassword(v, "password", in.Password)
+	checkPassword(v, "password", in.Password, in.Email, in.Name)
 	wantKind, known := roleKind[in.Role]
 	if !known && in.Role != RoleAdmin {
 		v.Field("role", "must be one of admin, warehouse, space, prescriber")
@@ -191,7 +191,7 @@ func (s *Service) UpdateUser(ctx context.Context, c Caller, id int64, in UserPat
 			wrongCurrent = !currentOK
 		}
 		pv := &apperr.ValidationError{}
-		checkPassword(pv, "password", *in.Password)
+		checkPassword(pv, "password", *in.Password, "", "")
 		if pv.Err() == nil && (!askCurrent || currentOK) {
 			if newHash, err = ticket.Hash(ctx, *in.Password); err != nil {
 				return User{}, err
@@ -216,7 +216,11 @@ func (s *Service) UpdateUser(ctx context.Context, c Caller, id int64, in UserPat
 			logged["name"] = changes["name"]
 		}
 		if in.Password != nil {
-			checkPassword(v, "password", *in.Password)
+			name := u.Name
+			if in.Name != nil {
+				name = *in.Name
+			}
+			checkPassword(v, "password", *in.Password, u.Email, name)
 			if askCurrent && !currentOK {
 				v.Field("current_password", "is required and must be your current password")
 			}

@@ -350,3 +350,31 @@ func TestErrorPageLeadsBack(t *testing.T) {
 		t.Fatalf("error page after a link from elsewhere:\n%s", body)
 	}
 }
+
+// TestCrossSiteVoucherLinksDoNotCount: /verifier?code= opened from a link
+// on another site fills the form in without looking the code up, so such
+// links count nothing toward the counter's limit of unknown codes; the
+// same check typed at the counter still works. Before, 21 such links
+// locked a counter user out for 15 minutes.
+func TestCrossSiteVoucherLinksDoNotCount(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	net, space, _ := demoAccount(t, svc, "belleville@demo.tremplin.local")
+	cookie := webLogin(t, h, space.Email, space.Password)
+	for i := range 25 {
+		resp := noRedirect(t, "GET", fmt.Sprintf("%s/verifier?code=ZZZZ-ZZZZ-ZZ%02d", h.URL, i), nil, cookie, "Sec-Fetch-Site", "cross-site")
+		body := bodyOf(t, resp)
+		if resp.StatusCode != 200 || !strings.Contains(body, "autre site") {
+			t.Fatalf("cross-site link %d: %d %.300s", i, resp.StatusCode, body)
+		}
+	}
+	var failed int64
+	svc.db.Table("audit_log").Where("action LIKE 'voucher.lookup%'").Count(&failed)
+	if failed != 0 {
+		t.Fatalf("%d lookups recorded from cross-site links", failed)
+	}
+	code, _, _ := strings.Cut(net.Vouchers[0], " ")
+	resp := noRedirect(t, "GET", h.URL+"/verifier?code="+url.QueryEscape(code), nil, cookie, "Sec-Fetch-Site", "same-origin")
+	if body := bodyOf(t, resp); resp.StatusCode != 200 || !strings.Contains(body, `id="verify-result"`) {
+		t.Fatalf("a check at the counter: %d %.300s", resp.StatusCode, body)
+	}
+}
