@@ -145,7 +145,7 @@ func parseIntake(data []byte) ([]intakeRow, error) {
 		}
 		var bad *csvfile.LineError
 		if errors.As(err, &bad) {
-			v.Line(bad.Line, "%s", bad.Message)
+			v.Line(bad.Line, bad.Format, bad.Args...)
 			continue
 		}
 		if err != nil {

@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/unicode"
+
 	"github.com/tremplin/tremplin/internal/testenv"
 )
 
@@ -140,5 +143,28 @@ func TestIntakeTenThousandLines(t *testing.T) {
 	first := r["devices"].([]any)[0].(map[string]any)
 	if first["line"].(float64) != 2 || first["tag"] != "TEL-00001" {
 		t.Fatalf("first entry %v", first)
+	}
+}
+
+// TestIntakeOfAWindowsFile: a file as French Excel saves it (Windows-1252,
+// semicolons) is stored with its accents; UTF-16 with its mark likewise.
+// Before, « Galaxy é » was stored as « Galaxy � » and UTF-16 was refused as
+// an unknown column.
+func TestIntakeOfAWindowsFile(t *testing.T) {
+	f := newFixture(t)
+	don := f.donation()
+	latin1, err := charmap.Windows1252.NewEncoder().String("category;brand;model;serial\nsmartphone;Samsung;Galaxy é;WIN-1\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	utf16, _ := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().String("category,brand,model,serial\ntablet,Archos,Œuvre 10,WIN-2\n")
+	f.intake("warehouse", don, latin1).Expect(t, 201)
+	f.intake("warehouse", don, utf16).Expect(t, 201)
+	for serial, want := range map[string]string{"WIN-1": "Galaxy é", "WIN-2": "Œuvre 10"} {
+		var model string
+		f.DB.Raw(`SELECT model FROM devices WHERE serial = ?`, serial).Scan(&model)
+		if model != want {
+			t.Errorf("%s: model stored as %q, want %q", serial, model, want)
+		}
 	}
 }

@@ -389,7 +389,7 @@ func (p *rechargeParser) scan() (card, bool) {
 		var bad *csvfile.LineError
 		if errors.As(err, &bad) {
 			p.read++
-			p.addErr(bad.Line, "%s", bad.Message)
+			p.addErr(bad.Line, bad.Format, bad.Args...)
 			continue
 		}
 		if err != nil {

@@ -1,6 +1,7 @@
 // Package csvfile reads the spreadsheets people upload (a donation's
 // devices, an operator's cards) the way they come out of Excel or
-// LibreOffice: UTF-8 with or without a BOM, comma or semicolon (whichever the
+// LibreOffice: UTF-8 with or without a BOM, UTF-16 with one, Windows-1252
+// (French Excel's default; see decoded), comma or semicolon (whichever the
 // header line has more of), CRLF or LF, a header naming the columns in any
 // order and case, blank lines skipped. Each bad line is reported with its
 // number; a read error (a cut connection, the body limit) ends the reading.
@@ -17,6 +18,11 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
 
 	"github.com/tremplin/tremplin/internal/apperr"
 )
@@ -51,6 +57,13 @@ type Record struct {
 type LineError struct {
 	Line    int
 	Message string
+	// Format and Args say it again for a translation (the catalogue's key).
+	Format string
+	Args   []any
+}
+
+func lineError(line int, format string, args ...any) *LineError {
+	return &LineError{Line: line, Message: fmt.Sprintf(format, args...), Format: format, Args: args}
 }
 
 func (e *LineError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Message) }
@@ -58,9 +71,9 @@ func (e *LineError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e
 // Open reads the header. A missing, unknown or repeated column is a
 // validation error on line 1; an empty file is one too.
 func Open(r io.Reader, spec Spec) (*Reader, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	if bom, _ := br.Peek(3); bytes.Equal(bom, []byte("\xef\xbb\xbf")) {
-		_, _ = br.Discard(3)
+	br, err := decoded(r)
+	if err != nil {
+		return nil, err
 	}
 	head, _ := br.Peek(4096)
 	first, _, _ := bytes.Cut(head, []byte("\n"))
@@ -72,6 +85,9 @@ func Open(r io.Reader, spec Spec) (*Reader, error) {
 	cr.ReuseRecord = true
 	cr.TrimLeadingSpace = true
 	header, err := cr.Read()
+	if err == nil && !validCells(header) {
+		err = errNotUTF8
+	}
 	example := strings.Join(spec.Columns, ",")
 	if errors.Is(err, io.EOF) {
 		return nil, apperr.Invalid("file", "the file is empty: expected a header line %s and one line per %s", example, spec.What)
@@ -126,7 +142,7 @@ func (f *Reader) Next() (Record, error) {
 			if errors.As(err, &pe) {
 				line = pe.StartLine
 			}
-			return Record{}, &LineError{Line: line, Message: Problem(err)}
+			return Record{}, lineError(line, "%s", Problem(err))
 		}
 		line := 0
 		if len(cells) > 0 {
@@ -135,11 +151,72 @@ func (f *Reader) Next() (Record, error) {
 		if strings.TrimSpace(strings.Join(cells, "")) == "" {
 			continue
 		}
+		if !validCells(cells) {
+			return Record{}, lineError(line, notUTF8)
+		}
 		if len(cells) > f.width {
-			return Record{}, &LineError{Line: line, Message: fmt.Sprintf("%d cells, but the header has %d", len(cells), f.width)}
+			return Record{}, lineError(line, "%d cells, but the header has %d", len(cells), f.width)
 		}
 		return Record{Line: line, cells: cells, r: f}, nil
 	}
+}
+
+// sniff is how much of a file is read to tell its encoding.
+const sniff = 64 << 10
+
+const notUTF8 = "this line is not UTF-8 text: save the file as « CSV UTF-8 » and send it again"
+
+var errNotUTF8 = errors.New(notUTF8)
+
+// decoded reads a file in the encoding it came in, as UTF-8: a byte-order
+// mark says UTF-8 or UTF-16; without one, a start that is valid UTF-8 is
+// UTF-8 (a later line that is not is refused by itself), and anything else
+// is Windows-1252, which French Excel writes by default (« CSV
+// (séparateur : point-virgule) »). UTF-16 without its mark is refused: its
+// zero bytes read as nothing else.
+func decoded(r io.Reader) (*bufio.Reader, error) {
+	br := bufio.NewReaderSize(r, sniff)
+	// The start of the file is judged; a read error met here is met again
+	// by the reading of the lines, which reports it.
+	head, _ := br.Peek(sniff)
+	switch {
+	case bytes.HasPrefix(head, []byte("\xef\xbb\xbf")):
+		_, _ = br.Discard(3)
+		return br, nil
+	case bytes.HasPrefix(head, []byte("\xff\xfe")), bytes.HasPrefix(head, []byte("\xfe\xff")):
+		dec := unicode.BOMOverride(unicode.UTF8.NewDecoder())
+		return bufio.NewReaderSize(transform.NewReader(br, dec), sniff), nil
+	case bytes.IndexByte(head, 0) >= 0:
+		return nil, apperr.Invalid("file", "the file looks like UTF-16 text without its byte-order mark: save it as « CSV UTF-8 » and send it again")
+	}
+	if utf8.Valid(trimPartialRune(head)) {
+		return br, nil
+	}
+	return bufio.NewReaderSize(transform.NewReader(br, charmap.Windows1252.NewDecoder()), sniff), nil
+}
+
+// trimPartialRune drops a rune cut at the end of a peeked prefix.
+func trimPartialRune(b []byte) []byte {
+	for i := 1; i < utf8.UTFMax && i <= len(b); i++ {
+		if c := b[len(b)-i]; c < 0x80 {
+			return b
+		} else if utf8.RuneStart(c) {
+			if !utf8.FullRune(b[len(b)-i:]) {
+				return b[:len(b)-i]
+			}
+			return b
+		}
+	}
+	return b
+}
+
+func validCells(cells []string) bool {
+	for _, c := range cells {
+		if !utf8.ValidString(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // Get is a cell by column name, trimmed ("" when the column or cell is absent).

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/unicode"
+
 	"github.com/tremplin/tremplin/internal/apperr"
 )
 
@@ -95,8 +98,60 @@ func TestReadErrorsEndTheReading(t *testing.T) {
 				break
 			}
 		}
-		if !errors.Is(last, c.want) || src.n > 2 {
+		// One failed read while the start is sniffed for its encoding, one
+		// that ends the reading, and no more.
+		if !errors.Is(last, c.want) || src.n > 3 {
 			t.Errorf("%v: ended with %v after %d failed reads", c.err, last, src.n)
+		}
+	}
+}
+
+// TestEncodings: a file as French Excel saves it (Windows-1252), as UTF-16
+// with its mark, or as UTF-8 with or without one reads the same; UTF-16
+// without its mark is refused naming the encoding, and so is a later line
+// that is not UTF-8 in a UTF-8 file. Before, Windows-1252 was stored with
+// U+FFFD (« Galaxy � ») and UTF-16 refused as an unknown column.
+func TestEncodings(t *testing.T) {
+	text := "serial;pin;expires_on\nSÉRIE-é;1234;2030-01-31\n"
+	latin1, err := charmap.Windows1252.NewEncoder().String(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	utf16le, _ := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().String(text)
+	utf16be, _ := unicode.UTF16(unicode.BigEndian, unicode.UseBOM).NewEncoder().String(text)
+	for name, raw := range map[string]string{"utf-8": text, "utf-8 bom": "\xef\xbb\xbf" + text, "windows-1252": latin1,
+		"utf-16le": utf16le, "utf-16be": utf16be} {
+		f, err := Open(strings.NewReader(raw), spec)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		rec, err := f.Next()
+		if err != nil || rec.Get("serial") != "SÉRIE-é" || rec.Get("pin") != "1234" {
+			t.Errorf("%s: read %q, %v", name, rec.Get("serial"), err)
+		}
+	}
+	noMark, _ := unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM).NewEncoder().String(text)
+	if _, err := Open(strings.NewReader(noMark), spec); err == nil || !strings.Contains(err.Error(), "UTF-16") {
+		t.Errorf("UTF-16 without a mark: %v", err)
+	}
+	// A UTF-8 start, then a line in another encoding past what is sniffed.
+	late := "serial,pin,expires_on\n" + strings.Repeat("A-1,1,2030-01-31\n", 5000) + "B-\xe9,1,2030-01-31\n"
+	f, err := Open(strings.NewReader(late), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, err := f.Next()
+		if errors.Is(err, io.EOF) {
+			t.Fatal("the line that is not UTF-8 was read as a good one")
+		}
+		var le *LineError
+		if errors.As(err, &le) {
+			if le.Line != 5002 || !strings.Contains(le.Message, "UTF-8") {
+				t.Fatalf("line error %+v", le)
+			}
+			break
 		}
 	}
 }
