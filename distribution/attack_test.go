@@ -299,3 +299,29 @@ func TestConcurrentLookupsMeetTheLimit(t *testing.T) {
 		t.Fatalf("%d codes checked (limit 20), answers %v", failed, answers)
 	}
 }
+
+// TestNamesLookingAlike: a name with a direction override or a zero-width
+// character is refused like a control character, for people as for devices
+// and organisations; a name typed with Cyrillic letters that look Latin is
+// hinted as the person already recorded. Before, « \u202eahcïA » and
+// « Аїcha » were stored without a hint, while device brands refused them.
+func TestNamesLookingAlike(t *testing.T) {
+	f := newFixture(t)
+	first := f.beneficiary("prescriber", map[string]any{"first_name": "Aïcha", "last_name": "Benali", "birth_year": 1987})
+	for _, name := range []string{"\u202eahcïA", "Aï\u200dcha", "Aïcha\u2066"} {
+		p := f.http.Do("POST", "/api/v1/beneficiaries", f.tokens["prescriber"], map[string]any{"first_name": name, "last_name": "Benali"}).ExpectProblem(t, 422)
+		if !strings.Contains(fmt.Sprint(p["errors"]), "first_name") {
+			t.Errorf("%q: %v", name, p["errors"])
+		}
+	}
+	cyrillic := f.beneficiary("prescriber", map[string]any{"first_name": "Аїcha", "last_name": "Bеnali", "birth_year": 1987})
+	if fmt.Sprint(cyrillic["possible_duplicates"]) != fmt.Sprintf("[%v]", first["id"]) {
+		t.Fatalf("a lookalike name: duplicate hints %v", cyrillic["possible_duplicates"])
+	}
+	// The search finds both from the Latin spelling.
+	found := f.http.Do("GET", "/api/v1/beneficiaries?q=aicha", f.tokens["prescriber"], nil).Expect(t, 200).Map(t)
+	if n := len(found["items"].([]any)); n != 2 {
+		t.Fatalf("search aicha found %d people", n)
+	}
+	f.http.Do("POST", "/api/v1/organizations", f.tokens["admin"], map[string]any{"kind": "space", "name": "Espace\u202e"}).ExpectProblem(t, 422)
+}

@@ -10,13 +10,16 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
+	"github.com/mtibben/confusables"
 	"golang.org/x/text/unicode/norm"
 	"gorm.io/gorm"
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/textcheck"
 	"github.com/tremplin/tremplin/partners"
 )
 
@@ -39,11 +42,37 @@ type BeneficiaryView struct {
 
 var postalCode = regexp.MustCompile(`^[0-9]{5}$`)
 
-// nameKey folds a name for duplicate hints: no case, no accents, letters only.
+// nameKey folds a name for duplicate hints and search: no case, no
+// accents, letters only, and a letter of another script that looks like a
+// Latin one read as that one (Unicode's confusables, UTS #39: a Cyrillic
+// « Аїcha » is Aïcha recorded twice). Latin letters are kept as they are,
+// so that the keys already stored stay right.
 func nameKey(first, last string) string {
 	var b strings.Builder
-	for _, r := range norm.NFD.String(strings.ToLower(first + "|" + last)) {
+	for _, r := range norm.NFD.String(latinLookalikes(strings.ToLower(first + "|" + last))) {
 		if unicode.IsLetter(r) || r == '|' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// latinLookalikes replaces each letter outside the Latin script by the
+// Latin letters it is confusable with, when there are such.
+func latinLookalikes(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r < utf8.RuneSelf || unicode.Is(unicode.Latin, r) || !unicode.IsLetter(r) {
+			b.WriteRune(r)
+			continue
+		}
+		sk := strings.ToLower(confusables.Skeleton(string(r)))
+		latin := sk != "" && strings.IndexFunc(sk, func(c rune) bool {
+			return !(c < utf8.RuneSelf && unicode.IsLetter(c) || unicode.Is(unicode.Latin, c) || unicode.Is(unicode.Mn, c))
+		}) < 0
+		if latin {
+			b.WriteString(sk)
+		} else {
 			b.WriteRune(r)
 		}
 	}
@@ -140,8 +169,8 @@ func (s *Service) checkBeneficiary(ctx context.Context, c partners.Caller, in *N
 			v.Field(f.name, "is required")
 		case len([]rune(f.val)) > 100:
 			v.Field(f.name, "must be at most 100 characters")
-		case strings.IndexFunc(f.val, unicode.IsControl) >= 0:
-			v.Field(f.name, "contains control characters")
+		case !textcheck.CleanName(f.val):
+			v.Field(f.name, textcheck.NameMessage)
 		}
 	}
 	year := s.now().Year()

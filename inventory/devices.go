@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/textcheck"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/partners"
@@ -91,8 +92,8 @@ func checkDevice(v fieldErrors, d *NewDevice) {
 			v.add(f.name, "is required")
 		case len([]rune(f.val)) > maxTextLen:
 			v.add(f.name, "must be at most %d characters", maxTextLen)
-		case !printable.MatchString(f.val):
-			v.add(f.name, "contains control characters")
+		case !textcheck.CleanName(f.val):
+			v.add(f.name, textcheck.NameMessage)
 		}
 	}
 	if d.Serial != nil {

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/textcheck"
 	"github.com/tremplin/tremplin/internal/zone"
 )
 
@@ -149,6 +150,8 @@ func checkName(v *apperr.ValidationError, field, name string) {
 		v.Field(field, "is required")
 	case n > maxNameLen:
 		v.Field(field, "must be at most %d characters", maxNameLen)
+	case !textcheck.CleanName(name):
+		v.Field(field, textcheck.NameMessage)
 	}
 }
 

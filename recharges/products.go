@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/textcheck"
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/partners"
@@ -57,6 +58,8 @@ func checkProductFields(v *apperr.ValidationError, name *string, face, price *in
 		*name = strings.TrimSpace(*name)
 		if *name == "" || len([]rune(*name)) > 200 {
 			v.Field("name", "is required, at most 200 characters")
+		} else if !textcheck.CleanName(*name) {
+			v.Field("name", textcheck.NameMessage)
 		}
 	}
 	if face != nil && (*face <= 0 || *face > maxFaceValue) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/tremplin/tremplin/internal/apperr"
@@ -129,4 +130,25 @@ func visible(r rune) rune {
 		return '?'
 	}
 	return r
+}
+
+// NameMessage is what a person is told about a name that CleanName refuses.
+const NameMessage = "may hold letters, digits, spaces and punctuation only, without invisible or direction-changing characters"
+
+// CleanName is the one rule for a name shown to people (a person's, an
+// organisation's, a product's, a device's brand and model): valid UTF-8 of
+// letters, combining marks, digits, punctuation, symbols and spaces. A
+// control or format character is refused: a right-to-left override
+// (U+202E) or a zero-width joiner makes a name read as another on screen
+// and on paper.
+func CleanName(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Zs) {
+			return false
+		}
+	}
+	return true
 }
