@@ -15,6 +15,7 @@ import (
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/i18n"
+	"github.com/tremplin/tremplin/internal/problem"
 	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/internal/zone"
 	"github.com/tremplin/tremplin/inventory"
@@ -136,7 +137,11 @@ func (p *Pages) till(c *gin.Context) {
 	// try previews the basket with one more line; the accepted preview is
 	// the one the page shows (not run again for the totals).
 	try := func(tags []string, qty map[int64]int) error {
-		pv, err := p.Service.PreviewSale(ctx, caller, p.saleRequest(c, caller, site, v.Code, "cash", tags, qty))
+		req, err := p.saleRequest(c, caller, site, v.Code, "cash", tags, qty)
+		if err != nil {
+			return err
+		}
+		pv, err := p.Service.PreviewSale(ctx, caller, req)
 		if err == nil {
 			v.Preview = &pv
 		}
@@ -144,10 +149,24 @@ func (p *Pages) till(c *gin.Context) {
 	}
 	switch {
 	case f.Get("pay") != "":
-		req := p.saleRequest(c, caller, site, v.Code, f.Get("pay"), tags, qty)
+		req, err := p.saleRequest(c, caller, site, v.Code, f.Get("pay"), tags, qty)
+		if err != nil {
+			if !saidToTheCounter(err) {
+				p.Site.Fail(c, err)
+				return
+			}
+			status, v.Error = http.StatusConflict, l.T("Not sold:")+" "+web.Say(l, err)
+			break
+		}
 		sale, _, err := p.Service.Sell(ctx, caller, v.Key, req)
 		if err == nil {
 			c.Redirect(http.StatusSeeOther, "/ventes/"+strconv.FormatInt(sale.ID, 10))
+			return
+		}
+		if problem.IsUnavailable(err) {
+			// The sale may have committed before its answer was lost: the
+			// person at the counter must check before taking money again.
+			p.Site.Unavailable(c, l.T("The connection to the database was lost during the payment: the sale may have been recorded. Check today's sales before taking the money again; sending this basket again will not record it twice."), "/ventes")
 			return
 		}
 		if !saidToTheCounter(err) {
@@ -232,13 +251,20 @@ func saidToTheCounter(err error) bool {
 	return errors.Is(err, apperr.ErrConflict) || errors.Is(err, apperr.ErrInvalid) || errors.Is(err, apperr.ErrNotFound)
 }
 
-// saleRequest is the basket as the API's sale request.
-func (p *Pages) saleRequest(c *gin.Context, caller partners.Caller, site int64, code, method string, tags []string, qty map[int64]int) SaleRequest {
+// saleRequest is the basket as the API's sale request. A device of the
+// basket no longer found here is said, never dropped from the sale
+// silently; a database that does not answer is its error.
+func (p *Pages) saleRequest(c *gin.Context, caller partners.Caller, site int64, code, method string, tags []string, qty map[int64]int) (SaleRequest, error) {
 	req := SaleRequest{SiteID: site, VoucherCode: code, PaymentMethod: method}
 	for _, t := range tags {
-		if d, err := p.Service.inventory.FindByCode(c.Request.Context(), caller, t); err == nil {
-			req.Items = append(req.Items, SaleItem{DeviceID: d.ID})
+		d, err := p.Service.inventory.FindByCode(c.Request.Context(), caller, t)
+		if err != nil {
+			if errors.Is(err, apperr.ErrNotFound) {
+				return req, apperr.Conflict("not-here", "%s is no longer found at this site: take it out of the basket", t)
+			}
+			return req, err
 		}
+		req.Items = append(req.Items, SaleItem{DeviceID: d.ID})
 	}
 	ids := make([]int64, 0, len(qty))
 	for id := range qty {
@@ -248,7 +274,7 @@ func (p *Pages) saleRequest(c *gin.Context, caller partners.Caller, site int64, 
 	for _, id := range ids {
 		req.Items = append(req.Items, SaleItem{ProductID: id, Quantity: qty[id]})
 	}
-	return req
+	return req, nil
 }
 
 // fillBasket loads the basket's devices, the products on the shelf, and
@@ -283,7 +309,17 @@ func (p *Pages) fillBasket(c *gin.Context, caller partners.Caller, site int64, v
 		return nil
 	}
 	if v.Preview == nil {
-		pv, err := p.Service.PreviewSale(ctx, caller, p.saleRequest(c, caller, site, v.Code, "cash", tags, qty))
+		req, err := p.saleRequest(c, caller, site, v.Code, "cash", tags, qty)
+		if err != nil {
+			if !saidToTheCounter(err) {
+				return err
+			}
+			if v.Error == "" {
+				v.Error = web.Say(p.Site.Lang(c), err)
+			}
+			return nil
+		}
+		pv, err := p.Service.PreviewSale(ctx, caller, req)
 		if err != nil && !saidToTheCounter(err) {
 			return err
 		}

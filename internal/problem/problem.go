@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"io"
 	"log/slog"
 	"math"
 	"net"
@@ -123,6 +124,14 @@ func isUnavailable(err error) bool {
 	}
 	var connErr *pgconn.ConnectError
 	if errors.As(err, &connErr) {
+		return true
+	}
+	// A connection lost in the middle of a statement (the server killed, the
+	// link cut): pgx says the socket's end, bare while reading rows, or that
+	// the connection is closed. An upload cut short never gets here: the
+	// HTTP layer calls it malformed first.
+	var connLevel interface{ SafeToRetry() bool }
+	if errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, io.ErrUnexpectedEOF) || (errors.As(err, &connLevel) && errors.Is(err, io.EOF)) {
 		return true
 	}
 	var pgErr *pgconn.PgError

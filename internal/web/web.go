@@ -195,6 +195,14 @@ func backTo(c *gin.Context) string {
 	return back
 }
 
+// Unavailable is the 503 page with what to do now (a sale whose answer was
+// lost says where to check it); back is the page that helps.
+func (s *Site) Unavailable(c *gin.Context, message, back string) {
+	l := s.Lang(c)
+	c.Header("Retry-After", "5")
+	s.Render(c, http.StatusServiceUnavailable, "error", &ErrorView{Title: l.T("Service briefly unavailable"), Message: message, Back: back})
+}
+
 // Say is an error in the reader's language: a validation error's every
 // problem, a conflict's sentence; the English text when the catalogue has
 // none.
