@@ -169,3 +169,49 @@ func TestCSVFormulasAreInert(t *testing.T) {
 		t.Fatalf("report:\n%s", report.Body)
 	}
 }
+
+// TestImportKeepsTheWriterFree: while an operator's file is still arriving
+// (the upload stalls half-way), other writes go through at once, on SQLite
+// as on PostgreSQL; the import then completes, all or nothing. Before, a
+// SQLite import held the one writer from its first line: a sale during a
+// long import waited 15 s, then failed with 500 « database is locked ».
+func TestImportKeepsTheWriterFree(t *testing.T) {
+	f := newFixture(t)
+	p := f.product(0)
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	warehouse := partners.Caller{UserID: f.Users["warehouse"].ID, Role: partners.RoleWarehouse, OrganizationID: f.Orgs["warehouse"].ID, OrganizationKind: partners.KindWarehouse}
+	go func() {
+		_, err := f.Recharges.Import(context.Background(), warehouse, p, f.Orgs["warehouse"].ID, pr, nil)
+		done <- err
+	}()
+	lines := strings.Split(strings.TrimSuffix(cards(1, 4000, future(60)), "\n"), "\n")
+	if _, err := io.WriteString(pw, strings.Join(lines[:2001], "\n")+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	// The import is staging; a write of another kind must not wait for it.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	other := f.HTTP.Do("POST", "/api/v1/recharge-products", f.Tokens["admin"], map[string]any{"operator_id": f.Orgs["operator"].ID,
+		"name": "Forfait pendant l'import", "face_value_cents": 500, "price_cents": 100})
+	if other.Status != 201 || ctx.Err() != nil {
+		t.Fatalf("a write during the import: %d %s (%v)", other.Status, other.Body, ctx.Err())
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the import ended before its file: %v", err)
+	default:
+	}
+	if _, err := io.WriteString(pw, strings.Join(lines[2001:], "\n")+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	f.DB.Table("recharge_units").Where("product_id = ?", p).Count(&n)
+	if n != 4000 {
+		t.Fatalf("%d cards stored of 4000", n)
+	}
+}

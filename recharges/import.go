@@ -94,7 +94,14 @@ func (s *Service) Import(ctx context.Context, c partners.Caller, productID, site
 	if s.db.Engine == database.Postgres {
 		err = s.withPgx(ctx, func(tx pgxImportTx) error { return im.direct(ctx, tx) })
 	} else {
-		err = s.inTx(ctx, func(tx *gorm.DB) error { return im.staged(ctx, gormImportTx{tx}) })
+		// One connection for the staging table, which is the connection's.
+		select {
+		case s.stagers <- struct{}{}:
+		case <-ctx.Done():
+			return ImportResult{}, fmt.Errorf("wait for another import to finish: %w", ctx.Err())
+		}
+		err = s.db.WithContext(ctx).Connection(func(conn *gorm.DB) error { return im.staged(ctx, conn) })
+		<-s.stagers
 	}
 	if err != nil {
 		return ImportResult{}, err
@@ -117,29 +124,43 @@ type importRun struct {
 	res     ImportResult
 }
 
-// staged is SQLite's path: every card into a staging table, the checks in
-// SQL, then the batch and its cards from the staging table.
-func (im *importRun) staged(ctx context.Context, tx gormImportTx) error {
+// staged is SQLite's path: every card into a staging table (the
+// connection's own, a TEMP table), the checks in SQL, then the batch and its
+// cards from the staging table. SQLite has one writer: only the last step
+// holds it, in one short transaction, so that the reading of the upload and
+// the sealing of its PINs (a minute for a million cards on a slow link)
+// keep no sale and no login waiting. Staging and checking write only the
+// connection's temporary database and read the main one.
+func (im *importRun) staged(ctx context.Context, conn *gorm.DB) error {
 	p := im.p
-	if err := tx.exec(ctx, `CREATE TEMP TABLE recharge_staging (line INTEGER, serial TEXT, pin_sealed BLOB, pin_key_id TEXT, expires_on TEXT)`); err != nil {
+	c := gormImportTx{conn}
+	if err := c.exec(ctx, `CREATE TEMP TABLE recharge_staging (line INTEGER, serial TEXT, pin_sealed BLOB, pin_key_id TEXT, expires_on TEXT)`); err != nil {
 		return fmt.Errorf("staging table: %w", err)
 	}
-	defer tx.exec(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS recharge_staging`)
-	if err := tx.stage(ctx, p); err != nil {
+	defer c.exec(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS recharge_staging`)
+	if err := c.stage(ctx, p); err != nil {
 		return err
 	}
 	if p.err != nil {
 		return p.err
 	}
-	if err := im.checkFile(ctx, tx); err != nil {
+	if err := im.checkFile(ctx, c); err != nil {
 		return err
 	}
-	if _, err := im.findRepeats(ctx, tx); err != nil {
+	if _, err := im.findRepeats(ctx, c); err != nil {
 		return err
 	}
 	if err := p.failure(); err != nil {
 		return err
 	}
+	return conn.Transaction(func(tx *gorm.DB) error { return im.publish(ctx, gormImportTx{tx}) })
+}
+
+// publish writes the checked staging table's batch and cards. A serial
+// another import stored since the checks is refused by the unique index,
+// and nothing is written.
+func (im *importRun) publish(ctx context.Context, tx gormImportTx) error {
+	p := im.p
 	if err := tx.queryRow(ctx, `INSERT INTO recharge_batches (product_id, site_id, imported_by, imported_at, file_sha256, units)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, []any{im.product.ID, im.site.ID, im.c.UserRef(), im.s.now(), im.res.SHA256, p.lines}, &im.res.ID); err != nil {
 		if database.IsUniqueViolation(err) {
@@ -150,6 +171,9 @@ func (im *importRun) staged(ctx context.Context, tx gormImportTx) error {
 	if err := tx.exec(ctx, `INSERT INTO recharge_units (product_id, operator_id, batch_id, site_id, serial, pin_sealed, pin_key_id, expires_on, status)
 		SELECT ?, ?, ?, ?, serial, pin_sealed, pin_key_id, expires_on, 'available' FROM recharge_staging ORDER BY line`,
 		im.product.ID, im.product.OperatorID, im.res.ID, im.site.ID); err != nil {
+		if database.IsUniqueViolation(err) {
+			return apperr.Conflict("duplicate-serial", "cards of this file were imported meanwhile by someone else; nothing was imported: send the file again to see which lines")
+		}
 		return fmt.Errorf("store units: %w", err)
 	}
 	return im.audit(ctx, tx)

@@ -25,7 +25,14 @@ type Service struct {
 	partners *partners.Service
 	keys     *secrets.Keyring
 	now      func() time.Time
+	// stagers bounds the SQLite imports staging at once: each holds one of
+	// the pool's few connections for as long as its file takes to arrive.
+	stagers chan struct{}
 }
+
+// sqliteStagers is how many SQLite imports stage at once (of the pool's 8
+// connections); the others wait their turn.
+const sqliteStagers = 2
 
 // Config is what NewService needs.
 type Config struct {
@@ -42,7 +49,7 @@ func NewService(c Config) *Service {
 	if now == nil {
 		now = database.Now
 	}
-	return &Service{db: c.DB, partners: c.Partners, keys: c.Keys, now: now}
+	return &Service{db: c.DB, partners: c.Partners, keys: c.Keys, now: now, stagers: make(chan struct{}, sqliteStagers)}
 }
 
 // Roles that handle recharge stock.

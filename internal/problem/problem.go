@@ -92,6 +92,10 @@ func From(err error) (Problem, bool) {
 		return Problem{Type: TypeURI("invalid-input"), Title: "Invalid input", Status: http.StatusUnprocessableEntity,
 			Detail: "a text holds a character that cannot be stored (such as a NUL byte)"}, true
 	}
+	if IsBusy(err) {
+		return Problem{Type: TypeURI("unavailable"), Title: "Service unavailable", Status: http.StatusServiceUnavailable,
+			Detail: "the database is busy with another write; try again in a moment"}, true
+	}
 	if isUnavailable(err) {
 		return Problem{Type: TypeURI("unavailable"), Title: "Service unavailable", Status: http.StatusServiceUnavailable,
 			Detail: "the database cannot be reached; try again shortly"}, true
@@ -112,9 +116,36 @@ func IsUnavailable(err error) bool {
 	return errors.Is(err, apperr.ErrUnavailable) || isUnavailable(err)
 }
 
+// IsBusy tells a request refused for the load of the moment: a capacity
+// refused (apperr.BusyError), or SQLite's one writer still held by another
+// when the wait ran out (SQLITE_BUSY, SQLITE_LOCKED): a 503 to retry in a
+// moment, never a 500.
+func IsBusy(err error) bool {
+	if errors.As(err, new(*apperr.BusyError)) {
+		return true
+	}
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		switch coded.Code() & 0xff {
+		case sqliteBusy, sqliteLocked:
+			return true
+		}
+	}
+	return false
+}
+
+// SQLite's primary result codes for a lock it could not get.
+const (
+	sqliteBusy   = 5
+	sqliteLocked = 6
+)
+
 // isUnavailable recognises a database that is down or restarting: those are
 // 503s to retry, not bugs.
 func isUnavailable(err error) bool {
+	if IsBusy(err) {
+		return true
+	}
 	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return true
 	}

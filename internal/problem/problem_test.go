@@ -60,3 +60,26 @@ func TestRetryAfter(t *testing.T) {
 		t.Fatalf("%d Retry-After %q", w.Code, w.Header().Get("Retry-After"))
 	}
 }
+
+// sqliteError has the driver's shape: a result code, extended codes in its
+// upper bits.
+type sqliteError int
+
+func (e sqliteError) Error() string { return "database is locked" }
+func (e sqliteError) Code() int     { return int(e) }
+
+// TestBusyDatabaseIsA503: SQLite's writer still held when the wait ran out
+// (SQLITE_BUSY and its extended codes, SQLITE_LOCKED) is a 503 with
+// Retry-After, never a 500; another result code stays unexpected.
+func TestBusyDatabaseIsA503(t *testing.T) {
+	for _, code := range []int{5, 5 | 2<<8, 6} {
+		w := httptest.NewRecorder()
+		Write(w, httptest.NewRequest("POST", "/", nil), "/", slog.Default(), "", fmt.Errorf("store sale: %w", sqliteError(code)))
+		if w.Code != 503 || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "busy") {
+			t.Errorf("code %d: %d %q %s", code, w.Code, w.Header().Get("Retry-After"), w.Body)
+		}
+	}
+	if p, known := From(sqliteError(19)); known || p.Status != 500 { // SQLITE_CONSTRAINT
+		t.Errorf("a constraint error: %d known=%v", p.Status, known)
+	}
+}

@@ -162,7 +162,7 @@ func (s *Site) Fail(c *gin.Context, err error) {
 		status, view.Title, view.Message = http.StatusUnprocessableEntity, l.T("Please correct"), Say(l, err)
 	case errors.Is(err, apperr.ErrRateLimited):
 		status, view.Title, view.Message = http.StatusTooManyRequests, l.T("Too many tries"), l.T("Too many unknown codes: wait a few minutes and check the code with the person.")
-	case errors.As(err, new(*apperr.BusyError)):
+	case problem.IsBusy(err):
 		status, view.Title, view.Message = http.StatusServiceUnavailable, l.T("Service briefly unavailable"),
 			l.T("Too many people are doing this at once. Nothing was saved: try again in a moment.")
 		c.Header("Retry-After", "1")
