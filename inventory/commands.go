@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/tremplin/tremplin/internal/i18n"
@@ -22,6 +23,9 @@ type Command struct {
 	Action string
 	Grade  string
 	Result string
+	// Reason is a recycling reason card's reason (a catalogue key): scanned
+	// after RECYC, it answers « why? » without the keyboard.
+	Reason string
 }
 
 // Commands are the bench's commands, in the order of the printed card.
@@ -35,7 +39,38 @@ var Commands = []Command{
 	{Code: "CMD-REPAIR", Short: "REP", Label: "Send to repair", Action: "send_to_repair"},
 	{Code: "CMD-READY", Short: "PRET", Label: "Ready (grid price)", Action: "mark_ready"},
 	{Code: "CMD-LABEL", Short: "ETIQ", Label: "Add to the print list"},
-	{Code: "CMD-RECYCLE", Short: "RECYC", Label: "Recycle (asks the reason)"},
+	{Code: "CMD-RECYCLE", Short: "RECYC", Label: "Recycle (a reason, then RECYC again)"},
+	{Code: "CMD-WHY-BROKEN", Short: "IRREP", Label: "Reason: beyond repair", Reason: "beyond repair"},
+	{Code: "CMD-WHY-PARTS", Short: "PIECES", Label: "Reason: for parts", Reason: "kept for parts"},
+	{Code: "CMD-WHY-LOCKED", Short: "VERROU", Label: "Reason: locked", Reason: "locked to its owner"},
+	{Code: "CMD-WHY-OLD", Short: "OBSO", Label: "Reason: obsolete", Reason: "obsolete"},
+}
+
+// ReasonCards are the commands that answer why a device is recycled.
+func ReasonCards() []Command {
+	var out []Command
+	for _, c := range Commands {
+		if c.Reason != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// codeShaped matches a single word holding a digit: what a scanner types
+// (a tag, an IMEI, a serial, a voucher's code), never a reason in words.
+var codeShaped = regexp.MustCompile(`^[\p{L}\p{N}#_./-]*[0-9][\p{L}\p{N}#_./-]*$`)
+
+// LooksScanned tells text that a scanner typed (a device's tag, an IMEI or
+// serial, a command card, a voucher's code) from words a person typed: a
+// field that takes words refuses it, so that a scan that went into the
+// wrong field never becomes a device's recycling reason.
+func LooksScanned(s string) bool {
+	s = strings.TrimSpace(s)
+	if _, ok := CommandFor(s); ok {
+		return true
+	}
+	return len(s) >= 4 && codeShaped.MatchString(s)
 }
 
 // CommandFor finds the command a scanned or typed code stands for.
@@ -56,7 +91,7 @@ func CommandSheet(l i18n.Lang) ([]byte, error) {
 	d.Heading(16, l.T("Tremplin bench commands"))
 	d.Lines(10, l.T("Scan a device, then one of these codes: the command applies to that device. The short code in brackets can be typed instead."))
 	y := d.GetY() + 4
-	const colW, rowH = 90.0, 44.0
+	const colW, rowH = 90.0, 35.0 // seven rows of two on one A4 page
 	for i, c := range Commands {
 		col, row := i%2, i/2
 		x, top := 15+float64(col)*(colW+0), y+float64(row)*rowH

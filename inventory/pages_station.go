@@ -51,7 +51,20 @@ type stationView struct {
 	Donations      []Donation
 	Categories     []string
 	PrintCount     int
+	// Recycling, asked by scans: Recycle is "reason" (scan a reason card,
+	// or type one) or "confirm" (scan RECYC again); Reason the reason
+	// chosen; ReasonError a typed reason refused.
+	Recycle     string
+	Reason      string
+	ReasonError string
+	ReasonCards []Command
 }
+
+// The steps of recycling at the station, in its address.
+const (
+	recycleAsk     = "motif"
+	recycleConfirm = "confirmer"
+)
 
 // load fills the device part of a view: facts, last events, actions.
 func (p *Pages) load(c *gin.Context, caller partners.Caller, v *deviceView, d Device, events int) error {
@@ -108,7 +121,44 @@ func (p *Pages) station(c *gin.Context) {
 		p.Site.Fail(c, err)
 		return
 	}
+	if v.Device != nil && slices.Contains(v.Actions, "recycle") {
+		p.recycleStep(c, v)
+	}
 	p.Site.Render(c, status, "station", v)
+}
+
+// recycleStep reads the recycling step from the address: a reason typed in
+// words goes on to the confirmation; a code (a scan that went into the
+// reason's field) is refused, and the station asks again.
+func (p *Pages) recycleStep(c *gin.Context, v *stationView) {
+	l := p.lang(c)
+	reason := strings.TrimSpace(c.Query("motif"))
+	switch c.Query("recyclage") {
+	case recycleAsk:
+		v.Recycle = recycleAsk
+	case recycleConfirm:
+		v.Recycle, v.Reason = recycleConfirm, reason
+		if reason == "" || LooksScanned(reason) {
+			v.Recycle, v.Reason = recycleAsk, ""
+			v.ReasonError = l.T("“%s” looks like a scanned code, not a reason: scan a reason card, or type the reason in words.", reason)
+			if reason == "" {
+				v.ReasonError = l.T("Scan a reason card, or type the reason in words.")
+			}
+		}
+	}
+	if v.Recycle != "" {
+		v.ReasonCards = ReasonCards()
+		v.Open = ""
+	}
+}
+
+// recycleAddress is the station showing a device at a recycling step.
+func recycleAddress(tag, step, reason string) string {
+	q := url.Values{"code": {tag}, "recyclage": {step}}
+	if reason != "" {
+		q.Set("motif", reason)
+	}
+	return "/poste?" + q.Encode()
 }
 
 // resolve says what the station's code is: a device, a voucher, or unknown
@@ -188,14 +238,28 @@ func (p *Pages) scan(c *gin.Context) {
 		return
 	}
 	back := "/poste?code=" + url.QueryEscape(d.Tag)
-	switch cmd.Code {
-	case "CMD-LABEL":
+	// Recycling is asked by scans, never by a text field a scanner could
+	// type into: RECYC, a reason card, then RECYC again to confirm.
+	step, reason := c.PostForm("recyclage"), strings.TrimSpace(c.PostForm("motif"))
+	switch {
+	case cmd.Reason != "":
+		if step == "" {
+			web.Flash(c, l.T("%s: scan RECYC first, then the reason card.", d.Tag), true)
+			c.Redirect(http.StatusSeeOther, back)
+			return
+		}
+		c.Redirect(http.StatusSeeOther, recycleAddress(d.Tag, recycleConfirm, l.T(cmd.Reason)))
+		return
+	case cmd.Code == "CMD-RECYCLE" && step == recycleConfirm && reason != "" && !LooksScanned(reason):
+		p.apply(c, caller, d, Transition{Action: "recycle", Reason: &reason}, back)
+		return
+	case cmd.Code == "CMD-RECYCLE":
+		c.Redirect(http.StatusSeeOther, recycleAddress(d.Tag, recycleAsk, ""))
+		return
+	case cmd.Code == "CMD-LABEL":
 		n := addToPrintList(c, d.ID)
 		web.Flash(c, l.T("%s: added to the print list (%d).", d.Tag, n), false)
 		c.Redirect(http.StatusSeeOther, back)
-		return
-	case "CMD-RECYCLE":
-		c.Redirect(http.StatusSeeOther, openPanel(back, "recycle"))
 		return
 	}
 	t := Transition{Action: cmd.Action}
@@ -301,6 +365,23 @@ func (p *Pages) act(c *gin.Context) {
 		"result": &t.Result, "reason": &t.Reason, "recycler": &t.Recycler} {
 		if v, ok := c.GetPostForm(name); ok {
 			*dst = &v
+		}
+	}
+	// A reason or an erasure method is words: a scan that went into its
+	// field (the next device's tag, the next command) is refused, never
+	// recorded.
+	l := p.lang(c)
+	for _, f := range []struct {
+		val *string
+		why string
+	}{
+		{t.Reason, "“%s” looks like a scanned code, not a reason: scan a reason card, or type the reason in words."},
+		{t.Method, "“%s” looks like a scanned code, not an erasure method: type the name of the tool you used."},
+	} {
+		if f.val != nil && LooksScanned(*f.val) {
+			web.Flash(c, l.T("%s: not done.", d.Tag)+" "+l.T(f.why, *f.val), true)
+			c.Redirect(http.StatusSeeOther, openPanel(back, t.Action))
+			return
 		}
 	}
 	if raw := strings.TrimSpace(c.PostForm("price")); raw != "" {

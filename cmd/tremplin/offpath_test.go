@@ -1,0 +1,150 @@
+package main
+
+// Tests for what volunteers hit off the main path (issue 27), written as
+// the careless user: the scanner types into whatever holds the focus.
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/tremplin/tremplin/internal/testenv"
+	"github.com/tremplin/tremplin/inventory"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// TestRecycleIsAskedByScans: RECYC asks for a reason card and keeps the
+// focus in the scan field; the next device scanned is looked up, never
+// taken as the reason; a reason card then RECYC again recycles; a typed
+// reason that is a scan is refused; the device page refuses it too. Before,
+// the focus went to « Pourquoi le recycler », the next tag scanned became
+// the reason and the wrong device was recycled for good.
+func TestRecycleIsAskedByScans(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	n := newWarehouseNetwork(t, svc)
+	ctx := context.Background()
+	var marc int64
+	svc.db.Table("users").Where("email = ?", "marc@example.org").Pluck("id", &marc)
+	wh := partners.Caller{UserID: marc, Role: partners.RoleWarehouse, OrganizationID: n.warehouse.ID, OrganizationKind: partners.KindWarehouse}
+	don, err := svc.inventory.CreateDonation(ctx, wh, inventory.NewDonation{DonorID: n.donor.ID, WarehouseID: n.warehouse.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tags []string
+	for _, c := range []inventory.Category{inventory.Desktop, inventory.Tablet, inventory.Smartphone} {
+		d, err := svc.inventory.RegisterDevice(ctx, wh, inventory.NewDevice{DonationID: don.ID, Category: c, Brand: "Marque", Model: "Modèle"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tags = append(tags, d.Tag)
+	}
+	state := func(tag string) (inventory.State, string) {
+		t.Helper()
+		var d inventory.Device
+		if err := svc.db.DB.Where("tag = ?", tag).Take(&d).Error; err != nil {
+			t.Fatal(err)
+		}
+		var data string
+		svc.db.Table("device_events").Where("device_id = ? AND action = ?", d.ID, "recycle").Pluck("data", &data)
+		var ev struct{ Reason string }
+		_ = json.Unmarshal([]byte(data), &ev)
+		return d.State, ev.Reason
+	}
+	ui := testenv.NewUI(t, h.URL, 20*time.Second)
+	ui.Login("marc@example.org", uiPassword)
+	ui.Do(chromedp.WaitVisible("#scan-form"))
+
+	// RECYC, then the next device instead of a reason: it is looked up.
+	ui.Scan(tags[0], "#device")
+	ui.Scan("RECYC", "#recycle-step")
+	if ui.Focused() != "code" {
+		t.Fatalf("after RECYC the focus is on %q, not the scan field", ui.Focused())
+	}
+	ui.Shot("station-recycle-reason")
+	checkPage(t, ui, "station recycling", "/poste?code="+tags[0]+"&recyclage=motif")
+	ui.Scan(tags[1], "#device")
+	if ui.Has("#recycle-step") || !strings.Contains(ui.Text("#device"), tags[1]) {
+		t.Fatalf("the next scan did not show %s", tags[1])
+	}
+	if s, _ := state(tags[0]); s != inventory.Received {
+		t.Fatalf("%s is %s after RECYC and another scan", tags[0], s)
+	}
+
+	// A reason card, then another device: still nothing done.
+	ui.Scan(tags[0], "#device")
+	ui.Scan("RECYC", "#recycle-step")
+	ui.Scan("IRREP", "#submit-confirm-recycle")
+	if ui.Focused() != "code" || !strings.Contains(ui.Text("#recycle-step"), "irréparable") {
+		t.Fatalf("confirmation step: focus %q, %q", ui.Focused(), ui.Text("#recycle-step"))
+	}
+	ui.Shot("station-recycle-confirm")
+	ui.Scan(tags[1], "#device")
+	if s, _ := state(tags[0]); s != inventory.Received {
+		t.Fatalf("%s is %s before its confirmation", tags[0], s)
+	}
+
+	// RECYC, a reason card, RECYC again: recycled with that reason.
+	ui.Scan(tags[0], "#device")
+	ui.Scan("RECYC", "#recycle-step")
+	ui.Scan("CMD-WHY-BROKEN", "#submit-confirm-recycle")
+	ui.Scan("CMD-RECYCLE", "#flash")
+	if s, reason := state(tags[0]); s != inventory.Recycled || reason != "irréparable" {
+		t.Fatalf("%s: %s, reason %q", tags[0], s, reason)
+	}
+
+	// A reason card out of turn is said, and does nothing.
+	ui.Scan(tags[1], "#device")
+	ui.Scan("OBSO", "#flash")
+	if !strings.Contains(ui.Text("#flash"), "RECYC") {
+		t.Fatalf("a reason card alone: %q", ui.Text("#flash"))
+	}
+
+	// A reason typed: a scan into that field is refused, words go on.
+	ui.Scan("RECYC", "#recycle-step")
+	ui.Do(chromedp.Click("#reason-words"))
+	ui.Scan(tags[2], "#reason-error")
+	if s, _ := state(tags[1]); s != inventory.Received {
+		t.Fatalf("%s is %s after a scan into the reason", tags[1], s)
+	}
+	ui.Do(chromedp.Click("#reason-words"))
+	ui.Scan("écran cassé", "#submit-confirm-recycle")
+	ui.ClickText("Confirmer le recyclage")
+	ui.Do(chromedp.WaitVisible("#flash"))
+	if s, reason := state(tags[1]); s != inventory.Recycled || reason != "écran cassé" {
+		t.Fatalf("%s: %s, reason %q", tags[1], s, reason)
+	}
+
+	// The first erasure asks its method in a field: the next device's tag
+	// scanned into it is refused, the tool's name is taken.
+	ui.Scan(tags[2], "#device")
+	ui.Scan("A", "#flash")
+	ui.Scan("OK", "#erase-method")
+	ui.Scan(tags[0], "#flash")
+	if s, _ := state(tags[2]); s != inventory.Diagnosed || !strings.Contains(ui.Text("#flash"), "ressemble à un code") {
+		t.Fatalf("%s: %s after a scan into the erasure method; %q", tags[2], s, ui.Text("#flash"))
+	}
+	ui.Do(chromedp.Click("#erase-method"))
+	ui.Scan("nwipe 0.34", "#flash")
+	if s, _ := state(tags[2]); s != inventory.Erased {
+		t.Fatalf("%s: %s after the method typed", tags[2], s)
+	}
+
+	// The device page's form refuses a scanned reason too.
+	cookie := ui.Cookie(partners.SessionCookie)
+	page := bodyOf(t, noRedirect(t, "GET", h.URL+"/appareils/"+tags[2], nil, cookie))
+	key := formKeyField.FindStringSubmatch(page)
+	if key == nil {
+		t.Fatal("the device page has no form key")
+	}
+	resp := noRedirect(t, "POST", h.URL+"/appareils/"+tags[2]+"/action",
+		url.Values{"form_key": {key[1]}, "action": {"recycle"}, "reason": {tags[0]}, "back": {"/appareils/" + tags[2]}}, cookie)
+	resp.Body.Close()
+	if s, _ := state(tags[2]); s != inventory.Erased {
+		t.Fatalf("%s recycled with a scanned reason: %s", tags[2], s)
+	}
+}
