@@ -109,6 +109,25 @@ func NormalizeCode(raw string) (string, error) {
 	return code, nil
 }
 
+// VoucherShaped tells what could be a voucher's code, right or mistyped:
+// twelve letters or digits once its separators are dropped. Only such a
+// code counts toward a person's limit of unknown codes at the counter: a
+// device's tag, an IMEI or a command card scanned at the voucher step is
+// said for what it is, and counts nothing.
+func VoucherShaped(raw string) bool {
+	n := 0
+	for _, r := range strings.ToUpper(raw) {
+		switch {
+		case r == ' ' || r == '-' || r == '.' || r == '_' || r == '\t' || r == '\r' || r == '\n':
+		case r >= 'A' && r <= 'Z' || r >= '0' && r <= '9':
+			n++
+		default:
+			return false
+		}
+	}
+	return n == codeLen
+}
+
 // FormatCode groups a stored code for reading: K7QM-3XPD-9RTW.
 func FormatCode(code string) string {
 	if len(code) != codeLen {

@@ -95,6 +95,23 @@ func (p *Pages) till(c *gin.Context) {
 	// Step 1: the voucher.
 	if v.Code == "" {
 		code := strings.TrimSpace(f.Get("code"))
+		// A device or anything else that is not a voucher's code is said
+		// for what it is and counts nothing toward the limit of unknown
+		// codes: before, 21 device tags scanned first locked the counter.
+		if code != "" && !VoucherShaped(code) {
+			d, err := p.Service.inventory.FindByCode(ctx, caller, code)
+			switch {
+			case err == nil:
+				v.Error = l.T("%s is a device: scan the person's voucher first, then the device.", d.Tag)
+			case errors.Is(err, apperr.ErrNotFound):
+				v.Error = l.T("“%s” is not a voucher's code: scan the voucher (three groups of four characters).", code)
+			default:
+				p.Site.Fail(c, err)
+				return
+			}
+			p.Site.Render(c, http.StatusUnprocessableEntity, "counter", v)
+			return
+		}
 		vo, err := p.Service.LookupVoucher(ctx, caller, code)
 		switch {
 		case err == nil:

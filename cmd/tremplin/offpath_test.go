@@ -148,3 +148,56 @@ func TestRecycleIsAskedByScans(t *testing.T) {
 		t.Fatalf("%s recycled with a scanned reason: %s", tags[2], s)
 	}
 }
+
+// TestCounterVoucherStepKnowsADevice: at the counter's voucher step, a
+// device's tag says it is a device (scan the voucher first) and something
+// else that is not a voucher's code says so; neither counts toward the
+// limit of unknown codes, so 25 of them leave the counter open to the
+// person's voucher. Only a code shaped like a voucher's counts. Before, the
+// 21st tag scanned first locked the counter user out for 15 minutes.
+func TestCounterVoucherStepKnowsADevice(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	net, space, siteID := demoAccount(t, svc, "belleville@demo.tremplin.local")
+	code, _, _ := strings.Cut(net.Vouchers[0], " ")
+	var phone inventory.Device
+	if err := svc.db.DB.Where("site_id = ? AND state = ?", siteID, inventory.InStock).Take(&phone).Error; err != nil {
+		t.Fatal(err)
+	}
+	ui := testenv.NewUI(t, h.URL, 20*time.Second)
+	ui.Login(space.Email, space.Password)
+	ui.Do(chromedp.WaitVisible("#till"))
+	ui.Scan(phone.Tag, "#till-error")
+	if msg := ui.Text("#till-error"); !strings.Contains(msg, "est un appareil") || ui.Focused() != "code" {
+		t.Fatalf("a device at the voucher step: %q, focus on %q", msg, ui.Focused())
+	}
+	ui.Shot("counter-device-first")
+	checkPage(t, ui, "counter, device first", "/caisse")
+	ui.Scan("CMD-DIAG-A", "#till-error")
+	ui.Scan("X#É!!ZZ", "#till-error")
+	if msg := ui.Text("#till-error"); !strings.Contains(msg, "n'est pas le code d'un bon") {
+		t.Fatalf("garbage at the voucher step: %q", msg)
+	}
+	cookie := ui.Cookie(partners.SessionCookie)
+	for range 25 {
+		status, body := submit(t, h, "/caisse", url.Values{"code": {phone.Tag}}, cookie)
+		if status != 422 || !strings.Contains(body, "est un appareil") {
+			t.Fatalf("device tag at the voucher step: %d %.300s", status, body)
+		}
+	}
+	var counted int64
+	svc.db.Table("audit_log").Where("action = ?", "voucher.lookup_failed").Count(&counted)
+	if counted != 0 {
+		t.Fatalf("%d failed lookups counted for devices scanned first", counted)
+	}
+	// A mistyped voucher's code does count; the right one still opens.
+	wrong := "2"
+	if strings.HasSuffix(code, wrong) {
+		wrong = "3"
+	}
+	ui.Scan(code[:len(code)-1]+wrong, "#till-error")
+	svc.db.Table("audit_log").Where("action = ?", "voucher.lookup_failed").Count(&counted)
+	if counted != 1 {
+		t.Fatalf("%d failed lookups after a mistyped voucher code, want 1", counted)
+	}
+	ui.Scan(code, "#voucher")
+}
