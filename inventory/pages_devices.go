@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -77,8 +78,8 @@ func (p *Pages) device(c *gin.Context) {
 		var don DonationView
 		if don, err = p.Service.GetDonation(c.Request.Context(), caller, d.DonationID); err == nil {
 			v.Donor = don.Donor
-		} else if isNotFound(err) {
-			err = nil // a space sees the device, not the warehouse's donation
+		} else if isNotFound(err) || errors.Is(err, apperr.ErrForbidden) {
+			err = nil // a space sees its device, not the warehouse's donation
 		}
 	}
 	if err != nil {

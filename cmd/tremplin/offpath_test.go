@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -200,4 +201,32 @@ func TestCounterVoucherStepKnowsADevice(t *testing.T) {
 		t.Fatalf("%d failed lookups after a mistyped voucher code, want 1", counted)
 	}
 	ui.Scan(code, "#voucher")
+}
+
+var deviceLink = regexp.MustCompile(`href="/appareils/([A-Z0-9-]+)"`)
+
+// TestSpaceOpensItsDevices: every device link the devices page offers a
+// space opens that device's page and history (a warranty return needs
+// them); another site's device stays unknown. Before, every link answered
+// 403: the page asked for the warehouse's donation and expected only 404.
+func TestSpaceOpensItsDevices(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	_, space, siteID := demoAccount(t, svc, "belleville@demo.tremplin.local")
+	cookie := webLogin(t, h, space.Email, space.Password)
+	status, _, list := exchange(t, h, "GET", "/appareils", nil, cookie)
+	links := deviceLink.FindAllStringSubmatch(list, -1)
+	if status != 200 || len(links) == 0 {
+		t.Fatalf("devices page: %d, %d links", status, len(links))
+	}
+	for _, m := range links {
+		status, _, body := exchange(t, h, "GET", "/appareils/"+m[1], nil, cookie)
+		if status != 200 || !strings.Contains(body, m[1]) {
+			t.Errorf("%s: %d", m[1], status)
+		}
+	}
+	var elsewhere string
+	svc.db.Table("devices").Where("site_id <> ?", siteID).Limit(1).Pluck("tag", &elsewhere)
+	if status, _, _ := exchange(t, h, "GET", "/appareils/"+elsewhere, nil, cookie); status != 404 {
+		t.Fatalf("another site's device %s: %d", elsewhere, status)
+	}
 }
