@@ -139,7 +139,16 @@ func (p *Pages) till(c *gin.Context) {
 		return
 	}
 
-	// Step 2: the basket, as the page holds it.
+	// Step 2: the basket, as the page holds it. A basket whose sale is
+	// already done (shown again by the back button) is that sale.
+	if done, err := p.Service.SaleOfKey(ctx, caller, v.Key); err != nil {
+		p.Site.Fail(c, err)
+		return
+	} else if done != 0 {
+		web.Flash(c, l.T("This sale is already done: sale no. %d. For another sale, scan the next voucher.", done), false)
+		c.Redirect(http.StatusSeeOther, "/ventes/"+strconv.FormatInt(done, 10))
+		return
+	}
 	tags := f["device"]
 	qty := map[int64]int{}
 	for k, vals := range f {

@@ -277,6 +277,24 @@ func (s *Service) PreviewSale(ctx context.Context, c partners.Caller, req SaleRe
 var errUnknownVoucher = fmt.Errorf("unknown voucher: %w", apperr.ErrNotFound)
 
 // replay answers a key already used: the first sale, or 422 for another body.
+// SaleOfKey is the sale a basket's key of the caller already made, or 0:
+// a basket shown again (the back button, a reload) whose sale is done is
+// that sale, never a basket of sold goods.
+func (s *Service) SaleOfKey(ctx context.Context, c partners.Caller, key string) (int64, error) {
+	if key == "" || c.UserID == 0 {
+		return 0, nil
+	}
+	var ids []int64
+	if err := s.db.WithContext(ctx).Table("idempotency_keys").Where("user_id = ? AND key = ? AND sale_id IS NOT NULL", c.UserID, key).
+		Limit(1).Pluck("sale_id", &ids).Error; err != nil {
+		return 0, fmt.Errorf("sale of key: %w", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	return ids[0], nil
+}
+
 func (s *Service) replay(ctx context.Context, c partners.Caller, uid int64, key, hash string) (SaleView, error) {
 	var row struct {
 		RequestHash string

@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
@@ -228,5 +229,61 @@ func TestSpaceOpensItsDevices(t *testing.T) {
 	svc.db.Table("devices").Where("site_id <> ?", siteID).Limit(1).Pluck("tag", &elsewhere)
 	if status, _, _ := exchange(t, h, "GET", "/appareils/"+elsewhere, nil, cookie); status != 404 {
 		t.Fatalf("another site's device %s: %d", elsewhere, status)
+	}
+}
+
+// TestBackAfterASaleShowsTheSale: after a sale, the back button shows the
+// basket again; paying it again, or adding to it, leads to the sale made,
+// said in French, and sells nothing twice. Before, the sold phone came back
+// into the basket and the payment answered in English that the key « was
+// used for another sale ».
+func TestBackAfterASaleShowsTheSale(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	net, space, siteID := demoAccount(t, svc, "belleville@demo.tremplin.local")
+	code, _, _ := strings.Cut(net.Vouchers[0], " ")
+	var phone inventory.Device
+	if err := svc.db.DB.Where("site_id = ? AND state = ? AND category = ?", siteID, inventory.InStock, inventory.Smartphone).Take(&phone).Error; err != nil {
+		t.Fatal(err)
+	}
+	ui := testenv.NewUI(t, h.URL, 20*time.Second)
+	ui.Login(space.Email, space.Password)
+	ui.Do(chromedp.WaitVisible("#till"))
+	ui.Scan(code, "#voucher")
+	ui.Scan(phone.Tag, "#till-added")
+	key := ui.Value(`input[name="key"]`)
+	ui.ClickText("Espèces")
+	ui.Do(chromedp.WaitVisible("#sale-done"))
+	salePage := ui.Location()
+	// The browser sends the paid basket again, as « Confirm form
+	// resubmission » after the back button does.
+	ui.Open("/caisse", "#till")
+	resubmit := fmt.Sprintf(`(() => {
+		const f = document.createElement("form"); f.method = "post"; f.action = "/caisse";
+		for (const [k, v] of [["voucher", %q], ["key", %q], ["device", %q], ["pay", "cash"]]) {
+			const i = document.createElement("input"); i.type = "hidden"; i.name = k; i.value = v; f.appendChild(i);
+		}
+		document.body.appendChild(f); f.submit(); return 1;
+	})()`, code, key, phone.Tag)
+	ui.Eval(resubmit)
+	ui.Do(chromedp.WaitVisible("#sale-done"))
+	if ui.Location() != salePage || !strings.Contains(ui.Text("#flash"), "déjà faite") {
+		t.Fatalf("paid again after back: at %s, %q", ui.Location(), ui.Text("#flash"))
+	}
+	// Any change to that basket leads there too.
+	cookie := ui.Cookie(partners.SessionCookie)
+	for _, form := range []url.Values{
+		{"voucher": {code}, "key": {key}, "device": {phone.Tag}, "code": {phone.Tag}},
+		{"voucher": {code}, "key": {key}, "device": {phone.Tag}, "pay": {"card"}},
+	} {
+		r := noRedirect(t, "POST", h.URL+"/caisse", form, cookie)
+		r.Body.Close()
+		if u, _ := url.Parse(salePage); r.StatusCode != 303 || r.Header.Get("Location") != u.Path {
+			t.Fatalf("the done basket sent again: %d to %q", r.StatusCode, r.Header.Get("Location"))
+		}
+	}
+	var sales int64
+	svc.db.Table("sales").Count(&sales)
+	if sales != 1 {
+		t.Fatalf("%d sales", sales)
 	}
 }

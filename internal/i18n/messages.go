@@ -148,6 +148,7 @@ var french = map[string]string{
 	"“%s” looks like a scanned code, not an erasure method: type the name of the tool you used.":     "« %s » ressemble à un code scanné, pas à une méthode d'effacement : tapez le nom de l'outil utilisé.",
 	"%s is a device: scan the person's voucher first, then the device.":                              "%s est un appareil : scannez d'abord le bon de la personne, puis l'appareil.",
 	"“%s” is not a voucher's code: scan the voucher (three groups of four characters).":              "« %s » n'est pas le code d'un bon : scannez le bon (trois groupes de quatre caractères).",
+	"This sale is already done: sale no. %d. For another sale, scan the next voucher.":               "Cette vente est déjà faite : vente n° %d. Pour une autre vente, scannez le bon suivant.",
 	"Scan a reason card, or type the reason in words.":                                               "Scannez une carte motif, ou tapez le motif en mots.",
 	"%s: scan RECYC first, then the reason card.":                                                    "%s : scannez d'abord RECYC, puis la carte motif.",
 	"Scan a reason card": "Scannez une carte motif", "Scan RECYC again to confirm": "Scannez RECYC encore pour confirmer",
