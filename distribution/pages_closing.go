@@ -1,6 +1,7 @@
 package distribution
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -181,12 +182,24 @@ func (p *Pages) refund(c *gin.Context) {
 		return back, err
 	})
 	if err != nil {
-		if saidToTheCounter(err) {
-			web.Flash(c, l.T("Not refunded:")+" "+web.Say(l, err), true)
-			c.Redirect(http.StatusSeeOther, back)
+		if !saidToTheCounter(err) {
+			p.Site.Fail(c, err)
 			return
 		}
-		p.Site.Fail(c, err)
+		// Said on the sale's page, in French, with what was typed kept.
+		v := &saleView{Error: l.T("Not refunded:") + " " + web.Say(l, err), Reason: in.Reason, Checked: map[int64]bool{}}
+		for _, d := range in.DeviceIDs {
+			v.Checked[d] = true
+		}
+		if derr := p.saleData(c, caller, v); derr != nil {
+			p.Site.Fail(c, derr)
+			return
+		}
+		status := http.StatusConflict
+		if errors.Is(err, apperr.ErrInvalid) {
+			status = http.StatusUnprocessableEntity
+		}
+		p.Site.Render(c, status, "sale", v)
 		return
 	}
 	p.Site.Done(c, to, repeated, l.T("Refunded: the device is back, to be diagnosed again, and the voucher allows it again."))

@@ -391,6 +391,15 @@ type saleView struct {
 	Sale SaleView
 	// Format is the site's receipt printer, first of the print buttons.
 	Format string
+	// Refunds are the sale's refunds; Refunded their total, handed back;
+	// Refundable whether a device of the sale may still be brought back.
+	Refunds    []RefundView
+	Refunded   int64
+	Refundable bool
+	// A refused refund: why, and what was typed and ticked, kept.
+	Error   string
+	Reason  string
+	Checked map[int64]bool
 }
 
 // sale is a sale's page: what was sold, the receipt to print, the next
@@ -399,25 +408,42 @@ func (p *Pages) sale(c *gin.Context) {
 	caller, err := partners.CurrentCaller(c)
 	v := &saleView{}
 	if err == nil {
-		var id int64
-		id, err = strconv.ParseInt(c.Param("id"), 10, 64)
-		if err != nil {
-			err = apperr.ErrNotFound
-		} else {
-			v.Sale, err = p.Service.GetSale(c.Request.Context(), caller, id)
-		}
-	}
-	if err == nil {
-		var site partners.Organization
-		if site, err = p.Service.partners.GetOrganization(c.Request.Context(), caller, v.Sale.SiteID); err == nil {
-			v.Format = site.ReceiptFormat
-		}
+		err = p.saleData(c, caller, v)
 	}
 	if err != nil {
 		p.Site.Fail(c, err)
 		return
 	}
 	p.Site.Render(c, http.StatusOK, "sale", v)
+}
+
+// saleData is the sale of the page's address with its refunds.
+func (p *Pages) saleData(c *gin.Context, caller partners.Caller, v *saleView) error {
+	ctx := c.Request.Context()
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return apperr.ErrNotFound
+	}
+	if v.Sale, err = p.Service.GetSale(ctx, caller, id); err != nil {
+		return err
+	}
+	site, err := p.Service.partners.GetOrganization(ctx, caller, v.Sale.SiteID)
+	if err != nil {
+		return err
+	}
+	v.Format = site.ReceiptFormat
+	if v.Refunds, err = p.Service.SaleRefunds(ctx, caller, id); err != nil {
+		return err
+	}
+	for _, r := range v.Refunds {
+		v.Refunded += r.AmountCents
+	}
+	for _, it := range v.Sale.Items {
+		if it.DeviceID != nil && it.RefundID == nil {
+			v.Refundable = true
+		}
+	}
+	return nil
 }
 
 func (p *Pages) receipt(c *gin.Context) {

@@ -44,7 +44,10 @@ func (s *Service) Refund(ctx context.Context, c partners.Caller, saleID int64, i
 			return fmt.Errorf("sale lines: %w", err)
 		}
 		if len(in.DeviceIDs) == 0 {
-			if slices.ContainsFunc(lines, func(l SaleLine) bool { return l.Kind == "recharge" }) {
+			// A sale with a device still to bring back was sent without
+			// naming it; one of recharges alone has nothing to refund.
+			refundable := slices.ContainsFunc(lines, func(l SaleLine) bool { return l.DeviceID != nil && l.RefundID == nil })
+			if !refundable && slices.ContainsFunc(lines, func(l SaleLine) bool { return l.Kind == "recharge" }) {
 				return apperr.Conflict("not-refundable", "recharges are not refundable once sold: their PIN was handed over")
 			}
 			return apperr.Invalid("device_ids", "name the devices brought back")
@@ -134,4 +137,58 @@ func (s *Service) Refund(ctx context.Context, c partners.Caller, saleID int64, i
 		return err
 	})
 	return out, err
+}
+
+// RefundView is a refund as a sale's page says it: when, by whom, why,
+// which devices came back and the amount handed back.
+type RefundView struct {
+	ID          int64
+	At          time.Time
+	By          string
+	Reason      string
+	AmountCents int64
+	Tags        []string
+}
+
+// SaleRefunds lists a sale's refunds, oldest first, for whoever may see
+// the sale.
+func (s *Service) SaleRefunds(ctx context.Context, c partners.Caller, saleID int64) ([]RefundView, error) {
+	db := s.db.WithContext(ctx)
+	if _, err := s.saleFor(db, c, saleID); err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		ID          int64
+		CreatedAt   time.Time
+		RefundedBy  string
+		Reason      string
+		AmountCents int64
+	}
+	if err := db.Table("refunds r").Select("r.id, r.created_at, COALESCE(u.name, '') AS refunded_by, r.reason, r.amount_cents").
+		Joins("LEFT JOIN users u ON u.id = r.user_id").Where("r.sale_id = ?", saleID).Order("r.id").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("refunds of sale %d: %w", saleID, err)
+	}
+	out := make([]RefundView, 0, len(rows))
+	index := map[int64]int{}
+	for _, r := range rows {
+		index[r.ID] = len(out)
+		out = append(out, RefundView{ID: r.ID, At: r.CreatedAt, By: r.RefundedBy, Reason: r.Reason, AmountCents: r.AmountCents})
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	var lines []struct {
+		RefundID int64
+		Tag      string
+	}
+	if err := db.Table("sale_lines l").Select("l.refund_id, d.tag").Joins("JOIN devices d ON d.id = l.device_id").
+		Where("l.sale_id = ? AND l.refund_id IS NOT NULL", saleID).Order("l.id").Scan(&lines).Error; err != nil {
+		return nil, fmt.Errorf("refunded lines of sale %d: %w", saleID, err)
+	}
+	for _, l := range lines {
+		if i, ok := index[l.RefundID]; ok {
+			out[i].Tags = append(out[i].Tags, l.Tag)
+		}
+	}
+	return out, nil
 }

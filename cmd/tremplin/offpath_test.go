@@ -287,3 +287,46 @@ func TestBackAfterASaleShowsTheSale(t *testing.T) {
 		t.Fatalf("%d sales", sales)
 	}
 }
+
+// TestRefundShows: a refund sent without ticking the device is refused in
+// French with the typed reason kept; once refunded, the sale's page says
+// the amount to hand back, when and by whom, marks the device refunded and
+// offers no second refund of it. Before, the page still said « Vendu :
+// 37,00 € », kept its refund form, and the refusal was English and lost the
+// reason.
+func TestRefundShows(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	net, space, siteID := demoAccount(t, svc, "belleville@demo.tremplin.local")
+	code, _, _ := strings.Cut(net.Vouchers[0], " ")
+	var phone inventory.Device
+	if err := svc.db.DB.Where("site_id = ? AND state = ? AND category = ?", siteID, inventory.InStock, inventory.Smartphone).Take(&phone).Error; err != nil {
+		t.Fatal(err)
+	}
+	ui := testenv.NewUI(t, h.URL, 20*time.Second)
+	ui.Login(space.Email, space.Password)
+	ui.Do(chromedp.WaitVisible("#till"))
+	ui.Scan(code, "#voucher")
+	ui.Scan(phone.Tag, "#till-added")
+	ui.ClickText("Recharge")
+	ui.ClickText("Espèces")
+	ui.Do(chromedp.WaitVisible("#refund-form"))
+	ui.Do(chromedp.SendKeys("#refund-reason", "L'écran ne s'allume plus"))
+	ui.ClickText("Rembourser")
+	ui.Do(chromedp.WaitVisible("#refund-error"))
+	if msg, kept := ui.Text("#refund-error"), ui.Value("#refund-reason"); !strings.Contains(msg, "cochez les appareils") || kept != "L'écran ne s'allume plus" {
+		t.Fatalf("refund without a device: %q, reason kept %q", msg, kept)
+	}
+	ui.Do(chromedp.Click(`#refund-form input[name="device_id"]`))
+	ui.ClickText("Rembourser")
+	ui.Do(chromedp.WaitVisible("#refunds"))
+	ui.Shot("sale-refunded")
+	salePage, _ := url.Parse(ui.Location())
+	checkPage(t, ui, "refunded sale", salePage.Path)
+	price := fmt.Sprintf("%d,%02d\u202f€", *phone.PriceCents/100, *phone.PriceCents%100)
+	if got := ui.Text("#refunds"); !strings.Contains(got, price) || !strings.Contains(got, "Chloé Martin") || !strings.Contains(got, phone.Tag) {
+		t.Fatalf("refunds say %q (price %s)", got, price)
+	}
+	if !strings.Contains(ui.Text("#sale-items"), "remboursé") || ui.Has("#refund-form") {
+		t.Fatal("the refunded device is not marked, or a second refund is offered")
+	}
+}
