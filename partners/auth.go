@@ -51,6 +51,7 @@ type loginAttempt struct {
 	IP      string
 	Via     string
 	Success bool
+	Pending bool
 	At      time.Time
 }
 
@@ -137,6 +138,7 @@ func (s *Service) Login(ctx context.Context, cr Credentials, kind TokenKind, cl 
 	}
 	ok, err := ticket.Verify(ctx, cr.Password, u.PasswordHash)
 	if err != nil {
+		// Unsettled, the check counts as a failure once pendingFor is past.
 		return Session{}, err
 	}
 	ticket.Done()
@@ -150,6 +152,9 @@ func (s *Service) Login(ctx context.Context, cr Credentials, kind TokenKind, cl 
 	}
 	now := s.now()
 	if !ok {
+		if err := s.settleAttempt(ctx, s.db.DB, attempt, false); err != nil {
+			return Session{}, err
+		}
 		if err := s.loginFailed(ctx, email, u.ID, viaLogin); err != nil {
 			return Session{}, err
 		}
@@ -170,8 +175,8 @@ func (s *Service) Login(ctx context.Context, cr Credentials, kind TokenKind, cl 
 		if err := tx.Create(&tok).Error; err != nil {
 			return fmt.Errorf("create token: %w", err)
 		}
-		if err := tx.Model(&loginAttempt{}).Where("id = ?", attempt).Update("success", true).Error; err != nil {
-			return fmt.Errorf("record login attempt: %w", err)
+		if err := s.settleAttempt(ctx, tx, attempt, true); err != nil {
+			return err
 		}
 		if err := tx.Model(&User{}).Where("id = ?", u.ID).Update("last_login_at", now).Error; err != nil {
 			return fmt.Errorf("update last login: %w", err)
@@ -189,30 +194,62 @@ func (s *Service) Login(ctx context.Context, cr Credentials, kind TokenKind, cl 
 
 // reserveAttempt counts a password check before it is made: under a lock
 // on the account's (and for a login the address's) key, it refuses past the
-// limits, else records the attempt as failed, to be marked a success if the
-// password matches. Reading the count and recording the attempt apart let
-// 76 of 100 concurrent guesses through a limit of 5.
+// limits, else records the check as pending, to be settled a success or a
+// failure (settleAttempt). When the checks in progress could reach a limit
+// it waits for them, so that exactly the limit's number of wrong passwords
+// are checked however many arrive together, and a burst of right ones goes
+// through. Reading the count and recording the attempt apart let 76 of 100
+// concurrent guesses through a limit of 5.
 func (s *Service) reserveAttempt(ctx context.Context, email, ip, via string) (int64, error) {
-	var id int64
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		keys := []string{"login-account:" + via + ":" + email}
-		if ip != "" && via == viaLogin {
-			keys = append(keys, "login-address:"+ip)
+	keys := []string{"login-account:" + via + ":" + email}
+	if ip != "" && via == viaLogin {
+		keys = append(keys, "login-address:"+ip)
+	}
+	give := time.NewTimer(reserveWait)
+	defer give.Stop()
+	for {
+		var id int64
+		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := s.db.LockKeys(tx, keys...); err != nil {
+				return err
+			}
+			if err := s.checkLoginRate(tx, email, ip, via); err != nil {
+				return err
+			}
+			a := loginAttempt{Email: email, IP: ip, Via: via, Pending: true, At: s.now()}
+			if err := tx.Create(&a).Error; err != nil {
+				return fmt.Errorf("record login attempt: %w", err)
+			}
+			id = a.ID
+			return nil
+		})
+		if !errors.Is(err, errWait) {
+			return id, err
 		}
-		if err := s.db.LockKeys(tx, keys...); err != nil {
-			return err
+		select {
+		case <-time.After(reserveRetry):
+		case <-give.C:
+			return 0, errHasherBusy
+		case <-ctx.Done():
+			return 0, fmt.Errorf("wait for password checks in progress: %w", ctx.Err())
 		}
-		if err := s.checkLoginRate(tx, email, ip, via); err != nil {
-			return err
-		}
-		a := loginAttempt{Email: email, IP: ip, Via: via, Success: false, At: s.now()}
-		if err := tx.Create(&a).Error; err != nil {
-			return fmt.Errorf("record login attempt: %w", err)
-		}
-		id = a.ID
-		return nil
-	})
-	return id, err
+	}
+}
+
+// How long a password check waits for the ones in progress, and how often
+// it asks again.
+const (
+	reserveWait  = 5 * time.Second
+	reserveRetry = 20 * time.Millisecond
+)
+
+// settleAttempt records the outcome of a reserved check.
+func (s *Service) settleAttempt(ctx context.Context, db *gorm.DB, id int64, ok bool) error {
+	if err := db.WithContext(ctx).Model(&loginAttempt{}).Where("id = ?", id).
+		Updates(map[string]any{"success": ok, "pending": false}).Error; err != nil {
+		return fmt.Errorf("record login attempt: %w", err)
+	}
+	return nil
 }
 
 // loginFailed audits a wrong password (its attempt is already counted);
@@ -239,11 +276,23 @@ func truncate(s string, n int) string {
 	return strings.ToValidUTF8(s[:n], "")
 }
 
+// pendingFor is how long a check recorded before it is made counts as in
+// progress; past it (a process killed mid-check) it counts as a failure.
+const pendingFor = time.Minute
+
+// errWait means the limit would be met if the checks in progress failed:
+// the caller waits for them, then asks again.
+var errWait = errors.New("password checks in progress")
+
 // checkLoginRate refuses a password check once an account (for that use of
 // the password) or an address (for logins) has failed too often within the
-// window. A success resets the account's count.
+// window; it says to wait when the checks in progress could reach the
+// limit, so that a burst of right passwords is not refused for its own
+// weight. A success resets the account's count.
 func (s *Service) checkLoginRate(db *gorm.DB, email, ip, via string) error {
-	since := s.now().Add(-s.limits.Window)
+	now := s.now()
+	since := now.Add(-s.limits.Window)
+	fresh := now.Add(-pendingFor)
 
 	var lastOK loginAttempt
 	err := db.Where("email = ? AND via = ? AND success = ? AND at > ?", email, via, true, since).Order("at DESC").Take(&lastOK).Error
@@ -254,30 +303,39 @@ func (s *Service) checkLoginRate(db *gorm.DB, email, ip, via string) error {
 	case !errors.Is(err, gorm.ErrRecordNotFound):
 		return fmt.Errorf("read login attempts: %w", err)
 	}
-	var failures []loginAttempt
-	if err := db.Where("email = ? AND via = ? AND success = ? AND at > ?", email, via, false, userSince).Order("at").
-		Limit(s.limits.MaxPerUser).Find(&failures).Error; err != nil {
-		return fmt.Errorf("read login attempts: %w", err)
-	}
-	if len(failures) >= s.limits.MaxPerUser {
-		return &apperr.RateLimitError{
-			RetryAfter: failures[0].At.Add(s.limits.Window).Sub(s.now()),
-			Detail:     "too many failed logins for this account; try again later",
-		}
+	if err := s.limitOf(db.Where("email = ? AND via = ?", email, via), userSince, fresh, s.limits.MaxPerUser,
+		"too many failed logins for this account; try again later"); err != nil {
+		return err
 	}
 	if ip == "" || via != viaLogin {
 		return nil
 	}
-	failures = failures[:0]
-	if err := db.Where("ip = ? AND via = ? AND success = ? AND at > ?", ip, viaLogin, false, since).Order("at").
-		Limit(s.limits.MaxPerAddr).Find(&failures).Error; err != nil {
+	return s.limitOf(db.Where("ip = ? AND via = ?", ip, viaLogin), since, fresh, s.limits.MaxPerAddr,
+		"too many failed logins from this address; try again later")
+}
+
+// limitOf applies one limit to the attempts q selects since a moment:
+// failures (a pending check past pendingFor included) reaching max refuse;
+// failures and checks in progress together reaching it wait.
+func (s *Service) limitOf(q *gorm.DB, since, fresh time.Time, max int, detail string) error {
+	var failures []loginAttempt
+	if err := q.Session(&gorm.Session{}).Where("success = ? AND at > ? AND (pending = ? OR at <= ?)", false, since, false, fresh).
+		Order("at").Limit(max).Find(&failures).Error; err != nil {
 		return fmt.Errorf("read login attempts: %w", err)
 	}
-	if len(failures) >= s.limits.MaxPerAddr {
-		return &apperr.RateLimitError{
-			RetryAfter: failures[0].At.Add(s.limits.Window).Sub(s.now()),
-			Detail:     "too many failed logins from this address; try again later",
-		}
+	if len(failures) >= max {
+		return &apperr.RateLimitError{RetryAfter: failures[0].At.Add(s.limits.Window).Sub(s.now()), Detail: detail}
+	}
+	// Failures and checks in progress in one count: two statements would
+	// each see the database at their own moment (PostgreSQL reads committed
+	// data per statement), and a check settled between them was counted by
+	// neither. A settled check stays counted, or leaves as a success.
+	var unsettled int64
+	if err := q.Session(&gorm.Session{}).Model(&loginAttempt{}).Where("success = ? AND at > ?", false, since).Count(&unsettled).Error; err != nil {
+		return fmt.Errorf("read login attempts: %w", err)
+	}
+	if unsettled >= int64(max) {
+		return errWait
 	}
 	return nil
 }

@@ -274,12 +274,16 @@ func (s *Service) UpdateUser(ctx context.Context, c Caller, id int64, in UserPat
 	})
 	switch {
 	case wrongCurrent:
+		if serr := s.settleAttempt(ctx, s.db.DB, attempt, false); serr != nil {
+			return User{}, serr
+		}
 		if ferr := s.loginFailed(ctx, normalizeEmail(c.Email), id, viaCurrentPassword); ferr != nil {
 			return User{}, ferr
 		}
-	case currentOK && err == nil:
-		if serr := s.db.WithContext(ctx).Model(&loginAttempt{}).Where("id = ?", attempt).Update("success", true).Error; serr != nil {
-			return User{}, fmt.Errorf("record password check: %w", serr)
+	case currentOK:
+		// The right password, whatever else the change met: a success.
+		if serr := s.settleAttempt(ctx, s.db.DB, attempt, true); serr != nil {
+			return User{}, serr
 		}
 	}
 	return u, err
