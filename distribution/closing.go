@@ -11,6 +11,7 @@ import (
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/zone"
 	"github.com/tremplin/tremplin/partners"
 )
 
@@ -208,6 +209,25 @@ func (s *Service) ListSales(ctx context.Context, c partners.Caller, f SaleFilter
 type PastClosing struct {
 	Date string `json:"date" gorm:"column:local_date"`
 	RecordedClosing
+}
+
+// TodayClosed tells whether the caller's space has closed its till for its
+// local day (no sale can be made then), and which day that is.
+func (s *Service) TodayClosed(ctx context.Context, c partners.Caller) (bool, time.Time, error) {
+	own, ok := c.SiteID()
+	if !ok {
+		return false, time.Time{}, nil
+	}
+	loc, err := zone.Load(c.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	now := s.now().In(loc)
+	var n int64
+	if err := s.db.WithContext(ctx).Table("closings").Where("site_id = ? AND local_date = ?", own, now.Format(time.DateOnly)).Count(&n).Error; err != nil {
+		return false, now, fmt.Errorf("today's closing: %w", err)
+	}
+	return n > 0, now, nil
 }
 
 // PastClosings lists a site's recorded closings, the latest first.

@@ -53,6 +53,8 @@ type counterView struct {
 	Error     string
 	Added     string
 	Methods   []string
+	// Closed says the day's till is closed: no sale until tomorrow.
+	Closed string
 }
 
 func newSaleKey() string {
@@ -71,7 +73,25 @@ func (p *Pages) counter(c *gin.Context) {
 		p.Site.Fail(c, err)
 		return
 	}
-	p.Site.Render(c, http.StatusOK, "counter", &counterView{Methods: paymentMethods})
+	v := &counterView{Methods: paymentMethods}
+	if err := p.closedToday(c, caller, v); err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Render(c, http.StatusOK, "counter", v)
+}
+
+// closedToday says, as soon as the counter opens, that the day's till is
+// closed: before, vouchers were taken and the refusal came at the first
+// device scanned.
+func (p *Pages) closedToday(c *gin.Context, caller partners.Caller, v *counterView) error {
+	closed, day, err := p.Service.TodayClosed(c.Request.Context(), caller)
+	if err != nil || !closed {
+		return err
+	}
+	l := p.Site.Lang(c)
+	v.Closed = l.T("The till of %s is closed: no sale can be made until tomorrow. A refund of today is not possible either.", l.Date(day, day.Location()))
+	return nil
 }
 
 // till takes what the counter's form sent: the voucher, a scanned device, a
@@ -94,6 +114,14 @@ func (p *Pages) till(c *gin.Context) {
 
 	// Step 1: the voucher.
 	if v.Code == "" {
+		if err := p.closedToday(c, caller, v); err != nil {
+			p.Site.Fail(c, err)
+			return
+		}
+		if v.Closed != "" {
+			p.Site.Render(c, http.StatusConflict, "counter", v)
+			return
+		}
 		code := strings.TrimSpace(f.Get("code"))
 		// A device or anything else that is not a voucher's code is said
 		// for what it is and counts nothing toward the limit of unknown

@@ -330,3 +330,32 @@ func TestRefundShows(t *testing.T) {
 		t.Fatal("the refunded device is not marked, or a second refund is offered")
 	}
 }
+
+// TestClosedDaySaidAtTheCounter: once the day's till is closed, the counter
+// says so as soon as it opens, and a voucher scanned then is not taken.
+// Before, vouchers were taken and the refusal came at the first device.
+func TestClosedDaySaidAtTheCounter(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	net, space, siteID := demoAccount(t, svc, "belleville@demo.tremplin.local")
+	code, _, _ := strings.Cut(net.Vouchers[0], " ")
+	var uid int64
+	svc.db.Table("users").Where("email = ?", space.Email).Pluck("id", &uid)
+	caller := partners.Caller{UserID: uid, Role: partners.RoleSpace, OrganizationID: siteID, OrganizationKind: partners.KindSpace, Timezone: "Europe/Paris"}
+	paris, _ := time.LoadLocation("Europe/Paris")
+	today := time.Now().In(paris).Format(time.DateOnly)
+	if _, err := svc.distribution.RecordClosing(context.Background(), caller, siteID, today, 0); err != nil {
+		t.Fatal(err)
+	}
+	ui := testenv.NewUI(t, h.URL, 20*time.Second)
+	ui.Login(space.Email, space.Password)
+	ui.Do(chromedp.WaitVisible("#till-closed"))
+	if msg := ui.Text("#till-closed"); !strings.Contains(msg, "close") || !strings.Contains(msg, "demain") {
+		t.Fatalf("closed day says %q", msg)
+	}
+	ui.Shot("counter-closed")
+	checkPage(t, ui, "counter, day closed", "/caisse")
+	ui.Scan(code, "#till-closed")
+	if ui.Has("#voucher") {
+		t.Fatal("a voucher was taken on a closed day")
+	}
+}
