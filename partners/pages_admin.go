@@ -443,6 +443,16 @@ func (p *Pages) createUserPage(c *gin.Context) {
 		}
 		in.OrganizationID = &id
 	}
+	// No role chosen: the organisation's people's role, or the question.
+	if in.Role == "" && bad.Err() == nil {
+		if in.OrganizationID == nil {
+			bad.Field("role", "choose the role: a network admin belongs to no organisation, anyone else to theirs")
+		} else if o, err := p.Service.GetOrganization(c.Request.Context(), caller, *in.OrganizationID); err == nil {
+			if fit, ok := RoleOf(o.Kind); ok {
+				in.Role = fit
+			}
+		}
+	}
 	var u User
 	var password string
 	err := bad.Err()

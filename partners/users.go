@@ -63,6 +63,15 @@ func (s *Service) createUser(ctx context.Context, in NewUser) (User, error) {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		switch {
 		case in.Role == RoleAdmin && in.OrganizationID != nil:
+			// Say which role fits the organisation chosen: following the
+			// bare « leave it out » made a network admin of a space's staff.
+			var o Organization
+			if err := tx.Where("id = ?", *in.OrganizationID).Take(&o).Error; err == nil {
+				if fit, ok := RoleOf(o.Kind); ok {
+					v.Field("organization_id", "%s's people are %s: choose that role, or no organisation for a network admin", o.Name, fit)
+					break
+				}
+			}
 			v.Field("organization_id", "an admin belongs to the whole network, not to an organisation: leave it out")
 		case known && in.OrganizationID == nil:
 			v.Field("organization_id", "is required for role %s (an organisation of kind %s)", in.Role, wantKind)

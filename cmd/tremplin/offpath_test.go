@@ -359,3 +359,37 @@ func TestClosedDaySaidAtTheCounter(t *testing.T) {
 		t.Fatal("a voucher was taken on a closed day")
 	}
 }
+
+// TestNewUserTakesTheOrganisationsRole: the new-user form has no default
+// role; an account made for a space with the role left as it is becomes
+// space staff; the network admin role with a space is refused naming the
+// role that fits. Before, the form defaulted to network admin, and its
+// advice (« laissez ce champ vide ») made a network admin of a space's staff.
+func TestNewUserTakesTheOrganisationsRole(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	_, admin, _ := demoAccount(t, svc, "admin@demo.tremplin.local")
+	var belleville int64
+	svc.db.Table("organizations").Where("name LIKE ?", "%Belleville%").Pluck("id", &belleville)
+	ui := testenv.NewUI(t, h.URL, 20*time.Second)
+	ui.Login(admin.Email, admin.Password)
+	ui.Open("/admin/utilisateurs/nouveau", "#user-form")
+	if role := ui.Value("#role"); role != "" {
+		t.Fatalf("the role starts as %q", role)
+	}
+	ui.Do(chromedp.SendKeys("#name", "Inès Bénévole"), chromedp.SendKeys("#email", "ines@example.org"),
+		chromedp.SetValue("#organization_id", fmt.Sprint(belleville)), chromedp.SetValue("#role", "admin"))
+	ui.ClickText("Créer le compte")
+	ui.Do(chromedp.WaitVisible("#organization_id-error"))
+	if msg := ui.Text("#organization_id-error"); !strings.Contains(msg, "Équipe d'espace") {
+		t.Fatalf("admin at a space says %q", msg)
+	}
+	checkPage(t, ui, "new user refused", "/admin/utilisateurs/nouveau")
+	ui.Do(chromedp.SetValue("#role", ""))
+	ui.ClickText("Créer le compte")
+	ui.Do(chromedp.WaitNotPresent("#user-form"))
+	var role string
+	svc.db.Table("users").Where("email = ?", "ines@example.org").Pluck("role", &role)
+	if role != "space" {
+		t.Fatalf("the account was made with role %q", role)
+	}
+}
