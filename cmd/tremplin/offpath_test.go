@@ -393,3 +393,38 @@ func TestNewUserTakesTheOrganisationsRole(t *testing.T) {
 		t.Fatalf("the account was made with role %q", role)
 	}
 }
+
+// TestLabelsPrintWhatTheFieldsSay: positions typed into « Positions déjà
+// utilisées » and the print button pressed at once (the sheet not redrawn
+// yet) print with those positions skipped. Before, the PDF went out with
+// the offset the sheet was drawn with (0), and the sheet of labels was
+// wasted.
+func TestLabelsPrintWhatTheFieldsSay(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	n := newWarehouseNetwork(t, svc)
+	ctx := context.Background()
+	var marc int64
+	svc.db.Table("users").Where("email = ?", "marc@example.org").Pluck("id", &marc)
+	wh := partners.Caller{UserID: marc, Role: partners.RoleWarehouse, OrganizationID: n.warehouse.ID, OrganizationKind: partners.KindWarehouse}
+	don, err := svc.inventory.CreateDonation(ctx, wh, inventory.NewDonation{DonorID: n.donor.ID, WarehouseID: n.warehouse.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.inventory.RegisterDevice(ctx, wh, inventory.NewDevice{DonationID: don.ID, Category: inventory.Laptop, Brand: "Dell", Model: "Latitude"}); err != nil {
+		t.Fatal(err)
+	}
+	ui := testenv.NewUI(t, h.URL, 20*time.Second)
+	ui.Login("marc@example.org", uiPassword)
+	ui.Open(fmt.Sprintf("/etiquettes?don=%d&layout=a4-3x8", don.ID), "#labels-form")
+	ui.Do(chromedp.Click("#offset"), chromedp.KeyEvent("\b\b7"))
+	// The print form as the button sends it, caught before it leaves.
+	sent := ui.EvalString(`(() => {
+		const f = document.querySelector("#labels-form"); let seen = "";
+		f.addEventListener("submit", e => { seen = new FormData(f).get("layout") + " " + new FormData(f).get("offset"); e.preventDefault(); });
+		f.requestSubmit(document.querySelector("#print-labels"));
+		return seen;
+	})()`)
+	if sent != "a4-3x8 7" {
+		t.Fatalf("the print form sends %q, want the typed offset 7", sent)
+	}
+}

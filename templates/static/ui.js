@@ -58,6 +58,18 @@
         toField();
       }
     }, true);
+    // A form marked data-copy-from="ID" takes, as it is sent, the values of
+    // the fields of form ID that share its hidden fields' names: the label
+    // sheet prints what its fields say now, even typed a moment ago and not
+    // yet redrawn (the PDF once went out with the sheet's old offset).
+    document.addEventListener("submit", function (e) {
+      var f = e.target, from = f.getAttribute && document.getElementById(f.getAttribute("data-copy-from") || "");
+      if (!from) return;
+      f.querySelectorAll("input[type=hidden]").forEach(function (h) {
+        var src = from.elements[h.name];
+        if (src && src.value !== undefined) h.value = src.value;
+      });
+    }, true);
     // A form marked data-autosubmit follows its fields: a new layout or
     // offset redraws the sheet's picture (and the print form with it).
     document.addEventListener("change", function (e) {
