@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tremplin/tremplin/distribution"
+	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/recharges"
@@ -31,6 +32,9 @@ type Services struct {
 type Network struct {
 	Accounts []partners.DemoAccount
 	Vouchers []string
+	// Devices are a few devices to try, each with where: the warehouse's
+	// scan station, or a space's counter.
+	Devices []string
 }
 
 // Seed fills an empty database; partners.ErrNotEmpty on one that holds data.
@@ -52,7 +56,37 @@ func Seed(ctx context.Context, s Services) (Network, error) {
 	if err != nil {
 		return Network{}, err
 	}
-	return Network{Accounts: net.Accounts, Vouchers: codes}, nil
+	devices, err := toTry(ctx, s.Inventory, net)
+	if err != nil {
+		return Network{}, err
+	}
+	return Network{Accounts: net.Accounts, Vouchers: codes, Devices: devices}, nil
+}
+
+// toTry names a few devices a newcomer can scan at once: two waiting at the
+// warehouse's station, two on each space's shelf.
+func toTry(ctx context.Context, s *inventory.Service, net partners.DemoNetwork) ([]string, error) {
+	var out []string
+	for _, at := range []struct {
+		role  partners.Role
+		site  string
+		state inventory.State
+		where string
+	}{
+		{partners.RoleWarehouse, "warehouse", inventory.Received, "at the scan station (/poste, warehouse account): diagnose it with A-D"},
+		{partners.RoleSpace, "paris", inventory.InStock, "at the counter (/caisse, Belleville account), after a voucher"},
+		{partners.RoleSpace, "reunion", inventory.InStock, "at the counter (/caisse, Le Port account), after a voucher"},
+	} {
+		c := net.Caller(at.role, at.site)
+		l, err := s.ListDevices(ctx, c, inventory.DeviceFilter{State: at.state, SiteID: net.Organizations[at.site].ID}, httpx.Page{Limit: 2})
+		if err != nil {
+			return nil, fmt.Errorf("demo devices to try: %w", err)
+		}
+		for _, d := range l.Items {
+			out = append(out, fmt.Sprintf("%s (%s %s %s) %s", d.Tag, d.Category, d.Brand, d.Model, at.where))
+		}
+	}
+	return out, nil
 }
 
 // stock fills the demo network with a price grid, a donation whose

@@ -279,11 +279,18 @@ func TestDemoFillsAnEmptyDatabaseOnly(t *testing.T) {
 	}
 	s.Stop(t)
 
+	// Devices to scan at once, each said with where (issue 27, item 18).
+	_, tried, _ := strings.Cut(s.Out.String(), "Demo devices to scan:")
+	if n := len(demoDevice.FindAllString(tried, -1)); n < 3 || !strings.Contains(tried, "/poste") || !strings.Contains(tried, "/caisse") {
+		t.Fatalf("%d demo devices to try:\n%s", n, s.Out)
+	}
 	code, _, stderr := runCmd(t, env, "serve", "--addr", "127.0.0.1:0", "--demo")
-	if code != 1 || !strings.Contains(stderr, "not empty") {
+	if code != 1 || !strings.Contains(stderr, "not empty") || !strings.Contains(stderr, "without --demo") {
 		t.Fatalf("second --demo: exit %d, %q", code, stderr)
 	}
 }
+
+var demoDevice = regexp.MustCompile(`(?m)^  [A-Z]+-[0-9]{5} \(`)
 
 func TestAdminCreate(t *testing.T) {
 	env := testEnv(t)

@@ -65,7 +65,8 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 	if *withDemo {
 		net, err := demo.Seed(ctx, demo.Services{Partners: svc.partners, Recharges: svc.recharges, Inventory: svc.inventory, Distribution: svc.distribution})
 		if errors.Is(err, partners.ErrNotEmpty) {
-			return e.fail("%v", err)
+			return e.fail("%v\n  the demo network (or other data) is already there: start again without --demo,"+
+				" or move the data folder (%s) away to start a new demo", err, cfg.DataDir)
 		}
 		if err != nil {
 			return e.fail("demo data: %v", err)
@@ -86,6 +87,11 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 		for _, c := range net.Vouchers {
 			fmt.Fprintln(e.stdout, "  "+c)
 		}
+		fmt.Fprintln(e.stdout, "Demo devices to scan:")
+		for _, d := range net.Devices {
+			fmt.Fprintln(e.stdout, "  "+d)
+		}
+		fmt.Fprintln(e.stdout, "Next time, start without --demo: the demo network stays in the database.")
 	} else {
 		pw, err := svc.partners.EnsureFirstAdmin(ctx, cfg.AdminEmail)
 		if err != nil {
