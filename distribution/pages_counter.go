@@ -169,8 +169,20 @@ func (p *Pages) till(c *gin.Context) {
 
 	// Step 2: the basket, as the page holds it. A basket whose sale is
 	// already done (shown again by the back button) is that sale.
+	// A payment that meets a database it cannot reach may have been made
+	// by an earlier try whose answer was lost: the counter is told to check.
+	paying := f.Get("pay") != ""
+	lostPayment := func(err error) bool {
+		if !paying || !problem.IsUnavailable(err) {
+			return false
+		}
+		p.Site.Unavailable(c, l.T("The connection to the database was lost during the payment: the sale may have been recorded. Check today's sales before taking the money again; sending this basket again will not record it twice."), "/ventes")
+		return true
+	}
 	if done, err := p.Service.SaleOfKey(ctx, caller, v.Key); err != nil {
-		p.Site.Fail(c, err)
+		if !lostPayment(err) {
+			p.Site.Fail(c, err)
+		}
 		return
 	} else if done != 0 {
 		web.Flash(c, l.T("This sale is already done: sale no. %d. For another sale, scan the next voucher.", done), false)
@@ -205,6 +217,9 @@ func (p *Pages) till(c *gin.Context) {
 	case f.Get("pay") != "":
 		req, err := p.saleRequest(c, caller, site, v.Code, f.Get("pay"), tags, qty)
 		if err != nil {
+			if lostPayment(err) {
+				return
+			}
 			if !saidToTheCounter(err) {
 				p.Site.Fail(c, err)
 				return
@@ -217,10 +232,7 @@ func (p *Pages) till(c *gin.Context) {
 			c.Redirect(http.StatusSeeOther, "/ventes/"+strconv.FormatInt(sale.ID, 10))
 			return
 		}
-		if problem.IsUnavailable(err) {
-			// The sale may have committed before its answer was lost: the
-			// person at the counter must check before taking money again.
-			p.Site.Unavailable(c, l.T("The connection to the database was lost during the payment: the sale may have been recorded. Check today's sales before taking the money again; sending this basket again will not record it twice."), "/ventes")
+		if lostPayment(err) {
 			return
 		}
 		if !saidToTheCounter(err) {
