@@ -428,3 +428,28 @@ func TestLabelsPrintWhatTheFieldsSay(t *testing.T) {
 		t.Fatalf("the print form sends %q, want the typed offset 7", sent)
 	}
 }
+
+// menuOutside counts the menu's entries not wholly inside the window.
+const menuOutside = `[...document.querySelectorAll(".menu a")].filter(a => { const r = a.getBoundingClientRect(); return r.left < 0 || r.right > window.innerWidth; }).length`
+
+// TestMenuFitsEveryWidth: every role's menu shows all its entries inside
+// the window at 1,280 and at 390 px (it wraps), with nothing to scroll
+// sideways. Before, the admin's menu was 1,849 px wide in a 1,280 px window:
+// Transferts, Stock, Inventaire, Prix and Recharges were out of sight.
+func TestMenuFitsEveryWidth(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	net, _, _ := demoAccount(t, svc, "admin@demo.tremplin.local")
+	for _, a := range net.Accounts {
+		ui := testenv.NewUI(t, h.URL, 20*time.Second)
+		ui.Login(a.Email, a.Password)
+		ui.Do(chromedp.WaitVisible(".menu"))
+		ui.WideHere()
+		if n := ui.Eval(menuOutside); n != 0 {
+			ui.Shot("menu-" + string(a.Role))
+			t.Errorf("%s at 1280 px: %d menu entries out of the window", a.Email, n)
+		}
+		if over := ui.NarrowHere(); over > 0 || ui.Eval(menuOutside) != 0 {
+			t.Errorf("%s at 390 px: scrolls %d px, %d menu entries out of the window", a.Email, over, ui.Eval(menuOutside))
+		}
+	}
+}
