@@ -306,11 +306,15 @@ func (p *Pages) soldReport(c *gin.Context) {
 	if err == nil {
 		err = p.Service.SoldReport(c.Request.Context(), caller, op, month, &buf)
 	}
+	var body []byte
+	if err == nil {
+		body, err = p.Site.Spreadsheet(c, buf.Bytes())
+	}
 	if err != nil {
 		p.Site.Fail(c, err)
 		return
 	}
-	httpx.SendFile(c, fmt.Sprintf("recharges-vendues-%d-%s.csv", op, month), "text/csv; charset=utf-8", buf.Bytes(), false)
+	httpx.SendFile(c, fmt.Sprintf("recharges-vendues-%d-%s.csv", op, month), "text/csv; charset=utf-8", body, false)
 }
 
 type productView struct {

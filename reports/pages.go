@@ -47,7 +47,10 @@ func (p *Pages) funders(format string) gin.HandlerFunc {
 		caller, err := partners.CurrentCaller(c)
 		if err == nil {
 			var f File
-			if f, err = p.Service.FundersFile(c.Request.Context(), caller, c.Query("from"), c.Query("to"), format); err == nil {
+			if f, err = p.Service.FundersFile(c.Request.Context(), caller, c.Query("from"), c.Query("to"), format); err == nil && format == "csv" {
+				f.Body, err = p.Site.Spreadsheet(c, f.Body)
+			}
+			if err == nil {
 				serveFile(c, f)
 				return
 			}

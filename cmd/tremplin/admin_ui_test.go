@@ -134,7 +134,10 @@ func TestAdminSetsUpASpaceInBrowser(t *testing.T) {
 	}
 	checkPage(t, ui, "admin-recharges", "/recharges")
 	report := httpGet(t, h.URL+"/recharges/vendues.csv?operator_id="+strconv.FormatInt(operator.ID, 10)+"&month=2026-11", ui.Cookie(partners.SessionCookie))
-	if rows, err := csv.NewReader(strings.NewReader(report)).ReadAll(); err != nil || len(rows) < 1 || rows[0][0] != "serial" {
+	// As French Excel opens it: a BOM, semicolons, French headers.
+	sheet := csv.NewReader(strings.NewReader(strings.TrimPrefix(report, "\ufeff")))
+	sheet.Comma = ';'
+	if rows, err := sheet.ReadAll(); err != nil || len(rows) < 1 || rows[0][0] != "Numéro de série" {
 		t.Fatalf("the sold report: %v %q", err, report)
 	}
 

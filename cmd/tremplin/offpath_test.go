@@ -453,3 +453,29 @@ func TestMenuFitsEveryWidth(t *testing.T) {
 		}
 	}
 }
+
+// TestPageCSVsOpenInFrenchExcel: the CSVs a person downloads from the pages
+// open in columns in French Excel (a BOM, semicolons, French headers); the
+// API keeps its documented form. Before, they opened in one column.
+func TestPageCSVsOpenInFrenchExcel(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	_, admin, _ := demoAccount(t, svc, "admin@demo.tremplin.local")
+	var operator int64
+	svc.db.Table("organizations").Where("kind = ?", "operator").Limit(1).Pluck("id", &operator)
+	cookie := webLogin(t, h, admin.Email, admin.Password)
+	month := time.Now().UTC().Format("2006-01")
+	for path, header := range map[string]string{
+		"/admin/rapports/financeurs.csv": "Périmètre;Clé;Nom;Personnes;Appareils;Recharges",
+		fmt.Sprintf("/recharges/vendues.csv?operator_id=%d&month=%s", operator, month): "Numéro de série;Produit;Valeur faciale (centimes);Vendue le (UTC);Site;Vente n°",
+	} {
+		status, _, body := exchange(t, h, "GET", path, nil, cookie)
+		if status != 200 || !strings.HasPrefix(body, "\ufeff"+header+"\n") {
+			t.Errorf("%s: %d %.200q", path, status, body)
+		}
+	}
+	token := login(t, h.URL, admin.Email, admin.Password)
+	r := noRedirect(t, "GET", h.URL+"/api/v1/reports/funders", nil, nil, "Authorization", "Bearer "+token, "Accept", "text/csv")
+	if body := bodyOf(t, r); !strings.HasPrefix(body, "scope,key,name,") {
+		t.Fatalf("the API's funder CSV: %.100q", body)
+	}
+}

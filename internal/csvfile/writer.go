@@ -1,7 +1,10 @@
 package csvfile
 
 import (
+	"bytes"
 	"encoding/csv"
+	"errors"
+	"fmt"
 	"io"
 	"regexp"
 )
@@ -57,4 +60,44 @@ func (w *Writer) WriteAll(records [][]string) error {
 	}
 	w.Flush()
 	return w.Error()
+}
+
+// Spreadsheet turns a CSV Tremplin wrote into the form French Excel opens
+// in columns: a UTF-8 byte-order mark, semicolons, and the header's names
+// said by header (a person's language). The API keeps its documented form;
+// pages offer this one.
+func Spreadsheet(src []byte, header func(column string) string) ([]byte, error) {
+	r := csv.NewReader(bytes.NewReader(src))
+	r.FieldsPerRecord = -1
+	var out bytes.Buffer
+	out.WriteString("\ufeff")
+	w := csv.NewWriter(&out)
+	w.Comma = ';'
+	first := true
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("spreadsheet form: %w", err)
+		}
+		if first {
+			for i, col := range rec {
+				rec[i] = header(col)
+			}
+			first = false
+		}
+		for i, cell := range rec {
+			rec[i] = Neutralise(cell)
+		}
+		if err := w.Write(rec); err != nil {
+			return nil, fmt.Errorf("spreadsheet form: %w", err)
+		}
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return nil, fmt.Errorf("spreadsheet form: %w", err)
+	}
+	return out.Bytes(), nil
 }

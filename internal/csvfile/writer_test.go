@@ -56,3 +56,19 @@ func TestOneWriterForEveryCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSpreadsheet: the form French Excel opens in columns: a BOM,
+// semicolons, the header said by the caller, cells still inert.
+func TestSpreadsheet(t *testing.T) {
+	var b bytes.Buffer
+	if err := NewWriter(&b).WriteAll([][]string{{"serial", "product"}, {"A-1", "-2+3"}, {"B-2", "Forfait; 10 €"}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := Spreadsheet(b.Bytes(), func(col string) string { return map[string]string{"serial": "Numéro de série", "product": "Produit"}[col] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "\ufeffNuméro de série;Produit\nA-1;'-2+3\nB-2;\"Forfait; 10 €\"\n"; string(out) != want {
+		t.Fatalf("spreadsheet form %q, want %q", out, want)
+	}
+}

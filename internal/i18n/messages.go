@@ -31,6 +31,10 @@ var english = map[string]string{
 
 	"step.intake": "Received", "step.erased": "Erased", "step.ready": "Ready", "step.sold": "Sold", "step.recycled": "Recycled",
 
+	"csv.scope": "Scope", "csv.key": "Key", "csv.name": "Name", "csv.people": "People", "csv.devices": "Devices", "csv.recharges": "Recharges",
+	"csv.serial": "Serial number", "csv.product": "Product", "csv.face_value_cents": "Face value (cents)", "csv.sold_at": "Sold at (UTC)",
+	"csv.site": "Site", "csv.sale_id": "Sale no.",
+
 	"role.admin": "Network admin", "role.warehouse": "Warehouse staff", "role.space": "Space staff", "role.prescriber": "Prescriber",
 }
 
@@ -163,9 +167,12 @@ var french = map[string]string{
 	"%s's people are %s: choose that role, or no organisation for a network admin":       "les personnes de %s ont le rôle « %s » : choisissez ce rôle, ou aucune organisation pour un administrateur du réseau",
 	"choose the role: a network admin belongs to no organisation, anyone else to theirs": "choisissez le rôle : un administrateur du réseau n'appartient à aucune organisation, les autres à la leur",
 	"The organisation's (chosen for you)":                                                "Celui de l'organisation (choisi pour vous)",
-	"Scan a reason card, or type the reason in words.":                                   "Scannez une carte motif, ou tapez le motif en mots.",
-	"%s: scan RECYC first, then the reason card.":                                        "%s : scannez d'abord RECYC, puis la carte motif.",
-	"Scan a reason card": "Scannez une carte motif", "Scan RECYC again to confirm": "Scannez RECYC encore pour confirmer",
+	"csv.scope":                                                                          "Périmètre", "csv.key": "Clé", "csv.name": "Nom", "csv.people": "Personnes", "csv.devices": "Appareils", "csv.recharges": "Recharges",
+	"csv.serial": "Numéro de série", "csv.product": "Produit", "csv.face_value_cents": "Valeur faciale (centimes)", "csv.sold_at": "Vendue le (UTC)",
+	"csv.site": "Site", "csv.sale_id": "Vente n°",
+	"Scan a reason card, or type the reason in words.": "Scannez une carte motif, ou tapez le motif en mots.",
+	"%s: scan RECYC first, then the reason card.":      "%s : scannez d'abord RECYC, puis la carte motif.",
+	"Scan a reason card":                               "Scannez une carte motif", "Scan RECYC again to confirm": "Scannez RECYC encore pour confirmer",
 	"Why recycle %s?": "Pourquoi recycler %s ?", "Scan a reason card:": "Scannez une carte motif :",
 	"Another reason, in words": "Autre motif, en mots", "Continue": "Continuer",
 	"Scanning another device leaves this device as it is.": "Scanner un autre appareil laisse celui-ci tel quel.",

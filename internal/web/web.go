@@ -19,6 +19,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/csvfile"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/i18n"
 	"github.com/tremplin/tremplin/internal/problem"
@@ -201,6 +202,19 @@ func (s *Site) Unavailable(c *gin.Context, message, back string) {
 	l := s.Lang(c)
 	c.Header("Retry-After", "5")
 	s.Render(c, http.StatusServiceUnavailable, "error", &ErrorView{Title: l.T("Service briefly unavailable"), Message: message, Back: back})
+}
+
+// Spreadsheet is a CSV as a person downloads it from a page: the form
+// French Excel opens in columns (csvfile.Spreadsheet), its columns named in
+// the reader's language (catalogue keys "csv.<column>").
+func (s *Site) Spreadsheet(c *gin.Context, body []byte) ([]byte, error) {
+	l := s.Lang(c)
+	return csvfile.Spreadsheet(body, func(col string) string {
+		if key := "csv." + col; i18n.Translated(key) {
+			return l.T(key)
+		}
+		return col
+	})
 }
 
 // Say is an error in the reader's language: a validation error's every
