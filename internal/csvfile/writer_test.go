@@ -64,7 +64,9 @@ func TestSpreadsheet(t *testing.T) {
 	if err := NewWriter(&b).WriteAll([][]string{{"serial", "product"}, {"A-1", "-2+3"}, {"B-2", "Forfait; 10 €"}}); err != nil {
 		t.Fatal(err)
 	}
-	out, err := Spreadsheet(b.Bytes(), func(col string) string { return map[string]string{"serial": "Numéro de série", "product": "Produit"}[col] })
+	out, err := Spreadsheet(b.Bytes(), func(col string) string {
+		return map[string]string{"serial": "Numéro de série", "product": "Produit"}[col]
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
