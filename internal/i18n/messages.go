@@ -170,6 +170,7 @@ var french = map[string]string{
 	"csv.scope":                                                                          "Périmètre", "csv.key": "Clé", "csv.name": "Nom", "csv.people": "Personnes", "csv.devices": "Appareils", "csv.recharges": "Recharges",
 	"csv.serial": "Numéro de série", "csv.product": "Produit", "csv.face_value_cents": "Valeur faciale (centimes)", "csv.sold_at": "Vendue le (UTC)",
 	"csv.site": "Site", "csv.sale_id": "Vente n°",
+	"Count the cash in the till first, without looking at the day's totals: they are shown, with the difference, once the count is recorded.": "Comptez d'abord l'argent de la caisse, sans regarder les totaux du jour : ils s'affichent, avec l'écart, une fois le comptage enregistré.",
 	"Scan a reason card, or type the reason in words.": "Scannez une carte motif, ou tapez le motif en mots.",
 	"%s: scan RECYC first, then the reason card.":      "%s : scannez d'abord RECYC, puis la carte motif.",
 	"Scan a reason card":                               "Scannez une carte motif", "Scan RECYC again to confirm": "Scannez RECYC encore pour confirmer",
