@@ -276,8 +276,14 @@ func (s *Service) ListDevices(ctx context.Context, c partners.Caller, f DeviceFi
 	if t := strings.TrimSpace(f.Query); t != "" {
 		code := NormalizeSerial(t)
 		like := "%" + escapeLike(strings.ToLower(t)) + "%"
-		q = q.Where(`tag = ? OR serial = ? OR imei = ? OR LOWER(model) LIKE ? ESCAPE '\' OR LOWER(brand) LIKE ? ESCAPE '\'`,
-			code, code, NormalizeIMEI(t), like, like)
+		// A tag by its beginning (TEL, TEL-0000) or by its number alone
+		// (00007, 7): people say and type tags so.
+		tagLike := escapeLike(code) + "%"
+		if n, ok := tagNumber(code); ok {
+			tagLike = "%-" + n
+		}
+		q = q.Where(`tag LIKE ? ESCAPE '\' OR serial = ? OR imei = ? OR LOWER(model) LIKE ? ESCAPE '\' OR LOWER(brand) LIKE ? ESCAPE '\'`,
+			tagLike, code, NormalizeIMEI(t), like, like)
 	}
 	var out []Device
 	if err := q.Find(&out).Error; err != nil {
@@ -285,6 +291,24 @@ func (s *Service) ListDevices(ctx context.Context, c partners.Caller, f DeviceFi
 	}
 	return httpx.NewList(out, p, func(d Device) int64 { return d.ID }), nil
 }
+
+// tagNumber is a tag's number typed alone (7, 00007), as its tags write it:
+// five digits at least.
+func tagNumber(s string) (string, bool) {
+	if s == "" || len(s) > 9 || strings.Trim(s, "0123456789") != "" {
+		return "", false
+	}
+	return fmt.Sprintf("%05s", strings.TrimLeft(s, "0")), true
+}
+
+// PlausibleSerial tells a code that could be a manufacturer's serial number
+// (letters and digits, with dashes, dots or slashes, 4 to 40 of them) from
+// a misread scan, which the station does not offer to register.
+func PlausibleSerial(s string) bool {
+	return plausibleSerial.MatchString(NormalizeSerial(s))
+}
+
+var plausibleSerial = regexp.MustCompile(`^[A-Z0-9][A-Z0-9./-]{3,39}$`)
 
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)

@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"gorm.io/gorm"
 
@@ -137,9 +138,18 @@ func drawLabel(doc *pdfdraw.Doc, l pdfdraw.LabelLayout, x, y float64, d Device, 
 	small := h * 0.13 / 0.3528
 	doc.SetFont(pdfdraw.Regular, "", small)
 	doc.TextAt(x+1, y+h*0.80, doc.Fit(d.Brand+" "+d.Model, textW-1))
-	line := "Grade " + deref(d.Grade, "–")
+	// A label printed at intake, before diagnosis, has no grade nor price
+	// to tell (« Grade – » read as a grade).
+	var facts []string
+	if g := deref(d.Grade, ""); g != "" {
+		facts = append(facts, "Grade "+g)
+	}
 	if d.PriceCents != nil {
-		line += " · " + money.EUR(*d.PriceCents)
+		facts = append(facts, money.EUR(*d.PriceCents))
+	}
+	line := strings.Join(facts, " · ")
+	if line == "" {
+		return nil
 	}
 	// The price is what people read: shrink it to fit rather than cut it.
 	size := small

@@ -48,6 +48,8 @@ type stationView struct {
 	// Register offers to record an unknown IMEI or serial.
 	RegisterIMEI   string
 	RegisterSerial string
+	// Misread is a code that is neither known nor a plausible serial.
+	Misread bool
 	Donations      []Donation
 	Categories     []string
 	PrintCount     int
@@ -183,8 +185,12 @@ func (p *Pages) resolve(c *gin.Context, caller partners.Caller, v *stationView) 
 	v.Unknown = true
 	if imei := NormalizeIMEI(v.Code); ValidIMEI(imei) {
 		v.RegisterIMEI = imei
-	} else {
+	} else if PlausibleSerial(v.Code) {
 		v.RegisterSerial = NormalizeSerial(v.Code)
+	} else {
+		// A misread scan is no serial number: nothing to register.
+		v.Misread = true
+		return http.StatusNotFound, nil
 	}
 	if err := p.recentDonations(c, caller, &v.Donations); err != nil {
 		return 0, err

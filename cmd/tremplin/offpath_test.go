@@ -479,3 +479,45 @@ func TestPageCSVsOpenInFrenchExcel(t *testing.T) {
 		t.Fatalf("the API's funder CSV: %.100q", body)
 	}
 }
+
+// TestSearchAndScansAsPeopleTypeThem: a tag is found by its beginning and by
+// its number alone; a misread scan is not offered as a serial number to
+// register; a label printed before diagnosis tells no grade. Before,
+// /appareils?q=TEL, TEL-0000 and 00007 found nothing, X#É!!ZZ was offered as
+// a new serial, and such labels said « Grade – ».
+func TestSearchAndScansAsPeopleTypeThem(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	n := newWarehouseNetwork(t, svc)
+	ctx := context.Background()
+	var marc int64
+	svc.db.Table("users").Where("email = ?", "marc@example.org").Pluck("id", &marc)
+	wh := partners.Caller{UserID: marc, Role: partners.RoleWarehouse, OrganizationID: n.warehouse.ID, OrganizationKind: partners.KindWarehouse}
+	don, err := svc.inventory.CreateDonation(ctx, wh, inventory.NewDonation{DonorID: n.donor.ID, WarehouseID: n.warehouse.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := svc.inventory.RegisterDevice(ctx, wh, inventory.NewDevice{DonationID: don.ID, Category: inventory.Smartphone, Brand: "Fairphone", Model: "3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix, number, _ := strings.Cut(d.Tag, "-")
+	cookie := webLogin(t, h, "marc@example.org", uiPassword)
+	for _, q := range []string{prefix, d.Tag[:len(d.Tag)-1], number, strings.TrimLeft(number, "0")} {
+		status, _, body := exchange(t, h, "GET", "/appareils?q="+url.QueryEscape(q), nil, cookie)
+		if status != 200 || !strings.Contains(body, `href="/appareils/`+d.Tag+`"`) {
+			t.Errorf("search %q does not find %s (%d)", q, d.Tag, status)
+		}
+	}
+	ui := testenv.NewUI(t, h.URL, 20*time.Second)
+	ui.Login("marc@example.org", uiPassword)
+	ui.Do(chromedp.WaitVisible("#scan-form"))
+	ui.Scan("X#É!!ZZ", "#scan-misread")
+	if ui.Has("#register-form") {
+		t.Fatal("a misread scan is offered as a serial number to register")
+	}
+	ui.Scan("SN-4411-AB", "#register-form")
+	label := testenv.PDFText(t, getPDF(t, h.URL+"/appareils/"+d.Tag+"/etiquette.pdf", cookie))
+	if strings.Contains(label, "Grade") || !strings.Contains(label, "Fairphone") {
+		t.Fatalf("label before diagnosis:\n%s", label)
+	}
+}
