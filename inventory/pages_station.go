@@ -49,10 +49,10 @@ type stationView struct {
 	RegisterIMEI   string
 	RegisterSerial string
 	// Misread is a code that is neither known nor a plausible serial.
-	Misread bool
-	Donations      []Donation
-	Categories     []string
-	PrintCount     int
+	Misread    bool
+	Donations  []Donation
+	Categories []string
+	PrintCount int
 	// Recycling, asked by scans: Recycle is "reason" (scan a reason card,
 	// or type one) or "confirm" (scan RECYC again); Reason the reason
 	// chosen; ReasonError a typed reason refused.
