@@ -57,6 +57,11 @@ func (s *Service) Manifest(ctx context.Context, c partners.Caller, id int64) ([]
 	}
 	lines = append(lines, fmt.Sprintf("Appareils : %d · Recharges : %d", len(view.Devices), units))
 	doc.Lines(10, lines...)
+	if view.Status == TransferDraft {
+		// A draft's note is a preview: it must not travel with the goods.
+		doc.SetFont(pdfdraw.Regular, "B", 13)
+		doc.Lines(13, "BROUILLON : aperçu, ce n'est pas le bon de livraison. Expédiez le transfert, puis imprimez ce bon : il listera les recharges choisies à l'expédition.")
+	}
 	doc.Ln(4)
 
 	// A box 7 mm wide, to tick with a pen.

@@ -123,6 +123,16 @@ func (s *Service) CheckTravel(ctx context.Context, c partners.Caller, fromSiteID
 	if format, args, bad := cannotTravel(d, from, to); bad {
 		return d, apperr.Conflict("device-unavailable", format, args...)
 	}
+	// A device on another draft is said at the scan, not at the draft's
+	// creation.
+	var drafts []int64
+	if err := s.db.WithContext(ctx).Table("transfer_devices td").Joins("JOIN transfers t ON t.id = td.transfer_id").
+		Where("td.device_id = ? AND t.status = ?", d.ID, TransferDraft).Limit(1).Pluck("td.transfer_id", &drafts).Error; err != nil {
+		return d, fmt.Errorf("open transfers: %w", err)
+	}
+	if len(drafts) > 0 {
+		return d, apperr.Conflict("device-unavailable", "%s is already on draft transfer %d", d.Tag, drafts[0])
+	}
 	return d, nil
 }
 
@@ -217,6 +227,10 @@ func (s *Service) CreateTransfer(ctx context.Context, c partners.Caller, in NewT
 			if n < int64(r.Quantity) {
 				return apperr.Conflict("stock-short", "only %d unit(s) of recharge product %d at %s, %d asked", n, r.ProductID, from.Name, r.Quantity)
 			}
+		}
+		if len(problems) == 1 && len(busy) == 1 {
+			// One device on another draft: said by its own key, in French on the pages.
+			return apperr.Conflict("device-unavailable", "%s is already on draft transfer %d", busy[0].Tag, busy[0].TransferID)
 		}
 		if len(problems) > 0 {
 			return apperr.Conflict("device-unavailable", "%s", strings.Join(problems, "; "))

@@ -521,3 +521,72 @@ func TestSearchAndScansAsPeopleTypeThem(t *testing.T) {
 		t.Fatalf("label before diagnosis:\n%s", label)
 	}
 }
+
+// readyDevice registers a smartphone at the warehouse and takes it to
+// ready at the grid's price.
+func readyDevice(t *testing.T, svc *services, wh partners.Caller, donation int64) inventory.Device {
+	t.Helper()
+	ctx := context.Background()
+	d, err := svc.inventory.RegisterDevice(ctx, wh, inventory.NewDevice{DonationID: donation, Category: inventory.Smartphone, Brand: "Fairphone", Model: "4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grade, method, passed := "A", "nwipe", "passed"
+	for _, tr := range []inventory.Transition{{Action: "diagnose", Grade: &grade}, {Action: "erase", Method: &method, Result: &passed}, {Action: "mark_ready"}} {
+		if d, err = svc.inventory.Apply(ctx, wh, d.ID, tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
+}
+
+// TestTransferRefusalsAndCancel: a device on another draft is refused at
+// the scan, in French; cancelling a transfer asks to confirm; a draft's
+// manifest says it is not the one to hand over. Before, the device was
+// accepted at the scan and refused in English at creation, « Annuler le
+// transfert » acted in one click, and the draft's manifest read as final.
+func TestTransferRefusalsAndCancel(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	n := newWarehouseNetwork(t, svc)
+	ctx := context.Background()
+	var marc int64
+	svc.db.Table("users").Where("email = ?", "marc@example.org").Pluck("id", &marc)
+	wh := partners.Caller{UserID: marc, Role: partners.RoleWarehouse, OrganizationID: n.warehouse.ID, OrganizationKind: partners.KindWarehouse}
+	don, err := svc.inventory.CreateDonation(ctx, wh, inventory.NewDonation{DonorID: n.donor.ID, WarehouseID: n.warehouse.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := readyDevice(t, svc, wh, don.ID)
+	draft, err := svc.inventory.CreateTransfer(ctx, wh, inventory.NewTransfer{FromSiteID: n.warehouse.ID, ToSiteID: n.space.ID, DeviceIDs: []int64{d.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ui := testenv.NewUI(t, h.URL, 20*time.Second)
+	ui.Login("marc@example.org", uiPassword)
+	ui.Open("/transferts/nouveau", "#transfer-form")
+	ui.Do(chromedp.SetValue("#to_site_id", fmt.Sprint(n.space.ID)), chromedp.Click("#code"))
+	ui.Scan(d.Tag, "#scan-error")
+	if msg := ui.Text("#scan-error"); !strings.Contains(msg, fmt.Sprintf("déjà sur le transfert en préparation n° %d", draft.ID)) {
+		t.Fatalf("a device on another draft at the scan: %q", msg)
+	}
+	ui.Open(fmt.Sprintf("/transferts/%d", draft.ID), "#cancel")
+	ui.Do(chromedp.Click("#cancel"), chromedp.WaitVisible("#confirm-cancel"))
+	var status string
+	svc.db.Table("transfers").Where("id = ?", draft.ID).Pluck("status", &status)
+	if status != "draft" {
+		t.Fatalf("one click on « Annuler » left the transfer %s", status)
+	}
+	manifest := testenv.PDFText(t, getPDF(t, fmt.Sprintf("%s/transferts/%d/manifeste.pdf", h.URL, draft.ID), ui.Cookie(partners.SessionCookie)))
+	if !strings.Contains(manifest, "BROUILLON") {
+		t.Fatalf("the draft's manifest:\n%s", manifest)
+	}
+	checkPage(t, ui, "transfer draft", fmt.Sprintf("/transferts/%d", draft.ID))
+	ui.Open(fmt.Sprintf("/transferts/%d", draft.ID), "#cancel")
+	ui.Do(chromedp.Click("#cancel"), chromedp.WaitVisible("#confirm-cancel"))
+	ui.ClickText("Oui, annuler ce transfert")
+	ui.Do(chromedp.WaitVisible("#flash"))
+	svc.db.Table("transfers").Where("id = ?", draft.ID).Pluck("status", &status)
+	if status != "cancelled" {
+		t.Fatalf("after the confirmation the transfer is %s", status)
+	}
+}
