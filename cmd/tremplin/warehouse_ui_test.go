@@ -326,6 +326,13 @@ func checkPage(t *testing.T, ui *testenv.UI, name, path string) {
 		ui.Shot(name + "-390-overflow")
 		t.Errorf("%s scrolls %d px sideways at 390 px", name, over)
 	}
+	// Axe again at a phone's width: what scrolls there must be reachable
+	// with the keyboard (issue 27, item 17).
+	for _, v := range ui.Axe() {
+		for _, node := range v.Nodes {
+			t.Errorf("%s at 390 px: axe %s (%s): %s at %v", name, v.ID, v.Impact, v.Help, node.Target)
+		}
+	}
 	ui.Shot(name + "-390")
 	ui.Wide()
 }

@@ -259,7 +259,7 @@ var french = map[string]string{
 	"%s cannot be sold to this voucher:": "%s ne peut pas être vendu avec ce bon :",
 	"This voucher expired on %s.":        "Ce bon a expiré le %s.", "This voucher was used up (last used on %s).": "Ce bon est épuisé (dernier passage le %s).",
 	"This voucher was revoked on %s.": "Ce bon a été révoqué le %s.", "%d left": "reste %d", "Basket": "Panier",
-	"face value %s": "valeur faciale %s", "One less %s": "Un %s de moins", "To pay": "À payer",
+	"face value %s": "valeur faciale %s", "To pay": "À payer",
 	"The person saves %s on the recharges":          "La personne économise %s sur les recharges",
 	"After this sale: %d device(s), %d recharge(s)": "Après cette vente : %d appareil(s), %d recharge(s)", "Payment": "Paiement",
 	"Scan the devices, add the recharges: the basket fills here.": "Scannez les appareils, ajoutez les recharges : le panier se remplit ici.",

@@ -58,6 +58,19 @@
         toField();
       }
     }, true);
+    // A table wider than the screen scrolls in its frame: the frame takes
+    // the keyboard's focus, so that it can be scrolled without a mouse.
+    function scrollables() {
+      document.querySelectorAll(".table-wrap").forEach(function (w) {
+        if (w.scrollWidth > w.clientWidth) {
+          w.setAttribute("tabindex", "0");
+        } else {
+          w.removeAttribute("tabindex");
+        }
+      });
+    }
+    scrollables();
+    window.addEventListener("resize", scrollables);
     // A form marked data-copy-from="ID" takes, as it is sent, the values of
     // the fields of form ID that share its hidden fields' names: the label
     // sheet prints what its fields say now, even typed a moment ago and not
