@@ -3,6 +3,8 @@ package distribution
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,11 +43,71 @@ func (s *Service) VoucherPDF(ctx context.Context, c partners.Caller, raw, format
 	if err := db.Where("kind = ? AND active = ?", partners.KindSpace, true).Order("name").Find(&spaces).Error; err != nil {
 		return nil, fmt.Errorf("spaces: %w", err)
 	}
+	var person struct{ PostalCode *string }
+	if err := db.Table("beneficiaries").Select("postal_code").Where("id = ?", vo.BeneficiaryID).Take(&person).Error; err != nil {
+		return nil, fmt.Errorf("voucher person: %w", err)
+	}
+	near := departementOf(org.Address)
+	if person.PostalCode != nil && *person.PostalCode != "" {
+		near = departement(*person.PostalCode)
+	}
+	spaces = NearestSpaces(spaces, org.Timezone, near)
 	b, err := RenderVoucher(view, org, spaces, format, s.now())
 	if err != nil {
 		return nil, err
 	}
 	return b, audit.Record(ctx, db, "voucher.print", "voucher", vo.ID, map[string]any{"format": format})
+}
+
+// NearestSpaces are the spaces a person can reach: those of the
+// prescriber's territory (its time zone: La Réunion's spaces are not
+// Montreuil's), those of the person's département first. A network whose
+// spaces are all elsewhere lists them all rather than none.
+func NearestSpaces(spaces []partners.Organization, timezone, departementNear string) []partners.Organization {
+	var here []partners.Organization
+	for _, sp := range spaces {
+		if sp.Timezone == timezone {
+			here = append(here, sp)
+		}
+	}
+	if len(here) == 0 {
+		here = spaces
+	}
+	slices.SortStableFunc(here, func(a, b partners.Organization) int {
+		ai, bi := departementOf(a.Address) == departementNear, departementOf(b.Address) == departementNear
+		switch {
+		case ai == bi:
+			return 0
+		case ai:
+			return -1
+		}
+		return 1
+	})
+	return here
+}
+
+var postal = regexp.MustCompile(`\b(\d{5})\b`)
+
+// departementOf is the département of the first postal code in an
+// address, or "".
+func departementOf(address string) string {
+	if m := postal.FindStringSubmatch(address); m != nil {
+		return departement(m[1])
+	}
+	return ""
+}
+
+// departement is a postal code's département: two digits, three overseas
+// (974 for La Réunion).
+func departement(code string) string {
+	code = strings.TrimSpace(code)
+	switch {
+	case len(code) >= 3 && (strings.HasPrefix(code, "97") || strings.HasPrefix(code, "98")):
+		return code[:3]
+	case len(code) >= 2:
+		return code[:2]
+	}
+	return ""
 }
 
 // RenderVoucher lays out one voucher: the code large, as Code 128 (for USB

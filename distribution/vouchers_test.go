@@ -10,6 +10,7 @@ import (
 
 	"github.com/tremplin/tremplin/distribution"
 	"github.com/tremplin/tremplin/internal/testenv"
+	"github.com/tremplin/tremplin/partners"
 )
 
 var codeShape = regexp.MustCompile(`^[2-9A-HJKMNP-TV-Y]{4}-[2-9A-HJKMNP-TV-Y]{4}-[2-9A-HJKMNP-TV-Y]{4}$`)
@@ -257,10 +258,14 @@ func TestVoucherPDF(t *testing.T) {
 			}
 			text := testenv.PDFText(t, r.Body)
 			for _, want := range []string{code, "Valable jusqu", "1 appareil (smartphone, ordinateur portable)", "2 recharges", "CCAS de Montreuil",
-				"Espace Belleville", "48 rue de Belleville", "Espace du Port", "Comment faire"} {
+				"Espace Belleville", "48 rue de Belleville", "Comment faire"} {
 				if !strings.Contains(strings.Join(strings.Fields(text), " "), want) {
 					t.Errorf("%s %s: text lacks %q", name.first, format, want)
 				}
+			}
+			// A Montreuil person is not sent to La Réunion (issue 27, item 16).
+			if strings.Contains(text, "Espace du Port") {
+				t.Errorf("%s %s: a Montreuil voucher lists La Réunion's space", name.first, format)
 			}
 			if name.first != "محمد" && !strings.Contains(text, name.first) {
 				t.Errorf("first name %s missing", name.first)
@@ -302,5 +307,25 @@ func TestVoidVoucherPrintsSo(t *testing.T) {
 		if text := pdfText(code); !strings.Contains(text, "Ce bon n'est plus valable : "+want) {
 			t.Errorf("%s: %s", want, text)
 		}
+	}
+}
+
+// TestVoucherListsTheNearestSpaces: a voucher lists the spaces of its
+// prescriber's territory, those of the person's département first.
+func TestVoucherListsTheNearestSpaces(t *testing.T) {
+	spaces := []partners.Organization{
+		{Name: "Espace Lyon", Timezone: "Europe/Paris", Address: "1 rue X, 69001 Lyon"},
+		{Name: "Espace du Port", Timezone: "Indian/Reunion", Address: "3 rue Y, 97420 Le Port"},
+		{Name: "Espace Montreuil", Timezone: "Europe/Paris", Address: "2 rue Z, 93100 Montreuil"},
+	}
+	got := distribution.NearestSpaces(spaces, "Europe/Paris", "93")
+	if len(got) != 2 || got[0].Name != "Espace Montreuil" || got[1].Name != "Espace Lyon" {
+		t.Fatalf("Montreuil's spaces: %v", got)
+	}
+	if got := distribution.NearestSpaces(spaces, "Indian/Reunion", "974"); len(got) != 1 || got[0].Name != "Espace du Port" {
+		t.Fatalf("La Réunion's spaces: %v", got)
+	}
+	if got := distribution.NearestSpaces(spaces, "America/Cayenne", ""); len(got) != 3 {
+		t.Fatalf("a territory with no space lists them all: %v", got)
 	}
 }
