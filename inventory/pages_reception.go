@@ -3,6 +3,7 @@ package inventory
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 
@@ -23,7 +24,13 @@ type receptionView struct {
 	Received  int
 	ScanError string
 	Added     string
+	// Missing is how many devices were not scanned when finish was asked:
+	// the page asks to confirm before reporting them missing.
+	Missing int
 }
+
+// noteCode is the code printed on a transfer's delivery note (T-000042).
+var noteCode = regexp.MustCompile(`^T-?[0-9]{6}$`)
 
 // reception fills the view of a transfer the caller's site receives.
 func (p *Pages) reception(c *gin.Context, caller partners.Caller, v *receptionView) error {
@@ -66,7 +73,22 @@ func (p *Pages) receive(c *gin.Context) {
 		}
 		return d.Tag, slices.ContainsFunc(v.Transfer.Devices, func(it TransferItem) bool { return it.ID == d.ID })
 	}
+	received := func() int {
+		n := 0
+		for _, code := range v.Codes {
+			if _, ok := onTransfer(code); ok {
+				n++
+			}
+		}
+		return n
+	}
 	switch {
+	case f.Get("op") == "finish" && f.Get("confirm") == "" && received() < len(v.Transfer.Devices):
+		// Devices not scanned are reported missing for good: asked first.
+		v.Received = received()
+		v.Missing = len(v.Transfer.Devices) - v.Received
+		p.Site.Render(c, http.StatusOK, "reception", v)
+		return
 	case f.Get("op") == "finish":
 		id := v.Transfer.ID
 		to, repeated, err := p.Site.Once(c, func() (string, error) {
@@ -88,6 +110,10 @@ func (p *Pages) receive(c *gin.Context) {
 		v.Codes = slices.DeleteFunc(v.Codes, func(s string) bool { return s == f.Get("remove") })
 	default:
 		code := f.Get("code")
+		if noteCode.MatchString(NormalizeCode(code)) {
+			v.ScanError = l.T("This is the delivery note's code: scan the devices themselves.")
+			break
+		}
 		tag, ok := onTransfer(code)
 		switch {
 		case tag == "":
@@ -101,10 +127,6 @@ func (p *Pages) receive(c *gin.Context) {
 			v.Added = tag
 		}
 	}
-	for _, code := range v.Codes {
-		if _, ok := onTransfer(code); ok {
-			v.Received++
-		}
-	}
+	v.Received = received()
 	p.Site.Render(c, http.StatusOK, "reception", v)
 }

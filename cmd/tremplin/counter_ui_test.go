@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -224,7 +225,21 @@ func TestReceptionInBrowser(t *testing.T) {
 	for _, tag := range tags[1:] {
 		ui.Scan(tag, "#scan-added")
 	}
+	// The delivery note's own code is recognised, not an unexpected device
+	// (issue 27, item 9).
+	ui.Scan(fmt.Sprintf("T-%06d", transferID), "#scan-error")
+	if msg := ui.Text("#scan-error"); !strings.Contains(msg, "bon de livraison") || ui.Has("#scanned li:nth-child("+strconv.Itoa(len(tags))+")") {
+		t.Fatalf("the note's code at reception: %q", msg)
+	}
+	// Finishing with a device missing asks first, and says what follows.
 	ui.ClickText("Terminer la réception")
+	ui.Do(chromedp.WaitVisible("#confirm-missing"))
+	var before []string
+	svc.db.Table("devices").Where("tag IN ?", tags).Order("id").Pluck("state", &before)
+	if slices.ContainsFunc(before, func(s string) bool { return s != "in_transit" }) {
+		t.Fatalf("asking to finish changed the devices: %v", before)
+	}
+	ui.ClickText("Terminer quand même")
 	ui.Do(chromedp.WaitVisible("#flash"))
 	var states []string
 	svc.db.Table("devices").Where("tag IN ?", tags).Order("id").Pluck("state", &states)
