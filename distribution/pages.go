@@ -232,6 +232,13 @@ func (p *Pages) verify(c *gin.Context) {
 		p.Site.Render(c, status, "verify", &d)
 		return
 	}
+	// Something that cannot be a voucher's code (a device's tag, a command
+	// card) is said so, and counts nothing toward the limit.
+	if d.Code != "" && !VoucherShaped(d.Code) {
+		d.Errors = []string{p.Site.Lang(c).T("“%s” is not a voucher's code: scan the voucher (three groups of four characters).", d.Code)}
+		p.Site.Render(c, http.StatusUnprocessableEntity, "verify", &d)
+		return
+	}
 	if d.Code != "" {
 		v, err := p.Service.LookupVoucher(c.Request.Context(), caller, d.Code)
 		switch {

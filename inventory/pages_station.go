@@ -48,8 +48,10 @@ type stationView struct {
 	// Register offers to record an unknown IMEI or serial.
 	RegisterIMEI   string
 	RegisterSerial string
-	// Misread is a code that is neither known nor a plausible serial.
+	// Misread is a code that is neither known nor a plausible serial; Note
+	// a transfer's delivery note (scanned at a reception, not here).
 	Misread    bool
+	Note       bool
 	Donations  []Donation
 	Categories []string
 	PrintCount int
@@ -180,6 +182,10 @@ func (p *Pages) resolve(c *gin.Context, caller partners.Caller, v *stationView) 
 	}
 	if p.VoucherCode != nil && p.VoucherCode(v.Code) {
 		v.Voucher = true
+		return http.StatusOK, nil
+	}
+	if noteCode.MatchString(NormalizeCode(v.Code)) {
+		v.Note = true
 		return http.StatusOK, nil
 	}
 	v.Unknown = true

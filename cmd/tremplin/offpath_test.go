@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/url"
 	"regexp"
 	"strings"
@@ -588,5 +589,103 @@ func TestTransferRefusalsAndCancel(t *testing.T) {
 	svc.db.Table("transfers").Where("id = ?", draft.ID).Pluck("status", &status)
 	if status != "cancelled" {
 		t.Fatalf("after the confirmation the transfer is %s", status)
+	}
+}
+
+// TestScanAnythingAnywhere: on every page with a scan field, each kind of
+// code (a device's tag, IMEI and serial, a voucher's code, a command card, a
+// transfer's delivery note, a misread scan) is recognised for what it is,
+// and nothing is changed: no device moves, no lookup counts, no event is
+// written. The rule behind issue 27: a scan is never taken for something
+// else.
+func TestScanAnythingAnywhere(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	net, space, siteID := demoAccount(t, svc, "belleville@demo.tremplin.local")
+	var warehouse partners.DemoAccount
+	for _, a := range net.Accounts {
+		if a.Role == partners.RoleWarehouse {
+			warehouse = a
+		}
+	}
+	voucher, _, _ := strings.Cut(net.Vouchers[0], " ")
+	var whID int64
+	svc.db.Table("users").Where("email = ?", warehouse.Email).Pluck("organization_id", &whID)
+	device := func(site int64, where string) inventory.Device {
+		t.Helper()
+		var d inventory.Device
+		if err := svc.db.DB.Where("site_id = ? AND "+where, site).Order("id").Take(&d).Error; err != nil {
+			t.Fatalf("no device at %d with %s: %v", site, where, err)
+		}
+		return d
+	}
+	whTagged, whIMEI, whSerial := device(whID, "state = 'received'"), device(whID, "imei IS NOT NULL"), device(whID, "serial IS NOT NULL")
+	spTagged, spIMEI := device(siteID, "state = 'in_stock'"), device(siteID, "state = 'in_stock' AND imei IS NOT NULL")
+	const deviceFound, notVoucher = `id="device"`, "n'est pas le code d'un bon"
+
+	snapshot := func() string {
+		var events, failed, used int64
+		svc.db.Table("device_events").Count(&events)
+		svc.db.Table("audit_log").Where("action = ?", "voucher.lookup_failed").Count(&failed)
+		svc.db.Table("vouchers").Select("COALESCE(SUM(devices_used + recharges_used), 0)").Scan(&used)
+		var states []string
+		svc.db.Table("devices").Order("id").Pluck("state", &states)
+		return fmt.Sprint(events, failed, used, states)
+	}
+	before := snapshot()
+
+	whCookie := webLogin(t, h, warehouse.Email, warehouse.Password)
+	spCookie := webLogin(t, h, space.Email, space.Password)
+	cases := []struct {
+		page, kind, code, want string
+	}{
+		{"/poste", "tag", whTagged.Tag, deviceFound},
+		{"/poste", "IMEI", *whIMEI.IMEI, deviceFound},
+		{"/poste", "serial", *whSerial.Serial, deviceFound},
+		{"/poste", "voucher", voucher, `id="scan-voucher"`},
+		{"/poste", "command", "CMD-DIAG-A", "Scannez d'abord un appareil"},
+		{"/poste", "note", "T-000001", `id="scan-note"`},
+		{"/poste", "garbage", "X#É!!ZZ", `id="scan-misread"`},
+		{"/caisse", "tag", spTagged.Tag, "est un appareil"},
+		{"/caisse", "IMEI", *spIMEI.IMEI, "est un appareil"},
+		{"/caisse", "voucher", voucher, `id="voucher"`},
+		{"/caisse", "command", "CMD-DIAG-A", notVoucher},
+		{"/caisse", "note", "T-000001", notVoucher},
+		{"/caisse", "garbage", "X#É!!ZZ", notVoucher},
+		{"/verifier", "tag", spTagged.Tag, notVoucher},
+		{"/verifier", "IMEI", *spIMEI.IMEI, notVoucher},
+		{"/verifier", "voucher", voucher, `id="verify-result"`},
+		{"/verifier", "command", "CMD-DIAG-A", notVoucher},
+		{"/verifier", "note", "T-000001", notVoucher},
+		{"/verifier", "garbage", "X#É!!ZZ", notVoucher},
+	}
+	for _, c := range cases {
+		var body string
+		switch c.page {
+		case "/poste":
+			// What the scan form sends: a command is acted on, anything else
+			// looked up at /poste?code=.
+			r := noRedirect(t, "POST", h.URL+"/poste", url.Values{"code": {c.code}}, whCookie)
+			r.Body.Close()
+			next := r.Header.Get("Location")
+			flash := ""
+			for _, ck := range r.Cookies() {
+				if ck.Name == "tremplin_flash" {
+					flash, _ = url.QueryUnescape(ck.Value)
+				}
+			}
+			_, _, body = exchange(t, h, "GET", next, nil, whCookie)
+			body += flash
+		case "/caisse":
+			_, body = submit(t, h, "/caisse", url.Values{"code": {c.code}}, spCookie)
+		case "/verifier":
+			_, _, body = exchange(t, h, "GET", "/verifier?code="+url.QueryEscape(c.code), nil, spCookie)
+		}
+		if !strings.Contains(html.UnescapeString(body), c.want) {
+			t.Errorf("%s, a %s (%s): the page lacks %q", c.page, c.kind, c.code, c.want)
+		}
+	}
+	// The voucher looked up counts no failure; nothing moved.
+	if after := snapshot(); after != before {
+		t.Fatalf("scans changed the database:\nbefore %s\nafter  %s", before, after)
 	}
 }
