@@ -172,7 +172,7 @@ func (im *importRun) publish(ctx context.Context, tx gormImportTx) error {
 		SELECT ?, ?, ?, ?, serial, pin_sealed, pin_key_id, expires_on, 'available' FROM recharge_staging ORDER BY line`,
 		im.product.ID, im.product.OperatorID, im.res.ID, im.site.ID); err != nil {
 		if database.IsUniqueViolation(err) {
-			return apperr.Conflict("duplicate-serial", "cards of this file were imported meanwhile by someone else; nothing was imported: send the file again to see which lines")
+			return apperr.Conflict("cards-changed", "cards of this operator changed during the import; nothing was imported, send the file again")
 		}
 		return fmt.Errorf("store units: %w", err)
 	}

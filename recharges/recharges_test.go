@@ -290,6 +290,9 @@ func TestConcurrentImportsOfOverlappingFiles(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d files imported on %s", len(imported), len(files), testenv.Engine())
+	if t.Failed() {
+		t.Log(f.Logs.String()) // the server's log says what a 500 was
+	}
 }
 
 func TestImportHundredThousandLines(t *testing.T) {

@@ -199,8 +199,20 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 // GORM translates it, or straight from pgx (the bulk paths use pgx itself).
 func IsUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.Is(err, gorm.ErrDuplicatedKey) || (errors.As(err, &pgErr) && pgErr.Code == pgerrcode.UniqueViolation)
+	if errors.Is(err, gorm.ErrDuplicatedKey) || (errors.As(err, &pgErr) && pgErr.Code == pgerrcode.UniqueViolation) {
+		return true
+	}
+	// SQLite's own error, where GORM did not translate it (a row read with
+	// Row().Scan): SQLITE_CONSTRAINT_UNIQUE or _PRIMARYKEY.
+	var coded interface{ Code() int }
+	return errors.As(err, &coded) && (coded.Code() == sqliteConstraintUnique || coded.Code() == sqliteConstraintPrimaryKey)
 }
+
+// SQLite's extended result codes for a unique or primary key refused.
+const (
+	sqliteConstraintUnique     = 2067
+	sqliteConstraintPrimaryKey = 1555
+)
 
 // IsDeadlock tells whether PostgreSQL broke a deadlock by failing this
 // transaction: the work may be tried again.
