@@ -212,10 +212,10 @@ func (p *Pages) intakeFile(c *gin.Context) {
 		for i, d := range res.Devices {
 			ids[i] = d.ID
 		}
-		msg := l.T("%d devices registered from the file.", res.Imported)
+		msg := l.TN(int64(res.Imported), "%d devices registered from the file.", res.Imported)
 		if c.PostForm("print") != "" {
 			addToPrintList(c, ids...)
-			msg = l.T("%d devices registered from the file and put on the print list.", res.Imported)
+			msg = l.TN(int64(res.Imported), "%d devices registered from the file and put on the print list.", res.Imported)
 		}
 		web.Flash(c, msg, false)
 		return "/dons/" + strconv.FormatInt(id, 10), nil

@@ -262,7 +262,7 @@ func (p *Pages) importBatch(c *gin.Context) {
 			if err != nil {
 				return "", err
 			}
-			web.Flash(c, l.T("%d cards imported.", res.Imported), false)
+			web.Flash(c, l.TN(int64(res.Imported), "%d cards imported.", res.Imported), false)
 			return "/recharges", nil
 		})
 	}

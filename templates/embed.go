@@ -37,6 +37,8 @@ func funcs(l i18n.Lang, hashes map[string]string) template.FuncMap {
 		"t":     l.T,
 		"money": func(cents any) string { return l.Money(toInt(cents)) },
 		"num":   func(n any) string { return l.Number(toInt(n)) },
+		// tn says a message whose words follow the count n (« 1 appareil »).
+		"tn": func(n any, key string, args ...any) string { return l.TN(toInt(n), key, args...) },
 		"date": func(t any, loc *time.Location) string {
 			switch v := t.(type) {
 			case time.Time:

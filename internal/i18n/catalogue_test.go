@@ -128,3 +128,32 @@ func TestChoose(t *testing.T) {
 		}
 	}
 }
+
+// TestCountsAgree: a message said with TN takes its « one » form for one
+// thing (French: zero too) and its usual form otherwise; every « one » form
+// has its usual form in the catalogue.
+func TestCountsAgree(t *testing.T) {
+	for _, c := range []struct {
+		l    i18n.Lang
+		n    int64
+		want string
+	}{
+		{i18n.French, 1, "1 appareil enregistré depuis le fichier."},
+		{i18n.French, 0, "0 appareil enregistré depuis le fichier."},
+		{i18n.French, 2, "2 appareils enregistrés depuis le fichier."},
+		{i18n.English, 1, "1 device registered from the file."},
+		{i18n.English, 0, "0 devices registered from the file."},
+	} {
+		if got := c.l.TN(c.n, "%d devices registered from the file.", c.n); got != c.want {
+			t.Errorf("%s %d: %q, want %q", c.l, c.n, got, c.want)
+		}
+	}
+	if got := i18n.French.TN(1, "%d (%d valid)", 3, 1); got != "3 (1 valable)" {
+		t.Errorf("vouchers: %q", got)
+	}
+	for _, key := range i18n.OneFormKeys() {
+		if !i18n.Translated(key) {
+			t.Errorf("the « one » form of %q has no usual French form", key)
+		}
+	}
+}

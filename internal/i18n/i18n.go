@@ -79,6 +79,24 @@ func (l Lang) T(key string, args ...any) string {
 	return fmt.Sprintf(format, args...)
 }
 
+// TN says a message whose words follow a count n: the catalogue's « one »
+// form for a single thing (French: 0 and 1, « 1 appareil enregistré »;
+// English: 1), its usual form otherwise. The message's arguments are args.
+func (l Lang) TN(n int64, key string, args ...any) string {
+	one := n == 1
+	forms := englishOne
+	if l == French {
+		one, forms = n == 0 || n == 1, frenchOne
+	}
+	if format, ok := forms[key]; ok && one {
+		if len(args) == 0 {
+			return format
+		}
+		return fmt.Sprintf(format, args...)
+	}
+	return l.T(key, args...)
+}
+
 // Translated tells whether the French catalogue has key.
 func Translated(key string) bool {
 	_, ok := french[key]
@@ -189,4 +207,13 @@ func in(t time.Time, loc *time.Location) time.Time {
 func Named(key string) bool {
 	_, ok := english[key]
 	return ok
+}
+
+// OneFormKeys are the messages that have a « one » form, for the tests.
+func OneFormKeys() []string {
+	keys := make([]string, 0, len(frenchOne))
+	for k := range frenchOne {
+		keys = append(keys, k)
+	}
+	return keys
 }

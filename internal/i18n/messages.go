@@ -693,3 +693,18 @@ var french = map[string]string{
 	"per department, month and category; no figure under 5 people, nor one that could be worked out from the others": "par département, mois et catégorie ; aucun chiffre sous 5 personnes, ni aucun qui se déduirait des autres",
 	"Donors, each with their impact report": "Les donateurs, chacun avec son rapport d'impact",
 }
+
+// frenchOne and englishOne are the « one » forms of the messages said with
+// Lang.TN: the word after a count of one (French: zero too).
+var frenchOne = map[string]string{
+	"%d devices registered from the file.":                           "%d appareil enregistré depuis le fichier.",
+	"%d devices registered from the file and put on the print list.": "%d appareil enregistré depuis le fichier et mis sur la liste d'impression.",
+	"%d (%d valid)":      "%d (%d valable)",
+	"%d cards imported.": "%d carte importée.",
+}
+
+var englishOne = map[string]string{
+	"%d devices registered from the file.":                           "%d device registered from the file.",
+	"%d devices registered from the file and put on the print list.": "%d device registered from the file and put on the print list.",
+	"%d cards imported.":                                             "%d card imported.",
+}
