@@ -216,21 +216,12 @@ func (p *Pages) till(c *gin.Context) {
 	switch {
 	case f.Get("pay") != "":
 		req, err := p.saleRequest(c, caller, site, v.Code, f.Get("pay"), tags, qty)
-		if err != nil {
-			if lostPayment(err) {
-				return
-			}
-			if !saidToTheCounter(err) {
-				p.Site.Fail(c, err)
-				return
-			}
-			status, v.Error = http.StatusConflict, l.T("Not sold:")+" "+web.Say(l, err)
-			break
-		}
-		sale, _, err := p.Service.Sell(ctx, caller, v.Key, req)
 		if err == nil {
-			c.Redirect(http.StatusSeeOther, "/ventes/"+strconv.FormatInt(sale.ID, 10))
-			return
+			var sale SaleView
+			if sale, _, err = p.Service.Sell(ctx, caller, v.Key, req); err == nil {
+				c.Redirect(http.StatusSeeOther, "/ventes/"+strconv.FormatInt(sale.ID, 10))
+				return
+			}
 		}
 		if lostPayment(err) {
 			return

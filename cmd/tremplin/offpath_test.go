@@ -31,13 +31,7 @@ func TestRecycleIsAskedByScans(t *testing.T) {
 	h, svc, _ := newTestRouter(t)
 	n := newWarehouseNetwork(t, svc)
 	ctx := context.Background()
-	var marc int64
-	svc.db.Table("users").Where("email = ?", "marc@example.org").Pluck("id", &marc)
-	wh := partners.Caller{UserID: marc, Role: partners.RoleWarehouse, OrganizationID: n.warehouse.ID, OrganizationKind: partners.KindWarehouse}
-	don, err := svc.inventory.CreateDonation(ctx, wh, inventory.NewDonation{DonorID: n.donor.ID, WarehouseID: n.warehouse.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	wh, don := warehouseDonation(t, svc, n)
 	var tags []string
 	for _, c := range []inventory.Category{inventory.Desktop, inventory.Tablet, inventory.Smartphone} {
 		d, err := svc.inventory.RegisterDevice(ctx, wh, inventory.NewDevice{DonationID: don.ID, Category: c, Brand: "Marque", Model: "Modèle"})
@@ -404,13 +398,7 @@ func TestLabelsPrintWhatTheFieldsSay(t *testing.T) {
 	h, svc, _ := newTestRouter(t)
 	n := newWarehouseNetwork(t, svc)
 	ctx := context.Background()
-	var marc int64
-	svc.db.Table("users").Where("email = ?", "marc@example.org").Pluck("id", &marc)
-	wh := partners.Caller{UserID: marc, Role: partners.RoleWarehouse, OrganizationID: n.warehouse.ID, OrganizationKind: partners.KindWarehouse}
-	don, err := svc.inventory.CreateDonation(ctx, wh, inventory.NewDonation{DonorID: n.donor.ID, WarehouseID: n.warehouse.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	wh, don := warehouseDonation(t, svc, n)
 	if _, err := svc.inventory.RegisterDevice(ctx, wh, inventory.NewDevice{DonationID: don.ID, Category: inventory.Laptop, Brand: "Dell", Model: "Latitude"}); err != nil {
 		t.Fatal(err)
 	}
@@ -490,13 +478,7 @@ func TestSearchAndScansAsPeopleTypeThem(t *testing.T) {
 	h, svc, _ := newTestRouter(t)
 	n := newWarehouseNetwork(t, svc)
 	ctx := context.Background()
-	var marc int64
-	svc.db.Table("users").Where("email = ?", "marc@example.org").Pluck("id", &marc)
-	wh := partners.Caller{UserID: marc, Role: partners.RoleWarehouse, OrganizationID: n.warehouse.ID, OrganizationKind: partners.KindWarehouse}
-	don, err := svc.inventory.CreateDonation(ctx, wh, inventory.NewDonation{DonorID: n.donor.ID, WarehouseID: n.warehouse.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	wh, don := warehouseDonation(t, svc, n)
 	d, err := svc.inventory.RegisterDevice(ctx, wh, inventory.NewDevice{DonationID: don.ID, Category: inventory.Smartphone, Brand: "Fairphone", Model: "3"})
 	if err != nil {
 		t.Fatal(err)
@@ -550,13 +532,7 @@ func TestTransferRefusalsAndCancel(t *testing.T) {
 	h, svc, _ := newTestRouter(t)
 	n := newWarehouseNetwork(t, svc)
 	ctx := context.Background()
-	var marc int64
-	svc.db.Table("users").Where("email = ?", "marc@example.org").Pluck("id", &marc)
-	wh := partners.Caller{UserID: marc, Role: partners.RoleWarehouse, OrganizationID: n.warehouse.ID, OrganizationKind: partners.KindWarehouse}
-	don, err := svc.inventory.CreateDonation(ctx, wh, inventory.NewDonation{DonorID: n.donor.ID, WarehouseID: n.warehouse.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	wh, don := warehouseDonation(t, svc, n)
 	d := readyDevice(t, svc, wh, don.ID)
 	draft, err := svc.inventory.CreateTransfer(ctx, wh, inventory.NewTransfer{FromSiteID: n.warehouse.ID, ToSiteID: n.space.ID, DeviceIDs: []int64{d.ID}})
 	if err != nil {
@@ -688,4 +664,18 @@ func TestScanAnythingAnywhere(t *testing.T) {
 	if after := snapshot(); after != before {
 		t.Fatalf("scans changed the database:\nbefore %s\nafter  %s", before, after)
 	}
+}
+
+// warehouseDonation is Marc's caller at the warehouse of newWarehouseNetwork
+// and a donation received there, for tests that register devices.
+func warehouseDonation(t *testing.T, svc *services, n warehouseNetwork) (partners.Caller, inventory.DonationView) {
+	t.Helper()
+	var marc int64
+	svc.db.Table("users").Where("email = ?", "marc@example.org").Pluck("id", &marc)
+	wh := partners.Caller{UserID: marc, Role: partners.RoleWarehouse, OrganizationID: n.warehouse.ID, OrganizationKind: partners.KindWarehouse}
+	don, err := svc.inventory.CreateDonation(context.Background(), wh, inventory.NewDonation{DonorID: n.donor.ID, WarehouseID: n.warehouse.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wh, don
 }
