@@ -234,8 +234,11 @@ func (p *Pages) verify(c *gin.Context) {
 	}
 	// Something that cannot be a voucher's code (a device's tag, a command
 	// card) is said so, and counts nothing toward the limit.
-	if d.Code != "" && !VoucherShaped(d.Code) {
-		d.Errors = []string{p.Site.Lang(c).T("“%s” is not a voucher's code: scan the voucher (three groups of four characters).", d.Code)}
+	if said, err := p.notAVoucher(c, caller, d.Code); err != nil {
+		p.Site.Fail(c, err)
+		return
+	} else if said != "" {
+		d.Errors = []string{said}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "verify", &d)
 		return
 	}

@@ -126,17 +126,11 @@ func (p *Pages) till(c *gin.Context) {
 		// A device or anything else that is not a voucher's code is said
 		// for what it is and counts nothing toward the limit of unknown
 		// codes: before, 21 device tags scanned first locked the counter.
-		if code != "" && !VoucherShaped(code) {
-			d, err := p.Service.inventory.FindByCode(ctx, caller, code)
-			switch {
-			case err == nil:
-				v.Error = l.T("%s is a device: scan the person's voucher first, then the device.", d.Tag)
-			case errors.Is(err, apperr.ErrNotFound):
-				v.Error = l.T("“%s” is not a voucher's code: scan the voucher (three groups of four characters).", code)
-			default:
-				p.Site.Fail(c, err)
-				return
-			}
+		if said, err := p.notAVoucher(c, caller, code); err != nil {
+			p.Site.Fail(c, err)
+			return
+		} else if said != "" {
+			v.Error = said
 			p.Site.Render(c, http.StatusUnprocessableEntity, "counter", v)
 			return
 		}
@@ -291,6 +285,33 @@ func (p *Pages) till(c *gin.Context) {
 		return
 	}
 	p.Site.Render(c, status, "counter", v)
+}
+
+// notAVoucher says what a code scanned where a voucher is expected is, when
+// it is not a voucher's: a device (its tag, IMEI or serial, even a serial
+// of twelve letters and digits that fails a voucher's check symbol), or
+// anything that cannot be a voucher's code. Neither is looked up as a
+// voucher nor counts toward the limit of unknown codes: before, 21 device
+// tags scanned first locked the counter. "" is a code to look up.
+func (p *Pages) notAVoucher(c *gin.Context, caller partners.Caller, code string) (string, error) {
+	if code == "" {
+		return "", nil
+	}
+	shaped := VoucherShaped(code)
+	if _, err := NormalizeCode(code); shaped && err == nil {
+		return "", nil
+	}
+	l := p.Site.Lang(c)
+	d, err := p.Service.inventory.FindByCode(c.Request.Context(), caller, code)
+	switch {
+	case err == nil:
+		return l.T("%s is a device: scan the person's voucher first, then the device.", d.Tag), nil
+	case !errors.Is(err, apperr.ErrNotFound) && !errors.Is(err, apperr.ErrForbidden): // a prescriber sees no device
+		return "", err
+	case !shaped:
+		return l.T("“%s” is not a voucher's code: scan the voucher (three groups of four characters).", code), nil
+	}
+	return "", nil // a voucher's code mistyped: the lookup says so, and counts it
 }
 
 func maps(m map[int64]int) map[int64]int {

@@ -596,6 +596,14 @@ func TestScanAnythingAnywhere(t *testing.T) {
 	}
 	whTagged, whIMEI, whSerial := device(whID, "state = 'received'"), device(whID, "imei IS NOT NULL"), device(whID, "serial IS NOT NULL")
 	spTagged, spIMEI := device(siteID, "state = 'in_stock'"), device(siteID, "state = 'in_stock' AND imei IS NOT NULL")
+	// A serial shaped like a voucher's code (twelve letters and digits), at
+	// the space: set on one of its devices for the test.
+	spSerial := device(siteID, "state = 'in_stock' AND imei IS NULL")
+	twelve := "SN0LIO123456" // 0, L, I and O: never a voucher's, whatever its check
+	if err := svc.db.Table("devices").Where("id = ?", spSerial.ID).Update("serial", twelve).Error; err != nil {
+		t.Fatal(err)
+	}
+	spSerial.Serial = &twelve
 	const deviceFound, notVoucher = `id="device"`, "n'est pas le code d'un bon"
 
 	snapshot := func() string {
@@ -623,12 +631,13 @@ func TestScanAnythingAnywhere(t *testing.T) {
 		{"/poste", "garbage", "X#É!!ZZ", `id="scan-misread"`},
 		{"/caisse", "tag", spTagged.Tag, "est un appareil"},
 		{"/caisse", "IMEI", *spIMEI.IMEI, "est un appareil"},
+		{"/caisse", "twelve-letter serial", *spSerial.Serial, "est un appareil"},
 		{"/caisse", "voucher", voucher, `id="voucher"`},
 		{"/caisse", "command", "CMD-DIAG-A", notVoucher},
 		{"/caisse", "note", "T-000001", notVoucher},
 		{"/caisse", "garbage", "X#É!!ZZ", notVoucher},
-		{"/verifier", "tag", spTagged.Tag, notVoucher},
-		{"/verifier", "IMEI", *spIMEI.IMEI, notVoucher},
+		{"/verifier", "tag", spTagged.Tag, "est un appareil"},
+		{"/verifier", "IMEI", *spIMEI.IMEI, "est un appareil"},
 		{"/verifier", "voucher", voucher, `id="verify-result"`},
 		{"/verifier", "command", "CMD-DIAG-A", notVoucher},
 		{"/verifier", "note", "T-000001", notVoucher},
