@@ -181,6 +181,7 @@ var french = map[string]string{
 	"%d device(s) of this transfer were not scanned. Finishing now reports them missing: the warehouse sees them on the transfer, to look for them or record them lost.": "%d appareil(s) de ce transfert n'ont pas été scannés. Terminer maintenant les signale manquants : l'entrepôt les voit sur le transfert, pour les chercher ou les déclarer perdus.",
 	"Finish anyway": "Terminer quand même",
 	"This is a transfer's delivery note: it is scanned at the reception of the transfer, not at this station.": "C'est le bon de livraison d'un transfert : il se scanne à la réception du transfert, pas à ce poste.",
+	"%s is no longer found at this site: take it out of the basket":                                            "%s n'est plus dans ce site : retirez-le du panier",
 	"Scan a reason card, or type the reason in words.":                                                         "Scannez une carte motif, ou tapez le motif en mots.",
 	"%s: scan RECYC first, then the reason card.":                                                              "%s : scannez d'abord RECYC, puis la carte motif.",
 	"Scan a reason card": "Scannez une carte motif", "Scan RECYC again to confirm": "Scannez RECYC encore pour confirmer",
