@@ -166,7 +166,9 @@ func (p *Pages) intakeOne(c *gin.Context) {
 		}
 		msg := l.T("%s registered.", d.Tag)
 		if f.Get("print") != "" {
-			msg = l.T("%s registered and put on the print list (%d).", d.Tag, addToPrintList(c, d.ID))
+			// Printed at once, from the page the scanner stays on.
+			web.PrintNext(c, "/appareils/"+url.PathEscape(d.Tag)+"/etiquette.pdf")
+			msg = l.T("%s registered: its label is printing.", d.Tag)
 		}
 		web.Flash(c, msg, false)
 		q := url.Values{"category": {string(nd.Category)}, "brand": {strings.TrimSpace(nd.Brand)}, "model": {strings.TrimSpace(nd.Model)}}

@@ -6,12 +6,15 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/i18n"
 	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/recharges"
 )
 
 // receptionView is a shipped transfer being received: what was scanned so
@@ -27,7 +30,27 @@ type receptionView struct {
 	// Missing is how many devices were not scanned when finish was asked:
 	// the page asks to confirm before reporting them missing.
 	Missing int
+	// Cards are the recharge products the transfer still carries, each
+	// with the number the site typed after counting its packs.
+	Cards []cardCount
+	// Short are the products counted short when finish was asked, asked
+	// to confirm with the devices.
+	Short []cardCount
+	// Confirm is set when the page asks to confirm an incomplete reception.
+	Confirm bool
 }
+
+// cardCount is a product's cards on the way and what was counted of them.
+type cardCount struct {
+	recharges.InTransitLine
+	Field   string
+	Value   string
+	Counted int
+	Error   string
+}
+
+// Shortfall is how many cards were not counted.
+func (c cardCount) Shortfall() int { return c.Quantity - c.Counted }
 
 // noteCode is the code printed on a transfer's delivery note (T-000042).
 var noteCode = regexp.MustCompile(`^T-?[0-9]{6}$`)
@@ -47,7 +70,39 @@ func (p *Pages) reception(c *gin.Context, caller partners.Caller, v *receptionVi
 	if site, err := p.Partners.Site(c.Request.Context(), v.Transfer.FromSiteID); err == nil {
 		v.From = site.Name
 	}
+	for _, w := range v.Transfer.Waiting {
+		field := "cards_" + strconv.FormatInt(w.ProductID, 10)
+		v.Cards = append(v.Cards, cardCount{InTransitLine: w, Field: field, Value: strings.TrimSpace(c.PostForm(field))})
+	}
+	for _, d := range v.Transfer.Devices {
+		if d.Received {
+			v.Received++
+		}
+	}
 	return nil
+}
+
+// countCards reads the typed counts: each is required, a whole number
+// from 0 to what was shipped. ok is false when one is not.
+func countCards(l i18n.Lang, cards []cardCount) ([]RechargeLine, bool) {
+	ok := true
+	lines := make([]RechargeLine, 0, len(cards))
+	for i := range cards {
+		cc := &cards[i]
+		n, err := strconv.Atoi(cc.Value)
+		switch {
+		case cc.Value == "":
+			cc.Error = l.T("Count the cards of %s that arrived and type the number (0 if none).", cc.ProductName)
+		case err != nil || n < 0 || n > cc.Quantity:
+			cc.Error = l.T("Type a number from 0 to %d: the cards of %s shipped on this transfer.", cc.Quantity, cc.ProductName)
+		default:
+			cc.Counted = n
+			lines = append(lines, RechargeLine{ProductID: cc.ProductID, Quantity: n})
+			continue
+		}
+		ok = false
+	}
+	return lines, ok
 }
 
 func (p *Pages) receptionPage(c *gin.Context) {
@@ -82,17 +137,39 @@ func (p *Pages) receive(c *gin.Context) {
 		}
 		return n
 	}
+	already := v.Received
+	var counted []RechargeLine
+	finishing := f.Get("op") == "finish"
+	if finishing {
+		var ok bool
+		if counted, ok = countCards(l, v.Cards); !ok {
+			v.Received = already + received()
+			p.Site.Render(c, http.StatusUnprocessableEntity, "reception", v)
+			return
+		}
+		for _, cc := range v.Cards {
+			if cc.Shortfall() > 0 {
+				v.Short = append(v.Short, cc)
+			}
+		}
+	}
+	pending := len(v.Transfer.Devices) - already
 	switch {
-	case f.Get("op") == "finish" && f.Get("confirm") == "" && received() < len(v.Transfer.Devices):
-		// Devices not scanned are reported missing for good: asked first.
-		v.Received = received()
-		v.Missing = len(v.Transfer.Devices) - v.Received
+	case finishing && f.Get("confirm") == "" && (received() < pending || len(v.Short) > 0):
+		// What was not scanned or counted is reported missing: asked first.
+		v.Received = already + received()
+		v.Missing = pending - received()
+		v.Confirm = true
 		p.Site.Render(c, http.StatusOK, "reception", v)
 		return
-	case f.Get("op") == "finish":
+	case finishing:
 		id := v.Transfer.ID
+		in := Scanned{Codes: v.Codes}
+		if len(v.Cards) > 0 {
+			in.Recharges = counted
+		}
 		to, repeated, err := p.Site.Once(c, func() (string, error) {
-			_, err := p.Service.ReceiveTransfer(c.Request.Context(), caller, id, Scanned{Codes: v.Codes})
+			_, err := p.Service.ReceiveTransfer(c.Request.Context(), caller, id, in)
 			return "/transferts/" + strconv.FormatInt(id, 10), err
 		})
 		if err != nil {
@@ -104,7 +181,11 @@ func (p *Pages) receive(c *gin.Context) {
 			p.Site.Fail(c, err)
 			return
 		}
-		p.Site.Done(c, to, repeated, l.T("Reception recorded: what was scanned is on the shelves."))
+		msg := l.T("Reception recorded: what was scanned is on the shelves.")
+		if f.Get("confirm") != "" {
+			msg = l.T("Reception recorded. What did not arrive is reported missing on the transfer: the sending site sees it.")
+		}
+		p.Site.Done(c, to, repeated, msg)
 		return
 	case f.Get("remove") != "":
 		v.Codes = slices.DeleteFunc(v.Codes, func(s string) bool { return s == f.Get("remove") })
@@ -115,6 +196,12 @@ func (p *Pages) receive(c *gin.Context) {
 			break
 		}
 		tag, ok := onTransfer(code)
+		if !ok && tag != "" && len(v.Cards) > 0 {
+			if name, card, err := p.Recharges.CardOnTransfer(p.Service.db.WithContext(c.Request.Context()), v.Transfer.ID, code); err == nil && card {
+				v.ScanError = l.T("This is a recharge card of %s: count the cards in their packs and type the number below, rather than scanning them.", name)
+				break
+			}
+		}
 		switch {
 		case tag == "":
 		case slices.Contains(v.Codes, tag):
@@ -127,6 +214,6 @@ func (p *Pages) receive(c *gin.Context) {
 			v.Added = tag
 		}
 	}
-	v.Received = received()
+	v.Received = already + received()
 	p.Site.Render(c, http.StatusOK, "reception", v)
 }

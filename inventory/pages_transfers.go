@@ -249,7 +249,9 @@ func (p *Pages) transfer(c *gin.Context) {
 		return
 	}
 	v.CanShip = v.Transfer.Status == TransferDraft && caller.CheckSite(v.Transfer.FromSiteID) == nil
-	v.CanReceive = v.Transfer.Status == TransferShipped && caller.CheckSite(v.Transfer.ToSiteID) == nil
+	// A reception with something missing stays open to what arrives later.
+	late := v.Transfer.Status == TransferReceived && (len(v.Transfer.Missing) > 0 || len(v.Transfer.MissingRecharges) > 0)
+	v.CanReceive = (v.Transfer.Status == TransferShipped || late) && caller.CheckSite(v.Transfer.ToSiteID) == nil
 	p.Site.Render(c, http.StatusOK, "transfer", v)
 }
 

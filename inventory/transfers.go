@@ -14,6 +14,7 @@ import (
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/recharges"
 	"github.com/tremplin/tremplin/reports/figures"
 )
 
@@ -54,6 +55,10 @@ func (transferDevice) TableName() string { return "transfer_devices" }
 // Scanned is what a site scanned: tags, serials or IMEIs, as the scanner typed them.
 type Scanned struct {
 	Codes []string `json:"codes"`
+	// Recharges are the cards counted on arrival, by product; absent, every
+	// card shipped arrived (sealed packs). A product counted short keeps
+	// the rest in transit, reported missing.
+	Recharges []RechargeLine `json:"recharges"`
 }
 
 // RechargeLine is a quantity of one recharge product on a transfer.
@@ -80,10 +85,15 @@ type TransferItem struct {
 // TransferView is a transfer with its items.
 type TransferView struct {
 	Transfer
-	Devices    []TransferItem `json:"devices"`
-	Recharges  []RechargeLine `json:"recharges"`
-	Missing    []DeviceRef    `json:"missing"`
-	Unexpected []string       `json:"unexpected"`
+	Devices   []TransferItem `json:"devices"`
+	Recharges []RechargeLine `json:"recharges"`
+	Missing   []DeviceRef    `json:"missing"`
+	// MissingRecharges are the cards shipped and not counted on arrival.
+	MissingRecharges []RechargeLine `json:"missing_recharges"`
+	Unexpected       []string       `json:"unexpected"`
+	// Waiting is what cards the transfer still carries (serial ranges),
+	// for the reception page and the missing cards' serials.
+	Waiting []recharges.InTransitLine `json:"-"`
 	// Received lists what the last receive call put in stock.
 	Received []DeviceRef `json:"received,omitempty"`
 }
@@ -327,6 +337,19 @@ func (s *Service) transferView(ctx context.Context, db *gorm.DB, t Transfer) (Tr
 	if view.Recharges == nil {
 		view.Recharges = []RechargeLine{}
 	}
+	view.MissingRecharges = []RechargeLine{}
+	if len(view.Recharges) > 0 && (t.Status == TransferShipped || t.Status == TransferReceived) {
+		waiting, err := s.recharges.InTransit(db, t.ID)
+		if err != nil {
+			return view, err
+		}
+		view.Waiting = waiting
+		for _, w := range waiting {
+			if t.Status == TransferReceived {
+				view.MissingRecharges = append(view.MissingRecharges, RechargeLine{ProductID: w.ProductID, Quantity: w.Quantity})
+			}
+		}
+	}
 	_ = json.Unmarshal([]byte(t.Unexpected), &view.Unexpected)
 	return view, nil
 }
@@ -524,8 +547,15 @@ func (s *Service) ReceiveTransfer(ctx context.Context, c partners.Caller, id int
 		if err := fig.Flush(tx); err != nil {
 			return err
 		}
-		// Recharge cards travel in sealed packs: they arrive all together.
-		if err := s.recharges.Receive(tx, id, t.ToSiteID); err != nil {
+		// Cards arrive as counted, by product; uncounted, all of them.
+		var counted map[int64]int
+		if in.Recharges != nil {
+			counted = map[int64]int{}
+			for _, r := range in.Recharges {
+				counted[r.ProductID] += r.Quantity
+			}
+		}
+		if err := s.recharges.Receive(tx, id, t.ToSiteID, counted); err != nil {
 			return err
 		}
 		un, _ := json.Marshal(unexpected)

@@ -3,6 +3,9 @@ package recharges
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -71,14 +74,85 @@ func (s *Service) Ship(tx *gorm.DB, transferID, productID, fromSiteID int64, qty
 	return nil
 }
 
-// Receive makes a transfer's cards available at its destination: they
-// travel in sealed packs and arrive all together.
-func (s *Service) Receive(tx *gorm.DB, transferID, toSiteID int64) error {
-	if err := tx.Table("recharge_units").Where("transfer_id = ? AND status = ?", transferID, UnitInTransit).
-		Updates(map[string]any{"status": UnitAvailable, "site_id": toSiteID}).Error; err != nil {
-		return fmt.Errorf("receive recharges of transfer %d: %w", transferID, err)
+// Receive makes a transfer's cards available at its destination. counted
+// is what the site counted on arrival, by product; nil means every card
+// arrived (the sealed packs were not opened). A product counted short keeps
+// its last cards by serial in transit on the transfer, reported missing:
+// packs are in serial order, so what is missing is the end of a range, and
+// a later count (a second box) receives them.
+func (s *Service) Receive(tx *gorm.DB, transferID, toSiteID int64, counted map[int64]int) error {
+	if counted == nil {
+		if err := tx.Table("recharge_units").Where("transfer_id = ? AND status = ?", transferID, UnitInTransit).
+			Updates(map[string]any{"status": UnitAvailable, "site_id": toSiteID}).Error; err != nil {
+			return fmt.Errorf("receive recharges of transfer %d: %w", transferID, err)
+		}
+		return nil
+	}
+	waiting, err := s.InTransit(tx, transferID)
+	if err != nil {
+		return err
+	}
+	left := map[int64]int{}
+	for _, l := range waiting {
+		left[l.ProductID] = l.Quantity
+	}
+	pids := slices.Sorted(maps.Keys(counted))
+	v := &apperr.ValidationError{}
+	for _, pid := range pids {
+		n := counted[pid]
+		switch {
+		case n < 0:
+			v.Field("recharges", "a count cannot be negative (product %d: %d)", pid, n)
+		case n > left[pid]:
+			v.Field("recharges", "%d card(s) of product %d counted, %d on the way", n, pid, left[pid])
+		}
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	for _, pid := range pids {
+		n := counted[pid]
+		if n == 0 {
+			continue
+		}
+		var ids []int64
+		if err := tx.Table("recharge_units").Where("transfer_id = ? AND product_id = ? AND status = ?", transferID, pid, UnitInTransit).
+			Order("serial, id").Limit(n).Pluck("id", &ids).Error; err != nil {
+			return fmt.Errorf("cards of product %d on transfer %d: %w", pid, transferID, err)
+		}
+		res := tx.Table("recharge_units").Where("id IN ? AND status = ?", ids, UnitInTransit).
+			Updates(map[string]any{"status": UnitAvailable, "site_id": toSiteID})
+		if res.Error != nil {
+			return fmt.Errorf("receive recharges of transfer %d: %w", transferID, res.Error)
+		}
+		if int(res.RowsAffected) != n {
+			return apperr.Conflict("invalid-transition", "cards of product %d on transfer %d were received meanwhile; count again", pid, transferID)
+		}
 	}
 	return nil
+}
+
+// InTransitLine is how many cards of a product a transfer still carries:
+// not yet counted on arrival, with the range of their serials.
+type InTransitLine struct {
+	ProductID   int64  `json:"product_id"`
+	ProductName string `json:"-"`
+	Quantity    int    `json:"quantity"`
+	FirstSerial string `json:"-"`
+	LastSerial  string `json:"-"`
+}
+
+// InTransit lists the cards a transfer still carries, by product.
+func (s *Service) InTransit(db *gorm.DB, transferID int64) ([]InTransitLine, error) {
+	var out []InTransitLine
+	if err := db.Table("recharge_units u").Select("u.product_id, p.name AS product_name, COUNT(*) AS quantity, "+
+		"MIN(u.serial) AS first_serial, MAX(u.serial) AS last_serial").
+		Joins("JOIN recharge_products p ON p.id = u.product_id").
+		Where("u.transfer_id = ? AND u.status = ?", transferID, UnitInTransit).
+		Group("u.product_id, p.name").Order("u.product_id").Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("cards in transit on transfer %d: %w", transferID, err)
+	}
+	return out, nil
 }
 
 // ShippedLine is what a transfer carries of one product, for its delivery
@@ -101,4 +175,19 @@ func (s *Service) Shipped(db *gorm.DB, transferID int64) ([]ShippedLine, error) 
 		return nil, fmt.Errorf("cards of transfer %d: %w", transferID, err)
 	}
 	return out, nil
+}
+
+// CardOnTransfer says whether a scanned code is the serial of a card a
+// transfer carries, and of which product: a reception recognises a card
+// scanned where devices are expected.
+func (s *Service) CardOnTransfer(db *gorm.DB, transferID int64, serial string) (string, bool, error) {
+	var name []string
+	if err := db.Table("recharge_units u").Select("p.name").Joins("JOIN recharge_products p ON p.id = u.product_id").
+		Where("u.transfer_id = ? AND u.serial = ?", transferID, strings.TrimSpace(serial)).Limit(1).Pluck("p.name", &name).Error; err != nil {
+		return "", false, fmt.Errorf("card %q on transfer %d: %w", serial, transferID, err)
+	}
+	if len(name) == 0 {
+		return "", false, nil
+	}
+	return name[0], true, nil
 }

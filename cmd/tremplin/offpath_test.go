@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -687,4 +688,67 @@ func warehouseDonation(t *testing.T, svc *services, n warehouseNetwork) (partner
 		t.Fatal(err)
 	}
 	return wh, don
+}
+
+// TestRegisterAndPrintPrints (issue 27, item 12): « Enregistrer et
+// imprimer » prints the new device's label at once, from a frame of the
+// page the scanner stays on, the focus still in the scan field; a reload
+// does not print it again, and nothing goes on the print list. Before, the
+// button only put the device on the print list.
+func TestRegisterAndPrintPrints(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	n := newWarehouseNetwork(t, svc)
+	_, don := warehouseDonation(t, svc, n)
+	ui := testenv.NewUI(t, h.URL, 20*time.Second)
+	ui.Login("marc@example.org", uiPassword)
+	ui.Open(fmt.Sprintf("/dons/%d?category=smartphone&brand=Fairphone&model=4", don.ID), "#intake-form")
+	ui.Do(chromedp.SendKeys("#code", "356938035643809"), chromedp.Click("#register-print"), chromedp.WaitReady("#print-frame"))
+	var tag string
+	svc.db.Table("devices").Where("imei = ?", "356938035643809").Pluck("tag", &tag)
+	if tag == "" {
+		t.Fatal("the device was not registered")
+	}
+	label := "/appareils/" + tag + "/etiquette.pdf"
+	if src := ui.EvalString(`document.getElementById("print-frame").getAttribute("src")`); src != label {
+		t.Fatalf("the page prints %q, want %q", src, label)
+	}
+	// The frame loaded the label: a refused frame would be another origin's
+	// error page, which a script of the page cannot read.
+	loaded := `(function(){try{return document.getElementById("print-frame").contentWindow.location.pathname}catch(e){return "refused"}})()`
+	ui.Do(chromedp.Poll[chromedp.Void](loaded+` === "`+label+`"`, chromedp.WithPollingTimeout(10*time.Second)))
+	if ui.Focused() != "code" {
+		t.Fatalf("after printing the focus is on %q, not the scan field", ui.Focused())
+	}
+	if msg := ui.Text("#flash"); !strings.Contains(msg, tag+" enregistré : son étiquette s'imprime.") || !ui.Has("#print-again") {
+		t.Fatalf("the status area says %q", msg)
+	}
+	cookie := ui.Cookie(partners.SessionCookie)
+	symbols := testenv.DecodePDF(t, getPDF(t, h.URL+label, cookie))
+	if len(symbols) == 0 || symbols[0].Data != tag {
+		t.Fatalf("the printed label decodes as %v, want %s", symbols, tag)
+	}
+	ui.Open(fmt.Sprintf("/dons/%d", don.ID), "#intake-form")
+	if ui.Has("#print-frame") {
+		t.Fatal("opening the page again prints the label again")
+	}
+	ui.Open("/poste", "#print-list")
+	if got := ui.Text("#print-list"); !strings.Contains(got, "(0)") {
+		t.Fatalf("the printed label also went on the print list: %q", got)
+	}
+	// The label may be framed by this site only.
+	req, _ := http.NewRequest(http.MethodGet, h.URL+label, nil)
+	req.AddCookie(cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if xfo, csp := resp.Header.Get("X-Frame-Options"), resp.Header.Get("Content-Security-Policy"); xfo != "SAMEORIGIN" ||
+		!strings.Contains(csp, "frame-ancestors 'self'") {
+		t.Fatalf("the label's framing headers: %q, %q", xfo, csp)
+	}
+	page := h.Do(http.MethodGet, fmt.Sprintf("/dons/%d", don.ID), "", nil)
+	if xfo := page.Header.Get("X-Frame-Options"); xfo != "DENY" {
+		t.Fatalf("a page may be framed: %q", xfo)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -37,6 +38,13 @@ func SendFile(c *gin.Context, filename, contentType string, b []byte, inline boo
 	}
 	c.Header("Content-Disposition", disposition)
 	c.Header("Cache-Control", "no-store")
+	if inline && contentType == "application/pdf" {
+		// A page of this site may print a PDF from a frame of its own
+		// (« Enregistrer et imprimer »); no other site may frame it.
+		c.Header("X-Frame-Options", "SAMEORIGIN")
+		c.Header("Content-Security-Policy", strings.Replace(c.Writer.Header().Get("Content-Security-Policy"),
+			"frame-ancestors 'none'", "frame-ancestors 'self'", 1))
+	}
 	c.Data(http.StatusOK, contentType, b)
 }
 

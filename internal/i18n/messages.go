@@ -375,7 +375,24 @@ var french = map[string]string{
 
 	// Reception of a transfer.
 	"Receive it by scanning": "Le réceptionner en scannant", "Reception of transfer #%d": "Réception du transfert n° %d",
-	"From %s, shipped on %s.": "Depuis %s, expédié le %s.",
+	"From %s, shipped on %s.":               "Depuis %s, expédié le %s.",
+	"%s registered: its label is printing.": "%s enregistré : son étiquette s'imprime.",
+	"Open the PDF again":                    "Rouvrir le PDF",
+	"Document being printed":                "Document en cours d'impression",
+	"Recharge cards: how many arrived?":     "Cartes de recharge : combien sont arrivées ?",
+	"Open the packs, count the cards of each product and type the number. What is not counted is reported missing.": "Ouvrez les paquets, comptez les cartes de chaque produit et tapez le nombre. Ce qui n'est pas compté est signalé manquant.",
+	"%d cards shipped": "%d cartes expédiées",
+	"%d card(s) of %s were not counted (%d shipped, %d counted): finishing now reports them missing on the transfer; the sending site sees them.": "%d cartes de %s n'ont pas été comptées (%d expédiées, %d comptées) : terminer maintenant les signale manquantes sur le transfert ; le site expéditeur les voit.",
+	"Count the cards of %s that arrived and type the number (0 if none).":                                                                         "Comptez les cartes de %s arrivées et tapez leur nombre (0 s'il n'y en a aucune).",
+	"Type a number from 0 to %d: the cards of %s shipped on this transfer.":                                                                       "Tapez un nombre de 0 à %d : les cartes de %s expédiées sur ce transfert.",
+	"Reception recorded. What did not arrive is reported missing on the transfer: the sending site sees it.":                                      "Réception enregistrée. Ce qui n'est pas arrivé est signalé manquant sur le transfert : le site expéditeur le voit.",
+	"This is a recharge card of %s: count the cards in their packs and type the number below, rather than scanning them.":                         "C'est une carte de recharge %s : comptez les cartes dans leurs paquets et tapez le nombre ci-dessous, plutôt que de les scanner.",
+	"Receive what arrived later":                                              "Réceptionner ce qui est arrivé depuis",
+	"Cards missing at reception":                                              "Cartes manquantes à la réception",
+	"%d card(s) of %s, serials %s to %s":                                      "%d cartes de %s, numéros %s à %s",
+	"a count cannot be negative (product %d: %d)":                             "un nombre ne peut pas être négatif (produit %d : %d)",
+	"%d card(s) of product %d counted, %d on the way":                         "%d cartes du produit %d comptées, %d en route",
+	"cards of product %d on transfer %d were received meanwhile; count again": "les cartes du produit %d du transfert %d ont été réceptionnées entre-temps ; recomptez",
 	"Scan each device that arrived, then finish: what was scanned goes on your shelves, what was not is reported missing.": "Scannez chaque appareil arrivé, puis terminez : ce qui est scanné va sur vos étagères, le reste est signalé manquant.",
 	"%d / %d received": "%d / %d reçus", "Finish the reception": "Terminer la réception",
 	"%s is not on this transfer: it will be reported as unexpected.": "%s n'est pas sur ce transfert : il sera signalé comme inattendu.",
@@ -698,6 +715,10 @@ var french = map[string]string{
 // frenchOne and englishOne are the « one » forms of the messages said with
 // Lang.TN: the word after a count of one (French: zero too).
 var frenchOne = map[string]string{
+	"%d cards shipped": "%d carte expédiée",
+	"%d card(s) of %s were not counted (%d shipped, %d counted): finishing now reports them missing on the transfer; the sending site sees them.": "%d carte de %s n'a pas été comptée (%d expédiées, %d comptées) : terminer maintenant la signale manquante sur le transfert ; le site expéditeur la voit.",
+	"%d card(s) of %s, serials %s to %s": "%d carte de %s, numéro %s%.0s", // the last serial is the first
+	"%d device(s) of this transfer were not scanned. Finishing now reports them missing: the warehouse sees them on the transfer, to look for them or record them lost.": "%d appareil de ce transfert n'a pas été scanné. Terminer maintenant le signale manquant : l'entrepôt le voit sur le transfert, pour le chercher ou le déclarer perdu.",
 	"%d devices registered from the file.":                           "%d appareil enregistré depuis le fichier.",
 	"%d devices registered from the file and put on the print list.": "%d appareil enregistré depuis le fichier et mis sur la liste d'impression.",
 	"%d (%d valid)":      "%d (%d valable)",
@@ -705,6 +726,10 @@ var frenchOne = map[string]string{
 }
 
 var englishOne = map[string]string{
+	"%d cards shipped": "%d card shipped",
+	"%d card(s) of %s were not counted (%d shipped, %d counted): finishing now reports them missing on the transfer; the sending site sees them.": "%d card of %s was not counted (%d shipped, %d counted): finishing now reports it missing on the transfer; the sending site sees it.",
+	"%d card(s) of %s, serials %s to %s": "%d card of %s, serial %s%.0s",
+	"%d device(s) of this transfer were not scanned. Finishing now reports them missing: the warehouse sees them on the transfer, to look for them or record them lost.": "%d device of this transfer was not scanned. Finishing now reports it missing: the warehouse sees it on the transfer, to look for it or record it lost.",
 	"%d devices registered from the file.":                           "%d device registered from the file.",
 	"%d devices registered from the file and put on the print list.": "%d device registered from the file and put on the print list.",
 	"%d cards imported.":                                             "%d card imported.",

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -36,4 +37,37 @@ func takeFlash(c *gin.Context) (string, bool) {
 		return "", false
 	}
 	return v[3:], v[:3] == "no:"
+}
+
+// printCookie names the PDF the next page prints: « Enregistrer et
+// imprimer » prints where the scanner is, without a new tab taking the
+// focus from the scan field.
+const printCookie = "tremplin_print"
+
+// PrintNext asks the next page to print the PDF at path (one of
+// Tremplin's own, such as /appareils/TEL-00012/etiquette.pdf).
+func PrintNext(c *gin.Context, path string) {
+	http.SetCookie(c.Writer, &http.Cookie{Name: printCookie, Value: url.QueryEscape(path), Path: "/", MaxAge: 60,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: httpx.Secure(c)})
+}
+
+// takePrint reads and clears the PDF to print: only a path of this site
+// that names a PDF, never another origin.
+func takePrint(c *gin.Context) string {
+	raw, err := c.Cookie(printCookie)
+	if err != nil || raw == "" {
+		return ""
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: printCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: httpx.Secure(c)})
+	v, err := url.QueryUnescape(raw)
+	if err != nil || !ownPDF(v) {
+		return ""
+	}
+	return v
+}
+
+func ownPDF(p string) bool {
+	u, err := url.Parse(p)
+	return err == nil && u.Scheme == "" && u.Host == "" && strings.HasPrefix(u.Path, "/") &&
+		!strings.HasPrefix(p, "//") && !strings.Contains(p, "\\") && strings.HasSuffix(u.Path, ".pdf")
 }

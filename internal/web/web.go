@@ -46,6 +46,8 @@ type Page struct {
 	// Flash is the message of the last action, shown in the status area.
 	Flash    string
 	FlashBad bool
+	// Print is a PDF of this site the page prints as it opens (see PrintNext).
+	Print string
 	// FormKey makes a drawn form act once (see Site.Once).
 	FormKey string
 }
@@ -113,6 +115,7 @@ func (s *Site) Render(c *gin.Context, status int, name string, data any) {
 	p := f.page()
 	*p = s.page(c)
 	p.Flash, p.FlashBad = takeFlash(c)
+	p.Print = takePrint(c)
 	p.FormKey = newKey()
 	if err := s.Views.Render(c.Writer, status, string(p.Lang), name, data); err != nil {
 		s.Logger.Error("render page", "page", name, "error", err.Error(), "request_id", httpx.RequestID(c))

@@ -71,6 +71,30 @@
     }
     scrollables();
     window.addEventListener("resize", scrollables);
+    // A page asked to print a PDF (« Enregistrer et imprimer ») loads it in
+    // a frame out of sight and prints it from there: no new tab takes the
+    // focus from the scan field, which has it back once the dialog closes.
+    var frame = document.querySelector("iframe[data-print]");
+    if (frame) {
+      var printed = false;
+      var print = function () {
+        if (printed) return;
+        printed = true;
+        try {
+          frame.contentWindow.print();
+        } catch (e) {
+          // the status area's link opens the PDF instead
+        }
+        toField();
+      };
+      frame.addEventListener("load", print);
+      try {
+        var w = frame.contentWindow;
+        if (w && w.location.href !== "about:blank" && w.document.readyState === "complete") print();
+      } catch (e) {
+        // not loaded yet: the load event prints it
+      }
+    }
     // A form marked data-copy-from="ID" takes, as it is sent, the values of
     // the fields of form ID that share its hidden fields' names: the label
     // sheet prints what its fields say now, even typed a moment ago and not
