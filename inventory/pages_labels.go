@@ -163,7 +163,7 @@ func (p *Pages) printList(c *gin.Context) {
 				list = append(list, id)
 			}
 		}
-		web.Flash(c, l.T("%d device(s) on the print list.", len(list)), false)
+		web.Flash(c, l.TN(int64(len(list)), "%d devices on the print list.", len(list)), false)
 	}
 	writePrintList(c, list)
 	back := c.PostForm("back")

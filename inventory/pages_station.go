@@ -312,7 +312,7 @@ func (p *Pages) apply(c *gin.Context, caller partners.Caller, d Device, t Transi
 			if ce, ok := errors.AsType[*apperr.ConflictError](err); ok && ce.Code == "invalid-transition" && len(ce.Args) == 3 {
 				why = l.T("it is “%s”, and “%s” is not possible from that state.", l.T("state."+string(d.State)), l.T("do."+t.Action))
 			}
-			web.Flash(c, l.T("%s: not done.", d.Tag)+" "+why, true)
+			web.Flash(c, l.T("%s: not done.", d.Tag)+" "+i18n.Sentence(why), true)
 			to := back
 			if errors.Is(err, apperr.ErrInvalid) {
 				to = openPanel(back, t.Action)
@@ -391,7 +391,7 @@ func (p *Pages) act(c *gin.Context) {
 		{t.Method, "“%s” looks like a scanned code, not an erasure method: type the name of the tool you used."},
 	} {
 		if f.val != nil && LooksScanned(*f.val) {
-			web.Flash(c, l.T("%s: not done.", d.Tag)+" "+l.T(f.why, *f.val), true)
+			web.Flash(c, l.T("%s: not done.", d.Tag)+" "+i18n.Sentence(l.T(f.why, *f.val)), true)
 			c.Redirect(http.StatusSeeOther, openPanel(back, t.Action))
 			return
 		}

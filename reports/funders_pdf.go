@@ -4,13 +4,14 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/tremplin/tremplin/internal/i18n"
 	"github.com/tremplin/tremplin/internal/pdfdraw"
 )
 
 // FundersPDF prints the funder report: the period, then people served per
 // département and per prescriber organisation.
 func FundersPDF(f Funders, network string) ([]byte, error) {
-	title := fmt.Sprintf("Personnes accompagnées du %s au %s", f.From, f.To)
+	title := fmt.Sprintf("Personnes accompagnées du %s au %s", i18n.French.ISODate(f.From), i18n.French.ISODate(f.To))
 	doc := pdfdraw.Report(title, "Tremplin — "+title)
 	doc.Heading(16, title)
 	doc.Lines(10, network,

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"reflect"
 	"strings"
 	"time"
 
@@ -39,6 +40,8 @@ func funcs(l i18n.Lang, hashes map[string]string) template.FuncMap {
 		"num":   func(n any) string { return l.Number(toInt(n)) },
 		// tn says a message whose words follow the count n (« 1 appareil »).
 		"tn": func(n any, key string, args ...any) string { return l.TN(toInt(n), key, args...) },
+		// allowance says what a voucher allows: « 1 appareil, 2 recharges ».
+		"allowance": func(devices, recharges any) string { return l.Allowance(toInt(devices), toInt(recharges)) },
 		"date": func(t any, loc *time.Location) string {
 			switch v := t.(type) {
 			case time.Time:
@@ -125,17 +128,18 @@ func funcs(l i18n.Lang, hashes map[string]string) template.FuncMap {
 }
 
 func toInt(v any) int64 {
-	switch n := v.(type) {
-	case int:
-		return int64(n)
-	case int64:
-		return n
-	case *int64:
-		if n != nil {
-			return *n
+	r := reflect.ValueOf(v)
+	for r.Kind() == reflect.Pointer {
+		if r.IsNil() {
+			return 0
 		}
-	case int32:
-		return int64(n)
+		r = r.Elem()
+	}
+	switch {
+	case r.CanInt():
+		return r.Int()
+	case r.CanUint():
+		return int64(r.Uint())
 	}
 	return 0
 }

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/language"
 )
@@ -95,6 +97,23 @@ func (l Lang) TN(n int64, key string, args ...any) string {
 		return fmt.Sprintf(format, args...)
 	}
 	return l.T(key, args...)
+}
+
+// Allowance says a number of devices and of recharges, each word
+// agreeing with its number: « 1 appareil, 2 recharges ».
+func (l Lang) Allowance(devices, recharges int64) string {
+	return l.TN(devices, "%d devices", devices) + ", " + l.TN(recharges, "%d recharges", recharges)
+}
+
+// Sentence starts a message with a capital, for a reason said after a
+// full stop (« TEL-00001 : non fait. Il est… »): the catalogue's reasons
+// begin in lower case, to follow a colon as well.
+func Sentence(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 || unicode.IsUpper(r) {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 // Translated tells whether the French catalogue has key.

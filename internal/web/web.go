@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -255,11 +256,18 @@ func Say(l i18n.Lang, err error) string {
 
 // named says the arguments that are enumerations (a device's state or
 // category) by their catalogue name.
+var isoDay = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
+
 func named(l i18n.Lang, args []any) []any {
 	out := make([]any, len(args))
 	for i, a := range args {
 		if k, ok := a.(interface{ Key() string }); ok && i18n.Translated(k.Key()) {
 			out[i] = l.T(k.Key())
+			continue
+		}
+		// A day the domain names as 2026-12-07 is read as 07/12/2026.
+		if d, ok := a.(string); ok && isoDay.MatchString(d) {
+			out[i] = l.ISODate(d)
 			continue
 		}
 		out[i] = a
