@@ -49,6 +49,41 @@ func TestErrorsAreSaidInTheReadersLanguage(t *testing.T) {
 	}
 }
 
+// TestDaysAndCountsAreSaidAsPeopleWriteThem: a day a conflict names reads
+// 07/12/2026, a count agrees with its word, a reason after a full stop
+// begins with a capital (issue 27, item 13).
+func TestDaysAndCountsAreSaidAsPeopleWriteThem(t *testing.T) {
+	c := apperr.Conflict("day-closed", "the till of %s is closed: this day's sales are counted", "2026-12-07")
+	if got := Say(i18n.French, c); got != "la caisse du 07/12/2026 est close : les ventes de ce jour sont comptées." {
+		t.Errorf("closed day: %q", got)
+	}
+	for _, tc := range []struct {
+		lang       i18n.Lang
+		dev, cards int64
+		want       string
+	}{
+		{i18n.French, 1, 2, "1 appareil, 2 recharges"}, {i18n.French, 0, 1, "0 appareil, 1 recharge"},
+		{i18n.French, 3, 0, "3 appareils, 0 recharge"}, {i18n.English, 1, 0, "1 device, 0 recharges"},
+		{i18n.English, 2, 1, "2 devices, 1 recharge"},
+	} {
+		if got := tc.lang.Allowance(tc.dev, tc.cards); got != tc.want {
+			t.Errorf("%s %d, %d: %q, want %q", tc.lang, tc.dev, tc.cards, got, tc.want)
+		}
+	}
+	if got := i18n.French.TN(1, "sales"); got != "vente" {
+		t.Errorf("one sale: %q", got)
+	}
+	if got := i18n.French.TN(1, "%d card(s) of %s, serials %s to %s", 1, "Forfait", "A1", "A1"); got != "1 carte de Forfait, numéro A1" {
+		t.Errorf("one card: %q", got)
+	}
+	if got := i18n.Sentence("il est « reçu »"); got != "Il est « reçu »" {
+		t.Errorf("sentence: %q", got)
+	}
+	if got := i18n.Sentence("évidemment"); got != "Évidemment" {
+		t.Errorf("sentence with an accent: %q", got)
+	}
+}
+
 // TestRefusal: a validation error lays out by field, a conflict and a too
 // large file as one sentence, anything else goes to the error page.
 func TestRefusal(t *testing.T) {
