@@ -12,13 +12,12 @@ import (
 )
 
 // AllowedActions are the lifecycle actions the caller may take on a device
-// in this state, in the order a bench works, from the same table Apply
-// checks.
-func AllowedActions(c partners.Caller, s State) []string {
+// now, in the order a bench works, from the same rules Apply checks.
+func AllowedActions(c partners.Caller, d Device) []string {
 	var out []string
 	for _, a := range []string{"diagnose", "erase", "send_to_repair", "mark_ready", "recycle", "mark_lost"} {
 		r := lifecycle[a]
-		if r.allows(s) && c.Is(r.roles...) {
+		if permits(a, d) && c.Is(r.roles...) {
 			out = append(out, a)
 		}
 	}

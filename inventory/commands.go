@@ -26,6 +26,10 @@ type Command struct {
 	// Reason is a recycling reason card's reason (a catalogue key): scanned
 	// after RECYC, it answers « why? » without the keyboard.
 	Reason string
+	// Lock is a lock check card's lock ("account", "mdm", "firmware",
+	// "blocklist"), or "none" for « Aucun verrou »: scanned after a grade,
+	// it records the diagnosis with its checks.
+	Lock string
 }
 
 // Commands are the bench's commands, in the order of the printed card.
@@ -34,6 +38,11 @@ var Commands = []Command{
 	{Code: "CMD-DIAG-B", Short: "B", Label: "Diagnosed, grade B", Action: "diagnose", Grade: "B"},
 	{Code: "CMD-DIAG-C", Short: "C", Label: "Diagnosed, grade C", Action: "diagnose", Grade: "C"},
 	{Code: "CMD-DIAG-D", Short: "D", Label: "Diagnosed, grade D", Action: "diagnose", Grade: "D"},
+	{Code: "CMD-LOCK-NONE", Short: "LIBRE", Label: "No lock (all clear)", Lock: "none"},
+	{Code: "CMD-LOCK-ACCOUNT", Short: "V-COMPTE", Label: "Locked: owner's account", Lock: "account"},
+	{Code: "CMD-LOCK-MDM", Short: "V-MDM", Label: "Locked: device management", Lock: "mdm"},
+	{Code: "CMD-LOCK-FIRMWARE", Short: "V-BIOS", Label: "Locked: firmware password", Lock: "firmware"},
+	{Code: "CMD-LOCK-BLOCKLIST", Short: "V-VOLE", Label: "Locked: IMEI reported stolen", Lock: "blocklist"},
 	{Code: "CMD-ERASE-OK", Short: "OK", Label: "Erasure passed", Action: "erase", Result: "passed"},
 	{Code: "CMD-ERASE-KO", Short: "KO", Label: "Erasure failed", Action: "erase", Result: "failed"},
 	{Code: "CMD-REPAIR", Short: "REP", Label: "Send to repair", Action: "send_to_repair"},
@@ -91,9 +100,21 @@ func CommandSheet(l i18n.Lang) ([]byte, error) {
 	d.Heading(16, l.T("Tremplin bench commands"))
 	d.Lines(10, l.T("Scan a device, then one of these codes: the command applies to that device. The short code in brackets can be typed instead."))
 	y := d.GetY() + 4
-	const colW, rowH = 90.0, 35.0 // seven rows of two on one A4 page
+	const colW, rowH = 90.0, 35.0
+	_, pageH := d.GetPageSize()
+	_, _, _, bottom := d.GetMargins()
+	row := 0
 	for i, c := range Commands {
-		col, row := i%2, i/2
+		col := i % 2
+		if col == 0 && i > 0 {
+			row++
+			if y+float64(row+1)*rowH > pageH-bottom {
+				// The next row would cross the foot of the page: the
+				// cards go on over the page.
+				d.AddPage()
+				y, row = d.GetY(), 0
+			}
+		}
 		x, top := 15+float64(col)*(colW+0), y+float64(row)*rowH
 		d.SetFont(pdfdraw.Regular, "B", 12)
 		d.TextAt(x, top+5, fmt.Sprintf("%s  (%s)", l.T(c.Label), c.Short))

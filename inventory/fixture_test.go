@@ -65,7 +65,7 @@ func (f *fixture) act(user string, device int64, body any) *testenv.Response {
 func (f *fixture) ready(donation int64, body map[string]any) map[string]any {
 	f.t.Helper()
 	d := f.device(donation, body)
-	f.act("warehouse", id(d), map[string]any{"action": "diagnose", "grade": "B"}).Expect(f.t, 200)
+	f.act("warehouse", id(d), map[string]any{"action": "diagnose", "grade": "B", "locks": noLocks}).Expect(f.t, 200)
 	f.act("warehouse", id(d), map[string]any{"action": "erase", "method": "NIST 800-88 Purge", "result": "passed"}).Expect(f.t, 200)
 	return f.act("warehouse", id(d), map[string]any{"action": "mark_ready", "price_cents": 4500}).Expect(f.t, 200).Map(f.t)
 }
@@ -91,3 +91,6 @@ func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
 }
+
+// noLocks is a diagnosis's lock checks that found nothing.
+var noLocks = map[string]string{"account": "clear", "mdm": "clear", "firmware": "not_applicable", "blocklist": "clear"}

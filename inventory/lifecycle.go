@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -46,6 +47,21 @@ func Actions() []string {
 	return out
 }
 
+// permits tells whether action may be taken on d now: the table, and a
+// device found locked may be diagnosed again (its donor released the lock:
+// a new check) while diagnosed or erased, and is never made ready while
+// locked.
+func permits(action string, d Device) bool {
+	locked := d.Locks != nil && len(d.Locks.Locked()) > 0
+	switch {
+	case action == "diagnose" && locked && (d.State == Diagnosed || d.State == Erased):
+		return true
+	case action == "mark_ready" && locked:
+		return false
+	}
+	return lifecycle[action].allows(d.State)
+}
+
 func (r rule) allows(s State) bool {
 	if len(r.from) > 0 {
 		return slices.Contains(r.from, s)
@@ -63,6 +79,9 @@ type Transition struct {
 	PriceCents *int64  `json:"price_cents"`
 	Reason     *string `json:"reason"`
 	Recycler   *string `json:"recycler"`
+	// Locks are a diagnosis's lock checks: required for the categories
+	// that can be locked to someone (NeedsLockCheck).
+	Locks *Locks `json:"locks"`
 }
 
 func text(p *string) string {
@@ -89,7 +108,7 @@ func (s *Service) Apply(ctx context.Context, c partners.Caller, id int64, t Tran
 		if err := tx.Scopes(ownSiteDevices(c)).Where("devices.id = ?", id).Take(&dev).Error; err != nil {
 			return notFound(err, "device %d", id)
 		}
-		if !r.allows(dev.State) {
+		if !r.allows(dev.State) && !permits(t.Action, dev) {
 			return apperr.Conflict("invalid-transition", "device %s is %s: %s is not possible from that state", dev.Tag, dev.State, t.Action)
 		}
 		changes, data, to, err := s.plan(tx, dev, t)
@@ -136,6 +155,23 @@ func (s *Service) plan(tx *gorm.DB, dev Device, t Transition) (map[string]any, m
 		}
 		changes["grade"] = g
 		data["grade"] = g
+		if dev.State == Erased {
+			to = Erased // a new lock check keeps the erasure done
+		}
+		if t.Locks == nil && NeedsLockCheck(dev.Category) {
+			v.Field("locks", "are required for a %s: account, mdm, firmware and blocklist, each clear, locked or not_applicable", dev.Category)
+		}
+		if t.Locks != nil {
+			locks := t.Locks.normalized()
+			for _, k := range LockKinds {
+				if r := locks.Get(k.Key); !validLock(r) {
+					v.Field("locks."+k.Key, "must be clear, locked or not_applicable")
+				}
+			}
+			b, _ := json.Marshal(locks)
+			changes["locks"] = string(b)
+			data["locks"] = locks
+		}
 	case "erase":
 		method := text(t.Method)
 		if method == "" || len([]rune(method)) > 200 {
@@ -153,6 +189,12 @@ func (s *Service) plan(tx *gorm.DB, dev Device, t Transition) (map[string]any, m
 			changes["erasure_method"] = method
 		}
 	case "mark_ready":
+		if dev.Locks != nil {
+			if locked := dev.Locks.Locked(); len(locked) > 0 {
+				return nil, nil, "", apperr.Conflict("device-locked",
+					"device %s is locked (%s): ask the donor to release it, quoting serial %s, then diagnose it again", dev.Tag, strings.Join(locked, ", "), quoteSerial(dev))
+			}
+		}
 		if dev.State == Diagnosed && dev.Category != Other {
 			return nil, nil, "", apperr.Conflict("erasure-required",
 				"device %s is diagnosed, not erased: a %s's data must be erased, and the erasure pass, before it is ready", dev.Tag, dev.Category)
@@ -198,4 +240,16 @@ func (s *Service) plan(tx *gorm.DB, dev Device, t Transition) (map[string]any, m
 		}
 	}
 	return changes, data, to, v.Err()
+}
+
+// quoteSerial is what a donor needs to find a device in their fleet: its
+// IMEI, else its serial number, else its tag.
+func quoteSerial(d Device) string {
+	switch {
+	case d.IMEI != nil && *d.IMEI != "":
+		return *d.IMEI
+	case d.Serial != nil && *d.Serial != "":
+		return *d.Serial
+	}
+	return d.Tag
 }

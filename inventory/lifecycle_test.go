@@ -9,7 +9,7 @@ import (
 
 // validBody is a well-formed body for each action.
 var validBody = map[string]map[string]any{
-	"diagnose":       {"action": "diagnose", "grade": "A", "notes": "batterie 87 %"},
+	"diagnose":       {"action": "diagnose", "grade": "A", "notes": "batterie 87 %", "locks": noLocks},
 	"erase":          {"action": "erase", "method": "Blancco Mobile", "result": "passed"},
 	"send_to_repair": {"action": "send_to_repair", "notes": "écran"},
 	"mark_ready":     {"action": "mark_ready", "price_cents": 3000},
@@ -102,7 +102,7 @@ func TestTransitionRoles(t *testing.T) {
 	f.act("warehouse", id(d), map[string]any{"action": "teleport"}).ExpectProblem(t, 422)
 	f.act("warehouse", 999999, validBody["diagnose"]).ExpectProblem(t, 404)
 	f.act("warehouse", id(d), map[string]any{"action": "diagnose"}).ExpectProblem(t, 422)
-	f.act("warehouse", id(d), map[string]any{"action": "diagnose", "grade": "E"}).ExpectProblem(t, 422)
+	f.act("warehouse", id(d), map[string]any{"action": "diagnose", "grade": "E", "locks": noLocks}).ExpectProblem(t, 422)
 	f.act("warehouse", id(d), `{"action": "diagnose", "grade": 3}`).ExpectProblem(t, 400)
 	f.act("warehouse", id(d), map[string]any{"action": "recycle"}).ExpectProblem(t, 422)
 	f.act("admin", id(d), map[string]any{"action": "mark_lost", "reason": " "}).ExpectProblem(t, 422)
@@ -112,7 +112,7 @@ func TestErasureAndReadiness(t *testing.T) {
 	f := newFixture(t)
 	don := f.donation()
 	d := f.device(don, map[string]any{"imei": imei(7)})
-	f.act("warehouse", id(d), map[string]any{"action": "diagnose", "grade": "c"}).Expect(t, 200)
+	f.act("warehouse", id(d), map[string]any{"action": "diagnose", "grade": "c", "locks": noLocks}).Expect(t, 200)
 	// Not erased: a smartphone cannot be ready.
 	p := f.act("warehouse", id(d), validBody["mark_ready"]).ExpectProblem(t, 409)
 	if !strings.Contains(p["type"].(string), "erasure-required") {
@@ -151,12 +151,12 @@ func TestErasureAndReadiness(t *testing.T) {
 
 	// Category other needs no erasure.
 	o := f.device(don, map[string]any{"category": "other", "brand": "Logitech", "model": "Souris M185"})
-	f.act("warehouse", id(o), map[string]any{"action": "diagnose", "grade": "A"}).Expect(t, 200)
+	f.act("warehouse", id(o), map[string]any{"action": "diagnose", "grade": "A", "locks": noLocks}).Expect(t, 200)
 	f.act("warehouse", id(o), map[string]any{"action": "mark_ready", "price_cents": 200}).Expect(t, 200)
 
 	// Prices are bounded.
 	p2 := f.device(don, map[string]any{"category": "other"})
-	f.act("warehouse", id(p2), map[string]any{"action": "diagnose", "grade": "A"}).Expect(t, 200)
+	f.act("warehouse", id(p2), map[string]any{"action": "diagnose", "grade": "A", "locks": noLocks}).Expect(t, 200)
 	f.act("warehouse", id(p2), map[string]any{"action": "mark_ready", "price_cents": -1}).ExpectProblem(t, 422)
 	f.act("warehouse", id(p2), map[string]any{"action": "mark_ready", "price_cents": 100000000}).ExpectProblem(t, 422)
 
@@ -204,7 +204,7 @@ func TestConcurrentTransitions(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := f.act("warehouse", id(d), map[string]any{"action": "diagnose", "grade": "A"})
+			r := f.act("warehouse", id(d), map[string]any{"action": "diagnose", "grade": "A", "locks": noLocks})
 			mu.Lock()
 			statuses[r.Status]++
 			mu.Unlock()

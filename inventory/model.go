@@ -112,6 +112,8 @@ type Device struct {
 	SiteID        int64            `json:"site_id"`
 	ErasedAt      *time.Time       `json:"erased_at"`
 	ErasureMethod *string          `json:"erasure_method"`
+	// Locks are the last diagnosis's lock checks; null before one.
+	Locks *Locks `json:"locks" gorm:"serializer:json;type:text"`
 	ReadyAt       database.Instant `json:"-" gorm:"->;-:migration"` // read by a sale only (SellDevice)
 	CreatedAt     time.Time        `json:"created_at"`
 	UpdatedAt     time.Time        `json:"updated_at"`

@@ -36,6 +36,19 @@ type deviceView struct {
 	Open string
 	// Back is the page an action returns to.
 	Back string
+	// LockFields are the diagnosis panel's lock checks, each with the
+	// choice already made (the last check, or not applicable where the
+	// device cannot have the lock).
+	LockFields []lockField
+	// Locked names the locks found, in the reader's language; Quote what
+	// the donor needs to find the device.
+	Locked string
+	Quote  string
+}
+
+// lockField is one lock check of the diagnosis panel.
+type lockField struct {
+	Key, Label, Value string
 }
 
 type stationView struct {
@@ -62,6 +75,10 @@ type stationView struct {
 	Reason      string
 	ReasonError string
 	ReasonCards []Command
+	// Diagnosis is the grade scanned for a device that also needs its lock
+	// checks: the station asks for a lock card, and records both at once.
+	Diagnosis string
+	LockCards []Command
 }
 
 // The steps of recycling at the station, in its address.
@@ -74,7 +91,26 @@ const (
 func (p *Pages) load(c *gin.Context, caller partners.Caller, v *deviceView, d Device, events int) error {
 	ctx := c.Request.Context()
 	v.Device, v.Grades = &d, Grades
-	v.Actions = AllowedActions(caller, d.State)
+	v.Actions = AllowedActions(caller, d)
+	l := p.lang(c)
+	if d.Locks != nil {
+		if locked := d.Locks.Locked(); len(locked) > 0 {
+			v.Locked, v.Quote = lockNames(l, locked), quoteSerial(d)
+		}
+	}
+	if slices.Contains(v.Actions, "diagnose") && NeedsLockCheck(d.Category) {
+		na := AllClear(d)
+		for _, k := range LockKinds {
+			f := lockField{Key: k.Key, Label: k.Label}
+			switch {
+			case d.Locks != nil:
+				f.Value = d.Locks.Get(k.Key)
+			case na.Get(k.Key) == LockNotApplicable:
+				f.Value = LockNotApplicable
+			}
+			v.LockFields = append(v.LockFields, f)
+		}
+	}
 	if site, err := p.Partners.Site(ctx, d.SiteID); err == nil {
 		v.Site = site.Name
 	}
@@ -127,6 +163,10 @@ func (p *Pages) station(c *gin.Context) {
 	}
 	if v.Device != nil && slices.Contains(v.Actions, "recycle") {
 		p.recycleStep(c, v)
+	}
+	if g := strings.ToUpper(c.Query("diagnostic")); v.Device != nil && v.Recycle == "" && validGrade(g) &&
+		slices.Contains(v.Actions, "diagnose") && NeedsLockCheck(v.Device.Category) {
+		v.Diagnosis, v.LockCards, v.Open = g, LockCards(), ""
 	}
 	p.Site.Render(c, status, "station", v)
 }
@@ -268,6 +308,19 @@ func (p *Pages) scan(c *gin.Context) {
 	case cmd.Code == "CMD-RECYCLE":
 		c.Redirect(http.StatusSeeOther, recycleAddress(d.Tag, recycleAsk, ""))
 		return
+	case cmd.Action == "diagnose" && NeedsLockCheck(d.Category):
+		// The grade waits for the lock checks: a lock card records both.
+		c.Redirect(http.StatusSeeOther, back+"&diagnostic="+url.QueryEscape(cmd.Grade))
+		return
+	case cmd.Lock != "":
+		t, ok := lockCheck(d, cmd, strings.ToUpper(c.PostForm("diagnostic")))
+		if !ok {
+			web.Flash(c, l.T("%s: scan its grade first (A to D), then the lock card.", d.Tag), true)
+			c.Redirect(http.StatusSeeOther, back)
+			return
+		}
+		p.apply(c, caller, d, t, back)
+		return
 	case cmd.Code == "CMD-LABEL":
 		n := addToPrintList(c, d.ID)
 		web.Flash(c, l.T("%s: added to the print list (%d).", d.Tag, n), false)
@@ -292,6 +345,40 @@ func (p *Pages) scan(c *gin.Context) {
 		t.Method, t.Result = &method, &cmd.Result
 	}
 	p.apply(c, caller, d, t, back)
+}
+
+// lockCheck is the diagnosis a lock card records: the grade just scanned
+// (or, for a device already diagnosed and found locked, its grade: a new
+// check), and the locks, all clear for « Aucun verrou », else the card's
+// lock added to those found so far. ok is false without a grade.
+func lockCheck(d Device, cmd Command, pending string) (Transition, bool) {
+	grade := pending
+	recheck := d.State == Diagnosed && d.Grade != nil
+	if !validGrade(grade) {
+		if !recheck {
+			return Transition{}, false
+		}
+		grade = *d.Grade
+	}
+	locks := AllClear(d)
+	if cmd.Lock != "none" {
+		if pending == "" && recheck && d.Locks != nil {
+			locks = *d.Locks
+		}
+		locks.Set(cmd.Lock, LockLocked)
+	}
+	return Transition{Action: "diagnose", Grade: &grade, Locks: &locks}, true
+}
+
+// LockCards are the cards that answer a diagnosis's lock checks.
+func LockCards() []Command {
+	var out []Command
+	for _, c := range Commands {
+		if c.Lock != "" {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // apply takes a transition and goes back with what happened said in the
@@ -335,6 +422,14 @@ func (p *Pages) apply(c *gin.Context, caller partners.Caller, d Device, t Transi
 func actionDone(l i18n.Lang, d Device, t Transition) string {
 	switch t.Action {
 	case "diagnose":
+		if d.Locks != nil {
+			if locked := d.Locks.Locked(); len(locked) > 0 {
+				return l.T("%s: diagnosed, grade %s, locked (%s): it cannot be sold until its donor releases it.", d.Tag, text(t.Grade), lockNames(l, locked))
+			}
+			if t.Locks != nil {
+				return l.T("%s: diagnosed, grade %s, no lock.", d.Tag, text(t.Grade))
+			}
+		}
 		return l.T("%s: diagnosed, grade %s.", d.Tag, text(t.Grade))
 	case "erase":
 		if text(t.Result) == "failed" {
@@ -377,6 +472,16 @@ func (p *Pages) act(c *gin.Context) {
 		"result": &t.Result, "reason": &t.Reason, "recycler": &t.Recycler} {
 		if v, ok := c.GetPostForm(name); ok {
 			*dst = &v
+		}
+	}
+	// Lock checks come as four choices; none sent, none recorded (the
+	// service says they are required where they are).
+	for _, k := range LockKinds {
+		if v, ok := c.GetPostForm("lock_" + k.Key); ok {
+			if t.Locks == nil {
+				t.Locks = &Locks{}
+			}
+			t.Locks.Set(k.Key, v)
 		}
 	}
 	// A reason or an erasure method is words: a scan that went into its
@@ -429,4 +534,13 @@ func (p *Pages) commandSheet(c *gin.Context) {
 	}
 	b, err := CommandSheet(p.lang(c))
 	p.pdf(c, "cartes-de-commande.pdf", b, err)
+}
+
+// lockNames says which locks were found, in the reader's language.
+func lockNames(l i18n.Lang, keys []string) string {
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = l.T("lock." + k)
+	}
+	return strings.Join(names, ", ")
 }

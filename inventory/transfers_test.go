@@ -135,7 +135,7 @@ func TestTransferBackToWarehouseAndCancel(t *testing.T) {
 	if got["state"] != "returned" || int64(got["site_id"].(float64)) != wh {
 		t.Fatalf("returned device at the warehouse: %v", got)
 	}
-	f.act("warehouse", id(d), map[string]any{"action": "diagnose", "grade": "C"}).Expect(t, 200)
+	f.act("warehouse", id(d), map[string]any{"action": "diagnose", "grade": "C", "locks": noLocks}).Expect(t, 200)
 }
 
 // TestShippingIsAllOrNothing: a device sold after the draft was made stops the
@@ -211,7 +211,7 @@ func TestErasureCertificate(t *testing.T) {
 	c := f.device(don, map[string]any{"category": "laptop", "brand": "HP", "model": "EliteBook 840", "serial": "CND1234"})
 	waiting := f.device(don, map[string]any{"category": "tablet", "brand": "Samsung", "model": "Tab A", "serial": "TABWAIT"})
 	for _, d := range []map[string]any{a, b} {
-		f.act("warehouse", id(d), map[string]any{"action": "diagnose", "grade": "B"}).Expect(t, 200)
+		f.act("warehouse", id(d), map[string]any{"action": "diagnose", "grade": "B", "locks": noLocks}).Expect(t, 200)
 	}
 	f.act("warehouse", id(a), map[string]any{"action": "erase", "method": "Réinitialisation + chiffrement", "result": "failed"}).Expect(t, 200)
 	f.act("warehouse", id(a), map[string]any{"action": "erase", "method": "Blancco Mobile", "result": "passed"}).Expect(t, 200)

@@ -114,7 +114,7 @@ func (n *network) devicesFrom(donor int64, specs string, cats ...inventory.Categ
 func (n *network) ready(id int64, price int64) {
 	n.t.Helper()
 	g, m, r := "B", "Blancco", "passed"
-	for _, tr := range []inventory.Transition{{Action: "diagnose", Grade: &g}, {Action: "erase", Method: &m, Result: &r}, {Action: "mark_ready", PriceCents: &price}} {
+	for _, tr := range []inventory.Transition{{Action: "diagnose", Grade: &g, Locks: &inventory.Locks{Account: "clear", MDM: "clear", Firmware: "clear", Blocklist: "not_applicable"}}, {Action: "erase", Method: &m, Result: &r}, {Action: "mark_ready", PriceCents: &price}} {
 		_, err := n.inv.Apply(n.ctx, admin, id, tr)
 		n.must(err)
 	}
@@ -365,7 +365,7 @@ func TestFiguresEqualARecountAfterABurst(t *testing.T) {
 		go func() { // the warehouse at work meanwhile
 			defer wg.Done()
 			g := "A"
-			if _, err := n.inv.Apply(n.ctx, admin, fresh[i], inventory.Transition{Action: "diagnose", Grade: &g}); err != nil {
+			if _, err := n.inv.Apply(n.ctx, admin, fresh[i], inventory.Transition{Action: "diagnose", Grade: &g, Locks: &inventory.Locks{Account: "clear", MDM: "clear", Firmware: "clear", Blocklist: "not_applicable"}}); err != nil {
 				t.Error(err)
 			}
 		}()

@@ -66,7 +66,7 @@ func TestSummary(t *testing.T) {
 		ids = append(ids, d.ID)
 	}
 	g, m, r, reason := "B", "Blancco", "passed", "HS"
-	for _, tr := range []inventory.Transition{{Action: "diagnose", Grade: &g}, {Action: "erase", Method: &m, Result: &r}} {
+	for _, tr := range []inventory.Transition{{Action: "diagnose", Grade: &g, Locks: &inventory.Locks{Account: "clear", MDM: "clear", Firmware: "clear", Blocklist: "not_applicable"}}, {Action: "erase", Method: &m, Result: &r}} {
 		if _, err := inv.Apply(ctx, wh, ids[0], tr); err != nil {
 			t.Fatal(err)
 		}

@@ -516,7 +516,7 @@ func readyDevice(t *testing.T, svc *services, wh partners.Caller, donation int64
 		t.Fatal(err)
 	}
 	grade, method, passed := "A", "nwipe", "passed"
-	for _, tr := range []inventory.Transition{{Action: "diagnose", Grade: &grade}, {Action: "erase", Method: &method, Result: &passed}, {Action: "mark_ready"}} {
+	for _, tr := range []inventory.Transition{{Action: "diagnose", Grade: &grade, Locks: &inventory.Locks{Account: "clear", MDM: "clear", Firmware: "not_applicable", Blocklist: "clear"}}, {Action: "erase", Method: &method, Result: &passed}, {Action: "mark_ready"}} {
 		if d, err = svc.inventory.Apply(ctx, wh, d.ID, tr); err != nil {
 			t.Fatal(err)
 		}

@@ -315,6 +315,8 @@ var fieldLabels = map[string]string{
 	"first_name": "First name", "last_name": "Last name", "birth_year": "Year of birth", "postal_code": "Postal code",
 	"device_categories": "Categories", "devices": "Devices", "recharges": "Recharges", "valid_days": "Valid for",
 	"reason": "Reason", "code": "Code", "category": "Category", "brand": "Brand", "model": "Model",
+	"locks": "Locks", "locks.account": "Owner's account (iCloud, Google, Microsoft)", "locks.mdm": "Device management (MDM)",
+	"locks.firmware": "Firmware password (BIOS/EFI)", "locks.blocklist": "IMEI reported lost or stolen",
 	"serial": "Serial number", "imei": "IMEI", "grade": "Grade", "notes": "Notes", "method": "Method",
 	"result": "Result", "price_cents": "Price", "donor_id": "Donor", "warehouse_id": "Warehouse", "note": "Note",
 	"layout": "Layout", "offset": "First position", "device_ids": "Devices", "to_site_id": "Destination",
