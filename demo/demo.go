@@ -116,7 +116,9 @@ func stock(ctx context.Context, s *inventory.Service, net partners.DemoNetwork) 
 		dev   inventory.NewDevice
 		steps []inventory.Transition
 	}
-	diag := func(g string) inventory.Transition { return inventory.Transition{Action: "diagnose", Grade: &g, Locks: &inventory.Locks{Account: "clear", MDM: "clear", Firmware: "clear", Blocklist: "not_applicable"}} }
+	diag := func(g string) inventory.Transition {
+		return inventory.Transition{Action: "diagnose", Grade: &g, Locks: &inventory.Locks{Account: "clear", MDM: "clear", Firmware: "clear", Blocklist: "not_applicable"}}
+	}
 	erase := inventory.Transition{Action: "erase", Method: ptr("Blancco Mobile Diagnostics & Erasure"), Result: ptr("passed")}
 	eraseFailed := inventory.Transition{Action: "erase", Method: ptr("Réinitialisation d'usine"), Result: ptr("failed")}
 	ready := inventory.Transition{Action: "mark_ready"}

@@ -80,4 +80,3 @@ func TestLockChecks(t *testing.T) {
 		t.Fatalf("a feature phone's locks: %v", got["locks"])
 	}
 }
-

@@ -97,26 +97,26 @@ type Donation struct {
 
 // Device is one donated device: a row with a state and a site.
 type Device struct {
-	ID            int64            `json:"id"`
-	Tag           string           `json:"tag"`
-	DonationID    int64            `json:"donation_id"`
-	Category      Category         `json:"category"`
-	Brand         string           `json:"brand"`
-	Model         string           `json:"model"`
-	Serial        *string          `json:"serial"`
-	IMEI          *string          `json:"imei" gorm:"column:imei"`
-	Specs         json.RawMessage  `json:"specs" gorm:"serializer:json;type:text"`
-	Grade         *string          `json:"grade"`
-	PriceCents    *int64           `json:"price_cents"`
-	State         State            `json:"state"`
-	SiteID        int64            `json:"site_id"`
-	ErasedAt      *time.Time       `json:"erased_at"`
-	ErasureMethod *string          `json:"erasure_method"`
+	ID            int64           `json:"id"`
+	Tag           string          `json:"tag"`
+	DonationID    int64           `json:"donation_id"`
+	Category      Category        `json:"category"`
+	Brand         string          `json:"brand"`
+	Model         string          `json:"model"`
+	Serial        *string         `json:"serial"`
+	IMEI          *string         `json:"imei" gorm:"column:imei"`
+	Specs         json.RawMessage `json:"specs" gorm:"serializer:json;type:text"`
+	Grade         *string         `json:"grade"`
+	PriceCents    *int64          `json:"price_cents"`
+	State         State           `json:"state"`
+	SiteID        int64           `json:"site_id"`
+	ErasedAt      *time.Time      `json:"erased_at"`
+	ErasureMethod *string         `json:"erasure_method"`
 	// Locks are the last diagnosis's lock checks; null before one.
-	Locks *Locks `json:"locks" gorm:"serializer:json;type:text"`
-	ReadyAt       database.Instant `json:"-" gorm:"->;-:migration"` // read by a sale only (SellDevice)
-	CreatedAt     time.Time        `json:"created_at"`
-	UpdatedAt     time.Time        `json:"updated_at"`
+	Locks     *Locks           `json:"locks" gorm:"serializer:json;type:text"`
+	ReadyAt   database.Instant `json:"-" gorm:"->;-:migration"` // read by a sale only (SellDevice)
+	CreatedAt time.Time        `json:"created_at"`
+	UpdatedAt time.Time        `json:"updated_at"`
 }
 
 // Event is one step of a device's append-only history.
