@@ -192,7 +192,7 @@ func (s *Service) plan(tx *gorm.DB, dev Device, t Transition) (map[string]any, m
 		if dev.Locks != nil {
 			if locked := dev.Locks.Locked(); len(locked) > 0 {
 				return nil, nil, "", apperr.Conflict("device-locked",
-					"device %s is locked (%s): ask the donor to release it, quoting serial %s, then diagnose it again", dev.Tag, strings.Join(locked, ", "), quoteSerial(dev))
+					"device %s is locked (%s): ask the donor to release it, quoting serial %s, then diagnose it again", dev.Tag, lockList(locked), quoteSerial(dev))
 			}
 		}
 		if dev.State == Diagnosed && dev.Category != Other {

@@ -104,3 +104,27 @@ func AllClear(d Device) Locks {
 	}
 	return l
 }
+
+// lockList names locks in a message: in English (the API's detail), and
+// each by its catalogue key for a page (see web.Say).
+type lockList []string
+
+var lockEnglish = map[string]string{"account": "owner's account", "mdm": "device management", "firmware": "firmware password",
+	"blocklist": "IMEI reported lost or stolen"}
+
+func (l lockList) String() string {
+	names := make([]string, len(l))
+	for i, k := range l {
+		names[i] = lockEnglish[k]
+	}
+	return strings.Join(names, ", ")
+}
+
+// Keys are the catalogue keys of the locks' names.
+func (l lockList) Keys() []string {
+	keys := make([]string, len(l))
+	for i, k := range l {
+		keys[i] = "lock." + k
+	}
+	return keys
+}

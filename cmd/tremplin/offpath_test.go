@@ -120,7 +120,8 @@ func TestRecycleIsAskedByScans(t *testing.T) {
 	// The first erasure asks its method in a field: the next device's tag
 	// scanned into it is refused, the tool's name is taken.
 	ui.Scan(tags[2], "#device")
-	ui.Scan("A", "#flash")
+	ui.Scan("A", "#lock-step")
+	ui.Scan("LIBRE", "#flash")
 	ui.Scan("OK", "#erase-method")
 	ui.Scan(tags[0], "#flash")
 	if s, _ := state(tags[2]); s != inventory.Diagnosed || !strings.Contains(ui.Text("#flash"), "ressemble à un code") {

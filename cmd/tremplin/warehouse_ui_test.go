@@ -171,7 +171,14 @@ func TestWarehouseBenchInBrowser(t *testing.T) {
 	// the scan field (the first erasure asks for the method, typed + Enter).
 	ui.Open("/poste", "#scan-form")
 	ui.Scan(tags[0], "#device")
-	ui.Scan("B", "#flash")
+	ui.Scan("B", "#lock-step")
+	if d := device(tags[0]); d.State != inventory.Received {
+		t.Fatalf("a grade without its lock checks recorded a diagnosis: %s", d.State)
+	}
+	ui.Scan("LIBRE", "#flash")
+	if msg := ui.Text("#flash"); !strings.Contains(msg, "grade B, aucun verrou") {
+		t.Fatalf("after LIBRE: %q", msg)
+	}
 	if d := device(tags[0]); d.State != inventory.Diagnosed || d.Grade == nil || *d.Grade != "B" {
 		t.Fatalf("after B: %s grade %v", d.State, d.Grade)
 	}
@@ -193,7 +200,8 @@ func TestWarehouseBenchInBrowser(t *testing.T) {
 	// The second device with the command cards' codes; the erasure reuses
 	// the method of the last one.
 	ui.Scan(tags[1], "#device")
-	for _, cmd := range []string{"CMD-DIAG-A", "CMD-ERASE-OK", "CMD-READY"} {
+	ui.Scan("CMD-DIAG-A", "#lock-step")
+	for _, cmd := range []string{"CMD-LOCK-NONE", "CMD-ERASE-OK", "CMD-READY"} {
 		ui.Scan(cmd, "#flash")
 	}
 	if d := device(tags[1]); d.State != inventory.Ready || *d.PriceCents != 4500 || d.ErasureMethod == nil || *d.ErasureMethod != "Blancco Mobile Diagnostics" {

@@ -265,6 +265,14 @@ func named(l i18n.Lang, args []any) []any {
 			out[i] = l.T(k.Key())
 			continue
 		}
+		if k, ok := a.(interface{ Keys() []string }); ok {
+			names := make([]string, 0, len(k.Keys()))
+			for _, key := range k.Keys() {
+				names = append(names, l.T(key))
+			}
+			out[i] = strings.Join(names, ", ")
+			continue
+		}
 		// A day the domain names as 2026-12-07 is read as 07/12/2026.
 		if d, ok := a.(string); ok && isoDay.MatchString(d) {
 			out[i] = l.ISODate(d)
