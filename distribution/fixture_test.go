@@ -59,14 +59,15 @@ func newFixture(t *testing.T, limits ...distribution.LookupLimits) *fixture {
 	inv := inventory.NewService(inventory.Config{DB: db, Partners: ps, Recharges: rch, Now: clk.Now})
 	svc := distribution.NewService(distribution.Config{DB: db, Partners: ps, Inventory: inv, Recharges: rch, Limits: lim, Now: clk.Now,
 		Policy: distribution.Policy{DevicesPerYear: 2, WarrantyMonths: 6}})
-	e, err := httpx.NewEngine(httpx.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	files := httpx.NewFileRoutes()
+	e, err := httpx.NewEngine(httpx.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Files: files})
 	if err != nil {
 		t.Fatal(err)
 	}
 	public := e.Group("/api/v1")
 	authed := e.Group("/api/v1", partners.RequireAuth(ps))
 	(&partners.API{Service: ps}).Routes(public, authed)
-	(&inventory.API{Service: inv, Scanners: []inventory.Scanner{svc.ScanVoucher}}).Routes(authed)
+	(&inventory.API{Service: inv, Scanners: []inventory.Scanner{svc.ScanVoucher}, Files: files}).Routes(authed)
 	(&recharges.API{Service: rch}).Routes(authed)
 	(&distribution.API{Service: svc}).Routes(authed)
 	net := testnet.Build(t, ps, []testnet.Org{

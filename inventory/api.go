@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"io"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/pdfdraw"
+	"github.com/tremplin/tremplin/inventory/erasurereport"
 	"github.com/tremplin/tremplin/partners"
 )
 
@@ -25,6 +27,9 @@ type API struct {
 	Service *Service
 	// Scanners are tried, in order, after devices.
 	Scanners []Scanner
+	// Files are the engine's routes that take uploaded files (the erasure
+	// reports' upload is one).
+	Files *httpx.FileRoutes
 }
 
 // Routes mounts the inventory routes on a group behind partners.RequireAuth.
@@ -41,6 +46,12 @@ func (a *API) Routes(r *gin.RouterGroup) {
 	r.GET("/devices/:id/events", httpx.ByID(a.Service.EventList))
 	r.POST("/devices/:id/transitions", httpx.ByIDWith(a.Service.Apply))
 	r.GET("/devices/:id/label.pdf", httpx.Authed(a.deviceLabel))
+	if a.Files == nil {
+		panic("inventory.API.Files is not set: the engine would refuse every erasure report")
+	}
+	a.Files.POST(r, "/devices/:id/erasure-reports", httpx.Authed(a.uploadReport))
+	r.GET("/devices/:id/erasure-reports", httpx.ByID(a.Service.ErasureReports))
+	r.GET("/devices/:id/erasure-reports/:rid/file", httpx.Authed(a.reportFile))
 	// A catch-all, so that an IMEI typed as 35-209900-176148/1 still reaches us.
 	r.GET("/scan/*code", httpx.Authed(a.scan))
 
@@ -267,4 +278,71 @@ func (a *API) manifest(c *gin.Context, caller partners.Caller) error {
 		return err
 	}
 	return httpx.PDF(c, "bon-de-livraison-"+strconv.FormatInt(id, 10)+".pdf", b)
+}
+
+// ReadReportFiles reads the report files of a multipart form (field file,
+// one or more), each whole: a report is at most erasurereport.MaxBytes.
+func ReadReportFiles(c *gin.Context) ([]ReportFile, error) {
+	if !httpx.IsMultipart(c.Request) {
+		return nil, apperr.Invalid("file", "send the report as multipart/form-data, in the field file")
+	}
+	if err := httpx.ReadMultipart(c, httpx.FormLimits{MaxBytes: 4 * erasurereport.MaxBytes, InMemory: 1 << 20}); err != nil {
+		return nil, err
+	}
+	var out []ReportFile
+	for _, u := range httpx.FormFiles(c, "file") {
+		if u.Size > erasurereport.MaxBytes {
+			return nil, fmt.Errorf("report %s of %d MB: at most %d MB: %w", u.Filename, u.Size>>20, erasurereport.MaxBytes>>20, apperr.ErrTooLarge)
+		}
+		r, err := u.Open()
+		if err != nil {
+			return nil, fmt.Errorf("read report %s: %w", u.Filename, err)
+		}
+		b, err := io.ReadAll(r)
+		if err != nil {
+			return nil, fmt.Errorf("read report %s: %w", u.Filename, err)
+		}
+		out = append(out, ReportFile{Name: u.Filename, Bytes: b})
+	}
+	if len(out) == 0 {
+		return nil, apperr.Invalid("file", "choose the report file written by the erasure tool")
+	}
+	return out, nil
+}
+
+func (a *API) uploadReport(c *gin.Context, caller partners.Caller) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	files, err := ReadReportFiles(c)
+	if err != nil {
+		return err
+	}
+	if len(files) > 1 {
+		return apperr.Invalid("file", "one report per device: send the donation's reports from its page")
+	}
+	r, err := a.Service.UploadErasureReport(c.Request.Context(), caller, id, files[0])
+	if err != nil {
+		return err
+	}
+	return httpx.Created(c, fmt.Sprintf("/api/v1/devices/%d/erasure-reports/%d", id, r.ID), r)
+}
+
+func (a *API) reportFile(c *gin.Context, caller partners.Caller) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	rid, err := httpx.PathID(c, "rid")
+	if err != nil {
+		return err
+	}
+	r, err := a.Service.ErasureReportFile(c.Request.Context(), caller, id, rid)
+	if err != nil {
+		return err
+	}
+	c.Header("X-Content-SHA256", r.SHA256)
+	httpx.SendFile(c, r.Filename, "application/octet-stream", r.Content, false)
+	return nil
 }

@@ -108,33 +108,46 @@ func (s *Service) Apply(ctx context.Context, c partners.Caller, id int64, t Tran
 		if err := tx.Scopes(ownSiteDevices(c)).Where("devices.id = ?", id).Take(&dev).Error; err != nil {
 			return notFound(err, "device %d", id)
 		}
-		if !r.allows(dev.State) && !permits(t.Action, dev) {
-			return apperr.Conflict("invalid-transition", "device %s is %s: %s is not possible from that state", dev.Tag, dev.State, t.Action)
-		}
-		changes, data, to, err := s.plan(tx, dev, t)
-		if err != nil {
-			return err
-		}
-		from := dev.State
-		changes["state"] = to
-		changes["updated_at"] = s.now()
-		res := tx.Model(&Device{}).Where("id = ? AND state = ?", dev.ID, from).Updates(changes)
-		if res.Error != nil {
-			return fmt.Errorf("%s device %s: %w", t.Action, dev.Tag, res.Error)
-		}
-		if res.RowsAffected != 1 {
-			return apperr.Conflict("invalid-transition", "device %s changed while you were working on it; reload it", dev.Tag)
-		}
-		var fig figures.Tally
-		if err := s.event(tx, &fig, c, dev, dev.SiteID, t.Action, from, to, data); err != nil {
-			return err
-		}
-		if err := fig.Flush(tx); err != nil {
-			return err
-		}
-		return tx.Where("id = ?", dev.ID).Take(&dev).Error
+		_, err := s.transition(tx, c, &dev, t, nil)
+		return err
 	})
 	return dev, err
+}
+
+// transition takes an action on a device loaded in tx: the state changed
+// by a conditional update and the event appended, with evidence (an
+// erasure report's hash, say) added to its data. dev is reloaded.
+func (s *Service) transition(tx *gorm.DB, c partners.Caller, dev *Device, t Transition, evidence map[string]any) (Event, error) {
+	r := lifecycle[t.Action]
+	if !r.allows(dev.State) && !permits(t.Action, *dev) {
+		return Event{}, apperr.Conflict("invalid-transition", "device %s is %s: %s is not possible from that state", dev.Tag, dev.State, t.Action)
+	}
+	changes, data, to, err := s.plan(tx, *dev, t)
+	if err != nil {
+		return Event{}, err
+	}
+	for k, v := range evidence {
+		data[k] = v
+	}
+	from := dev.State
+	changes["state"] = to
+	changes["updated_at"] = s.now()
+	res := tx.Model(&Device{}).Where("id = ? AND state = ?", dev.ID, from).Updates(changes)
+	if res.Error != nil {
+		return Event{}, fmt.Errorf("%s device %s: %w", t.Action, dev.Tag, res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return Event{}, apperr.Conflict("invalid-transition", "device %s changed while you were working on it; reload it", dev.Tag)
+	}
+	var fig figures.Tally
+	e, err := s.recordEvent(tx, &fig, c, *dev, dev.SiteID, t.Action, from, to, data)
+	if err != nil {
+		return e, err
+	}
+	if err := fig.Flush(tx); err != nil {
+		return e, err
+	}
+	return e, tx.Where("id = ?", dev.ID).Take(dev).Error
 }
 
 // plan checks an action's fields against the device and returns the columns

@@ -75,6 +75,13 @@ func ownSiteDevices(c partners.Caller) func(*gorm.DB) *gorm.DB {
 // device leaves its state at fromSite for its state at d.SiteID, and a step
 // of the lifecycle is counted on the site's day.
 func (s *Service) event(tx *gorm.DB, fig *figures.Tally, c partners.Caller, d Device, fromSite int64, action string, from, to State, data map[string]any) error {
+	_, err := s.recordEvent(tx, fig, c, d, fromSite, action, from, to, data)
+	return err
+}
+
+// recordEvent is event, returning the event written (its id for what
+// refers to it, such as an erasure report).
+func (s *Service) recordEvent(tx *gorm.DB, fig *figures.Tally, c partners.Caller, d Device, fromSite int64, action string, from, to State, data map[string]any) (Event, error) {
 	e := Event{DeviceID: d.ID, Action: action, FromState: from, ToState: to, At: s.now(), Data: mustJSON(data)}
 	s.eventFigures(fig, d, fromSite, action, from, to, e.At)
 	if c.UserID != 0 {
@@ -84,9 +91,9 @@ func (s *Service) event(tx *gorm.DB, fig *figures.Tally, c partners.Caller, d De
 	site := d.SiteID
 	e.SiteID = &site
 	if err := tx.Create(&e).Error; err != nil {
-		return fmt.Errorf("record %s of device %s: %w", action, d.Tag, err)
+		return e, fmt.Errorf("record %s of device %s: %w", action, d.Tag, err)
 	}
-	return nil
+	return e, nil
 }
 
 // eventFigures counts a device's step in the figures of its transaction.

@@ -221,7 +221,7 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	public := e.Group("/api/v1")
 	authed := e.Group("/api/v1", partners.RequireAuth(s.partners))
 	(&partners.API{Service: s.partners}).Routes(public, authed)
-	(&inventory.API{Service: s.inventory, Scanners: []inventory.Scanner{s.distribution.ScanVoucher}}).Routes(authed)
+	(&inventory.API{Service: s.inventory, Scanners: []inventory.Scanner{s.distribution.ScanVoucher}, Files: site.Files}).Routes(authed)
 	(&recharges.API{Service: s.recharges}).Routes(authed)
 	(&distribution.API{Service: s.distribution}).Routes(authed)
 	factors, err := reports.LoadFactors(cfg.ImpactFactors)

@@ -231,6 +231,21 @@ func FormFile(c *gin.Context, name string) (*Upload, bool) {
 	return fs[0], true
 }
 
+// FormFiles are the files sent as name in a form read by ReadMultipart.
+func FormFiles(c *gin.Context, name string) []*Upload {
+	v, ok := c.Get(filesKey)
+	if !ok {
+		return nil
+	}
+	var out []*Upload
+	for _, u := range v.(map[string][]*Upload)[name] {
+		if u.Filename != "" || u.Size > 0 {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
 // spool reads one file part: in memory up to lim.InMemory, sealed on disk
 // past it. It is registered for release before anything is written, so an
 // aborted upload leaves nothing either.

@@ -117,14 +117,15 @@ func NewStock(t testing.TB) *Stock {
 	rch := recharges.NewService(recharges.Config{DB: db, Partners: ps, Keys: keys})
 	inv := inventory.NewService(inventory.Config{DB: db, Partners: ps, Recharges: rch})
 	logs := &testenv.LockedBuffer{}
-	e, err := httpx.NewEngine(httpx.Deps{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	files := httpx.NewFileRoutes()
+	e, err := httpx.NewEngine(httpx.Deps{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Files: files})
 	if err != nil {
 		t.Fatal(err)
 	}
 	public := e.Group("/api/v1")
 	authed := e.Group("/api/v1", partners.RequireAuth(ps))
 	(&partners.API{Service: ps}).Routes(public, authed)
-	(&inventory.API{Service: inv}).Routes(authed)
+	(&inventory.API{Service: inv, Files: files}).Routes(authed)
 	(&recharges.API{Service: rch}).Routes(authed)
 	net := Build(t, ps, []Org{
 		{Key: "warehouse", Kind: partners.KindWarehouse, Name: "Entrepôt de Montreuil", Address: "1 rue de la Paix"},
