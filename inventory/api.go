@@ -2,9 +2,9 @@ package inventory
 
 import (
 	"context"
-	"io"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
