@@ -289,6 +289,11 @@ func ReadReportFiles(c *gin.Context) ([]ReportFile, error) {
 	if err := httpx.ReadMultipart(c, httpx.FormLimits{MaxBytes: 4 * erasurereport.MaxBytes, InMemory: 1 << 20}); err != nil {
 		return nil, err
 	}
+	return reportFiles(c)
+}
+
+// reportFiles are the report files of a form already read (field file).
+func reportFiles(c *gin.Context) ([]ReportFile, error) {
 	var out []ReportFile
 	for _, u := range httpx.FormFiles(c, "file") {
 		if u.Size > erasurereport.MaxBytes {

@@ -63,7 +63,7 @@ func unreadable(err error) error {
 		return v
 	}
 	if errors.Is(err, erasurereport.ErrUnreadable) {
-		v.Field("file", "%s", err.Error())
+		v.Field("file", "this file is not an erasure report Tremplin can read: expected %s (%s)", erasurereport.Expected, err.Error())
 		return v
 	}
 	return err

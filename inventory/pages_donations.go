@@ -103,6 +103,10 @@ type donationView struct {
 	Lines      []string
 	FileErrors []string
 	PrintCount int
+	// After several erasure reports: how many erasures they recorded, and
+	// the entries that matched nothing.
+	ReportsDone int
+	Skipped     []skippedLine
 }
 
 // donation is a donation's page: its devices and their counts by state,

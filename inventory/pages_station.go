@@ -44,6 +44,8 @@ type deviceView struct {
 	// the donor needs to find the device.
 	Locked string
 	Quote  string
+	// Reports are the device's erasure reports, newest first.
+	Reports []ErasureReport
 }
 
 // lockField is one lock check of the diagnosis panel.
@@ -123,6 +125,9 @@ func (p *Pages) load(c *gin.Context, caller partners.Caller, v *deviceView, d De
 		ev = ev[:events]
 	}
 	v.Events = ev
+	if v.Reports, err = p.Service.ErasureReports(ctx, caller, d.ID); err != nil {
+		return err
+	}
 	if slices.Contains(v.Actions, "erase") {
 		if v.EraseMethod, err = p.Service.LastErasureMethod(ctx, caller); err != nil {
 			return err

@@ -109,6 +109,13 @@ func (u *UI) navigating(act func()) {
 	}
 }
 
+// Choose gives files to the file field sel of a form that sends itself
+// when they are chosen, and waits for the page it leads to.
+func (u *UI) Choose(sel string, files ...string) {
+	u.T.Helper()
+	u.navigating(func() { u.Do(chromedp.SetUploadFiles(sel, files)) })
+}
+
 // Keys types into the focused element (no Enter).
 func (u *UI) Keys(keys string) {
 	u.T.Helper()

@@ -136,10 +136,10 @@ func readNwipe(b []byte) (Report, error) {
 					t = t.UTC()
 					finished = &t
 				}
+				// Kept in nwipe's own notation: rounds, blanking (B or
+				// NB), verification (NV, VL last pass, VA all passes).
 				method = m[7]
-				verify := map[string]string{"NV": "no verification", "VL": "last pass verified", "VA": "all passes verified"}[m[10]]
-				blank := map[string]string{"B": "blanked", "NB": "not blanked"}[m[9]]
-				passes = fmt.Sprintf("%s round(s), %s, %s", m[8], blank, verify)
+				passes = fmt.Sprintf("%sR+%s+%s", m[8], m[9], m[10])
 				continue
 			}
 			m := driveRow.FindStringSubmatch(line)

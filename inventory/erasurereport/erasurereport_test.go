@@ -26,7 +26,7 @@ func read(t *testing.T, name string) Report {
 func TestNwipeLogs(t *testing.T) {
 	r := read(t, "nwipe-passed.log")
 	e := r.Entries[0]
-	if r.Format != "nwipe" || e.Tool != "nwipe" || e.Result != Passed || e.Method != "DoD Short (1 round(s), blanked, last pass verified)" {
+	if r.Format != "nwipe" || e.Tool != "nwipe" || e.Result != Passed || e.Method != "DoD Short (1R+B+VL)" {
 		t.Fatalf("passed log: %+v", e)
 	}
 	if len(e.Disks) != 1 || e.Disks[0].Serial != "WD-WCAYUJ1234567890XYZ" || e.Disks[0].Model != "WDC WD5000AAKX-0" || e.Disks[0].Device != "sda" {

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/tremplin/tremplin/internal/testenv"
+	"github.com/tremplin/tremplin/inventory"
+	"github.com/tremplin/tremplin/partners"
+)
+
+func reportFixture(t *testing.T, name string) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("..", "..", "inventory", "erasurereport", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestErasureReportsAtTheBench (issue 28): at the station, without the
+// mouse, a laptop is diagnosed (A, LIBRE), its nwipe log chosen in the
+// report field is sent as it is chosen and records the erasure, then PRET;
+// a file that is no report says what was expected and changes nothing;
+// the donation's page takes several reports at once and lists what matched
+// no device.
+func TestErasureReportsAtTheBench(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	n := newWarehouseNetwork(t, svc)
+	wh, don := warehouseDonation(t, svc, n)
+	register := func(cat inventory.Category, serial string) inventory.Device {
+		d, err := svc.inventory.RegisterDevice(t.Context(), wh, inventory.NewDevice{DonationID: don.ID, Category: cat, Brand: "Lenovo", Model: "ThinkPad", Serial: &serial})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	state := func(d inventory.Device) inventory.State {
+		var s []string
+		svc.db.Table("devices").Where("id = ?", d.ID).Pluck("state", &s)
+		if len(s) == 0 {
+			t.Fatalf("device %s not found", d.Tag)
+		}
+		return inventory.State(s[0])
+	}
+	laptop := register(inventory.Laptop, "PF-0LAPTOP")
+	if _, err := svc.inventory.SetPriceGrid(t.Context(), partners.Caller{Role: partners.RoleAdmin},
+		map[string]map[string]int64{"smartphone": {"A": 4500, "B": 3500}, "laptop": {"A": 9000}}); err != nil {
+		t.Fatal(err)
+	}
+	ui := testenv.NewUI(t, h.URL, 20*time.Second)
+	ui.Login("marc@example.org", uiPassword)
+	ui.Open("/poste", "#scan-form")
+	ui.Scan(laptop.Tag, "#device")
+	ui.Scan("A", "#lock-step")
+	ui.Scan("LIBRE", "#report-form")
+	// A photo chosen by mistake: refused, said, nothing changed.
+	junk := filepath.Join(t.TempDir(), "photo.jpg")
+	os.WriteFile(junk, []byte("\xff\xd8\xff\xe0 JFIF not a report"), 0o644)
+	ui.Choose("#report-file", junk)
+	if msg := ui.Text("#flash"); !strings.Contains(msg, "rapport d'effacement que Tremplin sait lire") {
+		t.Fatalf("a photo as report says %q", msg)
+	}
+	var reports int64
+	svc.db.Table("erasure_reports").Count(&reports)
+	if reports != 0 || state(laptop) != inventory.Diagnosed {
+		t.Fatalf("a photo as report: %d reports, %s", reports, state(laptop))
+	}
+	ui.Choose("#report-file", reportFixture(t, "nwipe-passed.log"))
+	if msg := ui.Text("#flash"); !strings.Contains(msg, "prouvé par le rapport nwipe") {
+		t.Fatalf("the report says %q", msg)
+	}
+	if state(laptop) != inventory.Erased || !strings.Contains(ui.Text("#erasure-reports"), "WD-WCAYUJ1234567890XYZ") {
+		t.Fatalf("after the report: %s; %q", state(laptop), ui.Text("#erasure-reports"))
+	}
+	if ui.Focused() != "code" {
+		t.Fatalf("after the report the focus is on %q", ui.Focused())
+	}
+	ui.Shot("warehouse-erasure-report")
+	checkPage(t, ui, "station with a report", "/poste?code="+laptop.Tag)
+	ui.Open("/poste?code="+laptop.Tag, "#device")
+	ui.Scan("PRET", "#flash")
+	if state(laptop) != inventory.Ready {
+		t.Fatalf("PRET after the report: %s (%q)", state(laptop), ui.Text("#flash"))
+	}
+
+	// Several reports for the donation: the CSV's line for PF-2231-XK
+	// records, the rest is listed.
+	desk := register(inventory.Desktop, "PF-2231-XK")
+	clear := inventory.Locks{Account: "clear", MDM: "clear", Firmware: "clear", Blocklist: "not_applicable"}
+	grade := "B"
+	if _, err := svc.inventory.Apply(t.Context(), wh, desk.ID, inventory.Transition{Action: "diagnose", Grade: &grade, Locks: &clear}); err != nil {
+		t.Fatal(err)
+	}
+	ui.Open("/dons/"+strconv.FormatInt(don.ID, 10), "#reports-form")
+	ui.Do(chromedp.SetUploadFiles("#report-files", []string{reportFixture(t, "report.csv"), reportFixture(t, "nwipe-failed.log")}))
+	ui.Follow("#upload-reports")
+	ui.Do(chromedp.WaitVisible("#reports-skipped"))
+	skipped := ui.Text("#reports-skipped")
+	if state(desk) != inventory.Erased || !strings.Contains(skipped, "1 effacement enregistré") || !strings.Contains(skipped, "356938035643809") ||
+		!strings.Contains(skipped, "Z3T4ABCD") || !strings.Contains(skipped, "aucun appareil de ce don") {
+		t.Fatalf("the donation's reports: %s; %q", state(desk), skipped)
+	}
+	ui.Shot("warehouse-donation-reports")
+	checkPage(t, ui, "donation reports", "/dons/"+strconv.FormatInt(don.ID, 10))
+}

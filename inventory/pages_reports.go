@@ -1,0 +1,139 @@
+package inventory
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/i18n"
+	"github.com/tremplin/tremplin/internal/web"
+	"github.com/tremplin/tremplin/inventory/erasurereport"
+)
+
+// deviceReport records the erasure report uploaded from a device's panel
+// (its page or the station) and goes back with what it proved.
+func (p *Pages) deviceReport(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	d, err := p.Service.FindByCode(c.Request.Context(), caller, c.Param("tag"))
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	back := c.PostForm("back")
+	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") || strings.Contains(back, "\\") {
+		back = "/appareils/" + url.PathEscape(d.Tag)
+	}
+	l := p.lang(c)
+	to, repeated, err := p.Site.Once(c, func() (string, error) {
+		files, err := reportFiles(c)
+		if err != nil {
+			return "", err
+		}
+		if len(files) > 1 {
+			return "", apperr.Invalid("file", "one report per device: send the donation's reports from its page")
+		}
+		r, err := p.Service.UploadErasureReport(c.Request.Context(), caller, d.ID, files[0])
+		if err != nil {
+			return "", err
+		}
+		web.Flash(c, reportSaid(l, d.Tag, r.ErasureReport), r.Result != erasurereport.Passed)
+		return back, nil
+	})
+	if err != nil {
+		if errors.Is(err, apperr.ErrInvalid) || errors.Is(err, apperr.ErrConflict) || errors.Is(err, apperr.ErrTooLarge) {
+			web.Flash(c, l.T("%s: not done.", d.Tag)+" "+i18n.Sentence(web.Say(l, err)), true)
+			c.Redirect(http.StatusSeeOther, back)
+			return
+		}
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Done(c, to, repeated, "")
+}
+
+// reportSaid is the status line after a report: what it proved.
+func reportSaid(l i18n.Lang, tag string, r ErasureReport) string {
+	if r.Result == erasurereport.Passed {
+		return l.T("%s: erasure passed, proven by the %s report (%s).", tag, r.Tool, r.Method)
+	}
+	return l.T("%s: the %s report says the erasure failed; recorded, the device stays diagnosed.", tag, r.Tool)
+}
+
+// donationReports records several reports at once for a donation's
+// devices and shows what matched nothing.
+func (p *Pages) donationReports(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	l := p.lang(c)
+	var res DonationReportResult
+	to, repeated, err := p.Site.Once(c, func() (string, error) {
+		files, err := reportFiles(c)
+		if err != nil {
+			return "", err
+		}
+		if res, err = p.Service.UploadDonationReports(c.Request.Context(), caller, id, files); err != nil {
+			return "", err
+		}
+		web.Flash(c, l.TN(int64(len(res.Recorded)), "%d erasures recorded from the reports.", len(res.Recorded)), false)
+		return "/dons/" + strconv.FormatInt(id, 10), nil
+	})
+	if err != nil {
+		p.donationRefused(c, caller, url.Values{}, err, true)
+		return
+	}
+	if repeated || len(res.Skipped) == 0 {
+		p.Site.Done(c, to, repeated, "")
+		return
+	}
+	// What matched nothing is shown on the page, not lost in a message.
+	v := &donationView{}
+	if err := p.donationPage(c, caller, v); err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	v.ReportsDone = len(res.Recorded)
+	for _, s := range res.Skipped {
+		v.Skipped = append(v.Skipped, skippedLine{File: s.File, Serial: s.Serial, Reason: l.T(s.Key, s.Args...)})
+	}
+	p.Site.Render(c, http.StatusOK, "donation", v)
+}
+
+// skippedLine is a report's entry that recorded nothing, said.
+type skippedLine struct{ File, Serial, Reason string }
+
+// reportFile sends a report's file as uploaded.
+func (p *Pages) reportFile(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	d, err := p.Service.FindByCode(c.Request.Context(), caller, c.Param("tag"))
+	var r ErasureReport
+	if err == nil {
+		var rid int64
+		if rid, err = pathID(c, "rid"); err == nil {
+			r, err = p.Service.ErasureReportFile(c.Request.Context(), caller, d.ID, rid)
+		}
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	httpx.SendFile(c, r.Filename, "application/octet-stream", r.Content, false)
+}
