@@ -27,6 +27,19 @@ func (a *API) Routes(public, authed *gin.RouterGroup) {
 	authed.GET("/organizations/:id", httpx.Authed(a.getOrganization))
 	authed.PATCH("/organizations/:id", Allow(RoleAdmin), httpx.Authed(a.updateOrganization))
 
+	authed.GET("/network", Allow(RoleAdmin), httpx.Authed(func(c *gin.Context, caller Caller) error {
+		n, err := a.Service.GetNetwork(c.Request.Context(), caller)
+		return httpx.OK(c, n, err)
+	}))
+	authed.PATCH("/network", Allow(RoleAdmin), httpx.Authed(func(c *gin.Context, caller Caller) error {
+		var in NetworkPatch
+		if err := httpx.DecodeJSON(c, &in); err != nil {
+			return err
+		}
+		n, err := a.Service.UpdateNetwork(c.Request.Context(), caller, in)
+		return httpx.OK(c, n, err)
+	}))
+
 	authed.POST("/users", Allow(RoleAdmin), httpx.Create(a.Service.CreateUser, func(u User) string { return "/api/v1/users/" + strconv.FormatInt(u.ID, 10) }))
 	authed.GET("/users", httpx.Authed(a.listUsers))
 	authed.GET("/users/:id", httpx.Authed(a.getUser))

@@ -72,11 +72,13 @@ const DefaultTimezone = "Europe/Paris"
 
 // Organization is a partner of the network. Warehouses and spaces are sites.
 type Organization struct {
-	ID        int64     `json:"id"`
-	Kind      Kind      `json:"kind"`
-	Name      string    `json:"name"`
-	Timezone  string    `json:"timezone"`
-	Address   string    `json:"address"`
+	ID       int64  `json:"id"`
+	Kind     Kind   `json:"kind"`
+	Name     string `json:"name"`
+	Timezone string `json:"timezone"`
+	Address  string `json:"address"`
+	// SIREN is a donor company's, printed on its tax receipts.
+	SIREN     *string   `json:"siren,omitempty" gorm:"column:siren"`
 	Active    bool      `json:"active"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`

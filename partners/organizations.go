@@ -19,6 +19,8 @@ type NewOrganization struct {
 	Name     string  `json:"name"`
 	Timezone *string `json:"timezone"`
 	Address  *string `json:"address"`
+	// SIREN is a donor's (nine digits), for its tax receipts.
+	SIREN *string `json:"siren"`
 }
 
 // CreateOrganization adds a partner (admins only).
@@ -45,11 +47,12 @@ func (s *Service) CreateOrganization(ctx context.Context, c Caller, in NewOrgani
 			v.Field("address", "must be at most %d characters", maxAddressLen)
 		}
 	}
+	siren := checkSIREN(v, in.Kind, in.SIREN)
 	if err := v.Err(); err != nil {
 		return Organization{}, err
 	}
 	now := s.now()
-	o := Organization{Kind: in.Kind, Name: strings.TrimSpace(in.Name), Timezone: tz, Address: addr, Active: true,
+	o := Organization{Kind: in.Kind, Name: strings.TrimSpace(in.Name), Timezone: tz, Address: addr, SIREN: siren, Active: true,
 		CreatedAt: now, UpdatedAt: now}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(&o).Error; err != nil {
@@ -154,6 +157,7 @@ type OrganizationPatch struct {
 	Name     *string `json:"name"`
 	Timezone *string `json:"timezone"`
 	Address  *string `json:"address"`
+	SIREN    *string `json:"siren"`
 	Active   *bool   `json:"active"`
 }
 
@@ -196,6 +200,9 @@ func (s *Service) UpdateOrganization(ctx context.Context, c Caller, id int64, in
 		if in.Active != nil {
 			changes["active"] = *in.Active
 		}
+		if in.SIREN != nil {
+			changes["siren"] = checkSIREN(v, o.Kind, in.SIREN)
+		}
 		if err := v.Err(); err != nil {
 			return err
 		}
@@ -213,4 +220,22 @@ func (s *Service) UpdateOrganization(ctx context.Context, c Caller, id int64, in
 		return audit.Record(ctx, tx, "organization.update", "organization", id, changes)
 	})
 	return o, err
+}
+
+// checkSIREN reads a donor's SIREN: nine digits, spaces allowed; "" clears
+// it. Only donors have one here (their tax receipts print it).
+func checkSIREN(v *apperr.ValidationError, k Kind, in *string) *string {
+	if in == nil {
+		return nil
+	}
+	s := NormalizeSIREN(*in)
+	switch {
+	case s == "":
+		return nil
+	case k != KindDonor:
+		v.Field("siren", "only a donor's SIREN is kept (for its tax receipts)")
+	case !ValidSIREN(s):
+		v.Field("siren", "must be nine digits (the company's SIREN)")
+	}
+	return &s
 }
