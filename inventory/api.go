@@ -30,6 +30,30 @@ type API struct {
 	// Files are the engine's routes that take uploaded files (the erasure
 	// reports' upload is one).
 	Files *httpx.FileRoutes
+	// Lookups limits the public lookups (certificates) per client address.
+	Lookups *httpx.ClientLimiter
+}
+
+// PublicRoutes mounts what anyone may ask, without logging in: whether a
+// certificate is one Tremplin issued.
+func (a *API) PublicRoutes(public *gin.RouterGroup) {
+	if a.Lookups == nil || a.Files == nil {
+		panic("inventory.API.Lookups and Files are needed for the public certificate routes")
+	}
+	a.Files.POST(public, "/certificates/verify", a.Lookups.Middleware(), httpx.Handle(a.verifyCertificate))
+	public.GET("/certificates/:code", a.Lookups.Middleware(), httpx.Handle(func(c *gin.Context) error {
+		p, err := a.Service.CertificateByCode(c.Request.Context(), c.Param("code"))
+		return httpx.OK(c, p, err)
+	}))
+}
+
+func (a *API) verifyCertificate(c *gin.Context) error {
+	files, err := ReadReportFiles(c)
+	if err != nil {
+		return err
+	}
+	v, err := a.Service.VerifyCertificate(c.Request.Context(), files[0].Bytes)
+	return httpx.OK(c, v, err)
 }
 
 // Routes mounts the inventory routes on a group behind partners.RequireAuth.
@@ -179,7 +203,7 @@ func (a *API) certificate(c *gin.Context, caller partners.Caller) error {
 	if err != nil {
 		return err
 	}
-	b, err := a.Service.ErasureCertificate(c.Request.Context(), caller, id)
+	b, err := a.Service.ErasureCertificate(c.Request.Context(), caller, id, httpx.PublicURL(c))
 	if err != nil {
 		return err
 	}

@@ -31,10 +31,15 @@ type Pages struct {
 	// (distribution's rule; inventory sits below it), so that the station
 	// says what was scanned without looking the voucher up.
 	VoucherCode func(string) bool
+	// Lookups limits the public certificate pages per client address.
+	Lookups *httpx.ClientLimiter
 }
 
 // Routes mounts the pages.
 func (p *Pages) Routes(r gin.IRouter) {
+	if p.Lookups != nil {
+		r.GET("/certificats/:code", p.Lookups.Middleware(), p.publicCertificate)
+	}
 	g := r.Group("", p.Session)
 	g.GET("/poste", p.station)
 	g.POST("/poste", p.scan)

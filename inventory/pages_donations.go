@@ -270,7 +270,7 @@ func (p *Pages) certificate(c *gin.Context) {
 	id, err := pathID(c, "id")
 	var b []byte
 	if err == nil {
-		b, err = p.Service.ErasureCertificate(c.Request.Context(), caller, id)
+		b, err = p.Service.ErasureCertificate(c.Request.Context(), caller, id, httpx.PublicURL(c))
 	}
 	p.pdf(c, "certificat-effacement-don-"+strconv.FormatInt(id, 10)+".pdf", b, err)
 }

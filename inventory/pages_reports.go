@@ -137,3 +137,22 @@ func (p *Pages) reportFile(c *gin.Context) {
 	}
 	httpx.SendFile(c, r.Filename, "application/octet-stream", r.Content, false)
 }
+
+// certificateView is a certificate's public page.
+type certificateView struct {
+	web.Page
+	Certificate PublicCertificate
+	Categories  map[string]int
+}
+
+// publicCertificate shows what an issued certificate says, to anyone who
+// has its code (the QR code printed on it): no login, no person, no serial.
+func (p *Pages) publicCertificate(c *gin.Context) {
+	cert, err := p.Service.CertificateByCode(c.Request.Context(), c.Param("code"))
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	p.Site.Render(c, http.StatusOK, "certificate", &certificateView{Certificate: cert})
+}

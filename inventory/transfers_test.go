@@ -224,7 +224,7 @@ func TestErasureCertificate(t *testing.T) {
 	for _, want := range []string{"Certificat d'effacement", "CERT-", "Assurances Mutuelles", "Entrepôt de Montreuil",
 		a["tag"].(string), "IMEI " + imei(77), "Blancco Mobile", "réussi", "échoué",
 		b["tag"].(string), "7XK2JH2", "NIST 800-88 Purge,", "Blancco Drive Eraser, rapport 2026-11-0042", "User warehouse",
-		c["tag"].(string), "disque dur détruit", "Ecosystem", waiting["tag"].(string), "Généré le"} {
+		c["tag"].(string), "disque dur détruit", "Ecosystem", waiting["tag"].(string), "Émis le", "Code de vérification"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("certificate lacks %q", want)
 		}

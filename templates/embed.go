@@ -55,6 +55,8 @@ func funcs(l i18n.Lang, hashes map[string]string) template.FuncMap {
 			}
 			return ""
 		},
+		// isodate writes a day kept as text (2026-12-07) the reader's way.
+		"isodate": l.ISODate,
 		"datetime": func(t any, loc *time.Location) string {
 			switch v := t.(type) {
 			case time.Time:

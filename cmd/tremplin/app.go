@@ -187,7 +187,8 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	site := &web.Site{Views: views, Logger: logger, Frame: account.Frame,
 		Keys: &web.FormKeys{DB: s.db, Wait: 5 * time.Second, Keep: 7 * 24 * time.Hour}, Files: httpx.NewFileRoutes()}
 	account.Site = site
-	e, err := httpx.NewEngine(httpx.Deps{Logger: logger, Metrics: metrics, TrustedProxies: cfg.TrustedProxies, PageFail: site.Fail, Files: site.Files})
+	e, err := httpx.NewEngine(httpx.Deps{Logger: logger, Metrics: metrics, TrustedProxies: cfg.TrustedProxies, PageFail: site.Fail, Files: site.Files,
+		PublicURL: cfg.PublicURL})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -221,7 +222,12 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	public := e.Group("/api/v1")
 	authed := e.Group("/api/v1", partners.RequireAuth(s.partners))
 	(&partners.API{Service: s.partners}).Routes(public, authed)
-	(&inventory.API{Service: s.inventory, Scanners: []inventory.Scanner{s.distribution.ScanVoucher}, Files: site.Files}).Routes(authed)
+	// Public lookups (a certificate's page, its verification): 20 at once
+	// per address, then one every 3 seconds.
+	lookups := httpx.NewClientLimiter(3*time.Second, 20)
+	invAPI := &inventory.API{Service: s.inventory, Scanners: []inventory.Scanner{s.distribution.ScanVoucher}, Files: site.Files, Lookups: lookups}
+	invAPI.Routes(authed)
+	invAPI.PublicRoutes(public)
 	(&recharges.API{Service: s.recharges}).Routes(authed)
 	(&distribution.API{Service: s.distribution}).Routes(authed)
 	factors, err := reports.LoadFactors(cfg.ImpactFactors)
@@ -231,7 +237,7 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	figuresRead := &reports.Service{DB: s.db, Factors: factors}
 	(&reports.API{Service: figuresRead}).Routes(authed)
 	session := account.RequireSession()
-	bench := &inventory.Pages{Service: s.inventory, Site: site, Session: session, Partners: s.partners, Recharges: s.recharges,
+	bench := &inventory.Pages{Service: s.inventory, Site: site, Session: session, Partners: s.partners, Recharges: s.recharges, Lookups: lookups,
 		VoucherCode: func(code string) bool { _, err := distribution.NormalizeCode(code); return err == nil }}
 	vouchers := &distribution.Pages{Service: s.distribution, Site: site, Session: session, AnonymiseAfter: cfg.AnonymiseAfter}
 	cards := &recharges.Pages{Service: s.recharges, Partners: s.partners, Site: site, Session: session}

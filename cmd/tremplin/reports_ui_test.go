@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -109,4 +111,50 @@ func TestErasureReportsAtTheBench(t *testing.T) {
 	}
 	ui.Shot("warehouse-donation-reports")
 	checkPage(t, ui, "donation reports", "/dons/"+strconv.FormatInt(don.ID, 10))
+}
+
+// TestCertificateAnyoneCanCheck (issue 28): the donation's certificate,
+// downloaded from its page, carries a QR code of a public page that opens
+// without logging in and shows its SHA-256; the public lookups are rate
+// limited per address (429 with Retry-After).
+func TestCertificateAnyoneCanCheck(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	n := newWarehouseNetwork(t, svc)
+	wh, don := warehouseDonation(t, svc, n)
+	readyDevice(t, svc, wh, don.ID)
+	cookie := webLogin(t, h, "marc@example.org", uiPassword)
+	pdf := getPDF(t, h.URL+"/dons/"+strconv.FormatInt(don.ID, 10)+"/certificat.pdf", cookie)
+	var page string
+	for _, s := range testenv.DecodePDF(t, pdf) {
+		if s.Type == "QR-Code" {
+			page = s.Data
+		}
+	}
+	if !strings.HasPrefix(page, h.URL+"/certificats/") {
+		t.Fatalf("the QR code reads %q", page)
+	}
+	sum := sha256.Sum256(pdf)
+	ui := testenv.NewUI(t, h.URL, 20*time.Second)
+	ui.Open(strings.TrimPrefix(page, h.URL), "#certificate")
+	if got := ui.Text("#certificate-sha256"); got != hex.EncodeToString(sum[:]) {
+		t.Fatalf("the public page's hash %q", got)
+	}
+	if !strings.Contains(ui.Text("#certificate-devices"), "Réussi") || ui.Has("#top-who") {
+		t.Fatalf("the public page: %q", ui.Text("#certificate"))
+	}
+	ui.Shot("public-certificate")
+	checkPage(t, ui, "public certificate", strings.TrimPrefix(page, h.URL))
+	limited := 0
+	for range 40 {
+		r := h.Do("GET", "/api/v1/certificates/UNKNOWN-CODE", "", nil)
+		if r.Status == 429 {
+			limited++
+			if r.Header.Get("Retry-After") == "" {
+				t.Fatal("a 429 without Retry-After")
+			}
+		}
+	}
+	if limited == 0 {
+		t.Fatal("40 lookups in a row from one address were never limited")
+	}
 }

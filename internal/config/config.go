@@ -31,6 +31,7 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	TrustedProxies  []string
 	MetricsToken    string
+	PublicURL       string
 	LogLevel        slog.Level
 	LogFormat       string
 	SecretKey       string
@@ -91,6 +92,15 @@ var Options = []Option{
 					c.TrustedProxies = append(c.TrustedProxies, p)
 				}
 			}
+			return nil
+		}},
+	{Env: "TREMPLIN_PUBLIC_URL", Default: "", Description: "the address people reach Tremplin at, such as https://tremplin.example.org, printed in the erasure certificates' QR codes; without it, the address of the request",
+		set: func(c *Config, v string) error {
+			v = strings.TrimRight(strings.TrimSpace(v), "/")
+			if v != "" && !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
+				return fmt.Errorf("%q is not an http(s) address", v)
+			}
+			c.PublicURL = v
 			return nil
 		}},
 	{Env: "TREMPLIN_METRICS_TOKEN", Default: "", Description: "bearer token a Prometheus scraper sends for /metrics from another machine; without it /metrics answers this machine only",

@@ -33,6 +33,9 @@ type Deps struct {
 	// Files are the routes that take uploaded files; every other route
 	// refuses a multipart body unread.
 	Files *FileRoutes
+	// PublicURL is the address people reach Tremplin at (printed in QR
+	// codes); empty, it is read from each request.
+	PublicURL string
 }
 
 const requestIDKey = "tremplin.request_id"
@@ -57,6 +60,9 @@ func NewEngine(d Deps) (*gin.Engine, error) {
 		e.Use(d.Metrics.middleware())
 	}
 	e.Use(uploads(d.Files), accessLog(d.Logger), cleanParams())
+	if u := strings.TrimRight(d.PublicURL, "/"); u != "" {
+		e.Use(func(c *gin.Context) { c.Set(publicURLKey, u) })
+	}
 	e.NoRoute(func(c *gin.Context) {
 		Fail(c, fmt.Errorf("%s %s: %w", c.Request.Method, c.Request.URL.Path, apperr.ErrNotFound))
 	})
@@ -262,6 +268,22 @@ const behindProxyKey = "tremplin.behind_proxy"
 
 // Secure tells whether the client reached us over TLS, as IsHTTPS with the
 // engine's own proxies: every cookie Tremplin sets is Secure then.
+const publicURLKey = "tremplin.public_url"
+
+// PublicURL is the address of Tremplin as people reach it, for what is
+// printed (a certificate's QR code): the configured one, else the
+// request's own scheme and host.
+func PublicURL(c *gin.Context) string {
+	if u := c.GetString(publicURLKey); u != "" {
+		return u
+	}
+	scheme := "http"
+	if Secure(c) {
+		scheme = "https"
+	}
+	return scheme + "://" + c.Request.Host
+}
+
 func Secure(c *gin.Context) bool { return IsHTTPS(c, c.GetBool(behindProxyKey)) }
 
 // IsHTTPS tells whether the client reached us over TLS, directly or through a

@@ -125,7 +125,9 @@ func NewStock(t testing.TB) *Stock {
 	public := e.Group("/api/v1")
 	authed := e.Group("/api/v1", partners.RequireAuth(ps))
 	(&partners.API{Service: ps}).Routes(public, authed)
-	(&inventory.API{Service: inv, Files: files}).Routes(authed)
+	invAPI := &inventory.API{Service: inv, Files: files, Lookups: httpx.NewClientLimiter(time.Millisecond, 1000)}
+	invAPI.Routes(authed)
+	invAPI.PublicRoutes(public)
 	(&recharges.API{Service: rch}).Routes(authed)
 	net := Build(t, ps, []Org{
 		{Key: "warehouse", Kind: partners.KindWarehouse, Name: "Entrepôt de Montreuil", Address: "1 rue de la Paix"},
