@@ -63,6 +63,33 @@ func (a *API) Routes(r *gin.RouterGroup) {
 	r.GET("/donations/:id", httpx.ByID(a.Service.GetDonation))
 	r.POST("/donations/:id/devices", httpx.Authed(a.intake))
 	r.GET("/donations/:id/erasure-certificate.pdf", httpx.Authed(a.certificate))
+	r.POST("/donations/:id/tax-receipt", httpx.Authed(func(c *gin.Context, caller partners.Caller) error {
+		id, err := httpx.PathID(c, "id")
+		if err != nil {
+			return err
+		}
+		var in NewTaxReceipt
+		if err := httpx.DecodeJSON(c, &in); err != nil {
+			return err
+		}
+		r, err := a.Service.IssueTaxReceipt(c.Request.Context(), caller, id, in)
+		if err != nil {
+			return err
+		}
+		return httpx.Created(c, fmt.Sprintf("/api/v1/donations/%d/tax-receipt.pdf", id), r)
+	}))
+	r.POST("/donations/:id/tax-receipt/cancel", httpx.ByIDWith(a.Service.CancelTaxReceipt))
+	r.GET("/donations/:id/tax-receipt.pdf", httpx.Authed(func(c *gin.Context, caller partners.Caller) error {
+		id, err := httpx.PathID(c, "id")
+		if err != nil {
+			return err
+		}
+		b, rec, err := a.Service.TaxReceiptPDF(c.Request.Context(), caller, id)
+		if err != nil {
+			return err
+		}
+		return httpx.PDF(c, "recu-fiscal-"+rec.Number+".pdf", b)
+	}))
 
 	r.POST("/devices", httpx.Create(a.Service.RegisterDevice, func(d Device) string { return "/api/v1/devices/" + strconv.FormatInt(d.ID, 10) }))
 	r.GET("/devices", httpx.Authed(a.listDevices))
