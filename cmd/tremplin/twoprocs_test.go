@@ -144,3 +144,64 @@ func TestTwoProcessesNeverOversell(t *testing.T) {
 		t.Fatalf("tremplin check: %v\n%s", err, out)
 	}
 }
+
+// TestTwoProcessesNumberTaxReceiptsWithoutGaps starts two `tremplin serve`
+// processes on one PostgreSQL database and issues twenty tax receipts at
+// once through both: numbers 1 to 20 of the year, each once.
+func TestTwoProcessesNumberTaxReceiptsWithoutGaps(t *testing.T) {
+	url := testenv.FreshPostgres(t)
+	env := testEnv(t)
+	env["TREMPLIN_DATABASE_URL"] = url
+	env["TREMPLIN_LOG_LEVEL"] = "error"
+	for _, args := range [][]string{{"migrate", "up"}, {"admin", "create", "--email", "admin@example.org", "--password", "0123456789"}} {
+		cmd := exec.Command(binary(t), args...)
+		cmd.Env = environ(env)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	target, _ := database.Resolve(url, "")
+	db, err := database.Open(context.Background(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, s := range []string{
+		`UPDATE network_identity SET legal_name = 'Réseau', address = '1 rue X', siren = '123456789', tax_receipts = TRUE`,
+		`INSERT INTO organizations (kind, name, timezone, address, siren, created_at, updated_at) VALUES ('donor', 'Donateur SA', 'Europe/Paris', '2 rue Y', '552100554', now(), now())`,
+		`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('warehouse', 'Entrepôt', 'Europe/Paris', now(), now())`,
+		`INSERT INTO donations (donor_id, warehouse_id, received_on, created_at) SELECT 1, 2, '2026-01-01', now() FROM generate_series(1, 20)`,
+	} {
+		if err := db.Exec(s).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	servers := []string{startBinary(t, env), startBinary(t, env)}
+	tokens := []string{login(t, servers[0], "admin@example.org", "0123456789"), login(t, servers[1], "admin@example.org", "0123456789")}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for i := range 20 {
+		wg.Go(func() {
+			req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/donations/%d/tax-receipt", servers[i%2], i+1),
+				strings.NewReader(`{"value_cents":10000,"valuation":"forfait"}`))
+			req.Header.Set("Authorization", "Bearer "+tokens[i%2])
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				statuses[-1]++
+				return
+			}
+			resp.Body.Close()
+			statuses[resp.StatusCode]++
+		})
+	}
+	wg.Wait()
+	var n, distinct, lo, hi int64
+	db.Raw(`SELECT COUNT(*), COUNT(DISTINCT seq), MIN(seq), MAX(seq) FROM tax_receipts`).Row().Scan(&n, &distinct, &lo, &hi)
+	if statuses[201] != 20 || n != 20 || distinct != 20 || lo != 1 || hi != 20 {
+		t.Fatalf("statuses %v; %d receipts, %d numbers from %d to %d", statuses, n, distinct, lo, hi)
+	}
+}
