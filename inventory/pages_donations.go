@@ -107,6 +107,15 @@ type donationView struct {
 	// the entries that matched nothing.
 	ReportsDone int
 	Skipped     []skippedLine
+	// The tax receipts, for admins: Receipts newest first; Receipting when
+	// the network issues them; the receipt form's values and errors.
+	Admin         bool
+	Receipting    bool
+	Receipts      []TaxReceipt
+	Issued        *TaxReceipt
+	ReceiptForm   url.Values
+	ReceiptErrors map[string]string
+	ReceiptAll    []string
 }
 
 // donation is a donation's page: its devices and their counts by state,
@@ -124,6 +133,25 @@ func (p *Pages) donationPage(c *gin.Context, caller partners.Caller, v *donation
 	}
 	if v.Donation, err = p.Service.GetDonation(c.Request.Context(), caller, id); err != nil {
 		return err
+	}
+	if caller.IsAdmin() {
+		v.Admin = true
+		net, err := p.Partners.NetworkIdentity(c.Request.Context())
+		if err != nil {
+			return err
+		}
+		v.Receipting = net.TaxReceipts
+		if v.Receipts, err = p.Service.TaxReceipts(c.Request.Context(), caller, id); err != nil {
+			return err
+		}
+		for i := range v.Receipts {
+			if v.Receipts[i].Status == ReceiptIssued {
+				v.Issued = &v.Receipts[i]
+			}
+		}
+		if v.ReceiptForm == nil {
+			v.ReceiptForm = url.Values{}
+		}
 	}
 	l, err := p.Service.ListDevices(c.Request.Context(), caller, DeviceFilter{DonationID: id}, httpx.Page{Limit: 500})
 	if err != nil {

@@ -27,6 +27,8 @@ func (p *Pages) AdminRoutes(r gin.IRouter) {
 	g.GET("/admin/organisations/:id", p.organization)
 	g.POST("/admin/organisations/:id", p.saveOrganization)
 	g.POST("/admin/organisations/:id/active", p.activateOrganization)
+	g.GET("/admin/reseau", p.network)
+	g.POST("/admin/reseau", p.saveNetwork)
 	g.GET("/admin/utilisateurs", p.users)
 	g.GET("/admin/utilisateurs/nouveau", p.newUser)
 	g.POST("/admin/utilisateurs", p.createUserPage)
@@ -200,6 +202,9 @@ func (p *Pages) createOrganization(c *gin.Context) {
 	f := c.Request.PostForm
 	tz, addr := f.Get("timezone"), f.Get("address")
 	in := NewOrganization{Kind: Kind(f.Get("kind")), Name: f.Get("name"), Timezone: &tz, Address: &addr}
+	if siren := f.Get("siren"); siren != "" {
+		in.SIREN = &siren
+	}
 	to, repeated, err := p.Site.Once(c, func() (string, error) {
 		o, err := p.Service.CreateOrganization(c.Request.Context(), caller, in)
 		return "/admin/organisations/" + strconv.FormatInt(o.ID, 10), err
@@ -240,8 +245,12 @@ func (p *Pages) organization(c *gin.Context) {
 		p.Site.Fail(c, err)
 		return
 	}
+	siren := ""
+	if o.SIREN != nil {
+		siren = *o.SIREN
+	}
 	v := p.organizationView(&o, url.Values{"name": {o.Name}, "timezone": {o.Timezone}, "address": {o.Address},
-		"receipt_format": {o.ReceiptFormat}, "label_layout": {o.LabelLayout}})
+		"receipt_format": {o.ReceiptFormat}, "label_layout": {o.LabelLayout}, "siren": {siren}})
 	v.Users = users.Items
 	p.Site.Render(c, http.StatusOK, "organization", v)
 }
@@ -278,7 +287,12 @@ func (p *Pages) saveOrganization(c *gin.Context) {
 	var repeated bool
 	if err == nil {
 		to, repeated, err = p.Site.Once(c, func() (string, error) {
-			if _, err := p.Service.UpdateOrganization(ctx, caller, id, OrganizationPatch{Name: &name, Timezone: &tz, Address: &addr}); err != nil {
+			patch := OrganizationPatch{Name: &name, Timezone: &tz, Address: &addr}
+			if o.Kind == KindDonor {
+				siren := f.Get("siren")
+				patch.SIREN = &siren
+			}
+			if _, err := p.Service.UpdateOrganization(ctx, caller, id, patch); err != nil {
 				return "", err
 			}
 			if o.Kind == KindSpace && format != o.ReceiptFormat {
@@ -579,4 +593,61 @@ func (p *Pages) resetPassword(c *gin.Context) {
 		return
 	}
 	p.showPassword(c, caller, u, password, "New password: give it to the person. It is shown only once; their open sessions are closed.")
+}
+
+// networkView is the network's identity form.
+type networkView struct {
+	web.Page
+	form
+}
+
+func networkForm(n Network) url.Values {
+	f := url.Values{"legal_name": {n.LegalName}, "address": {n.Address}, "siren": {n.SIREN}, "rna": {n.RNA}, "purpose": {n.Purpose}}
+	if n.TaxReceipts {
+		f.Set("tax_receipts", "1")
+	}
+	return f
+}
+
+// network is the network's legal identity, printed on tax receipts and
+// erasure certificates (admins).
+func (p *Pages) network(c *gin.Context) {
+	caller, ok := p.admin(c)
+	if !ok {
+		return
+	}
+	n, err := p.Service.GetNetwork(c.Request.Context(), caller)
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	v := &networkView{}
+	v.Form = networkForm(n)
+	p.Site.Render(c, http.StatusOK, "network", v)
+}
+
+func (p *Pages) saveNetwork(c *gin.Context) {
+	caller, ok := p.admin(c)
+	if !ok {
+		return
+	}
+	f := c.Request.PostForm
+	get := func(k string) *string { v := f.Get(k); return &v }
+	on := f.Get("tax_receipts") != ""
+	in := NetworkPatch{LegalName: get("legal_name"), Address: get("address"), SIREN: get("siren"), RNA: get("rna"), Purpose: get("purpose"), TaxReceipts: &on}
+	to, repeated, err := p.Site.Once(c, func() (string, error) {
+		_, err := p.Service.UpdateNetwork(c.Request.Context(), caller, in)
+		return "/admin/reseau", err
+	})
+	if err != nil {
+		v := &networkView{}
+		v.Form = f
+		if !v.refused(p, c, err) {
+			p.Site.Fail(c, err)
+			return
+		}
+		p.Site.Render(c, http.StatusUnprocessableEntity, "network", v)
+		return
+	}
+	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("The network's identity is saved."))
 }
