@@ -84,6 +84,9 @@ func (s *Service) event(tx *gorm.DB, fig *figures.Tally, c partners.Caller, d De
 func (s *Service) recordEvent(tx *gorm.DB, fig *figures.Tally, c partners.Caller, d Device, fromSite int64, action string, from, to State, data map[string]any) (Event, error) {
 	e := Event{DeviceID: d.ID, Action: action, FromState: from, ToState: to, At: s.now(), Data: mustJSON(data)}
 	s.eventFigures(fig, d, fromSite, action, from, to, e.At)
+	for _, m := range figures.Evidence(action, string(to), e.Data) {
+		fig.AddAt(e.At, d.SiteID, m, string(d.Category), 1, 0)
+	}
 	if c.UserID != 0 {
 		uid := c.UserID
 		e.UserID = &uid

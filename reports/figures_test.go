@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"reflect"
 	"strings"
 	"sync"
@@ -486,4 +487,38 @@ func TestNetworkTodayIsTheLatestSiteDay(t *testing.T) {
 	if paris.To != "2026-12-06" {
 		t.Errorf("the Paris warehouse's summary runs to %s, want its own day 2026-12-06", paris.To)
 	}
+}
+
+// TestLocksAndToolReportsAreCounted (issue 28): the summary counts the
+// diagnoses that found a lock and the erasures a tool's report proves,
+// beside those typed; the figures kept equal a recount of the history.
+func TestLocksAndToolReportsAreCounted(t *testing.T) {
+	n := newNetwork(t, time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC))
+	ids := n.devicesFrom(n.org("donor"), "{}", inventory.Laptop, inventory.Laptop, inventory.Smartphone)
+	g := "B"
+	locked := inventory.Locks{Account: "locked", MDM: "clear", Firmware: "not_applicable", Blocklist: "clear"}
+	clear := inventory.Locks{Account: "clear", MDM: "clear", Firmware: "clear", Blocklist: "not_applicable"}
+	_, err := n.inv.Apply(n.ctx, admin, ids[2], inventory.Transition{Action: "diagnose", Grade: &g, Locks: &locked})
+	n.must(err)
+	log, err := os.ReadFile("../inventory/erasurereport/testdata/nwipe-passed.log")
+	n.must(err)
+	for _, id := range ids[:2] {
+		_, err := n.inv.Apply(n.ctx, admin, id, inventory.Transition{Action: "diagnose", Grade: &g, Locks: &clear})
+		n.must(err)
+	}
+	_, err = n.inv.UploadErasureReport(n.ctx, admin, ids[0], inventory.ReportFile{Name: "nwipe.log", Bytes: log})
+	n.must(err)
+	m, r := "Blancco", "passed"
+	_, err = n.inv.Apply(n.ctx, admin, ids[1], inventory.Transition{Action: "erase", Method: &m, Result: &r})
+	n.must(err)
+	s := n.summary("admin", "?from=2026-03-01&to=2026-03-31")
+	if s.Erased != 2 || s.ErasedWithReport != 1 || s.Locked != 1 {
+		t.Fatalf("erased %d, with a report %d, locked %d", s.Erased, s.ErasedWithReport, s.Locked)
+	}
+	im, err := (&reports.Service{DB: n.db, Now: n.clock.Now}).DonorImpact(n.ctx, admin, n.org("donor"), "2026-03-01", "2026-03-31")
+	n.must(err)
+	if im.Erased != 2 || im.ErasedWithReport != 1 || im.Locked != 1 {
+		t.Fatalf("the donor's impact: erased %d, with a report %d, locked %d", im.Erased, im.ErasedWithReport, im.Locked)
+	}
+	n.assertRecounted()
 }

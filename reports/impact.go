@@ -81,7 +81,12 @@ type Impact struct {
 	Reused      int64 // sold to someone, not refunded
 	Recycled    int64
 	Erased      int64 // with a recorded, passed erasure
-	InProgress  int64 // still being refurbished or on a shelf
+	// ErasedWithReport are the erasures the erasure tool's own report
+	// proves; Locked the devices whose last check found a lock (kept
+	// from sale until the donor releases them).
+	ErasedWithReport int64
+	Locked           int64
+	InProgress       int64 // still being refurbished or on a shelf
 	People      int64
 	ByCategory  map[string]int64 // reused, by category
 	Donations   []DonationImpact
@@ -121,6 +126,16 @@ func (s *Service) DonorImpact(ctx context.Context, c partners.Caller, donorID in
 		GROUP BY dn.id, dn.received_on, d.category, d.state, d.erased_at IS NOT NULL ORDER BY dn.received_on, dn.id`, donorID, first, last).Scan(&rows).Error; err != nil {
 		return Impact{}, fmt.Errorf("devices of donor %d: %w", donorID, err)
 	}
+	var proof struct{ Reports, Locked int64 }
+	if err := db.Raw(`SELECT
+			(SELECT COUNT(DISTINCT r.device_id) FROM erasure_reports r JOIN devices d ON d.id = r.device_id JOIN donations dn ON dn.id = d.donation_id
+				WHERE dn.donor_id = ? AND dn.received_on >= ? AND dn.received_on <= ? AND r.result = 'passed') AS reports,
+			(SELECT COUNT(*) FROM devices d JOIN donations dn ON dn.id = d.donation_id
+				WHERE dn.donor_id = ? AND dn.received_on >= ? AND dn.received_on <= ? AND d.locks LIKE '%"locked"%') AS locked`,
+		donorID, first, last, donorID, first, last).Scan(&proof).Error; err != nil {
+		return Impact{}, fmt.Errorf("erasure reports and locks of donor %d: %w", donorID, err)
+	}
+	out.ErasedWithReport, out.Locked = proof.Reports, proof.Locked
 	for _, r := range rows {
 		if len(out.Donations) == 0 || out.Donations[len(out.Donations)-1].ID != r.DonationID {
 			out.Donations = append(out.Donations, DonationImpact{ID: r.DonationID, ReceivedOn: r.ReceivedOn})
@@ -204,6 +219,8 @@ func ImpactPDF(im Impact, generated time.Time, categoryName func(string) string)
 		{"Appareils donnés", num(im.Given)},
 		{"Réemployés : vendus à prix solidaire à une personne orientée par un travailleur social", num(im.Reused)},
 		{"Données effacées (effacement certifié réussi)", num(im.Erased)},
+		{"    dont prouvés par le rapport de l'outil d'effacement", num(im.ErasedWithReport)},
+		{"Verrouillés à un compte ou à une gestion de flotte, en attente de libération", num(im.Locked)},
 		{"Recyclés (filière agréée)", num(im.Recycled)},
 		{"En cours de reconditionnement ou en rayon", num(im.InProgress)},
 		{"Personnes équipées", num(im.People)},

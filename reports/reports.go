@@ -33,23 +33,28 @@ type Service struct {
 
 // Summary is the report of a period.
 type Summary struct {
-	From                string           `json:"from"`
-	To                  string           `json:"to"`
-	SiteID              *int64           `json:"site_id"`
-	Timezone            string           `json:"timezone"`
-	DevicesByState      map[string]int64 `json:"devices_by_state"`
-	DevicesByCategory   map[string]int64 `json:"devices_by_category"`
-	Intake              int64            `json:"intake"`
-	Erased              int64            `json:"erased"`
-	Sold                int64            `json:"sold"`
-	Recycled            int64            `json:"recycled"`
-	RechargesSold       int64            `json:"recharges_sold"`
-	FaceValueCents      int64            `json:"face_value_cents"`
-	BeneficiariesServed int64            `json:"beneficiaries_served"`
-	VouchersIssued      int64            `json:"vouchers_issued"` // for a site: issued in the period and used there
-	VouchersUsed        int64            `json:"vouchers_used"`
-	PaidCents           int64            `json:"paid_cents"`
-	SavingsCents        int64            `json:"savings_cents"`
+	From              string           `json:"from"`
+	To                string           `json:"to"`
+	SiteID            *int64           `json:"site_id"`
+	Timezone          string           `json:"timezone"`
+	DevicesByState    map[string]int64 `json:"devices_by_state"`
+	DevicesByCategory map[string]int64 `json:"devices_by_category"`
+	Intake            int64            `json:"intake"`
+	Erased            int64            `json:"erased"`
+	// ErasedWithReport are the erasures proven by the tool's own report
+	// (the others were typed); Locked the diagnoses that found a lock,
+	// keeping the device from sale.
+	ErasedWithReport    int64 `json:"erased_with_report"`
+	Locked              int64 `json:"locked"`
+	Sold                int64 `json:"sold"`
+	Recycled            int64 `json:"recycled"`
+	RechargesSold       int64 `json:"recharges_sold"`
+	FaceValueCents      int64 `json:"face_value_cents"`
+	BeneficiariesServed int64 `json:"beneficiaries_served"`
+	VouchersIssued      int64 `json:"vouchers_issued"` // for a site: issued in the period and used there
+	VouchersUsed        int64 `json:"vouchers_used"`
+	PaidCents           int64 `json:"paid_cents"`
+	SavingsCents        int64 `json:"savings_cents"`
 	// Whole days, the median over the devices that got ready (sold) in
 	// the period; null when none did.
 	MedianDaysIntakeToReady *float64             `json:"median_days_intake_to_ready"`
@@ -161,6 +166,10 @@ func (s *Service) Summarise(ctx context.Context, c partners.Caller, from, to str
 			out.Intake += r.N
 		case figures.Erased:
 			out.Erased += r.N
+		case figures.ErasedProven:
+			out.ErasedWithReport += r.N
+		case figures.LockedFound:
+			out.Locked += r.N
 		case figures.Recycled:
 			out.Recycled += r.N
 		case figures.Sold:
@@ -292,7 +301,7 @@ func networkFigures(db *gorm.DB, metrics []string, first, last, cond string, arg
 // The figures a summary sums over its days: summedMetrics whole,
 // labelledMetrics by label and organisation.
 var (
-	summedMetrics = []string{figures.Intake, figures.Erased, figures.Recycled, figures.Sold, figures.Recharges, figures.Sales,
+	summedMetrics = []string{figures.Intake, figures.Erased, figures.ErasedProven, figures.LockedFound, figures.Recycled, figures.Sold, figures.Recharges, figures.Sales,
 		figures.Savings, figures.IssuedUsedHere}
 	labelledMetrics = []string{figures.LagIntakeReady, figures.LagReadySold, figures.VouchersIssued, figures.VoucherFirst, figures.VoucherLag}
 )

@@ -9,6 +9,7 @@
 package figures
 
 import (
+	"encoding/json"
 	"cmp"
 	"context"
 	"fmt"
@@ -63,6 +64,38 @@ const (
 var Steps = map[string]string{
 	"register": Intake, "diagnose": Diagnosed, "erase": Erased, "mark_ready": Ready,
 	"recycle": Recycled, "mark_lost": Lost, "refund": Returned,
+}
+
+// Evidence metrics: what a step's event data proves beyond the step.
+const (
+	LockedFound  = "locked"        // a diagnosis that found a lock, label category
+	ErasedProven = "erased_proven" // an erasure passed with the tool's report, label category
+)
+
+// Evidence is the evidence metrics a device's event counts, read from its
+// data (the same on the service's write and on a recount).
+func Evidence(action, to string, data []byte) []string {
+	switch {
+	case action == "diagnose":
+		var d struct {
+			Locks map[string]string `json:"locks"`
+		}
+		if json.Unmarshal(data, &d) == nil {
+			for _, r := range d.Locks {
+				if r == "locked" {
+					return []string{LockedFound}
+				}
+			}
+		}
+	case action == "erase" && to == "erased":
+		var d struct {
+			Report string `json:"report_sha256"`
+		}
+		if json.Unmarshal(data, &d) == nil && d.Report != "" {
+			return []string{ErasedProven}
+		}
+	}
+	return nil
 }
 
 // Key is one figure's row.

@@ -74,7 +74,7 @@ func Recount(ctx context.Context, db *gorm.DB) (map[Key]Delta, error) {
 
 	// Steps, and when each device got ready (for the wait until its sale).
 	readyAt := map[int64][]time.Time{}
-	rows, err := db.Raw(`SELECT e.device_id, e.action, e.to_state, COALESCE(e.site_id, d.site_id), e.at, d.category, d.created_at
+	rows, err := db.Raw(`SELECT e.device_id, e.action, e.to_state, COALESCE(e.site_id, d.site_id), e.at, d.category, d.created_at, e.data
 		FROM device_events e JOIN devices d ON d.id = e.device_id ORDER BY e.id`).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("device events: %w", err)
@@ -84,10 +84,14 @@ func Recount(ctx context.Context, db *gorm.DB) (map[Key]Delta, error) {
 			device, site         int64
 			action, to, category string
 			at, created          time.Time
+			data                 string
 		)
-		if err := rows.Scan(&device, &action, &to, &site, &at, &category, &created); err != nil {
+		if err := rows.Scan(&device, &action, &to, &site, &at, &category, &created, &data); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("device events: %w", err)
+		}
+		for _, m := range Evidence(action, to, []byte(data)) {
+			t.Add(day(at, site), site, m, category, 1, 0)
 		}
 		step, ok := Steps[action]
 		if !ok || (action == "erase" && to != "erased") {
