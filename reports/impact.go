@@ -75,25 +75,25 @@ type DonationImpact struct {
 
 // Impact is what became of a donor's devices received over a period.
 type Impact struct {
-	Donor       partners.Organization
-	From, To    string
-	Given       int64
-	Reused      int64 // sold to someone, not refunded
-	Recycled    int64
-	Erased      int64 // with a recorded, passed erasure
+	Donor    partners.Organization
+	From, To string
+	Given    int64
+	Reused   int64 // sold to someone, not refunded
+	Recycled int64
+	Erased   int64 // with a recorded, passed erasure
 	// ErasedWithReport are the erasures the erasure tool's own report
 	// proves; Locked the devices whose last check found a lock (kept
 	// from sale until the donor releases them).
 	ErasedWithReport int64
 	Locked           int64
 	InProgress       int64 // still being refurbished or on a shelf
-	People      int64
-	ByCategory  map[string]int64 // reused, by category
-	Donations   []DonationImpact
-	Factors     []Factor
-	KgCO2e      float64 // spared over one year of use of the reused devices
-	KgMaterials float64
-	Unestimated int64 // reused devices of a category without a factor
+	People           int64
+	ByCategory       map[string]int64 // reused, by category
+	Donations        []DonationImpact
+	Factors          []Factor
+	KgCO2e           float64 // spared over one year of use of the reused devices
+	KgMaterials      float64
+	Unestimated      int64 // reused devices of a category without a factor
 }
 
 // DonorImpact reads what became of the devices of the donor's donations

@@ -9,9 +9,9 @@
 package figures
 
 import (
-	"encoding/json"
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
