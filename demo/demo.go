@@ -43,6 +43,9 @@ func Seed(ctx context.Context, s Services) (Network, error) {
 	if err != nil {
 		return Network{}, err
 	}
+	if err := identity(ctx, s.Partners, net); err != nil {
+		return Network{}, err
+	}
 	if err := stock(ctx, s.Inventory, net); err != nil {
 		return Network{}, err
 	}
@@ -63,6 +66,23 @@ func Seed(ctx context.Context, s Services) (Network, error) {
 	return Network{Accounts: net.Accounts, Vouchers: codes, Devices: devices}, nil
 }
 
+// identity gives the demo network its legal identity and its donor a
+// SIREN, so that a newcomer can print a tax receipt.
+func identity(ctx context.Context, p *partners.Service, net partners.DemoNetwork) error {
+	adm := net.Caller(partners.RoleAdmin, "")
+	on := true
+	if _, err := p.UpdateNetwork(ctx, adm, partners.NetworkPatch{LegalName: ptr("Réseau Tremplin (démonstration)"),
+		Address: ptr("5 rue du Réemploi, 93100 Montreuil"), SIREN: ptr("123456789"), RNA: ptr("W931234567"),
+		Purpose: ptr("Réduire l'exclusion numérique par le réemploi d'équipements donnés"), TaxReceipts: &on}); err != nil {
+		return fmt.Errorf("demo network identity: %w", err)
+	}
+	if _, err := p.UpdateOrganization(ctx, adm, net.Organizations["donor"].ID, partners.OrganizationPatch{SIREN: ptr("552100554"),
+		Address: ptr("12 avenue de l'Assurance, 75008 Paris")}); err != nil {
+		return fmt.Errorf("demo donor: %w", err)
+	}
+	return nil
+}
+
 // toTry names a few devices a newcomer can scan at once: two waiting at the
 // warehouse's station, two on each space's shelf.
 func toTry(ctx context.Context, s *inventory.Service, net partners.DemoNetwork) ([]string, error) {
@@ -73,7 +93,8 @@ func toTry(ctx context.Context, s *inventory.Service, net partners.DemoNetwork) 
 		state inventory.State
 		where string
 	}{
-		{partners.RoleWarehouse, "warehouse", inventory.Received, "at the scan station (/poste, warehouse account): diagnose it with A-D"},
+		{partners.RoleWarehouse, "warehouse", inventory.Received, "at the scan station (/poste, warehouse account): diagnose it with A-D, then LIBRE or a lock card"},
+		{partners.RoleWarehouse, "warehouse", inventory.Diagnosed, "at the scan station: locked to its owner's account, or waiting for its erasure report (inventory/erasurereport/testdata/nwipe-passed.log)"},
 		{partners.RoleSpace, "paris", inventory.InStock, "at the counter (/caisse, Belleville account), after a voucher"},
 		{partners.RoleSpace, "reunion", inventory.InStock, "at the counter (/caisse, Le Port account), after a voucher"},
 	} {
@@ -133,6 +154,11 @@ func stock(ctx context.Context, s *inventory.Service, net partners.DemoNetwork) 
 		{inventory.NewDevice{Category: inventory.FeaturePhone, Brand: "Nokia", Model: "105", IMEI: ptr("353456789012348")}, []inventory.Transition{diag("A")}},
 		{inventory.NewDevice{Category: inventory.Desktop, Brand: "Fujitsu", Model: "Esprimo P558", Serial: ptr("YM8K001234")}, []inventory.Transition{{Action: "recycle", Reason: ptr("carte mère hors service"), Recycler: ptr("Ecosystem")}}},
 		{inventory.NewDevice{Category: inventory.Other, Brand: "Logitech", Model: "Clavier K120", Serial: ptr("2113LZ0ABC")}, nil},
+		// Still tied to its former owner's account: kept from sale.
+		{inventory.NewDevice{Category: inventory.Smartphone, Brand: "Samsung", Model: "Galaxy S9", IMEI: ptr("359876543210983")},
+			[]inventory.Transition{{Action: "diagnose", Grade: ptr("B"), Locks: &inventory.Locks{Account: "locked", MDM: "clear", Firmware: "not_applicable", Blocklist: "clear"}}}},
+		// Diagnosed, waiting for the erasure tool's report.
+		{inventory.NewDevice{Category: inventory.Laptop, Brand: "Lenovo", Model: "ThinkPad X270", Serial: ptr("PF0X270DEMO")}, []inventory.Transition{diag("B")}},
 	}
 	var ids []int64
 	for _, sp := range specs {

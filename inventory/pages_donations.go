@@ -24,6 +24,11 @@ type donationsView struct {
 	DonorList  []partners.Organization
 	Warehouses []partners.Organization
 	OwnSite    int64
+	// Donor, when the list is one donor's (its pack: each donation's
+	// certificate and, for admins, its tax receipt).
+	Donor    int64
+	Admin    bool
+	Receipts map[int64]TaxReceipt
 }
 
 // donations lists the donations received (newest first) and offers to
@@ -38,12 +43,26 @@ func (p *Pages) donationsPage(c *gin.Context, caller partners.Caller, v *donatio
 	if err := caller.Require(warehouseRoles...); err != nil {
 		return err
 	}
-	l, err := p.Service.ListDonations(c.Request.Context(), caller, 0, httpx.Page{Limit: 500})
+	verr := &apperr.ValidationError{}
+	v.Donor = idIn(c.Request.URL.Query(), "donateur", verr)
+	if err := verr.Err(); err != nil {
+		return err
+	}
+	l, err := p.Service.ListDonations(c.Request.Context(), caller, v.Donor, httpx.Page{Limit: 500})
 	if err != nil {
 		return err
 	}
 	v.Donations = l.Items
 	slices.Reverse(v.Donations)
+	if v.Admin = caller.IsAdmin(); v.Admin && v.Donor != 0 {
+		ids := make([]int64, len(v.Donations))
+		for i, d := range v.Donations {
+			ids[i] = d.ID
+		}
+		if v.Receipts, err = p.Service.IssuedReceipts(c.Request.Context(), caller, ids); err != nil {
+			return err
+		}
+	}
 	if v.Donors, v.DonorList, err = p.siteNames(c, caller, partners.KindDonor); err != nil {
 		return err
 	}

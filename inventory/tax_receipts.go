@@ -316,3 +316,23 @@ func receiptPDF(r TaxReceipt) ([]byte, error) {
 	doc.Lines(10, "Fait le "+r.IssuedAt.In(loc).Format("02/01/2006")+", pour "+n.LegalName+" ("+place+")", "", "Signature :")
 	return doc.Bytes()
 }
+
+// IssuedReceipts are the receipts issued (not cancelled) for donations, by
+// donation (admins).
+func (s *Service) IssuedReceipts(ctx context.Context, c partners.Caller, donationIDs []int64) (map[int64]TaxReceipt, error) {
+	if err := c.Require(partners.RoleAdmin); err != nil {
+		return nil, err
+	}
+	out := map[int64]TaxReceipt{}
+	if len(donationIDs) == 0 {
+		return out, nil
+	}
+	var rs []TaxReceipt
+	if err := s.db.WithContext(ctx).Omit("snapshot").Where("donation_id IN ? AND status = ?", donationIDs, ReceiptIssued).Find(&rs).Error; err != nil {
+		return nil, fmt.Errorf("issued tax receipts: %w", err)
+	}
+	for _, r := range rs {
+		out[r.DonationID] = r
+	}
+	return out, nil
+}

@@ -74,4 +74,11 @@ func TestTaxReceiptFromThePages(t *testing.T) {
 	if msg := ui.Text("#flash"); !strings.Contains(msg, fmt.Sprintf("%d-0002", year)) {
 		t.Fatalf("the next receipt: %q", msg)
 	}
+	// The donor's pack lists the donation with its certificate and its receipt.
+	ui.Open(fmt.Sprintf("/admin/organisations/%d", n.donor.ID), "#donor-pack")
+	ui.Follow("#donor-pack")
+	if got := ui.Text("#donation-list"); !strings.Contains(got, fmt.Sprintf("n° %d-0002", year)) || !strings.Contains(got, "PDF") {
+		t.Fatalf("the donor's pack: %q", got)
+	}
+	checkPage(t, ui, "donor pack", fmt.Sprintf("/dons?donateur=%d", n.donor.ID))
 }
