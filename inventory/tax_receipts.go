@@ -313,7 +313,7 @@ func receiptPDF(r TaxReceipt) ([]byte, error) {
 	if err != nil || sn.Zone == "" {
 		loc = time.UTC
 	}
-	doc.Lines(10, "Fait le "+r.IssuedAt.In(loc).Format("02/01/2006")+", pour "+n.LegalName+" ("+place+")", "", "Signature :")
+	doc.Lines(10, "Fait à "+place+", le "+r.IssuedAt.In(loc).Format("02/01/2006")+", pour "+n.LegalName+".", "", "Signature :")
 	return doc.Bytes()
 }
 
