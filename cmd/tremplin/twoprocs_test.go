@@ -48,15 +48,15 @@ func startCmd(t *testing.T, cmd *exec.Cmd) string {
 	return ""
 }
 
-// TestTwoProcessesNeverOversell starts two `tremplin serve` processes on one
-// PostgreSQL database and has 40 buyers, with 40 vouchers, race for 5
-// devices through both: exactly 5 sales, each device once.
-func TestTwoProcessesNeverOversell(t *testing.T) {
+// migratedPostgres is a fresh PostgreSQL database migrated by the binary,
+// with an admin (password 0123456789), and the environment that serves it.
+func migratedPostgres(t *testing.T, admin string) (map[string]string, *database.DB) {
+	t.Helper()
 	url := testenv.FreshPostgres(t)
 	env := testEnv(t)
 	env["TREMPLIN_DATABASE_URL"] = url
 	env["TREMPLIN_LOG_LEVEL"] = "error"
-	for _, args := range [][]string{{"migrate", "up"}, {"admin", "create", "--email", "caisse@example.org", "--password", "0123456789"}} {
+	for _, args := range [][]string{{"migrate", "up"}, {"admin", "create", "--email", admin, "--password", "0123456789"}} {
 		cmd := exec.Command(binary(t), args...)
 		cmd.Env = environ(env)
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -68,7 +68,15 @@ func TestTwoProcessesNeverOversell(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
+	return env, db
+}
+
+// TestTwoProcessesNeverOversell starts two `tremplin serve` processes on one
+// PostgreSQL database and has 40 buyers, with 40 vouchers, race for 5
+// devices through both: exactly 5 sales, each device once.
+func TestTwoProcessesNeverOversell(t *testing.T) {
+	env, db := migratedPostgres(t, "caisse@example.org")
 	now := database.Now()
 	seed := []string{
 		`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('space', 'Espace', 'Europe/Paris', now(), now())`,
@@ -149,23 +157,7 @@ func TestTwoProcessesNeverOversell(t *testing.T) {
 // processes on one PostgreSQL database and issues twenty tax receipts at
 // once through both: numbers 1 to 20 of the year, each once.
 func TestTwoProcessesNumberTaxReceiptsWithoutGaps(t *testing.T) {
-	url := testenv.FreshPostgres(t)
-	env := testEnv(t)
-	env["TREMPLIN_DATABASE_URL"] = url
-	env["TREMPLIN_LOG_LEVEL"] = "error"
-	for _, args := range [][]string{{"migrate", "up"}, {"admin", "create", "--email", "admin@example.org", "--password", "0123456789"}} {
-		cmd := exec.Command(binary(t), args...)
-		cmd.Env = environ(env)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, out)
-		}
-	}
-	target, _ := database.Resolve(url, "")
-	db, err := database.Open(context.Background(), target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	env, db := migratedPostgres(t, "admin@example.org")
 	for _, s := range []string{
 		`UPDATE network_identity SET legal_name = 'Réseau', address = '1 rue X', siren = '123456789', tax_receipts = TRUE`,
 		`INSERT INTO organizations (kind, name, timezone, address, siren, created_at, updated_at) VALUES ('donor', 'Donateur SA', 'Europe/Paris', '2 rue Y', '552100554', now(), now())`,
