@@ -56,10 +56,15 @@ var Commands = []Command{
 }
 
 // ReasonCards are the commands that answer why a device is recycled.
-func ReasonCards() []Command {
+func ReasonCards() []Command { return commandsWhere(func(c Command) bool { return c.Reason != "" }) }
+
+// LockCards are the cards that answer a diagnosis's lock checks.
+func LockCards() []Command { return commandsWhere(func(c Command) bool { return c.Lock != "" }) }
+
+func commandsWhere(keep func(Command) bool) []Command {
 	var out []Command
 	for _, c := range Commands {
-		if c.Reason != "" {
+		if keep(c) {
 			out = append(out, c)
 		}
 	}

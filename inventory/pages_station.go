@@ -375,17 +375,6 @@ func lockCheck(d Device, cmd Command, pending string) (Transition, bool) {
 	return Transition{Action: "diagnose", Grade: &grade, Locks: &locks}, true
 }
 
-// LockCards are the cards that answer a diagnosis's lock checks.
-func LockCards() []Command {
-	var out []Command
-	for _, c := range Commands {
-		if c.Lock != "" {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 // apply takes a transition and goes back with what happened said in the
 // status area; a refusal is said there too, in the reader's language.
 func (p *Pages) apply(c *gin.Context, caller partners.Caller, d Device, t Transition, back string) {
