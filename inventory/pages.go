@@ -31,14 +31,20 @@ type Pages struct {
 	// (distribution's rule; inventory sits below it), so that the station
 	// says what was scanned without looking the voucher up.
 	VoucherCode func(string) bool
-	// Lookups limits the public certificate pages per client address.
+	// Lookups limits the public certificate pages per client address;
+	// Visitor knows a signed-in person there, without requiring one.
 	Lookups *httpx.ClientLimiter
+	Visitor gin.HandlerFunc
 }
 
 // Routes mounts the pages.
 func (p *Pages) Routes(r gin.IRouter) {
 	if p.Lookups != nil {
-		r.GET("/certificats/:code", p.Lookups.Middleware(), p.publicCertificate)
+		visitor := p.Visitor
+		if visitor == nil {
+			visitor = func(c *gin.Context) { c.Next() }
+		}
+		r.GET("/certificats/:code", p.Lookups.Middleware(), visitor, p.publicCertificate)
 	}
 	g := r.Group("", p.Session)
 	g.GET("/poste", p.station)

@@ -78,6 +78,9 @@ func (s *Service) UpdateNetwork(ctx context.Context, c Caller, in NetworkPatch) 
 	if err := c.Require(RoleAdmin); err != nil {
 		return Network{}, err
 	}
+	if in == (NetworkPatch{}) {
+		return Network{}, apperr.Invalid("body", "nothing to change: send legal_name, address, siren, rna, purpose or tax_receipts")
+	}
 	var n Network
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Where("id = 1").Take(&n).Error; err != nil {

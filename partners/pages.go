@@ -109,6 +109,19 @@ func (p *Pages) language(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, safeNext(c.PostForm("next")))
 }
 
+// OptionalSession knows the person on a public page when they are signed
+// in (their language, their menu), and lets anyone else through.
+func (p *Pages) OptionalSession() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if secret, err := c.Cookie(SessionCookie); err == nil {
+			if caller, aerr := p.Service.Authenticate(c.Request.Context(), secret, TokenSession); aerr == nil {
+				setCaller(c, caller)
+			}
+		}
+		c.Next()
+	}
+}
+
 // RequireSession sends visitors without a valid session to the login page.
 func (p *Pages) RequireSession() gin.HandlerFunc {
 	return func(c *gin.Context) {

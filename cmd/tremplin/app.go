@@ -15,6 +15,7 @@ import (
 	"github.com/gin-contrib/gzip"
 	"github.com/gin-gonic/gin"
 
+	"github.com/tremplin/tremplin/accessories"
 	"github.com/tremplin/tremplin/distribution"
 	"github.com/tremplin/tremplin/internal/apispec"
 	"github.com/tremplin/tremplin/internal/apperr"
@@ -111,6 +112,7 @@ type services struct {
 	db           *database.DB
 	partners     *partners.Service
 	recharges    *recharges.Service
+	accessories  *accessories.Service
 	inventory    *inventory.Service
 	distribution *distribution.Service
 }
@@ -165,10 +167,11 @@ func newServices(cfg config.Config, db *database.DB, keys *secrets.Keyring) (*se
 	rch := recharges.NewService(recharges.Config{DB: db, Partners: p, Keys: keys})
 	inv := inventory.NewService(inventory.Config{DB: db, Partners: p, Recharges: rch})
 	return &services{
-		db:        db,
-		partners:  p,
-		recharges: rch,
-		inventory: inv,
+		db:          db,
+		partners:    p,
+		recharges:   rch,
+		accessories: accessories.NewService(accessories.Config{DB: db, Partners: p}),
+		inventory:   inv,
 		distribution: distribution.NewService(distribution.Config{DB: db, Partners: p, Inventory: inv, Recharges: rch,
 			Limits: distribution.LookupLimits{Window: cfg.VoucherWindow, Max: cfg.VoucherMaxFails},
 			Policy: distribution.Policy{DevicesPerYear: cfg.DevicesPerYear, WarrantyMonths: cfg.WarrantyMonths}}),
@@ -225,7 +228,8 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	// Public lookups (a certificate's page, its verification): 20 at once
 	// per address, then one every 3 seconds.
 	lookups := httpx.NewClientLimiter(3*time.Second, 20)
-	invAPI := &inventory.API{Service: s.inventory, Scanners: []inventory.Scanner{s.distribution.ScanVoucher}, Files: site.Files, Lookups: lookups}
+	invAPI := &inventory.API{Service: s.inventory, Scanners: []inventory.Scanner{s.accessories.Scan, s.distribution.ScanVoucher}, Files: site.Files, Lookups: lookups}
+	(&accessories.API{Service: s.accessories}).Routes(authed)
 	invAPI.Routes(authed)
 	invAPI.PublicRoutes(public)
 	(&recharges.API{Service: s.recharges}).Routes(authed)
@@ -237,7 +241,7 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	figuresRead := &reports.Service{DB: s.db, Factors: factors}
 	(&reports.API{Service: figuresRead}).Routes(authed)
 	session := account.RequireSession()
-	bench := &inventory.Pages{Service: s.inventory, Site: site, Session: session, Partners: s.partners, Recharges: s.recharges, Lookups: lookups,
+	bench := &inventory.Pages{Service: s.inventory, Site: site, Session: session, Partners: s.partners, Recharges: s.recharges, Lookups: lookups, Visitor: account.OptionalSession(),
 		VoucherCode: func(code string) bool { _, err := distribution.NormalizeCode(code); return err == nil }}
 	vouchers := &distribution.Pages{Service: s.distribution, Site: site, Session: session, AnonymiseAfter: cfg.AnonymiseAfter}
 	cards := &recharges.Pages{Service: s.recharges, Partners: s.partners, Site: site, Session: session}

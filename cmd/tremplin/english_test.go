@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"sort"
@@ -154,7 +155,27 @@ func seedForTheWalk(t *testing.T, svc *services) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return []string{fmt.Sprintf("/inventaire/%d/%d", warehouse, check.ID)}
+	// The demo's laptop waiting for its report gets one; its donation's
+	// certificate is issued, for their pages.
+	var laptop inventory.Device
+	if err := svc.db.DB.Where("state = ? AND category = ?", inventory.Diagnosed, inventory.Laptop).Take(&laptop).Error; err != nil {
+		t.Fatal(err)
+	}
+	log, err := os.ReadFile("../../inventory/erasurereport/testdata/nwipe-passed.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := svc.inventory.UploadErasureReport(ctx, admin, laptop.ID, inventory.ReportFile{Name: "nwipe.log", Bytes: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.inventory.ErasureCertificate(ctx, admin, laptop.DonationID, "http://tremplin.test"); err != nil {
+		t.Fatal(err)
+	}
+	var cert string
+	svc.db.Table("erasure_certificates").Order("id DESC").Limit(1).Pluck("code", &cert)
+	return []string{fmt.Sprintf("/inventaire/%d/%d", warehouse, check.ID), fmt.Sprintf("/appareils/%s/rapports/%d", laptop.Tag, rep.ID),
+		"/certificats/" + cert}
 }
 
 // dataStrings are the text values the database holds (names, addresses,
