@@ -25,7 +25,7 @@ func (e *cli) check(ctx context.Context, args []string) int {
 	}
 	defer closeDB()
 	var breaches []invariant.Breach
-	checks := []func(context.Context) ([]invariant.Breach, error){svc.inventory.Check, svc.recharges.Check, svc.distribution.Check,
+	checks := []func(context.Context) ([]invariant.Breach, error){svc.inventory.Check, svc.recharges.Check, svc.accessories.Check, svc.distribution.Check,
 		func(ctx context.Context) ([]invariant.Breach, error) { return checkFigures(ctx, svc.db) }}
 	for _, check := range checks {
 		more, err := check(ctx)

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tremplin/tremplin/partners"
+)
+
+// accessoryNetwork is newWarehouseNetwork with an admin and a space
+// account, and their API tokens.
+func accessoryNetwork(t *testing.T, svc *services, base string) (warehouseNetwork, map[string]string) {
+	t.Helper()
+	n := newWarehouseNetwork(t, svc)
+	admin := partners.Caller{Role: partners.RoleAdmin}
+	for _, u := range []partners.NewUser{
+		{Email: "admin@example.org", Name: "Alice Admin", Password: uiPassword, Role: partners.RoleAdmin},
+		{Email: "sabine@example.org", Name: "Sabine Martin", Password: uiPassword, Role: partners.RoleSpace, OrganizationID: &n.space.ID},
+	} {
+		if _, err := svc.partners.CreateUser(t.Context(), admin, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return n, map[string]string{"admin": login(t, base, "admin@example.org", uiPassword), "warehouse": login(t, base, "marc@example.org", uiPassword),
+		"space": login(t, base, "sabine@example.org", uiPassword), "lyon": login(t, base, "lyon@example.org", uiPassword)}
+}
+
+// TestAccessoriesLedger (issue 29): an admin defines a charger with its
+// box's barcode; the warehouse receives a box of 40; a correction needs a
+// reason (422) and never takes the stock below zero (409 short); another
+// site's stock cannot be moved (404); the barcode resolves through the
+// scan; twenty concurrent takes of one unit with ten in stock leave
+// exactly ten taken and the stock at zero; tremplin's check agrees with the
+// ledger, and catches a movement written behind the service's back.
+func TestAccessoriesLedger(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	n, tok := accessoryNetwork(t, svc, h.URL)
+	r := h.Do("POST", "/api/v1/accessories", tok["admin"], map[string]any{"name": "Chargeur USB-C 20 W", "kind": "charger", "price_cents": 500,
+		"reference_price_cents": 1990, "barcode": "3760123456789", "low_stock_threshold": 5}).Expect(t, 201).Map(t)
+	id := int64(r["id"].(float64))
+	h.Do("POST", "/api/v1/accessories", tok["warehouse"], map[string]any{"name": "X", "kind": "charger", "price_cents": 1}).ExpectProblem(t, 403)
+	h.Do("POST", "/api/v1/accessories", tok["admin"], map[string]any{"name": "Doublon", "kind": "charger", "price_cents": 1, "barcode": "3760123456789"}).ExpectProblem(t, 422)
+	h.Do("POST", "/api/v1/accessories", tok["admin"], map[string]any{"name": "Sans sorte", "kind": "gadget", "price_cents": 1}).ExpectProblem(t, 422)
+
+	wh := fmt.Sprintf("/api/v1/sites/%d/accessory-movements", n.warehouse.ID)
+	m := h.Do("POST", wh, tok["warehouse"], map[string]any{"accessory_id": id, "quantity": 40}).Expect(t, 201).Map(t)
+	if m["kind"] != "receipt" || m["available"] != float64(40) {
+		t.Fatalf("a box received: %v", m)
+	}
+	h.Do("POST", wh, tok["warehouse"], map[string]any{"accessory_id": id, "quantity": -3}).ExpectProblem(t, 422)
+	p := h.Do("POST", wh, tok["warehouse"], map[string]any{"accessory_id": id, "quantity": -41, "reason": "inventaire"}).ExpectProblem(t, 409)
+	if p["type"] != "/problems/short" {
+		t.Fatalf("below zero: %v", p)
+	}
+	m = h.Do("POST", wh, tok["warehouse"], map[string]any{"accessory_id": id, "quantity": -30, "reason": "comptés 10 après le tri"}).Expect(t, 201).Map(t)
+	if m["kind"] != "correction" || m["available"] != float64(10) {
+		t.Fatalf("a correction: %v", m)
+	}
+	// Another site's stock is not found; a space sees its own only.
+	h.Do("POST", wh, tok["lyon"], map[string]any{"accessory_id": id, "quantity": 5}).ExpectProblem(t, 404)
+	h.Do("POST", wh, tok["space"], map[string]any{"accessory_id": id, "quantity": 5}).ExpectProblem(t, 404)
+	h.Do("GET", fmt.Sprintf("/api/v1/accessory-stock?site_id=%d", n.warehouse.ID), tok["space"], nil).ExpectProblem(t, 404)
+	var stock []map[string]any
+	h.Do("GET", "/api/v1/accessory-stock", tok["warehouse"], nil).Expect(t, 200).Decode(t, &stock)
+	if len(stock) != 1 || stock[0]["available"] != float64(10) || stock[0]["low"] != false {
+		t.Fatalf("the warehouse's stock: %v", stock)
+	}
+	scan := h.Do("GET", "/api/v1/scan/3760123456789", tok["warehouse"], nil).Expect(t, 200).Map(t)
+	if scan["kind"] != "accessory" || scan["accessory"].(map[string]any)["name"] != "Chargeur USB-C 20 W" {
+		t.Fatalf("the barcode scanned: %v", scan)
+	}
+
+	// Twenty take one at once, ten are there.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for i := range 20 {
+		wg.Go(func() {
+			r := h.Do("POST", wh, tok["warehouse"], map[string]any{"accessory_id": id, "quantity": -1, "reason": fmt.Sprintf("casse %d", i)})
+			mu.Lock()
+			statuses[r.Status]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	h.Do("GET", "/api/v1/accessory-stock", tok["warehouse"], nil).Expect(t, 200).Decode(t, &stock)
+	if statuses[201] != 10 || statuses[409] != 10 || stock[0]["available"] != float64(0) || stock[0]["low"] != true {
+		t.Fatalf("twenty takes of ten: %v, stock %v", statuses, stock)
+	}
+	if b, err := svc.accessories.Check(t.Context()); err != nil || len(b) != 0 {
+		t.Fatalf("check: %v %v", b, err)
+	}
+	// Written behind the service's back: the ledger goes below zero.
+	if err := svc.db.Exec(`INSERT INTO accessory_movements (accessory_id, site_id, quantity, kind, reason, created_at) VALUES (?, ?, -2, 'correction', 'à la main', ?)`,
+		id, n.warehouse.ID, time.Now()).Error; err != nil {
+		t.Fatal(err)
+	}
+	if b, err := svc.accessories.Check(t.Context()); err != nil || len(b) != 1 || b[0].Rule != "accessory-stock" || !strings.Contains(b[0].Detail, "below zero") {
+		t.Fatalf("check after a negative sum: %v %v", b, err)
+	}
+}
