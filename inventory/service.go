@@ -8,6 +8,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/tremplin/tremplin/accessories"
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/partners"
@@ -20,6 +21,7 @@ type Service struct {
 	db        *database.DB
 	partners  *partners.Service
 	recharges *recharges.Service
+	acc       *accessories.Service
 	now       func() time.Time
 }
 
@@ -27,9 +29,11 @@ type Service struct {
 type Config struct {
 	DB       *database.DB
 	Partners *partners.Service
-	// Recharges moves cards with the transfers.
-	Recharges *recharges.Service
-	Now       func() time.Time // nil means database.Now
+	// Recharges moves cards with the transfers, Accessories their
+	// accessories (nil: transfers carry none).
+	Recharges   *recharges.Service
+	Accessories *accessories.Service
+	Now         func() time.Time // nil means database.Now
 }
 
 // NewService builds the inventory service.
@@ -38,7 +42,7 @@ func NewService(c Config) *Service {
 	if now == nil {
 		now = database.Now
 	}
-	return &Service{db: c.DB, partners: c.Partners, recharges: c.Recharges, now: now}
+	return &Service{db: c.DB, partners: c.Partners, recharges: c.Recharges, acc: c.Accessories, now: now}
 }
 
 // Roles that handle stock.

@@ -10,6 +10,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/tremplin/tremplin/accessories"
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/httpx"
@@ -59,6 +60,24 @@ type Scanned struct {
 	// card shipped arrived (sealed packs). A product counted short keeps
 	// the rest in transit, reported missing.
 	Recharges []RechargeLine `json:"recharges"`
+	// Accessories are counted on arrival; what was shipped and not counted
+	// is reported missing (a later receive counts it in).
+	Accessories []AccessoryLine `json:"accessories"`
+}
+
+// AccessoryLine is a quantity of one accessory on a transfer.
+type AccessoryLine struct {
+	AccessoryID int64 `json:"accessory_id"`
+	Quantity    int   `json:"quantity"`
+}
+
+// TransferAccessory is an accessory a transfer carries: how many shipped,
+// how many counted on arrival so far.
+type TransferAccessory struct {
+	AccessoryID int64  `json:"accessory_id"`
+	Name        string `json:"name"`
+	Quantity    int    `json:"quantity"`
+	Received    int    `json:"received"`
 }
 
 // RechargeLine is a quantity of one recharge product on a transfer.
@@ -73,7 +92,9 @@ type NewTransfer struct {
 	ToSiteID   int64          `json:"to_site_id"`
 	DeviceIDs  []int64        `json:"device_ids"`
 	Recharges  []RechargeLine `json:"recharges"`
-	Note       *string        `json:"note"`
+	// Accessories are picked at the source by quantity.
+	Accessories []AccessoryLine `json:"accessories"`
+	Note        *string         `json:"note"`
 }
 
 // TransferItem is a device on a transfer.
@@ -90,7 +111,11 @@ type TransferView struct {
 	Missing   []DeviceRef    `json:"missing"`
 	// MissingRecharges are the cards shipped and not counted on arrival.
 	MissingRecharges []RechargeLine `json:"missing_recharges"`
-	Unexpected       []string       `json:"unexpected"`
+	// Accessories are what it carries by quantity (received: counted so
+	// far), MissingAccessories what was shipped and not counted.
+	Accessories        []TransferAccessory `json:"accessories"`
+	MissingAccessories []AccessoryLine     `json:"missing_accessories"`
+	Unexpected         []string            `json:"unexpected"`
 	// Waiting is what cards the transfer still carries (serial ranges),
 	// for the reception page and the missing cards' serials.
 	Waiting []recharges.InTransitLine `json:"-"`
@@ -169,8 +194,28 @@ func (s *Service) CreateTransfer(ctx context.Context, c partners.Caller, in NewT
 	if own, ok := c.SiteID(); ok && in.FromSiteID != 0 && own != in.FromSiteID {
 		v.Field("from_site_id", "you ship from your own site (id %d)", own)
 	}
-	if len(in.DeviceIDs) == 0 && len(in.Recharges) == 0 {
-		v.Field("device_ids", "a transfer carries at least one device or recharge")
+	if len(in.DeviceIDs) == 0 && len(in.Recharges) == 0 && len(in.Accessories) == 0 {
+		v.Field("device_ids", "a transfer carries at least one device, recharge or accessory")
+	}
+	seenAccessory := map[int64]bool{}
+	for i, a := range in.Accessories {
+		field := fmt.Sprintf("accessories[%d]", i)
+		switch {
+		case s.acc == nil:
+			v.Field(field, "this server does not keep accessories")
+		case seenAccessory[a.AccessoryID]:
+			v.Field(field+".accessory_id", "accessory %d is listed twice", a.AccessoryID)
+		default:
+			if _, err := s.acc.Get(ctx, partners.Caller{Role: partners.RoleAdmin}, a.AccessoryID); errors.Is(err, apperr.ErrNotFound) {
+				v.Field(field+".accessory_id", "no accessory %d", a.AccessoryID)
+			} else if err != nil {
+				return TransferView{}, err
+			}
+		}
+		seenAccessory[a.AccessoryID] = true
+		if a.Quantity <= 0 || a.Quantity > 100_000 {
+			v.Field(field+".quantity", "must be between 1 and 100000")
+		}
 	}
 	seen := map[int64]bool{}
 	for _, id := range in.DeviceIDs {
@@ -263,6 +308,18 @@ func (s *Service) CreateTransfer(ctx context.Context, c partners.Caller, in NewT
 				return fmt.Errorf("add recharges to transfer: %w", err)
 			}
 		}
+		for _, a := range in.Accessories {
+			var have int
+			if err := tx.Raw(`SELECT COALESCE(MAX(available), 0) FROM accessory_stock WHERE site_id = ? AND accessory_id = ?`, from.ID, a.AccessoryID).Scan(&have).Error; err != nil {
+				return fmt.Errorf("accessory stock: %w", err)
+			}
+			if have < a.Quantity {
+				return apperr.Conflict("short", "only %d of accessory %d at %s, %d asked", have, a.AccessoryID, from.Name, a.Quantity)
+			}
+			if err := tx.Exec(`INSERT INTO transfer_accessories (transfer_id, accessory_id, quantity) VALUES (?, ?, ?)`, t.ID, a.AccessoryID, a.Quantity).Error; err != nil {
+				return fmt.Errorf("add accessories to transfer: %w", err)
+			}
+		}
 		return audit.Record(ctx, tx, "transfer.create", "transfer", t.ID, map[string]any{"from": from.ID, "to": to.ID, "devices": len(devices)})
 	})
 	if err != nil {
@@ -338,6 +395,19 @@ func (s *Service) transferView(ctx context.Context, db *gorm.DB, t Transfer) (Tr
 		view.Recharges = []RechargeLine{}
 	}
 	view.MissingRecharges = []RechargeLine{}
+	view.Accessories, view.MissingAccessories = []TransferAccessory{}, []AccessoryLine{}
+	if err := db.Table("transfer_accessories ta").Select("ta.accessory_id, a.name, ta.quantity, ta.received").
+		Joins("JOIN accessories a ON a.id = ta.accessory_id").Where("ta.transfer_id = ?", t.ID).Order("a.name, ta.accessory_id").
+		Scan(&view.Accessories).Error; err != nil {
+		return view, fmt.Errorf("accessories of transfer %d: %w", t.ID, err)
+	}
+	if t.Status == TransferReceived {
+		for _, a := range view.Accessories {
+			if a.Quantity > a.Received {
+				view.MissingAccessories = append(view.MissingAccessories, AccessoryLine{AccessoryID: a.AccessoryID, Quantity: a.Quantity - a.Received})
+			}
+		}
+	}
 	if len(view.Recharges) > 0 && (t.Status == TransferShipped || t.Status == TransferReceived) {
 		waiting, err := s.recharges.InTransit(db, t.ID)
 		if err != nil {
@@ -435,6 +505,9 @@ func (s *Service) ShipTransfer(ctx context.Context, c partners.Caller, id int64)
 			}
 		}
 		if err := fig.Flush(tx); err != nil {
+			return err
+		}
+		if err := s.moveAccessories(tx, c, t, nil); err != nil {
 			return err
 		}
 		if err := s.shipRecharges(tx, t); err != nil {
@@ -558,6 +631,9 @@ func (s *Service) ReceiveTransfer(ctx context.Context, c partners.Caller, id int
 		if err := s.recharges.Receive(tx, id, t.ToSiteID, counted); err != nil {
 			return err
 		}
+		if err := s.moveAccessories(tx, c, t, in.Accessories); err != nil {
+			return err
+		}
 		un, _ := json.Marshal(unexpected)
 		changes := map[string]any{"status": TransferReceived, "unexpected": string(un)}
 		if t.ReceivedAt == nil {
@@ -617,4 +693,72 @@ func (s *Service) CancelTransfer(ctx context.Context, c partners.Caller, id int6
 		return err
 	})
 	return view, err
+}
+
+// moveAccessories takes a transfer's accessories out of its source when it
+// ships (counted nil), or into its destination as counted on arrival:
+// at most what is still on the way of each; what is not counted stays
+// missing.
+func (s *Service) moveAccessories(tx *gorm.DB, c partners.Caller, t Transfer, counted []AccessoryLine) error {
+	var lines []TransferAccessory
+	if err := tx.Table("transfer_accessories").Select("accessory_id, quantity, received").Where("transfer_id = ?", t.ID).
+		Order("accessory_id").Scan(&lines).Error; err != nil {
+		return fmt.Errorf("accessories of transfer %d: %w", t.ID, err)
+	}
+	if len(lines) == 0 && len(counted) == 0 {
+		return nil
+	}
+	if s.acc == nil {
+		return fmt.Errorf("transfer %d carries accessories and this server does not keep them: %w", t.ID, apperr.ErrUnavailable)
+	}
+	tid := t.ID
+	if counted == nil && t.Status == TransferDraft {
+		for _, l := range lines {
+			if _, err := s.acc.Move(tx, c, accessories.Line{AccessoryID: l.AccessoryID, SiteID: t.FromSiteID, Quantity: -l.Quantity,
+				Kind: accessories.TransferOut, TransferID: &tid}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	pending := map[int64]int{}
+	for _, l := range lines {
+		pending[l.AccessoryID] = l.Quantity - l.Received
+	}
+	v := &apperr.ValidationError{}
+	sum := map[int64]int{}
+	for i, a := range counted {
+		sum[a.AccessoryID] += a.Quantity
+		p, on := pending[a.AccessoryID]
+		switch {
+		case !on:
+			v.Field(fmt.Sprintf("accessories[%d].accessory_id", i), "accessory %d is not on this transfer", a.AccessoryID)
+		case a.Quantity < 0:
+			v.Field(fmt.Sprintf("accessories[%d].quantity", i), "a count cannot be negative")
+		case sum[a.AccessoryID] > p:
+			v.Field(fmt.Sprintf("accessories[%d].quantity", i), "%d counted, %d on the way", sum[a.AccessoryID], p)
+		}
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	for _, l := range lines {
+		n := sum[l.AccessoryID]
+		if n == 0 {
+			continue
+		}
+		if _, err := s.acc.Move(tx, c, accessories.Line{AccessoryID: l.AccessoryID, SiteID: t.ToSiteID, Quantity: n,
+			Kind: accessories.TransferIn, TransferID: &tid}); err != nil {
+			return err
+		}
+		res := tx.Exec(`UPDATE transfer_accessories SET received = received + ? WHERE transfer_id = ? AND accessory_id = ? AND received + ? <= quantity`,
+			n, t.ID, l.AccessoryID, n)
+		if res.Error != nil {
+			return fmt.Errorf("count accessories of transfer %d: %w", t.ID, res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return apperr.Conflict("invalid-transition", "accessories of transfer %d were counted meanwhile; count again", t.ID)
+		}
+	}
+	return nil
 }

@@ -102,3 +102,49 @@ func TestAccessoriesLedger(t *testing.T) {
 		t.Fatalf("check after a negative sum: %v %v", b, err)
 	}
 }
+
+// TestAccessoriesTravel (issue 29): the warehouse receives a box of 40
+// chargers and ships 10 to the space; a transfer asking more than the
+// stock is a 409; the space counts 9 on arrival and both sites see one
+// missing; a count over what is on the way is a 422 that changes nothing;
+// the late one counted in, nothing is missing and the ledger holds.
+func TestAccessoriesTravel(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	n, tok := accessoryNetwork(t, svc, h.URL)
+	id := int64(h.Do("POST", "/api/v1/accessories", tok["admin"], map[string]any{"name": "Chargeur", "kind": "charger", "price_cents": 500}).Expect(t, 201).Map(t)["id"].(float64))
+	h.Do("POST", fmt.Sprintf("/api/v1/sites/%d/accessory-movements", n.warehouse.ID), tok["warehouse"], map[string]any{"accessory_id": id, "quantity": 40}).Expect(t, 201)
+	stock := func(site int64) float64 {
+		t.Helper()
+		var s []map[string]any
+		h.Do("GET", fmt.Sprintf("/api/v1/accessory-stock?site_id=%d", site), tok["admin"], nil).Expect(t, 200).Decode(t, &s)
+		if len(s) == 0 {
+			return 0
+		}
+		return s[0]["available"].(float64)
+	}
+	body := map[string]any{"from_site_id": n.warehouse.ID, "to_site_id": n.space.ID, "accessories": []any{map[string]any{"accessory_id": id, "quantity": 41}}}
+	h.Do("POST", "/api/v1/transfers", tok["warehouse"], body).ExpectProblem(t, 409)
+	body["accessories"] = []any{map[string]any{"accessory_id": id, "quantity": 10}}
+	tr := int64(h.Do("POST", "/api/v1/transfers", tok["warehouse"], body).Expect(t, 201).Map(t)["id"].(float64))
+	h.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/ship", tr), tok["warehouse"], nil).Expect(t, 200)
+	if stock(n.warehouse.ID) != 30 || stock(n.space.ID) != 0 {
+		t.Fatalf("after shipping: %v at the warehouse, %v at the space", stock(n.warehouse.ID), stock(n.space.ID))
+	}
+	recv := fmt.Sprintf("/api/v1/transfers/%d/receive", tr)
+	h.Do("POST", recv, tok["space"], map[string]any{"codes": []string{}, "accessories": []any{map[string]any{"accessory_id": id, "quantity": 11}}}).ExpectProblem(t, 422)
+	got := h.Do("POST", recv, tok["space"], map[string]any{"codes": []string{}, "accessories": []any{map[string]any{"accessory_id": id, "quantity": 9}}}).Expect(t, 200).Map(t)
+	if fmt.Sprint(got["missing_accessories"]) != fmt.Sprintf("[map[accessory_id:%d quantity:1]]", id) || stock(n.space.ID) != 9 {
+		t.Fatalf("counted 9 of 10: %v, stock %v", got["missing_accessories"], stock(n.space.ID))
+	}
+	seen := h.Do("GET", fmt.Sprintf("/api/v1/transfers/%d", tr), tok["warehouse"], nil).Expect(t, 200).Map(t)
+	if fmt.Sprint(seen["missing_accessories"]) != fmt.Sprint(got["missing_accessories"]) {
+		t.Fatalf("the warehouse sees %v", seen["missing_accessories"])
+	}
+	got = h.Do("POST", recv, tok["space"], map[string]any{"codes": []string{}, "accessories": []any{map[string]any{"accessory_id": id, "quantity": 1}}}).Expect(t, 200).Map(t)
+	if len(got["missing_accessories"].([]any)) != 0 || stock(n.space.ID) != 10 {
+		t.Fatalf("the late one: %v, stock %v", got["missing_accessories"], stock(n.space.ID))
+	}
+	if b, err := svc.accessories.Check(t.Context()); err != nil || len(b) != 0 {
+		t.Fatalf("check: %v %v", b, err)
+	}
+}

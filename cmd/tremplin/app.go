@@ -165,12 +165,13 @@ func newServices(cfg config.Config, db *database.DB, keys *secrets.Keyring) (*se
 		Limits: partners.LoginLimits{Window: cfg.LoginWindow, MaxPerUser: cfg.LoginMaxPerUser, MaxPerAddr: cfg.LoginMaxPerAddr},
 	})
 	rch := recharges.NewService(recharges.Config{DB: db, Partners: p, Keys: keys})
-	inv := inventory.NewService(inventory.Config{DB: db, Partners: p, Recharges: rch})
+	acc := accessories.NewService(accessories.Config{DB: db, Partners: p})
+	inv := inventory.NewService(inventory.Config{DB: db, Partners: p, Recharges: rch, Accessories: acc})
 	return &services{
 		db:          db,
 		partners:    p,
 		recharges:   rch,
-		accessories: accessories.NewService(accessories.Config{DB: db, Partners: p}),
+		accessories: acc,
 		inventory:   inv,
 		distribution: distribution.NewService(distribution.Config{DB: db, Partners: p, Inventory: inv, Recharges: rch,
 			Limits: distribution.LookupLimits{Window: cfg.VoucherWindow, Max: cfg.VoucherMaxFails},
