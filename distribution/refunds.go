@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/tremplin/tremplin/accessories"
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/partners"
@@ -19,6 +20,14 @@ import (
 type RefundRequest struct {
 	Reason    string  `json:"reason"`
 	DeviceIDs []int64 `json:"device_ids"`
+	// Accessories brought back go back into the site's stock.
+	Accessories []AccessoryBack `json:"accessories"`
+}
+
+// AccessoryBack is how many of a sale's accessory come back.
+type AccessoryBack struct {
+	AccessoryID int64 `json:"accessory_id"`
+	Quantity    int   `json:"quantity"`
 }
 
 // Refund records devices brought back within the warranty: each goes
@@ -43,7 +52,7 @@ func (s *Service) Refund(ctx context.Context, c partners.Caller, saleID int64, i
 		if err := tx.Where("sale_id = ?", sale.ID).Order("id").Find(&lines).Error; err != nil {
 			return fmt.Errorf("sale lines: %w", err)
 		}
-		if len(in.DeviceIDs) == 0 {
+		if len(in.DeviceIDs) == 0 && len(in.Accessories) == 0 {
 			// A sale with a device still to bring back was sent without
 			// naming it; one of recharges alone has nothing to refund.
 			refundable := slices.ContainsFunc(lines, func(l SaleLine) bool { return l.DeviceID != nil && l.RefundID == nil })
@@ -85,6 +94,34 @@ func (s *Service) Refund(ctx context.Context, c partners.Caller, saleID int64, i
 		for _, l := range chosen {
 			amount += l.PriceCents
 		}
+		// Accessories brought back: at most what the sale sold and was not
+		// brought back yet, each back into the site's stock.
+		sold, err := saleAccessories(tx, sale.ID)
+		if err != nil {
+			return err
+		}
+		type back struct {
+			line SaleLine
+			n    int
+		}
+		var backs []back
+		for i, a := range in.Accessories {
+			j := slices.IndexFunc(sold, func(l SaleLine) bool { return *l.AccessoryID == a.AccessoryID })
+			switch {
+			case j < 0:
+				v.Field(fmt.Sprintf("accessories[%d].accessory_id", i), "accessory %d is not on sale %d", a.AccessoryID, sale.ID)
+			case a.Quantity < 1:
+				v.Field(fmt.Sprintf("accessories[%d].quantity", i), "must be at least 1")
+			case a.Quantity > sold[j].Quantity-sold[j].Refunded:
+				return apperr.Conflict("already-refunded", "%d of accessory %d were sold on sale %d and %d brought back already", sold[j].Quantity, a.AccessoryID, sale.ID, sold[j].Refunded)
+			default:
+				backs = append(backs, back{sold[j], a.Quantity})
+				amount += int64(a.Quantity) * sold[j].PriceCents
+			}
+		}
+		if err := v.Err(); err != nil {
+			return err
+		}
 		if sale.PaymentMethod == "free" {
 			amount = 0
 		}
@@ -103,6 +140,20 @@ func (s *Service) Refund(ctx context.Context, c partners.Caller, saleID int64, i
 		}
 		var fig figures.Tally
 		fig.Add(sale.LocalDate, sale.SiteID, figures.Sales, sale.PaymentMethod, 0, -amount)
+		for _, b := range backs {
+			res := tx.Exec(`UPDATE sale_accessories SET refunded = refunded + ? WHERE id = ? AND refunded + ? <= quantity`, b.n, b.line.ID, b.n)
+			if res.Error != nil {
+				return fmt.Errorf("refund accessories: %w", res.Error)
+			}
+			if res.RowsAffected != 1 {
+				return apperr.Conflict("already-refunded", "accessory %d was brought back meanwhile", *b.line.AccessoryID)
+			}
+			sid := sale.ID
+			if _, err := s.acc.Move(tx, c, accessories.Line{AccessoryID: *b.line.AccessoryID, SiteID: site.ID, Quantity: b.n,
+				Kind: accessories.Refund, Reason: reason, SaleID: &sid}); err != nil {
+				return err
+			}
+		}
 		for _, l := range chosen {
 			res := tx.Model(&SaleLine{}).Where("id = ? AND refund_id IS NULL", l.ID).Update("refund_id", r.ID)
 			if res.Error != nil {

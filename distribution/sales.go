@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/tremplin/tremplin/accessories"
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/database"
@@ -27,9 +28,10 @@ var paymentMethods = []string{"cash", "card", "free"}
 
 // SaleItem is one line asked for: a device, or a quantity of a recharge product.
 type SaleItem struct {
-	DeviceID  int64 `json:"device_id,omitempty"`
-	ProductID int64 `json:"product_id,omitempty"`
-	Quantity  int   `json:"quantity,omitempty"`
+	DeviceID    int64 `json:"device_id,omitempty"`
+	ProductID   int64 `json:"product_id,omitempty"`
+	AccessoryID int64 `json:"accessory_id,omitempty"`
+	Quantity    int   `json:"quantity,omitempty"`
 }
 
 // SaleRequest is the body of POST /sales.
@@ -66,6 +68,11 @@ type SaleLine struct {
 	PriceCents     int64  `json:"price_cents"`
 	FaceValueCents *int64 `json:"face_value_cents,omitempty"`
 	RefundID       *int64 `json:"refund_id,omitempty"`
+	// An accessory's line: how many, at PriceCents each, and how many were
+	// brought back since (kept in sale_accessories, not sale_lines).
+	AccessoryID *int64 `json:"accessory_id,omitempty" gorm:"-"`
+	Quantity    int    `json:"quantity,omitempty" gorm:"-"`
+	Refunded    int    `json:"refunded,omitempty" gorm:"-"`
 }
 
 // SaleItemView is a line as the till shows it: a recharge carries its
@@ -94,6 +101,9 @@ type SaleVoucher struct {
 
 const maxItems = 50
 
+// maxAccessories bounds one accessory's quantity in a sale.
+const maxAccessories = 100
+
 // check validates a request's own fields and merges repeated products.
 func (r *SaleRequest) check() error {
 	v := &apperr.ValidationError{}
@@ -115,19 +125,27 @@ func (r *SaleRequest) check() error {
 		return v.Err()
 	}
 	devices := map[int64]bool{}
-	qty := map[int64]int{}
-	var order []int64
+	qty, accQty := map[int64]int{}, map[int64]int{}
+	var order, accOrder []int64
 	var merged []SaleItem
 	for i, it := range r.Items {
 		field := fmt.Sprintf("items[%d]", i)
 		switch {
+		case it.AccessoryID > 0 && it.DeviceID == 0 && it.ProductID == 0:
+			if it.Quantity < 1 || it.Quantity > maxAccessories {
+				v.Field(field+".quantity", "must be between 1 and %d", maxAccessories)
+			}
+			if _, seen := accQty[it.AccessoryID]; !seen {
+				accOrder = append(accOrder, it.AccessoryID)
+			}
+			accQty[it.AccessoryID] += it.Quantity
 		case it.DeviceID > 0 && it.ProductID == 0 && it.Quantity == 0:
 			if devices[it.DeviceID] {
 				v.Field(field, "device %d is listed twice", it.DeviceID)
 			}
 			devices[it.DeviceID] = true
 			merged = append(merged, it)
-		case it.ProductID > 0 && it.DeviceID == 0:
+		case it.ProductID > 0 && it.DeviceID == 0 && it.AccessoryID == 0:
 			if it.Quantity < 1 || it.Quantity > maxRecharges {
 				v.Field(field+".quantity", "must be between 1 and %d", maxRecharges)
 			}
@@ -136,11 +154,14 @@ func (r *SaleRequest) check() error {
 			}
 			qty[it.ProductID] += it.Quantity
 		default:
-			v.Field(field, "an item is {\"device_id\"} or {\"product_id\", \"quantity\"}")
+			v.Field(field, "an item is {\"device_id\"}, {\"product_id\", \"quantity\"} or {\"accessory_id\", \"quantity\"}")
 		}
 	}
 	for _, p := range order {
 		merged = append(merged, SaleItem{ProductID: p, Quantity: qty[p]})
+	}
+	for _, a := range accOrder {
+		merged = append(merged, SaleItem{AccessoryID: a, Quantity: accQty[a]})
 	}
 	r.Items = merged
 	return v.Err()
@@ -414,9 +435,10 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	}
 	devices, recharges := 0, 0
 	for _, it := range req.Items {
-		if it.DeviceID > 0 {
+		switch {
+		case it.DeviceID > 0:
 			devices++
-		} else {
+		case it.ProductID > 0:
 			recharges += it.Quantity
 		}
 	}
@@ -488,6 +510,44 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 		fig.Add(localDate, site.ID, figures.Recharges, strconv.FormatInt(p.ID, 10), int64(len(units)), int64(len(units))*p.FaceValueCents)
 		fig.Add(localDate, site.ID, figures.Savings, "", 0, int64(len(units))*figures.Saved("recharge", p.PriceCents, p.FaceValueCents, 0, free))
 	}
+	// Accessories: no entitlement, their own stock (409 short beyond it).
+	var accLines []SaleLine
+	for _, it := range req.Items {
+		if it.AccessoryID == 0 {
+			continue
+		}
+		if s.acc == nil {
+			return SaleView{}, apperr.Invalid("items", "this server does not sell accessories")
+		}
+		var a accessories.Accessory
+		if err := tx.Where("id = ? AND active = ?", it.AccessoryID, true).Take(&a).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return SaleView{}, apperr.Invalid("items", "no accessory %d on sale", it.AccessoryID)
+			}
+			return SaleView{}, fmt.Errorf("accessory %d: %w", it.AccessoryID, err)
+		}
+		sid := sale.ID
+		if _, err := s.acc.Move(tx, c, accessories.Line{AccessoryID: a.ID, SiteID: site.ID, Quantity: -it.Quantity, Kind: accessories.Sale, SaleID: &sid}); err != nil {
+			return SaleView{}, err
+		}
+		aid := a.ID
+		accLines = append(accLines, SaleLine{SaleID: sale.ID, Kind: "accessory", AccessoryID: &aid, Quantity: it.Quantity, Description: a.Name, PriceCents: a.PriceCents})
+		total += int64(it.Quantity) * a.PriceCents
+		if a.ReferencePriceCents != nil {
+			fig.Add(localDate, site.ID, figures.Savings, "", 0, int64(it.Quantity)*figures.Saved("device", a.PriceCents, 0, *a.ReferencePriceCents, free))
+		}
+	}
+	for i, l := range accLines {
+		row := map[string]any{"sale_id": l.SaleID, "accessory_id": *l.AccessoryID, "description": l.Description, "quantity": l.Quantity, "price_cents": l.PriceCents}
+		if err := tx.Table("sale_accessories").Create(row).Error; err != nil {
+			return SaleView{}, fmt.Errorf("record the sale's accessories: %w", err)
+		}
+		var id int64
+		if err := tx.Raw(`SELECT id FROM sale_accessories WHERE sale_id = ? AND accessory_id = ?`, l.SaleID, *l.AccessoryID).Scan(&id).Error; err != nil {
+			return SaleView{}, fmt.Errorf("record the sale's accessories: %w", err)
+		}
+		accLines[i].ID = id
+	}
 	if req.PaymentMethod == "free" {
 		total = 0 // a free sale is recorded at its value in the lines, with nothing taken
 	}
@@ -515,8 +575,11 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	for _, l := range lines {
 		lineArgs = append(lineArgs, l.SaleID, l.Kind, l.DeviceID, l.ProductID, l.RechargeUnitID, l.Description, l.PriceCents, l.FaceValueCents)
 	}
-	wLines := b.Add(`INSERT INTO sale_lines (sale_id, kind, device_id, product_id, recharge_unit_id, description, price_cents, face_value_cents) VALUES `+
-		database.Values(len(lines), 8), "id", lineArgs...)
+	wLines := -1
+	if len(lines) > 0 { // a sale of accessories alone has none
+		wLines = b.Add(`INSERT INTO sale_lines (sale_id, kind, device_id, product_id, recharge_unit_id, description, price_cents, face_value_cents) VALUES `+
+			database.Values(len(lines), 8), "id", lineArgs...)
+	}
 	wVoucher := b.Add(`UPDATE vouchers SET devices_used = devices_used + ?, recharges_used = recharges_used + ?, status = ?, last_used_at = ?
 		WHERE id = ? AND status = ? AND devices_used + ? <= devices_allowed AND recharges_used + ? <= recharges_allowed`, "0",
 		devices, recharges, status, now, vo.ID, StatusActive, devices, recharges)
@@ -541,13 +604,16 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	if done.Rows(wVoucher) != 1 {
 		return SaleView{}, apperr.Conflict("entitlement-exhausted", "voucher %s was used meanwhile", FormatCode(code))
 	}
-	if done.Rows(wLines) != len(lines) {
+	if wLines >= 0 && done.Rows(wLines) != len(lines) {
 		return SaleView{}, fmt.Errorf("sale %d: %d lines written of %d", sale.ID, done.Rows(wLines), len(lines))
 	}
 	for i := range lines {
 		lines[i].ID = done[wLines][i] // ids come in the order the lines were listed
 		items[i].SaleLine = lines[i]
 		view.Items = append(view.Items, items[i])
+	}
+	for _, l := range accLines {
+		view.Items = append(view.Items, SaleItemView{SaleLine: l})
 	}
 	view.TotalCents = total
 	v := vo.Voucher
@@ -656,6 +722,13 @@ func (s *Service) saleView(ctx context.Context, db *gorm.DB, id int64, withPINs 
 			}
 		}
 	}
+	acc, err := saleAccessories(db, id)
+	if err != nil {
+		return SaleView{}, err
+	}
+	for _, l := range acc {
+		view.Items = append(view.Items, SaleItemView{SaleLine: l})
+	}
 	var vo Voucher
 	if err := db.Where("id = ?", sale.VoucherID).Take(&vo).Error; err != nil {
 		return SaleView{}, fmt.Errorf("sale voucher: %w", err)
@@ -682,4 +755,24 @@ func (s *Service) saleFor(db *gorm.DB, c partners.Caller, id int64) (Sale, error
 		return sale, notFound(err, "sale %d", id)
 	}
 	return sale, nil
+}
+
+// saleAccessories are a sale's accessories, as lines.
+func saleAccessories(db *gorm.DB, saleID int64) ([]SaleLine, error) {
+	var rows []struct {
+		ID, SaleID, AccessoryID int64
+		Description             string
+		Quantity, Refunded      int
+		PriceCents              int64
+	}
+	if err := db.Table("sale_accessories").Where("sale_id = ?", saleID).Order("id").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("accessories of sale %d: %w", saleID, err)
+	}
+	out := make([]SaleLine, 0, len(rows))
+	for _, r := range rows {
+		aid := r.AccessoryID
+		out = append(out, SaleLine{ID: r.ID, SaleID: r.SaleID, Kind: "accessory", AccessoryID: &aid, Description: r.Description,
+			Quantity: r.Quantity, Refunded: r.Refunded, PriceCents: r.PriceCents})
+	}
+	return out, nil
 }

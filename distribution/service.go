@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/tremplin/tremplin/accessories"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
@@ -27,6 +28,7 @@ type Service struct {
 	partners  *partners.Service
 	inventory *inventory.Service
 	recharges *recharges.Service
+	acc       *accessories.Service
 	limits    LookupLimits
 	policy    Policy
 	now       func() time.Time
@@ -49,8 +51,10 @@ type Config struct {
 	// Inventory sells devices, and Recharges cards, inside sales.
 	Inventory *inventory.Service
 	Recharges *recharges.Service
-	Policy    Policy
-	Now       func() time.Time // nil means database.Now
+	// Accessories sells accessories by quantity (nil: a sale has none).
+	Accessories *accessories.Service
+	Policy      Policy
+	Now         func() time.Time // nil means database.Now
 }
 
 // NewService builds the distribution service.
@@ -65,7 +69,7 @@ func NewService(c Config) *Service {
 	if c.Policy.WarrantyMonths == 0 {
 		c.Policy.WarrantyMonths = 6
 	}
-	return &Service{db: c.DB, partners: c.Partners, inventory: c.Inventory, recharges: c.Recharges, limits: c.Limits, policy: c.Policy, now: now}
+	return &Service{db: c.DB, partners: c.Partners, inventory: c.Inventory, recharges: c.Recharges, acc: c.Accessories, limits: c.Limits, policy: c.Policy, now: now}
 }
 
 // inTx runs fn in one transaction.

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tremplin/tremplin/distribution"
+	"github.com/tremplin/tremplin/internal/testenv"
+	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
 )
 
@@ -145,6 +148,103 @@ func TestAccessoriesTravel(t *testing.T) {
 		t.Fatalf("the late one: %v, stock %v", got["missing_accessories"], stock(n.space.ID))
 	}
 	if b, err := svc.accessories.Check(t.Context()); err != nil || len(b) != 0 {
+		t.Fatalf("check: %v %v", b, err)
+	}
+}
+
+// TestAccessoriesAtTheCounter (issue 29): a space sells a phone with two
+// chargers (priced, no entitlement consumed) and accessories alone; beyond
+// the stock is 409 short and sells nothing; a refund takes one back into
+// stock, more than was sold is refused; the receipt lists them; twenty
+// concurrent sales of one charger with ten in stock sell exactly ten.
+func TestAccessoriesAtTheCounter(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	n, tok := accessoryNetwork(t, svc, h.URL)
+	ctx := t.Context()
+	wh, don := warehouseDonation(t, svc, n)
+	phone := readyDevice(t, svc, wh, don.ID)
+	admin := partners.Caller{Role: partners.RoleAdmin}
+	tr, err := svc.inventory.CreateTransfer(ctx, wh, inventory.NewTransfer{FromSiteID: n.warehouse.ID, ToSiteID: n.space.ID, DeviceIDs: []int64{phone.ID}})
+	if err == nil {
+		_, err = svc.inventory.ShipTransfer(ctx, wh, tr.ID)
+	}
+	if err == nil {
+		_, err = svc.inventory.ReceiveTransfer(ctx, admin, tr.ID, inventory.Scanned{Codes: []string{phone.Tag}})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, err := svc.partners.CreateOrganization(ctx, admin, partners.NewOrganization{Kind: partners.KindPrescriber, Name: "CCAS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	presc := partners.Caller{Role: partners.RolePrescriber, OrganizationID: org.ID, OrganizationKind: partners.KindPrescriber}
+	vouchers := make([]string, 22)
+	for i := range vouchers {
+		b, err := svc.distribution.CreateBeneficiary(ctx, presc, distribution.NewBeneficiary{FirstName: fmt.Sprintf("Personne%d", i), LastName: "Martin"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := svc.distribution.IssueVoucher(ctx, presc, distribution.NewVoucher{BeneficiaryID: b.ID, DeviceCategories: []string{"smartphone"}, Devices: 1, ValidDays: 30})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vouchers[i] = v.Code
+	}
+	charger := int64(h.Do("POST", "/api/v1/accessories", tok["admin"], map[string]any{"name": "Chargeur USB-C", "kind": "charger", "price_cents": 500, "reference_price_cents": 1990}).Expect(t, 201).Map(t)["id"].(float64))
+	h.Do("POST", fmt.Sprintf("/api/v1/sites/%d/accessory-movements", n.space.ID), tok["space"], map[string]any{"accessory_id": charger, "quantity": 12}).Expect(t, 201)
+	stock := func() float64 {
+		var s []map[string]any
+		h.Do("GET", "/api/v1/accessory-stock", tok["space"], nil).Expect(t, 200).Decode(t, &s)
+		return s[0]["available"].(float64)
+	}
+	sell := func(key, code string, items ...map[string]any) *testenv.Response {
+		return h.Do("POST", "/api/v1/sales", tok["space"], map[string]any{"site_id": n.space.ID, "voucher_code": code, "payment_method": "cash", "items": items}, "Idempotency-Key", key)
+	}
+	before := stock()
+	sell("too-many", vouchers[0], map[string]any{"device_id": phone.ID}, map[string]any{"accessory_id": charger, "quantity": 13}).ExpectProblem(t, 409)
+	var state string
+	svc.db.Table("devices").Where("id = ?", phone.ID).Pluck("state", &state)
+	if stock() != before || state != "in_stock" {
+		t.Fatalf("a refused sale moved %v chargers, phone %s", before-stock(), state)
+	}
+	sale := sell("phone", vouchers[0], map[string]any{"device_id": phone.ID}, map[string]any{"accessory_id": charger, "quantity": 2}).Expect(t, 201).Map(t)
+	price := *phone.PriceCents
+	if sale["total_cents"] != float64(price+1000) || stock() != 10 {
+		t.Fatalf("phone and two chargers: total %v, stock %v", sale["total_cents"], stock())
+	}
+	if rem := sale["voucher"].(map[string]any)["remaining"].(map[string]any); rem["devices"] != float64(0) {
+		t.Fatalf("the voucher after: %v", rem)
+	}
+	saleID := int64(sale["id"].(float64))
+	receipt := testenv.PDFText(t, h.Do("GET", fmt.Sprintf("/api/v1/sales/%d/receipt.pdf", saleID), tok["space"], nil).Expect(t, 200).Body)
+	if !strings.Contains(receipt, "Chargeur USB-C") {
+		t.Fatalf("the receipt lacks the chargers:\n%s", receipt)
+	}
+	back := fmt.Sprintf("/api/v1/sales/%d/refund", saleID)
+	h.Do("POST", back, tok["space"], map[string]any{"reason": "en double", "accessories": []any{map[string]any{"accessory_id": charger, "quantity": 1}}}).Expect(t, 200)
+	if stock() != 11 {
+		t.Fatalf("after a charger brought back: %v", stock())
+	}
+	h.Do("POST", back, tok["space"], map[string]any{"reason": "encore", "accessories": []any{map[string]any{"accessory_id": charger, "quantity": 2}}}).ExpectProblem(t, 409)
+	// Accessories alone, then twenty at once for the last units.
+	sell("alone", vouchers[1], map[string]any{"accessory_id": charger, "quantity": 1}).Expect(t, 201)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for i := range 20 {
+		wg.Go(func() {
+			r := sell(fmt.Sprintf("race-%d", i), vouchers[2+i], map[string]any{"accessory_id": charger, "quantity": 1})
+			mu.Lock()
+			statuses[r.Status]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if statuses[201] != 10 || statuses[409] != 10 || stock() != 0 {
+		t.Fatalf("twenty sales of ten chargers: %v, stock %v", statuses, stock())
+	}
+	if b, err := svc.accessories.Check(ctx); err != nil || len(b) != 0 {
 		t.Fatalf("check: %v %v", b, err)
 	}
 }

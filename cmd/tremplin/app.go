@@ -173,7 +173,7 @@ func newServices(cfg config.Config, db *database.DB, keys *secrets.Keyring) (*se
 		recharges:   rch,
 		accessories: acc,
 		inventory:   inv,
-		distribution: distribution.NewService(distribution.Config{DB: db, Partners: p, Inventory: inv, Recharges: rch,
+		distribution: distribution.NewService(distribution.Config{DB: db, Partners: p, Inventory: inv, Recharges: rch, Accessories: acc,
 			Limits: distribution.LookupLimits{Window: cfg.VoucherWindow, Max: cfg.VoucherMaxFails},
 			Policy: distribution.Policy{DevicesPerYear: cfg.DevicesPerYear, WarrantyMonths: cfg.WarrantyMonths}}),
 	}, nil
