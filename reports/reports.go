@@ -44,17 +44,20 @@ type Summary struct {
 	// ErasedWithReport are the erasures proven by the tool's own report
 	// (the others were typed); Locked the diagnoses that found a lock,
 	// keeping the device from sale.
-	ErasedWithReport    int64 `json:"erased_with_report"`
-	Locked              int64 `json:"locked"`
-	Sold                int64 `json:"sold"`
-	Recycled            int64 `json:"recycled"`
-	RechargesSold       int64 `json:"recharges_sold"`
-	FaceValueCents      int64 `json:"face_value_cents"`
-	BeneficiariesServed int64 `json:"beneficiaries_served"`
-	VouchersIssued      int64 `json:"vouchers_issued"` // for a site: issued in the period and used there
-	VouchersUsed        int64 `json:"vouchers_used"`
-	PaidCents           int64 `json:"paid_cents"`
-	SavingsCents        int64 `json:"savings_cents"`
+	ErasedWithReport int64 `json:"erased_with_report"`
+	Locked           int64 `json:"locked"`
+	// AccessoriesSold are the accessories sold in the period and not
+	// brought back, by kind (charger, cable…).
+	AccessoriesSold     map[string]int64 `json:"accessories_sold"`
+	Sold                int64            `json:"sold"`
+	Recycled            int64            `json:"recycled"`
+	RechargesSold       int64            `json:"recharges_sold"`
+	FaceValueCents      int64            `json:"face_value_cents"`
+	BeneficiariesServed int64            `json:"beneficiaries_served"`
+	VouchersIssued      int64            `json:"vouchers_issued"` // for a site: issued in the period and used there
+	VouchersUsed        int64            `json:"vouchers_used"`
+	PaidCents           int64            `json:"paid_cents"`
+	SavingsCents        int64            `json:"savings_cents"`
 	// Whole days, the median over the devices that got ready (sold) in
 	// the period; null when none did.
 	MedianDaysIntakeToReady *float64             `json:"median_days_intake_to_ready"`
@@ -117,6 +120,27 @@ func (s *Service) Summarise(ctx context.Context, c partners.Caller, from, to str
 	}
 	first, last := start.Format(time.DateOnly), end.AddDate(0, 0, -1).Format(time.DateOnly)
 	out.From, out.To = first, last
+
+	// Accessories sold, from the sales of the period (their own lines).
+	out.AccessoriesSold = map[string]int64{}
+	var acc []struct {
+		Kind string
+		N    int64
+	}
+	accQ := db.Table("sale_accessories sa").Select("a.kind, SUM(sa.quantity - sa.refunded) AS n").
+		Joins("JOIN sales s ON s.id = sa.sale_id").Joins("JOIN accessories a ON a.id = sa.accessory_id").
+		Where("s.local_date >= ? AND s.local_date <= ?", first, last).Group("a.kind")
+	if siteID != 0 {
+		accQ = accQ.Where("s.site_id = ?", siteID)
+	}
+	if err := accQ.Scan(&acc).Error; err != nil {
+		return Summary{}, fmt.Errorf("accessories sold: %w", err)
+	}
+	for _, a := range acc {
+		if a.N > 0 {
+			out.AccessoriesSold[a.Kind] = a.N
+		}
+	}
 
 	// Everything is read from the figures kept day by day (figures.go):
 	// the work grows with the days of the period, not with the events.

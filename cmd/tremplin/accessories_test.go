@@ -247,4 +247,9 @@ func TestAccessoriesAtTheCounter(t *testing.T) {
 	if b, err := svc.accessories.Check(ctx); err != nil || len(b) != 0 {
 		t.Fatalf("check: %v %v", b, err)
 	}
+	// Sold: 2 with the phone (1 brought back), 1 alone, 10 in the race.
+	summary := h.Do("GET", "/api/v1/reports/summary", tok["admin"], nil).Expect(t, 200).Map(t)
+	if got := fmt.Sprint(summary["accessories_sold"]); got != "map[charger:12]" {
+		t.Fatalf("the summary's accessories sold: %s", got)
+	}
 }
