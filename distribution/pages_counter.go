@@ -45,6 +45,9 @@ type counterView struct {
 	Problem  string // why the voucher cannot be used, in words
 	Devices  []inventory.Device
 	Products []counterProduct
+	// Accessories are the site's accessories, each with its stock and how
+	// many are in the basket (FaceValue unused).
+	Accessories []counterProduct
 	Preview  *SaleView
 	// FaceValue is what the basket's recharges are worth; Saved what the
 	// person does not pay of it.
@@ -152,7 +155,7 @@ func (p *Pages) till(c *gin.Context) {
 			return
 		}
 		if v.Code != "" {
-			if err := p.fillBasket(c, caller, site, v, nil, map[int64]int{}); err != nil {
+			if err := p.fillBasket(c, caller, site, v, nil, map[int64]int{}, map[int64]int{}); err != nil {
 				p.Site.Fail(c, err)
 				return
 			}
@@ -184,20 +187,22 @@ func (p *Pages) till(c *gin.Context) {
 		return
 	}
 	tags := f["device"]
-	qty := map[int64]int{}
+	qty, acc := map[int64]int{}, map[int64]int{}
 	for k, vals := range f {
-		if id, ok := strings.CutPrefix(k, "qty_"); ok && len(vals) > 0 {
-			pid, err1 := strconv.ParseInt(id, 10, 64)
-			n, err2 := strconv.Atoi(vals[0])
-			if err1 == nil && err2 == nil && n > 0 {
-				qty[pid] = n
+		for prefix, into := range map[string]map[int64]int{"qty_": qty, "acc_": acc} {
+			if id, ok := strings.CutPrefix(k, prefix); ok && len(vals) > 0 {
+				pid, err1 := strconv.ParseInt(id, 10, 64)
+				n, err2 := strconv.Atoi(vals[0])
+				if err1 == nil && err2 == nil && n > 0 {
+					into[pid] = n
+				}
 			}
 		}
 	}
 	// try previews the basket with one more line; the accepted preview is
 	// the one the page shows (not run again for the totals).
-	try := func(tags []string, qty map[int64]int) error {
-		req, err := p.saleRequest(c, caller, site, v.Code, "cash", tags, qty)
+	try := func(tags []string, qty, acc map[int64]int) error {
+		req, err := p.saleRequest(c, caller, site, v.Code, "cash", tags, qty, acc)
 		if err != nil {
 			return err
 		}
@@ -209,7 +214,7 @@ func (p *Pages) till(c *gin.Context) {
 	}
 	switch {
 	case f.Get("pay") != "":
-		req, err := p.saleRequest(c, caller, site, v.Code, f.Get("pay"), tags, qty)
+		req, err := p.saleRequest(c, caller, site, v.Code, f.Get("pay"), tags, qty, acc)
 		if err == nil {
 			var sale SaleView
 			if sale, _, err = p.Service.Sell(ctx, caller, v.Key, req); err == nil {
@@ -231,11 +236,22 @@ func (p *Pages) till(c *gin.Context) {
 		if pid, err := strconv.ParseInt(f.Get("less"), 10, 64); err == nil && qty[pid] > 0 {
 			qty[pid]--
 		}
+	case f.Get("lessacc") != "":
+		if aid, err := strconv.ParseInt(f.Get("lessacc"), 10, 64); err == nil && acc[aid] > 0 {
+			acc[aid]--
+		}
+	case f.Get("addacc") != "":
+		aid, _ := strconv.ParseInt(f.Get("addacc"), 10, 64)
+		if more, ok := p.addAccessory(c, v, &status, tags, qty, acc, aid, try); ok {
+			acc = more
+		} else if c.IsAborted() {
+			return
+		}
 	case f.Get("add") != "":
 		pid, _ := strconv.ParseInt(f.Get("add"), 10, 64)
 		more := maps(qty)
 		more[pid]++
-		if err := try(tags, more); err != nil {
+		if err := try(tags, more, acc); err != nil {
 			if !saidToTheCounter(err) {
 				p.Site.Fail(c, err)
 				return
@@ -250,6 +266,17 @@ func (p *Pages) till(c *gin.Context) {
 			break
 		}
 		d, err := p.Service.inventory.FindByCode(ctx, caller, code)
+		if errors.Is(err, apperr.ErrNotFound) && p.Service.acc != nil {
+			// An accessory's box scanned: one more in the basket.
+			if a, aerr := p.Service.acc.ByBarcode(ctx, caller, code); aerr == nil {
+				if more, ok := p.addAccessory(c, v, &status, tags, qty, acc, a.ID, try); ok {
+					acc, v.Added = more, a.Name
+				} else if c.IsAborted() {
+					return
+				}
+				break
+			}
+		}
 		switch {
 		case errors.Is(err, apperr.ErrNotFound):
 			status, v.Error = http.StatusUnprocessableEntity, l.T("No device has the code %s here.", code)
@@ -259,7 +286,7 @@ func (p *Pages) till(c *gin.Context) {
 		case slices.Contains(tags, d.Tag):
 			v.Error = l.T("%s is already in the basket.", d.Tag)
 		default:
-			if err := try(append(slices.Clone(tags), d.Tag), qty); err != nil {
+			if err := try(append(slices.Clone(tags), d.Tag), qty, acc); err != nil {
 				if !saidToTheCounter(err) {
 					p.Site.Fail(c, err)
 					return
@@ -280,7 +307,7 @@ func (p *Pages) till(c *gin.Context) {
 	if vo.Status != StatusActive {
 		v.Problem = voucherProblem(l, vo, caller.Timezone)
 	}
-	if err := p.fillBasket(c, caller, site, v, tags, qty); err != nil {
+	if err := p.fillBasket(c, caller, site, v, tags, qty, acc); err != nil {
 		p.Site.Fail(c, err)
 		return
 	}
@@ -332,7 +359,7 @@ func saidToTheCounter(err error) bool {
 // saleRequest is the basket as the API's sale request. A device of the
 // basket no longer found here is said, never dropped from the sale
 // silently; a database that does not answer is its error.
-func (p *Pages) saleRequest(c *gin.Context, caller partners.Caller, site int64, code, method string, tags []string, qty map[int64]int) (SaleRequest, error) {
+func (p *Pages) saleRequest(c *gin.Context, caller partners.Caller, site int64, code, method string, tags []string, qty, acc map[int64]int) (SaleRequest, error) {
 	req := SaleRequest{SiteID: site, VoucherCode: code, PaymentMethod: method}
 	for _, t := range tags {
 		d, err := p.Service.inventory.FindByCode(c.Request.Context(), caller, t)
@@ -352,12 +379,38 @@ func (p *Pages) saleRequest(c *gin.Context, caller partners.Caller, site int64, 
 	for _, id := range ids {
 		req.Items = append(req.Items, SaleItem{ProductID: id, Quantity: qty[id]})
 	}
+	accIDs := make([]int64, 0, len(acc))
+	for id := range acc {
+		accIDs = append(accIDs, id)
+	}
+	slices.Sort(accIDs)
+	for _, id := range accIDs {
+		req.Items = append(req.Items, SaleItem{AccessoryID: id, Quantity: acc[id]})
+	}
 	return req, nil
+}
+
+// addAccessory puts one more of an accessory in the basket when the sale's
+// rules take it (its stock here); ok is false when it is refused, said in
+// v, or when the request failed (c aborted).
+func (p *Pages) addAccessory(c *gin.Context, v *counterView, status *int, tags []string, qty, acc map[int64]int, id int64,
+	try func([]string, map[int64]int, map[int64]int) error) (map[int64]int, bool) {
+	more := maps(acc)
+	more[id]++
+	if err := try(tags, qty, more); err != nil {
+		if !saidToTheCounter(err) {
+			p.Site.Fail(c, err)
+			return nil, false
+		}
+		*status, v.Error = http.StatusConflict, web.Say(p.Site.Lang(c), err)
+		return nil, false
+	}
+	return more, true
 }
 
 // fillBasket loads the basket's devices, the products on the shelf, and
 // the sale's preview for the totals.
-func (p *Pages) fillBasket(c *gin.Context, caller partners.Caller, site int64, v *counterView, tags []string, qty map[int64]int) error {
+func (p *Pages) fillBasket(c *gin.Context, caller partners.Caller, site int64, v *counterView, tags []string, qty, acc map[int64]int) error {
 	ctx := c.Request.Context()
 	for _, t := range tags {
 		d, err := p.Service.inventory.FindByCode(ctx, caller, t)
@@ -382,12 +435,32 @@ func (p *Pages) fillBasket(c *gin.Context, caller partners.Caller, site int64, v
 			Available: line.Available, InBasket: qty[pr.ID]})
 		v.FaceValue += int64(qty[pr.ID]) * pr.FaceValueCents
 	}
-	if len(tags) == 0 && len(qty) == 0 {
+	if p.Service.acc != nil {
+		list, err := p.Service.acc.List(ctx, caller)
+		if err != nil {
+			return err
+		}
+		stock, err := p.Service.acc.StockOf(ctx, caller, site)
+		if err != nil {
+			return err
+		}
+		have := map[int64]int{}
+		for _, st := range stock {
+			have[st.AccessoryID] = st.Available
+		}
+		for _, a := range list {
+			if (!a.Active || have[a.ID] == 0) && acc[a.ID] == 0 {
+				continue
+			}
+			v.Accessories = append(v.Accessories, counterProduct{ID: a.ID, Name: a.Name, Price: a.PriceCents, Available: int64(have[a.ID]), InBasket: acc[a.ID]})
+		}
+	}
+	if len(tags) == 0 && len(qty) == 0 && len(acc) == 0 {
 		v.Preview = nil
 		return nil
 	}
 	if v.Preview == nil {
-		req, err := p.saleRequest(c, caller, site, v.Code, "cash", tags, qty)
+		req, err := p.saleRequest(c, caller, site, v.Code, "cash", tags, qty, acc)
 		if err != nil {
 			if !saidToTheCounter(err) {
 				return err
@@ -408,7 +481,7 @@ func (p *Pages) fillBasket(c *gin.Context, caller partners.Caller, site int64, v
 	if v.Preview != nil {
 		var paidRecharges int64
 		for _, it := range v.Preview.Items {
-			if it.Kind != "device" {
+			if it.Kind == "recharge" {
 				paidRecharges += it.PriceCents
 			}
 		}

@@ -89,6 +89,12 @@ func (s *Service) drawReceipt(view SaleView, sale Sale, site partners.Organizati
 		}
 		line("B", 9, "L", label)
 		detail := "Prix solidaire : " + money.EUR(it.PriceCents)
+		if it.Quantity > 1 {
+			detail = fmt.Sprintf("%d × %s = %s", it.Quantity, money.EUR(it.PriceCents), money.EUR(int64(it.Quantity)*it.PriceCents))
+		}
+		if it.Refunded > 0 {
+			detail += fmt.Sprintf(" — %d rapporté(s)", it.Refunded)
+		}
 		if it.FaceValueCents != nil {
 			detail += " — valeur " + money.EUR(*it.FaceValueCents)
 		}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/tremplin/tremplin/distribution"
 	"github.com/tremplin/tremplin/internal/testenv"
 	"github.com/tremplin/tremplin/inventory"
@@ -159,38 +161,8 @@ func TestAccessoriesTravel(t *testing.T) {
 // concurrent sales of one charger with ten in stock sell exactly ten.
 func TestAccessoriesAtTheCounter(t *testing.T) {
 	h, svc, _ := newTestRouter(t)
-	n, tok := accessoryNetwork(t, svc, h.URL)
+	n, tok, phone, vouchers := counterWithAccessories(t, svc, h)
 	ctx := t.Context()
-	wh, don := warehouseDonation(t, svc, n)
-	phone := readyDevice(t, svc, wh, don.ID)
-	admin := partners.Caller{Role: partners.RoleAdmin}
-	tr, err := svc.inventory.CreateTransfer(ctx, wh, inventory.NewTransfer{FromSiteID: n.warehouse.ID, ToSiteID: n.space.ID, DeviceIDs: []int64{phone.ID}})
-	if err == nil {
-		_, err = svc.inventory.ShipTransfer(ctx, wh, tr.ID)
-	}
-	if err == nil {
-		_, err = svc.inventory.ReceiveTransfer(ctx, admin, tr.ID, inventory.Scanned{Codes: []string{phone.Tag}})
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	org, err := svc.partners.CreateOrganization(ctx, admin, partners.NewOrganization{Kind: partners.KindPrescriber, Name: "CCAS"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	presc := partners.Caller{Role: partners.RolePrescriber, OrganizationID: org.ID, OrganizationKind: partners.KindPrescriber}
-	vouchers := make([]string, 22)
-	for i := range vouchers {
-		b, err := svc.distribution.CreateBeneficiary(ctx, presc, distribution.NewBeneficiary{FirstName: fmt.Sprintf("Personne%d", i), LastName: "Martin"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		v, err := svc.distribution.IssueVoucher(ctx, presc, distribution.NewVoucher{BeneficiaryID: b.ID, DeviceCategories: []string{"smartphone"}, Devices: 1, ValidDays: 30})
-		if err != nil {
-			t.Fatal(err)
-		}
-		vouchers[i] = v.Code
-	}
 	charger := int64(h.Do("POST", "/api/v1/accessories", tok["admin"], map[string]any{"name": "Chargeur USB-C", "kind": "charger", "price_cents": 500, "reference_price_cents": 1990}).Expect(t, 201).Map(t)["id"].(float64))
 	h.Do("POST", fmt.Sprintf("/api/v1/sites/%d/accessory-movements", n.space.ID), tok["space"], map[string]any{"accessory_id": charger, "quantity": 12}).Expect(t, 201)
 	stock := func() float64 {
@@ -251,5 +223,83 @@ func TestAccessoriesAtTheCounter(t *testing.T) {
 	summary := h.Do("GET", "/api/v1/reports/summary", tok["admin"], nil).Expect(t, 200).Map(t)
 	if got := fmt.Sprint(summary["accessories_sold"]); got != "map[charger:12]" {
 		t.Fatalf("the summary's accessories sold: %s", got)
+	}
+}
+
+// counterWithAccessories is accessoryNetwork with a phone in stock at the
+// space and 22 vouchers of one smartphone each.
+func counterWithAccessories(t *testing.T, svc *services, h *testenv.HTTP) (warehouseNetwork, map[string]string, inventory.Device, []string) {
+	t.Helper()
+	n, tok := accessoryNetwork(t, svc, h.URL)
+	ctx := t.Context()
+	wh, don := warehouseDonation(t, svc, n)
+	phone := readyDevice(t, svc, wh, don.ID)
+	admin := partners.Caller{Role: partners.RoleAdmin}
+	tr, err := svc.inventory.CreateTransfer(ctx, wh, inventory.NewTransfer{FromSiteID: n.warehouse.ID, ToSiteID: n.space.ID, DeviceIDs: []int64{phone.ID}})
+	if err == nil {
+		_, err = svc.inventory.ShipTransfer(ctx, wh, tr.ID)
+	}
+	if err == nil {
+		_, err = svc.inventory.ReceiveTransfer(ctx, admin, tr.ID, inventory.Scanned{Codes: []string{phone.Tag}})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, err := svc.partners.CreateOrganization(ctx, admin, partners.NewOrganization{Kind: partners.KindPrescriber, Name: "CCAS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	presc := partners.Caller{Role: partners.RolePrescriber, OrganizationID: org.ID, OrganizationKind: partners.KindPrescriber}
+	vouchers := make([]string, 22)
+	for i := range vouchers {
+		b, err := svc.distribution.CreateBeneficiary(ctx, presc, distribution.NewBeneficiary{FirstName: fmt.Sprintf("Personne%d", i), LastName: "Martin"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := svc.distribution.IssueVoucher(ctx, presc, distribution.NewVoucher{BeneficiaryID: b.ID, DeviceCategories: []string{"smartphone"}, Devices: 1, ValidDays: 30})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vouchers[i] = v.Code
+	}
+	return n, tok, phone, vouchers
+}
+
+// TestAccessoriesAtTheCounterInBrowser (issue 29): at the counter, after
+// the voucher and the phone, a charger is added with its button and a
+// second by scanning its box's barcode; −1 takes one out; paid in cash, the
+// sale lists the phone and the charger, and the space's stock is one less.
+func TestAccessoriesAtTheCounterInBrowser(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	n, tok, phone, vouchers := counterWithAccessories(t, svc, h)
+	charger := int64(h.Do("POST", "/api/v1/accessories", tok["admin"], map[string]any{"name": "Chargeur USB-C", "kind": "charger", "price_cents": 500,
+		"barcode": "3760123456789"}).Expect(t, 201).Map(t)["id"].(float64))
+	h.Do("POST", fmt.Sprintf("/api/v1/sites/%d/accessory-movements", n.space.ID), tok["space"], map[string]any{"accessory_id": charger, "quantity": 5}).Expect(t, 201)
+	ui := testenv.NewUI(t, h.URL, 20*time.Second)
+	ui.Login("sabine@example.org", uiPassword)
+	ui.Open("/caisse", "#till")
+	ui.Scan(vouchers[0], "#voucher")
+	ui.Scan(phone.Tag, "#till-added")
+	ui.Do(chromedp.WaitVisible("#accessories"))
+	ui.ClickText("Chargeur USB-C")
+	ui.Scan("3760123456789", "#till-added")
+	if got := ui.Text("#basket"); !strings.Contains(got, "2 × Chargeur USB-C") {
+		t.Fatalf("the basket: %q", got)
+	}
+	ui.Shot("space-counter-accessories")
+	checkPage(t, ui, "counter with accessories", "/caisse")
+	ui.Follow(`#basket button[name=lessacc]`)
+	if got := ui.Text("#basket"); !strings.Contains(got, "1 × Chargeur USB-C") {
+		t.Fatalf("after −1: %q", got)
+	}
+	ui.Follow("#pay-cash")
+	ui.Do(chromedp.WaitVisible("#sale-done"))
+	if got := ui.Text("main"); !strings.Contains(got, "Chargeur USB-C") {
+		t.Fatalf("the sale's page lacks the charger: %q", got)
+	}
+	var s []map[string]any
+	h.Do("GET", "/api/v1/accessory-stock", tok["space"], nil).Expect(t, 200).Decode(t, &s)
+	if s[0]["available"] != float64(4) {
+		t.Fatalf("the space's stock after the sale: %v", s)
 	}
 }

@@ -505,7 +505,12 @@ var french = map[string]string{
 	"n° %s":         "n° %s",
 	"to issue":      "à émettre",
 	"Its donations: erasure certificates and tax receipts": "Ses dons : certificats d'effacement et reçus fiscaux",
-	"erasure.recycled":                  "Recyclé",
+	"erasure.recycled": "Recyclé",
+	"Accessories":      "Accessoires",
+	"only %d of accessory %d at site %d, %d asked":                     "il ne reste que %d de cet accessoire (n° %d) ici (site %d), %d demandés.",
+	"no accessory %d on sale":                                          "l'accessoire n° %d n'est pas en vente.",
+	"is required for a correction (what the count found, a breakage…)": "est obligatoire pour une correction (ce que le comptage a trouvé, une casse…).",
+	"%d brought back":                   "%d rapportés",
 	"Recharge cards: how many arrived?": "Cartes de recharge : combien sont arrivées ?",
 	"Open the packs, count the cards of each product and type the number. What is not counted is reported missing.": "Ouvrez les paquets, comptez les cartes de chaque produit et tapez le nombre. Ce qui n'est pas compté est signalé manquant.",
 	"%d cards shipped": "%d cartes expédiées",
@@ -842,6 +847,7 @@ var french = map[string]string{
 // frenchOne and englishOne are the « one » forms of the messages said with
 // Lang.TN: the word after a count of one (French: zero too).
 var frenchOne = map[string]string{
+	"%d brought back":                        "%d rapporté",
 	"%d erasures recorded from the reports.": "%d effacement enregistré d'après les rapports.",
 	"%d devices":                             "%d appareil",
 	"%d recharges":                           "%d recharge",
