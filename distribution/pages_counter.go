@@ -48,7 +48,7 @@ type counterView struct {
 	// Accessories are the site's accessories, each with its stock and how
 	// many are in the basket (FaceValue unused).
 	Accessories []counterProduct
-	Preview  *SaleView
+	Preview     *SaleView
 	// FaceValue is what the basket's recharges are worth; Saved what the
 	// person does not pay of it.
 	FaceValue int64
