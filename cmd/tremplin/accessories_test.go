@@ -303,3 +303,52 @@ func TestAccessoriesAtTheCounterInBrowser(t *testing.T) {
 		t.Fatalf("the space's stock after the sale: %v", s)
 	}
 }
+
+// TestAccessoriesPage (issue 29): an admin adds a charger from the page (a
+// price typed in words refused, kept in the form); the warehouse records
+// a box of 40, a correction without a reason is refused, one with a reason
+// is taken; the page shows the stock; another site's staff see their own.
+func TestAccessoriesPage(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	accessoryNetwork(t, svc, h.URL)
+	ui := testenv.NewUI(t, h.URL, 20*time.Second)
+	ui.Login("admin@example.org", uiPassword)
+	ui.Open("/accessoires", "#accessory-form")
+	ui.Do(chromedp.SendKeys("#acc-name", "Chargeur USB-C"), chromedp.SendKeys("#acc-price", "cinq"), chromedp.SendKeys("#acc-barcode", "3760123456789"))
+	ui.Follow("#create-accessory")
+	if msg := ui.Text("#acc-price-error"); !strings.Contains(msg, "euros") || ui.Value("#acc-name") != "Chargeur USB-C" {
+		t.Fatalf("a price in words: %q", msg)
+	}
+	ui.Do(chromedp.SetValue("#acc-price", "5"))
+	ui.Follow("#create-accessory")
+	if !strings.Contains(ui.Text("#accessory-stock"), "Chargeur USB-C") {
+		t.Fatalf("the list: %q", ui.Text("#accessory-stock"))
+	}
+	checkPage(t, ui, "accessories (admin)", "/accessoires")
+	wh := testenv.NewUI(t, h.URL, 20*time.Second)
+	wh.Login("marc@example.org", uiPassword)
+	wh.Open("/accessoires", "#movement-form")
+	wh.Do(chromedp.SendKeys("#move-quantity", "40"))
+	wh.Follow("#record-movement")
+	if msg := wh.Text("#flash"); !strings.Contains(msg, "40") {
+		t.Fatalf("a box received: %q", msg)
+	}
+	wh.Do(chromedp.SetValue("#move-quantity", "-2"))
+	wh.Follow("#record-movement")
+	if msg := wh.Text("#move-reason-error"); !strings.Contains(msg, "obligatoire") {
+		t.Fatalf("a correction without a reason: %q", msg)
+	}
+	wh.Do(chromedp.SetValue("#move-quantity", "-2"), chromedp.SendKeys("#move-reason", "deux cassés"))
+	wh.Follow("#record-movement")
+	if got := wh.Text("#accessory-stock"); !strings.Contains(got, "38") {
+		t.Fatalf("the warehouse's stock: %q", got)
+	}
+	wh.Shot("warehouse-accessories")
+	checkPage(t, wh, "accessories (warehouse)", "/accessoires")
+	space := testenv.NewUI(t, h.URL, 20*time.Second)
+	space.Login("sabine@example.org", uiPassword)
+	space.Open("/accessoires", "#accessory-stock")
+	if got := space.Text("#accessory-stock"); strings.Contains(got, "38") {
+		t.Fatalf("the space sees the warehouse's stock: %q", got)
+	}
+}

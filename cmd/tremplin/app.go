@@ -246,13 +246,15 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 		VoucherCode: func(code string) bool { _, err := distribution.NormalizeCode(code); return err == nil }}
 	vouchers := &distribution.Pages{Service: s.distribution, Site: site, Session: session, AnonymiseAfter: cfg.AnonymiseAfter}
 	cards := &recharges.Pages{Service: s.recharges, Partners: s.partners, Site: site, Session: session}
+	stocked := &accessories.Pages{Service: s.accessories, Partners: s.partners, Site: site, Session: session}
 	home := &reports.Pages{Service: figuresRead, Recharges: s.recharges, Site: site, Session: session}
-	account.Menus = append(account.Menus, home.Menu, account.Menu, vouchers.Menu, bench.Menu, cards.Menu, home.SiteMenu)
+	account.Menus = append(account.Menus, home.Menu, account.Menu, vouchers.Menu, bench.Menu, cards.Menu, stocked.Menu, home.SiteMenu)
 	account.Routes(e)
 	account.AdminRoutes(e)
 	bench.Routes(e)
 	vouchers.Routes(e)
 	cards.Routes(e)
+	stocked.Routes(e)
 	home.Routes(e)
 
 	cop := http.NewCrossOriginProtection()

@@ -324,6 +324,7 @@ var fieldLabels = map[string]string{
 	"device_categories": "Categories", "devices": "Devices", "recharges": "Recharges", "valid_days": "Valid for",
 	"reason": "Reason", "code": "Code", "category": "Category", "brand": "Brand", "model": "Model",
 	"legal_name": "Legal name", "siren": "SIREN", "rna": "RNA number (W and nine digits)", "purpose": "Purpose (as in its statutes)",
+	"barcode": "Barcode", "accessory_id": "Accessory",
 	"value_cents": "Value", "valuation": "How it was valued", "donor": "Donor",
 	"locks": "Locks", "locks.account": "Owner's account (iCloud, Google, Microsoft)", "locks.mdm": "Device management (MDM)",
 	"locks.firmware": "Firmware password (BIOS/EFI)", "locks.blocklist": "IMEI reported lost or stolen",

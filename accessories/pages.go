@@ -1,0 +1,239 @@
+package accessories
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/money"
+	"github.com/tremplin/tremplin/internal/web"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// Pages are the accessories' web UI: the catalogue (admins define an
+// accessory), a site's stock with its receipts and corrections.
+type Pages struct {
+	Service  *Service
+	Partners *partners.Service
+	Site     *web.Site
+	Session  gin.HandlerFunc
+}
+
+// Routes mounts the pages.
+func (p *Pages) Routes(r gin.IRouter) {
+	g := r.Group("", p.Session)
+	g.GET("/accessoires", p.page)
+	g.POST("/accessoires", p.create)
+	g.POST("/accessoires/mouvement", p.move)
+}
+
+// Menu is what the accessories' pages offer a caller.
+func (p *Pages) Menu(c partners.Caller) []web.Link {
+	if !c.Is(staffRoles...) {
+		return nil
+	}
+	return []web.Link{{ID: "accessories", Label: "Accessories", Href: "/accessoires"}}
+}
+
+// stockRow is an accessory as the page lists it, with a site's stock.
+type stockRow struct {
+	Accessory
+	Available int
+	Low       bool
+}
+
+type pageView struct {
+	web.Page
+	Admin bool
+	Kinds []string
+	// SiteID is the site whose stock is shown and moved; Sites the sites
+	// an admin may choose.
+	SiteID int64
+	Sites  []partners.Organization
+	Rows   []stockRow
+	// The two forms: a new accessory (admins), a movement.
+	Form        url.Values
+	FieldErrors map[string]string
+	Errors      []string
+	Move        url.Values
+	MoveErrors  map[string]string
+	MoveAll     []string
+}
+
+func (p *Pages) caller(c *gin.Context) (partners.Caller, bool) {
+	caller, err := partners.CurrentCaller(c)
+	if err == nil {
+		err = caller.Require(staffRoles...)
+	}
+	if err != nil {
+		p.Site.Fail(c, err)
+		return caller, false
+	}
+	return caller, true
+}
+
+func (p *Pages) fill(c *gin.Context, caller partners.Caller, v *pageView, site int64) error {
+	ctx := c.Request.Context()
+	v.Admin, v.Kinds = caller.IsAdmin(), Kinds
+	if own, ok := caller.SiteID(); ok && !caller.IsAdmin() {
+		site = own
+	}
+	if caller.IsAdmin() {
+		for _, k := range []partners.Kind{partners.KindWarehouse, partners.KindSpace} {
+			l, err := p.Partners.ListOrganizations(ctx, caller, partners.OrganizationFilter{Kind: k}, httpx.Page{Limit: 500})
+			if err != nil {
+				return err
+			}
+			v.Sites = append(v.Sites, l.Items...)
+		}
+		if site == 0 && len(v.Sites) > 0 {
+			site = v.Sites[0].ID
+		}
+	}
+	v.SiteID = site
+	list, err := p.Service.List(ctx, caller)
+	if err != nil {
+		return err
+	}
+	have := map[int64]Stock{}
+	if site != 0 {
+		stock, err := p.Service.StockOf(ctx, caller, site)
+		if err != nil {
+			return err
+		}
+		for _, st := range stock {
+			have[st.AccessoryID] = st
+		}
+	}
+	for _, a := range list {
+		st, ok := have[a.ID]
+		v.Rows = append(v.Rows, stockRow{Accessory: a, Available: st.Available, Low: !ok || st.Low})
+	}
+	if v.Form == nil {
+		v.Form = url.Values{"kind": {"charger"}}
+	}
+	if v.Move == nil {
+		v.Move = url.Values{}
+	}
+	return nil
+}
+
+func (p *Pages) page(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	site, _ := strconv.ParseInt(c.Query("site"), 10, 64)
+	v := &pageView{}
+	if err := p.fill(c, caller, v, site); err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Render(c, http.StatusOK, "accessories", v)
+}
+
+// create defines an accessory (admins).
+func (p *Pages) create(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	f := c.Request.PostForm
+	in := NewAccessory{Name: f.Get("name"), Kind: f.Get("kind")}
+	v := &apperr.ValidationError{}
+	for field, dst := range map[string]**int64{"price": &in.PriceCents, "reference_price": &in.ReferencePriceCents} {
+		if raw := strings.TrimSpace(f.Get(field)); raw != "" {
+			cents, ok := money.Parse(raw)
+			if !ok {
+				v.Field(field+"_cents", "type an amount in euros, such as 5 or 4,50")
+				continue
+			}
+			*dst = &cents
+		}
+	}
+	if b := strings.TrimSpace(f.Get("barcode")); b != "" {
+		in.Barcode = &b
+	}
+	if t := strings.TrimSpace(f.Get("low_stock_threshold")); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil {
+			v.Field("low_stock_threshold", "must be a whole number")
+		}
+		in.LowStockThreshold = &n
+	}
+	l := p.Site.Lang(c)
+	to, repeated, err := p.Site.Once(c, func() (string, error) {
+		if err := v.Err(); err != nil {
+			return "", err
+		}
+		a, err := p.Service.Create(c.Request.Context(), caller, in)
+		if err != nil {
+			return "", err
+		}
+		web.Flash(c, l.T("%s added to the accessories.", a.Name), false)
+		return "/accessoires", nil
+	})
+	if err != nil {
+		p.refused(c, caller, err, func(pv *pageView, fields map[string]string, all []string) {
+			pv.Form, pv.FieldErrors, pv.Errors = f, fields, all
+		})
+		return
+	}
+	p.Site.Done(c, to, repeated, "")
+}
+
+// move records a receipt or a correction at the site shown.
+func (p *Pages) move(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	f := c.Request.PostForm
+	site, _ := strconv.ParseInt(f.Get("site_id"), 10, 64)
+	if own, ok := caller.SiteID(); ok && !caller.IsAdmin() {
+		site = own
+	}
+	id, _ := strconv.ParseInt(f.Get("accessory_id"), 10, 64)
+	n, nerr := strconv.Atoi(strings.TrimSpace(f.Get("quantity")))
+	l := p.Site.Lang(c)
+	to, repeated, err := p.Site.Once(c, func() (string, error) {
+		if nerr != nil {
+			return "", apperr.Invalid("quantity", "type a whole number: 40 for a box received, -2 for two broken")
+		}
+		m, err := p.Service.Record(c.Request.Context(), caller, site, NewMovement{AccessoryID: id, Quantity: n, Reason: f.Get("reason")})
+		if err != nil {
+			return "", err
+		}
+		web.Flash(c, l.T("Recorded: %d now in stock.", m.Available), false)
+		return "/accessoires?site=" + strconv.FormatInt(site, 10), nil
+	})
+	if err != nil {
+		p.refused(c, caller, err, func(pv *pageView, fields map[string]string, all []string) {
+			pv.Move, pv.MoveErrors, pv.MoveAll = f, fields, all
+		})
+		return
+	}
+	p.Site.Done(c, to, repeated, "")
+}
+
+// refused shows the page again with a form as typed and what was refused.
+func (p *Pages) refused(c *gin.Context, caller partners.Caller, err error, set func(*pageView, map[string]string, []string)) {
+	fields, all, ok := web.Refusal(p.Site.Lang(c), err)
+	if !ok {
+		p.Site.Fail(c, err)
+		return
+	}
+	v := &pageView{}
+	set(v, fields, all)
+	site, _ := strconv.ParseInt(c.PostForm("site_id"), 10, 64)
+	if ferr := p.fill(c, caller, v, site); ferr != nil {
+		p.Site.Fail(c, ferr)
+		return
+	}
+	p.Site.Render(c, http.StatusUnprocessableEntity, "accessories", v)
+}
