@@ -40,13 +40,15 @@ type receptionView struct {
 	Confirm bool
 }
 
-// cardCount is a product's cards on the way and what was counted of them.
+// cardCount is a product's cards (or an accessory, Accessory set) on the
+// way and what was counted of them.
 type cardCount struct {
 	recharges.InTransitLine
-	Field   string
-	Value   string
-	Counted int
-	Error   string
+	Accessory bool
+	Field     string
+	Value     string
+	Counted   int
+	Error     string
 }
 
 // Shortfall is how many cards were not counted.
@@ -74,6 +76,13 @@ func (p *Pages) reception(c *gin.Context, caller partners.Caller, v *receptionVi
 		field := "cards_" + strconv.FormatInt(w.ProductID, 10)
 		v.Cards = append(v.Cards, cardCount{InTransitLine: w, Field: field, Value: strings.TrimSpace(c.PostForm(field))})
 	}
+	for _, a := range v.Transfer.Accessories {
+		if a.Quantity > a.Received {
+			field := "acc_" + strconv.FormatInt(a.AccessoryID, 10)
+			v.Cards = append(v.Cards, cardCount{InTransitLine: recharges.InTransitLine{ProductID: a.AccessoryID, ProductName: a.Name,
+				Quantity: a.Quantity - a.Received}, Accessory: true, Field: field, Value: strings.TrimSpace(c.PostForm(field))})
+		}
+	}
 	for _, d := range v.Transfer.Devices {
 		if d.Received {
 			v.Received++
@@ -91,10 +100,15 @@ func countCards(l i18n.Lang, cards []cardCount) ([]RechargeLine, bool) {
 		cc := &cards[i]
 		n, err := strconv.Atoi(cc.Value)
 		switch {
+		case cc.Value == "" && cc.Accessory:
+			cc.Error = l.T("Count the %s that arrived and type the number (0 if none).", cc.ProductName)
 		case cc.Value == "":
 			cc.Error = l.T("Count the cards of %s that arrived and type the number (0 if none).", cc.ProductName)
 		case err != nil || n < 0 || n > cc.Quantity:
 			cc.Error = l.T("Type a number from 0 to %d: the cards of %s shipped on this transfer.", cc.Quantity, cc.ProductName)
+			if cc.Accessory {
+				cc.Error = l.T("Type a number from 0 to %d: the %s on the way.", cc.Quantity, cc.ProductName)
+			}
 		default:
 			cc.Counted = n
 			lines = append(lines, RechargeLine{ProductID: cc.ProductID, Quantity: n})
@@ -165,8 +179,15 @@ func (p *Pages) receive(c *gin.Context) {
 	case finishing:
 		id := v.Transfer.ID
 		in := Scanned{Codes: v.Codes}
-		if len(v.Cards) > 0 {
-			in.Recharges = counted
+		for i, cc := range v.Cards {
+			if cc.Accessory {
+				in.Accessories = append(in.Accessories, AccessoryLine{AccessoryID: cc.ProductID, Quantity: counted[i].Quantity})
+			} else {
+				in.Recharges = append(in.Recharges, counted[i])
+			}
+		}
+		if in.Recharges == nil && len(v.Transfer.Waiting) > 0 {
+			in.Recharges = []RechargeLine{}
 		}
 		to, repeated, err := p.Site.Once(c, func() (string, error) {
 			_, err := p.Service.ReceiveTransfer(c.Request.Context(), caller, id, in)

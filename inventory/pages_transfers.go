@@ -250,7 +250,7 @@ func (p *Pages) transfer(c *gin.Context) {
 	}
 	v.CanShip = v.Transfer.Status == TransferDraft && caller.CheckSite(v.Transfer.FromSiteID) == nil
 	// A reception with something missing stays open to what arrives later.
-	late := v.Transfer.Status == TransferReceived && (len(v.Transfer.Missing) > 0 || len(v.Transfer.MissingRecharges) > 0)
+	late := v.Transfer.Status == TransferReceived && (len(v.Transfer.Missing) > 0 || len(v.Transfer.MissingRecharges) > 0 || len(v.Transfer.MissingAccessories) > 0)
 	v.CanReceive = (v.Transfer.Status == TransferShipped || late) && caller.CheckSite(v.Transfer.ToSiteID) == nil
 	p.Site.Render(c, http.StatusOK, "transfer", v)
 }

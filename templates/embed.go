@@ -104,6 +104,7 @@ func funcs(l i18n.Lang, hashes map[string]string) template.FuncMap {
 		},
 		"add":   func(a, b any) int64 { return toInt(a) + toInt(b) },
 		"mul":   func(a, b any) int64 { return toInt(a) * toInt(b) },
+		"sub":   func(a, b any) int64 { return toInt(a) - toInt(b) },
 		"lower": strings.ToLower,
 		"join":  strings.Join,
 		"list":  func(v ...string) []string { return v },

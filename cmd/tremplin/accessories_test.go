@@ -352,3 +352,40 @@ func TestAccessoriesPage(t *testing.T) {
 		t.Fatalf("the space sees the warehouse's stock: %q", got)
 	}
 }
+
+// TestAccessoriesReceivedInBrowser (issue 29): the space counts 9 of the
+// 10 chargers shipped, confirms, and the transfer shows one missing; a
+// later count of one receives it.
+func TestAccessoriesReceivedInBrowser(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	n, tok := accessoryNetwork(t, svc, h.URL)
+	id := int64(h.Do("POST", "/api/v1/accessories", tok["admin"], map[string]any{"name": "Chargeur USB-C", "kind": "charger", "price_cents": 500}).Expect(t, 201).Map(t)["id"].(float64))
+	h.Do("POST", fmt.Sprintf("/api/v1/sites/%d/accessory-movements", n.warehouse.ID), tok["warehouse"], map[string]any{"accessory_id": id, "quantity": 40}).Expect(t, 201)
+	tr := int64(h.Do("POST", "/api/v1/transfers", tok["warehouse"], map[string]any{"from_site_id": n.warehouse.ID, "to_site_id": n.space.ID,
+		"accessories": []any{map[string]any{"accessory_id": id, "quantity": 10}}}).Expect(t, 201).Map(t)["id"].(float64))
+	h.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/ship", tr), tok["warehouse"], nil).Expect(t, 200)
+	ui := testenv.NewUI(t, h.URL, 20*time.Second)
+	ui.Login("sabine@example.org", uiPassword)
+	field := fmt.Sprintf("#acc_%d", id)
+	ui.Open(fmt.Sprintf("/transferts/%d/reception", tr), field)
+	ui.Do(chromedp.SendKeys(field, "9"))
+	ui.ClickText("Terminer la réception")
+	ui.Do(chromedp.WaitVisible("#confirm-missing"))
+	if msg := ui.Text("#confirm-missing"); !strings.Contains(msg, "1 × Chargeur USB-C non compté") {
+		t.Fatalf("the confirmation: %q", msg)
+	}
+	ui.ClickText("Terminer quand même")
+	ui.Do(chromedp.WaitVisible("#transfer-accessories"))
+	if got := ui.Text("#transfer-accessories"); !strings.Contains(got, "1 manquant à la réception") {
+		t.Fatalf("the transfer: %q", got)
+	}
+	ui.ClickText("Réceptionner ce qui est arrivé depuis")
+	ui.Do(chromedp.WaitVisible(field), chromedp.SendKeys(field, "1"))
+	ui.ClickText("Terminer la réception")
+	ui.Do(chromedp.WaitVisible("#flash"))
+	var s []map[string]any
+	h.Do("GET", "/api/v1/accessory-stock", tok["space"], nil).Expect(t, 200).Decode(t, &s)
+	if len(s) != 1 || s[0]["available"] != float64(10) {
+		t.Fatalf("the space's stock: %v", s)
+	}
+}

@@ -541,7 +541,13 @@ var french = map[string]string{
 	"type a whole number: 40 for a box received, -2 for two broken":                                        "tapez un nombre entier : 40 pour un carton reçu, -2 pour deux cassés.",
 	"must be a whole number from -%d to %d, not 0":                                                         "doit être un nombre entier de -%d à %d, sauf 0.",
 	"must be one of %s":                                                                                    "doit être l'un de : %s.",
-	"Recharge cards: how many arrived?":                                                                    "Cartes de recharge : combien sont arrivées ?",
+	"Cards and accessories: how many arrived?":                                                             "Cartes et accessoires : combien sont arrivés ?",
+	"%d on the way":                                                                                        "%d en route",
+	"%d × %s not counted (%d on the way, %d counted): finishing now reports them missing on the transfer; the sending site sees them.": "%d × %s non comptés (en route : %d, comptés : %d) : terminer maintenant les signale manquants sur le transfert ; le site expéditeur les voit.",
+	"Count the %s that arrived and type the number (0 if none).":                                                                       "Comptez les %s arrivés et tapez leur nombre (0 s'il n'y en a aucun).",
+	"Type a number from 0 to %d: the %s on the way.":                                                                                   "Tapez un nombre de 0 à %d : les %s en route.",
+	"%d missing at reception":           "%d manquants à la réception",
+	"Recharge cards: how many arrived?": "Cartes de recharge : combien sont arrivées ?",
 	"Open the packs, count the cards of each product and type the number. What is not counted is reported missing.": "Ouvrez les paquets, comptez les cartes de chaque produit et tapez le nombre. Ce qui n'est pas compté est signalé manquant.",
 	"%d cards shipped": "%d cartes expédiées",
 	"%d card(s) of %s were not counted (%d shipped, %d counted): finishing now reports them missing on the transfer; the sending site sees them.": "%d cartes de %s n'ont pas été comptées (%d expédiées, %d comptées) : terminer maintenant les signale manquantes sur le transfert ; le site expéditeur les voit.",
@@ -877,6 +883,8 @@ var french = map[string]string{
 // frenchOne and englishOne are the « one » forms of the messages said with
 // Lang.TN: the word after a count of one (French: zero too).
 var frenchOne = map[string]string{
+	"%d missing at reception": "%d manquant à la réception",
+	"%d × %s not counted (%d on the way, %d counted): finishing now reports them missing on the transfer; the sending site sees them.": "%d × %s non compté (en route : %d, comptés : %d) : terminer maintenant le signale manquant sur le transfert ; le site expéditeur le voit.",
 	"%d brought back":                        "%d rapporté",
 	"%d erasures recorded from the reports.": "%d effacement enregistré d'après les rapports.",
 	"%d devices":                             "%d appareil",
