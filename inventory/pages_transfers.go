@@ -54,14 +54,16 @@ func (p *Pages) transfers(c *gin.Context) {
 type draftView struct {
 	web.Page
 	formView
-	From      int64
-	FromName  string
-	Froms     []partners.Organization
-	Dests     []partners.Organization
-	Devices   []Device
-	Products  []recharges.StockLine
-	ScanError string
-	Added     string
+	From     int64
+	FromName string
+	Froms    []partners.Organization
+	Dests    []partners.Organization
+	Devices  []Device
+	Products []recharges.StockLine
+	// Accessories are the origin's accessories in stock.
+	Accessories []accessoryStock
+	ScanError   string
+	Added       string
 }
 
 func (p *Pages) newTransfer(c *gin.Context) {
@@ -112,8 +114,32 @@ func (p *Pages) draftPage(c *gin.Context, caller partners.Caller, v *draftView) 
 				v.Products = append(v.Products, l)
 			}
 		}
+		if p.Service.acc != nil {
+			list, err := p.Service.acc.List(c.Request.Context(), caller)
+			if err != nil {
+				return err
+			}
+			have, err := p.Service.acc.StockOf(c.Request.Context(), caller, v.From)
+			if err != nil {
+				return err
+			}
+			for _, a := range list {
+				for _, st := range have {
+					if st.AccessoryID == a.ID && st.Available > 0 && a.Active {
+						v.Accessories = append(v.Accessories, accessoryStock{ID: a.ID, Name: a.Name, Available: st.Available})
+					}
+				}
+			}
+		}
 	}
 	return nil
+}
+
+// accessoryStock is an accessory a site has, for a transfer's form.
+type accessoryStock struct {
+	ID        int64
+	Name      string
+	Available int
 }
 
 // draftTransfer takes a scan into the draft, takes a device out of it, or
@@ -193,6 +219,19 @@ func (p *Pages) createTransfer(c *gin.Context, caller partners.Caller, v *draftV
 			continue
 		}
 		in.Recharges = append(in.Recharges, RechargeLine{ProductID: pr.ProductID, Quantity: n})
+	}
+	for _, a := range v.Accessories {
+		name := "acc_" + strconv.FormatInt(a.ID, 10)
+		s := strings.TrimSpace(f.Get(name))
+		if s == "" || s == "0" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			verr.Field(name, "a whole number is expected")
+			continue
+		}
+		in.Accessories = append(in.Accessories, AccessoryLine{AccessoryID: a.ID, Quantity: n})
 	}
 	target, repeated, err := p.Site.Once(c, func() (string, error) {
 		if err := verr.Err(); err != nil {

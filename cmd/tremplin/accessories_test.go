@@ -361,9 +361,18 @@ func TestAccessoriesReceivedInBrowser(t *testing.T) {
 	n, tok := accessoryNetwork(t, svc, h.URL)
 	id := int64(h.Do("POST", "/api/v1/accessories", tok["admin"], map[string]any{"name": "Chargeur USB-C", "kind": "charger", "price_cents": 500}).Expect(t, 201).Map(t)["id"].(float64))
 	h.Do("POST", fmt.Sprintf("/api/v1/sites/%d/accessory-movements", n.warehouse.ID), tok["warehouse"], map[string]any{"accessory_id": id, "quantity": 40}).Expect(t, 201)
-	tr := int64(h.Do("POST", "/api/v1/transfers", tok["warehouse"], map[string]any{"from_site_id": n.warehouse.ID, "to_site_id": n.space.ID,
-		"accessories": []any{map[string]any{"accessory_id": id, "quantity": 10}}}).Expect(t, 201).Map(t)["id"].(float64))
-	h.Do("POST", fmt.Sprintf("/api/v1/transfers/%d/ship", tr), tok["warehouse"], nil).Expect(t, 200)
+	// The warehouse makes the transfer from its page: 10 chargers, shipped.
+	wh := testenv.NewUI(t, h.URL, 20*time.Second)
+	wh.Login("marc@example.org", uiPassword)
+	wh.Open("/transferts/nouveau", "#transfer-form")
+	wh.Do(chromedp.SetValue("#to_site_id", fmt.Sprint(n.space.ID)), chromedp.SendKeys(fmt.Sprintf("#acc_%d", id), "10"))
+	wh.Follow("#create-transfer")
+	wh.Follow("#ship")
+	var tr int64
+	svc.db.Table("transfers").Order("id DESC").Limit(1).Pluck("id", &tr)
+	if got := wh.Text("#transfer-accessories"); !strings.Contains(got, "10 × Chargeur USB-C") {
+		t.Fatalf("the shipped transfer: %q", got)
+	}
 	ui := testenv.NewUI(t, h.URL, 20*time.Second)
 	ui.Login("sabine@example.org", uiPassword)
 	field := fmt.Sprintf("#acc_%d", id)
