@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tremplin/tremplin/accessories"
 	"github.com/tremplin/tremplin/distribution"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/inventory"
@@ -23,6 +24,7 @@ import (
 type Services struct {
 	Partners     *partners.Service
 	Recharges    *recharges.Service
+	Accessories  *accessories.Service
 	Inventory    *inventory.Service
 	Distribution *distribution.Service
 }
@@ -55,6 +57,11 @@ func Seed(ctx context.Context, s Services) (Network, error) {
 	if err := cards(ctx, s.Recharges, net); err != nil {
 		return Network{}, err
 	}
+	if s.Accessories != nil {
+		if err := boxes(ctx, s.Accessories, net); err != nil {
+			return Network{}, err
+		}
+	}
 	codes, err := vouchers(ctx, s.Distribution, net)
 	if err != nil {
 		return Network{}, err
@@ -62,6 +69,9 @@ func Seed(ctx context.Context, s Services) (Network, error) {
 	devices, err := toTry(ctx, s.Inventory, net)
 	if err != nil {
 		return Network{}, err
+	}
+	if s.Accessories != nil {
+		devices = append(devices, "3760123456789 (the box of a Chargeur USB-C 20 W) at the counter (/caisse, Belleville account), after a voucher")
 	}
 	return Network{Accounts: net.Accounts, Vouchers: codes, Devices: devices}, nil
 }
@@ -79,6 +89,34 @@ func identity(ctx context.Context, p *partners.Service, net partners.DemoNetwork
 	if _, err := p.UpdateOrganization(ctx, adm, net.Organizations["donor"].ID, partners.OrganizationPatch{SIREN: ptr("552100554"),
 		Address: ptr("12 avenue de l'Assurance, 75008 Paris")}); err != nil {
 		return fmt.Errorf("demo donor: %w", err)
+	}
+	return nil
+}
+
+// boxes gives the demo network a charger (its box's barcode scans at the
+// counter) and a case: a box of each received at the warehouse, a few on
+// the Paris space's shelf.
+func boxes(ctx context.Context, s *accessories.Service, net partners.DemoNetwork) error {
+	adm := net.Caller(partners.RoleAdmin, "")
+	for _, a := range []struct {
+		in        accessories.NewAccessory
+		warehouse int
+		paris     int
+	}{
+		{accessories.NewAccessory{Name: "Chargeur USB-C 20 W", Kind: "charger", PriceCents: ptr(int64(500)), ReferencePriceCents: ptr(int64(1990)),
+			Barcode: ptr("3760123456789"), LowStockThreshold: ptr(5)}, 40, 8},
+		{accessories.NewAccessory{Name: "Étui de protection", Kind: "case", PriceCents: ptr(int64(300)), ReferencePriceCents: ptr(int64(1290)),
+			LowStockThreshold: ptr(3)}, 20, 4},
+	} {
+		made, err := s.Create(ctx, adm, a.in)
+		if err != nil {
+			return fmt.Errorf("demo accessory %s: %w", a.in.Name, err)
+		}
+		for site, n := range map[string]int{"warehouse": a.warehouse, "paris": a.paris} {
+			if _, err := s.Record(ctx, adm, net.Organizations[site].ID, accessories.NewMovement{AccessoryID: made.ID, Quantity: n}); err != nil {
+				return fmt.Errorf("demo %s at %s: %w", a.in.Name, site, err)
+			}
+		}
 	}
 	return nil
 }

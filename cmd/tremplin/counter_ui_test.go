@@ -291,7 +291,7 @@ func get(t *testing.T, ui *testenv.UI, expr string) string {
 // the network, and the account's site.
 func demoAccount(t *testing.T, svc *services, email string) (demo.Network, partners.DemoAccount, int64) {
 	t.Helper()
-	net, err := demo.Seed(context.Background(), demo.Services{Partners: svc.partners, Recharges: svc.recharges, Inventory: svc.inventory, Distribution: svc.distribution})
+	net, err := demo.Seed(context.Background(), demo.Services{Partners: svc.partners, Recharges: svc.recharges, Accessories: svc.accessories, Inventory: svc.inventory, Distribution: svc.distribution})
 	if err != nil {
 		t.Fatal(err)
 	}

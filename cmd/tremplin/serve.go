@@ -63,7 +63,7 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 	}
 	defer ln.Close()
 	if *withDemo {
-		net, err := demo.Seed(ctx, demo.Services{Partners: svc.partners, Recharges: svc.recharges, Inventory: svc.inventory, Distribution: svc.distribution})
+		net, err := demo.Seed(ctx, demo.Services{Partners: svc.partners, Recharges: svc.recharges, Accessories: svc.accessories, Inventory: svc.inventory, Distribution: svc.distribution})
 		if errors.Is(err, partners.ErrNotEmpty) {
 			return e.fail("%v\n  the demo network (or other data) is already there: start again without --demo,"+
 				" or move the data folder (%s) away to start a new demo", err, cfg.DataDir)
