@@ -17,6 +17,16 @@ type stockView struct {
 	Rows      []stockRow
 	States    []State
 	Recharges []recharges.StockLine
+	// Accessories are the site's accessories with their low marks.
+	Accessories []accessoryShelf
+}
+
+// accessoryShelf is an accessory on a site's shelf.
+type accessoryShelf struct {
+	Name      string
+	Available int
+	Threshold int
+	Low       bool
 }
 
 type stockRow struct {
@@ -59,7 +69,32 @@ func (p *Pages) stock(c *gin.Context) {
 				v.States = append(v.States, st)
 			}
 		}
-		v.Recharges, err = p.Recharges.Stock(c.Request.Context(), caller, v.SiteID, false)
-		return err
+		if v.Recharges, err = p.Recharges.Stock(c.Request.Context(), caller, v.SiteID, false); err != nil {
+			return err
+		}
+		if p.Service.acc == nil {
+			return nil
+		}
+		list, err := p.Service.acc.List(c.Request.Context(), caller)
+		if err != nil {
+			return err
+		}
+		have, err := p.Service.acc.StockOf(c.Request.Context(), caller, v.SiteID)
+		if err != nil {
+			return err
+		}
+		for _, a := range list {
+			if !a.Active {
+				continue
+			}
+			row := accessoryShelf{Name: a.Name, Threshold: a.LowStockThreshold, Low: a.LowStockThreshold > 0}
+			for _, st := range have {
+				if st.AccessoryID == a.ID {
+					row.Available, row.Low = st.Available, st.Low && a.LowStockThreshold > 0
+				}
+			}
+			v.Accessories = append(v.Accessories, row)
+		}
+		return nil
 	})
 }

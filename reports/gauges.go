@@ -39,12 +39,14 @@ var (
 		[]string{"site_id", "product_id"}, nil)
 	lowDesc = prometheus.NewDesc("tremplin_low_stock", "Products under their low-stock threshold, counted per site.",
 		nil, nil)
+	accessoriesDesc = prometheus.NewDesc("tremplin_accessory_stock", "Accessories available per site and accessory.",
+		[]string{"site_id", "accessory_id"}, nil)
 	scrapeErrDesc = prometheus.NewDesc("tremplin_stock_scrape_error", "1 when the last read of the stock failed.", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (g *Gauges) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{devicesDesc, rechargesDesc, lowDesc, scrapeErrDesc} {
+	for _, d := range []*prometheus.Desc{devicesDesc, rechargesDesc, accessoriesDesc, lowDesc, scrapeErrDesc} {
 		ch <- d
 	}
 }
@@ -128,6 +130,23 @@ func (g *Gauges) read(ctx context.Context, now time.Time) ([]prometheus.Metric, 
 	low := 0
 	for _, l := range limits {
 		if l.Threshold > 0 && have[[2]int64{l.SiteID, l.ProductID}] < l.Threshold {
+			low++
+		}
+	}
+	// Accessories: their per-site sums, and those at or under their mark.
+	var acc []struct {
+		SiteID, AccessoryID int64
+		Available           int64
+		Threshold           int64
+	}
+	if err := db.Raw(`SELECT s.site_id, s.accessory_id, s.available, a.low_stock_threshold AS threshold
+		FROM accessory_stock s JOIN accessories a ON a.id = s.accessory_id WHERE a.active = ?`, true).Scan(&acc).Error; err != nil {
+		return nil, fmt.Errorf("accessory stock: %w", err)
+	}
+	for _, a := range acc {
+		out = append(out, prometheus.MustNewConstMetric(accessoriesDesc, prometheus.GaugeValue, float64(a.Available),
+			strconv.FormatInt(a.SiteID, 10), strconv.FormatInt(a.AccessoryID, 10)))
+		if a.Threshold > 0 && a.Available <= a.Threshold {
 			low++
 		}
 	}

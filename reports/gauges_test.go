@@ -73,15 +73,22 @@ func TestStockGauges(t *testing.T) {
 	// A sale: one card fewer in Réunion, now under its threshold.
 	code := n.voucher("prescriberA", "Inès", 0, 1, 30)
 	n.sell("run", code, "cash", distribution.SaleItem{ProductID: product, Quantity: 1})
+	// A box of chargers down to one, under its mark of 2.
+	n.must(n.db.Exec(`INSERT INTO accessories (name, kind, price_cents, low_stock_threshold, active, created_at, updated_at)
+		VALUES ('Chargeur USB-C', 'charger', 500, 2, true, ?, ?)`, database.Now(), database.Now()).Error)
+	var charger int64
+	n.db.Raw(`SELECT MAX(id) FROM accessories`).Scan(&charger)
+	n.must(n.db.Exec(`INSERT INTO accessory_stock (site_id, accessory_id, available) VALUES (?, ?, 1)`, n.org("run"), charger).Error)
 	count := testenv.CountStatements(t, n.db.DB)
 	fresh := &reports.Gauges{DB: n.db, TTL: time.Minute}
 	var after string
 	statements := count.During(func() { after = strings.Join(gathered(t, fresh), "\n") })
-	if !strings.Contains(after, "tremplin_low_stock{} 3") || !strings.Contains(after, fmt.Sprintf("tremplin_recharge_stock{product_id=%d,site_id=%d} 2", product, run)) {
+	if !strings.Contains(after, "tremplin_low_stock{} 4") || !strings.Contains(after, fmt.Sprintf("tremplin_recharge_stock{product_id=%d,site_id=%d} 2", product, run)) ||
+		!strings.Contains(after, fmt.Sprintf("tremplin_accessory_stock{accessory_id=%d,site_id=%d} 1", charger, run)) {
 		t.Errorf("after a sale:\n%s", after)
 	}
-	if statements != 3 {
-		t.Errorf("a scrape sent %d statements, want 3", statements)
+	if statements != 4 {
+		t.Errorf("a scrape sent %d statements, want 4", statements)
 	}
 	// Within the TTL, a second scrape reads nothing.
 	if again := count.During(func() { gathered(t, fresh) }); again != 0 {

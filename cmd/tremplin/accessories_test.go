@@ -307,7 +307,8 @@ func TestAccessoriesAtTheCounterInBrowser(t *testing.T) {
 // TestAccessoriesPage (issue 29): an admin adds a charger from the page (a
 // price typed in words refused, kept in the form); the warehouse records
 // a box of 40, a correction without a reason is refused, one with a reason
-// is taken; the page shows the stock; another site's staff see their own.
+// is taken; the page and /stock show the stock; another site's staff see
+// their own.
 func TestAccessoriesPage(t *testing.T) {
 	h, svc, _ := newTestRouter(t)
 	accessoryNetwork(t, svc, h.URL)
@@ -345,6 +346,11 @@ func TestAccessoriesPage(t *testing.T) {
 	}
 	wh.Shot("warehouse-accessories")
 	checkPage(t, wh, "accessories (warehouse)", "/accessoires")
+	// The stock page shows the chargers beside the devices and cards.
+	wh.Open("/stock", "#accessory-shelf")
+	if got := wh.Text("#accessory-shelf"); !strings.Contains(got, "Chargeur USB-C") || !strings.Contains(got, "38") {
+		t.Fatalf("the stock page's accessories: %q", got)
+	}
 	space := testenv.NewUI(t, h.URL, 20*time.Second)
 	space.Login("sabine@example.org", uiPassword)
 	space.Open("/accessoires", "#accessory-stock")

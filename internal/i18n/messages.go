@@ -547,6 +547,7 @@ var french = map[string]string{
 	"Count the %s that arrived and type the number (0 if none).":                                                                       "Comptez les %s arrivés et tapez leur nombre (0 s'il n'y en a aucun).",
 	"Type a number from 0 to %d: the %s on the way.":                                                                                   "Tapez un nombre de 0 à %d : les %s en route.",
 	"%d missing at reception":           "%d manquants à la réception",
+	"Receive or correct accessories":    "Recevoir ou corriger des accessoires",
 	"Recharge cards: how many arrived?": "Cartes de recharge : combien sont arrivées ?",
 	"Open the packs, count the cards of each product and type the number. What is not counted is reported missing.": "Ouvrez les paquets, comptez les cartes de chaque produit et tapez le nombre. Ce qui n'est pas compté est signalé manquant.",
 	"%d cards shipped": "%d cartes expédiées",
