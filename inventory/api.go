@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tremplin/tremplin/accessories"
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/pdfdraw"
@@ -115,6 +116,7 @@ func (a *API) Routes(r *gin.RouterGroup) {
 
 	r.POST("/sites/:id/stock-checks", httpx.Authed(a.stockCheck))
 	r.GET("/sites/:id/stock-checks/:check", httpx.Authed(a.getStockCheck))
+	r.POST("/sites/:id/stock-checks/:check/corrections", httpx.Authed(a.correctFromStockCheck))
 
 	r.POST("/transfers", httpx.Create(a.Service.CreateTransfer, func(t TransferView) string { return "/api/v1/transfers/" + strconv.FormatInt(t.ID, 10) }))
 	r.GET("/transfers", httpx.Authed(a.listTransfers))
@@ -285,16 +287,40 @@ func (a *API) stockCheck(c *gin.Context, caller partners.Caller) error {
 		return err
 	}
 	var in struct {
-		Codes []string `json:"codes"`
+		Codes       []string              `json:"codes"`
+		Accessories []accessories.Counted `json:"accessories"`
 	}
 	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err
 	}
-	res, err := a.Service.CheckStock(c.Request.Context(), caller, site, in.Codes)
+	res, err := a.Service.CheckStock(c.Request.Context(), caller, site, in.Codes, in.Accessories...)
 	if err != nil {
 		return err
 	}
 	return httpx.Created(c, "/api/v1/sites/"+strconv.FormatInt(site, 10)+"/stock-checks/"+strconv.FormatInt(res.ID, 10), res)
+}
+
+func (a *API) correctFromStockCheck(c *gin.Context, caller partners.Caller) error {
+	site, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	id, err := httpx.PathID(c, "check")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		AccessoryID int64  `json:"accessory_id"`
+		Reason      string `json:"reason"`
+	}
+	if err := httpx.DecodeJSON(c, &in); err != nil {
+		return err
+	}
+	m, err := a.Service.CorrectFromStockCheck(c.Request.Context(), caller, site, id, in.AccessoryID, in.Reason)
+	if err != nil {
+		return err
+	}
+	return httpx.Created(c, "/api/v1/sites/"+strconv.FormatInt(site, 10)+"/stock-checks/"+strconv.FormatInt(id, 10), m)
 }
 
 func (a *API) getStockCheck(c *gin.Context, caller partners.Caller) error {

@@ -83,6 +83,7 @@ func (p *Pages) Routes(r gin.IRouter) {
 	g.GET("/inventaire", p.stockCheck)
 	g.POST("/inventaire", p.scanShelf)
 	g.GET("/inventaire/:site/:id", p.stockCheckResult)
+	g.POST("/inventaire/:site/:id/correction", p.correctFromCheck)
 	g.GET("/admin/prix", p.prices)
 	g.POST("/admin/prix", p.savePrices)
 	g.POST("/admin/prefixes", p.savePrefixes)

@@ -11,8 +11,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tremplin/tremplin/accessories"
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/i18n"
 	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/recharges"
@@ -351,6 +353,18 @@ type stockCheckView struct {
 	Expected  int64
 	ScanError string
 	Added     string
+	// Accessories are the counts typed (or scanned) for each accessory.
+	Accessories []shelfCount
+}
+
+// shelfCount is an accessory's count on the stock check's page: what was
+// typed, blank when it is not counted this time.
+type shelfCount struct {
+	ID      int64
+	Name    string
+	Barcode string
+	Value   string
+	Error   string
 }
 
 // stockCheck is a shelf being scanned: the codes so far and the count the
@@ -386,8 +400,65 @@ func (p *Pages) stockCheckPage(c *gin.Context, caller partners.Caller, v *stockC
 	if v.SiteID == 0 {
 		return nil
 	}
-	v.Expected, err = p.Service.OnShelfCount(c.Request.Context(), caller, v.SiteID)
-	return err
+	if v.Expected, err = p.Service.OnShelfCount(c.Request.Context(), caller, v.SiteID); err != nil {
+		return err
+	}
+	if p.Service.acc == nil {
+		return nil
+	}
+	list, err := p.Service.acc.List(c.Request.Context(), caller)
+	if err != nil {
+		return err
+	}
+	for _, a := range list {
+		if a.Active {
+			row := shelfCount{ID: a.ID, Name: a.Name}
+			if a.Barcode != nil {
+				row.Barcode = *a.Barcode
+			}
+			v.Accessories = append(v.Accessories, row)
+		}
+	}
+	return nil
+}
+
+// readCounts takes the accessories' counts from the form. A scan that
+// landed in a count field (its digits, then a code) is split off and
+// returned, so that it is taken as a scan; a count that is not a number
+// is refused at its field, kept as typed.
+func readCounts(l i18n.Lang, f url.Values, v *stockCheckView) (counted []accessories.Counted, scanned string, ok bool) {
+	ok = true
+	for i := range v.Accessories {
+		a := &v.Accessories[i]
+		a.Value = strings.TrimSpace(f.Get("acc-" + strconv.FormatInt(a.ID, 10)))
+		if a.Value == "" {
+			continue
+		}
+		k := strings.IndexFunc(a.Value, func(r rune) bool { return r < '0' || r > '9' })
+		switch {
+		case scanned != "":
+		case k >= 0 && len(a.Value)-k >= 5:
+			// Digits then a code: a count, then a device scanned into it.
+			scanned, a.Value = a.Value[k:], a.Value[:k]
+		case k < 0:
+			for _, b := range v.Accessories {
+				if b.Barcode != "" && len(a.Value) >= len(b.Barcode) && strings.HasSuffix(a.Value, b.Barcode) {
+					// A box's barcode scanned into a count.
+					scanned, a.Value = b.Barcode, strings.TrimSuffix(a.Value, b.Barcode)
+				}
+			}
+		}
+		if a.Value == "" {
+			continue
+		}
+		n, err := strconv.Atoi(a.Value)
+		if err != nil || n < 0 || n > 100_000 {
+			a.Error, ok = l.T("Type the number of %s on the shelves (0 if none), or leave it blank if you did not count them.", a.Name), false
+			continue
+		}
+		counted = append(counted, accessories.Counted{AccessoryID: a.ID, Quantity: n})
+	}
+	return counted, scanned, ok
 }
 
 // scanShelf adds a scanned code to the shelf's list, takes one out, or
@@ -401,10 +472,18 @@ func (p *Pages) scanShelf(c *gin.Context) {
 	}
 	l := p.lang(c)
 	v.Codes = f["scanned"]
+	counted, fromCount, countsOK := readCounts(l, f, v)
+	code := NormalizeCode(f.Get("code"))
+	if code == "" {
+		code = NormalizeCode(fromCount)
+	}
 	switch {
+	case code != "" || !countsOK:
+		// A scan, even one that came with the finish: taken first, and
+		// the check is not finished behind the volunteer's back.
 	case f.Get("op") == "finish":
 		to, repeated, err := p.Site.Once(c, func() (string, error) {
-			sc, err := p.Service.CheckStock(c.Request.Context(), caller, v.SiteID, v.Codes)
+			sc, err := p.Service.CheckStock(c.Request.Context(), caller, v.SiteID, v.Codes, counted...)
 			return "/inventaire/" + strconv.FormatInt(v.SiteID, 10) + "/" + strconv.FormatInt(sc.ID, 10), err
 		})
 		if err != nil {
@@ -420,10 +499,15 @@ func (p *Pages) scanShelf(c *gin.Context) {
 		return
 	case f.Get("remove") != "":
 		v.Codes = slices.DeleteFunc(v.Codes, func(s string) bool { return s == f.Get("remove") })
-	default:
-		code := NormalizeCode(f.Get("code"))
+	}
+	if code != "" {
+		i := slices.IndexFunc(v.Accessories, func(a shelfCount) bool { return a.Barcode != "" && NormalizeCode(a.Barcode) == code })
 		switch {
-		case code == "":
+		case i >= 0:
+			// An accessory's box: one more counted.
+			n, _ := strconv.Atoi(v.Accessories[i].Value)
+			v.Accessories[i].Value = strconv.Itoa(n + 1)
+			v.Added = v.Accessories[i].Name
 		case slices.Contains(v.Codes, code):
 			v.ScanError = l.T("%s was already scanned.", code)
 		case len(v.Codes) >= maxStockCodes:
@@ -433,7 +517,11 @@ func (p *Pages) scanShelf(c *gin.Context) {
 			v.Added = code
 		}
 	}
-	p.Site.Render(c, http.StatusOK, "stockcheck", v)
+	status := http.StatusOK
+	if !countsOK {
+		status = http.StatusUnprocessableEntity
+	}
+	p.Site.Render(c, status, "stockcheck", v)
 }
 
 type stockResultView struct {
@@ -442,6 +530,20 @@ type stockResultView struct {
 	SiteName string
 	Sites    map[int64]string
 	CanLose  bool
+	// Accessories are the counted accessories, each with its correction's
+	// form; CanCorrect says the caller may correct this site's stock.
+	Accessories []accessoryDifference
+	CanCorrect  bool
+}
+
+// accessoryDifference is a counted accessory on the result's page.
+type accessoryDifference struct {
+	AccessoryID               int64
+	Name                      string
+	Expected, Counted, Change int
+	Off                       int // how many a negative difference takes off the stock
+	Corrected                 bool
+	Reason, Error             string
 }
 
 func (p *Pages) stockCheckResult(c *gin.Context) {
@@ -449,12 +551,21 @@ func (p *Pages) stockCheckResult(c *gin.Context) {
 	if !ok {
 		return
 	}
+	v, err := p.stockResult(c, caller)
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Render(c, http.StatusOK, "stockcheck_result", v)
+}
+
+func (p *Pages) stockResult(c *gin.Context, caller partners.Caller) (*stockResultView, error) {
 	site, err := pathID(c, "site")
 	var id int64
 	if err == nil {
 		id, err = pathID(c, "id")
 	}
-	v := &stockResultView{CanLose: caller.Is(lifecycle["mark_lost"].roles...)}
+	v := &stockResultView{CanLose: caller.Is(lifecycle["mark_lost"].roles...), CanCorrect: caller.Is(staffRoles...)}
 	if err == nil {
 		v.Check, err = p.Service.GetStockCheck(c.Request.Context(), caller, site, id)
 	}
@@ -463,8 +574,50 @@ func (p *Pages) stockCheckResult(c *gin.Context) {
 		v.SiteName = v.Sites[site]
 	}
 	if err != nil {
+		return nil, err
+	}
+	l := p.lang(c)
+	for _, d := range v.Check.Accessories {
+		v.Accessories = append(v.Accessories, accessoryDifference{AccessoryID: d.AccessoryID, Name: d.Name, Expected: d.Expected, Counted: d.Counted,
+			Change: d.Difference, Off: -d.Difference, Corrected: d.CorrectedBy != nil, Reason: l.T("Counted at the stock check")})
+	}
+	return v, nil
+}
+
+// correctFromCheck turns a difference the stock check found into a
+// correction, with the reason typed; a refusal is said at its line.
+func (p *Pages) correctFromCheck(c *gin.Context) {
+	caller, ok := p.caller(c)
+	if !ok {
+		return
+	}
+	v, err := p.stockResult(c, caller)
+	if err != nil {
 		p.Site.Fail(c, err)
 		return
 	}
-	p.Site.Render(c, http.StatusOK, "stockcheck_result", v)
+	f := c.Request.PostForm
+	l := p.lang(c)
+	acc, _ := strconv.ParseInt(f.Get("accessory_id"), 10, 64)
+	back := "/inventaire/" + strconv.FormatInt(v.Check.SiteID, 10) + "/" + strconv.FormatInt(v.Check.ID, 10)
+	var m accessories.Movement
+	to, repeated, err := p.Site.Once(c, func() (string, error) {
+		var err error
+		m, err = p.Service.CorrectFromStockCheck(c.Request.Context(), caller, v.Check.SiteID, v.Check.ID, acc, f.Get("reason"))
+		return back, err
+	})
+	if err != nil {
+		if _, _, ok := web.FieldErrors(l, err); !ok && !errorsIsConflict(err) {
+			p.Site.Fail(c, err)
+			return
+		}
+		for i := range v.Accessories {
+			if v.Accessories[i].AccessoryID == acc {
+				v.Accessories[i].Reason, v.Accessories[i].Error = f.Get("reason"), web.Say(l, err)
+			}
+		}
+		p.Site.Render(c, http.StatusUnprocessableEntity, "stockcheck_result", v)
+		return
+	}
+	p.Site.Done(c, to, repeated, l.T("Stock corrected: %d available now.", m.Available))
 }

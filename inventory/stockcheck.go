@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
 
+	"github.com/tremplin/tremplin/accessories"
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -51,6 +54,8 @@ type StockCheck struct {
 	Missing    []DeviceRef `json:"missing"`
 	Unexpected []string    `json:"unexpected"`
 	Elsewhere  []Elsewhere `json:"elsewhere"`
+	// Accessories are the accessories counted, beside what the ledger said.
+	Accessories []accessories.Difference `json:"accessories"`
 }
 
 type stockCheckRow struct {
@@ -69,8 +74,9 @@ const maxStockCodes = 20_000
 // CheckStock compares what a site scanned with what the records say is on
 // its shelves: devices expected and not scanned are missing, codes that match
 // no device are unexpected, and devices recorded at another site or in a state
-// not on a shelf (sold, in transit...) are elsewhere. The result is kept.
-func (s *Service) CheckStock(ctx context.Context, c partners.Caller, siteID int64, codes []string) (StockCheck, error) {
+// not on a shelf (sold, in transit...) are elsewhere. Accessories counted
+// are compared with the ledger. The result is kept.
+func (s *Service) CheckStock(ctx context.Context, c partners.Caller, siteID int64, codes []string, counted ...accessories.Counted) (StockCheck, error) {
 	if err := c.Require(staffRoles...); err != nil {
 		return StockCheck{}, err
 	}
@@ -83,7 +89,10 @@ func (s *Service) CheckStock(ctx context.Context, c partners.Caller, siteID int6
 	if len(codes) > maxStockCodes {
 		return StockCheck{}, apperr.Invalid("codes", "at most %d codes per stock check", maxStockCodes)
 	}
-	res := StockCheck{SiteID: siteID, At: s.now(), Missing: []DeviceRef{}, Unexpected: []string{}, Elsewhere: []Elsewhere{}}
+	if len(counted) > 0 && s.acc == nil {
+		return StockCheck{}, apperr.Invalid("accessories", "this server does not keep accessories")
+	}
+	res := StockCheck{SiteID: siteID, At: s.now(), Missing: []DeviceRef{}, Unexpected: []string{}, Elsewhere: []Elsewhere{}, Accessories: []accessories.Difference{}}
 	if c.UserID != 0 {
 		uid := c.UserID
 		res.UserID = &uid
@@ -146,7 +155,12 @@ func (s *Service) CheckStock(ctx context.Context, c partners.Caller, siteID int6
 				res.Missing = append(res.Missing, refOf(d))
 			}
 		}
-		result, err := json.Marshal(map[string]any{"missing": res.Missing, "unexpected": res.Unexpected, "elsewhere": res.Elsewhere, "seen": res.Seen})
+		if len(counted) > 0 {
+			if res.Accessories, err = s.acc.Compare(tx, siteID, counted); err != nil {
+				return err
+			}
+		}
+		result, err := json.Marshal(stockCheckResult{Missing: res.Missing, Unexpected: res.Unexpected, Elsewhere: res.Elsewhere, Seen: res.Seen, Accessories: res.Accessories})
 		if err != nil {
 			return err
 		}
@@ -201,18 +215,93 @@ func (s *Service) GetStockCheck(ctx context.Context, c partners.Caller, siteID, 
 	if err := s.db.WithContext(ctx).Where("id = ? AND site_id = ?", id, siteID).Take(&row).Error; err != nil {
 		return StockCheck{}, notFound(err, "stock check %d", id)
 	}
+	return row.check()
+}
+
+// stockCheckResult is what a stock check keeps of its result.
+type stockCheckResult struct {
+	Missing     []DeviceRef              `json:"missing"`
+	Unexpected  []string                 `json:"unexpected"`
+	Elsewhere   []Elsewhere              `json:"elsewhere"`
+	Seen        int                      `json:"seen"`
+	Accessories []accessories.Difference `json:"accessories"`
+}
+
+func (row stockCheckRow) check() (StockCheck, error) {
 	res := StockCheck{ID: row.ID, SiteID: row.SiteID, UserID: row.UserID, At: row.At, Scanned: row.Scanned}
-	var body struct {
-		Missing    []DeviceRef `json:"missing"`
-		Unexpected []string    `json:"unexpected"`
-		Elsewhere  []Elsewhere `json:"elsewhere"`
-		Seen       int         `json:"seen"`
-	}
+	var body stockCheckResult
 	if err := json.Unmarshal([]byte(row.Result), &body); err != nil {
-		return res, fmt.Errorf("stock check %d: %w", id, err)
+		return res, fmt.Errorf("stock check %d: %w", row.ID, err)
 	}
-	res.Missing, res.Unexpected, res.Elsewhere, res.Seen = body.Missing, body.Unexpected, body.Elsewhere, body.Seen
+	res.Missing, res.Unexpected, res.Elsewhere, res.Seen, res.Accessories = body.Missing, body.Unexpected, body.Elsewhere, body.Seen, body.Accessories
+	if res.Accessories == nil {
+		res.Accessories = []accessories.Difference{} // a check kept before accessories were counted
+	}
 	return res, nil
+}
+
+// CorrectFromStockCheck turns the difference a stock check found for an
+// accessory into a correction of the site's stock, with the reason given
+// and the check's number. Each difference is corrected once: the check
+// records the correction in the same transaction, and a second try is 409.
+func (s *Service) CorrectFromStockCheck(ctx context.Context, c partners.Caller, siteID, checkID, accessoryID int64, reason string) (accessories.Movement, error) {
+	if err := c.Require(staffRoles...); err != nil {
+		return accessories.Movement{}, err
+	}
+	if err := c.CheckSite(siteID); err != nil {
+		return accessories.Movement{}, err
+	}
+	reason = strings.TrimSpace(reason)
+	switch {
+	case reason == "":
+		return accessories.Movement{}, apperr.Invalid("reason", "is required: what the count found (a box not recorded, breakage, a loss…)")
+	case len([]rune(reason)) > 400:
+		return accessories.Movement{}, apperr.Invalid("reason", "must be at most %d characters", 400)
+	case s.acc == nil:
+		return accessories.Movement{}, apperr.Invalid("accessory_id", "this server does not keep accessories")
+	}
+	var m accessories.Movement
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		var row stockCheckRow
+		if err := tx.Where("id = ? AND site_id = ?", checkID, siteID).Take(&row).Error; err != nil {
+			return notFound(err, "stock check %d", checkID)
+		}
+		check, err := row.check()
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(check.Accessories, func(d accessories.Difference) bool { return d.AccessoryID == accessoryID })
+		switch {
+		case i < 0:
+			return apperr.Invalid("accessory_id", "stock check %d did not count accessory %d", checkID, accessoryID)
+		case check.Accessories[i].CorrectedBy != nil:
+			return apperr.Conflict("already-corrected", "the difference of stock check %d for accessory %d was corrected by movement %d",
+				checkID, accessoryID, *check.Accessories[i].CorrectedBy)
+		case check.Accessories[i].Difference == 0:
+			return apperr.Conflict("no-difference", "stock check %d found what the ledger expected of accessory %d", checkID, accessoryID)
+		}
+		m, err = s.acc.Move(tx, c, accessories.Line{AccessoryID: accessoryID, SiteID: siteID, Quantity: check.Accessories[i].Difference,
+			Kind: accessories.Correction, Reason: fmt.Sprintf("inventaire n° %d : %s", checkID, reason)})
+		if err != nil {
+			return err
+		}
+		mid := m.ID
+		check.Accessories[i].CorrectedBy = &mid
+		result, err := json.Marshal(stockCheckResult{Missing: check.Missing, Unexpected: check.Unexpected, Elsewhere: check.Elsewhere, Seen: check.Seen, Accessories: check.Accessories})
+		if err != nil {
+			return fmt.Errorf("stock check %d: %w", checkID, err)
+		}
+		// Compare and swap: a correction made meanwhile leaves the row changed.
+		res := tx.Model(&stockCheckRow{}).Where("id = ? AND result = ?", checkID, row.Result).Update("result", string(result))
+		if res.Error != nil {
+			return fmt.Errorf("stock check %d: %w", checkID, res.Error)
+		}
+		if res.RowsAffected != 1 {
+			return apperr.Conflict("already-corrected", "stock check %d was corrected meanwhile; reload it", checkID)
+		}
+		return nil
+	})
+	return m, err
 }
 
 func onShelfStates() []State {

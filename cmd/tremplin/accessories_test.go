@@ -404,3 +404,149 @@ func TestAccessoriesReceivedInBrowser(t *testing.T) {
 		t.Fatalf("the space's stock: %v", s)
 	}
 }
+
+// TestAccessoriesCounted (issue 29): the warehouse's stock check counts 37
+// of the 40 chargers recorded and 6 cases where none were recorded; the
+// differences are kept with the check; a bad count is a 422 that records
+// nothing; each difference is corrected once, with its reason (422
+// without), a second try is 409, and the stock then agrees with the count.
+// Another site's check cannot be corrected (404).
+func TestAccessoriesCounted(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	n, tok := accessoryNetwork(t, svc, h.URL)
+	newAccessory := func(name, kind string) int64 {
+		return int64(h.Do("POST", "/api/v1/accessories", tok["admin"], map[string]any{"name": name, "kind": kind, "price_cents": 300}).Expect(t, 201).Map(t)["id"].(float64))
+	}
+	charger, cases, cable := newAccessory("Chargeur USB-C", "charger"), newAccessory("Coque A52", "case"), newAccessory("Câble USB-C", "cable")
+	h.Do("POST", fmt.Sprintf("/api/v1/sites/%d/accessory-movements", n.warehouse.ID), tok["warehouse"], map[string]any{"accessory_id": charger, "quantity": 40}).Expect(t, 201)
+	checks := fmt.Sprintf("/api/v1/sites/%d/stock-checks", n.warehouse.ID)
+	count := func(lines ...any) map[string]any {
+		return map[string]any{"codes": []string{}, "accessories": lines}
+	}
+	line := func(id int64, q int) map[string]any { return map[string]any{"accessory_id": id, "quantity": q} }
+	var before int64
+	svc.db.Table("stock_checks").Count(&before)
+	for _, bad := range []map[string]any{
+		count(line(charger, -1)),
+		count(line(charger, 3), line(charger, 4)),
+		count(line(999999, 3)),
+	} {
+		h.Do("POST", checks, tok["warehouse"], bad).ExpectProblem(t, 422)
+	}
+	var after int64
+	if svc.db.Table("stock_checks").Count(&after); after != before {
+		t.Fatalf("a refused count recorded %d checks", after-before)
+	}
+	sc := h.Do("POST", checks, tok["warehouse"], count(line(charger, 37), line(cases, 6))).Expect(t, 201).Map(t)
+	diffs := sc["accessories"].([]any)
+	if len(diffs) != 2 {
+		t.Fatalf("the accessories counted: %v", diffs)
+	}
+	want := map[float64][3]float64{float64(charger): {40, 37, -3}, float64(cases): {0, 6, 6}}
+	for _, d := range diffs {
+		d := d.(map[string]any)
+		w := want[d["accessory_id"].(float64)]
+		if d["expected"] != w[0] || d["counted"] != w[1] || d["difference"] != w[2] || d["corrected_by"] != nil {
+			t.Fatalf("a difference: %v, want %v", d, w)
+		}
+	}
+	id := int64(sc["id"].(float64))
+	fix := fmt.Sprintf("%s/%d/corrections", checks, id)
+	h.Do("POST", fix, tok["warehouse"], map[string]any{"accessory_id": charger}).ExpectProblem(t, 422)
+	h.Do("POST", fix, tok["warehouse"], map[string]any{"accessory_id": cable, "reason": "pas compté"}).ExpectProblem(t, 422)
+	h.Do("POST", fmt.Sprintf("/api/v1/sites/%d/stock-checks/%d/corrections", n.warehouse.ID, id), tok["lyon"], map[string]any{"accessory_id": charger, "reason": "x"}).ExpectProblem(t, 404)
+	// Five correct the same difference at once: one does.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for range 5 {
+		wg.Go(func() {
+			r := h.Do("POST", fix, tok["warehouse"], map[string]any{"accessory_id": charger, "reason": "trois cassés"})
+			mu.Lock()
+			statuses[r.Status]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if statuses[201] != 1 || statuses[409] != 4 {
+		t.Fatalf("five corrections of one difference: %v", statuses)
+	}
+	m := h.Do("POST", fix, tok["admin"], map[string]any{"accessory_id": cases, "reason": "carton non enregistré"}).Expect(t, 201).Map(t)
+	if m["kind"] != "correction" || m["available"] != float64(6) || !strings.Contains(m["reason"].(string), fmt.Sprint(id)) {
+		t.Fatalf("the cases' correction: %v", m)
+	}
+	var stock []map[string]any
+	h.Do("GET", "/api/v1/accessory-stock", tok["warehouse"], nil).Expect(t, 200).Decode(t, &stock)
+	got := map[float64]float64{}
+	for _, s := range stock {
+		got[s["accessory_id"].(float64)] = s["available"].(float64)
+	}
+	if got[float64(charger)] != 37 || got[float64(cases)] != 6 {
+		t.Fatalf("the stock after the corrections: %v", got)
+	}
+	kept := h.Do("GET", fmt.Sprintf("%s/%d", checks, id), tok["warehouse"], nil).Expect(t, 200).Map(t)
+	for _, d := range kept["accessories"].([]any) {
+		if d.(map[string]any)["corrected_by"] == nil {
+			t.Fatalf("a difference left uncorrected: %v", d)
+		}
+	}
+	if b, err := svc.accessories.Check(t.Context()); err != nil || len(b) != 0 {
+		t.Fatalf("check: %v %v", b, err)
+	}
+}
+
+// TestAccessoriesCountedInBrowser (issue 29): at the stock check, the
+// warehouse types 37 chargers, scans a case's barcode twice into the scan
+// field (two counted) and once into the chargers' count by mistake (taken
+// as a scan, the 37 kept); the result shows the differences, and one
+// click with its reason corrects each.
+func TestAccessoriesCountedInBrowser(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	n, tok := accessoryNetwork(t, svc, h.URL)
+	charger := int64(h.Do("POST", "/api/v1/accessories", tok["admin"], map[string]any{"name": "Chargeur USB-C", "kind": "charger", "price_cents": 500}).Expect(t, 201).Map(t)["id"].(float64))
+	cases := int64(h.Do("POST", "/api/v1/accessories", tok["admin"], map[string]any{"name": "Coque A52", "kind": "case", "price_cents": 300, "barcode": "3760000000017"}).Expect(t, 201).Map(t)["id"].(float64))
+	h.Do("POST", fmt.Sprintf("/api/v1/sites/%d/accessory-movements", n.warehouse.ID), tok["warehouse"], map[string]any{"accessory_id": charger, "quantity": 40}).Expect(t, 201)
+	ui := testenv.NewUI(t, h.URL, 20*time.Second)
+	ui.Login("marc@example.org", uiPassword)
+	ui.Open("/inventaire", "#accessory-counts")
+	chargerField, caseField := fmt.Sprintf("#acc-%d", charger), fmt.Sprintf("#acc-%d", cases)
+	ui.Do(chromedp.SendKeys(chargerField, "37"), chromedp.Focus("#code"))
+	ui.Scan("3760000000017", "#accessory-counts")
+	ui.Scan("3760000000017", "#accessory-counts")
+	if ui.Value(caseField) != "2" || ui.Value(chargerField) != "37" {
+		t.Fatalf("two boxes scanned: cases %q, chargers %q", ui.Value(caseField), ui.Value(chargerField))
+	}
+	ui.Do(chromedp.Click(chargerField))
+	ui.Scan("3760000000017", "#accessory-counts")
+	if ui.Value(caseField) != "3" || ui.Value(chargerField) != "37" {
+		t.Fatalf("a box scanned into the chargers' count: cases %q, chargers %q", ui.Value(caseField), ui.Value(chargerField))
+	}
+	ui.Do(chromedp.SetValue(caseField, "deux"))
+	ui.Follow("#finish")
+	if msg := ui.Text(fmt.Sprintf("#acc-%d-error", cases)); !strings.Contains(msg, "Coque A52") {
+		t.Fatalf("a count in words: %q", msg)
+	}
+	ui.Do(chromedp.SetValue(caseField, "3"))
+	ui.Follow("#finish")
+	table := ui.Text("#accessory-differences")
+	if !strings.Contains(table, "-3") || !strings.Contains(table, "+3") {
+		t.Fatalf("the differences: %q", table)
+	}
+	ui.Shot("stockcheck-accessories")
+	checkPage(t, ui, "stock check result with accessories", strings.TrimPrefix(ui.Location(), h.URL))
+	ui.Follow(fmt.Sprintf("#correct-%d", charger))
+	if msg := ui.Text("#flash"); !strings.Contains(msg, "37") {
+		t.Fatalf("the chargers corrected: %q", msg)
+	}
+	ui.Follow(fmt.Sprintf("#correct-%d", cases))
+	if got := ui.Text("#accessory-differences"); strings.Count(got, "Corrigé") != 2 {
+		t.Fatalf("after the corrections: %q", got)
+	}
+	var stock []map[string]any
+	h.Do("GET", "/api/v1/accessory-stock", tok["warehouse"], nil).Expect(t, 200).Decode(t, &stock)
+	for _, s := range stock {
+		if want := map[float64]float64{float64(charger): 37, float64(cases): 3}[s["accessory_id"].(float64)]; s["available"] != want {
+			t.Fatalf("the stock: %v", stock)
+		}
+	}
+}
