@@ -107,12 +107,40 @@ func (p *Pages) SiteMenu(c partners.Caller) []web.Link {
 
 // SiteCounts are one site's shelves today.
 type SiteCounts struct {
-	ID        int64
+	ID          int64
+	Name        string
+	Kind        partners.Kind
+	Devices     map[string]int64 // by state
+	Recharges   int64            // cards sellable today
+	Accessories int64            // accessories on the shelves
+	Low         []string         // products and accessories under their threshold
+}
+
+// AccessoryShelf is an accessory's stock at a site, with its low mark.
+type AccessoryShelf struct {
+	SiteID    int64
 	Name      string
-	Kind      partners.Kind
-	Devices   map[string]int64 // by state
-	Recharges int64            // cards sellable today
-	Low       []string         // products under their threshold
+	Available int64
+	Threshold int64
+	Low       bool
+}
+
+// accessoryShelves reads the accessories' stock of one site (or of every
+// site with 0), active accessories only, by name.
+func (s *Service) accessoryShelves(ctx context.Context, siteID int64) ([]AccessoryShelf, error) {
+	q := s.DB.WithContext(ctx).Table("accessory_stock st").Select("st.site_id, a.name, st.available, a.low_stock_threshold AS threshold").
+		Joins("JOIN accessories a ON a.id = st.accessory_id").Where("a.active = ?", true).Order("st.site_id, a.name")
+	if siteID != 0 {
+		q = q.Where("st.site_id = ?", siteID)
+	}
+	var out []AccessoryShelf
+	if err := q.Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("accessory stock: %w", err)
+	}
+	for i := range out {
+		out[i].Low = out[i].Threshold > 0 && out[i].Available <= out[i].Threshold
+	}
+	return out, nil
 }
 
 // Network is the network's counts today.
@@ -187,6 +215,18 @@ func (s *Service) Counts(ctx context.Context, c partners.Caller, stock *recharge
 			}
 		}
 	}
+	shelves, err := s.accessoryShelves(ctx, 0)
+	if err != nil {
+		return out, err
+	}
+	for _, a := range shelves {
+		if i, ok := at[a.SiteID]; ok {
+			out.Sites[i].Accessories += a.Available
+			if a.Low {
+				out.Sites[i].Low = append(out.Sites[i].Low, a.Name)
+			}
+		}
+	}
 	now := s.now()
 	if err := db.Table("vouchers").Where("status = ? AND expires_at > ?", "active", now).Count(&out.VouchersActive).Error; err != nil {
 		return out, fmt.Errorf("active vouchers: %w", err)
@@ -208,19 +248,23 @@ func (s *Service) Counts(ctx context.Context, c partners.Caller, stock *recharge
 
 type dashboardView struct {
 	web.Page
-	Network    *Network // the admin's view: every site's shelves
-	Dash       Dashboard
-	From, To   string
-	SiteID     int64
-	Sites      []SiteCounts // the admin's choice of a site
-	Stock      []recharges.StockLine
-	Weeks      []string // the weeks' labels (their Monday), 24/03
-	Flow       []string
-	States     []string
-	Problem    string // a period not understood
-	FlowChart  template.HTML
-	SalesChart template.HTML
-	UseChart   template.HTML
+	Network  *Network // the admin's view: every site's shelves
+	Dash     Dashboard
+	From, To string
+	SiteID   int64
+	Sites    []SiteCounts // the admin's choice of a site
+	Stock    []recharges.StockLine
+	// Accessories are the site's accessories (a site's view).
+	Accessories []AccessoryShelf
+	// AccessoriesSold counts the accessories taken over the period.
+	AccessoriesSold int64
+	Weeks           []string // the weeks' labels (their Monday), 24/03
+	Flow            []string
+	States          []string
+	Problem         string // a period not understood
+	FlowChart       template.HTML
+	SalesChart      template.HTML
+	UseChart        template.HTML
 }
 
 // dashboard is the admin's home (the network, or one site) and site
@@ -273,6 +317,13 @@ func (p *Pages) dashboard(c *gin.Context) {
 			p.Site.Fail(c, err)
 			return
 		}
+		if v.Accessories, err = p.Service.accessoryShelves(ctx, *v.Dash.SiteID); err != nil {
+			p.Site.Fail(c, err)
+			return
+		}
+	}
+	for _, n := range v.Dash.AccessoriesSold {
+		v.AccessoriesSold += n
 	}
 	flow := make([]Series, len(Flow))
 	sales := []Series{{Name: l.T("Sales")}}

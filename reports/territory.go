@@ -44,6 +44,7 @@ type served struct {
 	Category    string
 	Devices     int64
 	Recharges   int64
+	Accessories int64
 }
 
 // servedIn reads who bought what over [from, to] (local days), refunded
@@ -77,6 +78,33 @@ func (s *Service) servedIn(ctx context.Context, from, to string) ([]served, erro
 			x.Category, x.Devices = *r.Category, r.N
 		} else {
 			x.Recharges = r.N
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+// accessoriesServedIn reads the accessories each person took over [from,
+// to] (local days), less those brought back, like servedIn.
+func (s *Service) accessoriesServedIn(ctx context.Context, from, to string) ([]served, error) {
+	var rows []struct {
+		PostalCode     *string
+		BeneficiaryID  int64
+		OrganizationID int64
+		N              int64
+	}
+	if err := s.DB.WithContext(ctx).Raw(`SELECT b.postal_code, s.beneficiary_id, v.organization_id, SUM(sa.quantity - sa.refunded) AS n
+		FROM sale_accessories sa JOIN sales s ON s.id = sa.sale_id JOIN beneficiaries b ON b.id = s.beneficiary_id
+		JOIN vouchers v ON v.id = s.voucher_id
+		WHERE s.local_date >= ? AND s.local_date <= ?
+		GROUP BY b.postal_code, s.beneficiary_id, v.organization_id HAVING SUM(sa.quantity - sa.refunded) > 0`, from, to).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("accessories given: %w", err)
+	}
+	out := make([]served, 0, len(rows))
+	for _, r := range rows {
+		x := served{Person: r.BeneficiaryID, Prescriber: r.OrganizationID, Category: "accessory", Accessories: r.N}
+		if r.PostalCode != nil {
+			x.Departement = Departement(*r.PostalCode)
 		}
 		out = append(out, x)
 	}
@@ -283,6 +311,7 @@ type FunderLine struct {
 	People         int64  `json:"people"`
 	Devices        int64  `json:"devices"`
 	Recharges      int64  `json:"recharges"`
+	Accessories    int64  `json:"accessories"`
 }
 
 // Funders is the funder report of a period.
@@ -306,6 +335,11 @@ func (s *Service) FunderReport(ctx context.Context, c partners.Caller, from, to 
 	if err != nil {
 		return Funders{}, err
 	}
+	given, err := s.accessoriesServedIn(ctx, first, last)
+	if err != nil {
+		return Funders{}, err
+	}
+	rows = append(rows, given...)
 	type acc struct {
 		line   FunderLine
 		people map[int64]bool
@@ -326,6 +360,7 @@ func (s *Service) FunderReport(ctx context.Context, c partners.Caller, from, to 
 		for _, a := range []*acc{deps[dep], orgs[r.Prescriber], total} {
 			a.line.Devices += r.Devices
 			a.line.Recharges += r.Recharges
+			a.line.Accessories += r.Accessories
 			a.people[r.Person] = true
 		}
 	}
@@ -354,12 +389,14 @@ func (s *Service) FunderReport(ctx context.Context, c partners.Caller, from, to 
 }
 
 // WriteFundersCSV writes one line per département, then per prescriber
-// organisation, then the total: scope,key,name,people,devices,recharges.
+// organisation, then the total: scope,key,name,people,devices,recharges,
+// accessories.
 func WriteFundersCSV(w io.Writer, f Funders) error {
 	cw := csvfile.NewWriter(w)
-	_ = cw.Write([]string{"scope", "key", "name", "people", "devices", "recharges"})
+	_ = cw.Write([]string{"scope", "key", "name", "people", "devices", "recharges", "accessories"})
 	line := func(scope, key, name string, l FunderLine) {
-		_ = cw.Write([]string{scope, key, name, strconv.FormatInt(l.People, 10), strconv.FormatInt(l.Devices, 10), strconv.FormatInt(l.Recharges, 10)})
+		_ = cw.Write([]string{scope, key, name, strconv.FormatInt(l.People, 10), strconv.FormatInt(l.Devices, 10), strconv.FormatInt(l.Recharges, 10),
+			strconv.FormatInt(l.Accessories, 10)})
 	}
 	for _, l := range f.Departements {
 		line("departement", l.Departement, "", l)

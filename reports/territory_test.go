@@ -147,13 +147,13 @@ func TestTerritoryReports(t *testing.T) {
 	var f reports.Funders
 	n.http.Do("GET", "/api/v1/reports/funders?from=2026-04-01&to=2026-04-30", n.net.Tokens["admin"], nil).Expect(t, 200).Decode(t, &f)
 	got := fmt.Sprint(f.Departements, f.Total.People)
-	if got != "[{93 0  12 12 0} {976 0  3 3 0}] 15" || len(f.Prescribers) != 2 || f.Prescribers[0].People+f.Prescribers[1].People != 15 {
+	if got != "[{93 0  12 12 0 0} {976 0  3 3 0 0}] 15" || len(f.Prescribers) != 2 || f.Prescribers[0].People+f.Prescribers[1].People != 15 {
 		t.Errorf("funders %s %+v", got, f.Prescribers)
 	}
 	fcsv := n.http.Do("GET", "/api/v1/reports/funders?from=2026-04-01&to=2026-04-30", n.net.Tokens["admin"], nil, "Accept", "text/csv").Expect(t, 200).Body
 	frecs, err := csv.NewReader(strings.NewReader(string(fcsv))).ReadAll()
 	n.must(err)
-	if len(frecs) != 1+2+2+1 || strings.Join(frecs[2], ",") != "departement,976,,3,3,0" {
+	if len(frecs) != 1+2+2+1 || strings.Join(frecs[2], ",") != "departement,976,,3,3,0,0" {
 		t.Errorf("funders csv %v", frecs)
 	}
 	pdf := n.http.Do("GET", "/api/v1/reports/funders?from=2026-04-01&to=2026-04-30", n.net.Tokens["admin"], nil, "Accept", "application/pdf").Expect(t, 200).Body

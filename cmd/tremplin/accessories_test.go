@@ -224,6 +224,18 @@ func TestAccessoriesAtTheCounter(t *testing.T) {
 	if got := fmt.Sprint(summary["accessories_sold"]); got != "map[charger:12]" {
 		t.Fatalf("the summary's accessories sold: %s", got)
 	}
+	funders := h.Do("GET", "/api/v1/reports/funders", tok["admin"], nil).Expect(t, 200).Map(t)
+	if total := funders["total"].(map[string]any); total["accessories"] != float64(12) || total["devices"] != float64(1) {
+		t.Fatalf("the funder report's total: %v", total)
+	}
+	csv := string(h.Do("GET", "/api/v1/reports/funders", tok["admin"], nil, "Accept", "text/csv").Expect(t, 200).Body)
+	if !strings.Contains(csv, "accessories") {
+		t.Fatalf("the funder CSV:\n%s", csv)
+	}
+	pdf := testenv.PDFText(t, h.Do("GET", "/api/v1/reports/funders", tok["admin"], nil, "Accept", "application/pdf").Expect(t, 200).Body)
+	if !strings.Contains(pdf, "12 accessoires") {
+		t.Fatalf("the funder PDF:\n%s", pdf)
+	}
 }
 
 // counterWithAccessories is accessoryNetwork with a phone in stock at the
@@ -548,5 +560,16 @@ func TestAccessoriesCountedInBrowser(t *testing.T) {
 		if want := map[float64]float64{float64(charger): 37, float64(cases): 3}[s["accessory_id"].(float64)]; s["available"] != want {
 			t.Fatalf("the stock: %v", stock)
 		}
+	}
+	// The dashboards agree with the ledger: the site's, and the network's.
+	ui.Open("/tableau-de-bord", "#accessory-stock-now")
+	if got := ui.Text("#accessory-stock-now"); !strings.Contains(got, "Chargeur USB-C") || !strings.Contains(got, "37") {
+		t.Fatalf("the warehouse's dashboard: %q", got)
+	}
+	admin := testenv.NewUI(t, h.URL, 20*time.Second)
+	admin.Login("admin@example.org", uiPassword)
+	admin.Open("/admin", "#stock-by-site")
+	if got := admin.Text("#stock-by-site"); !strings.Contains(got, "40") { // 37 chargers and 3 cases at the warehouse
+		t.Fatalf("the network's dashboard: %q", got)
 	}
 }

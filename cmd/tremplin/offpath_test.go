@@ -456,7 +456,7 @@ func TestPageCSVsOpenInFrenchExcel(t *testing.T) {
 	cookie := webLogin(t, h, admin.Email, admin.Password)
 	month := time.Now().UTC().Format("2006-01")
 	for path, header := range map[string]string{
-		"/admin/rapports/financeurs.csv":                                               "Périmètre;Clé;Nom;Personnes;Appareils;Recharges",
+		"/admin/rapports/financeurs.csv":                                               "Périmètre;Clé;Nom;Personnes;Appareils;Recharges;Accessoires",
 		fmt.Sprintf("/recharges/vendues.csv?operator_id=%d&month=%s", operator, month): "Numéro de série;Produit;Valeur faciale (centimes);Vendue le (UTC);Site;Vente n°",
 	} {
 		status, _, body := exchange(t, h, "GET", path, nil, cookie)

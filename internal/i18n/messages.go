@@ -38,7 +38,7 @@ var english = map[string]string{
 
 	"step.intake": "Received", "step.erased": "Erased", "step.ready": "Ready", "step.sold": "Sold", "step.recycled": "Recycled",
 
-	"csv.scope": "Scope", "csv.key": "Key", "csv.name": "Name", "csv.people": "People", "csv.devices": "Devices", "csv.recharges": "Recharges",
+	"csv.scope": "Scope", "csv.key": "Key", "csv.name": "Name", "csv.people": "People", "csv.devices": "Devices", "csv.recharges": "Recharges", "csv.accessories": "Accessories",
 	"csv.serial": "Serial number", "csv.product": "Product", "csv.face_value_cents": "Face value (cents)", "csv.sold_at": "Sold at (UTC)",
 	"csv.site": "Site", "csv.sale_id": "Sale no.",
 
@@ -174,7 +174,7 @@ var french = map[string]string{
 	"%s's people are %s: choose that role, or no organisation for a network admin":       "les personnes de %s ont le rôle « %s » : choisissez ce rôle, ou aucune organisation pour un administrateur du réseau",
 	"choose the role: a network admin belongs to no organisation, anyone else to theirs": "choisissez le rôle : un administrateur du réseau n'appartient à aucune organisation, les autres à la leur",
 	"The organisation's (chosen for you)":                                                "Celui de l'organisation (choisi pour vous)",
-	"csv.scope":                                                                          "Périmètre", "csv.key": "Clé", "csv.name": "Nom", "csv.people": "Personnes", "csv.devices": "Appareils", "csv.recharges": "Recharges",
+	"csv.scope":                                                                          "Périmètre", "csv.key": "Clé", "csv.name": "Nom", "csv.people": "Personnes", "csv.devices": "Appareils", "csv.recharges": "Recharges", "csv.accessories": "Accessoires",
 	"csv.serial": "Numéro de série", "csv.product": "Produit", "csv.face_value_cents": "Valeur faciale (centimes)", "csv.sold_at": "Vendue le (UTC)",
 	"csv.site": "Site", "csv.sale_id": "Vente n°",
 	"Count the cash in the till first, without looking at the day's totals: they are shown, with the difference, once the count is recorded.": "Comptez d'abord l'argent de la caisse, sans regarder les totaux du jour : ils s'affichent, avec l'écart, une fois le comptage enregistré.",
@@ -873,6 +873,7 @@ var french = map[string]string{
 	"devices received":            "appareils reçus",
 	"people equipped":             "personnes équipées",
 	"recharge cards":              "recharges",
+	"accessories":                 "accessoires",
 	"running low":                 "stock bas",
 	"saved by the people":         "économisés par les personnes",
 	"sold":                        "vendus",
@@ -925,6 +926,7 @@ var frenchOne = map[string]string{
 	"vouchers valid now, held by": "bon valable en ce moment, détenu par",
 	"people":                      "personne",
 	"recharge cards":              "recharge",
+	"accessories":                 "accessoire",
 	"people equipped":             "personne équipée",
 	"sold":                        "vendu",
 	"devices received":            "appareil reçu",
@@ -953,6 +955,7 @@ var englishOne = map[string]string{
 	"vouchers valid now, held by": "voucher valid now, held by",
 	"people":                      "person",
 	"recharge cards":              "recharge card",
+	"accessories":                 "accessory",
 	"people equipped":             "person equipped",
 	"devices received":            "device received",
 	"days":                        "day",
