@@ -1,10 +1,13 @@
 package distribution
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -176,11 +179,38 @@ func (p *Pages) refund(c *gin.Context) {
 		}
 	}
 	l := p.Site.Lang(c)
+	// Accessories brought back: a number per accessory, blank for none; a
+	// number that is not one is said at the top, with what was typed kept.
+	typed := map[int64]string{}
+	var badCount bool
+	for key, vals := range c.Request.PostForm {
+		idText, ok := strings.CutPrefix(key, "back-")
+		acc, err := strconv.ParseInt(idText, 10, 64)
+		if !ok || err != nil || len(vals) == 0 || strings.TrimSpace(vals[0]) == "" {
+			continue
+		}
+		typed[acc] = strings.TrimSpace(vals[0])
+		n, err := strconv.Atoi(typed[acc])
+		if err != nil || n < 0 {
+			badCount = true
+			continue
+		}
+		if n > 0 {
+			in.Accessories = append(in.Accessories, AccessoryBack{AccessoryID: acc, Quantity: n})
+		}
+	}
+	slices.SortFunc(in.Accessories, func(a, b AccessoryBack) int { return cmp.Compare(a.AccessoryID, b.AccessoryID) })
 	back := "/ventes/" + strconv.FormatInt(id, 10)
-	to, repeated, err := p.Site.Once(c, func() (string, error) {
-		_, err := p.Service.Refund(c.Request.Context(), caller, id, in)
-		return back, err
-	})
+	var to string
+	var repeated bool
+	if badCount {
+		err = apperr.Invalid("accessories", "type how many of each accessory came back, as a number (blank for none)")
+	} else {
+		to, repeated, err = p.Site.Once(c, func() (string, error) {
+			_, err := p.Service.Refund(c.Request.Context(), caller, id, in)
+			return back, err
+		})
+	}
 	if err != nil {
 		if !saidToTheCounter(err) {
 			p.Site.Fail(c, err)
@@ -195,11 +225,18 @@ func (p *Pages) refund(c *gin.Context) {
 			p.Site.Fail(c, derr)
 			return
 		}
+		for i := range v.AccessoriesBack {
+			v.AccessoriesBack[i].Value = typed[v.AccessoriesBack[i].ID]
+		}
 		status := http.StatusConflict
 		if errors.Is(err, apperr.ErrInvalid) {
 			status = http.StatusUnprocessableEntity
 		}
 		p.Site.Render(c, status, "sale", v)
+		return
+	}
+	if len(in.DeviceIDs) == 0 {
+		p.Site.Done(c, to, repeated, l.T("Refunded: the accessories are back in stock."))
 		return
 	}
 	p.Site.Done(c, to, repeated, l.T("Refunded: the device is back, to be diagnosed again, and the voucher allows it again."))

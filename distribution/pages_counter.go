@@ -525,6 +525,19 @@ type saleView struct {
 	Error   string
 	Reason  string
 	Checked map[int64]bool
+	// DevicesBack says a device may still come back; AccessoriesBack are
+	// the accessories that may, with what was typed.
+	DevicesBack     bool
+	AccessoriesBack []accessoryBack
+}
+
+// accessoryBack is an accessory of the sale that may still be brought
+// back: at most Left.
+type accessoryBack struct {
+	ID          int64
+	Description string
+	Left        int
+	Value       string
 }
 
 // sale is a sale's page: what was sold, the receipt to print, the next
@@ -564,8 +577,12 @@ func (p *Pages) saleData(c *gin.Context, caller partners.Caller, v *saleView) er
 		v.Refunded += r.AmountCents
 	}
 	for _, it := range v.Sale.Items {
-		if it.DeviceID != nil && it.RefundID == nil {
+		switch {
+		case it.DeviceID != nil && it.RefundID == nil:
+			v.Refundable, v.DevicesBack = true, true
+		case it.AccessoryID != nil && it.Quantity > it.Refunded:
 			v.Refundable = true
+			v.AccessoriesBack = append(v.AccessoriesBack, accessoryBack{ID: *it.AccessoryID, Description: it.Description, Left: it.Quantity - it.Refunded})
 		}
 	}
 	return nil

@@ -280,7 +280,8 @@ func counterWithAccessories(t *testing.T, svc *services, h *testenv.HTTP) (wareh
 // TestAccessoriesAtTheCounterInBrowser (issue 29): at the counter, after
 // the voucher and the phone, a charger is added with its button and a
 // second by scanning its box's barcode; −1 takes one out; paid in cash, the
-// sale lists the phone and the charger, and the space's stock is one less.
+// sale lists the phone and the charger, and the space's stock is one less;
+// the charger brought back from the sale's page is back in stock.
 func TestAccessoriesAtTheCounterInBrowser(t *testing.T) {
 	h, svc, _ := newTestRouter(t)
 	n, tok, phone, vouchers := counterWithAccessories(t, svc, h)
@@ -313,6 +314,29 @@ func TestAccessoriesAtTheCounterInBrowser(t *testing.T) {
 	h.Do("GET", "/api/v1/accessory-stock", tok["space"], nil).Expect(t, 200).Decode(t, &s)
 	if s[0]["available"] != float64(4) {
 		t.Fatalf("the space's stock after the sale: %v", s)
+	}
+	// The charger comes back: 2 is more than was sold, said with the
+	// count kept; 1 goes back into stock and the phone stays sold.
+	field := fmt.Sprintf("#back-%d", charger)
+	ui.Do(chromedp.SendKeys(field, "2"), chromedp.SendKeys("#refund-reason", "ne charge pas"))
+	ui.Follow("#refund")
+	if msg := ui.Text("#refund-error"); msg == "" || ui.Value(field) != "2" {
+		t.Fatalf("two chargers back of one: %q, field %q", msg, ui.Value(field))
+	}
+	ui.Do(chromedp.SetValue(field, "1"), chromedp.SetValue("#refund-reason", "ne charge pas"))
+	ui.Follow("#refund")
+	if msg := ui.Text("#flash"); !strings.Contains(msg, "accessoires") {
+		t.Fatalf("the charger refunded: %q", msg)
+	}
+	if got := ui.Text("#sale-items"); !strings.Contains(got, "rapporté") {
+		t.Fatalf("the sale after the refund: %q", got)
+	}
+	ui.Shot("space-sale-accessory-refunded")
+	h.Do("GET", "/api/v1/accessory-stock", tok["space"], nil).Expect(t, 200).Decode(t, &s)
+	var state string
+	svc.db.Table("devices").Where("id = ?", phone.ID).Pluck("state", &state)
+	if s[0]["available"] != float64(5) || state != "sold" {
+		t.Fatalf("after the charger's refund: stock %v, phone %s", s, state)
 	}
 }
 
