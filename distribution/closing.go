@@ -25,6 +25,7 @@ type Closing struct {
 	TotalsByPayment map[string]int64 `json:"totals_by_payment"`
 	DevicesSold     int64            `json:"devices_sold"`
 	RechargesSold   int64            `json:"recharges_sold"`
+	AccessoriesSold int64            `json:"accessories_sold"`
 	Refunds         int64            `json:"refunds"`
 	RefundsCents    int64            `json:"refunds_cents"`
 	ExpectedCash    int64            `json:"expected_cash_cents"`
@@ -101,6 +102,10 @@ func (s *Service) closing(db *gorm.DB, site partners.Organization, date string) 
 		} else {
 			out.RechargesSold = k.N
 		}
+	}
+	if err := db.Table("sale_accessories sa").Select("COALESCE(SUM(sa.quantity), 0)").Joins("JOIN sales s ON s.id = sa.sale_id").
+		Where("s.site_id = ? AND s.local_date = ?", site.ID, date).Scan(&out.AccessoriesSold).Error; err != nil {
+		return out, fmt.Errorf("closing: %w", err)
 	}
 	var refunds struct {
 		N     int64

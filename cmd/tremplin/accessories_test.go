@@ -224,6 +224,12 @@ func TestAccessoriesAtTheCounter(t *testing.T) {
 	if got := fmt.Sprint(summary["accessories_sold"]); got != "map[charger:12]" {
 		t.Fatalf("the summary's accessories sold: %s", got)
 	}
+	// The day's closing counts every charger sold that day, the refunded
+	// one among the refunds.
+	closing := h.Do("GET", fmt.Sprintf("/api/v1/sites/%d/closing", n.space.ID), tok["space"], nil).Expect(t, 200).Map(t)
+	if closing["accessories_sold"] != float64(13) || closing["refunds"] != float64(1) {
+		t.Fatalf("the day's closing: %v", closing)
+	}
 	funders := h.Do("GET", "/api/v1/reports/funders", tok["admin"], nil).Expect(t, 200).Map(t)
 	if total := funders["total"].(map[string]any); total["accessories"] != float64(12) || total["devices"] != float64(1) {
 		t.Fatalf("the funder report's total: %v", total)
