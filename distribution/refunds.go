@@ -140,6 +140,7 @@ func (s *Service) Refund(ctx context.Context, c partners.Caller, saleID int64, i
 		}
 		var fig figures.Tally
 		fig.Add(sale.LocalDate, sale.SiteID, figures.Sales, sale.PaymentMethod, 0, -amount)
+		free := sale.PaymentMethod == "free"
 		for _, b := range backs {
 			res := tx.Exec(`UPDATE sale_accessories SET refunded = refunded + ? WHERE id = ? AND refunded + ? <= quantity`, b.n, b.line.ID, b.n)
 			if res.Error != nil {
@@ -152,6 +153,9 @@ func (s *Service) Refund(ctx context.Context, c partners.Caller, saleID int64, i
 			if _, err := s.acc.Move(tx, c, accessories.Line{AccessoryID: *b.line.AccessoryID, SiteID: site.ID, Quantity: b.n,
 				Kind: accessories.Refund, Reason: reason, SaleID: &sid}); err != nil {
 				return err
+			}
+			if ref := b.line.ReferenceCents; ref != nil {
+				fig.Add(sale.LocalDate, sale.SiteID, figures.Savings, "", 0, -int64(b.n)*figures.Saved("device", b.line.PriceCents, 0, *ref, free))
 			}
 		}
 		for _, l := range chosen {
@@ -167,7 +171,6 @@ func (s *Service) Refund(ctx context.Context, c partners.Caller, saleID int64, i
 				return err
 			}
 			// The sale's day no longer counts it sold, nor its price.
-			free := sale.PaymentMethod == "free"
 			fig.Add(sale.LocalDate, sale.SiteID, figures.Sold, string(d.Category), -1, 0)
 			fig.Add(sale.LocalDate, sale.SiteID, figures.Savings, "", 0, -figures.Saved("device", l.PriceCents, 0, figures.ReferencePrice(d.Specs), free))
 		}

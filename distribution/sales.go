@@ -73,6 +73,9 @@ type SaleLine struct {
 	AccessoryID *int64 `json:"accessory_id,omitempty" gorm:"-"`
 	Quantity    int    `json:"quantity,omitempty" gorm:"-"`
 	Refunded    int    `json:"refunded,omitempty" gorm:"-"`
+	// ReferenceCents is the accessory's price new at the sale, which its
+	// savings were counted from.
+	ReferenceCents *int64 `json:"-" gorm:"-"`
 }
 
 // SaleItemView is a line as the till shows it: a recharge carries its
@@ -531,14 +534,16 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 			return SaleView{}, err
 		}
 		aid := a.ID
-		accLines = append(accLines, SaleLine{SaleID: sale.ID, Kind: "accessory", AccessoryID: &aid, Quantity: it.Quantity, Description: a.Name, PriceCents: a.PriceCents})
+		accLines = append(accLines, SaleLine{SaleID: sale.ID, Kind: "accessory", AccessoryID: &aid, Quantity: it.Quantity, Description: a.Name, PriceCents: a.PriceCents,
+			ReferenceCents: a.ReferencePriceCents})
 		total += int64(it.Quantity) * a.PriceCents
 		if a.ReferencePriceCents != nil {
 			fig.Add(localDate, site.ID, figures.Savings, "", 0, int64(it.Quantity)*figures.Saved("device", a.PriceCents, 0, *a.ReferencePriceCents, free))
 		}
 	}
 	for i, l := range accLines {
-		row := map[string]any{"sale_id": l.SaleID, "accessory_id": *l.AccessoryID, "description": l.Description, "quantity": l.Quantity, "price_cents": l.PriceCents}
+		row := map[string]any{"sale_id": l.SaleID, "accessory_id": *l.AccessoryID, "description": l.Description, "quantity": l.Quantity, "price_cents": l.PriceCents,
+			"reference_price_cents": l.ReferenceCents}
 		if err := tx.Table("sale_accessories").Create(row).Error; err != nil {
 			return SaleView{}, fmt.Errorf("record the sale's accessories: %w", err)
 		}
@@ -764,6 +769,7 @@ func saleAccessories(db *gorm.DB, saleID int64) ([]SaleLine, error) {
 		Description             string
 		Quantity, Refunded      int
 		PriceCents              int64
+		ReferencePriceCents     *int64
 	}
 	if err := db.Table("sale_accessories").Where("sale_id = ?", saleID).Order("id").Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("accessories of sale %d: %w", saleID, err)
@@ -772,7 +778,7 @@ func saleAccessories(db *gorm.DB, saleID int64) ([]SaleLine, error) {
 	for _, r := range rows {
 		aid := r.AccessoryID
 		out = append(out, SaleLine{ID: r.ID, SaleID: r.SaleID, Kind: "accessory", AccessoryID: &aid, Description: r.Description,
-			Quantity: r.Quantity, Refunded: r.Refunded, PriceCents: r.PriceCents})
+			Quantity: r.Quantity, Refunded: r.Refunded, PriceCents: r.PriceCents, ReferenceCents: r.ReferencePriceCents})
 	}
 	return out, nil
 }

@@ -219,6 +219,12 @@ func TestAccessoriesAtTheCounter(t *testing.T) {
 	if b, err := svc.accessories.Check(ctx); err != nil || len(b) != 0 {
 		t.Fatalf("check: %v %v", b, err)
 	}
+	// The price new changes in the catalogue: the figures kept (takings,
+	// savings, refunds included) still equal a recount from the sales.
+	h.Do("PATCH", fmt.Sprintf("/api/v1/accessories/%d", charger), tok["admin"], map[string]any{"reference_price_cents": 2990}).Expect(t, 200)
+	if b, err := checkFigures(ctx, svc.db); err != nil || len(b) != 0 {
+		t.Fatalf("the figures against a recount: %v %v", b, err)
+	}
 	// Sold: 2 with the phone (1 brought back), 1 alone, 10 in the race.
 	summary := h.Do("GET", "/api/v1/reports/summary", tok["admin"], nil).Expect(t, 200).Map(t)
 	if got := fmt.Sprint(summary["accessories_sold"]); got != "map[charger:12]" {

@@ -197,3 +197,75 @@ func TestTwoProcessesNumberTaxReceiptsWithoutGaps(t *testing.T) {
 		t.Fatalf("statuses %v; %d receipts, %d numbers from %d to %d", statuses, n, distinct, lo, hi)
 	}
 }
+
+// TestTwoProcessesSellAccessoriesWithoutOverselling (issue 29) starts two
+// `tremplin serve` processes on one PostgreSQL database and has 20 buyers
+// take one charger each through both when 10 are in stock: exactly 10
+// sold, the stock at 0, and tremplin check finds the ledger whole.
+func TestTwoProcessesSellAccessoriesWithoutOverselling(t *testing.T) {
+	env, db := migratedPostgres(t, "caisse@example.org")
+	now := database.Now()
+	for _, s := range []string{
+		`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('space', 'Espace', 'Europe/Paris', now(), now())`,
+		`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('prescriber', 'CCAS', 'Europe/Paris', now(), now())`,
+		`INSERT INTO accessories (name, kind, price_cents, low_stock_threshold, active, created_at, updated_at) VALUES ('Chargeur USB-C', 'charger', 500, 0, true, now(), now())`,
+		`INSERT INTO accessory_movements (accessory_id, site_id, quantity, kind, created_at) VALUES (1, 1, 10, 'receipt', now())`,
+		`INSERT INTO accessory_stock (site_id, accessory_id, available) VALUES (1, 1, 10)`,
+		`INSERT INTO beneficiaries (organization_id, first_name, last_name, name_key, created_at, last_activity_at)
+			SELECT 2, 'P' || g, 'N', 'p|n', now(), now() FROM generate_series(1, 20) g`,
+	} {
+		if err := db.Exec(s).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	codes := make([]string, 20)
+	for i := range codes {
+		codes[i], _ = distribution.NewCode()
+		if err := db.Exec(`INSERT INTO vouchers (code, beneficiary_id, organization_id, device_categories, devices_allowed, recharges_allowed,
+			valid_until, expires_at, status, created_at) VALUES (?, ?, 2, '["smartphone"]', 1, 0, '2099-01-01', ?, 'active', ?)`,
+			codes[i], i+1, now.AddDate(1, 0, 0), now).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	rebuild := exec.Command(binary(t), "reports", "rebuild") // the vouchers were written behind the service's back
+	rebuild.Env = environ(env)
+	if out, err := rebuild.CombinedOutput(); err != nil {
+		t.Fatalf("reports rebuild: %v\n%s", err, out)
+	}
+	servers := []string{startBinary(t, env), startBinary(t, env)}
+	tokens := []string{login(t, servers[0], "caisse@example.org", "0123456789"), login(t, servers[1], "caisse@example.org", "0123456789")}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for i := range 20 {
+		wg.Go(func() {
+			body, _ := json.Marshal(map[string]any{"site_id": 1, "voucher_code": codes[i], "payment_method": "cash",
+				"items": []any{map[string]any{"accessory_id": 1, "quantity": 1}}})
+			req, _ := http.NewRequest("POST", servers[i%2]+"/api/v1/sales", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+tokens[i%2])
+			req.Header.Set("Idempotency-Key", fmt.Sprintf("charger-%d", i))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				statuses[-1]++
+				return
+			}
+			resp.Body.Close()
+			statuses[resp.StatusCode]++
+		})
+	}
+	wg.Wait()
+	var available, sold int64
+	db.Raw(`SELECT available FROM accessory_stock WHERE site_id = 1 AND accessory_id = 1`).Scan(&available)
+	db.Raw(`SELECT COALESCE(SUM(quantity), 0) FROM sale_accessories`).Scan(&sold)
+	if statuses[201] != 10 || statuses[409] != 10 || available != 0 || sold != 10 {
+		t.Fatalf("statuses %v; %d sold, %d left", statuses, sold, available)
+	}
+	check := exec.Command(binary(t), "check")
+	check.Env = environ(env)
+	if out, err := check.CombinedOutput(); err != nil || !strings.Contains(string(out), "All invariants hold") {
+		t.Fatalf("tremplin check: %v\n%s", err, out)
+	}
+}

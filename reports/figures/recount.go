@@ -229,6 +229,29 @@ func Recount(ctx context.Context, db *gorm.DB) (map[Key]Delta, error) {
 		return nil, fmt.Errorf("sales: %w", err)
 	}
 	finish(cur)
+	// Accessories sold, less those brought back: their price in the sale's
+	// takings, and what they saved against their price new at the sale.
+	var accs []struct {
+		SiteID              int64
+		LocalDate           string
+		PaymentMethod       string
+		Kept                int64
+		PriceCents          int64
+		ReferencePriceCents *int64
+	}
+	if err := db.Raw(`SELECT s.site_id, s.local_date, s.payment_method, sa.quantity - sa.refunded AS kept, sa.price_cents, sa.reference_price_cents
+		FROM sale_accessories sa JOIN sales s ON s.id = sa.sale_id WHERE sa.quantity > sa.refunded`).Scan(&accs).Error; err != nil {
+		return nil, fmt.Errorf("accessories sold: %w", err)
+	}
+	for _, a := range accs {
+		free := a.PaymentMethod == "free"
+		if !free {
+			t.Add(a.LocalDate, a.SiteID, Sales, a.PaymentMethod, 0, a.Kept*a.PriceCents)
+		}
+		if a.ReferencePriceCents != nil {
+			t.Add(a.LocalDate, a.SiteID, Savings, "", 0, a.Kept*Saved("device", a.PriceCents, 0, *a.ReferencePriceCents, free))
+		}
+	}
 	for _, v := range vouchers {
 		if !v.used && v.revoked {
 			t.Add(v.validTill, v.org, VoucherExpiry, "", -1, 0)
