@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/tremplin/tremplin/demo"
 	"github.com/tremplin/tremplin/distribution"
 	"github.com/tremplin/tremplin/internal/testenv"
 	"github.com/tremplin/tremplin/inventory"
@@ -608,4 +609,99 @@ func TestAccessoriesCountedInBrowser(t *testing.T) {
 	if got := admin.Text("#stock-by-site"); !strings.Contains(got, "40") { // 37 chargers and 3 cases at the warehouse
 		t.Fatalf("the network's dashboard: %q", got)
 	}
+}
+
+// TestAccessoriesDemoDay (issue 29) is the issue's day on the demo network,
+// through the pages: the Belleville space sells a phone with a charger and
+// a case (two scans, three clicks); the warehouse receives a box of 40
+// chargers and ships 10; Belleville counts 9 on arrival and sees one
+// missing; its stock page and dashboard agree with the ledger.
+func TestAccessoriesDemoDay(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	net, space, paris := demoAccount(t, svc, "belleville@demo.tremplin.local")
+	warehouse := demoAccountIn(t, net, "entrepot@demo.tremplin.local")
+	voucher, _, _ := strings.Cut(net.Vouchers[0], " ")
+	var phone string
+	svc.db.Table("devices").Where("site_id = ? AND state = 'in_stock' AND category = 'smartphone'", paris).Order("tag").Limit(1).Pluck("tag", &phone)
+	var charger, etui int64
+	svc.db.Table("accessories").Where("kind = 'charger'").Pluck("id", &charger)
+	svc.db.Table("accessories").Where("kind = 'case'").Pluck("id", &etui)
+	ledger := func(site, accessory int64) (n int) {
+		svc.db.Raw(`SELECT COALESCE(SUM(quantity), 0) FROM accessory_movements WHERE site_id = ? AND accessory_id = ?`, site, accessory).Scan(&n)
+		return n
+	}
+	before, casesBefore := ledger(paris, charger), ledger(paris, etui)
+
+	// The sale: scan the voucher, scan the phone, a click on each
+	// accessory, a click on cash.
+	ui := testenv.NewUI(t, h.URL, 20*time.Second)
+	ui.Login(space.Email, space.Password)
+	ui.Open("/caisse", "#till")
+	ui.Scan(voucher, "#voucher")
+	ui.Scan(phone, "#till-added")
+	ui.ClickText("Chargeur USB-C 20 W")
+	ui.ClickText("Étui de protection")
+	ui.Follow("#pay-cash")
+	ui.Do(chromedp.WaitVisible("#sale-done"))
+	if got := ui.Text("#sale-items"); !strings.Contains(got, phone) || !strings.Contains(got, "Chargeur USB-C 20 W") || !strings.Contains(got, "Étui de protection") {
+		t.Fatalf("the sale: %q", got)
+	}
+
+	// The warehouse: a box of 40 received, 10 shipped to Belleville.
+	wh := testenv.NewUI(t, h.URL, 20*time.Second)
+	wh.Login(warehouse.Email, warehouse.Password)
+	wh.Open("/accessoires", "#movement-form")
+	wh.Do(chromedp.SetValue("#move-accessory", fmt.Sprint(charger)), chromedp.SendKeys("#move-quantity", "40"))
+	wh.Follow("#record-movement")
+	wh.Open("/transferts/nouveau", "#transfer-form")
+	wh.Do(chromedp.SetValue("#to_site_id", fmt.Sprint(paris)), chromedp.SendKeys(fmt.Sprintf("#acc_%d", charger), "10"))
+	wh.Follow("#create-transfer")
+	wh.Follow("#ship")
+	var tr int64
+	svc.db.Table("transfers").Order("id DESC").Limit(1).Pluck("id", &tr)
+
+	// Belleville counts 9.
+	field := fmt.Sprintf("#acc_%d", charger)
+	ui.Open(fmt.Sprintf("/transferts/%d/reception", tr), field)
+	ui.Do(chromedp.SendKeys(field, "9"))
+	ui.ClickText("Terminer la réception")
+	ui.Do(chromedp.WaitVisible("#confirm-missing"))
+	ui.ClickText("Terminer quand même")
+	ui.Do(chromedp.WaitVisible("#transfer-accessories"))
+	if got := ui.Text("#transfer-accessories"); !strings.Contains(got, "1 manquant à la réception") {
+		t.Fatalf("the transfer: %q", got)
+	}
+
+	// The pages agree with the ledger: one sold, nine in.
+	want := before - 1 + 9
+	if got, cases := ledger(paris, charger), ledger(paris, etui); got != want || cases != casesBefore-1 {
+		t.Fatalf("Belleville's ledger: %d chargers, want %d; %d cases, want %d", got, want, cases, casesBefore-1)
+	}
+	ui.Open("/stock", "#accessory-shelf")
+	if got := ui.Text("#accessory-shelf tbody tr:first-child"); !strings.Contains(got, "Chargeur USB-C 20 W") || !strings.Contains(got, fmt.Sprint(want)) {
+		t.Fatalf("the stock page, want %d chargers: %q", want, got)
+	}
+	ui.Open("/tableau-de-bord", "#accessory-stock-now")
+	if got := ui.Text("#accessory-stock-now"); !strings.Contains(got, fmt.Sprint(want)) {
+		t.Fatalf("the dashboard, want %d chargers: %q", want, got)
+	}
+	ui.Shot("demo-dashboard-accessories")
+	if b, err := svc.accessories.Check(t.Context()); err != nil || len(b) != 0 {
+		t.Fatalf("check: %v %v", b, err)
+	}
+	if b, err := checkFigures(t.Context(), svc.db); err != nil || len(b) != 0 {
+		t.Fatalf("the figures: %v %v", b, err)
+	}
+}
+
+// demoAccountIn finds another account of a demo network already seeded.
+func demoAccountIn(t *testing.T, net demo.Network, email string) partners.DemoAccount {
+	t.Helper()
+	for _, a := range net.Accounts {
+		if a.Email == email {
+			return a
+		}
+	}
+	t.Fatalf("no demo account %s", email)
+	return partners.DemoAccount{}
 }
