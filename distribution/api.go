@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -28,6 +29,11 @@ func (a *API) Routes(r *gin.RouterGroup) {
 	r.GET("/vouchers/:code/voucher.pdf", httpx.Authed(a.voucherPDF))
 	r.POST("/vouchers/:code/revoke", httpx.Authed(a.revoke))
 	r.POST("/vouchers/:code/renew", httpx.Authed(a.renew))
+
+	r.GET("/availability", httpx.Authed(a.availability))
+	r.POST("/reservations", httpx.Create(a.Service.Reserve, func(r ReservationView) string { return "/api/v1/reservations/" + strconv.FormatInt(r.ID, 10) }))
+	r.GET("/reservations", httpx.Authed(a.listReservations))
+	r.POST("/reservations/:id/cancel", httpx.ByID(a.Service.CancelReservation))
 	a.salesRoutes(r)
 }
 
@@ -106,4 +112,19 @@ func (a *API) renew(c *gin.Context, caller partners.Caller) error {
 		return err
 	}
 	return httpx.Created(c, "/api/v1/vouchers/"+v.Code, v)
+}
+
+func (a *API) availability(c *gin.Context, caller partners.Caller) error {
+	out, err := a.Service.Availability(c.Request.Context(), caller, c.Query("category"))
+	return httpx.OK(c, out, err)
+}
+
+func (a *API) listReservations(c *gin.Context, caller partners.Caller) error {
+	v := &apperr.ValidationError{}
+	f := ReservationFilter{SiteID: httpx.QueryID(c, "site_id", v), Status: c.Query("status")}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	out, err := a.Service.ListReservations(c.Request.Context(), caller, f)
+	return httpx.OK(c, out, err)
 }

@@ -372,6 +372,8 @@ type saleVoucher struct {
 	LastVoucher string
 	Here        int64
 	DevicesYear int
+	// Reserved counts the voucher's reservations still active.
+	Reserved int
 }
 
 // sell makes the sale in tx. key, when not empty, is the idempotency key
@@ -428,8 +430,9 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 			COALESCE((SELECT MAX(s.local_date) FROM sales s WHERE s.voucher_id = v.id), '') AS last_voucher,
 			(SELECT COUNT(*) FROM sales s WHERE s.voucher_id = v.id AND s.site_id = ?) AS here,
 			(SELECT COALESCE(SUM((SELECT COUNT(*) FROM sale_lines l WHERE l.sale_id = s.id AND l.kind = 'device' AND l.refund_id IS NULL)), 0)
-				FROM sales s WHERE s.beneficiary_id = v.beneficiary_id AND s.created_at > ?) AS devices_year
-		FROM vouchers v WHERE v.code = ?`+s.lockSuffix(lockUpdate, "v"), site.ID, now.AddDate(-1, 0, 0), code).Scan(&vo)
+				FROM sales s WHERE s.beneficiary_id = v.beneficiary_id AND s.created_at > ?) AS devices_year,
+			(SELECT COUNT(*) FROM reservations r WHERE r.voucher_id = v.id AND r.status = 'active' AND r.expires_at > ?) AS reserved
+		FROM vouchers v WHERE v.code = ?`+s.lockSuffix(lockUpdate, "v"), site.ID, now.AddDate(-1, 0, 0), now, code).Scan(&vo)
 	if q.Error != nil || q.RowsAffected == 0 {
 		return SaleView{}, fmt.Errorf("voucher %s: %w", FormatCode(code), cmpErr(q.Error, errUnknownVoucher))
 	}
@@ -471,7 +474,7 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 		if it.DeviceID == 0 {
 			continue
 		}
-		d, err := s.inventory.SellDevice(ctx, tx, &fig, c, it.DeviceID, site.ID, sale.ID, cats)
+		d, err := s.inventory.SellDevice(ctx, tx, &fig, c, it.DeviceID, site.ID, sale.ID, vo.ID, cats)
 		if err != nil {
 			return SaleView{}, err
 		}
@@ -552,6 +555,12 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 			return SaleView{}, fmt.Errorf("record the sale's accessories: %w", err)
 		}
 		accLines[i].ID = id
+	}
+	if vo.Reserved > 0 && devices > 0 {
+		// Only a voucher with a reservation pays these statements.
+		if err := s.settleReservations(tx, vo.ID, sale.ID, lines, left.Devices-devices, now); err != nil {
+			return SaleView{}, err
+		}
 	}
 	if req.PaymentMethod == "free" {
 		total = 0 // a free sale is recorded at its value in the lines, with nothing taken

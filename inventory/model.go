@@ -113,10 +113,14 @@ type Device struct {
 	ErasedAt      *time.Time      `json:"erased_at"`
 	ErasureMethod *string         `json:"erasure_method"`
 	// Locks are the last diagnosis's lock checks; null before one.
-	Locks     *Locks           `json:"locks" gorm:"serializer:json;type:text"`
-	ReadyAt   database.Instant `json:"-" gorm:"->;-:migration"` // read by a sale only (SellDevice)
-	CreatedAt time.Time        `json:"created_at"`
-	UpdatedAt time.Time        `json:"updated_at"`
+	Locks *Locks `json:"locks" gorm:"serializer:json;type:text"`
+	// Set aside for a voucher until a time (a reservation); a time past
+	// holds nothing.
+	ReservedVoucherID *int64           `json:"-"`
+	ReservedUntil     *time.Time       `json:"-"`
+	ReadyAt           database.Instant `json:"-" gorm:"->;-:migration"` // read by a sale only (SellDevice)
+	CreatedAt         time.Time        `json:"created_at"`
+	UpdatedAt         time.Time        `json:"updated_at"`
 }
 
 // Event is one step of a device's append-only history.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -19,15 +20,18 @@ import (
 // sale's transaction, with a conditional update: of two sales racing for the
 // same device, exactly one wins; the other gets device-unavailable. A device
 // whose category is not among allowed is category-not-allowed.
-func (s *Service) SellDevice(ctx context.Context, tx *gorm.DB, fig *figures.Tally, c partners.Caller, deviceID, siteID, saleID int64, allowed []string) (Device, error) {
+func (s *Service) SellDevice(ctx context.Context, tx *gorm.DB, fig *figures.Tally, c partners.Caller, deviceID, siteID, saleID, voucherID int64, allowed []string) (Device, error) {
 	db := tx.WithContext(ctx)
 	now := s.now()
 	// Taken by one conditional update that checks the category too, and
 	// returns the device with when it last got ready (the sale counts the
 	// wait); on PostgreSQL its event is written by the same statement.
-	const take = `UPDATE devices SET state = ?, updated_at = ? WHERE id = ? AND state = ? AND site_id = ? AND category IN ?
+	// A device set aside for another voucher is not taken; one set aside
+	// for this voucher is, and is no longer set aside.
+	const take = `UPDATE devices SET state = ?, updated_at = ?, reserved_voucher_id = NULL, reserved_until = NULL
+		WHERE id = ? AND state = ? AND site_id = ? AND category IN ? AND (reserved_voucher_id IS NULL OR reserved_voucher_id = ? OR reserved_until <= ?)
 		RETURNING *, (SELECT MAX(e.at) FROM device_events e WHERE e.device_id = devices.id AND e.action = 'mark_ready') AS ready_at`
-	args := []any{Sold, now, deviceID, InStock, siteID, allowed}
+	args := []any{Sold, now, deviceID, InStock, siteID, allowed, voucherID, now}
 	data := map[string]any{"sale_id": saleID}
 	postgres := s.db.Engine == database.Postgres
 	q := db.Raw(take, args...)
@@ -41,7 +45,7 @@ func (s *Service) SellDevice(ctx context.Context, tx *gorm.DB, fig *figures.Tall
 		return d, fmt.Errorf("sell device %d: %w", deviceID, q.Error)
 	}
 	if q.RowsAffected != 1 {
-		return d, s.whyNotForSale(db, deviceID, allowed)
+		return d, s.whyNotForSale(db, deviceID, allowed, now)
 	}
 	if postgres {
 		s.eventFigures(fig, d, siteID, "sell", InStock, Sold, now)
@@ -52,9 +56,9 @@ func (s *Service) SellDevice(ctx context.Context, tx *gorm.DB, fig *figures.Tall
 
 // whyNotForSale says why a device could not be sold: unknown, a category
 // the voucher does not allow, or not in stock at the site.
-func (s *Service) whyNotForSale(db *gorm.DB, deviceID int64, allowed []string) error {
+func (s *Service) whyNotForSale(db *gorm.DB, deviceID int64, allowed []string, now time.Time) error {
 	var d Device
-	if err := db.Select("id, tag, category, state, site_id").Where("id = ?", deviceID).Take(&d).Error; err != nil {
+	if err := db.Select("id, tag, category, state, site_id, reserved_voucher_id, reserved_until").Where("id = ?", deviceID).Take(&d).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return apperr.Conflict("device-unavailable", "no device %d", deviceID)
 		}
@@ -62,6 +66,9 @@ func (s *Service) whyNotForSale(db *gorm.DB, deviceID int64, allowed []string) e
 	}
 	if !slices.Contains(allowed, string(d.Category)) {
 		return apperr.Conflict("category-not-allowed", "device %s is a %s; the voucher allows %s", d.Tag, d.Category, strings.Join(allowed, ", "))
+	}
+	if d.State == InStock && d.ReservedAt(now) {
+		return apperr.Conflict("device-reserved", "device %s is set aside for another person until %s", d.Tag, d.ReservedUntil.Format(time.DateOnly))
 	}
 	return apperr.Conflict("device-unavailable", "device %s is %s, not in stock at this site", d.Tag, d.State)
 }

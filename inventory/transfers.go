@@ -158,6 +158,9 @@ func (s *Service) CheckTravel(ctx context.Context, c partners.Caller, fromSiteID
 	if format, args, bad := cannotTravel(d, from, to); bad {
 		return d, apperr.Conflict("device-unavailable", format, args...)
 	}
+	if err := notSetAside([]Device{d}, s.now()); err != nil {
+		return d, err
+	}
 	// A device on another draft is said at the scan, not at the draft's
 	// creation.
 	var drafts []int64
@@ -169,6 +172,17 @@ func (s *Service) CheckTravel(ctx context.Context, c partners.Caller, fromSiteID
 		return d, apperr.Conflict("device-unavailable", "%s is already on draft transfer %d", d.Tag, drafts[0])
 	}
 	return d, nil
+}
+
+// notSetAside refuses devices set aside for a person (409 device-reserved):
+// a reserved device waits at its space until it is sold or freed.
+func notSetAside(devices []Device, now time.Time) error {
+	for _, d := range devices {
+		if d.ReservedAt(now) {
+			return apperr.Conflict("device-reserved", "%s is set aside for a person until %s: cancel the reservation first", d.Tag, d.ReservedUntil.Format(time.DateOnly))
+		}
+	}
+	return nil
 }
 
 // shippable is the state a device leaves from, by origin site kind.
@@ -251,6 +265,9 @@ func (s *Service) CreateTransfer(ctx context.Context, c partners.Caller, in NewT
 	err = s.inTx(ctx, func(tx *gorm.DB) error {
 		devices, err := s.visibleByIDs(tx, c, in.DeviceIDs)
 		if err != nil {
+			return err
+		}
+		if err := notSetAside(devices, s.now()); err != nil {
 			return err
 		}
 		var problems []string
@@ -492,10 +509,13 @@ func (s *Service) ShipTransfer(ctx context.Context, c partners.Caller, id int64)
 			if err := tx.Where("id = ?", it.DeviceID).Take(&d).Error; err != nil {
 				return fmt.Errorf("device %d: %w", it.DeviceID, err)
 			}
-			res := tx.Model(&Device{}).Where("id = ? AND site_id = ? AND state = ?", d.ID, t.FromSiteID, it.StateBefore).
+			res := tx.Model(&Device{}).Where("id = ? AND site_id = ? AND state = ? AND "+notReserved, d.ID, t.FromSiteID, it.StateBefore, now).
 				Updates(map[string]any{"state": InTransit, "updated_at": now})
 			if res.Error != nil {
 				return fmt.Errorf("ship %s: %w", d.Tag, res.Error)
+			}
+			if res.RowsAffected != 1 && d.ReservedAt(now) {
+				return notSetAside([]Device{d}, now)
 			}
 			if res.RowsAffected != 1 {
 				return apperr.Conflict("device-unavailable", "device %s is now %s, no longer %s at the sending site: remove it from the transfer", d.Tag, d.State, it.StateBefore)

@@ -115,6 +115,7 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 		return e.fail("%v", err)
 	}
 	go sweepExpired(ctx, svc, logger)
+	go expireReservations(ctx, svc, logger)
 	go foldFigures(ctx, svc, logger)
 	go anonymiseDaily(ctx, svc, cfg.AnonymiseAfter, logger)
 	fmt.Fprintf(e.stdout, "Tremplin is listening on http://%s (database: %s %s)\n", ln.Addr(), db.Engine, db.Where)
@@ -295,6 +296,29 @@ func foldFigures(ctx context.Context, svc *services, logger *slog.Logger) {
 		case err == nil && failing:
 			failing = false
 			logger.Info("folding the figures works again")
+		}
+	}
+}
+
+// expireReservations ends the reservations whose time is over, at start
+// and then every minute. A device is free from its reservation's end
+// whether or not this has run (every check compares the time); this keeps
+// the lists true. One idempotent update: several processes may run it.
+func expireReservations(ctx context.Context, svc *services, logger *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		n, err := svc.distribution.ExpireReservations(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			logger.Warn("ending reservations failed", "error", err.Error())
+		case n > 0:
+			logger.Info("reservations ended", "reservations", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }

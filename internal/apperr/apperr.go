@@ -47,6 +47,9 @@ type ValidationError struct {
 	Errors []FieldError
 	// Omitted counts the problems past MaxListed, recorded but not listed.
 	Omitted int
+	// Code, when set, is the problem's type instead of invalid-input (such
+	// as "notifications-off"): a client can tell that case apart.
+	Code string
 }
 
 // Field records a problem with a named field.
@@ -117,6 +120,13 @@ func (v *ValidationError) Is(target error) bool { return target == ErrInvalid }
 // Invalid is a one-field ValidationError.
 func Invalid(field, format string, args ...any) error {
 	v := &ValidationError{}
+	v.Field(field, format, args...)
+	return v
+}
+
+// InvalidBecause is a one-field ValidationError with its own problem type.
+func InvalidBecause(code, field, format string, args ...any) error {
+	v := &ValidationError{Code: code}
 	v.Field(field, format, args...)
 	return v
 }

@@ -72,6 +72,9 @@ func From(err error) (Problem, bool) {
 		var v *apperr.ValidationError
 		if errors.As(err, &v) {
 			p.Errors = v.Listed()
+			if v.Code != "" {
+				p.Type = TypeURI(v.Code)
+			}
 		}
 		var c *apperr.ConflictError
 		if errors.As(err, &c) && c.Code != "" {
