@@ -38,6 +38,8 @@ func (p *Pages) Routes(r gin.IRouter) {
 	g.GET("/bons/:code/bon.pdf", p.pdf)
 	g.POST("/bons/:code/revoquer", p.revoke)
 	g.POST("/bons/:code/renouveler", p.renew)
+	g.POST("/bons/:code/reserver", p.reserve)
+	g.POST("/bons/:code/annuler-reservation", p.cancelReservation)
 	g.GET("/personnes", p.people)
 	g.GET("/personnes/:id", p.person)
 	g.GET("/personnes/:id/export.json", p.export)
@@ -96,6 +98,25 @@ type pageData struct {
 	CanIssue   bool   // the caller may issue a voucher (issuerRoles)
 	// FieldErrors says, by field name, what is wrong with it, in French.
 	FieldErrors map[string]string
+	// Where the voucher's devices are (a voucher's page): the spaces with
+	// their counts of the voucher's categories, its reservations, whether
+	// another may be made, and why the last one was refused.
+	Spaces       []spaceChoice
+	Reservations []ReservationView
+	CanReserve   bool
+	ReserveError string
+}
+
+// spaceChoice is a space on a voucher's page, with the voucher's
+// categories it has free.
+type spaceChoice struct {
+	Space
+	Free []categoryCount
+}
+
+type categoryCount struct {
+	Category string
+	N        int64
 }
 
 func (p *Pages) data(c *gin.Context) (pageData, partners.Caller, error) {
@@ -150,15 +171,101 @@ func (p *Pages) issuer(c *gin.Context) (pageData, partners.Caller, bool) {
 func (p *Pages) show(c *gin.Context) {
 	d, caller, err := p.data(c)
 	if err == nil {
-		var view VoucherView
-		view, err = p.Service.GetVoucher(c.Request.Context(), caller, c.Param("code"))
-		d.Voucher = &view
+		err = p.voucherPage(c, caller, &d)
 	}
 	if err != nil {
 		p.Site.Fail(c, err)
 		return
 	}
 	p.Site.Render(c, http.StatusOK, "voucher", &d)
+}
+
+// voucherPage reads the voucher of the address with where its devices
+// can be found and what is set aside for it.
+func (p *Pages) voucherPage(c *gin.Context, caller partners.Caller, d *pageData) error {
+	ctx := c.Request.Context()
+	view, err := p.Service.GetVoucher(ctx, caller, c.Param("code"))
+	if err != nil {
+		return err
+	}
+	d.Voucher = &view
+	if d.Reservations, err = p.Service.ListReservations(ctx, caller, ReservationFilter{VoucherID: view.ID}); err != nil {
+		return err
+	}
+	held := 0
+	for _, r := range d.Reservations {
+		if r.Status == ReservationActive {
+			held++
+		}
+	}
+	if view.Status != StatusActive || view.Remaining.Devices == 0 || len(view.DeviceCategories) == 0 {
+		return nil
+	}
+	d.CanReserve = view.Remaining.Devices > held
+	spaces, err := p.Service.Availability(ctx, caller, "")
+	if err != nil {
+		return err
+	}
+	for _, sp := range spaces {
+		sc := spaceChoice{Space: sp}
+		for _, cat := range view.DeviceCategories {
+			sc.Free = append(sc.Free, categoryCount{Category: cat, N: sp.Devices[cat]})
+		}
+		d.Spaces = append(d.Spaces, sc)
+	}
+	return nil
+}
+
+// reserve sets a device aside for the voucher of the address, at the
+// space and of the category chosen; a refusal is said on the voucher's
+// page.
+func (p *Pages) reserve(c *gin.Context) {
+	d, caller, err := p.data(c)
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	l := p.Site.Lang(c)
+	site, _ := strconv.ParseInt(c.PostForm("site_id"), 10, 64)
+	var r ReservationView
+	to, repeated, err := p.Site.Once(c, func() (string, error) {
+		var err error
+		r, err = p.Service.Reserve(c.Request.Context(), caller, NewReservation{VoucherCode: c.Param("code"), SiteID: site, Category: c.PostForm("category")})
+		return "/bons/" + c.Param("code"), err
+	})
+	if err != nil {
+		if _, _, ok := web.FieldErrors(l, err); !ok && !errors.Is(err, apperr.ErrConflict) {
+			p.Site.Fail(c, err)
+			return
+		}
+		if perr := p.voucherPage(c, caller, &d); perr != nil {
+			p.Site.Fail(c, perr)
+			return
+		}
+		d.ReserveError = l.T("Not set aside:") + " " + web.Say(l, err)
+		p.Site.Render(c, http.StatusConflict, "voucher", &d)
+		return
+	}
+	p.Site.Done(c, to, repeated, l.T("%s set aside at %s until %s: the person asks for it at the counter with the voucher.", r.Tag, r.SiteName, l.Date(r.ExpiresAt, siteLocation(r.Timezone))))
+}
+
+// cancelReservation frees a device set aside for the voucher.
+func (p *Pages) cancelReservation(c *gin.Context) {
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	id, _ := strconv.ParseInt(c.PostForm("reservation_id"), 10, 64)
+	to, repeated, err := p.Site.Once(c, func() (string, error) {
+		_, err := p.Service.CancelReservation(c.Request.Context(), caller, id)
+		return "/bons/" + c.Param("code"), err
+	})
+	if err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("Reservation cancelled: the device is free again."))
 }
 
 func (p *Pages) pdf(c *gin.Context) {

@@ -58,6 +58,11 @@ type counterView struct {
 	Methods   []string
 	// Closed says the day's till is closed: no sale until tomorrow.
 	Closed string
+	// Pickups are the devices set aside at this space, waiting for their
+	// person (before a voucher is scanned); Reserved those set aside for
+	// the voucher scanned and not in the basket yet.
+	Pickups  []ReservationView
+	Reserved []ReservationView
 }
 
 func newSaleKey() string {
@@ -81,7 +86,48 @@ func (p *Pages) counter(c *gin.Context) {
 		p.Site.Fail(c, err)
 		return
 	}
+	if err := p.pickups(c, caller, v); err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
 	p.Site.Render(c, http.StatusOK, "counter", v)
+}
+
+// pickups lists the devices set aside at the counter's space, soonest to
+// end first.
+func (p *Pages) pickups(c *gin.Context, caller partners.Caller, v *counterView) error {
+	site, ok := caller.SiteID()
+	if !ok {
+		return nil
+	}
+	var err error
+	v.Pickups, err = p.Service.ListReservations(c.Request.Context(), caller, ReservationFilter{SiteID: site, Status: ReservationActive})
+	for i := range v.Pickups {
+		// A screen at a counter is seen by the queue: the code's end is
+		// enough to tell two people of one first name apart.
+		if code := v.Pickups[i].VoucherCode; len(code) > 4 {
+			v.Pickups[i].VoucherCode = "…" + code[len(code)-4:]
+		}
+	}
+	return err
+}
+
+// reservedFor lists what is set aside at this space for the voucher
+// scanned and not in the basket yet: the counter offers it first.
+func (p *Pages) reservedFor(c *gin.Context, caller partners.Caller, site int64, v *counterView) error {
+	if v.Voucher == nil || v.Code == "" {
+		return nil
+	}
+	list, err := p.Service.ListReservations(c.Request.Context(), caller, ReservationFilter{SiteID: site, VoucherID: v.Voucher.ID, Status: ReservationActive})
+	if err != nil {
+		return err
+	}
+	for _, r := range list {
+		if !slices.ContainsFunc(v.Devices, func(d inventory.Device) bool { return d.ID == r.DeviceID }) {
+			v.Reserved = append(v.Reserved, r)
+		}
+	}
+	return nil
 }
 
 // closedToday says, as soon as the counter opens, that the day's till is
@@ -156,6 +202,16 @@ func (p *Pages) till(c *gin.Context) {
 		}
 		if v.Code != "" {
 			if err := p.fillBasket(c, caller, site, v, nil, map[int64]int{}, map[int64]int{}); err != nil {
+				p.Site.Fail(c, err)
+				return
+			}
+		}
+		if err := p.reservedFor(c, caller, site, v); err != nil {
+			p.Site.Fail(c, err)
+			return
+		}
+		if v.Voucher == nil {
+			if err := p.pickups(c, caller, v); err != nil {
 				p.Site.Fail(c, err)
 				return
 			}
@@ -263,6 +319,9 @@ func (p *Pages) till(c *gin.Context) {
 	default:
 		code := strings.TrimSpace(f.Get("code"))
 		if code == "" {
+			code = f.Get("take") // the device set aside, taken with its button
+		}
+		if code == "" {
 			break
 		}
 		d, err := p.Service.inventory.FindByCode(ctx, caller, code)
@@ -308,6 +367,10 @@ func (p *Pages) till(c *gin.Context) {
 		v.Problem = voucherProblem(l, vo, caller.Timezone)
 	}
 	if err := p.fillBasket(c, caller, site, v, tags, qty, acc); err != nil {
+		p.Site.Fail(c, err)
+		return
+	}
+	if err := p.reservedFor(c, caller, site, v); err != nil {
 		p.Site.Fail(c, err)
 		return
 	}

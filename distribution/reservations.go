@@ -45,6 +45,7 @@ type ReservationView struct {
 	Reservation
 	Tag         string `json:"tag" gorm:"-"`
 	SiteName    string `json:"site_name" gorm:"-"`
+	Timezone    string `json:"-" gorm:"-"` // the space's, to say its end in local time
 	VoucherCode string `json:"voucher_code" gorm:"-"`
 	FirstName   string `json:"first_name" gorm:"-"`
 }
@@ -165,7 +166,7 @@ func (s *Service) Reserve(ctx context.Context, c partners.Caller, in NewReservat
 		if err := audit.Record(tx.Statement.Context, tx, "reservation.create", "reservation", r.ID, map[string]any{"voucher_id": vo.ID, "device_id": d.ID, "days": days}); err != nil {
 			return err
 		}
-		out = ReservationView{Reservation: r, Tag: d.Tag, SiteName: site.Name, VoucherCode: FormatCode(vo.Code)}
+		out = ReservationView{Reservation: r, Tag: d.Tag, SiteName: site.Name, Timezone: site.Timezone, VoucherCode: FormatCode(vo.Code)}
 		return nil
 	})
 	return out, err
@@ -292,10 +293,10 @@ func (s *Service) reservationViews(db *gorm.DB, rs []Reservation, now time.Time)
 		return nil, fmt.Errorf("reserved devices: %w", err)
 	}
 	var sites []struct {
-		ID   int64
-		Name string
+		ID             int64
+		Name, Timezone string
 	}
-	if err := db.Table("organizations").Select("id, name").Where("id IN ?", siteIDs).Scan(&sites).Error; err != nil {
+	if err := db.Table("organizations").Select("id, name, timezone").Where("id IN ?", siteIDs).Scan(&sites).Error; err != nil {
 		return nil, fmt.Errorf("spaces: %w", err)
 	}
 	var people []struct {
@@ -317,7 +318,7 @@ func (s *Service) reservationViews(db *gorm.DB, rs []Reservation, now time.Time)
 		}
 		for _, st := range sites {
 			if st.ID == r.SiteID {
-				v.SiteName = st.Name
+				v.SiteName, v.Timezone = st.Name, st.Timezone
 			}
 		}
 		for _, p := range people {
