@@ -302,19 +302,26 @@ func (s *Service) ExportBeneficiary(ctx context.Context, c partners.Caller, id i
 // keeping what statistics need (birth year, département). It returns how many.
 func (s *Service) Anonymise(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
+	now := s.now()
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
 		res := tx.Exec(`UPDATE beneficiaries SET first_name = '', last_name = '', name_key = '',
 			postal_code = CASE WHEN postal_code LIKE '97%' OR postal_code LIKE '98%' THEN substr(postal_code, 1, 3) ELSE substr(postal_code, 1, 2) END,
 			anonymised_at = ?
 			WHERE anonymised_at IS NULL AND last_activity_at < ?
 			AND NOT EXISTS (SELECT 1 FROM vouchers v WHERE v.beneficiary_id = beneficiaries.id AND v.status = 'active' AND v.expires_at > ?)`,
-			s.now(), before, s.now())
+			now, before, now)
 		if res.Error != nil {
 			return fmt.Errorf("anonymise: %w", res.Error)
 		}
 		n = res.RowsAffected
 		if n == 0 {
 			return nil
+		}
+		// Their signatures go with their names; the sale keeps that one
+		// was given.
+		if err := tx.Exec(`UPDATE sale_handovers SET signature_png = NULL WHERE signature_png IS NOT NULL AND sale_id IN
+			(SELECT s.id FROM sales s JOIN beneficiaries b ON b.id = s.beneficiary_id WHERE b.anonymised_at IS NOT NULL)`).Error; err != nil {
+			return fmt.Errorf("anonymise signatures: %w", err)
 		}
 		return audit.Record(ctx, tx, "beneficiaries.anonymise", "beneficiary", 0, map[string]any{"count": n, "inactive_since": before.Format(time.RFC3339)})
 	})

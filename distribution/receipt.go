@@ -1,6 +1,9 @@
 package distribution
 
 import (
+	"bytes"
+
+	"codeberg.org/go-pdf/fpdf"
 	"context"
 	"fmt"
 
@@ -49,17 +52,25 @@ func (s *Service) Receipt(ctx context.Context, c partners.Caller, saleID int64, 
 		return nil, err
 	}
 
+	h, signed, err := handoverOf(db, sale.ID)
+	if err != nil {
+		return nil, err
+	}
+	var ho *saleHandover
+	if signed {
+		ho = &h
+	}
 	if format == "a4" {
-		return s.drawReceipt(view, sale, site, seller, duplicate, 210, 297, 15).Bytes()
+		return s.drawReceipt(view, sale, site, seller, duplicate, ho, 210, 297, 15).Bytes()
 	}
 	// A thermal roll is cut after the text: measure on a long page, then
 	// draw again on a page exactly that long.
-	measured := s.drawReceipt(view, sale, site, seller, duplicate, 80, 2000, 4)
-	return s.drawReceipt(view, sale, site, seller, duplicate, 80, measured.GetY()+8, 4).Bytes()
+	measured := s.drawReceipt(view, sale, site, seller, duplicate, ho, 80, 2000, 4)
+	return s.drawReceipt(view, sale, site, seller, duplicate, ho, 80, measured.GetY()+8, 4).Bytes()
 }
 
 // drawReceipt lays a receipt out on a page w × h mm with margin m.
-func (s *Service) drawReceipt(view SaleView, sale Sale, site partners.Organization, seller string, duplicate bool, w, h, m float64) *pdfdraw.Doc {
+func (s *Service) drawReceipt(view SaleView, sale Sale, site partners.Organization, seller string, duplicate bool, ho *saleHandover, w, h, m float64) *pdfdraw.Doc {
 	doc := pdfdraw.New(w, h)
 	doc.SetTitle(fmt.Sprintf("Ticket %d", sale.ID), true)
 	doc.SetMargins(m, m, m)
@@ -122,6 +133,30 @@ func (s *Service) drawReceipt(view SaleView, sale Sale, site partners.Organizati
 			line("", 7.5, "L", fmt.Sprintf("Garantie : %d mois. En cas de panne, rapportez l'appareil avec ce ticket dans un espace Tremplin.", s.policy.WarrantyMonths))
 			break
 		}
+	}
+	if ho != nil {
+		// The conditions the person accepted, and their signature.
+		doc.Ln(2)
+		line("B", 9, "L", "Remise de l'appareil")
+		if ho.Conditions != "" {
+			line("", 7.5, "L", ho.Conditions)
+		}
+		switch {
+		case len(ho.SignaturePNG) > 0:
+			line("", 7.5, "L", "Signature de la personne :")
+			name := fmt.Sprintf("signature-%d", sale.ID)
+			info := doc.RegisterImageOptionsReader(name, fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(ho.SignaturePNG))
+			if doc.Ok() && info != nil && info.Width() > 0 {
+				sw := min(inner, 50.0)
+				sh := sw * info.Height() / info.Width()
+				doc.ImageOptions(name, doc.GetX(), doc.GetY(), sw, sh, true, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
+			}
+		case ho.OnPaper:
+			line("", 7.5, "L", "Signé sur papier.")
+		default:
+			line("", 7.5, "L", "Signature effacée avec les données de la personne.")
+		}
+		doc.Ln(1)
 	}
 	line("", 7, "C", "Merci et à bientôt !")
 	return doc

@@ -40,6 +40,9 @@ type SaleRequest struct {
 	VoucherCode   string     `json:"voucher_code"`
 	PaymentMethod string     `json:"payment_method"`
 	Items         []SaleItem `json:"items"`
+	// Handover is the person's signature for the devices, when the
+	// network asks for one.
+	Handover *Handover `json:"handover,omitempty"`
 }
 
 // Sale is a sale at a site's counter.
@@ -167,6 +170,9 @@ func (r *SaleRequest) check() error {
 		merged = append(merged, SaleItem{AccessoryID: a, Quantity: accQty[a]})
 	}
 	r.Items = merged
+	if r.Handover != nil {
+		r.Handover.check(v)
+	}
 	return v.Err()
 }
 
@@ -359,6 +365,9 @@ type saleHead struct {
 	Name          string
 	Timezone      string
 	BeneficiaryID int64
+	// The network's handover setting and conditions, read with the head.
+	Handover     string
+	HandoverText string
 }
 
 // saleVoucher is the voucher, locked, with the person's sales so far: the
@@ -388,7 +397,9 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	// its closing: a closing waits for the sales in flight, and a sale that
 	// starts after a closing sees it (PostgreSQL; SQLite runs one writer).
 	var head saleHead
-	q := tx.Raw(`SELECT o.id, o.name, o.timezone, COALESCE((SELECT v.beneficiary_id FROM vouchers v WHERE v.code = ?), 0) AS beneficiary_id
+	q := tx.Raw(`SELECT o.id, o.name, o.timezone, COALESCE((SELECT v.beneficiary_id FROM vouchers v WHERE v.code = ?), 0) AS beneficiary_id,
+			COALESCE((SELECT n.handover FROM network_identity n WHERE n.id = 1), 'off') AS handover,
+			COALESCE((SELECT n.handover_text FROM network_identity n WHERE n.id = 1), '') AS handover_text
 		FROM organizations o WHERE o.id = ? AND o.kind = ?`+s.lockSuffix(lockShare, "o"), code, req.SiteID, partners.KindSpace).Scan(&head)
 	if q.Error != nil {
 		return SaleView{}, fmt.Errorf("space %d: %w", req.SiteID, q.Error)
@@ -447,6 +458,9 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 		case it.ProductID > 0:
 			recharges += it.Quantity
 		}
+	}
+	if devices > 0 && head.Handover == partners.HandoverRequired && req.Handover == nil {
+		return SaleView{}, apperr.Invalid("handover", "the person signs for the device: a signature drawn on the screen, or on paper")
 	}
 	left := vo.Remaining()
 	if devices > left.Devices || recharges > left.Recharges {
@@ -598,6 +612,10 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 		WHERE id = ? AND status = ? AND devices_used + ? <= devices_allowed AND recharges_used + ? <= recharges_allowed`, "0",
 		devices, recharges, status, now, vo.ID, StatusActive, devices, recharges)
 	b.Add(`UPDATE sales SET total_cents = ? WHERE id = ?`, "0", total, sale.ID)
+	if h := req.Handover; h != nil && devices > 0 {
+		b.Add(`INSERT INTO sale_handovers (sale_id, conditions, on_paper, signature_png, created_at) VALUES (?, ?, ?, ?, ?)`, "0",
+			sale.ID, head.HandoverText, h.OnPaper, nilIfEmpty(h.png), now)
+	}
 	b.Add(`UPDATE beneficiaries SET last_activity_at = ? WHERE id = ?`, "0", now, vo.BeneficiaryID)
 	aq, aargs, err := audit.Statement(ctx, "sale.create", "sale", sale.ID, map[string]any{"voucher_id": vo.ID, "total_cents": total,
 		"devices": devices, "recharges": recharges})
@@ -790,4 +808,12 @@ func saleAccessories(db *gorm.DB, saleID int64) ([]SaleLine, error) {
 			Quantity: r.Quantity, Refunded: r.Refunded, PriceCents: r.PriceCents, ReferenceCents: r.ReferencePriceCents})
 	}
 	return out, nil
+}
+
+// nilIfEmpty is b, or NULL for none.
+func nilIfEmpty(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }

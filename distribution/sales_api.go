@@ -16,6 +16,7 @@ func (a *API) salesRoutes(r *gin.RouterGroup) {
 	r.GET("/sales", httpx.Authed(a.listSales))
 	r.GET("/sales/:id", httpx.ByID(a.Service.GetSale))
 	r.GET("/sales/:id/receipt.pdf", httpx.Authed(a.receipt))
+	r.GET("/sales/:id/handover.png", httpx.Authed(a.handoverPNG))
 	r.POST("/sales/:id/refund", httpx.ByIDWith(a.Service.Refund))
 	r.GET("/sites/:id/closing", httpx.Authed(a.closing))
 	r.POST("/sites/:id/closing", httpx.Authed(a.recordClosing))
@@ -59,6 +60,19 @@ func (a *API) receipt(c *gin.Context, caller partners.Caller) error {
 		return err
 	}
 	return httpx.PDF(c, "ticket-"+strconv.FormatInt(id, 10)+".pdf", b)
+}
+
+func (a *API) handoverPNG(c *gin.Context, caller partners.Caller) error {
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return err
+	}
+	b, err := a.Service.HandoverPNG(c.Request.Context(), caller, id)
+	if err != nil {
+		return err
+	}
+	httpx.SendFile(c, "signature-"+strconv.FormatInt(id, 10)+".png", "image/png", b, true)
+	return nil
 }
 
 func (a *API) closing(c *gin.Context, caller partners.Caller) error {

@@ -21,18 +21,31 @@ type Network struct {
 	RNA         string `json:"rna" gorm:"column:rna"`
 	Purpose     string `json:"purpose"`
 	TaxReceipts bool   `json:"tax_receipts"`
+	// Handover is off, optional or required: whether the person signs for
+	// a device at the counter, accepting HandoverText.
+	Handover     string `json:"handover"`
+	HandoverText string `json:"handover_text"`
 }
+
+// Handover settings.
+const (
+	HandoverOff      = "off"
+	HandoverOptional = "optional"
+	HandoverRequired = "required"
+)
 
 func (Network) TableName() string { return "network_identity" }
 
 // NetworkPatch changes some of the identity.
 type NetworkPatch struct {
-	LegalName   *string `json:"legal_name"`
-	Address     *string `json:"address"`
-	SIREN       *string `json:"siren"`
-	RNA         *string `json:"rna"`
-	Purpose     *string `json:"purpose"`
-	TaxReceipts *bool   `json:"tax_receipts"`
+	LegalName    *string `json:"legal_name"`
+	Address      *string `json:"address"`
+	SIREN        *string `json:"siren"`
+	RNA          *string `json:"rna"`
+	Purpose      *string `json:"purpose"`
+	TaxReceipts  *bool   `json:"tax_receipts"`
+	Handover     *string `json:"handover"`
+	HandoverText *string `json:"handover_text"`
 }
 
 var (
@@ -79,7 +92,7 @@ func (s *Service) UpdateNetwork(ctx context.Context, c Caller, in NetworkPatch) 
 		return Network{}, err
 	}
 	if in == (NetworkPatch{}) {
-		return Network{}, apperr.Invalid("body", "nothing to change: send legal_name, address, siren, rna, purpose or tax_receipts")
+		return Network{}, apperr.Invalid("body", "nothing to change: send legal_name, address, siren, rna, purpose, tax_receipts, handover or handover_text")
 	}
 	var n Network
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -118,6 +131,17 @@ func (s *Service) UpdateNetwork(ctx context.Context, c Caller, in NetworkPatch) 
 		if in.TaxReceipts != nil {
 			n.TaxReceipts = *in.TaxReceipts
 			changes["tax_receipts"] = n.TaxReceipts
+		}
+		text("handover_text", in.HandoverText, 2000, &n.HandoverText)
+		if in.Handover != nil {
+			n.Handover = *in.Handover
+			if n.Handover != HandoverOff && n.Handover != HandoverOptional && n.Handover != HandoverRequired {
+				v.Field("handover", "must be off, optional or required")
+			}
+			changes["handover"] = n.Handover
+		}
+		if n.Handover != HandoverOff && n.HandoverText == "" {
+			v.Field("handover_text", "is required when the person signs: the conditions they accept (not to resell, the warranty…)")
 		}
 		if n.TaxReceipts {
 			for field, val := range map[string]string{"legal_name": n.LegalName, "address": n.Address, "siren": n.SIREN} {
