@@ -63,6 +63,13 @@ type counterView struct {
 	// the voucher scanned and not in the basket yet.
 	Pickups  []ReservationView
 	Reserved []ReservationView
+	// Handover is the network's setting (off, optional, required) and the
+	// conditions the person reads before signing for a device; Signature
+	// what was drawn, kept when a payment is refused.
+	Handover     string
+	HandoverText string
+	Signature    string
+	OnPaper      bool
 }
 
 func newSaleKey() string {
@@ -271,6 +278,12 @@ func (p *Pages) till(c *gin.Context) {
 	switch {
 	case f.Get("pay") != "":
 		req, err := p.saleRequest(c, caller, site, v.Code, f.Get("pay"), tags, qty, acc)
+		if sig, paper := f.Get("signature"), f.Get("on_paper") != ""; err == nil && len(tags) > 0 && (sig != "" || paper) {
+			if paper {
+				sig = "" // ticked: signed on paper, whatever was drawn
+			}
+			req.Handover = &Handover{SignaturePNG: sig, OnPaper: paper}
+		}
 		if err == nil {
 			var sale SaleView
 			if sale, _, err = p.Service.Sell(ctx, caller, v.Key, req); err == nil {
@@ -373,6 +386,15 @@ func (p *Pages) till(c *gin.Context) {
 	if err := p.reservedFor(c, caller, site, v); err != nil {
 		p.Site.Fail(c, err)
 		return
+	}
+	if len(v.Devices) > 0 {
+		n, err := p.Service.partners.NetworkIdentity(ctx)
+		if err != nil {
+			p.Site.Fail(c, err)
+			return
+		}
+		v.Handover, v.HandoverText = n.Handover, n.HandoverText
+		v.Signature, v.OnPaper = f.Get("signature"), f.Get("on_paper") != ""
 	}
 	p.Site.Render(c, status, "counter", v)
 }

@@ -43,6 +43,9 @@ type SaleRequest struct {
 	// Handover is the person's signature for the devices, when the
 	// network asks for one.
 	Handover *Handover `json:"handover,omitempty"`
+	// preview marks a basket shown before the payment: the person signs
+	// at the payment, not for each scan.
+	preview bool
 }
 
 // Sale is a sale at a site's counter.
@@ -282,6 +285,7 @@ func (s *Service) PreviewSale(ctx context.Context, c partners.Caller, req SaleRe
 		return SaleView{}, err
 	}
 	var view SaleView
+	req.preview = true
 	err = s.inTx(ctx, func(tx *gorm.DB) error {
 		v, err := s.sell(ctx, tx, c, req, code, "")
 		if err != nil {
@@ -459,7 +463,7 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 			recharges += it.Quantity
 		}
 	}
-	if devices > 0 && head.Handover == partners.HandoverRequired && req.Handover == nil {
+	if devices > 0 && head.Handover == partners.HandoverRequired && req.Handover == nil && !req.preview {
 		return SaleView{}, apperr.Invalid("handover", "the person signs for the device: a signature drawn on the screen, or on paper")
 	}
 	left := vo.Remaining()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,9 @@ func TestReservationInBrowser(t *testing.T) {
 	net, space, paris := demoAccount(t, svc, "belleville@demo.tremplin.local")
 	ccas := demoAccountIn(t, net, "ccas@demo.tremplin.local")
 	voucher, _, _ := strings.Cut(net.Vouchers[0], " ")
+	admin := demoAccountIn(t, net, "admin@demo.tremplin.local")
+	h.Do("PATCH", "/api/v1/network", login(t, h.URL, admin.Email, admin.Password), map[string]any{"handover": "required",
+		"handover_text": "Je m'engage à ne pas revendre cet appareil ; il est garanti six mois."}).Expect(t, 200)
 	var laptops int64
 	svc.db.Table("devices").Where("site_id = ? AND state = 'in_stock' AND category = 'laptop'", paris).Count(&laptops)
 	if laptops == 0 {
@@ -62,11 +66,43 @@ func TestReservationInBrowser(t *testing.T) {
 	if got := ui.Text("#basket"); !strings.Contains(got, tag) || ui.Has("#reserved") {
 		t.Fatalf("the reserved laptop taken: %q", got)
 	}
+	// The network requires a signature: without one the sale is refused,
+	// said at the counter; drawn with the mouse, it goes through.
+	if got := ui.Text("#handover-text"); !strings.Contains(got, "ne pas revendre") {
+		t.Fatalf("the conditions at the counter: %q", got)
+	}
+	ui.Follow("#pay-cash")
+	if msg := ui.Text("#till-error"); !strings.Contains(msg, "signe") {
+		t.Fatalf("a sale without a signature: %q", msg)
+	}
+	ui.Eval(`(document.querySelector("#signature-pad").scrollIntoView({block: "center"}), 0)`)
+	x0, y0 := float64(ui.Eval(`Math.round(document.querySelector("#signature-pad").getBoundingClientRect().left)`)), float64(ui.Eval(`Math.round(document.querySelector("#signature-pad").getBoundingClientRect().top)`))
+	w, hgt := float64(ui.Eval(`Math.round(document.querySelector("#signature-pad").getBoundingClientRect().width)`)), float64(ui.Eval(`Math.round(document.querySelector("#signature-pad").getBoundingClientRect().height)`))
+	strokes := []chromedp.Action[chromedp.Void]{chromedp.MouseEvent(chromedp.MousePressed, x0+w*0.1, y0+hgt*0.7, chromedp.ButtonLeft)}
+	for i := 1; i <= 20; i++ {
+		f := float64(i) / 20
+		strokes = append(strokes, chromedp.MouseEvent(chromedp.MouseMoved, x0+w*(0.1+0.8*f), y0+hgt*(0.7-0.4*f*(1-f)*4), chromedp.ButtonLeft))
+	}
+	strokes = append(strokes, chromedp.MouseEvent(chromedp.MouseReleased, x0+w*0.9, y0+hgt*0.7, chromedp.ButtonLeft))
+	ui.Do(strokes...)
+	if !strings.HasPrefix(ui.Value("#signature"), "data:image/png;base64,") {
+		t.Fatal("the drawing did not reach the form")
+	}
+	ui.Shot("counter-signature")
 	ui.Follow("#pay-cash")
 	ui.Do(chromedp.WaitVisible("#sale-done"))
 	var status string
 	svc.db.Table("reservations").Pluck("status", &status)
-	if status != "fulfilled" {
-		t.Fatalf("the reservation after the sale: %s", status)
+	var sale int64
+	svc.db.Table("sale_handovers").Where("signature_png IS NOT NULL").Pluck("sale_id", &sale)
+	if status != "fulfilled" || sale == 0 {
+		t.Fatalf("after the sale: reservation %s, signed sale %d", status, sale)
+	}
+	receipt := h.Do("GET", fmt.Sprintf("/api/v1/sales/%d/receipt.pdf", sale), login(t, h.URL, space.Email, space.Password), nil).Expect(t, 200).Body
+	if text := testenv.PDFText(t, receipt); !strings.Contains(text, "Signature de la personne") || !strings.Contains(text, "ne pas revendre") {
+		t.Fatalf("the receipt:\n%s", text)
+	}
+	if dir := os.Getenv("TREMPLIN_SCREENSHOTS"); dir != "" {
+		testenv.RenderPNG(t, receipt, 150, dir, "receipt-signed-at-the-counter")
 	}
 }

@@ -338,6 +338,8 @@ var fieldLabels = map[string]string{
 	"password": "New password", "password_again": "New password again", "current_password": "Current password",
 	"lang": "Language", "operator_id": "Operator", "face_value_cents": "Face value", "low_stock_threshold": "Low-stock threshold",
 	"validity_days": "Validity", "site_id": "Site", "month": "Month", "pin": "PIN", "expires_on": "Expiry date",
+	"handover": "Signature", "handover.signature_png": "Signature", "handover_text": "Conditions the person accepts",
+	"voucher_code": "Voucher", "days": "Days", "accessories": "Accessories",
 }
 
 // FieldErrors is a validation error laid out for a form: each field's

@@ -71,6 +71,59 @@
     }
     scrollables();
     window.addEventListener("resize", scrollables);
+    // A signature pad: a canvas the person draws on with a finger, a pen
+    // or the mouse; each stroke copies the drawing, a PNG on white, into
+    // the form's hidden field. Without script the "on paper" box remains.
+    var pad = document.querySelector("canvas[data-signature]");
+    if (pad) {
+      var kept = document.getElementById(pad.getAttribute("data-signature"));
+      var ink = pad.getContext("2d");
+      var clean = function () {
+        ink.fillStyle = "#fff";
+        ink.fillRect(0, 0, pad.width, pad.height);
+        ink.lineWidth = 3;
+        ink.lineCap = "round";
+        ink.lineJoin = "round";
+        ink.strokeStyle = "#000";
+      };
+      clean();
+      if (kept.value) {
+        var before = new Image();
+        before.onload = function () { ink.drawImage(before, 0, 0); };
+        before.src = kept.value;
+      }
+      var drawing = false;
+      var at = function (e) {
+        var r = pad.getBoundingClientRect();
+        return { x: (e.clientX - r.left) * pad.width / r.width, y: (e.clientY - r.top) * pad.height / r.height };
+      };
+      pad.addEventListener("pointerdown", function (e) {
+        drawing = true;
+        if (pad.setPointerCapture) pad.setPointerCapture(e.pointerId);
+        var p = at(e);
+        ink.beginPath();
+        ink.moveTo(p.x, p.y);
+        ink.lineTo(p.x + 0.5, p.y + 0.5);
+        ink.stroke();
+        e.preventDefault();
+      });
+      pad.addEventListener("pointermove", function (e) {
+        if (!drawing) return;
+        var p = at(e);
+        ink.lineTo(p.x, p.y);
+        ink.stroke();
+        e.preventDefault();
+      });
+      var end = function () {
+        if (!drawing) return;
+        drawing = false;
+        kept.value = pad.toDataURL("image/png");
+      };
+      pad.addEventListener("pointerup", end);
+      pad.addEventListener("pointercancel", end);
+      var wipe = document.querySelector("[data-signature-clear]");
+      if (wipe) wipe.addEventListener("click", function () { clean(); kept.value = ""; });
+    }
     // A page asked to print a PDF (« Enregistrer et imprimer ») loads it in
     // a frame out of sight and prints it from there: no new tab takes the
     // focus from the scan field, which has it back once the dialog closes.
