@@ -83,7 +83,10 @@ func identity(ctx context.Context, p *partners.Service, net partners.DemoNetwork
 	on := true
 	if _, err := p.UpdateNetwork(ctx, adm, partners.NetworkPatch{LegalName: ptr("Réseau Tremplin (démonstration)"),
 		Address: ptr("5 rue du Réemploi, 93100 Montreuil"), SIREN: ptr("123456789"), RNA: ptr("W931234567"),
-		Purpose: ptr("Réduire l'exclusion numérique par le réemploi d'équipements donnés"), TaxReceipts: &on}); err != nil {
+		Purpose: ptr("Réduire l'exclusion numérique par le réemploi d'équipements donnés"), TaxReceipts: &on,
+		// The counter asks the person to sign for a device, without requiring it.
+		Handover: ptr(partners.HandoverOptional), HandoverText: ptr("Je reçois cet appareil reconditionné pour mon usage personnel et m'engage à ne pas le revendre. " +
+			"Il est garanti six mois : en cas de panne, je le rapporte avec mon ticket dans un espace du réseau.")}); err != nil {
 		return fmt.Errorf("demo network identity: %w", err)
 	}
 	if _, err := p.UpdateOrganization(ctx, adm, net.Organizations["donor"].ID, partners.OrganizationPatch{SIREN: ptr("552100554"),

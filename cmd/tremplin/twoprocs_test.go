@@ -269,3 +269,65 @@ func TestTwoProcessesSellAccessoriesWithoutOverselling(t *testing.T) {
 		t.Fatalf("tremplin check: %v\n%s", err, out)
 	}
 }
+
+// TestTwoProcessesReserveOneDevice (issue 30) starts two `tremplin serve`
+// processes on one PostgreSQL database and has ten vouchers reserve the one
+// laptop of a space through both at once: one reservation, nine told none
+// is available.
+func TestTwoProcessesReserveOneDevice(t *testing.T) {
+	env, db := migratedPostgres(t, "admin@example.org")
+	now := database.Now()
+	for _, s := range []string{
+		`INSERT INTO organizations (kind, name, timezone, address, created_at, updated_at) VALUES ('space', 'Espace', 'Europe/Paris', '1 rue X, 75020 Paris', now(), now())`,
+		`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('prescriber', 'CCAS', 'Europe/Paris', now(), now())`,
+		`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('donor', 'Donateur', 'Europe/Paris', now(), now())`,
+		`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('warehouse', 'Entrepôt', 'Europe/Paris', now(), now())`,
+		`INSERT INTO donations (donor_id, warehouse_id, received_on, created_at) VALUES (3, 4, '2026-01-01', now())`,
+		`INSERT INTO devices (tag, donation_id, category, brand, model, specs, grade, price_cents, state, site_id, created_at, updated_at)
+			VALUES ('PC-1', 1, 'laptop', 'Lenovo', 'X260', '{}', 'B', 9000, 'in_stock', 1, now(), now())`,
+		`INSERT INTO beneficiaries (organization_id, first_name, last_name, name_key, created_at, last_activity_at)
+			SELECT 2, 'P' || g, 'N', 'p|n', now(), now() FROM generate_series(1, 10) g`,
+	} {
+		if err := db.Exec(s).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	codes := make([]string, 10)
+	for i := range codes {
+		codes[i], _ = distribution.NewCode()
+		if err := db.Exec(`INSERT INTO vouchers (code, beneficiary_id, organization_id, device_categories, devices_allowed, recharges_allowed,
+			valid_until, expires_at, status, created_at) VALUES (?, ?, 2, '["laptop"]', 1, 0, '2099-01-01', ?, 'active', ?)`,
+			codes[i], i+1, now.AddDate(1, 0, 0), now).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	servers := []string{startBinary(t, env), startBinary(t, env)}
+	tokens := []string{login(t, servers[0], "admin@example.org", "0123456789"), login(t, servers[1], "admin@example.org", "0123456789")}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for i := range 10 {
+		wg.Go(func() {
+			req, _ := http.NewRequest("POST", servers[i%2]+"/api/v1/reservations",
+				strings.NewReader(fmt.Sprintf(`{"voucher_code":%q,"site_id":1,"category":"laptop"}`, codes[i])))
+			req.Header.Set("Authorization", "Bearer "+tokens[i%2])
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				statuses[-1]++
+				return
+			}
+			resp.Body.Close()
+			statuses[resp.StatusCode]++
+		})
+	}
+	wg.Wait()
+	var active, reserved int64
+	db.Raw(`SELECT COUNT(*) FROM reservations WHERE status = 'active'`).Scan(&active)
+	db.Raw(`SELECT COUNT(*) FROM devices WHERE reserved_voucher_id IS NOT NULL`).Scan(&reserved)
+	if statuses[201] != 1 || statuses[409] != 9 || active != 1 || reserved != 1 {
+		t.Fatalf("statuses %v; %d active reservations, %d devices set aside", statuses, active, reserved)
+	}
+}
