@@ -72,6 +72,36 @@ func migratedPostgres(t *testing.T, admin string) (map[string]string, *database.
 	return env, db
 }
 
+// race sends n requests at once, request i to servers[i%2] with that
+// server's token, and counts the answers by status (-1: no answer).
+func race(servers, tokens []string, n int, request func(i int) (method, path, body string, headers map[string]string)) map[int]int {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for i := range n {
+		wg.Go(func() {
+			method, path, body, headers := request(i)
+			req, _ := http.NewRequest(method, servers[i%2]+path, strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+tokens[i%2])
+			req.Header.Set("Content-Type", "application/json")
+			for k, v := range headers {
+				req.Header.Set(k, v)
+			}
+			resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				statuses[-1]++
+				return
+			}
+			resp.Body.Close()
+			statuses[resp.StatusCode]++
+		})
+	}
+	wg.Wait()
+	return statuses
+}
+
 // TestTwoProcessesNeverOversell starts two `tremplin serve` processes on one
 // PostgreSQL database and has 40 buyers, with 40 vouchers, race for 5
 // devices through both: exactly 5 sales, each device once.
@@ -170,27 +200,9 @@ func TestTwoProcessesNumberTaxReceiptsWithoutGaps(t *testing.T) {
 	}
 	servers := []string{startBinary(t, env), startBinary(t, env)}
 	tokens := []string{login(t, servers[0], "admin@example.org", "0123456789"), login(t, servers[1], "admin@example.org", "0123456789")}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	statuses := map[int]int{}
-	for i := range 20 {
-		wg.Go(func() {
-			req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/donations/%d/tax-receipt", servers[i%2], i+1),
-				strings.NewReader(`{"value_cents":10000,"valuation":"forfait"}`))
-			req.Header.Set("Authorization", "Bearer "+tokens[i%2])
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				statuses[-1]++
-				return
-			}
-			resp.Body.Close()
-			statuses[resp.StatusCode]++
-		})
-	}
-	wg.Wait()
+	statuses := race(servers, tokens, 20, func(i int) (string, string, string, map[string]string) {
+		return "POST", fmt.Sprintf("/api/v1/donations/%d/tax-receipt", i+1), `{"value_cents":10000,"valuation":"forfait"}`, nil
+	})
 	var n, distinct, lo, hi int64
 	db.Raw(`SELECT COUNT(*), COUNT(DISTINCT seq), MIN(seq), MAX(seq) FROM tax_receipts`).Row().Scan(&n, &distinct, &lo, &hi)
 	if statuses[201] != 20 || n != 20 || distinct != 20 || lo != 1 || hi != 20 {
@@ -234,29 +246,11 @@ func TestTwoProcessesSellAccessoriesWithoutOverselling(t *testing.T) {
 	}
 	servers := []string{startBinary(t, env), startBinary(t, env)}
 	tokens := []string{login(t, servers[0], "caisse@example.org", "0123456789"), login(t, servers[1], "caisse@example.org", "0123456789")}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	statuses := map[int]int{}
-	for i := range 20 {
-		wg.Go(func() {
-			body, _ := json.Marshal(map[string]any{"site_id": 1, "voucher_code": codes[i], "payment_method": "cash",
-				"items": []any{map[string]any{"accessory_id": 1, "quantity": 1}}})
-			req, _ := http.NewRequest("POST", servers[i%2]+"/api/v1/sales", bytes.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+tokens[i%2])
-			req.Header.Set("Idempotency-Key", fmt.Sprintf("charger-%d", i))
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				statuses[-1]++
-				return
-			}
-			resp.Body.Close()
-			statuses[resp.StatusCode]++
-		})
-	}
-	wg.Wait()
+	statuses := race(servers, tokens, 20, func(i int) (string, string, string, map[string]string) {
+		body, _ := json.Marshal(map[string]any{"site_id": 1, "voucher_code": codes[i], "payment_method": "cash",
+			"items": []any{map[string]any{"accessory_id": 1, "quantity": 1}}})
+		return "POST", "/api/v1/sales", string(body), map[string]string{"Idempotency-Key": fmt.Sprintf("charger-%d", i)}
+	})
 	var available, sold int64
 	db.Raw(`SELECT available FROM accessory_stock WHERE site_id = 1 AND accessory_id = 1`).Scan(&available)
 	db.Raw(`SELECT COALESCE(SUM(quantity), 0) FROM sale_accessories`).Scan(&sold)
@@ -303,27 +297,9 @@ func TestTwoProcessesReserveOneDevice(t *testing.T) {
 	}
 	servers := []string{startBinary(t, env), startBinary(t, env)}
 	tokens := []string{login(t, servers[0], "admin@example.org", "0123456789"), login(t, servers[1], "admin@example.org", "0123456789")}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	statuses := map[int]int{}
-	for i := range 10 {
-		wg.Go(func() {
-			req, _ := http.NewRequest("POST", servers[i%2]+"/api/v1/reservations",
-				strings.NewReader(fmt.Sprintf(`{"voucher_code":%q,"site_id":1,"category":"laptop"}`, codes[i])))
-			req.Header.Set("Authorization", "Bearer "+tokens[i%2])
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				statuses[-1]++
-				return
-			}
-			resp.Body.Close()
-			statuses[resp.StatusCode]++
-		})
-	}
-	wg.Wait()
+	statuses := race(servers, tokens, 10, func(i int) (string, string, string, map[string]string) {
+		return "POST", "/api/v1/reservations", fmt.Sprintf(`{"voucher_code":%q,"site_id":1,"category":"laptop"}`, codes[i]), nil
+	})
 	var active, reserved int64
 	db.Raw(`SELECT COUNT(*) FROM reservations WHERE status = 'active'`).Scan(&active)
 	db.Raw(`SELECT COUNT(*) FROM devices WHERE reserved_voucher_id IS NOT NULL`).Scan(&reserved)
