@@ -31,6 +31,7 @@ func (a *API) Routes(r *gin.RouterGroup) {
 	r.POST("/vouchers/:code/renew", httpx.Authed(a.renew))
 
 	r.GET("/availability", httpx.Authed(a.availability))
+	r.GET("/notifications", httpx.Authed(a.notifications))
 	r.POST("/reservations", httpx.Create(a.Service.Reserve, func(r ReservationView) string { return "/api/v1/reservations/" + strconv.FormatInt(r.ID, 10) }))
 	r.GET("/reservations", httpx.Authed(a.listReservations))
 	r.POST("/reservations/:id/cancel", httpx.ByID(a.Service.CancelReservation))
@@ -126,5 +127,18 @@ func (a *API) listReservations(c *gin.Context, caller partners.Caller) error {
 		return err
 	}
 	out, err := a.Service.ListReservations(c.Request.Context(), caller, f)
+	return httpx.OK(c, out, err)
+}
+
+func (a *API) notifications(c *gin.Context, caller partners.Caller) error {
+	v := &apperr.ValidationError{}
+	id := httpx.QueryID(c, "beneficiary_id", v)
+	if id == 0 && len(v.Errors) == 0 {
+		v.Field("beneficiary_id", "is required")
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	out, err := a.Service.Notifications(c.Request.Context(), caller, id)
 	return httpx.OK(c, out, err)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/notify"
 	"github.com/tremplin/tremplin/internal/textcheck"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -29,6 +30,11 @@ type NewBeneficiary struct {
 	LastName   string  `json:"last_name"`
 	BirthYear  *int    `json:"birth_year"`
 	PostalCode *string `json:"postal_code"`
+	// Phone (a French or overseas mobile) and Email reach the person, for
+	// their voucher's code by SMS or email: only with ContactConsent.
+	Phone          *string `json:"phone"`
+	Email          *string `json:"email"`
+	ContactConsent bool    `json:"contact_consent"`
 	// OrganizationID is for admins, who belong to no organisation.
 	OrganizationID *int64 `json:"organization_id"`
 }
@@ -188,6 +194,36 @@ func (s *Service) checkBeneficiary(ctx context.Context, c partners.Caller, in *N
 			in.PostalCode = &pc
 		}
 	}
+	if in.Phone != nil {
+		switch p := strings.TrimSpace(*in.Phone); {
+		case p == "":
+			in.Phone = nil
+		default:
+			if e164, err := notify.MobileE164(p); err != nil {
+				v.Field("phone", "must be a French or overseas mobile number, such as 06 12 34 56 78 or 0692 12 34 56")
+			} else {
+				in.Phone = &e164
+			}
+		}
+	}
+	if in.Email != nil {
+		switch e := strings.TrimSpace(*in.Email); {
+		case e == "":
+			in.Email = nil
+		default:
+			if addr, err := notify.EmailAddress(e); err != nil {
+				v.Field("email", "must be an email address, such as prenom.nom@example.org")
+			} else {
+				in.Email = &addr
+			}
+		}
+	}
+	if (in.Phone != nil || in.Email != nil) && !in.ContactConsent {
+		v.Field("contact_consent", "is required to keep a phone number or an email: the person agrees to be sent their voucher's code")
+	}
+	if in.Phone == nil && in.Email == nil {
+		in.ContactConsent = false
+	}
 	return org, nil
 }
 
@@ -195,7 +231,8 @@ func (s *Service) checkBeneficiary(ctx context.Context, c partners.Caller, in *N
 func (s *Service) createBeneficiary(tx *gorm.DB, c partners.Caller, org int64, in NewBeneficiary) (BeneficiaryView, error) {
 	now := s.now()
 	b := Beneficiary{OrganizationID: org, FirstName: in.FirstName, LastName: in.LastName, NameKey: nameKey(in.FirstName, in.LastName),
-		BirthYear: in.BirthYear, PostalCode: in.PostalCode, CreatedBy: c.UserRef(), CreatedAt: now, LastActivityAt: now}
+		BirthYear: in.BirthYear, PostalCode: in.PostalCode, Phone: in.Phone, Email: in.Email, ContactConsent: in.ContactConsent,
+		CreatedBy: c.UserRef(), CreatedAt: now, LastActivityAt: now}
 	view := BeneficiaryView{}
 	q := tx.Model(&Beneficiary{}).Where("organization_id = ? AND name_key = ? AND anonymised_at IS NULL", org, b.NameKey)
 	if b.BirthYear != nil {
@@ -304,7 +341,7 @@ func (s *Service) Anonymise(ctx context.Context, before time.Time) (int64, error
 	var n int64
 	now := s.now()
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE beneficiaries SET first_name = '', last_name = '', name_key = '',
+		res := tx.Exec(`UPDATE beneficiaries SET first_name = '', last_name = '', name_key = '', phone = NULL, email = NULL, contact_consent = FALSE,
 			postal_code = CASE WHEN postal_code LIKE '97%' OR postal_code LIKE '98%' THEN substr(postal_code, 1, 3) ELSE substr(postal_code, 1, 2) END,
 			anonymised_at = ?
 			WHERE anonymised_at IS NULL AND last_activity_at < ?
@@ -316,6 +353,10 @@ func (s *Service) Anonymise(ctx context.Context, before time.Time) (int64, error
 		n = res.RowsAffected
 		if n == 0 {
 			return nil
+		}
+		// What their messages said and where they went goes too.
+		if err := notify.Erase(tx, `SELECT id FROM beneficiaries WHERE anonymised_at IS NOT NULL`); err != nil {
+			return err
 		}
 		// Their signatures go with their names; the sale keeps that one
 		// was given.

@@ -42,6 +42,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, limits ...distribution.LookupLimits) *fixture {
 	t.Helper()
+	return newFixtureWith(t, nil, limits...)
+}
+
+// newFixtureWith is newFixture whose service may message people on channels.
+func newFixtureWith(t *testing.T, channels []string, limits ...distribution.LookupLimits) *fixture {
+	t.Helper()
 	db := testenv.DB(t)
 	hasher, _ := partners.NewHasher(64)
 	ps := partners.NewService(partners.Config{DB: db, Hasher: hasher, TokenTTL: 1000 * time.Hour, SessionTTL: time.Hour,
@@ -58,7 +64,7 @@ func newFixture(t *testing.T, limits ...distribution.LookupLimits) *fixture {
 	rch := recharges.NewService(recharges.Config{DB: db, Partners: ps, Keys: keys, Now: clk.Now})
 	inv := inventory.NewService(inventory.Config{DB: db, Partners: ps, Recharges: rch, Now: clk.Now})
 	svc := distribution.NewService(distribution.Config{DB: db, Partners: ps, Inventory: inv, Recharges: rch, Limits: lim, Now: clk.Now,
-		Policy: distribution.Policy{DevicesPerYear: 2, WarrantyMonths: 6}})
+		Policy: distribution.Policy{DevicesPerYear: 2, WarrantyMonths: 6}, Channels: channels})
 	files := httpx.NewFileRoutes()
 	e, err := httpx.NewEngine(httpx.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Files: files})
 	if err != nil {

@@ -8,13 +8,18 @@ import (
 // Beneficiary is a person referred by a prescriber: only what a voucher
 // needs. No address, no reason, no social or health data.
 type Beneficiary struct {
-	ID             int64      `json:"id"`
-	OrganizationID int64      `json:"organization_id"`
-	FirstName      string     `json:"first_name"`
-	LastName       string     `json:"last_name"`
-	NameKey        string     `json:"-"`
-	BirthYear      *int       `json:"birth_year"`
-	PostalCode     *string    `json:"postal_code"`
+	ID             int64   `json:"id"`
+	OrganizationID int64   `json:"organization_id"`
+	FirstName      string  `json:"first_name"`
+	LastName       string  `json:"last_name"`
+	NameKey        string  `json:"-"`
+	BirthYear      *int    `json:"birth_year"`
+	PostalCode     *string `json:"postal_code"`
+	// How to reach the person, only with their consent: a mobile in
+	// E.164, an email address.
+	Phone          *string    `json:"phone"`
+	Email          *string    `json:"email"`
+	ContactConsent bool       `json:"contact_consent"`
 	CreatedBy      *int64     `json:"created_by"`
 	CreatedAt      time.Time  `json:"created_at"`
 	LastActivityAt time.Time  `json:"last_activity_at"`

@@ -108,7 +108,7 @@ func (s *Service) Reserve(ctx context.Context, c partners.Caller, in NewReservat
 	if err := v.Err(); err != nil {
 		return ReservationView{}, err
 	}
-	if in.Notify {
+	if in.Notify && len(s.channels) == 0 {
 		return ReservationView{}, apperr.InvalidBecause("notifications-off", "notify", "notifications are not configured on this server: tell the person yourself")
 	}
 	if own, ok := c.SiteID(); ok && !c.IsAdmin() && own != in.SiteID {
@@ -167,6 +167,9 @@ func (s *Service) Reserve(ctx context.Context, c partners.Caller, in NewReservat
 			return err
 		}
 		out = ReservationView{Reservation: r, Tag: d.Tag, SiteName: site.Name, Timezone: site.Timezone, VoucherCode: FormatCode(vo.Code)}
+		if in.Notify {
+			return s.tellReservation(tx, vo, out, site, in.Category)
+		}
 		return nil
 	})
 	return out, err

@@ -31,6 +31,7 @@ type Service struct {
 	acc       *accessories.Service
 	limits    LookupLimits
 	policy    Policy
+	channels  []string
 	now       func() time.Time
 }
 
@@ -54,7 +55,10 @@ type Config struct {
 	// Accessories sells accessories by quantity (nil: a sale has none).
 	Accessories *accessories.Service
 	Policy      Policy
-	Now         func() time.Time // nil means database.Now
+	// Channels are the ways to reach a person this server has settings
+	// for (notify.SMS, notify.Email); none: "notify" is refused.
+	Channels []string
+	Now      func() time.Time // nil means database.Now
 }
 
 // NewService builds the distribution service.
@@ -69,7 +73,7 @@ func NewService(c Config) *Service {
 	if c.Policy.WarrantyMonths == 0 {
 		c.Policy.WarrantyMonths = 6
 	}
-	return &Service{db: c.DB, partners: c.Partners, inventory: c.Inventory, recharges: c.Recharges, acc: c.Accessories, limits: c.Limits, policy: c.Policy, now: now}
+	return &Service{db: c.DB, partners: c.Partners, inventory: c.Inventory, recharges: c.Recharges, acc: c.Accessories, limits: c.Limits, policy: c.Policy, channels: c.Channels, now: now}
 }
 
 // inTx runs fn in one transaction.

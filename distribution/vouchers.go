@@ -28,6 +28,9 @@ type NewVoucher struct {
 	Devices          int      `json:"devices"`
 	Recharges        int      `json:"recharges"`
 	ValidDays        int      `json:"valid_days"`
+	// Notify sends the person their code, its end and where to go, by SMS
+	// (or email), once the voucher is issued.
+	Notify bool `json:"notify"`
 }
 
 const (
@@ -117,6 +120,11 @@ func (s *Service) IssueVoucher(ctx context.Context, c partners.Caller, in NewVou
 		vo, err := s.issue(tx, c, b, cats, in.Devices, in.Recharges, in.ValidDays, nil)
 		if err != nil {
 			return err
+		}
+		if in.Notify {
+			if err := s.tellVoucher(tx, b, vo); err != nil {
+				return err
+			}
 		}
 		out = vo
 		return nil

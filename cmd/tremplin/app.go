@@ -22,6 +22,7 @@ import (
 	"github.com/tremplin/tremplin/internal/config"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/notify"
 	"github.com/tremplin/tremplin/internal/problem"
 	"github.com/tremplin/tremplin/internal/secrets"
 	"github.com/tremplin/tremplin/internal/web"
@@ -115,6 +116,8 @@ type services struct {
 	accessories  *accessories.Service
 	inventory    *inventory.Service
 	distribution *distribution.Service
+	// senders reach people by SMS or email, by channel (none: off).
+	senders map[string]notify.Sender
 }
 
 // loadKeys returns the keyring that seals recharge PINs: TREMPLIN_SECRET_KEY,
@@ -167,16 +170,50 @@ func newServices(cfg config.Config, db *database.DB, keys *secrets.Keyring) (*se
 	rch := recharges.NewService(recharges.Config{DB: db, Partners: p, Keys: keys})
 	acc := accessories.NewService(accessories.Config{DB: db, Partners: p})
 	inv := inventory.NewService(inventory.Config{DB: db, Partners: p, Recharges: rch, Accessories: acc})
+	senders, err := messageSenders(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var channels []string
+	for ch := range senders {
+		channels = append(channels, ch)
+	}
 	return &services{
+		senders:     senders,
 		db:          db,
 		partners:    p,
 		recharges:   rch,
 		accessories: acc,
 		inventory:   inv,
 		distribution: distribution.NewService(distribution.Config{DB: db, Partners: p, Inventory: inv, Recharges: rch, Accessories: acc,
-			Limits: distribution.LookupLimits{Window: cfg.VoucherWindow, Max: cfg.VoucherMaxFails},
-			Policy: distribution.Policy{DevicesPerYear: cfg.DevicesPerYear, WarrantyMonths: cfg.WarrantyMonths}}),
+			Limits:   distribution.LookupLimits{Window: cfg.VoucherWindow, Max: cfg.VoucherMaxFails},
+			Policy:   distribution.Policy{DevicesPerYear: cfg.DevicesPerYear, WarrantyMonths: cfg.WarrantyMonths},
+			Channels: channels}),
 	}, nil
+}
+
+// messageSenders are the ways to reach people this configuration sets up:
+// an SMS provider with a key and a sender, an SMTP server with a from
+// address. Half a setting is an error, not a silent "off".
+func messageSenders(cfg config.Config) (map[string]notify.Sender, error) {
+	out := map[string]notify.Sender{}
+	switch {
+	case cfg.SMSAPIKey != "" && cfg.SMSSender != "":
+		out[notify.SMS] = notify.Brevo{URL: cfg.SMSAPIURL, APIKey: cfg.SMSAPIKey, Sender: cfg.SMSSender}
+	case cfg.SMSAPIKey != "" || cfg.SMSSender != "":
+		return nil, fmt.Errorf("SMS: set both TREMPLIN_SMS_API_KEY and TREMPLIN_SMS_SENDER, or neither")
+	}
+	switch {
+	case cfg.SMTPURL != "" && cfg.MailFrom != "":
+		m, err := notify.ParseSMTP(cfg.SMTPURL, cfg.MailFrom)
+		if err != nil {
+			return nil, err
+		}
+		out[notify.Email] = m
+	case cfg.SMTPURL != "" || cfg.MailFrom != "":
+		return nil, fmt.Errorf("email: set both TREMPLIN_SMTP_URL and TREMPLIN_MAIL_FROM, or neither")
+	}
+	return out, nil
 }
 
 // newRouter mounts every domain on one engine. The returned handler adds

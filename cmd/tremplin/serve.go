@@ -13,6 +13,7 @@ import (
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/logbuf"
+	"github.com/tremplin/tremplin/internal/notify"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/reports/figures"
 )
@@ -116,6 +117,7 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 	}
 	go sweepExpired(ctx, svc, logger)
 	go expireReservations(ctx, svc, logger)
+	go sendMessages(ctx, svc, logger)
 	go foldFigures(ctx, svc, logger)
 	go anonymiseDaily(ctx, svc, cfg.AnonymiseAfter, logger)
 	fmt.Fprintf(e.stdout, "Tremplin is listening on http://%s (database: %s %s)\n", ln.Addr(), db.Engine, db.Where)
@@ -319,6 +321,32 @@ func expireReservations(ctx context.Context, svc *services, logger *slog.Logger)
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// sendMessages sends the messages queued for people every few seconds (a
+// message queued waits at most that long). Several processes may run it:
+// each message is claimed before it is sent.
+func sendMessages(ctx context.Context, svc *services, logger *slog.Logger) {
+	w := &notify.Worker{DB: svc.db.DB, Senders: svc.senders}
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		_, err := w.Tick(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			failing = true
+			logger.Warn("sending messages failed; they wait in the queue", "error", err.Error())
+		case err == nil && failing:
+			failing = false
+			logger.Info("sending messages works again")
 		}
 	}
 }

@@ -42,6 +42,12 @@ type Config struct {
 	ImpactFactors   string
 	DevicesPerYear  int
 	WarrantyMonths  int
+	// Messages to people: Brevo's SMS API, and SMTP for email.
+	SMSAPIKey string
+	SMSSender string
+	SMSAPIURL string
+	SMTPURL   string
+	MailFrom  string
 }
 
 // Option describes one environment variable.
@@ -103,6 +109,30 @@ var Options = []Option{
 			c.PublicURL = v
 			return nil
 		}},
+	{Env: "TREMPLIN_SMS_API_KEY", Default: "", Description: "Brevo API key: with TREMPLIN_SMS_SENDER, vouchers and reservations can be sent to people by SMS",
+		secret: true, set: func(c *Config, v string) error { c.SMSAPIKey = strings.TrimSpace(v); return nil }},
+	{Env: "TREMPLIN_SMS_SENDER", Default: "", Description: "the SMS sender people see (at most 11 letters and digits, such as Tremplin)",
+		set: func(c *Config, v string) error {
+			v = strings.TrimSpace(v)
+			if len(v) > 15 {
+				return fmt.Errorf("%q: a sender is at most 11 letters and digits, or a phone number", v)
+			}
+			c.SMSSender = v
+			return nil
+		}},
+	{Env: "TREMPLIN_SMS_API_URL", Default: "https://api.brevo.com/v3/transactionalSMS/sms", Description: "the whole URL of Brevo's transactional SMS endpoint",
+		set: func(c *Config, v string) error {
+			v = strings.TrimSpace(v)
+			if !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
+				return fmt.Errorf("%q is not an http(s) address", v)
+			}
+			c.SMSAPIURL = v
+			return nil
+		}},
+	{Env: "TREMPLIN_SMTP_URL", Default: "", Description: "smtp://user:password@host:port of the server that sends email to people (with TREMPLIN_MAIL_FROM)",
+		secret: true, set: func(c *Config, v string) error { c.SMTPURL = strings.TrimSpace(v); return nil }},
+	{Env: "TREMPLIN_MAIL_FROM", Default: "", Description: "the address emails to people come from, such as Tremplin <bonjour@example.org>",
+		set: func(c *Config, v string) error { c.MailFrom = strings.TrimSpace(v); return nil }},
 	{Env: "TREMPLIN_METRICS_TOKEN", Default: "", Description: "bearer token a Prometheus scraper sends for /metrics from another machine; without it /metrics answers this machine only",
 		secret: true, set: func(c *Config, v string) error { c.MetricsToken = strings.TrimSpace(v); return nil }},
 	{Env: "TREMPLIN_VOUCHER_LOOKUP_WINDOW", Default: "15m", Description: "window over which a user's failed voucher lookups are counted",

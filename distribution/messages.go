@@ -1,0 +1,112 @@
+package distribution
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/notify"
+	"github.com/tremplin/tremplin/partners"
+)
+
+// channelFor chooses how to reach a person: an SMS to their mobile, else
+// an email, among the channels this server has settings for. 422
+// notifications-off without any; 422 when the person gave no way this
+// server can use.
+func (s *Service) channelFor(b Beneficiary) (channel, recipient string, err error) {
+	if len(s.channels) == 0 {
+		return "", "", apperr.InvalidBecause("notifications-off", "notify", "notifications are not configured on this server: tell the person yourself")
+	}
+	switch {
+	case !b.ContactConsent:
+	case b.Phone != nil && slices.Contains(s.channels, notify.SMS):
+		return notify.SMS, *b.Phone, nil
+	case b.Email != nil && slices.Contains(s.channels, notify.Email):
+		return notify.Email, *b.Email, nil
+	}
+	return "", "", apperr.Invalid("notify", "the person has no mobile number or email address recorded with their consent that this server can send to")
+}
+
+// frenchDay is a day as French people write it.
+func frenchDay(t time.Time, loc *time.Location) string { return t.In(loc).Format("02/01/2006") }
+
+// spaceToGo is the space a voucher's holder is sent to: the nearest of
+// the prescriber's territory.
+func (s *Service) spaceToGo(tx *gorm.DB, org partners.Organization, b Beneficiary) (partners.Organization, bool, error) {
+	var spaces []partners.Organization
+	if err := tx.Where("kind = ? AND active = ?", partners.KindSpace, true).Order("name").Find(&spaces).Error; err != nil {
+		return partners.Organization{}, false, fmt.Errorf("spaces: %w", err)
+	}
+	near := ""
+	if b.PostalCode != nil {
+		near = departement(*b.PostalCode)
+	}
+	spaces = NearestSpaces(spaces, org.Timezone, near)
+	if len(spaces) == 0 {
+		return partners.Organization{}, false, nil
+	}
+	return spaces[0], true, nil
+}
+
+// tellVoucher queues the message that gives the person their voucher: its
+// code, its last day and where to go.
+func (s *Service) tellVoucher(tx *gorm.DB, b Beneficiary, vo VoucherView) error {
+	channel, to, err := s.channelFor(b)
+	if err != nil {
+		return err
+	}
+	var org partners.Organization
+	if err := tx.Where("id = ?", b.OrganizationID).Take(&org).Error; err != nil {
+		return fmt.Errorf("organisation of beneficiary %d: %w", b.ID, err)
+	}
+	last := vo.ValidUntil
+	if d, err := time.Parse(time.DateOnly, vo.ValidUntil); err == nil {
+		last = d.Format("02/01/2006")
+	}
+	body := fmt.Sprintf("Tremplin : votre bon %s est valable jusqu'au %s inclus.", vo.Code, last)
+	if sp, ok, err := s.spaceToGo(tx, org, b); err != nil {
+		return err
+	} else if ok {
+		body += fmt.Sprintf(" Présentez-le à %s, %s.", sp.Name, sp.Address)
+	}
+	_, err = notify.Queue(tx, notify.Message{BeneficiaryID: b.ID, Channel: channel, Kind: "voucher", Recipient: to,
+		Subject: "Votre bon Tremplin " + vo.Code, Body: body}, s.now())
+	return err
+}
+
+// tellReservation queues the message that a device waits for the person.
+func (s *Service) tellReservation(tx *gorm.DB, vo Voucher, r ReservationView, site partners.Organization, category string) error {
+	var b Beneficiary
+	if err := tx.Where("id = ?", vo.BeneficiaryID).Take(&b).Error; err != nil {
+		return fmt.Errorf("beneficiary of voucher %d: %w", vo.ID, err)
+	}
+	channel, to, err := s.channelFor(b)
+	if err != nil {
+		return err
+	}
+	// The code and the day first: a long address is what an SMS of 160
+	// characters cuts.
+	body := fmt.Sprintf("Tremplin, bon %s : un %s vous attend jusqu'au %s à %s, %s.",
+		FormatCode(vo.Code), categoryWord[category], frenchDay(r.ExpiresAt, site.Location()), site.Name, site.Address)
+	_, err = notify.Queue(tx, notify.Message{BeneficiaryID: b.ID, Channel: channel, Kind: "reservation", Recipient: to,
+		Subject: "Un appareil vous attend", Body: body}, s.now())
+	return err
+}
+
+// categoryWord is a category as an SMS says it.
+var categoryWord = map[string]string{"smartphone": "smartphone", "feature_phone": "telephone", "laptop": "ordinateur portable",
+	"tablet": "tablette", "desktop": "ordinateur", "other": "appareil"}
+
+// Notifications lists a person's messages (their bodies are not listed),
+// for the person's prescriber organisation and admins.
+func (s *Service) Notifications(ctx context.Context, c partners.Caller, beneficiaryID int64) ([]notify.Notification, error) {
+	db := s.db.WithContext(ctx)
+	if _, err := s.beneficiaryFor(db, c, beneficiaryID); err != nil {
+		return nil, err
+	}
+	return notify.List(db, beneficiaryID)
+}
