@@ -148,6 +148,9 @@ func (s *Service) IssueToNewPerson(ctx context.Context, c partners.Caller, perso
 			cats = []string{}
 		}
 		out, err = s.issue(tx, c, b.Beneficiary, cats, voucher.Devices, voucher.Recharges, voucher.ValidDays, nil)
+		if err == nil && voucher.Notify {
+			err = s.tellVoucher(tx, b.Beneficiary, out)
+		}
 		return err
 	})
 	return out, err

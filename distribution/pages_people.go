@@ -15,6 +15,7 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/notify"
 	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -23,6 +24,8 @@ import (
 // them), say what the voucher allows, create it.
 type issueView struct {
 	web.Page
+	// CanNotify says the server can send the person their code.
+	CanNotify   bool
 	Categories  []string
 	Form        url.Values
 	Errors      []string
@@ -56,7 +59,7 @@ func (p *Pages) issueView(c *gin.Context) (*issueView, partners.Caller, bool) {
 		p.Site.Fail(c, err)
 		return nil, caller, false
 	}
-	return &issueView{Categories: categoryChoices, Limit: p.Service.YearlyLimit()}, caller, true
+	return &issueView{Categories: categoryChoices, Limit: p.Service.YearlyLimit(), CanNotify: len(p.Service.channels) > 0}, caller, true
 }
 
 // form is the voucher page: ?personne=ID for a person already chosen,
@@ -155,7 +158,7 @@ func (p *Pages) create(c *gin.Context) {
 	// then the service's checks.
 	bad := &apperr.ValidationError{}
 	nv := NewVoucher{DeviceCategories: f["device_categories"], Devices: formInt(f, "devices", bad),
-		Recharges: formInt(f, "recharges", bad), ValidDays: formInt(f, "valid_days", bad)}
+		Recharges: formInt(f, "recharges", bad), ValidDays: formInt(f, "valid_days", bad), Notify: f.Get("notify") != ""}
 	if chosen := f.Get("beneficiary_id"); chosen != "" {
 		if err := p.findOrChoose(c, caller, v, chosen, ""); err != nil {
 			p.Site.Fail(c, err)
@@ -177,6 +180,13 @@ func (p *Pages) create(c *gin.Context) {
 	if pc := strings.TrimSpace(f.Get("postal_code")); pc != "" {
 		nb.PostalCode = &pc
 	}
+	if ph := strings.TrimSpace(f.Get("phone")); ph != "" {
+		nb.Phone = &ph
+	}
+	if em := strings.TrimSpace(f.Get("email")); em != "" {
+		nb.Email = &em
+	}
+	nb.ContactConsent = f.Get("contact_consent") != ""
 	err := p.Service.CheckNewPerson(ctx, caller, nb, nv)
 	if !merge(bad, err) && err != nil {
 		p.Site.Fail(c, err)
@@ -254,6 +264,8 @@ type peopleView struct {
 	// happens before; nil when no period is set.
 	ForgetOn *time.Time
 	Forget   string // the period, as the configuration says it ("24mo")
+	// Messages are what was sent to the person, newest first.
+	Messages []notify.Notification
 }
 
 // people lists the organisation's people, the most recently active first,
@@ -293,6 +305,9 @@ func (p *Pages) person(c *gin.Context) {
 		var l []VoucherView
 		l, err = p.Service.PersonVouchers(c.Request.Context(), caller, id)
 		v.Vouchers = l
+	}
+	if err == nil {
+		v.Messages, err = p.Service.Notifications(c.Request.Context(), caller, id)
 	}
 	if err != nil {
 		p.Site.Fail(c, err)

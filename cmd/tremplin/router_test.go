@@ -23,7 +23,17 @@ import (
 
 func newTestRouter(t *testing.T) (*testenv.HTTP, *services, func() []string) {
 	t.Helper()
-	cfg, err := config.Load(lookupIn(map[string]string{"TREMPLIN_ARGON2_MEMORY_KIB": "64"}))
+	return newTestRouterEnv(t, nil)
+}
+
+// newTestRouterEnv is newTestRouter with more settings.
+func newTestRouterEnv(t *testing.T, env map[string]string) (*testenv.HTTP, *services, func() []string) {
+	t.Helper()
+	settings := map[string]string{"TREMPLIN_ARGON2_MEMORY_KIB": "64"}
+	for k, v := range env {
+		settings[k] = v
+	}
+	cfg, err := config.Load(lookupIn(settings))
 	if err != nil {
 		t.Fatal(err)
 	}

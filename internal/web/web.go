@@ -340,6 +340,7 @@ var fieldLabels = map[string]string{
 	"validity_days": "Validity", "site_id": "Site", "month": "Month", "pin": "PIN", "expires_on": "Expiry date",
 	"handover": "Signature", "handover.signature_png": "Signature", "handover_text": "Conditions the person accepts",
 	"voucher_code": "Voucher", "days": "Days", "accessories": "Accessories",
+	"phone": "Mobile phone", "contact_consent": "Consent", "notify": "Message to the person",
 }
 
 // FieldErrors is a validation error laid out for a form: each field's
