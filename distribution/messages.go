@@ -73,7 +73,7 @@ func (s *Service) tellVoucher(tx *gorm.DB, b Beneficiary, vo VoucherView) error 
 	} else if ok {
 		body += fmt.Sprintf(" Présentez-le à %s, %s.", sp.Name, sp.Address)
 	}
-	_, err = notify.Queue(tx, notify.Message{BeneficiaryID: b.ID, Channel: channel, Kind: "voucher", Recipient: to,
+	_, _, err = notify.Queue(tx, notify.Message{BeneficiaryID: b.ID, Channel: channel, Kind: "voucher", About: fmt.Sprintf("voucher:%d", vo.ID), Recipient: to,
 		Subject: "Votre bon Tremplin " + vo.Code, Body: body}, s.now())
 	return err
 }
@@ -92,7 +92,7 @@ func (s *Service) tellReservation(tx *gorm.DB, vo Voucher, r ReservationView, si
 	// characters cuts.
 	body := fmt.Sprintf("Tremplin, bon %s : un %s vous attend jusqu'au %s à %s, %s.",
 		FormatCode(vo.Code), categoryWord[category], frenchDay(r.ExpiresAt, site.Location()), site.Name, site.Address)
-	_, err = notify.Queue(tx, notify.Message{BeneficiaryID: b.ID, Channel: channel, Kind: "reservation", Recipient: to,
+	_, _, err = notify.Queue(tx, notify.Message{BeneficiaryID: b.ID, Channel: channel, Kind: "reservation", About: fmt.Sprintf("reservation:%d", r.ID), Recipient: to,
 		Subject: "Un appareil vous attend", Body: body}, s.now())
 	return err
 }
@@ -109,4 +109,80 @@ func (s *Service) Notifications(ctx context.Context, c partners.Caller, benefici
 		return nil, err
 	}
 	return notify.List(db, beneficiaryID)
+}
+
+// RemindEnding queues, within two days of a voucher's or a reservation's
+// end, one reminder to the person: only where a first message went (the
+// prescriber chose to write to them), the voucher still allows something
+// and the person can still be reached. Every process of serve may run it:
+// a reminder is queued once per voucher or reservation (notifications.about).
+func (s *Service) RemindEnding(ctx context.Context) (int, error) {
+	now := s.now()
+	horizon := now.Add(48 * time.Hour)
+	queued := 0
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		var vs []Voucher
+		if err := tx.Where(`status = ? AND expires_at > ? AND expires_at <= ? AND created_at <= ?
+			AND (devices_used < devices_allowed OR recharges_used < recharges_allowed)
+			AND EXISTS (SELECT 1 FROM notifications n WHERE n.about = 'voucher:' || vouchers.id)
+			AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.about = 'voucher-reminder:' || vouchers.id)`,
+			StatusActive, now, horizon, now.Add(-48*time.Hour)).Limit(500).Find(&vs).Error; err != nil {
+			return fmt.Errorf("vouchers ending: %w", err)
+		}
+		for _, vo := range vs {
+			var b Beneficiary
+			if err := tx.Where("id = ? AND anonymised_at IS NULL", vo.BeneficiaryID).Take(&b).Error; err != nil {
+				continue // gone: nobody to remind
+			}
+			channel, to, err := s.channelFor(b)
+			if err != nil {
+				continue // no longer reachable: nothing to send
+			}
+			last := vo.ValidUntil
+			if d, err := time.Parse(time.DateOnly, vo.ValidUntil); err == nil {
+				last = d.Format("02/01/2006")
+			}
+			_, ok, err := notify.Queue(tx, notify.Message{BeneficiaryID: b.ID, Channel: channel, Kind: "voucher-reminder",
+				About: fmt.Sprintf("voucher-reminder:%d", vo.ID), Recipient: to, Subject: "Votre bon Tremplin se termine bientôt",
+				Body: fmt.Sprintf("Tremplin, rappel : votre bon %s se termine le %s. Passez avant dans un espace du réseau.", FormatCode(vo.Code), last)}, now)
+			if err != nil {
+				return err
+			}
+			if ok {
+				queued++
+			}
+		}
+		var rs []Reservation
+		if err := tx.Where(`status = ? AND expires_at > ? AND expires_at <= ? AND created_at <= ?
+			AND EXISTS (SELECT 1 FROM notifications n WHERE n.about = 'reservation:' || reservations.id)
+			AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.about = 'reservation-reminder:' || reservations.id)`,
+			ReservationActive, now, horizon, now.Add(-48*time.Hour)).Limit(500).Find(&rs).Error; err != nil {
+			return fmt.Errorf("reservations ending: %w", err)
+		}
+		for _, r := range rs {
+			var vo Voucher
+			var b Beneficiary
+			var site partners.Organization
+			if tx.Where("id = ?", r.VoucherID).Take(&vo).Error != nil || tx.Where("id = ? AND anonymised_at IS NULL", vo.BeneficiaryID).Take(&b).Error != nil ||
+				tx.Where("id = ?", r.SiteID).Take(&site).Error != nil {
+				continue
+			}
+			channel, to, err := s.channelFor(b)
+			if err != nil {
+				continue
+			}
+			_, ok, err := notify.Queue(tx, notify.Message{BeneficiaryID: b.ID, Channel: channel, Kind: "reservation-reminder",
+				About: fmt.Sprintf("reservation-reminder:%d", r.ID), Recipient: to, Subject: "Votre appareil vous attend encore",
+				Body: fmt.Sprintf("Tremplin, rappel, bon %s : votre %s vous attend jusqu'au %s à %s, %s.", FormatCode(vo.Code), categoryWord[r.Category],
+					frenchDay(r.ExpiresAt, site.Location()), site.Name, site.Address)}, now)
+			if err != nil {
+				return err
+			}
+			if ok {
+				queued++
+			}
+		}
+		return nil
+	})
+	return queued, err
 }

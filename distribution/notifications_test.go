@@ -112,6 +112,35 @@ func TestVoucherSentByMessage(t *testing.T) {
 	} else {
 		t.Logf("the reservation's SMS: %s", sms[1].Content)
 	}
+	// Five days later the reservation is two days from its end: one
+	// reminder, however many times the job runs; then, two days from the
+	// voucher's end, one for the voucher; Kévin's is reminded by email.
+	m.clock.Set(m.clock.Now().Add(5*24*time.Hour + time.Hour))
+	for range 2 {
+		if _, err := m.svc.RemindEnding(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.tick()
+	if sms := m.brevo.Sent(); len(sms) != 3 || !strings.Contains(sms[2].Content, "rappel") || !strings.Contains(sms[2].Content, "ordinateur portable") {
+		t.Fatalf("the reservation's reminder: %+v", sms)
+	}
+	m.clock.Set(m.clock.Now().Add(24 * 24 * time.Hour))
+	if n, err := m.svc.RemindEnding(t.Context()); err != nil || n != 2 {
+		t.Fatalf("voucher reminders queued: %d, %v", n, err)
+	}
+	if n, _ := m.svc.RemindEnding(t.Context()); n != 0 {
+		t.Fatalf("the job ran again and queued %d more", n)
+	}
+	m.tick()
+	if sms := m.brevo.Sent(); len(sms) != 4 || !strings.Contains(sms[3].Content, code) || !strings.Contains(sms[3].Content, "se termine") || notify.Units(sms[3].Content) > 160 {
+		t.Fatalf("the voucher's reminder: %+v", sms)
+	} else {
+		t.Logf("the reminder: %s", sms[3].Content)
+	}
+	if len(m.mail.Sent()) != 2 {
+		t.Fatalf("Kévin's reminder by email: %d mails", len(m.mail.Sent()))
+	}
 	m.http.Do("GET", fmt.Sprintf("/api/v1/notifications?beneficiary_id=%d", id(aicha)), m.tokens["prescriber2"], nil).ExpectProblem(t, 404)
 	m.http.Do("GET", "/api/v1/notifications", m.tokens["prescriber"], nil).ExpectProblem(t, 422)
 

@@ -303,7 +303,7 @@ func foldFigures(ctx context.Context, svc *services, logger *slog.Logger) {
 }
 
 // expireReservations ends the reservations whose time is over, at start
-// and then every minute. A device is free from its reservation's end
+// and then every minute, and queues the reminders due. A device is free from its reservation's end
 // whether or not this has run (every check compares the time); this keeps
 // the lists true. One idempotent update: several processes may run it.
 func expireReservations(ctx context.Context, svc *services, logger *slog.Logger) {
@@ -316,6 +316,14 @@ func expireReservations(ctx context.Context, svc *services, logger *slog.Logger)
 			logger.Warn("ending reservations failed", "error", err.Error())
 		case n > 0:
 			logger.Info("reservations ended", "reservations", n)
+		}
+		// Two days before a voucher or a reservation ends, its reminder.
+		if len(svc.senders) > 0 {
+			if r, err := svc.distribution.RemindEnding(ctx); err != nil && ctx.Err() == nil {
+				logger.Warn("queueing reminders failed", "error", err.Error())
+			} else if r > 0 {
+				logger.Info("reminders queued", "messages", r)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -26,6 +26,7 @@ var english = map[string]string{
 
 	"voucher.active": "Active", "voucher.used": "Used", "voucher.expired": "Expired", "voucher.revoked": "Revoked",
 	"notification.kind.voucher": "the voucher's code", "notification.kind.reservation": "a device set aside",
+	"notification.kind.voucher-reminder": "reminder: the voucher ends soon", "notification.kind.reservation-reminder": "reminder: the device waits",
 	"notification.queued": "queued", "notification.sending": "sending", "notification.sent": "sent", "notification.failed": "failed",
 	"reservation.active": "Set aside", "reservation.fulfilled": "Handed over", "reservation.expired": "Ended (not collected)", "reservation.cancelled": "Cancelled",
 
@@ -631,6 +632,7 @@ var french = map[string]string{
 	"Messages sent": "Messages envoyés",
 	"Mobile phone":  "Téléphone mobile", "Consent": "Accord", "Message to the person": "Message à la personne",
 	"notification.kind.voucher": "le code du bon", "notification.kind.reservation": "un appareil mis de côté",
+	"notification.kind.voucher-reminder": "rappel : le bon se termine bientôt", "notification.kind.reservation-reminder": "rappel : l'appareil attend",
 	"notification.queued": "en attente", "notification.sending": "en cours d'envoi", "notification.sent": "envoyé", "notification.failed": "échec",
 	"attempts":                          "tentatives",
 	"Email":                             "E-mail",

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Channels.
@@ -36,6 +37,7 @@ type Notification struct {
 	BeneficiaryID int64      `json:"beneficiary_id"`
 	Channel       string     `json:"channel"`
 	Kind          string     `json:"kind"`
+	About         string     `json:"-"`
 	Recipient     string     `json:"-"`
 	Subject       string     `json:"-"`
 	Body          string     `json:"-"`
@@ -54,6 +56,9 @@ type Message struct {
 	BeneficiaryID int64
 	Channel       string
 	Kind          string // what it is about: voucher, reservation…
+	// About names the one thing it is about (voucher:12): a second message
+	// about it is not queued. Empty: no such limit.
+	About     string
 	Recipient     string // an E.164 number or an email address
 	Subject       string // emails only
 	Body          string
@@ -74,17 +79,19 @@ func (p Permanent) Unwrap() error { return p.Err }
 // ErrOff is notifications asked of a server without their settings.
 var ErrOff = errors.New("notifications are not configured")
 
-// Queue appends a message in tx: it leaves only if tx commits.
-func Queue(tx *gorm.DB, m Message, now time.Time) (Notification, error) {
-	n := Notification{BeneficiaryID: m.BeneficiaryID, Channel: m.Channel, Kind: m.Kind, Recipient: m.Recipient, Subject: m.Subject,
+// Queue appends a message in tx: it leaves only if tx commits. A message
+// About something already messaged is not queued again (queued false).
+func Queue(tx *gorm.DB, m Message, now time.Time) (n Notification, queued bool, err error) {
+	n = Notification{BeneficiaryID: m.BeneficiaryID, Channel: m.Channel, Kind: m.Kind, About: m.About, Recipient: m.Recipient, Subject: m.Subject,
 		Body: m.Body, Status: Queued, NextAttemptAt: now, CreatedAt: now}
 	if n.Channel == SMS {
 		n.Body = SMSText(n.Body)
 	}
-	if err := tx.Create(&n).Error; err != nil {
-		return n, fmt.Errorf("queue a message: %w", err)
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&n)
+	if res.Error != nil {
+		return n, false, fmt.Errorf("queue a message: %w", res.Error)
 	}
-	return n, nil
+	return n, res.RowsAffected == 1, nil
 }
 
 // List is a person's messages, newest first (their bodies are not listed).
