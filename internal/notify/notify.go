@@ -59,9 +59,9 @@ type Message struct {
 	// About names the one thing it is about (voucher:12): a second message
 	// about it is not queued. Empty: no such limit.
 	About     string
-	Recipient     string // an E.164 number or an email address
-	Subject       string // emails only
-	Body          string
+	Recipient string // an E.164 number or an email address
+	Subject   string // emails only
+	Body      string
 }
 
 // Sender sends one message and returns the provider's id for it.
