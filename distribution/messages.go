@@ -186,3 +186,14 @@ func (s *Service) RemindEnding(ctx context.Context) (int, error) {
 	})
 	return queued, err
 }
+
+// Reachable tells whether the person of a voucher can be sent a message
+// by this server (their consent, a mobile or an email it can use).
+func (s *Service) Reachable(ctx context.Context, c partners.Caller, beneficiaryID int64) bool {
+	b, err := s.beneficiaryFor(s.db.WithContext(ctx), c, beneficiaryID)
+	if err != nil {
+		return false
+	}
+	_, _, err = s.channelFor(b)
+	return err == nil
+}

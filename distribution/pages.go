@@ -105,6 +105,8 @@ type pageData struct {
 	Reservations []ReservationView
 	CanReserve   bool
 	ReserveError string
+	// Told says a reservation will be sent to the person by message.
+	Told bool
 }
 
 // spaceChoice is a space on a voucher's page, with the voucher's
@@ -202,6 +204,7 @@ func (p *Pages) voucherPage(c *gin.Context, caller partners.Caller, d *pageData)
 		return nil
 	}
 	d.CanReserve = view.Remaining.Devices > held
+	d.Told = d.CanReserve && p.Service.Reachable(ctx, caller, view.BeneficiaryID)
 	spaces, err := p.Service.Availability(ctx, caller, "")
 	if err != nil {
 		return err
@@ -230,7 +233,13 @@ func (p *Pages) reserve(c *gin.Context) {
 	var r ReservationView
 	to, repeated, err := p.Site.Once(c, func() (string, error) {
 		var err error
-		r, err = p.Service.Reserve(c.Request.Context(), caller, NewReservation{VoucherCode: c.Param("code"), SiteID: site, Category: c.PostForm("category")})
+		// The person is told when they can be: they agreed to be sent
+		// where to go.
+		in := NewReservation{VoucherCode: c.Param("code"), SiteID: site, Category: c.PostForm("category")}
+		if vo, err := p.Service.GetVoucher(c.Request.Context(), caller, in.VoucherCode); err == nil {
+			in.Notify = p.Service.Reachable(c.Request.Context(), caller, vo.BeneficiaryID)
+		}
+		r, err = p.Service.Reserve(c.Request.Context(), caller, in)
 		return "/bons/" + c.Param("code"), err
 	})
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -47,6 +48,18 @@ func TestVoucherBySMSInBrowser(t *testing.T) {
 		t.Fatalf("the SMS at the stand-in: %+v", sms)
 	}
 	t.Logf("the SMS: %s", sms[0].Content)
+	// A laptop set aside at Belleville from the voucher's page: she is told.
+	var paris int64
+	svc.db.Table("organizations").Where("name = ?", "Espace numérique Belleville").Pluck("id", &paris)
+	ui.Open("/bons/"+code, "#where")
+	ui.Follow(fmt.Sprintf("#reserve-%d-laptop", paris))
+	if _, err := w.Tick(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if sms = brevo.Sent(); len(sms) != 2 || !strings.Contains(sms[1].Content, "ordinateur portable vous attend") {
+		t.Fatalf("the reservation's SMS: %+v", sms)
+	}
+	t.Logf("the reservation's SMS: %s", sms[1].Content)
 	var person int64
 	svc.db.Table("beneficiaries").Where("first_name = ?", "Inès").Pluck("id", &person)
 	ui.Open("/personnes/"+strconv.FormatInt(person, 10), "#messages")
