@@ -602,7 +602,8 @@ type networkView struct {
 }
 
 func networkForm(n Network) url.Values {
-	f := url.Values{"legal_name": {n.LegalName}, "address": {n.Address}, "siren": {n.SIREN}, "rna": {n.RNA}, "purpose": {n.Purpose}}
+	f := url.Values{"legal_name": {n.LegalName}, "address": {n.Address}, "siren": {n.SIREN}, "rna": {n.RNA}, "purpose": {n.Purpose},
+		"handover": {n.Handover}, "handover_text": {n.HandoverText}}
 	if n.TaxReceipts {
 		f.Set("tax_receipts", "1")
 	}
@@ -634,7 +635,11 @@ func (p *Pages) saveNetwork(c *gin.Context) {
 	f := c.Request.PostForm
 	get := func(k string) *string { v := f.Get(k); return &v }
 	on := f.Get("tax_receipts") != ""
-	in := NetworkPatch{LegalName: get("legal_name"), Address: get("address"), SIREN: get("siren"), RNA: get("rna"), Purpose: get("purpose"), TaxReceipts: &on}
+	in := NetworkPatch{LegalName: get("legal_name"), Address: get("address"), SIREN: get("siren"), RNA: get("rna"), Purpose: get("purpose"), TaxReceipts: &on,
+		Handover: get("handover"), HandoverText: get("handover_text")}
+	if f.Get("handover") == "" {
+		in.Handover, in.HandoverText = nil, nil // a form from before handover: left as it is
+	}
 	to, repeated, err := p.Site.Once(c, func() (string, error) {
 		_, err := p.Service.UpdateNetwork(c.Request.Context(), caller, in)
 		return "/admin/reseau", err

@@ -41,6 +41,19 @@ func TestTaxReceiptFromThePages(t *testing.T) {
 	ui.Follow("#save-network")
 	ui.Do(chromedp.WaitVisible("#flash"))
 	checkPage(t, ui, "network identity", "/admin/reseau")
+	// A signature required without conditions is refused at the
+	// conditions' box; with them, kept (issue 30).
+	ui.Do(chromedp.SetValue("#handover", "required"))
+	ui.Follow("#save-network")
+	if msg := ui.Text("#handover_text-error"); !strings.Contains(msg, "obligatoire") {
+		t.Fatalf("a signature required without conditions: %q", msg)
+	}
+	ui.Do(chromedp.SendKeys("#handover_text", "Je m'engage à ne pas revendre cet appareil."))
+	ui.Follow("#save-network")
+	ui.Do(chromedp.WaitVisible("#flash"))
+	if n, err := svc.partners.NetworkIdentity(t.Context()); err != nil || n.Handover != "required" || !strings.Contains(n.HandoverText, "revendre") {
+		t.Fatalf("the network's handover: %+v %v", n, err)
+	}
 	ui.Open(fmt.Sprintf("/admin/organisations/%d", n.donor.ID), "#siren")
 	ui.Do(chromedp.SetValue("#siren", "552100554"), chromedp.SetValue("#address", "2 avenue des Donateurs, 75008 Paris"))
 	ui.Follow("#save-organization")

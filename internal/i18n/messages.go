@@ -28,6 +28,7 @@ var english = map[string]string{
 	"notification.kind.voucher": "the voucher's code", "notification.kind.reservation": "a device set aside",
 	"notification.kind.voucher-reminder": "reminder: the voucher ends soon", "notification.kind.reservation-reminder": "reminder: the device waits",
 	"notification.queued": "queued", "notification.sending": "sending", "notification.sent": "sent", "notification.failed": "failed",
+	"handover.off": "No", "handover.optional": "If they wish (optional)", "handover.required": "Always (required)",
 	"reservation.active": "Set aside", "reservation.fulfilled": "Handed over", "reservation.expired": "Ended (not collected)", "reservation.cancelled": "Cancelled",
 
 	"pay.cash": "Cash", "pay.card": "Card", "pay.free": "Free",
@@ -67,6 +68,7 @@ var french = map[string]string{
 	"do.recycle": "Recycler", "do.mark_lost": "Déclarer perdu",
 
 	"voucher.active": "Actif", "voucher.used": "Utilisé", "voucher.expired": "Expiré", "voucher.revoked": "Révoqué",
+	"handover.off": "Non", "handover.optional": "Si elle le souhaite (facultatif)", "handover.required": "Toujours (obligatoire)",
 	"reservation.active": "Mis de côté", "reservation.fulfilled": "Remis", "reservation.expired": "Terminé (pas venu le chercher)", "reservation.cancelled": "Annulé",
 
 	"pay.cash": "Espèces", "pay.card": "Carte", "pay.free": "Gratuit",
@@ -637,6 +639,8 @@ var french = map[string]string{
 	"attempts": "tentatives",
 	"Email":    "E-mail",
 	"The person is sent where and until when.": "La personne reçoit par message l'adresse et la date limite.",
+	"Handover at the counter":                  "Remise au comptoir",
+	"The person signs for a device":            "La personne signe pour un appareil",
 	"Recharge cards: how many arrived?":        "Cartes de recharge : combien sont arrivées ?",
 	"Open the packs, count the cards of each product and type the number. What is not counted is reported missing.": "Ouvrez les paquets, comptez les cartes de chaque produit et tapez le nombre. Ce qui n'est pas compté est signalé manquant.",
 	"%d cards shipped": "%d cartes expédiées",
