@@ -302,14 +302,27 @@ func foldFigures(ctx context.Context, svc *services, logger *slog.Logger) {
 	}
 }
 
-// expireReservations ends the reservations whose time is over, at start
-// and then every minute, and queues the reminders due. A device is free from its reservation's end
-// whether or not this has run (every check compares the time); this keeps
-// the lists true. One idempotent update: several processes may run it.
-func expireReservations(ctx context.Context, svc *services, logger *slog.Logger) {
-	t := time.NewTicker(time.Minute)
+// every runs job now and then every period until ctx ends.
+func every(ctx context.Context, period time.Duration, job func()) {
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
+		job()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// expireReservations ends the reservations whose time is over, at start
+// and then every minute, and queues the reminders due. A device is free
+// from its reservation's end whether or not this has run (every check
+// compares the time); this keeps the lists true. One idempotent update:
+// several processes may run it.
+func expireReservations(ctx context.Context, svc *services, logger *slog.Logger) {
+	every(ctx, time.Minute, func() {
 		n, err := svc.distribution.ExpireReservations(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -325,28 +338,19 @@ func expireReservations(ctx context.Context, svc *services, logger *slog.Logger)
 				logger.Info("reminders queued", "messages", r)
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
 
 // sendMessages sends the messages queued for people every few seconds (a
 // message queued waits at most that long). Several processes may run it:
 // each message is claimed before it is sent.
 func sendMessages(ctx context.Context, svc *services, logger *slog.Logger) {
+	if len(svc.senders) == 0 {
+		return // nothing can be queued without a way to send
+	}
 	w := &notify.Worker{DB: svc.db.DB, Senders: svc.senders}
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
 	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, 5*time.Second, func() {
 		_, err := w.Tick(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:
@@ -356,15 +360,13 @@ func sendMessages(ctx context.Context, svc *services, logger *slog.Logger) {
 			failing = false
 			logger.Info("sending messages works again")
 		}
-	}
+	})
 }
 
 // sweepExpired marks recharge cards past their date as expired, at start and
 // then every hour (the sweep is idempotent, so several processes may run it).
 func sweepExpired(ctx context.Context, svc *services, logger *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
+	every(ctx, time.Hour, func() {
 		n, err := svc.recharges.SweepExpired(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -372,10 +374,5 @@ func sweepExpired(ctx context.Context, svc *services, logger *slog.Logger) {
 		case n > 0:
 			logger.Info("expired recharge cards", "units", n)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
