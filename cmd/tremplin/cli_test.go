@@ -503,6 +503,9 @@ func TestEmbeddedDefaultGeneratesAKey(t *testing.T) {
 	if strings.Contains(s2.Out.String(), "Generated the key") {
 		t.Fatal("a second key was generated")
 	}
+	// Stopped and waited for here: serve's jobs write to the database at
+	// start, and a process still writing left the data dir undeletable.
+	s2.Stop(t)
 }
 
 func TestAnonymiseCommand(t *testing.T) {
