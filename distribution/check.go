@@ -62,5 +62,9 @@ func (s *Service) Check(ctx context.Context) ([]inventory.Breach, error) {
 		out = append(out, inventory.Breach{Rule: "voucher-entitlements", Detail: fmt.Sprintf("voucher %s records %d device(s) and %d recharge(s) used; its sales say %d and %d",
 			FormatCode(v.Code), v.DevicesUsed, v.RechargesUsed, v.Devices, v.Recharges)})
 	}
-	return out, nil
+	more, err := s.checkJournal(db)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, more...), nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/journal"
 	"github.com/tremplin/tremplin/internal/zone"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -30,6 +31,9 @@ type Closing struct {
 	RefundsCents    int64            `json:"refunds_cents"`
 	ExpectedCash    int64            `json:"expected_cash_cents"`
 	Recorded        *RecordedClosing `json:"recorded"`
+	// JournalHash is the head of the site's sales journal at the closing
+	// (its own entry's hash): null until the closing is recorded.
+	JournalHash *string `json:"journal_hash"`
 }
 
 // RecordedClosing is the till count, once recorded: the day is then locked.
@@ -39,6 +43,7 @@ type RecordedClosing struct {
 	DifferenceCents   int64     `json:"difference_cents"`
 	UserID            *int64    `json:"user_id"`
 	CreatedAt         time.Time `json:"created_at"`
+	JournalHash       *string   `json:"journal_hash"`
 }
 
 func (s *Service) siteFor(db *gorm.DB, c partners.Caller, siteID int64) (partners.Organization, error) {
@@ -123,6 +128,7 @@ func (s *Service) closing(db *gorm.DB, site partners.Organization, date string) 
 	err := db.Table("closings").Where("site_id = ? AND local_date = ?", site.ID, date).Take(&rec).Error
 	if err == nil {
 		out.Recorded = &rec
+		out.JournalHash = rec.JournalHash
 	} else if !isRecordNotFound(err) {
 		return out, fmt.Errorf("closing: %w", err)
 	}
@@ -163,6 +169,17 @@ func (s *Service) RecordClosing(ctx context.Context, c partners.Caller, siteID i
 			}
 			return fmt.Errorf("record closing: %w", err)
 		}
+		head, err := journal.Append(tx, site.ID, journal.Closing, closingRef(site.ID, date), closingRecord{SiteID: site.ID, LocalDate: date,
+			CountedCashCents: rec.CountedCashCents, ExpectedCashCents: rec.ExpectedCashCents, DifferenceCents: rec.DifferenceCents,
+			UserID: rec.UserID, CreatedAt: instant(rec.CreatedAt)}, rec.CreatedAt)
+		if err != nil {
+			return err
+		}
+		if err := tx.Exec(`UPDATE closings SET journal_hash = ? WHERE site_id = ? AND local_date = ?`, head, site.ID, date).Error; err != nil {
+			return fmt.Errorf("record closing: %w", err)
+		}
+		rec.JournalHash = &head
+		cl.JournalHash = &head
 		if err := audit.Record(ctx, tx, "closing.record", "organization", site.ID, map[string]any{"date": date, "counted_cash_cents": counted,
 			"difference_cents": rec.DifferenceCents}); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/tremplin/tremplin/accessories"
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
+	"github.com/tremplin/tremplin/internal/journal"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/reports/figures"
 )
@@ -185,6 +187,15 @@ func (s *Service) Refund(ctx context.Context, c partners.Caller, saleID int64, i
 			return err
 		}
 		if err := fig.Flush(tx); err != nil {
+			return err
+		}
+		rec := refundRecord{ID: r.ID, SaleID: r.SaleID, SiteID: r.SiteID, UserID: r.UserID, Reason: r.Reason, AmountCents: r.AmountCents,
+			LocalDate: r.LocalDate, CreatedAt: instant(r.CreatedAt), Devices: []int64{}}
+		for _, l := range chosen {
+			rec.Devices = append(rec.Devices, *l.DeviceID)
+		}
+		slices.Sort(rec.Devices)
+		if _, err := journal.Append(tx, site.ID, journal.Refund, strconv.FormatInt(r.ID, 10), rec, now); err != nil {
 			return err
 		}
 		out, err = s.saleView(ctx, tx, sale.ID, false)

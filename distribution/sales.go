@@ -19,6 +19,7 @@ import (
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/internal/journal"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/reports/figures"
 )
@@ -632,6 +633,18 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	}
 	if key != "" {
 		b.Add(`UPDATE idempotency_keys SET sale_id = ? WHERE user_id = ? AND key = ?`, "0", sale.ID, c.UserID, key)
+	}
+	if !req.preview {
+		// The sale goes into its site's journal. The chain is taken last,
+		// so that the site's next sale waits only for these writes.
+		link, err := journal.Take(tx, site.ID)
+		if err != nil {
+			return SaleView{}, err
+		}
+		sale.TotalCents = total
+		if _, err := link.Write(&b, journal.Sale, strconv.FormatInt(sale.ID, 10), newSaleRecord(sale, lines, accLines), now); err != nil {
+			return SaleView{}, err
+		}
 	}
 	done, err := b.Run(tx)
 	if err != nil {

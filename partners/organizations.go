@@ -11,6 +11,7 @@ import (
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/journal"
 )
 
 // NewOrganization is the input of CreateOrganization.
@@ -57,6 +58,13 @@ func (s *Service) CreateOrganization(ctx context.Context, c Caller, in NewOrgani
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(&o).Error; err != nil {
 			return fmt.Errorf("create organization: %w", err)
+		}
+		if o.Kind == KindSpace {
+			// Its sales journal's head, so that its first sale costs what
+			// the others do.
+			if err := journal.Open(tx, o.ID); err != nil {
+				return err
+			}
 		}
 		return audit.Record(ctx, tx, "organization.create", "organization", o.ID,
 			map[string]any{"kind": o.Kind, "name": o.Name})
