@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/backup"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/i18n"
 	"github.com/tremplin/tremplin/internal/web"
@@ -265,6 +266,28 @@ type dashboardView struct {
 	FlowChart       template.HTML
 	SalesChart      template.HTML
 	UseChart        template.HTML
+	// Backup is the network's last backup (the admin's view).
+	Backup *BackupState
+}
+
+// BackupState is when the last backup was taken, and whether that is too
+// long ago (more than two days: the daily one has stopped).
+type BackupState struct {
+	Last  time.Time
+	None  bool
+	Stale bool
+}
+
+// Backups says how old the network's last backup is (admins only).
+func (s *Service) Backups(ctx context.Context, c partners.Caller) (BackupState, error) {
+	if err := c.Require(partners.RoleAdmin); err != nil {
+		return BackupState{}, err
+	}
+	last, err := backup.Last(ctx, s.DB)
+	if err != nil {
+		return BackupState{}, err
+	}
+	return BackupState{Last: last, None: last.IsZero(), Stale: last.IsZero() || s.now().Sub(last) > 48*time.Hour}, nil
 }
 
 // dashboard is the admin's home (the network, or one site) and site
@@ -311,6 +334,12 @@ func (p *Pages) dashboard(c *gin.Context) {
 		if v.SiteID == 0 {
 			v.Network = &n
 		}
+		b, err := p.Service.Backups(ctx, caller)
+		if err != nil {
+			p.Site.Fail(c, err)
+			return
+		}
+		v.Backup = &b
 	}
 	if v.Network == nil && v.Dash.SiteID != nil {
 		if v.Stock, err = p.Recharges.Shelves(ctx, caller, *v.Dash.SiteID); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/tremplin/tremplin/internal/config"
 	"github.com/tremplin/tremplin/internal/invariant"
 )
 
@@ -19,6 +20,11 @@ func (e *cli) check(ctx context.Context, args []string) int {
 	if _, code, ok := e.parse(fs, args, 0); !ok {
 		return code
 	}
+	return e.checkDatabase(ctx, cfg)
+}
+
+// checkDatabase runs every rule on cfg's database.
+func (e *cli) checkDatabase(ctx context.Context, cfg config.Config) int {
 	svc, closeDB, code := e.openServices(ctx, cfg, false)
 	if svc == nil {
 		return code

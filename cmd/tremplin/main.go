@@ -29,6 +29,8 @@ Usage:
   tremplin keys rotate [--database URL]
   tremplin beneficiaries anonymise --older-than 24mo [--database URL]
   tremplin check [--database URL]
+  tremplin backup [--to DIR] [--database URL]
+  tremplin restore FILE [--database URL]
   tremplin reports rebuild [--database URL]
 
 --database (or TREMPLIN_DATABASE_URL) is a postgres:// URL or a SQLite file
@@ -57,6 +59,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookup fu
 		return env.beneficiaries(ctx, args[1:])
 	case "check":
 		return env.check(ctx, args[1:])
+	case "backup":
+		return env.backup(ctx, args[1:])
+	case "restore":
+		return env.restore(ctx, args[1:])
 	case "reports":
 		return env.reports(ctx, args[1:])
 	case "help", "-h", "--help":

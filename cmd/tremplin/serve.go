@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -120,6 +121,14 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 	go sendMessages(ctx, svc, logger)
 	go foldFigures(ctx, svc, logger)
 	go anonymiseDaily(ctx, svc, cfg.AnonymiseAfter, logger)
+	// A backup cut short by a stop is removed before serve returns.
+	jobs, stopJobs := context.WithCancel(ctx)
+	var waitJobs sync.WaitGroup
+	defer waitJobs.Wait()
+	defer stopJobs()
+	if target, err := database.Resolve(cfg.DatabaseURL, cfg.DataDir); err == nil {
+		waitJobs.Go(func() { dailyBackups(jobs, svc, target, backupDir(cfg, db.Engine), cfg.BackupKeep, logger) })
+	}
 	fmt.Fprintf(e.stdout, "Tremplin is listening on http://%s (database: %s %s)\n", ln.Addr(), db.Engine, db.Where)
 	logger.Info("serving", "addr", ln.Addr().String(), "engine", string(db.Engine))
 	if err := httpx.Serve(ctx, ln, handler, cfg.ShutdownTimeout, logger); err != nil {

@@ -48,6 +48,15 @@ type Config struct {
 	SMSAPIURL string
 	SMTPURL   string
 	MailFrom  string
+	// Backups: where serve takes the day's copy ("" on PostgreSQL: none),
+	// and how many it keeps.
+	BackupDir  string
+	BackupKeep int
+	// Single sign-on with an OpenID Connect provider (ProConnect).
+	OIDCIssuer       string
+	OIDCClientID     string
+	OIDCClientSecret string
+	OIDCName         string
 }
 
 // Option describes one environment variable.
@@ -186,6 +195,38 @@ var Options = []Option{
 			}
 			return nil
 		}, secret: true},
+	{Env: "TREMPLIN_BACKUP_DIR", Default: "", Description: "where `tremplin serve` takes a backup every day from 03:00 (or at its next start) and `tremplin backup` writes one; empty: TREMPLIN_DATA_DIR/backups on the embedded SQLite, no daily backup on PostgreSQL",
+		set: func(c *Config, v string) error {
+			if v = strings.TrimSpace(v); v != "" {
+				v = filepath.Clean(v)
+			}
+			c.BackupDir = v
+			return nil
+		}},
+	{Env: "TREMPLIN_BACKUP_KEEP", Default: "14", Description: "how many of its daily backups `tremplin serve` keeps (the oldest are removed)",
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return errors.New("must be a whole number, 1 or more")
+			}
+			c.BackupKeep = n
+			return nil
+		}},
+	{Env: "TREMPLIN_OIDC_ISSUER", Default: "", Description: "the OpenID Connect provider's issuer URL (ProConnect's, or any provider's): with the client id and secret, the login page offers single sign-on",
+		set: func(c *Config, v string) error {
+			v = strings.TrimRight(strings.TrimSpace(v), "/")
+			if v != "" && !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
+				return fmt.Errorf("%q is not an http(s) address", v)
+			}
+			c.OIDCIssuer = v
+			return nil
+		}},
+	{Env: "TREMPLIN_OIDC_CLIENT_ID", Default: "", Description: "the client id the provider gave Tremplin",
+		set: func(c *Config, v string) error { c.OIDCClientID = strings.TrimSpace(v); return nil }},
+	{Env: "TREMPLIN_OIDC_CLIENT_SECRET", Default: "", Description: "the client secret the provider gave Tremplin",
+		secret: true, set: func(c *Config, v string) error { c.OIDCClientSecret = strings.TrimSpace(v); return nil }},
+	{Env: "TREMPLIN_OIDC_NAME", Default: "ProConnect", Description: "the provider's name on the login page's button (« Se connecter avec ProConnect »)",
+		set: func(c *Config, v string) error { c.OIDCName = strings.TrimSpace(v); return nil }},
 	{Env: "TREMPLIN_LOG_LEVEL", Default: "info", Description: "debug, info, warn or error",
 		set: func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
 	{Env: "TREMPLIN_LOG_FORMAT", Default: "json", Description: "json or text",
