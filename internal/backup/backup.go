@@ -23,8 +23,8 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/glebarez/go-sqlite" // database/sql driver "sqlite", to look into a file before restoring it
-	_ "github.com/jackc/pgx/v5/stdlib"  // database/sql driver "pgx"
+	_ "github.com/glebarez/go-sqlite"  // database/sql driver "sqlite", to look into a file before restoring it
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 
 	"github.com/tremplin/tremplin/internal/database"
 )
