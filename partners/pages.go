@@ -12,6 +12,7 @@ import (
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/i18n"
+	"github.com/tremplin/tremplin/internal/sso"
 	"github.com/tremplin/tremplin/internal/textcheck"
 	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/internal/zone"
@@ -33,6 +34,10 @@ type Pages struct {
 	// BehindProxy: trust X-Forwarded-Proto from the configured proxies when
 	// deciding whether cookies are Secure.
 	BehindProxy bool
+	// SSO is the single sign-on provider (nil: none), and PublicURL the
+	// address it sends people back to.
+	SSO       *sso.Provider
+	PublicURL string
 }
 
 // Routes mounts the pages.
@@ -42,6 +47,7 @@ func (p *Pages) Routes(r gin.IRouter) {
 	r.POST("/logout", p.logout)
 	r.POST("/langue", p.language)
 	r.GET("/", p.RequireSession(), p.home)
+	p.ssoRoutes(r)
 }
 
 // langCookie keeps the language chosen before login (and on this browser).
@@ -152,6 +158,8 @@ type loginView struct {
 	Email string
 	Next  string
 	Error string
+	// SSO is the single sign-on provider's name, when there is one.
+	SSO string
 }
 
 // safeNext keeps a post-login redirect on this site.
@@ -163,7 +171,7 @@ func safeNext(s string) string {
 }
 
 func (p *Pages) loginForm(c *gin.Context) {
-	p.Site.Render(c, http.StatusOK, "login", &loginView{Next: safeNext(c.Query("next"))})
+	p.Site.Render(c, http.StatusOK, "login", &loginView{Next: safeNext(c.Query("next")), SSO: p.ssoName()})
 }
 
 func (p *Pages) login(c *gin.Context) {
@@ -172,7 +180,7 @@ func (p *Pages) login(c *gin.Context) {
 	s, err := p.Service.Login(c.Request.Context(), Credentials{Email: email, Password: c.PostForm("password")}, TokenSession,
 		Client{IP: c.ClientIP(), UserAgent: c.Request.UserAgent()})
 	if err != nil {
-		view := &loginView{Email: email, Next: next}
+		view := &loginView{Email: email, Next: next, SSO: p.ssoName()}
 		status := http.StatusUnauthorized
 		l := p.Site.Lang(c)
 		switch {
@@ -197,6 +205,13 @@ func (p *Pages) login(c *gin.Context) {
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: httpx.IsHTTPS(c, p.BehindProxy),
 	})
 	c.Redirect(http.StatusSeeOther, next)
+}
+
+func (p *Pages) ssoName() string {
+	if p.SSO == nil {
+		return ""
+	}
+	return p.SSO.Name()
 }
 
 func (p *Pages) logout(c *gin.Context) {

@@ -25,6 +25,7 @@ import (
 	"github.com/tremplin/tremplin/internal/notify"
 	"github.com/tremplin/tremplin/internal/problem"
 	"github.com/tremplin/tremplin/internal/secrets"
+	"github.com/tremplin/tremplin/internal/sso"
 	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
@@ -223,7 +224,11 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	if err != nil {
 		return nil, nil, err
 	}
-	account := &partners.Pages{Service: s.partners, BehindProxy: len(cfg.TrustedProxies) > 0,
+	provider, err := sso.New(sso.Config{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret, Name: cfg.OIDCName})
+	if err != nil {
+		return nil, nil, err
+	}
+	account := &partners.Pages{Service: s.partners, BehindProxy: len(cfg.TrustedProxies) > 0, SSO: provider, PublicURL: cfg.PublicURL,
 		Homes: map[partners.Role]string{partners.RoleWarehouse: "/poste", partners.RoleSpace: "/caisse", partners.RolePrescriber: "/bons/nouveau", partners.RoleAdmin: "/admin"}}
 	site := &web.Site{Views: views, Logger: logger, Frame: account.Frame,
 		Keys: &web.FormKeys{DB: s.db, Wait: 5 * time.Second, Keep: 7 * 24 * time.Hour}, Files: httpx.NewFileRoutes()}

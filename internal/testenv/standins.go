@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-smtp"
+	"github.com/oauth2-proxy/mockoidc"
 )
 
 // SMSSent is one SMS a Brevo stand-in accepted.
@@ -154,4 +155,17 @@ func (s *smtpSession) Data(r io.Reader) error {
 	s.box.sent = append(s.box.sent, s.cur)
 	s.box.mu.Unlock()
 	return nil
+}
+
+// OIDC starts a local OpenID Connect provider (oauth2-proxy's mockoidc:
+// discovery, authorization with PKCE, token, keys, user info) until the
+// test ends. Queue the next user to sign in with QueueUser.
+func OIDC(t testing.TB) *mockoidc.MockOIDC {
+	t.Helper()
+	m, err := mockoidc.Run()
+	if err != nil {
+		t.Fatalf("start the OpenID Connect stand-in: %v", err)
+	}
+	t.Cleanup(func() { _ = m.Shutdown() })
+	return m
 }
