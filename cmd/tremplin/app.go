@@ -54,19 +54,28 @@ func (e *cli) flags(name string) *flag.FlagSet {
 
 // parse parses flags and refuses stray arguments; the int is the exit code
 // when it fails.
+// Flags may come after the arguments too (tremplin restore FILE
+// --database URL), as people write them.
 func (e *cli) parse(fs *flag.FlagSet, args []string, allowed int) ([]string, int, bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, 0, false
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, 0, false
+			}
+			return nil, 2, false
 		}
-		return nil, 2, false
+		if fs.NArg() == 0 {
+			break
+		}
+		rest, args = append(rest, fs.Arg(0)), fs.Args()[1:]
 	}
-	if fs.NArg() > allowed {
-		fmt.Fprintf(e.stderr, "tremplin: unexpected argument %q\n", fs.Arg(allowed))
+	if len(rest) > allowed {
+		fmt.Fprintf(e.stderr, "tremplin: unexpected argument %q\n", rest[allowed])
 		fs.Usage()
 		return nil, 2, false
 	}
-	return fs.Args(), 0, true
+	return rest, 0, true
 }
 
 func (e *cli) config() (config.Config, error) {
