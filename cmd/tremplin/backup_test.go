@@ -12,10 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pressly/goose/v3"
+
 	"github.com/tremplin/tremplin/distribution"
 	"github.com/tremplin/tremplin/internal/backup"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/testenv"
+	"github.com/tremplin/tremplin/migrations"
 )
 
 // seedSales is a migrated database with an admin (password 0123456789),
@@ -247,5 +250,42 @@ func TestDailyBackupIsTakenOnceADay(t *testing.T) {
 	last, err := backup.Last(ctx, db)
 	if err != nil || !last.Equal(day(11, 9, 30)) {
 		t.Fatalf("last backup %v %v", last, err)
+	}
+}
+
+// TestRestoreMigratesAnOlderBackup: a backup taken by an older Tremplin
+// (its schema one migration behind) is restored, brought up to date and
+// checked.
+func TestRestoreMigratesAnOlderBackup(t *testing.T) {
+	env := testEnv(t)
+	seedSales(t, env, 3)
+	db := testenv.Open(t, env["TREMPLIN_DATABASE_URL"], env["TREMPLIN_DATA_DIR"])
+	fsys, err := migrations.For(string(db.Engine))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dialect := goose.DialectSQLite3
+	if db.Engine == database.Postgres {
+		dialect = goose.DialectPostgres
+	}
+	sqlDB, _ := db.DB.DB()
+	p, err := goose.NewProvider(dialect, sqlDB, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	down, err := p.Down(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if code, out, errOut := runCmd(t, env, "backup", "--to", dir); code != 0 {
+		t.Fatalf("backup of the older schema: %s%s", out, errOut)
+	}
+	files, _ := backup.List(dir)
+	elsewhere := testEnv(t)
+	code, out, errOut := runCmd(t, elsewhere, "restore", files[0])
+	want := fmt.Sprintf("applied 1 migration(s) [%d]", down.Source.Version)
+	if code != 0 || !strings.Contains(out, want) || !strings.Contains(out, "All invariants hold") {
+		t.Fatalf("restore of an older backup (want %q): %d\n%s%s", want, code, out, errOut)
 	}
 }
