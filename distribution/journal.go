@@ -75,6 +75,12 @@ func instant(t time.Time) string {
 	return t.UTC().Truncate(time.Microsecond).Format(time.RFC3339Nano)
 }
 
+// record is what the journal keeps of a refund, its devices still to add.
+func (r refundRow) record() refundRecord {
+	return refundRecord{ID: r.ID, SaleID: r.SaleID, SiteID: r.SiteID, UserID: r.UserID, Reason: r.Reason, AmountCents: r.AmountCents,
+		LocalDate: r.LocalDate, CreatedAt: instant(r.CreatedAt), Devices: []int64{}}
+}
+
 func deref(p *int64) int64 {
 	if p == nil {
 		return 0
@@ -195,16 +201,7 @@ func saleRecords(db *gorm.DB, ids []int64, put func(string, any) error) error {
 
 func refundRecords(db *gorm.DB, ids []int64, put func(string, any) error) error {
 	var rows []refundRecord
-	var raw []struct {
-		ID          int64
-		SaleID      int64
-		SiteID      int64
-		UserID      *int64
-		Reason      string
-		AmountCents int64
-		LocalDate   string
-		CreatedAt   time.Time
-	}
+	var raw []refundRow
 	if err := db.Table("refunds").Where("id IN ?", ids).Find(&raw).Error; err != nil {
 		return err
 	}
@@ -216,8 +213,7 @@ func refundRecords(db *gorm.DB, ids []int64, put func(string, any) error) error 
 		return err
 	}
 	for _, r := range raw {
-		rec := refundRecord{ID: r.ID, SaleID: r.SaleID, SiteID: r.SiteID, UserID: r.UserID, Reason: r.Reason, AmountCents: r.AmountCents,
-			LocalDate: r.LocalDate, CreatedAt: instant(r.CreatedAt), Devices: []int64{}}
+		rec := r.record()
 		for _, l := range lines {
 			if l.RefundID == r.ID {
 				rec.Devices = append(rec.Devices, l.DeviceID)

@@ -32,6 +32,18 @@ type AccessoryBack struct {
 	Quantity    int   `json:"quantity"`
 }
 
+// refundRow is a row of refunds.
+type refundRow struct {
+	ID          int64
+	SaleID      int64
+	SiteID      int64
+	UserID      *int64
+	Reason      string
+	AmountCents int64
+	LocalDate   string
+	CreatedAt   time.Time
+}
+
 // Refund records devices brought back within the warranty: each goes
 // returned (to be diagnosed again), its price is given back, and the voucher
 // gets its device entitlement back. Recharges are not refundable once sold.
@@ -127,16 +139,7 @@ func (s *Service) Refund(ctx context.Context, c partners.Caller, saleID int64, i
 		if sale.PaymentMethod == "free" {
 			amount = 0
 		}
-		r := struct {
-			ID          int64
-			SaleID      int64
-			SiteID      int64
-			UserID      *int64
-			Reason      string
-			AmountCents int64
-			LocalDate   string
-			CreatedAt   time.Time
-		}{SaleID: sale.ID, SiteID: site.ID, UserID: c.UserRef(), Reason: reason, AmountCents: amount, LocalDate: localDate, CreatedAt: now}
+		r := refundRow{SaleID: sale.ID, SiteID: site.ID, UserID: c.UserRef(), Reason: reason, AmountCents: amount, LocalDate: localDate, CreatedAt: now}
 		if err := tx.Table("refunds").Create(&r).Error; err != nil {
 			return fmt.Errorf("record refund: %w", err)
 		}
@@ -189,8 +192,7 @@ func (s *Service) Refund(ctx context.Context, c partners.Caller, saleID int64, i
 		if err := fig.Flush(tx); err != nil {
 			return err
 		}
-		rec := refundRecord{ID: r.ID, SaleID: r.SaleID, SiteID: r.SiteID, UserID: r.UserID, Reason: r.Reason, AmountCents: r.AmountCents,
-			LocalDate: r.LocalDate, CreatedAt: instant(r.CreatedAt), Devices: []int64{}}
+		rec := r.record()
 		for _, l := range chosen {
 			rec.Devices = append(rec.Devices, *l.DeviceID)
 		}

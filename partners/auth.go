@@ -142,15 +142,11 @@ func (s *Service) Login(ctx context.Context, cr Credentials, kind TokenKind, cl 
 		return Session{}, err
 	}
 	ticket.Done()
-	ok = ok && u.Active
-	if ok && u.OrganizationID != nil {
-		var o Organization
-		if err := s.db.WithContext(ctx).Where("id = ?", *u.OrganizationID).Take(&o).Error; err != nil {
-			return Session{}, fmt.Errorf("find organization of user %d: %w", u.ID, err)
+	if ok {
+		if ok, err = s.active(ctx, u); err != nil {
+			return Session{}, err
 		}
-		ok = o.Active
 	}
-	now := s.now()
 	if !ok {
 		if err := s.settleAttempt(ctx, s.db.DB, attempt, false); err != nil {
 			return Session{}, err
@@ -161,10 +157,19 @@ func (s *Service) Login(ctx context.Context, cr Credentials, kind TokenKind, cl 
 		return Session{}, errBadCredentials
 	}
 
+	return s.openSession(ctx, u, kind, cl, map[string]any{"kind": kind}, func(tx *gorm.DB) error {
+		return s.settleAttempt(ctx, tx, attempt, true)
+	})
+}
+
+// openSession opens a bearer token or a session for u, with also (the
+// login attempt settled) in the same transaction, and audits the login.
+func (s *Service) openSession(ctx context.Context, u User, kind TokenKind, cl Client, audited map[string]any, also func(tx *gorm.DB) error) (Session, error) {
 	secret, err := newSecret()
 	if err != nil {
 		return Session{}, err
 	}
+	now := s.now()
 	ttl := s.tokenTTL
 	if kind == TokenSession {
 		ttl = s.sessionTTL
@@ -175,15 +180,17 @@ func (s *Service) Login(ctx context.Context, cr Credentials, kind TokenKind, cl 
 		if err := tx.Create(&tok).Error; err != nil {
 			return fmt.Errorf("create token: %w", err)
 		}
-		if err := s.settleAttempt(ctx, tx, attempt, true); err != nil {
-			return err
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
 		}
 		if err := tx.Model(&User{}).Where("id = ?", u.ID).Update("last_login_at", now).Error; err != nil {
 			return fmt.Errorf("update last login: %w", err)
 		}
 		uid := u.ID
 		actx := audit.WithActor(ctx, withUser(audit.ActorFrom(ctx), &uid, u.OrganizationID))
-		return audit.Record(actx, tx, "auth.login", "user", u.ID, map[string]any{"kind": kind})
+		return audit.Record(actx, tx, "auth.login", "user", u.ID, audited)
 	})
 	if err != nil {
 		return Session{}, err
@@ -424,13 +431,11 @@ func (s *Service) LoginVerified(ctx context.Context, email, provider string, kin
 	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
 		return Session{}, fmt.Errorf("find user: %w", err)
 	}
-	ok := err == nil && u.Active
-	if ok && u.OrganizationID != nil {
-		var o Organization
-		if err := s.db.WithContext(ctx).Where("id = ?", *u.OrganizationID).Take(&o).Error; err != nil {
-			return Session{}, fmt.Errorf("find organization of user %d: %w", u.ID, err)
+	ok := err == nil
+	if ok {
+		if ok, err = s.active(ctx, u); err != nil {
+			return Session{}, err
 		}
-		ok = o.Active
 	}
 	if !ok {
 		if err := audit.Record(ctx, s.db.DB, "auth.sso_refused", "user", u.ID, map[string]any{"provider": provider, "email": email}); err != nil {
@@ -438,31 +443,21 @@ func (s *Service) LoginVerified(ctx context.Context, email, provider string, kin
 		}
 		return Session{}, ErrNoAccount
 	}
-	secret, err := newSecret()
-	if err != nil {
-		return Session{}, err
+	return s.openSession(ctx, u, kind, cl, map[string]any{"kind": kind, "provider": provider}, nil)
+}
+
+// active tells whether u may log in: the account and its organisation
+// active.
+func (s *Service) active(ctx context.Context, u User) (bool, error) {
+	if !u.Active {
+		return false, nil
 	}
-	now := s.now()
-	ttl := s.tokenTTL
-	if kind == TokenSession {
-		ttl = s.sessionTTL
+	if u.OrganizationID == nil {
+		return true, nil
 	}
-	tok := authToken{Kind: kind, TokenHash: hashSecret(secret), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(ttl),
-		IP: cl.IP, UserAgent: truncate(cl.UserAgent, 300)}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Create(&tok).Error; err != nil {
-			return fmt.Errorf("create token: %w", err)
-		}
-		if err := tx.Model(&User{}).Where("id = ?", u.ID).Update("last_login_at", now).Error; err != nil {
-			return fmt.Errorf("update last login: %w", err)
-		}
-		uid := u.ID
-		actx := audit.WithActor(ctx, withUser(audit.ActorFrom(ctx), &uid, u.OrganizationID))
-		return audit.Record(actx, tx, "auth.login", "user", u.ID, map[string]any{"kind": kind, "provider": provider})
-	})
-	if err != nil {
-		return Session{}, err
+	var o Organization
+	if err := s.db.WithContext(ctx).Where("id = ?", *u.OrganizationID).Take(&o).Error; err != nil {
+		return false, fmt.Errorf("find organization of user %d: %w", u.ID, err)
 	}
-	u.LastLoginAt = &now
-	return Session{Token: secret, ExpiresAt: tok.ExpiresAt, User: u}, nil
+	return o.Active, nil
 }
