@@ -110,12 +110,8 @@ func (s *Service) Summarise(ctx context.Context, c partners.Caller, from, to str
 		to = today
 	}
 	now := s.now().In(loc)
-	v := &apperr.ValidationError{}
 	start, end, err := period(from, to, now, loc)
 	if err != nil {
-		v.Field("from", "%v", err)
-	}
-	if err := v.Err(); err != nil {
 		return Summary{}, err
 	}
 	first, last := start.Format(time.DateOnly), end.AddDate(0, 0, -1).Format(time.DateOnly)
@@ -408,26 +404,27 @@ func (s *Service) networkToday(ctx context.Context) (string, error) {
 }
 
 // period turns from and to (inclusive local days) into [start, end). By
-// default, the current month to today.
+// default, the current month to today. A period not understood is a
+// validation error on "from".
 func period(from, to string, now time.Time, loc *time.Location) (time.Time, time.Time, error) {
 	start := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, loc)
 	last := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
 	var err error
 	if from != "" {
 		if start, err = time.ParseInLocation(time.DateOnly, from, loc); err != nil {
-			return start, last, fmt.Errorf("from and to are dates such as 2026-01-31")
+			return start, last, apperr.Invalid("from", "from and to are dates such as 2026-01-31")
 		}
 	}
 	if to != "" {
 		if last, err = time.ParseInLocation(time.DateOnly, to, loc); err != nil {
-			return start, last, fmt.Errorf("from and to are dates such as 2026-01-31")
+			return start, last, apperr.Invalid("from", "from and to are dates such as 2026-01-31")
 		}
 	}
 	if last.Before(start) {
-		return start, last, fmt.Errorf("from (%s) is after to (%s)", start.Format(time.DateOnly), last.Format(time.DateOnly))
+		return start, last, apperr.Invalid("from", "from (%s) is after to (%s)", start.Format(time.DateOnly), last.Format(time.DateOnly))
 	}
 	if last.Sub(start) > 3*366*24*time.Hour {
-		return start, last, fmt.Errorf("a report covers three years at most")
+		return start, last, apperr.Invalid("from", "a report covers three years at most")
 	}
 	return start, last.AddDate(0, 0, 1), nil
 }

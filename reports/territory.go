@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/csvfile"
 	"github.com/tremplin/tremplin/internal/zone"
 	"github.com/tremplin/tremplin/partners"
@@ -127,7 +126,7 @@ func (s *Service) territoryPeriod(ctx context.Context, c partners.Caller, from, 
 	loc, _ := zone.Load(partners.DefaultTimezone)
 	start, end, err := period(from, to, s.now().In(loc), loc)
 	if err != nil {
-		return "", "", apperr.Invalid("from", "%v", err)
+		return "", "", err
 	}
 	return start.Format(time.DateOnly), end.AddDate(0, 0, -1).Format(time.DateOnly), nil
 }

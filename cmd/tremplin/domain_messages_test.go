@@ -1,0 +1,88 @@
+package main
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tremplin/tremplin/internal/i18n"
+)
+
+// domainMessages are the format strings the domains give their refusals
+// (apperr.Conflict, ConflictBecause, Invalid, InvalidBecause and a
+// validation's Field): a French page says them through the catalogue,
+// keyed by that English format.
+func domainMessages(t *testing.T) map[string]string {
+	t.Helper()
+	formatArg := map[string]int{"Conflict": 1, "ConflictBecause": 2, "Invalid": 1, "InvalidBecause": 2, "Field": 1}
+	out := map[string]string{}
+	fset := token.NewFileSet()
+	for _, dir := range []string{"accessories", "distribution", "inventory", "partners", "recharges", "reports"} {
+		err := filepath.WalkDir(filepath.Join("..", "..", dir), func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return err
+			}
+			f, err := parser.ParseFile(fset, path, nil, 0)
+			if err != nil {
+				return err
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				sel, ok := call.Fun.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				i, known := formatArg[sel.Sel.Name]
+				if !known || len(call.Args) <= i {
+					return true
+				}
+				if x, ok := sel.X.(*ast.Ident); sel.Sel.Name != "Field" && (!ok || x.Name != "apperr") {
+					return true
+				}
+				lit, ok := call.Args[i].(*ast.BasicLit)
+				if !ok || lit.Kind != token.STRING {
+					return true
+				}
+				s, err := strconv.Unquote(lit.Value)
+				if err == nil {
+					out[s] = fset.Position(lit.Pos()).String()
+				}
+				return true
+			})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// TestDomainMessagesAreInFrench: every refusal a domain gives has its
+// French in the catalogue, so that a French page never says it in English
+// (rewording one without its French fails here).
+func TestDomainMessagesAreInFrench(t *testing.T) {
+	msgs := domainMessages(t)
+	if len(msgs) < 100 {
+		t.Fatalf("found only %d domain messages: the scan is broken", len(msgs))
+	}
+	var missing []string
+	for m, where := range msgs {
+		if !i18n.Translated(m) {
+			missing = append(missing, where+": "+strconv.Quote(m))
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Fatalf("%d of %d domain messages have no French:\n%s", len(missing), len(msgs), strings.Join(missing, "\n"))
+	}
+}
