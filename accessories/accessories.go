@@ -415,6 +415,20 @@ func (s *Service) Move(tx *gorm.DB, c partners.Caller, l Line) (Movement, error)
 	return m, nil
 }
 
+// Enough is Move's refusal without the move, for a basket checked before
+// payment: qty of the accessory at the site, or 409 short with what there
+// is. It reads one row and locks nothing.
+func (s *Service) Enough(db *gorm.DB, siteID, accessoryID int64, qty int) error {
+	var have int64
+	if err := db.Raw(`SELECT COALESCE(MAX(available), 0) FROM accessory_stock WHERE site_id = ? AND accessory_id = ?`, siteID, accessoryID).Scan(&have).Error; err != nil {
+		return fmt.Errorf("accessory stock: %w", err)
+	}
+	if have < int64(qty) {
+		return apperr.Conflict("short", "only %d of accessory %d at site %d, %d asked", have, accessoryID, siteID, qty)
+	}
+	return nil
+}
+
 // StockOf is the stock of the sites the caller sees (a space and a
 // warehouse their own; admins every site, or one), with low marks.
 func (s *Service) StockOf(ctx context.Context, c partners.Caller, siteID int64) ([]Stock, error) {

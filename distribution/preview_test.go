@@ -3,11 +3,14 @@ package distribution_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tremplin/tremplin/distribution"
 	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/partners"
 )
 
@@ -63,4 +66,94 @@ func TestPreviewSaleChangesNothing(t *testing.T) {
 	if _, _, err := f.svc.Sell(ctx, seller, "after-preview", req); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestPreviewSaysWhatTheSaleWould: for each refusal, the preview refuses
+// with the sale's own code, and neither leaves a trace.
+func TestPreviewSaysWhatTheSaleWould(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var uid int64
+	f.db.Raw(`SELECT id FROM users WHERE organization_id = ?`, f.orgs["space"].ID).Scan(&uid)
+	seller := partners.Caller{UserID: uid, Role: partners.RoleSpace, OrganizationID: f.orgs["space"].ID, OrganizationKind: partners.KindSpace}
+	site := f.orgs["space"].ID
+	oneCard := f.cards("space", 1)
+	sold := f.device("space", "smartphone", 1000)
+	f.exec(`UPDATE devices SET state = 'sold' WHERE id = ?`, sold)
+	elsewhere := f.device("space2", "smartphone", 1000)
+	reserved := f.device("space", "smartphone", 1000)
+	other := f.voucherWith(1, 0)
+	f.exec(`UPDATE devices SET reserved_voucher_id = (SELECT id FROM vouchers WHERE code = ?), reserved_until = ? WHERE id = ?`,
+		strings.ReplaceAll(other, "-", ""), f.clock.Now().Add(48*time.Hour), reserved)
+	revoked := f.voucherWith(1, 1)
+	f.exec(`UPDATE vouchers SET status = 'revoked' WHERE code = ?`, strings.ReplaceAll(revoked, "-", ""))
+	cases := []struct {
+		name, code string
+		items      []distribution.SaleItem
+		want       string
+	}{
+		{"two cards of one", f.voucherWith(0, 2), []distribution.SaleItem{{ProductID: oneCard, Quantity: 2}}, "stock-short"},
+		{"a device sold", f.voucherWith(1, 0), []distribution.SaleItem{{DeviceID: sold}}, "device-unavailable"},
+		{"a device at another space", f.voucherWith(1, 0), []distribution.SaleItem{{DeviceID: elsewhere}}, "device-unavailable"},
+		{"a device set aside for another", f.voucherWith(1, 0), []distribution.SaleItem{{DeviceID: reserved}}, "device-reserved"},
+		{"a card the voucher does not allow", f.voucherWith(1, 0), []distribution.SaleItem{{ProductID: oneCard, Quantity: 1}}, "entitlement-exhausted"},
+		{"a revoked voucher", revoked, []distribution.SaleItem{{ProductID: oneCard, Quantity: 1}}, "voucher-inactive"},
+	}
+	for i, c := range cases {
+		req := distribution.SaleRequest{SiteID: site, VoucherCode: c.code, PaymentMethod: "cash", Items: c.items}
+		_, perr := f.svc.PreviewSale(ctx, seller, req)
+		_, _, serr := f.svc.Sell(ctx, seller, fmt.Sprintf("refused-%d", i), req)
+		var pc, sc *apperr.ConflictError
+		if !errors.As(perr, &pc) || !errors.As(serr, &sc) || pc.Code != c.want || sc.Code != c.want || pc.Detail != sc.Detail {
+			t.Errorf("%s: preview %v, sale %v, want %s", c.name, perr, serr, c.want)
+		}
+	}
+	// The day closed: both say so.
+	f.http.Do("POST", fmt.Sprintf("/api/v1/sites/%d/closing", site), f.tokens["space"], map[string]any{"date": f.clock.Now().In(time.UTC).Format(time.DateOnly), "counted_cash_cents": 0})
+	req := distribution.SaleRequest{SiteID: site, VoucherCode: f.voucherWith(0, 1), PaymentMethod: "cash", Items: []distribution.SaleItem{{ProductID: oneCard, Quantity: 1}}}
+	_, perr := f.svc.PreviewSale(ctx, seller, req)
+	var pc *apperr.ConflictError
+	if !errors.As(perr, &pc) || pc.Code != "day-closed" {
+		t.Errorf("a closed day's preview: %v", perr)
+	}
+	if n := f.count("sales"); n != 0 {
+		t.Fatalf("%d sales after refusals", n)
+	}
+}
+
+// TestPreviewTakesNoLock: while another transaction holds the voucher, the
+// person and the site (as a sale or a closing does), a basket's preview
+// answers at once: it reads, it does not wait.
+func TestPreviewTakesNoLock(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var uid int64
+	f.db.Raw(`SELECT id FROM users WHERE organization_id = ?`, f.orgs["space"].ID).Scan(&uid)
+	seller := partners.Caller{UserID: uid, Role: partners.RoleSpace, OrganizationID: f.orgs["space"].ID, OrganizationKind: partners.KindSpace}
+	phone := f.device("space", "smartphone", 4500)
+	code := f.voucherWith(1, 0)
+	held := f.db.Begin()
+	defer held.Rollback()
+	lock := ""
+	if f.db.Engine == database.Postgres {
+		lock = " FOR UPDATE"
+	}
+	for _, q := range []string{`SELECT id FROM vouchers WHERE code = ?` + lock, `SELECT beneficiary_id FROM vouchers WHERE code = ?` + lock} {
+		if err := held.Exec(q, strings.ReplaceAll(code, "-", "")).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The site's row, and (SQLite) the one writer.
+	if err := held.Exec(`UPDATE organizations SET updated_at = updated_at WHERE id = ?`, f.orgs["space"].ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	v, err := f.svc.PreviewSale(ctx, seller, distribution.SaleRequest{SiteID: f.orgs["space"].ID, VoucherCode: code, PaymentMethod: "cash",
+		Items: []distribution.SaleItem{{DeviceID: phone}}})
+	if err != nil || v.TotalCents != 4500 {
+		t.Fatalf("preview beside a held transaction: %v %+v", err, v)
+	}
+	t.Logf("preview beside a held transaction: %v", time.Since(start))
 }

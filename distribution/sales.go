@@ -20,7 +20,9 @@ import (
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/journal"
+	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/recharges"
 	"github.com/tremplin/tremplin/reports/figures"
 )
 
@@ -270,13 +272,12 @@ func (s *Service) admit(ctx context.Context, c partners.Caller, req *SaleRequest
 	return code, nil
 }
 
-// errPreview undoes a sale made only to see whether it would go through.
-var errPreview = errors.New("preview")
-
-// PreviewSale runs a sale exactly as Sell would, then undoes it: the
-// counter's basket checks each scan with the sale's own rules (device in
-// stock here, category on the voucher, entitlements, stock, the day still
-// open) before payment. The view has no PINs.
+// PreviewSale checks a basket by the sale's own rules (device in stock
+// here, category on the voucher, entitlements, the person's yearly limit,
+// stock, the day still open) without making it: the same steps as Sell,
+// reading what each would take. It writes nothing and locks nothing, so
+// the counter's scans never hold up a sale. The view has no ids, serials
+// nor PINs.
 func (s *Service) PreviewSale(ctx context.Context, c partners.Caller, req SaleRequest) (SaleView, error) {
 	if err := c.Require(partners.RoleAdmin, partners.RoleSpace); err != nil {
 		return SaleView{}, err
@@ -285,26 +286,16 @@ func (s *Service) PreviewSale(ctx context.Context, c partners.Caller, req SaleRe
 	if err != nil {
 		return SaleView{}, err
 	}
-	var view SaleView
+	// Read as it stands, outside any transaction: on SQLite a transaction
+	// here would take the one writer at every scan.
 	req.preview = true
-	err = s.inTx(ctx, func(tx *gorm.DB) error {
-		v, err := s.sell(ctx, tx, c, req, code, "")
-		if err != nil {
-			return err
-		}
-		view = v
-		return errPreview
-	})
+	view, err := s.sell(ctx, s.db.WithContext(ctx), c, req, code, "")
 	if errors.Is(err, errUnknownVoucher) {
 		s.lookupFailed(ctx, "unknown")
 	}
-	if !errors.Is(err, errPreview) {
+	if err != nil {
 		return SaleView{}, err
 	}
-	for i := range view.Items {
-		view.Items[i].PIN, view.Items[i].Serial = "", ""
-	}
-	view.ID = 0
 	return view, nil
 }
 
@@ -398,6 +389,16 @@ type saleVoucher struct {
 // writes together; each recharge product adds two (the product, its cards).
 func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req SaleRequest, code, key string) (SaleView, error) {
 	now := s.now()
+	// A preview (a basket checked at the counter) reads what the sale would
+	// take, by the same rules, and writes nothing: no lock, no write
+	// transaction, so a scan never holds up a sale.
+	dry := req.preview
+	lock := func(strength lockStrength, alias string) string {
+		if dry {
+			return ""
+		}
+		return s.lockSuffix(strength, alias)
+	}
 	// The site's row is shared by the day's sales and taken exclusively by
 	// its closing: a closing waits for the sales in flight, and a sale that
 	// starts after a closing sees it (PostgreSQL; SQLite runs one writer).
@@ -405,7 +406,7 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	q := tx.Raw(`SELECT o.id, o.name, o.timezone, COALESCE((SELECT v.beneficiary_id FROM vouchers v WHERE v.code = ?), 0) AS beneficiary_id,
 			COALESCE((SELECT n.handover FROM network_identity n WHERE n.id = 1), 'off') AS handover,
 			COALESCE((SELECT n.handover_text FROM network_identity n WHERE n.id = 1), '') AS handover_text
-		FROM organizations o WHERE o.id = ? AND o.kind = ?`+s.lockSuffix(lockShare, "o"), code, req.SiteID, partners.KindSpace).Scan(&head)
+		FROM organizations o WHERE o.id = ? AND o.kind = ?`+lock(lockShare, "o"), code, req.SiteID, partners.KindSpace).Scan(&head)
 	if q.Error != nil {
 		return SaleView{}, fmt.Errorf("space %d: %w", req.SiteID, q.Error)
 	}
@@ -430,7 +431,7 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 		Closed bool
 	}
 	q = tx.Raw(`SELECT b.id, EXISTS (SELECT 1 FROM closings c WHERE c.site_id = ? AND c.local_date = ?) AS closed
-		FROM beneficiaries b WHERE b.id = ?`+s.lockSuffix(lockUpdate, "b"), site.ID, localDate, head.BeneficiaryID).Scan(&person)
+		FROM beneficiaries b WHERE b.id = ?`+lock(lockUpdate, "b"), site.ID, localDate, head.BeneficiaryID).Scan(&person)
 	if q.Error != nil || q.RowsAffected == 0 {
 		return SaleView{}, fmt.Errorf("beneficiary of voucher %s: %w", FormatCode(code), cmpErr(q.Error, gorm.ErrRecordNotFound))
 	}
@@ -448,7 +449,7 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 			(SELECT COALESCE(SUM((SELECT COUNT(*) FROM sale_lines l WHERE l.sale_id = s.id AND l.kind = 'device' AND l.refund_id IS NULL)), 0)
 				FROM sales s WHERE s.beneficiary_id = v.beneficiary_id AND s.created_at > ?) AS devices_year,
 			(SELECT COUNT(*) FROM reservations r WHERE r.voucher_id = v.id AND r.status = 'active' AND r.expires_at > ?) AS reserved
-		FROM vouchers v WHERE v.code = ?`+s.lockSuffix(lockUpdate, "v"), site.ID, now.AddDate(-1, 0, 0), now, code).Scan(&vo)
+		FROM vouchers v WHERE v.code = ?`+lock(lockUpdate, "v"), site.ID, now.AddDate(-1, 0, 0), now, code).Scan(&vo)
 	if q.Error != nil || q.RowsAffected == 0 {
 		return SaleView{}, fmt.Errorf("voucher %s: %w", FormatCode(code), cmpErr(q.Error, errUnknownVoucher))
 	}
@@ -478,10 +479,11 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	}
 	sale := Sale{SiteID: site.ID, SellerID: c.UserRef(), VoucherID: vo.ID, BeneficiaryID: vo.BeneficiaryID, PaymentMethod: req.PaymentMethod,
 		LocalDate: localDate, CreatedAt: now}
-	if err := tx.Create(&sale).Error; err != nil {
-		return SaleView{}, fmt.Errorf("record sale: %w", err)
+	if !dry {
+		if err := tx.Create(&sale).Error; err != nil {
+			return SaleView{}, fmt.Errorf("record sale: %w", err)
+		}
 	}
-	view := SaleView{Sale: sale}
 	cats := vo.Categories()
 	var total int64
 	var fig figures.Tally
@@ -493,7 +495,13 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 		if it.DeviceID == 0 {
 			continue
 		}
-		d, err := s.inventory.SellDevice(ctx, tx, &fig, c, it.DeviceID, site.ID, sale.ID, vo.ID, cats)
+		var d sellable
+		var err error
+		if dry {
+			d, err = s.inventory.PeekDevice(ctx, tx, it.DeviceID, site.ID, vo.ID, cats)
+		} else {
+			d, err = s.inventory.SellDevice(ctx, tx, &fig, c, it.DeviceID, site.ID, sale.ID, vo.ID, cats)
+		}
 		if err != nil {
 			return SaleView{}, err
 		}
@@ -521,7 +529,12 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 		if err != nil {
 			return SaleView{}, err
 		}
-		units, err := s.recharges.Allocate(ctx, tx, p.ID, site, it.Quantity, &sale.ID)
+		var units []cardSold
+		if dry {
+			units, err = s.recharges.Peek(ctx, tx, p.ID, site, it.Quantity)
+		} else {
+			units, err = s.recharges.Allocate(ctx, tx, p.ID, site, it.Quantity, &sale.ID)
+		}
 		if err != nil {
 			return SaleView{}, err
 		}
@@ -552,7 +565,11 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 			return SaleView{}, fmt.Errorf("accessory %d: %w", it.AccessoryID, err)
 		}
 		sid := sale.ID
-		if _, err := s.acc.Move(tx, c, accessories.Line{AccessoryID: a.ID, SiteID: site.ID, Quantity: -it.Quantity, Kind: accessories.Sale, SaleID: &sid}); err != nil {
+		if dry {
+			if err := s.acc.Enough(tx, site.ID, a.ID, it.Quantity); err != nil {
+				return SaleView{}, err
+			}
+		} else if _, err := s.acc.Move(tx, c, accessories.Line{AccessoryID: a.ID, SiteID: site.ID, Quantity: -it.Quantity, Kind: accessories.Sale, SaleID: &sid}); err != nil {
 			return SaleView{}, err
 		}
 		aid := a.ID
@@ -564,6 +581,9 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 		}
 	}
 	for i, l := range accLines {
+		if dry {
+			break
+		}
 		row := map[string]any{"sale_id": l.SaleID, "accessory_id": *l.AccessoryID, "description": l.Description, "quantity": l.Quantity, "price_cents": l.PriceCents,
 			"reference_price_cents": l.ReferenceCents}
 		if err := tx.Table("sale_accessories").Create(row).Error; err != nil {
@@ -575,7 +595,7 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 		}
 		accLines[i].ID = id
 	}
-	if vo.Reserved > 0 && devices > 0 {
+	if vo.Reserved > 0 && devices > 0 && !dry {
 		// Only a voucher with a reservation pays these statements.
 		if err := s.settleReservations(tx, vo.ID, sale.ID, lines, left.Devices-devices, now); err != nil {
 			return SaleView{}, err
@@ -602,6 +622,9 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	status := StatusActive
 	if left.Devices-devices == 0 && left.Recharges-recharges == 0 {
 		status = StatusUsed
+	}
+	if dry {
+		return s.previewView(sale, vo, lines, items, accLines, total, devices, recharges, status, now), nil
 	}
 	var b database.Batch
 	lineArgs := make([]any, 0, 8*len(lines))
@@ -634,17 +657,15 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	if key != "" {
 		b.Add(`UPDATE idempotency_keys SET sale_id = ? WHERE user_id = ? AND key = ?`, "0", sale.ID, c.UserID, key)
 	}
-	if !req.preview {
-		// The sale goes into its site's journal. The chain is taken last,
-		// so that the site's next sale waits only for these writes.
-		link, err := journal.Take(tx, site.ID)
-		if err != nil {
-			return SaleView{}, err
-		}
-		sale.TotalCents = total
-		if _, err := link.Write(&b, journal.Sale, strconv.FormatInt(sale.ID, 10), newSaleRecord(sale, lines, accLines), now); err != nil {
-			return SaleView{}, err
-		}
+	// The sale goes into its site's journal. The chain is taken last, so
+	// that the site's next sale waits only for these writes.
+	link, err := journal.Take(tx, site.ID)
+	if err != nil {
+		return SaleView{}, err
+	}
+	sale.TotalCents = total
+	if _, err := link.Write(&b, journal.Sale, strconv.FormatInt(sale.ID, 10), newSaleRecord(sale, lines, accLines), now); err != nil {
+		return SaleView{}, err
 	}
 	done, err := b.Run(tx)
 	if err != nil {
@@ -658,6 +679,15 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	}
 	for i := range lines {
 		lines[i].ID = done[wLines][i] // ids come in the order the lines were listed
+	}
+	return s.previewView(sale, vo, lines, items, accLines, total, devices, recharges, status, now), nil
+}
+
+// previewView is the sale's answer: its lines (with their ids once
+// written), its total and what the voucher allows after it.
+func (s *Service) previewView(sale Sale, vo saleVoucher, lines []SaleLine, items []SaleItemView, accLines []SaleLine, total int64, devices, recharges int, status string, now time.Time) SaleView {
+	view := SaleView{Sale: sale}
+	for i := range lines {
 		items[i].SaleLine = lines[i]
 		view.Items = append(view.Items, items[i])
 	}
@@ -670,8 +700,15 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	v.RechargesUsed += recharges
 	v.Status = status
 	view.Voucher = SaleVoucher{Code: FormatCode(v.Code), Status: v.StatusAt(now), Remaining: v.Remaining()}
-	return view, nil
+	return view
 }
+
+// The device and the cards a sale takes (named apart: sell counts its
+// recharges in a variable of that name).
+type (
+	sellable = inventory.Device
+	cardSold = recharges.SoldUnit
+)
 
 // cmpErr is err, or fallback when there is none.
 func cmpErr(err, fallback error) error {

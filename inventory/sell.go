@@ -54,6 +54,25 @@ func (s *Service) SellDevice(ctx context.Context, tx *gorm.DB, fig *figures.Tall
 	return d, s.event(db, fig, c, d, siteID, "sell", InStock, Sold, data)
 }
 
+// PeekDevice is SellDevice without taking the device, for a basket checked
+// before payment: the device when the sale could take it (in stock at the
+// site, a category allowed, not set aside for another voucher), else
+// SellDevice's refusal. One read, no lock.
+func (s *Service) PeekDevice(ctx context.Context, db *gorm.DB, deviceID, siteID, voucherID int64, allowed []string) (Device, error) {
+	db = db.WithContext(ctx)
+	now := s.now()
+	var d Device
+	q := db.Where("id = ? AND state = ? AND site_id = ? AND category IN ? AND (reserved_voucher_id IS NULL OR reserved_voucher_id = ? OR reserved_until <= ?)",
+		deviceID, InStock, siteID, allowed, voucherID, now).Limit(1).Find(&d)
+	if q.Error != nil {
+		return d, fmt.Errorf("device %d: %w", deviceID, q.Error)
+	}
+	if q.RowsAffected != 1 {
+		return d, s.whyNotForSale(db, deviceID, allowed, now)
+	}
+	return d, nil
+}
+
 // whyNotForSale says why a device could not be sold: unknown, a category
 // the voucher does not allow, or not in stock at the site.
 func (s *Service) whyNotForSale(db *gorm.DB, deviceID int64, allowed []string, now time.Time) error {

@@ -43,6 +43,30 @@ type unitRow struct {
 // ErrStockShort is returned when a site has fewer sellable units than asked.
 var ErrStockShort = errors.New("stock short")
 
+// Peek is Allocate without taking anything, for a basket checked before
+// payment: the qty first-expiring cards it would sell (their date only, no
+// serial nor PIN), or the same refusal when the site has fewer. It reads
+// the same index and locks nothing.
+func (s *Service) Peek(ctx context.Context, db *gorm.DB, productID int64, site partners.Organization, qty int) ([]SoldUnit, error) {
+	if qty <= 0 {
+		return nil, apperr.Invalid("quantity", "must be at least 1")
+	}
+	today := s.now().In(site.Location()).Format(time.DateOnly)
+	var dates []string
+	if err := db.WithContext(ctx).Raw(`SELECT expires_on FROM recharge_units WHERE product_id = ? AND site_id = ? AND status = '`+UnitAvailable+
+		`' AND expires_on >= ? ORDER BY expires_on, id LIMIT ?`, productID, site.ID, today, qty).Scan(&dates).Error; err != nil {
+		return nil, fmt.Errorf("recharge stock: %w", err)
+	}
+	if len(dates) < qty {
+		return nil, apperr.ConflictBecause(ErrStockShort, "stock-short", "only %d sellable unit(s) of product %d at %s, %d asked", len(dates), productID, site.Name, qty)
+	}
+	out := make([]SoldUnit, qty)
+	for i, d := range dates {
+		out[i] = SoldUnit{ProductID: productID, ExpiresOn: d}
+	}
+	return out, nil
+}
+
 // Allocate takes qty sellable units (available, not past their date)
 // of a product at a site, first-expiring first, marks them sold and opens
 // their PINs, inside tx: the sale's own transaction, so that a failure
