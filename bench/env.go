@@ -222,6 +222,7 @@ func (e *env) close() {
 	if e.dir != "" {
 		_ = os.RemoveAll(e.dir)
 	}
+	e.server, e.admin, e.dir = nil, nil, "" // a second close does nothing
 }
 
 // moduleRoot finds the directory holding go.mod, so the bench runs from anywhere in the repo.

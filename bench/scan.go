@@ -61,13 +61,18 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // attack sends GETs of random tags at the fastest rate 64 connections allow.
 func attack(prefix string, hdr http.Header, d time.Duration) vegeta.Metrics {
+	return attackWith(prefix, hdr, d, 64)
+}
+
+// attackWith is attack at n connections.
+func attackWith(prefix string, hdr http.Header, d time.Duration, n int) vegeta.Metrics {
 	targeter := func(t *vegeta.Target) error {
 		t.Method = "GET"
 		t.URL = fmt.Sprintf("%sBEN-%06d", prefix, 1+rand.IntN(scanDevices))
 		t.Header = hdr
 		return nil
 	}
-	a := vegeta.NewAttacker(vegeta.Connections(64), vegeta.Workers(64), vegeta.MaxWorkers(64), vegeta.KeepAlive(true))
+	a := vegeta.NewAttacker(vegeta.Connections(n), vegeta.Workers(uint64(n)), vegeta.MaxWorkers(uint64(n)), vegeta.KeepAlive(true))
 	var m vegeta.Metrics
 	for res := range a.Attack(targeter, vegeta.Rate{Freq: 0}, d, "scan") {
 		m.Add(res)
