@@ -38,11 +38,6 @@ const maxFound = 30
 func searchWords(q string) []string {
 	var out []string
 	for _, w := range strings.Fields(q) {
-		// A word with a digit is a voucher code's piece, never a name's
-		// ("EA72-4" would otherwise look for every "ea" in the names).
-		if strings.ContainsAny(w, "0123456789") {
-			continue
-		}
 		if k := strings.TrimSuffix(nameKey(w, ""), "|"); k != "" {
 			out = append(out, k)
 		}

@@ -420,15 +420,27 @@ func (s *Service) ListVouchers(ctx context.Context, c partners.Caller, f Voucher
 	if f.Q = strings.TrimSpace(f.Q); f.Q != "" {
 		// A name's words must all be in the person's name; or the text is
 		// the start of a code (three symbols at least, dashes optional).
+		// A word with a digit is a piece of a code, never of a name
+		// ("EA72-4" must not look for every "ea" in the names).
+		var words []string
+		for _, w := range strings.Fields(f.Q) {
+			if !strings.ContainsAny(w, "0123456789") {
+				words = append(words, searchWords(w)...)
+			}
+		}
 		named := db.Table("beneficiaries b").Select("b.id").Where("b.anonymised_at IS NULL")
-		for _, w := range searchWords(f.Q) {
+		for _, w := range words {
 			named = named.Where("b.name_key LIKE ?", "%"+w+"%")
 		}
-		if code := normalizeSearchCode(f.Q); len(code) >= 3 {
+		code := normalizeSearchCode(f.Q)
+		switch {
+		case len(code) >= 3 && len(words) > 0:
 			q = q.Where("(code LIKE ? OR beneficiary_id IN (?))", code+"%", named)
-		} else if len(searchWords(f.Q)) > 0 {
+		case len(code) >= 3:
+			q = q.Where("code LIKE ?", code+"%")
+		case len(words) > 0:
 			q = q.Where("beneficiary_id IN (?)", named)
-		} else {
+		default:
 			q = q.Where("1 = 0")
 		}
 	}

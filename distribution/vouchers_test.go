@@ -2,6 +2,7 @@ package distribution_test
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -327,5 +328,29 @@ func TestVoucherListsTheNearestSpaces(t *testing.T) {
 	}
 	if got := distribution.NearestSpaces(spaces, "America/Cayenne", ""); len(got) != 3 {
 		t.Fatalf("a territory with no space lists them all: %v", got)
+	}
+}
+
+// TestVoucherSearchByCodePiece: a piece of a code finds the vouchers whose
+// code starts with it, and never the people whose names hold its letters
+// ("EA72-4" is no search for "ea" in Béatrice); a piece nobody's code
+// starts with finds nothing.
+func TestVoucherSearchByCodePiece(t *testing.T) {
+	f := newFixture(t)
+	b := f.beneficiary("prescriber", map[string]any{"first_name": "Béatrice", "last_name": "Lemaire"})
+	for range 2 {
+		f.voucher("prescriber", id(b), 30)
+	}
+	target := f.voucherWith(1, 0)
+	f.exec(`UPDATE vouchers SET code = 'EA724BCDEFGH' WHERE code = ?`, strings.ReplaceAll(target, "-", ""))
+	search := func(q string) int {
+		var l struct{ Items []map[string]any }
+		f.http.Do("GET", "/api/v1/vouchers?q="+url.QueryEscape(q), f.tokens["prescriber"], nil).Expect(t, 200).Decode(t, &l)
+		return len(l.Items)
+	}
+	for q, want := range map[string]int{"EA72-4": 1, "ea724b": 1, "6KDT-C": 0, "beatrice": 2, "Béatrice EA72": 2} {
+		if got := search(q); got != want {
+			t.Errorf("searching %q finds %d vouchers, want %d", q, got, want)
+		}
 	}
 }
