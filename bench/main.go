@@ -51,6 +51,7 @@ var scenarios = []scenario{
 	{"dashboard", "< 0.3 s", dashboard},
 	{"report_summary_10y", "< 0.3 s", reportSummary10y},
 	{"rss", "< 100 MB", rss},
+	{"login_burst", "peak < 300 MB, refused in < 100 ms", loginBurst},
 	{"idle_rss", "reported", idleRSS},
 	{"ui_sale_slow3g", "< 8 s, ≤ 6 round trips", uiSaleSlow3G},
 }

@@ -337,7 +337,7 @@ func (p *Pages) till(c *gin.Context) {
 		if code == "" {
 			break
 		}
-		d, err := p.Service.inventory.FindByCode(ctx, caller, code)
+		d, err := p.device(c, caller, code)
 		if errors.Is(err, apperr.ErrNotFound) && p.Service.acc != nil {
 			// An accessory's box scanned: one more in the basket.
 			if a, aerr := p.Service.acc.ByBarcode(ctx, caller, code); aerr == nil {
@@ -447,7 +447,7 @@ func saidToTheCounter(err error) bool {
 func (p *Pages) saleRequest(c *gin.Context, caller partners.Caller, site int64, code, method string, tags []string, qty, acc map[int64]int) (SaleRequest, error) {
 	req := SaleRequest{SiteID: site, VoucherCode: code, PaymentMethod: method}
 	for _, t := range tags {
-		d, err := p.Service.inventory.FindByCode(c.Request.Context(), caller, t)
+		d, err := p.device(c, caller, t)
 		if err != nil {
 			if errors.Is(err, apperr.ErrNotFound) {
 				return req, apperr.Conflict("not-here", "%s is no longer found at this site: take it out of the basket", t)
@@ -475,6 +475,25 @@ func (p *Pages) saleRequest(c *gin.Context, caller partners.Caller, site int64, 
 	return req, nil
 }
 
+// device finds a basket's device by its code, once per request: a scan
+// names it, checks the basket with it and shows it (three lookups before).
+func (p *Pages) device(c *gin.Context, caller partners.Caller, code string) (inventory.Device, error) {
+	seen, _ := c.Get("counter.devices")
+	found, ok := seen.(map[string]inventory.Device)
+	if !ok {
+		found = map[string]inventory.Device{}
+		c.Set("counter.devices", found)
+	}
+	if d, ok := found[code]; ok {
+		return d, nil
+	}
+	d, err := p.Service.inventory.FindByCode(c.Request.Context(), caller, code)
+	if err == nil {
+		found[code], found[d.Tag] = d, d
+	}
+	return d, err
+}
+
 // addAccessory puts one more of an accessory in the basket when the sale's
 // rules take it (its stock here); ok is false when it is refused, said in
 // v, or when the request failed (c aborted).
@@ -498,26 +517,23 @@ func (p *Pages) addAccessory(c *gin.Context, v *counterView, status *int, tags [
 func (p *Pages) fillBasket(c *gin.Context, caller partners.Caller, site int64, v *counterView, tags []string, qty, acc map[int64]int) error {
 	ctx := c.Request.Context()
 	for _, t := range tags {
-		d, err := p.Service.inventory.FindByCode(ctx, caller, t)
+		d, err := p.device(c, caller, t)
 		if err != nil {
 			return err
 		}
 		v.Devices = append(v.Devices, d)
 	}
-	stock, err := p.Service.recharges.Stock(ctx, caller, site, false)
+	// The cards sellable here today, never the site's history of cards.
+	shelf, err := p.Service.recharges.Counter(ctx, caller, site)
 	if err != nil {
 		return err
 	}
-	for _, line := range stock {
-		pr, err := p.Service.recharges.Product(p.Service.db.WithContext(ctx), line.ProductID)
-		if err != nil || !pr.Active {
-			continue
-		}
-		if line.Available == 0 && qty[pr.ID] == 0 {
+	for _, pr := range shelf {
+		if pr.Available == 0 && qty[pr.ID] == 0 {
 			continue
 		}
 		v.Products = append(v.Products, counterProduct{ID: pr.ID, Name: pr.Name, Price: pr.PriceCents, FaceValue: pr.FaceValueCents,
-			Available: line.Available, InBasket: qty[pr.ID]})
+			Available: pr.Available, InBasket: qty[pr.ID]})
 		v.FaceValue += int64(qty[pr.ID]) * pr.FaceValueCents
 	}
 	if p.Service.acc != nil {

@@ -132,9 +132,40 @@ type StockLine struct {
 // the available cards in one statement, never the sold ones of past years
 // that Stock counts too. Same roles and scope as Stock.
 func (s *Service) Shelves(ctx context.Context, c partners.Caller, siteID int64) ([]StockLine, error) {
+	lines, _, err := s.shelves(ctx, c, siteID)
+	return lines, err
+}
+
+// CounterProduct is an active product as a counter sells it: its price
+// and face value, and how many cards can be sold there today.
+type CounterProduct struct {
+	Product
+	Available int64
+}
+
+// Counter is a site's active products with their sellable cards (the
+// counter's buttons), from the available cards only, never the history.
+func (s *Service) Counter(ctx context.Context, c partners.Caller, siteID int64) ([]CounterProduct, error) {
+	lines, products, err := s.shelves(ctx, c, siteID)
+	if err != nil {
+		return nil, err
+	}
+	have := map[int64]int64{}
+	for _, l := range lines {
+		have[l.ProductID] = l.Available
+	}
+	out := make([]CounterProduct, 0, len(products))
+	for _, p := range products {
+		out = append(out, CounterProduct{Product: p, Available: have[p.ID]})
+	}
+	return out, nil
+}
+
+// shelves is Shelves with the active products it counted.
+func (s *Service) shelves(ctx context.Context, c partners.Caller, siteID int64) ([]StockLine, []Product, error) {
 	sites, products, override, err := s.stockFrame(ctx, c, siteID)
 	if err != nil || len(sites) == 0 {
-		return []StockLine{}, err
+		return []StockLine{}, nil, err
 	}
 	var values []string
 	var args []any
@@ -151,7 +182,7 @@ func (s *Service) Shelves(ctx context.Context, c partners.Caller, siteID int64) 
 		FROM recharge_units u JOIN (VALUES `+strings.Join(values, ", ")+`) t ON t.column1 = u.site_id
 		WHERE u.status = '`+UnitAvailable+`' AND u.expires_on >= t.column2
 		GROUP BY u.site_id, u.product_id`, args...).Scan(&counts).Error; err != nil {
-		return nil, fmt.Errorf("count sellable cards: %w", err)
+		return nil, nil, fmt.Errorf("count sellable cards: %w", err)
 	}
 	have := map[[2]int64]int64{}
 	for _, n := range counts {
@@ -169,7 +200,7 @@ func (s *Service) Shelves(ctx context.Context, c partners.Caller, siteID int64) 
 			out = append(out, l)
 		}
 	}
-	return out, nil
+	return out, products, nil
 }
 
 // stockFrame is what a count of the stock needs around the cards: the
