@@ -289,3 +289,57 @@ func TestRestoreMigratesAnOlderBackup(t *testing.T) {
 		t.Fatalf("restore of an older backup (want %q): %d\n%s%s", want, code, out, errOut)
 	}
 }
+
+// TestBackupRefusals: what a backup or a restore refuses says why and
+// what to do, and changes nothing.
+func TestBackupRefusals(t *testing.T) {
+	env := testEnv(t)
+	seedSales(t, env, 1)
+	dir := t.TempDir()
+	if code, out, errOut := runCmd(t, env, "backup", "--to", dir); code != 0 {
+		t.Fatalf("backup: %s%s", out, errOut)
+	}
+	files, _ := backup.List(dir)
+	file := files[0]
+	other := ".dump"
+	if strings.HasSuffix(file, ".dump") {
+		other = ".db"
+	}
+	// The other engine's kind of file.
+	renamed := strings.TrimSuffix(file, filepath.Ext(file)) + other
+	b, _ := os.ReadFile(file)
+	os.WriteFile(renamed, b, 0o600)
+	sum, _ := os.ReadFile(file + ".sha256")
+	os.WriteFile(renamed+".sha256", []byte(strings.Replace(string(sum), filepath.Base(file), filepath.Base(renamed), 1)), 0o600)
+	// A file without its hash, and one that is no backup.
+	bare := filepath.Join(t.TempDir(), filepath.Base(file))
+	os.WriteFile(bare, b, 0o600)
+	notes := filepath.Join(t.TempDir(), "notes.txt")
+	os.WriteFile(notes, []byte("hello"), 0o600)
+	os.WriteFile(notes+".sha256", []byte(strings.Repeat("0", 64)+"  notes.txt\n"), 0o600)
+	for _, c := range []struct {
+		file, want string
+	}{
+		{renamed, "restore it into a"},
+		{bare, "no hash beside it"},
+		{notes, "does not match"},
+		{filepath.Join(dir, "missing.db"), "no hash beside it"},
+	} {
+		fresh := testEnv(t)
+		code, _, errOut := runCmd(t, fresh, "restore", c.file)
+		if code == 0 || !strings.Contains(errOut, c.want) {
+			t.Errorf("restore %s: %d %q, want %q", filepath.Base(c.file), code, errOut, c.want)
+		}
+	}
+	if code, _, errOut := runCmd(t, env, "restore"); code != 2 || !strings.Contains(errOut, "usage: tremplin restore FILE") {
+		t.Errorf("restore without a file: %d %q", code, errOut)
+	}
+	// PostgreSQL without its client tools: said, with the package.
+	if testenv.Engine() == database.Postgres {
+		t.Setenv("PATH", t.TempDir())
+		code, _, errOut := runCmd(t, env, "backup", "--to", t.TempDir())
+		if code == 0 || !strings.Contains(errOut, "pg_dump is not installed") || !strings.Contains(errOut, "postgresql-client") {
+			t.Errorf("backup without pg_dump: %d %q", code, errOut)
+		}
+	}
+}
