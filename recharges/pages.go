@@ -121,7 +121,9 @@ func (p *Pages) catalogueView(c *gin.Context) (*catalogueView, partners.Caller, 
 			}
 		}
 	}
-	stock, err := p.Service.Stock(ctx, caller, 0, false)
+	// The cards sellable today, from the available cards alone: this page
+	// is opened every day, and must not read the cards sold over the years.
+	stock, err := p.Service.Shelves(ctx, caller, 0)
 	if err != nil {
 		return nil, caller, err
 	}
