@@ -370,7 +370,14 @@ func (p *Pages) till(c *gin.Context) {
 			}
 		}
 	}
-	vo, err := p.Service.LookupVoucher(ctx, caller, v.Code)
+	// A basket this request checked shows its voucher by a plain read; any
+	// other answer looks it up (counted against the limit, audited).
+	var vo VoucherView
+	if v.Preview != nil {
+		vo, err = p.Service.BasketVoucher(ctx, caller, v.Code)
+	} else {
+		vo, err = p.Service.LookupVoucher(ctx, caller, v.Code)
+	}
 	if err != nil {
 		p.Site.Fail(c, err)
 		return

@@ -269,6 +269,26 @@ func (s *Service) LookupVoucher(ctx context.Context, c partners.Caller, raw stri
 	return out, refused
 }
 
+// BasketVoucher shows again the voucher of a basket that a preview has
+// just checked (PreviewSale counted the code against the lookup limit and
+// read it): a plain read, neither counted nor audited again, outside any
+// transaction, so that a scan at the counter writes nothing.
+func (s *Service) BasketVoucher(ctx context.Context, c partners.Caller, raw string) (VoucherView, error) {
+	if err := c.Require(partners.RoleAdmin, partners.RoleSpace); err != nil {
+		return VoucherView{}, err
+	}
+	code, err := NormalizeCode(raw)
+	if err != nil {
+		return VoucherView{}, apperr.Invalid("code", "is mistyped")
+	}
+	db := s.db.WithContext(ctx)
+	var vo Voucher
+	if err := db.Where("code = ?", code).Take(&vo).Error; err != nil {
+		return VoucherView{}, notFound(err, "voucher %s", FormatCode(code))
+	}
+	return s.fullView(db, vo)
+}
+
 func (s *Service) fullView(db *gorm.DB, vo Voucher) (VoucherView, error) {
 	views, err := s.fullViews(db, []Voucher{vo})
 	if err != nil {
