@@ -14,6 +14,14 @@ import (
 	"github.com/tremplin/tremplin/partners"
 )
 
+// seller is the space's staff member, as the counter's pages call the
+// service.
+func (f *fixture) seller() partners.Caller {
+	var uid int64
+	f.db.Raw(`SELECT id FROM users WHERE organization_id = ?`, f.orgs["space"].ID).Scan(&uid)
+	return partners.Caller{UserID: uid, Role: partners.RoleSpace, OrganizationID: f.orgs["space"].ID, OrganizationKind: partners.KindSpace}
+}
+
 // TestPreviewSaleChangesNothing: the counter's preview answers what the
 // sale would (its total, or its refusal with the same reason) and leaves no
 // trace: no sale, the device in stock, the voucher and the cards untouched.
@@ -23,9 +31,7 @@ func TestPreviewSaleChangesNothing(t *testing.T) {
 	laptop := f.device("space", "laptop", 9000)
 	p := f.cards("space", 3)
 	code := f.voucherWith(1, 2, "smartphone")
-	var uid int64
-	f.db.Raw(`SELECT id FROM users WHERE organization_id = ?`, f.orgs["space"].ID).Scan(&uid)
-	seller := partners.Caller{UserID: uid, Role: partners.RoleSpace, OrganizationID: f.orgs["space"].ID, OrganizationKind: partners.KindSpace}
+	seller := f.seller()
 	req := distribution.SaleRequest{SiteID: f.orgs["space"].ID, VoucherCode: code, PaymentMethod: "cash",
 		Items: []distribution.SaleItem{{DeviceID: phone}, {ProductID: p, Quantity: 2}}}
 	ctx := context.Background()
@@ -73,9 +79,7 @@ func TestPreviewSaleChangesNothing(t *testing.T) {
 func TestPreviewSaysWhatTheSaleWould(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	var uid int64
-	f.db.Raw(`SELECT id FROM users WHERE organization_id = ?`, f.orgs["space"].ID).Scan(&uid)
-	seller := partners.Caller{UserID: uid, Role: partners.RoleSpace, OrganizationID: f.orgs["space"].ID, OrganizationKind: partners.KindSpace}
+	seller := f.seller()
 	site := f.orgs["space"].ID
 	oneCard := f.cards("space", 1)
 	sold := f.device("space", "smartphone", 1000)
@@ -127,9 +131,7 @@ func TestPreviewSaysWhatTheSaleWould(t *testing.T) {
 func TestPreviewTakesNoLock(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	var uid int64
-	f.db.Raw(`SELECT id FROM users WHERE organization_id = ?`, f.orgs["space"].ID).Scan(&uid)
-	seller := partners.Caller{UserID: uid, Role: partners.RoleSpace, OrganizationID: f.orgs["space"].ID, OrganizationKind: partners.KindSpace}
+	seller := f.seller()
 	phone := f.device("space", "smartphone", 4500)
 	code := f.voucherWith(1, 0)
 	held := f.db.Begin()
