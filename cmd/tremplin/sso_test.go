@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -161,4 +162,32 @@ func TestSingleSignOnNeedsItsThreeSettings(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "TREMPLIN_OIDC_CLIENT_ID") {
 		t.Fatalf("serve with an issuer alone: %d %s", code, errOut)
 	}
+}
+
+// TestSingleSignOnProviderDown: a provider that does not answer does not
+// stop Tremplin from serving; its button leads to a page that says so
+// (503), and the password still works.
+func TestSingleSignOnProviderDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + ln.Addr().String() + "/oidc"
+	ln.Close() // nothing listens there now
+	env := testEnv(t)
+	env["TREMPLIN_OIDC_ISSUER"] = down
+	env["TREMPLIN_OIDC_CLIENT_ID"] = "tremplin"
+	env["TREMPLIN_OIDC_CLIENT_SECRET"] = "secret"
+	if code, out, errOut := runCmd(t, env, "migrate", "up"); code != 0 {
+		t.Fatalf("migrate: %s%s", out, errOut)
+	}
+	if code, out, errOut := runCmd(t, env, "admin", "create", "--email", "admin@example.org", "--password", "0123456789"); code != 0 {
+		t.Fatalf("admin create: %s%s", out, errOut)
+	}
+	srv := startServe(t, env)
+	status, body, resp := getPage(t, browserClient(nil), srv.URL+"/login/oidc")
+	if status != 503 || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "ProConnect ne répond pas") {
+		t.Fatalf("the provider down: %d %q\n%s", status, resp.Header.Get("Retry-After"), body)
+	}
+	login(t, srv.URL, "admin@example.org", "0123456789")
 }
