@@ -98,27 +98,12 @@ func (e *env) start(ctx context.Context) error {
 	envv := append(os.Environ(), "TREMPLIN_DATABASE_URL="+e.dbURL, "TREMPLIN_DATA_DIR="+e.dir,
 		"TREMPLIN_SECRET_KEY="+base64.StdEncoding.EncodeToString(key))
 	e.env = envv
-	for _, args := range [][]string{{"migrate", "up"}, {"admin", "create", "--email", "bench@tremplin.local", "--password", benchPassword}} {
-		cmd := exec.CommandContext(ctx, e.bin, args...)
-		cmd.Env = envv
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("tremplin %v: %v\n%s", args, err, out)
-		}
-	}
-	e.server = exec.Command(e.bin, "serve", "--addr", "127.0.0.1:0")
-	e.server.Env = envv
-	logs, err := os.Create(filepath.Join(e.dir, "serve.log"))
+	inst, err := e.instance(ctx, e.dbURL, "serve")
 	if err != nil {
 		return err
 	}
-	e.server.Stderr = logs
-	addr, err := startAndWaitListening(e.server)
-	if err != nil {
-		return err
-	}
-	e.baseURL = addr
-	e.token, err = login(addr)
-	return err
+	e.server, e.baseURL, e.token = inst.server, inst.base, inst.token
+	return nil
 }
 
 var listeningRE = regexp.MustCompile(`listening on (http://[0-9.:]+)`)
@@ -219,7 +204,9 @@ func (e *env) close() {
 		}
 		_ = e.admin.Close()
 	}
-	if e.dir != "" {
+	if e.dir != "" && os.Getenv("TREMPLIN_BENCH_KEEP") == "1" {
+		fmt.Fprintf(os.Stderr, "bench: files kept (SQLite databases, logs): %s\n", e.dir)
+	} else if e.dir != "" {
 		_ = os.RemoveAll(e.dir)
 	}
 	e.server, e.admin, e.dir = nil, nil, "" // a second close does nothing

@@ -50,6 +50,7 @@ var scenarios = []scenario{
 	{"report_summary", "< 0.1 s", reportSummary},
 	{"dashboard", "< 0.3 s", dashboard},
 	{"report_summary_10y", "< 0.3 s", reportSummary10y},
+	{"history", "every page < 0.3 s on both engines", history},
 	{"rss", "< 100 MB", rss},
 	{"login_burst", "peak < 300 MB, refused in < 100 ms", loginBurst},
 	{"idle_rss", "reported", idleRSS},

@@ -146,8 +146,14 @@ func timeGet(ctx context.Context, url, authorization string, cookie *http.Cookie
 // pageLogin signs the bench's admin in through the login form and returns
 // the session cookie.
 func pageLogin(base string) (*http.Cookie, error) {
+	return loginCookie(base, "bench@tremplin.local", benchPassword)
+}
+
+// loginCookie signs an account in through the login form and returns the
+// session cookie.
+func loginCookie(base, email, password string) (*http.Cookie, error) {
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.PostForm(base+"/login", url.Values{"email": {"bench@tremplin.local"}, "password": {benchPassword}})
+	resp, err := client.PostForm(base+"/login", url.Values{"email": {email}, "password": {password}})
 	if err != nil {
 		return nil, err
 	}

@@ -187,9 +187,14 @@ func uiSaleSlow3G(ctx context.Context, e *env) (Result, error) {
 
 // api sends a JSON request as the bench's admin and decodes the answer.
 func (e *env) api(ctx context.Context, method, path string, body, out any) error {
+	return apiCall(ctx, e.baseURL, e.token, method, path, body, out)
+}
+
+// apiCall calls the API of the server at base with a token.
+func apiCall(ctx context.Context, base, token, method, path string, body, out any) error {
 	b, _ := json.Marshal(body)
-	req, _ := http.NewRequestWithContext(ctx, method, e.baseURL+path, bytes.NewReader(b))
-	req.Header.Set("Authorization", "Bearer "+e.token)
+	req, _ := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

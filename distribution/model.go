@@ -86,3 +86,4 @@ func (v Voucher) Categories() []string {
 	}
 	return out
 }
+

@@ -533,7 +533,7 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 		if dry {
 			units, err = s.recharges.Peek(ctx, tx, p.ID, site, it.Quantity)
 		} else {
-			units, err = s.recharges.Allocate(ctx, tx, p.ID, site, it.Quantity, &sale.ID)
+			units, err = s.recharges.Allocate(ctx, tx, &fig, p.ID, site, it.Quantity, &sale.ID)
 		}
 		if err != nil {
 			return SaleView{}, err
@@ -871,3 +871,4 @@ func nilIfEmpty(b []byte) any {
 	}
 	return b
 }
+

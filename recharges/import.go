@@ -25,6 +25,7 @@ import (
 	"github.com/tremplin/tremplin/internal/csvfile"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // ImportResult is what a recharge import stored.
@@ -299,6 +300,18 @@ func (im *importRun) findRepeats(ctx context.Context, tx importTx) (int, error) 
 
 // audit records the import in the audit log, in its transaction.
 func (im *importRun) audit(ctx context.Context, tx importTx) error {
+	// The cards on the shelf, as the stock pages count them.
+	var fig figures.Tally
+	fig.MoveCards(0, "", im.site.ID, UnitAvailable, im.product.ID, int64(im.p.lines))
+	qs, as, err := fig.Statements(im.s.db.Engine == database.Postgres)
+	if err != nil {
+		return err
+	}
+	for i := range qs {
+		if err := tx.exec(ctx, qs[i], as[i]...); err != nil {
+			return fmt.Errorf("figures: %w", err)
+		}
+	}
 	q, args, err := audit.Statement(ctx, "recharge_batch.import", "recharge_batch", im.res.ID,
 		map[string]any{"product_id": im.product.ID, "site_id": im.site.ID, "units": im.p.lines, "sha256": im.res.SHA256})
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/tremplin/tremplin/internal/testenv"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/recharges"
+	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // product creates a 10 € recharge sold 2 €.
@@ -377,7 +378,7 @@ func (f *fixture) allocate(product int64, site string, n int) []recharges.SoldUn
 	var out []recharges.SoldUnit
 	err := f.DB.Transaction(func(tx *gorm.DB) error {
 		var err error
-		out, err = f.Recharges.Allocate(context.Background(), tx, product, f.Orgs[site], n, nil)
+		out, err = allocateIn(tx, f.Recharges, product, f.Orgs[site], n, nil)
 		return err
 	})
 	if err != nil {
@@ -395,7 +396,7 @@ func TestWrongKeyOpensNothing(t *testing.T) {
 	keys, _ := secrets.NewKeyring(other)
 	wrong := recharges.NewService(recharges.Config{DB: f.DB, Partners: f.Partners, Keys: keys})
 	err := f.DB.Transaction(func(tx *gorm.DB) error {
-		_, err := wrong.Allocate(context.Background(), tx, p, f.Orgs["warehouse"], 2, nil)
+		_, err := allocateIn(tx, wrong, p, f.Orgs["warehouse"], 2, nil)
 		return err
 	})
 	if !errors.Is(err, secrets.ErrUnknownKey) || !strings.Contains(err.Error(), "TREMPLIN_SECRET_KEY") {
@@ -417,7 +418,7 @@ func TestWrongKeyOpensNothing(t *testing.T) {
 		t.Fatalf("key ids after rotation %v", ids)
 	}
 	err = f.DB.Transaction(func(tx *gorm.DB) error {
-		u, err := wrong.Allocate(context.Background(), tx, p, f.Orgs["warehouse"], 1, nil)
+		u, err := allocateIn(tx, wrong, p, f.Orgs["warehouse"], 1, nil)
 		if err == nil && u[0].PIN != "PIN00000001X" {
 			t.Errorf("PIN after rotation %q", u[0].PIN)
 		}
@@ -446,7 +447,7 @@ func TestConcurrentAllocation(t *testing.T) {
 			var got []recharges.SoldUnit
 			err := f.DB.Transaction(func(tx *gorm.DB) error {
 				var err error
-				got, err = f.Recharges.Allocate(context.Background(), tx, p, f.Orgs["warehouse"], 1, nil)
+				got, err = allocateIn(tx, f.Recharges, p, f.Orgs["warehouse"], 1, nil)
 				return err
 			})
 			mu.Lock()
@@ -486,7 +487,7 @@ func TestExpiry(t *testing.T) {
 	// Three days later: the short-lived cards are past; a sale skips them even before the sweep.
 	later := recharges.NewService(recharges.Config{DB: f.DB, Partners: f.Partners, Keys: f.Keys, Now: func() time.Time { return time.Now().AddDate(0, 0, 3) }})
 	err := f.DB.Transaction(func(tx *gorm.DB) error {
-		u, err := later.Allocate(context.Background(), tx, p, f.Orgs["warehouse"], 1, nil)
+		u, err := allocateIn(tx, later, p, f.Orgs["warehouse"], 1, nil)
 		if err == nil && u[0].Serial != "SER00000010" {
 			t.Errorf("sold %s, past its date", u[0].Serial)
 		}
@@ -495,10 +496,13 @@ func TestExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Past their date, not swept yet: counted expired, not on the shelf.
+	f.stockIs(t, later, p, "available 1, sold 2, expired 2")
 	n, err := later.SweepExpired(context.Background())
 	if err != nil || n != 2 {
 		t.Fatalf("sweep: %d, %v", n, err)
 	}
+	f.stockIs(t, later, p, "available 1, sold 2, expired 2")
 	if n, _ := later.SweepExpired(context.Background()); n != 0 {
 		t.Fatalf("second sweep expired %d more", n)
 	}
@@ -506,7 +510,7 @@ func TestExpiry(t *testing.T) {
 		t.Fatalf("expired %d, available %d", f.units("expired"), f.units("available"))
 	}
 	err = f.DB.Transaction(func(tx *gorm.DB) error {
-		_, err := later.Allocate(context.Background(), tx, p, f.Orgs["warehouse"], 2, nil)
+		_, err := allocateIn(tx, later, p, f.Orgs["warehouse"], 2, nil)
 		return err
 	})
 	if !errors.Is(err, recharges.ErrStockShort) {
@@ -696,5 +700,45 @@ func TestShelvesAgreeWithStock(t *testing.T) {
 	}
 	if _, err := f.Recharges.Shelves(ctx, space, f.Orgs["warehouse"].ID); !errors.Is(err, apperr.ErrNotFound) {
 		t.Errorf("another site's shelves: %v", err)
+	}
+}
+
+// allocateIn sells cards in tx as a sale does, its figures with them.
+func allocateIn(tx *gorm.DB, s *recharges.Service, product int64, site partners.Organization, n int, saleID *int64) ([]recharges.SoldUnit, error) {
+	var fig figures.Tally
+	out, err := s.Allocate(context.Background(), tx, &fig, product, site, n, saleID)
+	if err != nil {
+		return nil, err
+	}
+	return out, fig.Flush(tx)
+}
+
+// stockIs checks a product's stock at the warehouse as Stock tells it,
+// and that the figures it reads equal a recount of the cards.
+func (f *fixture) stockIs(t *testing.T, s *recharges.Service, product int64, want string) {
+	t.Helper()
+	lines, err := s.Stock(context.Background(), partners.Caller{Role: partners.RoleAdmin}, f.Orgs["warehouse"].ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ""
+	for _, l := range lines {
+		if l.ProductID == product {
+			got = fmt.Sprintf("available %d, sold %d, expired %d", l.Available, l.Sold, l.Expired)
+		}
+	}
+	if got != want {
+		t.Errorf("stock: %s, want %s", got, want)
+	}
+	stored, err := figures.Stored(context.Background(), f.DB.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted, err := figures.Recount(context.Background(), f.DB.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := figures.Compare(stored, counted, 5); len(d) > 0 {
+		t.Errorf("figures differ from a recount: %v", d)
 	}
 }

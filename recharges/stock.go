@@ -19,6 +19,7 @@ import (
 	"github.com/tremplin/tremplin/internal/csvfile"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // SoldUnit is a card a sale took, with its PIN opened for the receipt.
@@ -74,8 +75,9 @@ func (s *Service) Peek(ctx context.Context, db *gorm.DB, productID int64, site p
 // LOCKED, so concurrent sales take different units without waiting; on
 // SQLite the IMMEDIATE transaction already serialises writers. The
 // conditional update then guarantees a unit is sold once. site is the
-// site as the caller already read it (its zone gives today).
-func (s *Service) Allocate(ctx context.Context, tx *gorm.DB, productID int64, site partners.Organization, qty int, saleID *int64) ([]SoldUnit, error) {
+// site as the caller already read it (its zone gives today). The cards'
+// move is counted in fig, which the sale writes with its own figures.
+func (s *Service) Allocate(ctx context.Context, tx *gorm.DB, fig *figures.Tally, productID int64, site partners.Organization, qty int, saleID *int64) ([]SoldUnit, error) {
 	if qty <= 0 {
 		return nil, apperr.Invalid("quantity", "must be at least 1")
 	}
@@ -99,6 +101,7 @@ func (s *Service) Allocate(ctx context.Context, tx *gorm.DB, productID int64, si
 	if len(rows) < qty {
 		return nil, apperr.ConflictBecause(ErrStockShort, "stock-short", "only %d sellable unit(s) of product %d at %s, %d asked", len(rows), productID, site.Name, qty)
 	}
+	fig.MoveCards(site.ID, UnitAvailable, site.ID, UnitSold, productID, int64(len(rows)))
 	// First-expiring first on the receipt too.
 	slices.SortFunc(rows, func(a, b unitRow) int { return cmp.Or(cmp.Compare(a.ExpiresOn, b.ExpiresOn), cmp.Compare(a.ID, b.ID)) })
 	out := make([]SoldUnit, len(rows))
@@ -167,32 +170,15 @@ func (s *Service) shelves(ctx context.Context, c partners.Caller, siteID int64) 
 	if err != nil || len(sites) == 0 {
 		return []StockLine{}, nil, err
 	}
-	var values []string
-	var args []any
-	for _, site := range sites {
-		values = append(values, "(CAST(? AS BIGINT), CAST(? AS TEXT))")
-		args = append(args, site.ID, s.now().In(site.Location()).Format(time.DateOnly))
-	}
-	var counts []struct {
-		SiteID    int64
-		ProductID int64
-		N         int64
-	}
-	if err := s.db.WithContext(ctx).Raw(`SELECT u.site_id, u.product_id, COUNT(*) AS n
-		FROM recharge_units u JOIN (VALUES `+strings.Join(values, ", ")+`) t ON t.column1 = u.site_id
-		WHERE u.status = '`+UnitAvailable+`' AND u.expires_on >= t.column2
-		GROUP BY u.site_id, u.product_id`, args...).Scan(&counts).Error; err != nil {
-		return nil, nil, fmt.Errorf("count sellable cards: %w", err)
-	}
-	have := map[[2]int64]int64{}
-	for _, n := range counts {
-		have[[2]int64{n.SiteID, n.ProductID}] = n.N
+	counts, err := s.cardCounts(ctx, sites, products)
+	if err != nil {
+		return nil, nil, err
 	}
 	out := []StockLine{}
 	for _, site := range sites {
 		for _, p := range products {
-			l := StockLine{ProductID: p.ID, Product: p.Name, SiteID: site.ID, Site: site.Name, Threshold: p.LowStockThreshold,
-				Available: have[[2]int64{site.ID, p.ID}]}
+			n := counts[[2]int64{site.ID, p.ID}]
+			l := StockLine{ProductID: p.ID, Product: p.Name, SiteID: site.ID, Site: site.Name, Threshold: p.LowStockThreshold, Available: n.Available}
 			if o, ok := override[[2]int64{p.ID, site.ID}]; ok {
 				l.Threshold = o
 			}
@@ -201,6 +187,90 @@ func (s *Service) shelves(ctx context.Context, c partners.Caller, siteID int64) 
 		}
 	}
 	return out, products, nil
+}
+
+// cardCount is a product's cards at a site, by what can be done with them.
+type cardCount struct {
+	Available, InTransit, Sold, Expired int64
+}
+
+// cardCounts counts the cards of some products at some sites: from the
+// figures (a few rows per site, kept by every sale, import, transfer and
+// sweep), less the cards on the shelf whose date has passed in the site's
+// zone since the last sweep, found in the available cards' index by
+// site, product and date. Neither reads the cards sold over the years,
+// nor the million on the shelves.
+func (s *Service) cardCounts(ctx context.Context, sites []partners.Organization, products []Product) (map[[2]int64]cardCount, error) {
+	out := map[[2]int64]cardCount{}
+	if len(sites) == 0 || len(products) == 0 {
+		return out, nil
+	}
+	ids := make([]int64, len(sites))
+	for i, site := range sites {
+		ids[i] = site.ID
+	}
+	var rows []struct {
+		OrgID int64
+		Label string
+		N     int64
+	}
+	if err := s.db.WithContext(ctx).Raw(`SELECT org_id, label, SUM(n) AS n FROM figure_rows WHERE day = '' AND metric = ? AND org_id IN ? GROUP BY org_id, label`,
+		figures.Cards, ids).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("count cards: %w", err)
+	}
+	for _, r := range rows {
+		status, pid, ok := strings.Cut(r.Label, "/")
+		product, err := strconv.ParseInt(pid, 10, 64)
+		if !ok || err != nil {
+			continue
+		}
+		k := [2]int64{r.OrgID, product}
+		n := out[k]
+		switch status {
+		case UnitAvailable:
+			n.Available += r.N
+		case UnitInTransit:
+			n.InTransit += r.N
+		case UnitSold:
+			n.Sold += r.N
+		case UnitExpired:
+			n.Expired += r.N
+		}
+		out[k] = n
+	}
+	// The cards past their date still on the shelf: one seek of the
+	// available cards' index per site and product.
+	var values []string
+	var args []any
+	for _, site := range sites {
+		values = append(values, "(CAST(? AS BIGINT), CAST(? AS TEXT))")
+		args = append(args, site.ID, s.now().In(site.Location()).Format(time.DateOnly))
+	}
+	pids := make([]int64, len(products))
+	for i, p := range products {
+		pids[i] = p.ID
+	}
+	var past []struct {
+		SiteID    int64
+		ProductID int64
+		N         int64
+	}
+	if err := s.db.WithContext(ctx).Raw(`SELECT t.column1 AS site_id, p.id AS product_id,
+			(SELECT COUNT(*) FROM recharge_units u WHERE u.site_id = t.column1 AND u.product_id = p.id AND u.status = '`+UnitAvailable+`' AND u.expires_on < t.column2) AS n
+		FROM (VALUES `+strings.Join(values, ", ")+`) t, recharge_products p WHERE p.id IN ?`, append(args, pids)...).Scan(&past).Error; err != nil {
+		return nil, fmt.Errorf("count cards past their date: %w", err)
+	}
+	for _, r := range past {
+		if r.N == 0 {
+			continue
+		}
+		k := [2]int64{r.SiteID, r.ProductID}
+		n := out[k]
+		n.Available -= r.N
+		n.Expired += r.N
+		out[k] = n
+	}
+	return out, nil
 }
 
 // stockFrame is what a count of the stock needs around the cards: the
@@ -246,57 +316,29 @@ func (s *Service) stockFrame(ctx context.Context, c partners.Caller, siteID int6
 // Stock counts units per product and site: available (sellable
 // today), in transit, sold, expired (swept or past their date). Admins and
 // warehouse staff see every site, space staff their own. lowOnly keeps the
-// lines under their threshold.
+// lines under their threshold. The counts come from the figures, never
+// from the cards sold over the years (see cardCounts).
 func (s *Service) Stock(ctx context.Context, c partners.Caller, siteID int64, lowOnly bool) ([]StockLine, error) {
 	sites, products, override, err := s.stockFrame(ctx, c, siteID)
 	if err != nil {
 		return nil, err
 	}
+	counts, err := s.cardCounts(ctx, sites, products)
+	if err != nil {
+		return nil, err
+	}
 	out := []StockLine{}
 	for _, site := range sites {
-		today := s.now().In(site.Location()).Format(time.DateOnly)
-		var counts []struct {
-			ProductID int64
-			Status    string
-			Past      int64
-			N         int64
-		}
-		if err := s.db.WithContext(ctx).Table("recharge_units").
-			Select("product_id, status, SUM(CASE WHEN expires_on < ? THEN 1 ELSE 0 END) AS past, COUNT(*) AS n", today).
-			Where("site_id = ?", site.ID).Group("product_id, status").Scan(&counts).Error; err != nil {
-			return nil, fmt.Errorf("count units at %s: %w", site.Name, err)
-		}
-		// Sold units count where they were sold.
-		byProduct := map[int64]*StockLine{}
 		for _, p := range products {
-			t := p.LowStockThreshold
+			n := counts[[2]int64{site.ID, p.ID}]
+			l := StockLine{ProductID: p.ID, Product: p.Name, SiteID: site.ID, Site: site.Name, Threshold: p.LowStockThreshold,
+				Available: n.Available, InTransit: n.InTransit, Sold: n.Sold, Expired: n.Expired}
 			if o, ok := override[[2]int64{p.ID, site.ID}]; ok {
-				t = o
+				l.Threshold = o
 			}
-			byProduct[p.ID] = &StockLine{ProductID: p.ID, Product: p.Name, SiteID: site.ID, Site: site.Name, Threshold: t}
-		}
-		for _, n := range counts {
-			l := byProduct[n.ProductID]
-			if l == nil {
-				continue // an inactive product
-			}
-			switch n.Status {
-			case UnitAvailable:
-				l.Available += n.N - n.Past
-				l.Expired += n.Past
-			case UnitInTransit:
-				l.InTransit += n.N
-			case UnitSold:
-				l.Sold += n.N
-			case UnitExpired:
-				l.Expired += n.N
-			}
-		}
-		for _, p := range products {
-			l := byProduct[p.ID]
 			l.Low = l.Threshold > 0 && l.Available < int64(l.Threshold)
 			if !lowOnly || l.Low {
-				out = append(out, *l)
+				out = append(out, l)
 			}
 		}
 	}
@@ -314,16 +356,24 @@ func (s *Service) SweepExpired(ctx context.Context) (int64, error) {
 	for _, site := range sites {
 		today := s.now().In(site.Location()).Format(time.DateOnly)
 		err := s.inTx(ctx, func(tx *gorm.DB) error {
-			res := tx.Table("recharge_units").Where("site_id = ? AND status = ? AND expires_on < ?", site.ID, UnitAvailable, today).
-				Update("status", UnitExpired)
-			if res.Error != nil {
-				return res.Error
+			var products []int64
+			if err := tx.Raw(`UPDATE recharge_units SET status = ? WHERE site_id = ? AND status = ? AND expires_on < ? RETURNING product_id`,
+				UnitExpired, site.ID, UnitAvailable, today).Scan(&products).Error; err != nil {
+				return err
 			}
-			if res.RowsAffected == 0 {
+			if len(products) == 0 {
 				return nil
 			}
-			total += res.RowsAffected
-			return audit.Record(ctx, tx, "recharge_units.expire", "organization", site.ID, map[string]any{"units": res.RowsAffected, "before": today})
+			var fig figures.Tally
+			for _, p := range products {
+				fig.MoveCards(site.ID, UnitAvailable, site.ID, UnitExpired, p, 1)
+			}
+			if err := fig.Flush(tx); err != nil {
+				return err
+			}
+			n := int64(len(products))
+			total += n
+			return audit.Record(ctx, tx, "recharge_units.expire", "organization", site.ID, map[string]any{"units": n, "before": today})
 		})
 		if err != nil {
 			return total, fmt.Errorf("expire units at %s: %w", site.Name, err)

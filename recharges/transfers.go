@@ -13,6 +13,7 @@ import (
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // What a transfer between sites (inventory) does with cards, inside the
@@ -71,7 +72,9 @@ func (s *Service) Ship(tx *gorm.DB, transferID, productID, fromSiteID int64, qty
 	if int(res.RowsAffected) != len(ids) {
 		return apperr.Conflict("stock-short", "recharge units of product %d were sold meanwhile; ship again", productID)
 	}
-	return nil
+	var fig figures.Tally
+	fig.MoveCards(fromSiteID, UnitAvailable, fromSiteID, UnitInTransit, productID, int64(len(ids)))
+	return fig.Flush(tx)
 }
 
 // Receive makes a transfer's cards available at its destination. counted
@@ -81,12 +84,36 @@ func (s *Service) Ship(tx *gorm.DB, transferID, productID, fromSiteID int64, qty
 // packs are in serial order, so what is missing is the end of a range, and
 // a later count (a second box) receives them.
 func (s *Service) Receive(tx *gorm.DB, transferID, toSiteID int64, counted map[int64]int) error {
+	// Where the cards on the way count until they arrive: the site that
+	// shipped them.
+	var travelling []struct {
+		SiteID    int64
+		ProductID int64
+		N         int64
+	}
+	if err := tx.Raw(`SELECT site_id, product_id, COUNT(*) AS n FROM recharge_units WHERE transfer_id = ? AND status = ? GROUP BY site_id, product_id`,
+		transferID, UnitInTransit).Scan(&travelling).Error; err != nil {
+		return fmt.Errorf("cards on transfer %d: %w", transferID, err)
+	}
+	var fig figures.Tally
+	arrived := func(product, n int64) {
+		for _, t := range travelling {
+			if t.ProductID == product && n > 0 {
+				k := min(n, t.N)
+				fig.MoveCards(t.SiteID, UnitInTransit, toSiteID, UnitAvailable, product, k)
+				n -= k
+			}
+		}
+	}
 	if counted == nil {
 		if err := tx.Table("recharge_units").Where("transfer_id = ? AND status = ?", transferID, UnitInTransit).
 			Updates(map[string]any{"status": UnitAvailable, "site_id": toSiteID}).Error; err != nil {
 			return fmt.Errorf("receive recharges of transfer %d: %w", transferID, err)
 		}
-		return nil
+		for _, t := range travelling {
+			fig.MoveCards(t.SiteID, UnitInTransit, toSiteID, UnitAvailable, t.ProductID, t.N)
+		}
+		return fig.Flush(tx)
 	}
 	waiting, err := s.InTransit(tx, transferID)
 	if err != nil {
@@ -128,8 +155,9 @@ func (s *Service) Receive(tx *gorm.DB, transferID, toSiteID int64, counted map[i
 		if int(res.RowsAffected) != n {
 			return apperr.Conflict("invalid-transition", "cards of product %d on transfer %d were received meanwhile; count again", pid, transferID)
 		}
+		arrived(pid, int64(n))
 	}
-	return nil
+	return fig.Flush(tx)
 }
 
 // InTransitLine is how many cards of a product a transfer still carries:

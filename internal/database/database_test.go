@@ -183,3 +183,24 @@ func TestSchemasMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestNoJIT: the service's connections run without JIT compiling (a page's
+// small count, estimated large, once cost 100 ms of compiling), unless the
+// URL asks for it.
+func TestNoJIT(t *testing.T) {
+	raw := testenv.FreshPostgres(t)
+	sep := "?"
+	if strings.Contains(raw, "?") {
+		sep = "&"
+	}
+	for _, c := range []struct{ url, want string }{{raw, "off"}, {raw + sep + "jit=on", "on"}} {
+		db := testenv.Open(t, c.url, "")
+		var jit string
+		if err := db.Raw(`SHOW jit`).Scan(&jit).Error; err != nil {
+			t.Fatal(err)
+		}
+		if jit != c.want {
+			t.Errorf("jit %s, want %s", jit, c.want)
+		}
+	}
+}

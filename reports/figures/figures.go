@@ -12,6 +12,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -27,6 +28,11 @@ import (
 // Metrics. Device steps are counted by category; the others say their label.
 const (
 	Devices = "devices" // day '': devices now, label state/category, per site
+	// Cards is the recharge cards now (day ''), per site, label
+	// status/product id: the stock pages read these few rows, never the
+	// millions of cards sold over the years (nor the million on the
+	// shelves). Cards on their way count at the site that shipped them.
+	Cards = "cards"
 
 	Intake    = "intake" // device steps of a day, label category
 	Diagnosed = "diagnosed"
@@ -192,6 +198,16 @@ func (t *Tally) Move(fromSite int64, from string, toSite int64, to, category str
 	t.Add("", toSite, Devices, to+"/"+category, 1, 0)
 }
 
+// MoveCards counts n cards of a product leaving a status at one site for
+// another status (and site); from "" is cards that arrive.
+func (t *Tally) MoveCards(fromSite int64, from string, toSite int64, to string, product, n int64) {
+	p := "/" + strconv.FormatInt(product, 10)
+	if from != "" {
+		t.Add("", fromSite, Cards, from+p, -n, 0)
+	}
+	t.Add("", toSite, Cards, to+p, n, 0)
+}
+
 // SoldAfter counts a device sold on day at site after waiting since it got
 // ready, for the site and again for the network (org 0): a network's waits
 // over a year are then a few rows a day, not a few per site and day.
@@ -243,6 +259,17 @@ func (t *Tally) AddTo(b *database.Batch, tx *gorm.DB) error {
 		b.Add(q[i], "0", args[i]...)
 	}
 	return nil
+}
+
+// Statements are the writes of a tally whose days are all known (no
+// AddAt), for a transaction GORM does not hold (an import's pgx
+// transaction): appends to the deltas on PostgreSQL, upserts of the figures
+// on SQLite. The tally is empty afterwards.
+func (t *Tally) Statements(postgres bool) ([]string, [][]any, error) {
+	if len(t.later) > 0 {
+		return nil, nil, errors.New("figures: days still to place in their zone")
+	}
+	return t.statements(nil, postgres)
 }
 
 // statements places the days still waiting for their zone, then makes the

@@ -72,6 +72,19 @@ func Recount(ctx context.Context, db *gorm.DB) (map[Key]Delta, error) {
 		t.Add("", r.SiteID, Devices, r.State+"/"+r.Category, r.N, 0)
 	}
 
+	var cards []struct {
+		SiteID    int64
+		ProductID int64
+		Status    string
+		N         int64
+	}
+	if err := db.Raw(`SELECT site_id, product_id, status, COUNT(*) AS n FROM recharge_units GROUP BY site_id, product_id, status`).Scan(&cards).Error; err != nil {
+		return nil, fmt.Errorf("recharge cards: %w", err)
+	}
+	for _, r := range cards {
+		t.MoveCards(0, "", r.SiteID, r.Status, r.ProductID, r.N)
+	}
+
 	// Steps, and when each device got ready (for the wait until its sale).
 	readyAt := map[int64][]time.Time{}
 	rows, err := db.Raw(`SELECT e.device_id, e.action, e.to_state, COALESCE(e.site_id, d.site_id), e.at, d.category, d.created_at, e.data
