@@ -145,7 +145,9 @@ var dialects = map[string]dialect{
 		series: func(n int) string {
 			return fmt.Sprintf("WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < %d)", n)
 		},
-		secs: func(expr string) string { return fmt.Sprintf("datetime('2021-01-01 09:00:00', '+' || (%s) || ' seconds')", expr) },
+		secs: func(expr string) string {
+			return fmt.Sprintf("datetime('2021-01-01 09:00:00', '+' || (%s) || ' seconds')", expr)
+		},
 	},
 }
 

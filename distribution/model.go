@@ -86,4 +86,3 @@ func (v Voucher) Categories() []string {
 	}
 	return out
 }
-

@@ -871,4 +871,3 @@ func nilIfEmpty(b []byte) any {
 	}
 	return b
 }
-
