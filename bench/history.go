@@ -203,9 +203,11 @@ func seedHistory(ctx context.Context, dbURL string) ([]int64, error) {
 			       `+d.secs("x * 300")+`, `+d.secs("x * 300")+`
 			FROM g, donations dn`,
 		// The figures the sales and steps would have kept: the devices
-		// now per state and the cards sold per site and product.
+		// and the cards now, per site.
 		`INSERT INTO figures (day, org_id, metric, label, n, cents)
 			SELECT '', site_id, 'devices', state || '/' || category, COUNT(*), 0 FROM devices GROUP BY site_id, state, category`,
+		`INSERT INTO figures (day, org_id, metric, label, n, cents)
+			SELECT '', site_id, 'cards', status || '/' || product_id, COUNT(*), 0 FROM recharge_units GROUP BY site_id, status, product_id`,
 		`ANALYZE`,
 	)
 	for _, s := range stmts {
