@@ -701,6 +701,19 @@ func TestShelvesAgreeWithStock(t *testing.T) {
 	if _, err := f.Recharges.Shelves(ctx, space, f.Orgs["warehouse"].ID); !errors.Is(err, apperr.ErrNotFound) {
 		t.Errorf("another site's shelves: %v", err)
 	}
+	// The counter's buttons say the same, in one statement.
+	for _, who := range []partners.Caller{space, admin} {
+		counter, err := f.Recharges.Counter(ctx, who, f.Orgs["space"].ID)
+		if err != nil || len(counter) != 1 || counter[0].ID != p || counter[0].Available != 4 {
+			t.Errorf("the counter of the space, as %s: %+v %v", who.Role, counter, err)
+		}
+	}
+	if counter, err := f.Recharges.Counter(ctx, admin, f.Orgs["warehouse"].ID); err != nil || len(counter) != 1 || counter[0].Available != 6 {
+		t.Errorf("the counter of the warehouse: %+v %v", counter, err)
+	}
+	if _, err := f.Recharges.Counter(ctx, space, f.Orgs["warehouse"].ID); !errors.Is(err, apperr.ErrNotFound) {
+		t.Errorf("another site's counter: %v", err)
+	}
 }
 
 // allocateIn sells cards in tx as a sale does, its figures with them.

@@ -147,19 +147,42 @@ type CounterProduct struct {
 }
 
 // Counter is a site's active products with their sellable cards (the
-// counter's buttons), from the available cards only, never the history.
+// counter's buttons), in one statement redrawn at every scan: each
+// product's cards on the shelf from the figures, less those past their
+// date found by a seek of the available cards' index; never the history.
 func (s *Service) Counter(ctx context.Context, c partners.Caller, siteID int64) ([]CounterProduct, error) {
-	lines, products, err := s.shelves(ctx, c, siteID)
-	if err != nil {
+	if err := c.Require(staffRoles...); err != nil {
 		return nil, err
 	}
-	have := map[int64]int64{}
-	for _, l := range lines {
-		have[l.ProductID] = l.Available
+	if err := c.CheckSite(siteID); err != nil {
+		return nil, err
 	}
-	out := make([]CounterProduct, 0, len(products))
-	for _, p := range products {
-		out = append(out, CounterProduct{Product: p, Available: have[p.ID]})
+	zone := c.Timezone
+	if own, ok := c.SiteID(); !ok || own != siteID || zone == "" {
+		site, err := partners.SiteIn(s.db.WithContext(ctx), siteID)
+		if err != nil {
+			return nil, err
+		}
+		zone = site.Timezone
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		loc = time.UTC
+	}
+	var rows []struct {
+		Product
+		Available int64
+	}
+	if err := s.db.WithContext(ctx).Raw(`SELECT p.*,
+			COALESCE((SELECT SUM(f.n) FROM figure_rows f WHERE f.day = '' AND f.metric = ? AND f.label = ? || p.id AND f.org_id = ?), 0)
+			- (SELECT COUNT(*) FROM recharge_units u WHERE u.site_id = ? AND u.product_id = p.id AND u.status = '`+UnitAvailable+`' AND u.expires_on < ?) AS available
+		FROM recharge_products p WHERE p.active = ? ORDER BY p.id`,
+		figures.Cards, UnitAvailable+"/", siteID, siteID, s.now().In(loc).Format(time.DateOnly), true).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("cards at the counter of site %d: %w", siteID, err)
+	}
+	out := make([]CounterProduct, len(rows))
+	for i, r := range rows {
+		out[i] = CounterProduct{Product: r.Product, Available: r.Available}
 	}
 	return out, nil
 }
