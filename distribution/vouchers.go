@@ -281,12 +281,33 @@ func (s *Service) BasketVoucher(ctx context.Context, c partners.Caller, raw stri
 	if err != nil {
 		return VoucherView{}, apperr.Invalid("code", "is mistyped")
 	}
-	db := s.db.WithContext(ctx)
-	var vo Voucher
-	if err := db.Where("code = ?", code).Take(&vo).Error; err != nil {
-		return VoucherView{}, notFound(err, "voucher %s", FormatCode(code))
+	// One statement, redrawn at every scan: the voucher with its issuer,
+	// person and predecessor.
+	var rows []struct {
+		Voucher
+		OrgName      string
+		BenFirstName string
+		BenLastName  string
+		BenBirthYear *int
+		FromCode     *string
 	}
-	return s.fullView(db, vo)
+	if err := s.db.WithContext(ctx).Raw(`SELECT v.*, o.name AS org_name, b.first_name AS ben_first_name, b.last_name AS ben_last_name,
+			b.birth_year AS ben_birth_year, f.code AS from_code
+		FROM vouchers v JOIN organizations o ON o.id = v.organization_id JOIN beneficiaries b ON b.id = v.beneficiary_id
+		LEFT JOIN vouchers f ON f.id = v.renewed_from_id
+		WHERE v.code = ?`, code).Scan(&rows).Error; err != nil {
+		return VoucherView{}, fmt.Errorf("voucher %s: %w", FormatCode(code), err)
+	}
+	if len(rows) == 0 {
+		return VoucherView{}, notFound(gorm.ErrRecordNotFound, "voucher %s", FormatCode(code))
+	}
+	r := rows[0]
+	view := s.view(r.Voucher, &partners.Organization{ID: r.OrganizationID, Name: r.OrgName},
+		&Beneficiary{FirstName: r.BenFirstName, LastName: r.BenLastName, BirthYear: r.BenBirthYear})
+	if r.FromCode != nil {
+		view.RenewedFrom = FormatCode(*r.FromCode)
+	}
+	return view, nil
 }
 
 func (s *Service) fullView(db *gorm.DB, vo Voucher) (VoucherView, error) {

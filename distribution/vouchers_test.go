@@ -1,15 +1,19 @@
 package distribution_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tremplin/tremplin/distribution"
+	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/testenv"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -223,6 +227,20 @@ func TestRevokeAndRenew(t *testing.T) {
 	n := f.http.Do("POST", "/api/v1/vouchers/"+code+"/renew", f.tokens["prescriber"], map[string]any{"valid_days": 15}).Expect(t, 201).Map(t)
 	if n["code"] == code || n["renewed_from"] != code || n["status"] != "active" || fmt.Sprint(n["remaining"]) != "map[devices:1 recharges:1]" {
 		t.Fatalf("renewed %v", n)
+	}
+	// The counter's plain read of a basket's voucher shows what the lookup
+	// shows: its issuer, its person, its predecessor.
+	ctx := context.Background()
+	looked, err := f.svc.LookupVoucher(ctx, f.seller(), n["code"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	basket, err := f.svc.BasketVoucher(ctx, f.seller(), n["code"].(string))
+	if err != nil || !reflect.DeepEqual(basket, looked) || basket.RenewedFrom != code || basket.Beneficiary.LastInitial != "D." || basket.Organization == nil {
+		t.Fatalf("basket's voucher %+v (%v), lookup's %+v", basket, err, looked)
+	}
+	if _, err := f.svc.BasketVoucher(ctx, f.seller(), "ZZZZ-ZZZZ-ZZZZ"); !errors.Is(err, apperr.ErrNotFound) && !errors.Is(err, apperr.ErrInvalid) {
+		t.Fatalf("an unknown voucher: %v", err)
 	}
 	// Renewing an active voucher retires it.
 	n2 := f.http.Do("POST", "/api/v1/vouchers/"+n["code"].(string)+"/renew", f.tokens["prescriber"], map[string]any{"valid_days": 60}).Expect(t, 201).Map(t)
