@@ -45,7 +45,7 @@ var scenarios = []scenario{
 	{"sale", "ratio ≥ 0.25, zero oversell", sale},
 	{"labels", "ratio ≥ 0.5", labels},
 	{"stock_check", "< 1 s for 20,000 codes", stockCheck},
-	{"recharge_import", "ratio ≥ 0.3, RSS < 100 MB", rechargeImport},
+	{"recharge_import", "ratio ≥ 0.9 of the floor, RSS < 100 MB", rechargeImport},
 	{"voucher_pdf", "reported", voucherPDF},
 	{"report_summary", "< 0.1 s", reportSummary},
 	{"dashboard", "< 0.3 s", dashboard},
