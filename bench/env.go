@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"regexp"
 	"strings"
 	"time"
@@ -291,4 +292,118 @@ func insertBeneficiary(ctx context.Context, db *sql.DB, org int64) (int64, error
 		return 0, fmt.Errorf("seed beneficiary: %w", err)
 	}
 	return id, nil
+}
+
+// instance is a `tremplin serve` of its own on a database of its own.
+type instance struct {
+	base   string
+	token  string
+	env    []string
+	bin    string
+	dir    string
+	server *exec.Cmd
+}
+
+// sideDatabase creates another fresh PostgreSQL database beside the bench's
+// and returns its URL and how to drop it.
+func (e *env) sideDatabase(ctx context.Context, suffix string) (string, func(), error) {
+	name := e.dbName + "_" + suffix
+	if _, err := e.admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", nil, fmt.Errorf("create %s: %w", name, err)
+	}
+	u, _ := url.Parse(e.dbURL)
+	u.Path = "/" + name
+	return u.String(), func() {
+		if os.Getenv("TREMPLIN_BENCH_KEEP") == "1" {
+			fmt.Fprintf(os.Stderr, "bench: database kept: %s\n", name)
+			return
+		}
+		_, _ = e.admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+	}, nil
+}
+
+// copyDatabase copies the database of dsn (which nobody may be connected
+// to) into a new one named after it, and returns its URL and how to drop it.
+func (e *env) copyDatabase(ctx context.Context, dsn, suffix string) (string, func(), error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", nil, err
+	}
+	src, name := strings.TrimPrefix(u.Path, "/"), e.dbName+"_"+suffix
+	for try := 0; ; try++ {
+		// The connections just closed may still be leaving the server.
+		_, err = e.admin.ExecContext(ctx, "CREATE DATABASE "+name+" TEMPLATE "+src)
+		if err == nil || try == 20 {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("copy %s: %w", src, err)
+	}
+	c := *u
+	c.Path = "/" + name
+	return c.String(), func() { _, _ = e.admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") }, nil
+}
+
+// instance migrates dbURL, creates the bench's admin there, and serves it.
+func (e *env) instance(ctx context.Context, dbURL, name string) (*instance, error) {
+	inst, err := e.prepare(ctx, dbURL, name)
+	if err != nil {
+		return nil, err
+	}
+	return inst, inst.serve(dbURL)
+}
+
+// prepare migrates dbURL and creates the bench's admin there, without
+// serving it yet (a scenario may copy the database first).
+func (e *env) prepare(ctx context.Context, dbURL, name string) (*instance, error) {
+	dir := filepath.Join(e.dir, name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	envv := append(slices.Clone(e.env), "TREMPLIN_DATABASE_URL="+dbURL, "TREMPLIN_DATA_DIR="+dir)
+	inst := &instance{env: envv, bin: e.bin, dir: dir}
+	for _, args := range [][]string{{"migrate", "up"}, {"admin", "create", "--email", "bench@tremplin.local", "--password", benchPassword}} {
+		cmd := exec.CommandContext(ctx, e.bin, args...)
+		cmd.Env = envv
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("tremplin %v: %v\n%s", args, err, out)
+		}
+	}
+	return inst, nil
+}
+
+// serve starts `tremplin serve` on dbURL (the prepared database, or a way
+// to it) and logs the admin in.
+func (inst *instance) serve(dbURL string) error {
+	inst.server = exec.Command(inst.bin, "serve", "--addr", "127.0.0.1:0")
+	inst.server.Env = append(slices.Clone(inst.env), "TREMPLIN_DATABASE_URL="+dbURL)
+	dir := inst.dir
+	logs, err := os.Create(filepath.Join(dir, "serve.log"))
+	if err != nil {
+		return err
+	}
+	inst.server.Stderr = logs
+	if inst.base, err = startAndWaitListening(inst.server); err != nil {
+		return err
+	}
+	if inst.token, err = login(inst.base); err != nil {
+		inst.stop()
+		return err
+	}
+	return nil
+}
+
+func (i *instance) stop() {
+	if i.server != nil && i.server.Process != nil {
+		_ = i.server.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = i.server.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = i.server.Process.Kill()
+		}
+	}
 }

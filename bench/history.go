@@ -5,11 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -236,78 +233,6 @@ func soldSite(status string) string {
 		return "b.site_id"
 	}
 	return "NULL"
-}
-
-// instance is a `tremplin serve` of its own on a database of its own.
-type instance struct {
-	base   string
-	token  string
-	env    []string
-	bin    string
-	server *exec.Cmd
-}
-
-// sideDatabase creates another fresh PostgreSQL database beside the bench's
-// and returns its URL and how to drop it.
-func (e *env) sideDatabase(ctx context.Context, suffix string) (string, func(), error) {
-	name := e.dbName + "_" + suffix
-	if _, err := e.admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("create %s: %w", name, err)
-	}
-	u, _ := url.Parse(e.dbURL)
-	u.Path = "/" + name
-	return u.String(), func() {
-		if os.Getenv("TREMPLIN_BENCH_KEEP") == "1" {
-			fmt.Fprintf(os.Stderr, "bench: database kept: %s\n", name)
-			return
-		}
-		_, _ = e.admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-	}, nil
-}
-
-// instance migrates dbURL, creates the bench's admin there, and serves it.
-func (e *env) instance(ctx context.Context, dbURL, name string) (*instance, error) {
-	dir := filepath.Join(e.dir, name)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	envv := append(slices.Clone(e.env), "TREMPLIN_DATABASE_URL="+dbURL, "TREMPLIN_DATA_DIR="+dir)
-	inst := &instance{env: envv, bin: e.bin}
-	for _, args := range [][]string{{"migrate", "up"}, {"admin", "create", "--email", "bench@tremplin.local", "--password", benchPassword}} {
-		cmd := exec.CommandContext(ctx, e.bin, args...)
-		cmd.Env = envv
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("tremplin %v: %v\n%s", args, err, out)
-		}
-	}
-	inst.server = exec.Command(e.bin, "serve", "--addr", "127.0.0.1:0")
-	inst.server.Env = envv
-	logs, err := os.Create(filepath.Join(dir, "serve.log"))
-	if err != nil {
-		return nil, err
-	}
-	inst.server.Stderr = logs
-	if inst.base, err = startAndWaitListening(inst.server); err != nil {
-		return nil, err
-	}
-	if inst.token, err = login(inst.base); err != nil {
-		inst.stop()
-		return nil, err
-	}
-	return inst, nil
-}
-
-func (i *instance) stop() {
-	if i.server != nil && i.server.Process != nil {
-		_ = i.server.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = i.server.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = i.server.Process.Kill()
-		}
-	}
 }
 
 // userClient creates an account of a role at the first space and logs it in.
