@@ -272,6 +272,31 @@ func (s *Service) List(ctx context.Context, c partners.Caller) ([]Accessory, err
 	return out, nil
 }
 
+// OnShelf is an accessory with how many a site has.
+type OnShelf struct {
+	Accessory
+	Available int
+}
+
+// Shelf is every accessory with its stock at a site, in one statement (the
+// counter redraws it at every scan): the catalogue's order, those the site
+// never had at 0.
+func (s *Service) Shelf(ctx context.Context, c partners.Caller, siteID int64) ([]OnShelf, error) {
+	if err := c.Require(staffRoles...); err != nil {
+		return nil, err
+	}
+	if err := c.CheckSite(siteID); err != nil {
+		return nil, fmt.Errorf("site %d: %w", siteID, apperr.ErrNotFound)
+	}
+	var rows []OnShelf
+	if err := s.db.WithContext(ctx).Raw(`SELECT a.*, COALESCE(st.available, 0) AS available
+		FROM accessories a LEFT JOIN accessory_stock st ON st.accessory_id = a.id AND st.site_id = ?
+		ORDER BY a.active DESC, a.name, a.id`, siteID).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("accessories at site %d: %w", siteID, err)
+	}
+	return rows, nil
+}
+
 // Get is one accessory (staff).
 func (s *Service) Get(ctx context.Context, c partners.Caller, id int64) (Accessory, error) {
 	if err := c.Require(staffRoles...); err != nil {

@@ -544,23 +544,15 @@ func (p *Pages) fillBasket(c *gin.Context, caller partners.Caller, site int64, v
 		v.FaceValue += int64(qty[pr.ID]) * pr.FaceValueCents
 	}
 	if p.Service.acc != nil {
-		list, err := p.Service.acc.List(ctx, caller)
+		shelf, err := p.Service.acc.Shelf(ctx, caller, site)
 		if err != nil {
 			return err
 		}
-		stock, err := p.Service.acc.StockOf(ctx, caller, site)
-		if err != nil {
-			return err
-		}
-		have := map[int64]int{}
-		for _, st := range stock {
-			have[st.AccessoryID] = st.Available
-		}
-		for _, a := range list {
-			if (!a.Active || have[a.ID] == 0) && acc[a.ID] == 0 {
+		for _, a := range shelf {
+			if (!a.Active || a.Available == 0) && acc[a.ID] == 0 {
 				continue
 			}
-			v.Accessories = append(v.Accessories, counterProduct{ID: a.ID, Name: a.Name, Price: a.PriceCents, Available: int64(have[a.ID]), InBasket: acc[a.ID]})
+			v.Accessories = append(v.Accessories, counterProduct{ID: a.ID, Name: a.Name, Price: a.PriceCents, Available: int64(a.Available), InBasket: acc[a.ID]})
 		}
 	}
 	if len(tags) == 0 && len(qty) == 0 && len(acc) == 0 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/tremplin/tremplin/demo"
 	"github.com/tremplin/tremplin/distribution"
+	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/testenv"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
@@ -200,6 +202,22 @@ func TestAccessoriesAtTheCounter(t *testing.T) {
 		t.Fatalf("after a charger brought back: %v", stock())
 	}
 	h.Do("POST", back, tok["space"], map[string]any{"reason": "encore", "accessories": []any{map[string]any{"accessory_id": charger, "quantity": 2}}}).ExpectProblem(t, 409)
+	// The counter's shelf of accessories, in one statement: the chargers
+	// as the stock says, an accessory never received here at 0, another
+	// site's shelf not found.
+	cable := int64(h.Do("POST", "/api/v1/accessories", tok["admin"], map[string]any{"name": "Câble USB-C", "kind": "cable", "price_cents": 200}).Expect(t, 201).Map(t)["id"].(float64))
+	spaceCaller := partners.Caller{Role: partners.RoleSpace, OrganizationID: n.space.ID, OrganizationKind: partners.KindSpace}
+	shelf, err := svc.accessories.Shelf(ctx, spaceCaller, n.space.ID)
+	have := map[int64]int{}
+	for _, a := range shelf {
+		have[a.ID] = a.Available
+	}
+	if err != nil || len(shelf) != 2 || have[charger] != 11 || have[cable] != 0 {
+		t.Fatalf("the counter's shelf: %+v %v", shelf, err)
+	}
+	if _, err := svc.accessories.Shelf(ctx, spaceCaller, n.warehouse.ID); !errors.Is(err, apperr.ErrNotFound) {
+		t.Fatalf("another site's shelf: %v", err)
+	}
 	// Accessories alone, then twenty at once for the last units.
 	sell("alone", vouchers[1], map[string]any{"accessory_id": charger, "quantity": 1}).Expect(t, 201)
 	var wg sync.WaitGroup
