@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tremplin/tremplin/internal/journal"
 )
 
 // journalBreaches is what the check's rule "journal" says.
@@ -173,4 +175,30 @@ func TestJournalUnderConcurrentSales(t *testing.T) {
 		t.Fatalf("breaches after concurrent sales: %v", b)
 	}
 	f.assertSalesClean()
+}
+
+// TestJournalOpensAMissingChain: a site whose chain was never opened (a
+// warehouse, a site older than the journal) journals its first sale all
+// the same, as entry 1 after Genesis, and its next one after it.
+func TestJournalOpensAMissingChain(t *testing.T) {
+	f := newFixture(t)
+	site := f.orgs["space"].ID
+	if err := f.db.Exec(`DELETE FROM journal_heads WHERE site_id = ?`, site).Error; err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		d := f.device("space", "smartphone", 1000)
+		f.sell("space", fmt.Sprintf("open-%d", i), map[string]any{"voucher_code": f.voucherWith(1, 0), "items": []any{dev(d)}}).Expect(t, 201)
+	}
+	var entries []struct {
+		Seq      int64
+		PrevHash string
+	}
+	f.db.Raw(`SELECT seq, prev_hash FROM journal_entries WHERE site_id = ? ORDER BY seq`, site).Scan(&entries)
+	if len(entries) != 2 || entries[0].Seq != 1 || entries[0].PrevHash != journal.Genesis || entries[1].Seq != 2 {
+		t.Fatalf("entries %+v", entries)
+	}
+	if b := f.journalBreaches(); len(b) != 0 {
+		t.Fatalf("breaches: %v", b)
+	}
 }

@@ -658,18 +658,35 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 		b.Add(`UPDATE idempotency_keys SET sale_id = ? WHERE user_id = ? AND key = ?`, "0", sale.ID, c.UserID, key)
 	}
 	// The sale goes into its site's journal. The chain is taken last, so
-	// that the site's next sale waits only for these writes.
-	link, err := journal.Take(tx, site.ID)
-	if err != nil {
-		return SaleView{}, err
-	}
+	// that the site's next sale waits only for these writes: on PostgreSQL
+	// within the batch's one statement, on SQLite (one writer at a time)
+	// just before it.
 	sale.TotalCents = total
-	if _, err := link.Write(&b, journal.Sale, strconv.FormatInt(sale.ID, 10), newSaleRecord(sale, lines, accLines), now); err != nil {
-		return SaleView{}, err
+	record, ref := newSaleRecord(sale, lines, accLines), strconv.FormatInt(sale.ID, 10)
+	wJournal := -1
+	if s.db.Engine == database.Postgres {
+		if wJournal, err = journal.WriteTaking(&b, site.ID, journal.Sale, ref, record, now); err != nil {
+			return SaleView{}, err
+		}
+	} else {
+		link, err := journal.Take(tx, site.ID)
+		if err != nil {
+			return SaleView{}, err
+		}
+		if _, err := link.Write(&b, journal.Sale, ref, record, now); err != nil {
+			return SaleView{}, err
+		}
 	}
 	done, err := b.Run(tx)
 	if err != nil {
 		return SaleView{}, fmt.Errorf("record sale %d: %w", sale.ID, err)
+	}
+	if wJournal >= 0 && done.Rows(wJournal) == 0 {
+		// A site without a chain yet (created before the journal, and
+		// not a space): Append opens it.
+		if _, err := journal.Append(tx, site.ID, journal.Sale, ref, record, now); err != nil {
+			return SaleView{}, err
+		}
 	}
 	if done.Rows(wVoucher) != 1 {
 		return SaleView{}, apperr.Conflict("entitlement-exhausted", "voucher %s was used meanwhile", FormatCode(code))

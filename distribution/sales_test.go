@@ -564,7 +564,7 @@ func (f *fixture) assertSalesClean() {
 // before; the sales journal added the chain's head taken before the last
 // writes (and, on SQLite, its two writes apart). The count is logged on
 // each run; a change that adds a round trip to the sale fails here.
-var maxStatementsPerSale = map[database.Engine]int{database.SQLite: 21, database.Postgres: 12}
+var maxStatementsPerSale = map[database.Engine]int{database.SQLite: 21, database.Postgres: 11}
 
 // TestStatementsPerSale counts the statements one sale sends through the
 // HTTP API, on the suite's engine.

@@ -22,6 +22,7 @@ type Batch struct {
 type batchStep struct {
 	query     string // INSERT, UPDATE or DELETE, without RETURNING
 	returning string // one integer expression
+	more      string // further RETURNING columns that later writes read
 	args      []any
 }
 
@@ -32,6 +33,19 @@ func (b *Batch) Add(query, returning string, args ...any) int {
 	b.steps = append(b.steps, batchStep{query: query, returning: returning, args: args})
 	return len(b.steps) - 1
 }
+
+// AddRead appends a write whose RETURNING columns (the integer reported
+// as v, then more) a later write of the batch reads, from the table named
+// Ref(i): on PostgreSQL it is the write's own CTE, so the later write sees
+// the rows as this one left them (a row it locked and changed, not the
+// statement's snapshot). PostgreSQL only: on SQLite, Run refuses it.
+func (b *Batch) AddRead(query, returning, more string, args ...any) int {
+	b.steps = append(b.steps, batchStep{query: query, returning: returning, more: more, args: args})
+	return len(b.steps) - 1
+}
+
+// Ref names write i's rows for a later write of the batch (see AddRead).
+func Ref(i int) string { return fmt.Sprintf("w%d", i) }
 
 // Returned is what each write of a batch returned, in its order, values
 // sorted within a write.
@@ -47,6 +61,11 @@ func (b *Batch) Run(tx *gorm.DB) (Returned, error) {
 		return out, nil
 	}
 	if tx.Dialector.Name() != "postgres" {
+		for _, s := range b.steps {
+			if s.more != "" {
+				return nil, fmt.Errorf("a batch whose writes read each other needs PostgreSQL")
+			}
+		}
 		for i, s := range b.steps {
 			vals, err := returnedInts(tx.Raw(s.query+" RETURNING "+s.returning, s.args...))
 			if err != nil {
@@ -63,7 +82,11 @@ func (b *Batch) Run(tx *gorm.DB) (Returned, error) {
 		if i > 0 {
 			sb.WriteString(", ")
 		}
-		fmt.Fprintf(&sb, "w%d AS (%s RETURNING %s AS v)", i, s.query, s.returning)
+		more := ""
+		if s.more != "" {
+			more = ", " + s.more
+		}
+		fmt.Fprintf(&sb, "w%d AS (%s RETURNING %s AS v%s)", i, s.query, s.returning, more)
 		args = append(args, s.args...)
 	}
 	for i := range b.steps {

@@ -120,10 +120,29 @@ func (l Link) Write(b *database.Batch, kind, ref string, content any, at time.Ti
 		return "", err
 	}
 	hash := Hash(l.Prev, body)
-	b.Add(`UPDATE journal_heads SET hash = ? WHERE site_id = ?`, "0", hash, l.SiteID)
+	b.Add(`UPDATE journal_heads SET prev_hash = hash, hash = ? WHERE site_id = ?`, "0", hash, l.SiteID)
 	b.Add(`INSERT INTO journal_entries (site_id, seq, kind, ref, content, prev_hash, hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, "id",
 		l.SiteID, l.Seq, kind, ref, string(body), l.Prev, hash, at)
 	return hash, nil
+}
+
+// WriteTaking adds to b, a PostgreSQL batch, the taking of the site's
+// chain and its entry, in the batch's one statement: the head's number and
+// hash move on in one conditional update that computes the entry's hash
+// from the head it locked (sha256 in SQL, the same bytes as Hash), and the
+// entry is written from what that update returned. The site's next sale
+// then waits for this statement and the commit only, not for one more
+// round trip before them. It returns the index of the entry's write in
+// the batch: no row there means the site has no chain yet (Take opens it).
+func WriteTaking(b *database.Batch, siteID int64, kind, ref string, content any, at time.Time) (int, error) {
+	body, err := Canonical(content)
+	if err != nil {
+		return 0, err
+	}
+	head := b.AddRead(`UPDATE journal_heads SET seq = seq + 1, prev_hash = hash,
+		hash = encode(sha256(convert_to(hash || chr(10) || CAST(? AS TEXT), 'UTF8')), 'hex') WHERE site_id = ?`, "seq", "prev_hash, hash", string(body), siteID)
+	return b.Add(`INSERT INTO journal_entries (site_id, seq, kind, ref, content, prev_hash, hash, created_at)
+		SELECT ?, h.v, ?, ?, ?, h.prev_hash, h.hash, ? FROM `+database.Ref(head)+` h`, "id", siteID, kind, ref, string(body), at), nil
 }
 
 // Append takes the site's chain and writes one entry at once.
