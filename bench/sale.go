@@ -21,10 +21,14 @@ import (
 	"github.com/tremplin/tremplin/distribution"
 )
 
-const saleStock = 30_000
+const (
+	saleStock    = 30_000
+	saleCounters = 32 // one per space
+)
 
-// sale loads POST /api/v1/sales at 32 connections (a fresh voucher and key
-// each time, one device from a large stock) on a server of its own, whose
+// sale loads POST /api/v1/sales at 32 connections, 32 counters at 32 spaces
+// (a fresh voucher and key each time, one device from a large stock) on a
+// server of its own, whose
 // connections to PostgreSQL go through a recorder. The reference is the
 // statements the server sent meanwhile, replayed on a copy of the database
 // as it was before the first sale, at 32 connections, without the service:
@@ -41,7 +45,7 @@ func sale(ctx context.Context, e *env) (Result, error) {
 		return Result{}, err
 	}
 	defer inst.stop()
-	space, firstDevice, codes, err := seedSale(ctx, dsn)
+	spaces, firstDevice, codes, err := seedSale(ctx, dsn)
 	if err != nil {
 		return Result{}, err
 	}
@@ -74,7 +78,7 @@ func sale(ctx context.Context, e *env) (Result, error) {
 		if i >= saleStock {
 			return vegeta.ErrNoTargets
 		}
-		body, _ := json.Marshal(map[string]any{"site_id": space, "voucher_code": codes[i], "payment_method": "cash",
+		body, _ := json.Marshal(map[string]any{"site_id": spaces[i%int64(len(spaces))], "voucher_code": codes[i], "payment_method": "cash",
 			"items": []any{map[string]any{"device_id": firstDevice + i}}})
 		h := hdr.Clone()
 		h.Set("Idempotency-Key", "bench-"+strconv.FormatInt(i, 10))
@@ -98,7 +102,7 @@ func sale(ctx context.Context, e *env) (Result, error) {
 	defer db.Close()
 	created := m.StatusCodes["201"]
 	var sold, lines, distinct int64
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM devices WHERE state = 'sold' AND site_id = $1`, space).Scan(&sold); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM devices WHERE state = 'sold'`).Scan(&sold); err != nil {
 		return Result{}, err
 	}
 	if err := db.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT device_id) FROM sale_lines`).Scan(&lines, &distinct); err != nil {
@@ -133,47 +137,60 @@ func sale(ctx context.Context, e *env) (Result, error) {
 	}, nil
 }
 
-// seedSale writes the sale's network: a warehouse and a donation, a space
-// with saleStock smartphones, a prescriber with as many people, each with a
-// voucher for one smartphone. It returns the space, the first device's id
-// (the others follow), and the vouchers' codes in the people's order.
-func seedSale(ctx context.Context, dsn string) (int64, int64, []string, error) {
+// seedSale writes the sale's network: a warehouse and a donation, 32
+// spaces (a counter each: a site's sales queue on its journal's chain,
+// which a network's counters at different spaces do not share) with
+// saleStock smartphones between them, device i at space i mod 32, and a
+// prescriber with as many people, each with a voucher for one smartphone.
+// It returns the spaces, the first device's id (the others follow), and
+// the vouchers' codes in the people's order.
+func seedSale(ctx context.Context, dsn string) ([]int64, int64, []string, error) {
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
-		return 0, 0, nil, err
+		return nil, 0, nil, err
 	}
 	defer db.Close()
-	var ids [4]int64
-	for i, o := range [][2]string{{"warehouse", "Entrepôt banc de vente"}, {"donor", "Donateur banc de vente"}, {"space", "Espace banc d'essai"}, {"prescriber", "CCAS banc de vente"}} {
+	var ids [3]int64
+	for i, o := range [][2]string{{"warehouse", "Entrepôt banc de vente"}, {"donor", "Donateur banc de vente"}, {"prescriber", "CCAS banc de vente"}} {
 		if ids[i], err = insertOrg(ctx, db, o[0], o[1]); err != nil {
-			return 0, 0, nil, err
+			return nil, 0, nil, err
 		}
 	}
-	warehouse, donor, space, prescriber := ids[0], ids[1], ids[2], ids[3]
+	warehouse, donor, prescriber := ids[0], ids[1], ids[2]
+	spaces := make([]int64, saleCounters)
+	for i := range spaces {
+		if spaces[i], err = insertOrg(ctx, db, "space", fmt.Sprintf("Espace de vente %02d", i)); err != nil {
+			return nil, 0, nil, err
+		}
+		// Its sales journal, opened as Tremplin opens it with the space.
+		if _, err := db.ExecContext(ctx, `INSERT INTO journal_heads (site_id, seq, hash) VALUES ($1, 0, $2)`, spaces[i], strings.Repeat("0", 64)); err != nil {
+			return nil, 0, nil, fmt.Errorf("seed the journal: %w", err)
+		}
+	}
 	var don int64
 	if err := db.QueryRowContext(ctx, `INSERT INTO donations (donor_id, warehouse_id, received_on, created_at) VALUES ($1, $2, '2026-01-01', now()) RETURNING id`,
 		donor, warehouse).Scan(&don); err != nil {
-		return 0, 0, nil, fmt.Errorf("seed donation: %w", err)
+		return nil, 0, nil, fmt.Errorf("seed donation: %w", err)
 	}
 	var firstDevice int64
 	if err := db.QueryRowContext(ctx, `INSERT INTO devices (tag, donation_id, category, brand, model, specs, grade, price_cents, state, site_id, created_at, updated_at)
-		SELECT 'VEN-' || lpad(g::text, 6, '0'), $1, 'smartphone', 'Samsung', 'A52', '{}', 'B', 3000, 'in_stock', $2, now(), now()
-		FROM generate_series(1, $3::int) g RETURNING id`, don, space, saleStock).Scan(&firstDevice); err != nil {
-		return 0, 0, nil, fmt.Errorf("seed devices: %w", err)
+		SELECT 'VEN-' || lpad(g::text, 6, '0'), $1, 'smartphone', 'Samsung', 'A52', '{}', 'B', 3000, 'in_stock', ($2::bigint[])[1 + (g - 1) % $4], now(), now()
+		FROM generate_series(1, $3::int) g ORDER BY g RETURNING id`, don, spaces, saleStock, saleCounters).Scan(&firstDevice); err != nil {
+		return nil, 0, nil, fmt.Errorf("seed devices: %w", err)
 	}
 	if _, err := db.ExecContext(ctx, `INSERT INTO beneficiaries (organization_id, first_name, last_name, name_key, created_at, last_activity_at)
 		SELECT $1, 'P' || g, 'N', 'p|n', now(), now() FROM generate_series(1, $2::int) g`, prescriber, saleStock); err != nil {
-		return 0, 0, nil, fmt.Errorf("seed beneficiaries: %w", err)
+		return nil, 0, nil, fmt.Errorf("seed beneficiaries: %w", err)
 	}
 	var firstBen int64
 	if err := db.QueryRowContext(ctx, `SELECT MIN(id) FROM beneficiaries WHERE organization_id = $1`, prescriber).Scan(&firstBen); err != nil {
-		return 0, 0, nil, err
+		return nil, 0, nil, err
 	}
 	codes := make([]string, saleStock)
 	var b strings.Builder
 	for i := range codes {
 		if codes[i], err = distribution.NewCode(); err != nil {
-			return 0, 0, nil, err
+			return nil, 0, nil, err
 		}
 		if i > 0 {
 			b.WriteString(",")
@@ -183,12 +200,12 @@ func seedSale(ctx context.Context, dsn string) (int64, int64, []string, error) {
 	if _, err := db.ExecContext(ctx, `INSERT INTO vouchers (code, beneficiary_id, organization_id, device_categories, devices_allowed, recharges_allowed,
 		valid_until, expires_at, status, created_at) SELECT v.code, v.ben, `+strconv.FormatInt(prescriber, 10)+`, '["smartphone"]', 1, 0, '2099-01-01',
 		now() + interval '1 year', 'active', now() FROM (VALUES `+b.String()+`) AS v(code, ben)`); err != nil {
-		return 0, 0, nil, fmt.Errorf("seed vouchers: %w", err)
+		return nil, 0, nil, fmt.Errorf("seed vouchers: %w", err)
 	}
 	if _, err := db.ExecContext(ctx, `ANALYZE`); err != nil {
-		return 0, 0, nil, err
+		return nil, 0, nil, err
 	}
-	return space, firstDevice, codes, nil
+	return spaces, firstDevice, codes, nil
 }
 
 func abs(n int64) int64 {
