@@ -32,6 +32,7 @@ type env struct {
 	dbURL   string
 	dir     string
 	bin     string
+	serving *instance
 	server  *exec.Cmd
 	baseURL string
 	token   string
@@ -103,7 +104,7 @@ func (e *env) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	e.server, e.baseURL, e.token = inst.server, inst.base, inst.token
+	e.serving, e.server, e.baseURL, e.token = inst, inst.server, inst.base, inst.token
 	return nil
 }
 
@@ -185,15 +186,8 @@ func (e *env) seedDevices(ctx context.Context, n int) error {
 }
 
 func (e *env) close() {
-	if e.server != nil && e.server.Process != nil {
-		_ = e.server.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = e.server.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = e.server.Process.Kill()
-		}
+	if e.serving != nil {
+		e.serving.stop()
 	}
 	if e.admin != nil {
 		// TREMPLIN_BENCH_KEEP=1 leaves the database to look into (a plan,
@@ -210,7 +204,7 @@ func (e *env) close() {
 	} else if e.dir != "" {
 		_ = os.RemoveAll(e.dir)
 	}
-	e.server, e.admin, e.dir = nil, nil, "" // a second close does nothing
+	e.serving, e.server, e.admin, e.dir = nil, nil, nil, "" // a second close does nothing
 }
 
 // moduleRoot finds the directory holding go.mod, so the bench runs from anywhere in the repo.

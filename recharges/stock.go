@@ -212,6 +212,15 @@ func (s *Service) shelves(ctx context.Context, c partners.Caller, siteID int64) 
 	return out, products, nil
 }
 
+// idsOf is the ids of a list.
+func idsOf[T any](list []T, id func(T) int64) []int64 {
+	out := make([]int64, len(list))
+	for i, x := range list {
+		out[i] = id(x)
+	}
+	return out
+}
+
 // cardCount is a product's cards at a site, by what can be done with them.
 type cardCount struct {
 	Available, InTransit, Sold, Expired int64
@@ -228,10 +237,7 @@ func (s *Service) cardCounts(ctx context.Context, sites []partners.Organization,
 	if len(sites) == 0 || len(products) == 0 {
 		return out, nil
 	}
-	ids := make([]int64, len(sites))
-	for i, site := range sites {
-		ids[i] = site.ID
-	}
+	ids := idsOf(sites, func(o partners.Organization) int64 { return o.ID })
 	var rows []struct {
 		OrgID int64
 		Label string
@@ -269,10 +275,7 @@ func (s *Service) cardCounts(ctx context.Context, sites []partners.Organization,
 		values = append(values, "(CAST(? AS BIGINT), CAST(? AS TEXT))")
 		args = append(args, site.ID, s.now().In(site.Location()).Format(time.DateOnly))
 	}
-	pids := make([]int64, len(products))
-	for i, p := range products {
-		pids[i] = p.ID
-	}
+	pids := idsOf(products, func(p Product) int64 { return p.ID })
 	var past []struct {
 		SiteID    int64
 		ProductID int64
