@@ -30,6 +30,7 @@ type historyPage struct {
 	path  string
 	space bool // as a space's staff, else as the network's admin
 	api   bool
+	bare  bool // no credentials: the Prometheus scrape from this machine
 }
 
 // history opens the pages and API calls people open every day on a network
@@ -99,7 +100,7 @@ func historyOn(ctx context.Context, e *env, dbURL string) ([]pageTime, float64, 
 	}
 	pages := []historyPage{
 		{path: "/admin"}, {path: "/recharges"}, {path: fmt.Sprintf("/recharges/%d", products[0])}, {path: "/stock"},
-		{path: "/appareils"}, {path: "/api/v1/recharge-stock", api: true}, {path: "/api/v1/accessory-stock", api: true}, {path: "/api/v1/availability", api: true},
+		{path: "/appareils"}, {path: "/api/v1/recharge-stock", api: true}, {path: "/api/v1/accessory-stock", api: true}, {path: "/api/v1/availability", api: true}, {path: "/metrics", bare: true},
 		{path: "/tableau-de-bord", space: true}, {path: "/caisse", space: true},
 		{path: "/stock", space: true}, {path: "/ventes", space: true},
 	}
@@ -111,6 +112,9 @@ func historyOn(ctx context.Context, e *env, dbURL string) ([]pageTime, float64, 
 		}
 		if p.api {
 			cookie, auth = nil, "Bearer "+inst.token
+		}
+		if p.bare {
+			cookie, who = nil, "scraper"
 		}
 		median, _, err := timeGet(ctx, inst.base+p.path, auth, cookie)
 		if err != nil {

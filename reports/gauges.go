@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"gorm.io/gorm"
 
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/zone"
@@ -99,14 +100,9 @@ func (g *Gauges) read(ctx context.Context, now time.Time) ([]prometheus.Metric, 
 	// Cards still valid today in the network's zone (a day early or late
 	// at a far site changes a gauge, not a sale).
 	loc, _ := zone.Load(partners.DefaultTimezone)
-	var stock []struct {
-		SiteID    int64
-		ProductID int64
-		N         int64
-	}
-	if err := db.Raw(`SELECT site_id, product_id, COUNT(*) AS n FROM recharge_units WHERE status = 'available' AND expires_on >= ? GROUP BY site_id, product_id`,
-		now.In(loc).Format(time.DateOnly)).Scan(&stock).Error; err != nil {
-		return nil, fmt.Errorf("recharge stock: %w", err)
+	stock, err := cardsOnShelves(db, now.In(loc).Format(time.DateOnly))
+	if err != nil {
+		return nil, err
 	}
 	have := map[[2]int64]int64{}
 	for _, s := range stock {
@@ -152,4 +148,59 @@ func (g *Gauges) read(ctx context.Context, now time.Time) ([]prometheus.Metric, 
 	}
 	out = append(out, prometheus.MustNewConstMetric(lowDesc, prometheus.GaugeValue, float64(low)))
 	return out, nil
+}
+
+type shelfCount struct {
+	SiteID    int64
+	ProductID int64
+	N         int64
+}
+
+// cardsOnShelves is the cards still valid on today per site and product,
+// those with any: the figures' count of the cards on the shelves, less
+// those past their date not swept yet (one seek of the available cards'
+// index per site and product). A scrape every few seconds must not count
+// the million cards on the shelves.
+func cardsOnShelves(db *gorm.DB, today string) ([]shelfCount, error) {
+	var rows []struct {
+		OrgID int64
+		Label string
+		N     int64
+	}
+	if err := db.Raw(`SELECT org_id, label, SUM(n) AS n FROM figure_rows WHERE day = '' AND metric = ? AND label LIKE 'available/%' GROUP BY org_id, label`,
+		figures.Cards).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("recharge stock: %w", err)
+	}
+	var out []shelfCount
+	var values []string
+	var args []any
+	for _, r := range rows {
+		product, err := strconv.ParseInt(strings.TrimPrefix(r.Label, "available/"), 10, 64)
+		if err != nil || r.N <= 0 {
+			continue
+		}
+		out = append(out, shelfCount{r.OrgID, product, r.N})
+		values = append(values, "(CAST(? AS BIGINT), CAST(? AS BIGINT))")
+		args = append(args, r.OrgID, product)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	var past []shelfCount
+	if err := db.Raw(`SELECT t.column1 AS site_id, t.column2 AS product_id, (SELECT COUNT(*) FROM recharge_units u
+			WHERE u.site_id = t.column1 AND u.product_id = t.column2 AND u.status = 'available' AND u.expires_on < ?) AS n
+		FROM (VALUES `+strings.Join(values, ", ")+`) t`, append([]any{today}, args...)...).Scan(&past).Error; err != nil {
+		return nil, fmt.Errorf("recharge stock past its date: %w", err)
+	}
+	gone := map[[2]int64]int64{}
+	for _, p := range past {
+		gone[[2]int64{p.SiteID, p.ProductID}] = p.N
+	}
+	kept := out[:0]
+	for _, c := range out {
+		if c.N -= gone[[2]int64{c.SiteID, c.ProductID}]; c.N > 0 {
+			kept = append(kept, c)
+		}
+	}
+	return kept, nil
 }
