@@ -129,14 +129,11 @@ type StockLine struct {
 	Low       bool   `json:"low"`
 }
 
-// Shelves counts the sellable cards (available, not past their date in
-// their site's zone) per product at each site (or one site), with the
-// low-stock marks: what a dashboard shows. It reads the partial index of
-// the available cards in one statement, never the sold ones of past years
-// that Stock counts too. Same roles and scope as Stock.
+// Shelves is the stock a dashboard shows: every line, low or not. Both
+// read the figures, so it costs what Stock costs (it read the available
+// cards themselves before the figures kept them).
 func (s *Service) Shelves(ctx context.Context, c partners.Caller, siteID int64) ([]StockLine, error) {
-	lines, _, err := s.shelves(ctx, c, siteID)
-	return lines, err
+	return s.Stock(ctx, c, siteID, false)
 }
 
 // CounterProduct is an active product as a counter sells it: its price
@@ -185,31 +182,6 @@ func (s *Service) Counter(ctx context.Context, c partners.Caller, siteID int64) 
 		out[i] = CounterProduct{Product: r.Product, Available: r.Available}
 	}
 	return out, nil
-}
-
-// shelves is Shelves with the active products it counted.
-func (s *Service) shelves(ctx context.Context, c partners.Caller, siteID int64) ([]StockLine, []Product, error) {
-	sites, products, override, err := s.stockFrame(ctx, c, siteID)
-	if err != nil || len(sites) == 0 {
-		return []StockLine{}, nil, err
-	}
-	counts, err := s.cardCounts(ctx, sites, products)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := []StockLine{}
-	for _, site := range sites {
-		for _, p := range products {
-			n := counts[[2]int64{site.ID, p.ID}]
-			l := StockLine{ProductID: p.ID, Product: p.Name, SiteID: site.ID, Site: site.Name, Threshold: p.LowStockThreshold, Available: n.Available}
-			if o, ok := override[[2]int64{p.ID, site.ID}]; ok {
-				l.Threshold = o
-			}
-			l.Low = l.Threshold > 0 && l.Available < int64(l.Threshold)
-			out = append(out, l)
-		}
-	}
-	return out, products, nil
 }
 
 // idsOf is the ids of a list.
