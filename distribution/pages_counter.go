@@ -125,6 +125,9 @@ func (p *Pages) reservedFor(c *gin.Context, caller partners.Caller, site int64, 
 	if v.Voucher == nil || v.Code == "" {
 		return nil
 	}
+	if v.Preview != nil && v.Preview.read != nil && v.Preview.read.Reserved == 0 {
+		return nil // the basket's check counted none
+	}
 	list, err := p.Service.ListReservations(c.Request.Context(), caller, ReservationFilter{SiteID: site, VoucherID: v.Voucher.ID, Status: ReservationActive})
 	if err != nil {
 		return err
@@ -395,12 +398,16 @@ func (p *Pages) till(c *gin.Context) {
 		return
 	}
 	if len(v.Devices) > 0 {
-		n, err := p.Service.partners.NetworkIdentity(ctx)
-		if err != nil {
-			p.Site.Fail(c, err)
-			return
+		if r := v.Preview; r != nil && r.read != nil {
+			v.Handover, v.HandoverText = r.read.Handover, r.read.HandoverText
+		} else {
+			n, err := p.Service.partners.NetworkIdentity(ctx)
+			if err != nil {
+				p.Site.Fail(c, err)
+				return
+			}
+			v.Handover, v.HandoverText = n.Handover, n.HandoverText
 		}
-		v.Handover, v.HandoverText = n.Handover, n.HandoverText
 		v.Signature, v.OnPaper = f.Get("signature"), f.Get("on_paper") != ""
 	}
 	p.Site.Render(c, status, "counter", v)

@@ -102,6 +102,17 @@ type SaleView struct {
 	Sale
 	Items   []SaleItemView `json:"items"`
 	Voucher SaleVoucher    `json:"voucher"`
+	// read is what a preview read on its way, which the counter's page
+	// would otherwise read again at every scan.
+	read *previewRead
+}
+
+// previewRead is the network's handover setting and conditions, and how
+// many reservations the voucher has still active.
+type previewRead struct {
+	Handover     string
+	HandoverText string
+	Reserved     int
 }
 
 // SaleVoucher is the voucher as the sale left it.
@@ -624,7 +635,9 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 		status = StatusUsed
 	}
 	if dry {
-		return s.previewView(sale, vo, lines, items, accLines, total, devices, recharges, status, now), nil
+		view := s.previewView(sale, vo, lines, items, accLines, total, devices, recharges, status, now)
+		view.read = &previewRead{Handover: head.Handover, HandoverText: head.HandoverText, Reserved: vo.Reserved}
+		return view, nil
 	}
 	var b database.Batch
 	lineArgs := make([]any, 0, 8*len(lines))

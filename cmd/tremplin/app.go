@@ -249,8 +249,10 @@ func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *htt
 	}
 	// Pages and static files travel compressed (a page and its assets stay
 	// under 150 KB on a slow line); the API, the metrics (which compress
-	// themselves) and PDFs do not.
-	e.Use(gzip.Gzip(gzip.DefaultCompression,
+	// themselves) and PDFs do not. The fastest level: a page redrawn at
+	// every scan of every counter paid a tenth of the server's time in the
+	// default level, twice this one's, for a page 6% smaller.
+	e.Use(gzip.Gzip(gzip.BestSpeed,
 		gzip.WithExcludedPaths([]string{"/api/", "/metrics", "/healthz", "/readyz"}),
 		gzip.WithExcludedExtensions([]string{".pdf", ".png"})))
 
