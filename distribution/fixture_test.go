@@ -12,10 +12,10 @@ import (
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/secrets"
 	"github.com/tremplin/tremplin/internal/testenv"
-	"github.com/tremplin/tremplin/internal/testnet"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/recharges"
+	"github.com/tremplin/tremplin/testnet"
 )
 
 var admin = partners.Caller{Role: partners.RoleAdmin}

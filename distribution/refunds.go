@@ -11,11 +11,11 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tremplin/tremplin/accessories"
+	"github.com/tremplin/tremplin/figures"
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/journal"
 	"github.com/tremplin/tremplin/partners"
-	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // RefundRequest is the body of POST /sales/{id}/refund.

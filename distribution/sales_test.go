@@ -11,10 +11,10 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tremplin/tremplin/distribution"
+	"github.com/tremplin/tremplin/figures"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/testenv"
 	"github.com/tremplin/tremplin/partners"
-	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // device puts a priced device in stock at a site and returns its id.

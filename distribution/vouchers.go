@@ -12,13 +12,13 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/tremplin/tremplin/figures"
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
-	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // NewVoucher is the input of IssueVoucher.

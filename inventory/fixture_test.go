@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/tremplin/tremplin/internal/testenv"
-	"github.com/tremplin/tremplin/internal/testnet"
+	"github.com/tremplin/tremplin/testnet"
 )
 
 // fixture is a small network served through the real router: two

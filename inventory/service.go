@@ -9,11 +9,11 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tremplin/tremplin/accessories"
+	"github.com/tremplin/tremplin/figures"
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/recharges"
-	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // Service is the inventory domain: its store and rules.

@@ -11,12 +11,12 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tremplin/tremplin/accessories"
+	"github.com/tremplin/tremplin/figures"
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/recharges"
-	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // Transfer statuses.

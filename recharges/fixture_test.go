@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/tremplin/tremplin/internal/testnet"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/testnet"
 )
 
 var admin = partners.Caller{Role: partners.RoleAdmin}

@@ -16,13 +16,13 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/tremplin/tremplin/figures"
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/secrets"
 	"github.com/tremplin/tremplin/internal/testenv"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/recharges"
-	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // product creates a 10 € recharge sold 2 €.

@@ -10,10 +10,10 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/tremplin/tremplin/figures"
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/partners"
-	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // What a transfer between sites (inventory) does with cards, inside the

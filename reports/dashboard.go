@@ -7,9 +7,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tremplin/tremplin/figures"
 	"github.com/tremplin/tremplin/internal/zone"
 	"github.com/tremplin/tremplin/partners"
-	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // Flow is the lifecycle steps the dashboard follows week by week.

@@ -15,16 +15,16 @@ import (
 	"time"
 
 	"github.com/tremplin/tremplin/distribution"
+	"github.com/tremplin/tremplin/figures"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/secrets"
 	"github.com/tremplin/tremplin/internal/testenv"
-	"github.com/tremplin/tremplin/internal/testnet"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/recharges"
 	"github.com/tremplin/tremplin/reports"
-	"github.com/tremplin/tremplin/reports/figures"
+	"github.com/tremplin/tremplin/testnet"
 )
 
 type clock struct {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tremplin/tremplin/figures"
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/backup"
 	"github.com/tremplin/tremplin/internal/httpx"
@@ -20,7 +21,6 @@ import (
 	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/recharges"
-	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // Pages are the network admin's home: the network's counts today.

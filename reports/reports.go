@@ -16,12 +16,12 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/tremplin/tremplin/figures"
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/csvfile"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/zone"
 	"github.com/tremplin/tremplin/partners"
-	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // Service reads the other domains' tables; it writes nothing.

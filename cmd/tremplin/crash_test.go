@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/tremplin/tremplin/distribution"
+	"github.com/tremplin/tremplin/figures"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/testenv"
-	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // seedCounter gives a fresh, migrated database a space (id 1) with n devices

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/tremplin/tremplin/figures"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/invariant"
-	"github.com/tremplin/tremplin/reports/figures"
 )
 
 // reports is `tremplin reports rebuild`: it recomputes the per-day figures

@@ -11,12 +11,12 @@ import (
 	"time"
 
 	"github.com/tremplin/tremplin/demo"
+	"github.com/tremplin/tremplin/figures"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/logbuf"
 	"github.com/tremplin/tremplin/internal/notify"
 	"github.com/tremplin/tremplin/partners"
-	"github.com/tremplin/tremplin/reports/figures"
 )
 
 func (e *cli) serve(ctx context.Context, args []string) int {

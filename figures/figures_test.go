@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/tremplin/tremplin/reports/figures"
+	"github.com/tremplin/tremplin/figures"
 )
 
 func TestRanges(t *testing.T) {
