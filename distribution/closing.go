@@ -142,7 +142,7 @@ func (s *Service) RecordClosing(ctx context.Context, c partners.Caller, siteID i
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
 		// The site's row exclusively: the sales in flight (which share it)
 		// commit first and are counted; later ones see the closing.
-		site, err := s.siteFor(s.lock(tx, lockUpdate), c, siteID)
+		site, err := s.siteFor(s.db.Lock(tx, database.ForUpdate), c, siteID)
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/tremplin/tremplin/figures"
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
+	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/journal"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -76,7 +77,7 @@ func (s *Service) Refund(ctx context.Context, c partners.Caller, saleID int64, i
 			return apperr.Invalid("device_ids", "name the devices brought back")
 		}
 		var site partners.Organization // shared with sales, against a closing (see sell)
-		if err := s.lock(tx, lockShare).Where("id = ?", sale.SiteID).Take(&site).Error; err != nil {
+		if err := s.db.Lock(tx, database.ForShare).Where("id = ?", sale.SiteID).Take(&site).Error; err != nil {
 			return fmt.Errorf("site: %w", err)
 		}
 		now := s.now()

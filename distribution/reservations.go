@@ -12,6 +12,7 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
+	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -127,7 +128,7 @@ func (s *Service) Reserve(ctx context.Context, c partners.Caller, in NewReservat
 		// The voucher's row is locked: reservations and sales on one
 		// voucher count its devices in turn.
 		var vo Voucher
-		q := s.lock(tx, lockUpdate).Where("code = ?", code)
+		q := s.db.Lock(tx, database.ForUpdate).Where("code = ?", code)
 		if c.Role == partners.RolePrescriber {
 			q = q.Where("organization_id = ?", c.OrganizationID)
 		}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/tremplin/tremplin/accessories"
 	"github.com/tremplin/tremplin/figures"
@@ -404,11 +403,11 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	// take, by the same rules, and writes nothing: no lock, no write
 	// transaction, so a scan never holds up a sale.
 	dry := req.preview
-	lock := func(strength lockStrength, alias string) string {
+	lock := func(strength database.Strength, alias string) string {
 		if dry {
 			return ""
 		}
-		return s.lockSuffix(strength, alias)
+		return s.db.LockOf(strength, alias)
 	}
 	// The site's row is shared by the day's sales and taken exclusively by
 	// its closing: a closing waits for the sales in flight, and a sale that
@@ -417,7 +416,7 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	q := tx.Raw(`SELECT o.id, o.name, o.timezone, COALESCE((SELECT v.beneficiary_id FROM vouchers v WHERE v.code = ?), 0) AS beneficiary_id,
 			COALESCE((SELECT n.handover FROM network_identity n WHERE n.id = 1), 'off') AS handover,
 			COALESCE((SELECT n.handover_text FROM network_identity n WHERE n.id = 1), '') AS handover_text
-		FROM organizations o WHERE o.id = ? AND o.kind = ?`+lock(lockShare, "o"), code, req.SiteID, partners.KindSpace).Scan(&head)
+		FROM organizations o WHERE o.id = ? AND o.kind = ?`+lock(database.ForShare, "o"), code, req.SiteID, partners.KindSpace).Scan(&head)
 	if q.Error != nil {
 		return SaleView{}, fmt.Errorf("space %d: %w", req.SiteID, q.Error)
 	}
@@ -442,7 +441,7 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 		Closed bool
 	}
 	q = tx.Raw(`SELECT b.id, EXISTS (SELECT 1 FROM closings c WHERE c.site_id = ? AND c.local_date = ?) AS closed
-		FROM beneficiaries b WHERE b.id = ?`+lock(lockUpdate, "b"), site.ID, localDate, head.BeneficiaryID).Scan(&person)
+		FROM beneficiaries b WHERE b.id = ?`+lock(database.ForUpdate, "b"), site.ID, localDate, head.BeneficiaryID).Scan(&person)
 	if q.Error != nil || q.RowsAffected == 0 {
 		return SaleView{}, fmt.Errorf("beneficiary of voucher %s: %w", FormatCode(code), cmpErr(q.Error, gorm.ErrRecordNotFound))
 	}
@@ -460,7 +459,7 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 			(SELECT COALESCE(SUM((SELECT COUNT(*) FROM sale_lines l WHERE l.sale_id = s.id AND l.kind = 'device' AND l.refund_id IS NULL)), 0)
 				FROM sales s WHERE s.beneficiary_id = v.beneficiary_id AND s.created_at > ?) AS devices_year,
 			(SELECT COUNT(*) FROM reservations r WHERE r.voucher_id = v.id AND r.status = 'active' AND r.expires_at > ?) AS reserved
-		FROM vouchers v WHERE v.code = ?`+lock(lockUpdate, "v"), site.ID, now.AddDate(-1, 0, 0), now, code).Scan(&vo)
+		FROM vouchers v WHERE v.code = ?`+lock(database.ForUpdate, "v"), site.ID, now.AddDate(-1, 0, 0), now, code).Scan(&vo)
 	if q.Error != nil || q.RowsAffected == 0 {
 		return SaleView{}, fmt.Errorf("voucher %s: %w", FormatCode(code), cmpErr(q.Error, errUnknownVoucher))
 	}
@@ -676,30 +675,16 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	// just before it.
 	sale.TotalCents = total
 	record, ref := newSaleRecord(sale, lines, accLines), strconv.FormatInt(sale.ID, 10)
-	wJournal := -1
-	if s.db.Engine == database.Postgres {
-		if wJournal, err = journal.WriteTaking(&b, site.ID, journal.Sale, ref, record, now); err != nil {
-			return SaleView{}, err
-		}
-	} else {
-		link, err := journal.Take(tx, site.ID)
-		if err != nil {
-			return SaleView{}, err
-		}
-		if _, err := link.Write(&b, journal.Sale, ref, record, now); err != nil {
-			return SaleView{}, err
-		}
+	entry, err := journal.Last(tx, &b, site.ID, journal.Sale, ref, record, now)
+	if err != nil {
+		return SaleView{}, err
 	}
 	done, err := b.Run(tx)
 	if err != nil {
 		return SaleView{}, fmt.Errorf("record sale %d: %w", sale.ID, err)
 	}
-	if wJournal >= 0 && done.Rows(wJournal) == 0 {
-		// A site without a chain yet (created before the journal, and
-		// not a space): Append opens it.
-		if _, err := journal.Append(tx, site.ID, journal.Sale, ref, record, now); err != nil {
-			return SaleView{}, err
-		}
+	if err := entry.Done(tx, done); err != nil {
+		return SaleView{}, err
 	}
 	if done.Rows(wVoucher) != 1 {
 		return SaleView{}, apperr.Conflict("entitlement-exhausted", "voucher %s was used meanwhile", FormatCode(code))
@@ -746,31 +731,6 @@ func cmpErr(err, fallback error) error {
 		return err
 	}
 	return fallback
-}
-
-type lockStrength string
-
-const (
-	lockShare  lockStrength = "SHARE"
-	lockUpdate lockStrength = "UPDATE"
-)
-
-// lock adds FOR SHARE or FOR UPDATE on PostgreSQL; SQLite's write
-// transactions begin IMMEDIATE and already run one at a time.
-func (s *Service) lock(tx *gorm.DB, strength lockStrength) *gorm.DB {
-	if s.db.Engine != database.Postgres {
-		return tx
-	}
-	return tx.Clauses(clause.Locking{Strength: string(strength)})
-}
-
-// lockSuffix is " FOR SHARE OF alias" (or UPDATE) on PostgreSQL, for raw
-// statements; nothing on SQLite.
-func (s *Service) lockSuffix(strength lockStrength, alias string) string {
-	if s.db.Engine != database.Postgres {
-		return ""
-	}
-	return " FOR " + string(strength) + " OF " + alias
 }
 
 // checkOpen refuses a sale or refund on a day whose closing is recorded.

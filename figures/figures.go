@@ -265,11 +265,11 @@ func (t *Tally) AddTo(b *database.Batch, tx *gorm.DB) error {
 // AddAt), for a transaction GORM does not hold (an import's pgx
 // transaction): appends to the deltas on PostgreSQL, upserts of the figures
 // on SQLite. The tally is empty afterwards.
-func (t *Tally) Statements(postgres bool) ([]string, [][]any, error) {
+func (t *Tally) Statements(engine database.Engine) ([]string, [][]any, error) {
 	if len(t.later) > 0 {
 		return nil, nil, errors.New("figures: days still to place in their zone")
 	}
-	return t.statements(nil, postgres)
+	return t.statements(nil, engine == database.Postgres)
 }
 
 // statements places the days still waiting for their zone, then makes the
@@ -305,7 +305,7 @@ func (t *Tally) statements(tx *gorm.DB, deltas bool) ([]string, [][]any, error) 
 
 // deltasOf tells whether tx's transactions append their figures to the
 // deltas (PostgreSQL) rather than upsert them (SQLite).
-func deltasOf(tx *gorm.DB) bool { return tx.Dialector.Name() == "postgres" }
+func deltasOf(tx *gorm.DB) bool { return database.EngineOf(tx) == database.Postgres }
 
 // Fold adds the deltas to the figures and removes them, in one statement:
 // what a second of sales added to a figure becomes one upsert. Several

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/tremplin/tremplin/internal/database"
 )
 
 // Saved is what a buyer saved on one line: a recharge's face value, or a
@@ -324,14 +326,14 @@ func Stored(ctx context.Context, db *gorm.DB) (map[Key]Delta, error) {
 // Rebuild replaces every figure with a recount, in one transaction that
 // also clears the migration's request for it. Sales and events wait
 // meanwhile on PostgreSQL (the table is locked), so that none is lost.
-func Rebuild(ctx context.Context, db *gorm.DB, postgres bool) (int, error) {
-	n, _, err := rebuild(ctx, db, postgres, false)
+func Rebuild(ctx context.Context, db *gorm.DB) (int, error) {
+	n, _, err := rebuild(ctx, db, false)
 	return n, err
 }
 
 // RebuildIfPending rebuilds the figures when the migration asked for it;
 // of several processes starting together, one does it.
-func RebuildIfPending(ctx context.Context, db *gorm.DB, postgres bool) (bool, error) {
+func RebuildIfPending(ctx context.Context, db *gorm.DB) (bool, error) {
 	var asked int64 // a read first: most starts have nothing to do, and take no lock
 	if err := db.WithContext(ctx).Table("figures").Where("metric = ?", pending).Count(&asked).Error; err != nil {
 		return false, fmt.Errorf("figures: %w", err)
@@ -339,11 +341,12 @@ func RebuildIfPending(ctx context.Context, db *gorm.DB, postgres bool) (bool, er
 	if asked == 0 {
 		return false, nil
 	}
-	_, done, err := rebuild(ctx, db, postgres, true)
+	_, done, err := rebuild(ctx, db, true)
 	return done, err
 }
 
-func rebuild(ctx context.Context, db *gorm.DB, postgres, onlyIfPending bool) (int, bool, error) {
+func rebuild(ctx context.Context, db *gorm.DB, onlyIfPending bool) (int, bool, error) {
+	postgres := database.EngineOf(db) == database.Postgres
 	n, done := 0, false
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if postgres {

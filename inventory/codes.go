@@ -1,24 +1,10 @@
 package inventory
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"gorm.io/gorm"
-
-	"github.com/tremplin/tremplin/internal/database"
 )
-
-// inList is a condition "column IN (the values)" that sends the values as
-// one JSON array parameter: a shelf of 20,000 codes is one statement on
-// either engine, far from their limits on bound parameters.
-func inList(engine database.Engine, column string, values []string) (string, any) {
-	b, _ := json.Marshal(values)
-	if engine == database.Postgres {
-		return column + " IN (SELECT json_array_elements_text(?::json))", string(b)
-	}
-	return column + " IN (SELECT value FROM json_each(?))", string(b)
-}
 
 // resolveCodes finds the devices scanned codes name, as findByCode does one
 // code (a tag, with or without its dash, else an IMEI or a serial, a
@@ -48,7 +34,7 @@ func (s *Service) resolveCodes(q *gorm.DB, codes []string) (map[string]Device, e
 			}
 		}
 	}
-	cond, arg := inList(s.db.Engine, "devices.tag", tags)
+	cond, arg := s.db.InList("devices.tag", tags)
 	var byTag []Device
 	if err := q.Session(&gorm.Session{}).Where(cond, arg).Find(&byTag).Error; err != nil {
 		return nil, fmt.Errorf("devices by tag: %w", err)
@@ -74,8 +60,8 @@ func (s *Service) resolveCodes(q *gorm.DB, codes []string) (map[string]Device, e
 	if len(serials) == 0 {
 		return out, nil
 	}
-	imeiCond, imeiArg := inList(s.db.Engine, "devices.imei", imeis)
-	serialCond, serialArg := inList(s.db.Engine, "devices.serial", serials)
+	imeiCond, imeiArg := s.db.InList("devices.imei", imeis)
+	serialCond, serialArg := s.db.InList("devices.serial", serials)
 	var rest []Device
 	if err := q.Session(&gorm.Session{}).Where("("+imeiCond+" OR "+serialCond+")", imeiArg, serialArg).
 		Order("CASE WHEN devices.state = 'recycled' THEN 1 ELSE 0 END, devices.id DESC").Find(&rest).Error; err != nil {

@@ -303,7 +303,7 @@ func (im *importRun) audit(ctx context.Context, tx importTx) error {
 	// The cards on the shelf, as the stock pages count them.
 	var fig figures.Tally
 	fig.MoveCards(0, "", im.site.ID, UnitAvailable, im.product.ID, int64(im.p.lines))
-	qs, as, err := fig.Statements(im.s.db.Engine == database.Postgres)
+	qs, as, err := fig.Statements(tx.engine())
 	if err != nil {
 		return err
 	}
@@ -689,12 +689,16 @@ func pinAAD(operatorID int64, serial string) []byte {
 // importTx is what an import's shared steps need from a transaction:
 // GORM's on SQLite, pgx's on PostgreSQL (for COPY).
 type importTx interface {
+	// engine is the engine the transaction speaks to.
+	engine() database.Engine
 	exec(ctx context.Context, q string, args ...any) error
 	queryRow(ctx context.Context, q string, args []any, dest ...any) error
 	lines(ctx context.Context, q string, args ...any) ([]lineErr, error)
 }
 
 type gormImportTx struct{ tx *gorm.DB }
+
+func (g gormImportTx) engine() database.Engine { return database.EngineOf(g.tx) }
 
 func (g gormImportTx) exec(ctx context.Context, q string, args ...any) error {
 	return g.tx.WithContext(ctx).Exec(q, args...).Error
@@ -749,6 +753,8 @@ func (g gormImportTx) stage(ctx context.Context, p *rechargeParser) error {
 }
 
 type pgxImportTx struct{ tx pgx.Tx }
+
+func (pgxImportTx) engine() database.Engine { return database.Postgres }
 
 // rebind turns ? placeholders into PostgreSQL's $n.
 func rebind(q string) string {

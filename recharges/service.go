@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/secrets"
@@ -65,7 +64,3 @@ var notFound = database.NotFound
 func (s *Service) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return s.db.InTx(ctx, fn)
 }
-
-// forUpdateSkipLocked lets concurrent sales pick different cards without
-// waiting for each other (PostgreSQL only).
-var forUpdateSkipLocked = clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"}

@@ -18,7 +18,6 @@ import (
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/csvfile"
-	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/partners"
 )
 
@@ -87,10 +86,8 @@ func (s *Service) Allocate(ctx context.Context, tx *gorm.DB, fig *figures.Tally,
 	// skipped when another sale holds them) until the update takes them.
 	// status is written out, not bound: a partial index of the available
 	// cards serves the pick, and a generic plan could not prove it does.
-	pick := `SELECT id FROM recharge_units WHERE product_id = ? AND site_id = ? AND status = '` + UnitAvailable + `' AND expires_on >= ? ORDER BY expires_on, id LIMIT ?`
-	if s.db.Engine == database.Postgres {
-		pick += ` FOR UPDATE SKIP LOCKED`
-	}
+	pick := `SELECT id FROM recharge_units WHERE product_id = ? AND site_id = ? AND status = '` + UnitAvailable + `' AND expires_on >= ? ORDER BY expires_on, id LIMIT ?` +
+		s.db.SkipLockedSuffix()
 	var rows []unitRow
 	if err := tx.WithContext(ctx).Raw(`UPDATE recharge_units SET status = ?, sold_at = ?, sold_site_id = ?, sale_id = ?
 		WHERE id IN (`+pick+`) AND status = ?
@@ -455,10 +452,7 @@ func (s *Service) RotateKeys(ctx context.Context, progress func(done int64)) (in
 		if len(rows) == 0 {
 			break
 		}
-		blob := "BLOB"
-		if s.db.Engine == database.Postgres {
-			blob = "BYTEA"
-		}
+		blob := s.db.BlobType()
 		values := make([]string, 0, len(rows))
 		args := make([]any, 0, 4*len(rows))
 		for _, r := range rows {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/tremplin/tremplin/figures"
 	"github.com/tremplin/tremplin/internal/apperr"
-	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/partners"
 )
 
@@ -51,12 +50,9 @@ func (s *Service) Ship(tx *gorm.DB, transferID, productID, fromSiteID int64, qty
 		return err
 	}
 	today := s.now().In(from.Location()).Format(time.DateOnly)
-	q := tx.Table("recharge_units").Select("id").
+	q := s.db.SkipLocked(tx.Table("recharge_units").Select("id").
 		Where("product_id = ? AND site_id = ? AND status = '"+UnitAvailable+"' AND expires_on >= ?", productID, fromSiteID, today).
-		Order("expires_on, id").Limit(qty)
-	if s.db.Engine == database.Postgres {
-		q = q.Clauses(forUpdateSkipLocked)
-	}
+		Order("expires_on, id").Limit(qty))
 	var ids []int64
 	if err := q.Pluck("id", &ids).Error; err != nil {
 		return fmt.Errorf("pick recharge units: %w", err)

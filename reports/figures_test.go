@@ -428,7 +428,7 @@ func TestFiguresEqualARecountAfterABurst(t *testing.T) {
 	if len(figures.Compare(stored, counted, 5)) == 0 {
 		t.Fatal("a drifted figure went unnoticed")
 	}
-	_, err = figures.Rebuild(n.ctx, n.db.DB, n.db.Engine == database.Postgres)
+	_, err = figures.Rebuild(n.ctx, n.db.DB)
 	n.must(err)
 	n.assertRecounted()
 
@@ -436,13 +436,13 @@ func TestFiguresEqualARecountAfterABurst(t *testing.T) {
 	// the next start fill them from the history.
 	n.must(n.db.Exec(`DELETE FROM figures`).Error)
 	n.must(n.db.Exec(`INSERT INTO figures (day, org_id, metric, label, n, cents) VALUES ('', 0, 'rebuild', 'pending', 1, 0)`).Error)
-	done, err := figures.RebuildIfPending(n.ctx, n.db.DB, n.db.Engine == database.Postgres)
+	done, err := figures.RebuildIfPending(n.ctx, n.db.DB)
 	n.must(err)
 	if !done {
 		t.Fatal("the pending rebuild did not run")
 	}
 	n.assertRecounted()
-	if again, _ := figures.RebuildIfPending(n.ctx, n.db.DB, false); again {
+	if again, _ := figures.RebuildIfPending(n.ctx, n.db.DB); again {
 		t.Fatal("the rebuild ran twice")
 	}
 	s := n.summary("admin", "")

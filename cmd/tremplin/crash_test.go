@@ -53,7 +53,7 @@ func seedCounter(t *testing.T, dbURL, dataDir string, n int) []string {
 	}
 	// Written behind the service's back: the report figures are recounted,
 	// as `tremplin reports rebuild` does after such a load.
-	if _, err := figures.Rebuild(context.Background(), db.DB, db.Engine == database.Postgres); err != nil {
+	if _, err := figures.Rebuild(context.Background(), db.DB); err != nil {
 		t.Fatal(err)
 	}
 	return codes

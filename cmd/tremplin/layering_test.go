@@ -1,7 +1,10 @@
 package main
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -42,5 +45,36 @@ func TestDomainsImportDownward(t *testing.T) {
 	}
 	if edges < 10 {
 		t.Fatalf("only %d imports between domains read: the listing changed shape", edges)
+	}
+}
+
+// TestDomainsNeverAskTheEngine: the engines' differences live in
+// internal/database (row locks, SKIP LOCKED, long IN lists, the blob type,
+// the batch of last writes) and the journal's and figures' own plumbing;
+// a domain says what it needs, never which engine it runs on. Two places
+// still choose a whole strategy by engine, named here with why: a device
+// sold with its event in one statement (PostgreSQL's writable CTE), and
+// the operator file's import (COPY through pgx, a staging table on SQLite).
+func TestDomainsNeverAskTheEngine(t *testing.T) {
+	allowed := map[string]int{"inventory/sell.go": 1, "recharges/import.go": 2}
+	asks := regexp.MustCompile(`\.Engine [!=]= database\.|Dialector\.Name\(\)|database\.(Postgres|SQLite)\b`)
+	for _, dir := range []string{"accessories", "distribution", "inventory", "partners", "recharges", "reports"} {
+		files, err := filepath.Glob(filepath.Join("..", "..", dir, "*.go"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("%s: %v (%d files)", dir, err, len(files))
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := dir + "/" + filepath.Base(f)
+			if n := len(asks.FindAll(b, -1)); n > allowed[name] {
+				t.Errorf("%s asks which engine it runs on %d time(s): say what it needs through internal/database", name, n)
+			}
+		}
 	}
 }

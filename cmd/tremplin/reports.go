@@ -33,7 +33,7 @@ func (e *cli) reports(ctx context.Context, args []string) int {
 	if err := db.CheckSchema(ctx); err != nil {
 		return e.fail("%v", err)
 	}
-	n, err := figures.Rebuild(ctx, db.DB, db.Engine == database.Postgres)
+	n, err := figures.Rebuild(ctx, db.DB)
 	if err != nil {
 		return e.fail("%v", err)
 	}
@@ -44,7 +44,7 @@ func (e *cli) reports(ctx context.Context, args []string) int {
 // backfillFigures rebuilds the figures once after the migration that made
 // them, on a database that already had a history.
 func backfillFigures(ctx context.Context, db *database.DB) error {
-	if _, err := figures.RebuildIfPending(ctx, db.DB, db.Engine == database.Postgres); err != nil {
+	if _, err := figures.RebuildIfPending(ctx, db.DB); err != nil {
 		return fmt.Errorf("backfill the report figures: %w", err)
 	}
 	return nil

@@ -60,7 +60,7 @@ func (b *Batch) Run(tx *gorm.DB) (Returned, error) {
 	if len(b.steps) == 0 {
 		return out, nil
 	}
-	if tx.Dialector.Name() != "postgres" {
+	if EngineOf(tx) != Postgres {
 		for _, s := range b.steps {
 			if s.more != "" {
 				return nil, fmt.Errorf("a batch whose writes read each other needs PostgreSQL")

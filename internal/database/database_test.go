@@ -80,10 +80,7 @@ func TestRacingReadThenWriteTransactions(t *testing.T) {
 	if err := db.Exec(`INSERT INTO race_counter (id, n) VALUES (1, 0)`).Error; err != nil {
 		t.Fatal(err)
 	}
-	lock := ""
-	if db.Engine == database.Postgres {
-		lock = " FOR UPDATE"
-	}
+	lock := db.LockOf(database.ForUpdate, "race_counter")
 	const n = 40
 	var wg sync.WaitGroup
 	errs := make(chan error, n)

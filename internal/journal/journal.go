@@ -145,6 +145,48 @@ func WriteTaking(b *database.Batch, siteID int64, kind, ref string, content any,
 		SELECT ?, h.v, ?, ?, ?, h.prev_hash, h.hash, ? FROM `+database.Ref(head)+` h`, "id", siteID, kind, ref, string(body), at), nil
 }
 
+// Pending is an entry Last added to a batch; Done completes it once the
+// batch ran.
+type Pending struct {
+	write   int // the entry's write in the batch, or -1 when it is written already
+	siteID  int64
+	kind    string
+	ref     string
+	content any
+	at      time.Time
+}
+
+// Last adds the site's next entry to b, the transaction's last writes,
+// taking the site's chain as late as the engine allows, so that the site's
+// next writer waits for these writes only: on PostgreSQL within b's one
+// statement (WriteTaking), on SQLite, which runs one writer at a time,
+// just before it (Take, then Write).
+func Last(tx *gorm.DB, b *database.Batch, siteID int64, kind, ref string, content any, at time.Time) (Pending, error) {
+	p := Pending{write: -1, siteID: siteID, kind: kind, ref: ref, content: content, at: at}
+	if database.EngineOf(tx) == database.Postgres {
+		var err error
+		p.write, err = WriteTaking(b, siteID, kind, ref, content, at)
+		return p, err
+	}
+	l, err := Take(tx, siteID)
+	if err != nil {
+		return p, err
+	}
+	_, err = l.Write(b, kind, ref, content, at)
+	return p, err
+}
+
+// Done completes the entry once b ran: a site without a chain yet (made
+// before the journal, and not a space) wrote nothing in b, and its chain
+// is opened here with the entry.
+func (p Pending) Done(tx *gorm.DB, done database.Returned) error {
+	if p.write < 0 || done.Rows(p.write) > 0 {
+		return nil
+	}
+	_, err := Append(tx, p.siteID, p.kind, p.ref, p.content, p.at)
+	return err
+}
+
 // Append takes the site's chain and writes one entry at once.
 func Append(tx *gorm.DB, siteID int64, kind, ref string, content any, at time.Time) (string, error) {
 	l, err := Take(tx, siteID)
