@@ -15,6 +15,7 @@ import (
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/recharges"
+	"github.com/tremplin/tremplin/services"
 	"github.com/tremplin/tremplin/testnet"
 )
 
@@ -49,9 +50,6 @@ func newFixture(t *testing.T, limits ...distribution.LookupLimits) *fixture {
 func newFixtureWith(t *testing.T, channels []string, limits ...distribution.LookupLimits) *fixture {
 	t.Helper()
 	db := testenv.DB(t)
-	hasher, _ := partners.NewHasher(64)
-	ps := partners.NewService(partners.Config{DB: db, Hasher: hasher, TokenTTL: 1000 * time.Hour, SessionTTL: time.Hour,
-		Limits: partners.LoginLimits{Window: time.Minute, MaxPerUser: 1000, MaxPerAddr: 1000}})
 	clk := &clock{t: database.Now()}
 	lim := distribution.LookupLimits{Window: 15 * time.Minute, Max: 50}
 	if len(limits) > 0 {
@@ -61,10 +59,14 @@ func newFixtureWith(t *testing.T, channels []string, limits ...distribution.Look
 	if err != nil {
 		t.Fatal(err)
 	}
-	rch := recharges.NewService(recharges.Config{DB: db, Partners: ps, Keys: keys, Now: clk.Now})
-	inv := inventory.NewService(inventory.Config{DB: db, Partners: ps, Recharges: rch, Now: clk.Now})
-	svc := distribution.NewService(distribution.Config{DB: db, Partners: ps, Inventory: inv, Recharges: rch, Limits: lim, Now: clk.Now,
-		Policy: distribution.Policy{DevicesPerYear: 2, WarrantyMonths: 6}, Channels: channels})
+	// The clock is every service's: tokens outlive the years a test moves it on.
+	g, err := services.New(services.Config{DB: db, Keys: keys, Argon2MemoryKiB: 64, TokenTTL: 10 * 365 * 24 * time.Hour, SessionTTL: time.Hour,
+		Logins:  partners.LoginLimits{Window: time.Minute, MaxPerUser: 1000, MaxPerAddr: 1000},
+		Lookups: lim, Policy: distribution.Policy{DevicesPerYear: 2, WarrantyMonths: 6}, Channels: channels, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, rch, inv, svc := g.Partners, g.Recharges, g.Inventory, g.Distribution
 	files := httpx.NewFileRoutes()
 	e, err := httpx.NewEngine(httpx.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Files: files})
 	if err != nil {

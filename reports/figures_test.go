@@ -24,6 +24,7 @@ import (
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/recharges"
 	"github.com/tremplin/tremplin/reports"
+	"github.com/tremplin/tremplin/services"
 	"github.com/tremplin/tremplin/testnet"
 )
 
@@ -54,15 +55,15 @@ var admin = partners.Caller{Role: partners.RoleAdmin}
 func newNetwork(t *testing.T, start time.Time) *network {
 	t.Helper()
 	db := testenv.DB(t)
-	hasher, _ := partners.NewHasher(64)
-	ps := partners.NewService(partners.Config{DB: db, Hasher: hasher, TokenTTL: 1000 * time.Hour, SessionTTL: time.Hour,
-		Limits: partners.LoginLimits{Window: time.Minute, MaxPerUser: 1000, MaxPerAddr: 1000}})
 	clk := &clock{t: start}
 	keys, _ := secrets.NewKeyring(make([]byte, 32))
-	rch := recharges.NewService(recharges.Config{DB: db, Partners: ps, Keys: keys, Now: clk.Now})
-	inv := inventory.NewService(inventory.Config{DB: db, Partners: ps, Recharges: rch, Now: clk.Now})
-	dist := distribution.NewService(distribution.Config{DB: db, Partners: ps, Inventory: inv, Recharges: rch, Now: clk.Now,
-		Policy: distribution.Policy{DevicesPerYear: 5, WarrantyMonths: 6}})
+	g, err := services.New(services.Config{DB: db, Keys: keys, Argon2MemoryKiB: 64, TokenTTL: 1000 * time.Hour, SessionTTL: time.Hour,
+		Logins: partners.LoginLimits{Window: time.Minute, MaxPerUser: 1000, MaxPerAddr: 1000},
+		Policy: distribution.Policy{DevicesPerYear: 5, WarrantyMonths: 6}, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, rch, inv, dist := g.Partners, g.Recharges, g.Inventory, g.Distribution
 	net := testnet.Build(t, ps, []testnet.Org{
 		{Key: "warehouse", Kind: partners.KindWarehouse, Name: "Entrepôt", Timezone: "Europe/Paris"},
 		{Key: "run", Kind: partners.KindSpace, Name: "Espace du Port", Timezone: "Indian/Reunion", Address: "3 rue Léon de Lépervanche, 97420 Le Port"},

@@ -16,20 +16,20 @@ import (
 	"github.com/tremplin/tremplin/internal/testenv"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
-	"github.com/tremplin/tremplin/recharges"
 	"github.com/tremplin/tremplin/reports"
+	"github.com/tremplin/tremplin/services"
 )
 
 func TestSummary(t *testing.T) {
 	ctx := context.Background()
 	db := testenv.DB(t)
-	hasher, _ := partners.NewHasher(64)
-	ps := partners.NewService(partners.Config{DB: db, Hasher: hasher, TokenTTL: time.Hour, SessionTTL: time.Hour,
-		Limits: partners.LoginLimits{Window: time.Minute, MaxPerUser: 100, MaxPerAddr: 100}})
 	keys, _ := secrets.NewKeyring(make([]byte, 32))
-	rch := recharges.NewService(recharges.Config{DB: db, Partners: ps, Keys: keys})
-	inv := inventory.NewService(inventory.Config{DB: db, Partners: ps, Recharges: rch})
-	dist := distribution.NewService(distribution.Config{DB: db, Partners: ps, Inventory: inv, Recharges: rch, Policy: distribution.Policy{DevicesPerYear: 2}})
+	net, err := services.New(services.Config{DB: db, Keys: keys, Argon2MemoryKiB: 64, TokenTTL: time.Hour, SessionTTL: time.Hour,
+		Logins: partners.LoginLimits{Window: time.Minute, MaxPerUser: 100, MaxPerAddr: 100}, Policy: distribution.Policy{DevicesPerYear: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, rch, inv, dist := net.Partners, net.Recharges, net.Inventory, net.Distribution
 	admin := partners.Caller{Role: partners.RoleAdmin}
 	orgs := map[partners.Kind]partners.Organization{}
 	for _, k := range []partners.Kind{partners.KindWarehouse, partners.KindSpace, partners.KindPrescriber, partners.KindDonor, partners.KindOperator} {

@@ -17,6 +17,7 @@ import (
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/recharges"
+	"github.com/tremplin/tremplin/services"
 )
 
 // Org is an organisation to create, under a key that also names its user.
@@ -100,12 +101,6 @@ type Stock struct {
 func NewStock(t testing.TB) *Stock {
 	t.Helper()
 	db := testenv.DB(t)
-	hasher, err := partners.NewHasher(64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps := partners.NewService(partners.Config{DB: db, Hasher: hasher, TokenTTL: time.Hour, SessionTTL: time.Hour,
-		Limits: partners.LoginLimits{Window: time.Minute, MaxPerUser: 1000, MaxPerAddr: 1000}})
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		t.Fatal(err)
@@ -114,8 +109,12 @@ func NewStock(t testing.TB) *Stock {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rch := recharges.NewService(recharges.Config{DB: db, Partners: ps, Keys: keys})
-	inv := inventory.NewService(inventory.Config{DB: db, Partners: ps, Recharges: rch})
+	g, err := services.New(services.Config{DB: db, Keys: keys, Argon2MemoryKiB: 64, TokenTTL: time.Hour, SessionTTL: time.Hour,
+		Logins: partners.LoginLimits{Window: time.Minute, MaxPerUser: 1000, MaxPerAddr: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, rch, inv := g.Partners, g.Recharges, g.Inventory
 	logs := &testenv.LockedBuffer{}
 	files := httpx.NewFileRoutes()
 	e, err := httpx.NewEngine(httpx.Deps{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Files: files})

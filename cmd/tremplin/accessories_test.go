@@ -20,7 +20,7 @@ import (
 
 // accessoryNetwork is newWarehouseNetwork with an admin and a space
 // account, and their API tokens.
-func accessoryNetwork(t *testing.T, svc *services, base string) (warehouseNetwork, map[string]string) {
+func accessoryNetwork(t *testing.T, svc *app, base string) (warehouseNetwork, map[string]string) {
 	t.Helper()
 	n := newWarehouseNetwork(t, svc)
 	admin := partners.Caller{Role: partners.RoleAdmin}
@@ -271,7 +271,7 @@ func TestAccessoriesAtTheCounter(t *testing.T) {
 
 // counterWithAccessories is accessoryNetwork with a phone in stock at the
 // space and 22 vouchers of one smartphone each.
-func counterWithAccessories(t *testing.T, svc *services, h *testenv.HTTP) (warehouseNetwork, map[string]string, inventory.Device, []string) {
+func counterWithAccessories(t *testing.T, svc *app, h *testenv.HTTP) (warehouseNetwork, map[string]string, inventory.Device, []string) {
 	t.Helper()
 	n, tok := accessoryNetwork(t, svc, h.URL)
 	ctx := t.Context()

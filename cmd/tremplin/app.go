@@ -31,6 +31,7 @@ import (
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/recharges"
 	"github.com/tremplin/tremplin/reports"
+	"github.com/tremplin/tremplin/services"
 	"github.com/tremplin/tremplin/templates"
 )
 
@@ -119,7 +120,9 @@ func openDatabase(ctx context.Context, cfg config.Config, create bool) (*databas
 }
 
 // services is every domain's service, built once per process.
-type services struct {
+// app is what the binary serves: the domains' services, built by
+// services.New, and the ways to reach people.
+type app struct {
 	db           *database.DB
 	partners     *partners.Service
 	recharges    *recharges.Service
@@ -168,18 +171,7 @@ func loadKeys(cfg config.Config, engine database.Engine, out io.Writer) (*secret
 	return secrets.NewKeyring(current, previous...)
 }
 
-func newServices(cfg config.Config, db *database.DB, keys *secrets.Keyring) (*services, error) {
-	hasher, err := partners.NewHasher(cfg.Argon2MemoryKiB)
-	if err != nil {
-		return nil, err
-	}
-	p := partners.NewService(partners.Config{
-		DB: db, Hasher: hasher, TokenTTL: cfg.TokenTTL, SessionTTL: cfg.SessionTTL,
-		Limits: partners.LoginLimits{Window: cfg.LoginWindow, MaxPerUser: cfg.LoginMaxPerUser, MaxPerAddr: cfg.LoginMaxPerAddr},
-	})
-	rch := recharges.NewService(recharges.Config{DB: db, Partners: p, Keys: keys})
-	acc := accessories.NewService(accessories.Config{DB: db, Partners: p})
-	inv := inventory.NewService(inventory.Config{DB: db, Partners: p, Recharges: rch, Accessories: acc})
+func newServices(cfg config.Config, db *database.DB, keys *secrets.Keyring) (*app, error) {
 	senders, err := messageSenders(cfg)
 	if err != nil {
 		return nil, err
@@ -188,18 +180,15 @@ func newServices(cfg config.Config, db *database.DB, keys *secrets.Keyring) (*se
 	for ch := range senders {
 		channels = append(channels, ch)
 	}
-	return &services{
-		senders:     senders,
-		db:          db,
-		partners:    p,
-		recharges:   rch,
-		accessories: acc,
-		inventory:   inv,
-		distribution: distribution.NewService(distribution.Config{DB: db, Partners: p, Inventory: inv, Recharges: rch, Accessories: acc,
-			Limits:   distribution.LookupLimits{Window: cfg.VoucherWindow, Max: cfg.VoucherMaxFails},
-			Policy:   distribution.Policy{DevicesPerYear: cfg.DevicesPerYear, WarrantyMonths: cfg.WarrantyMonths},
-			Channels: channels}),
-	}, nil
+	g, err := services.New(services.Config{DB: db, Keys: keys, Argon2MemoryKiB: cfg.Argon2MemoryKiB, TokenTTL: cfg.TokenTTL, SessionTTL: cfg.SessionTTL,
+		Logins:  partners.LoginLimits{Window: cfg.LoginWindow, MaxPerUser: cfg.LoginMaxPerUser, MaxPerAddr: cfg.LoginMaxPerAddr},
+		Lookups: distribution.LookupLimits{Window: cfg.VoucherWindow, Max: cfg.VoucherMaxFails},
+		Policy:  distribution.Policy{DevicesPerYear: cfg.DevicesPerYear, WarrantyMonths: cfg.WarrantyMonths}, Channels: channels})
+	if err != nil {
+		return nil, err
+	}
+	return &app{senders: senders, db: db, partners: g.Partners, recharges: g.Recharges, accessories: g.Accessories, inventory: g.Inventory,
+		distribution: g.Distribution}, nil
 }
 
 // messageSenders are the ways to reach people this configuration sets up:
@@ -228,7 +217,7 @@ func messageSenders(cfg config.Config) (map[string]notify.Sender, error) {
 
 // newRouter mounts every domain on one engine. The returned handler adds
 // cross-origin protection, which refuses cross-site form posts.
-func newRouter(cfg config.Config, s *services, logger *slog.Logger, metrics *httpx.Metrics) (*gin.Engine, http.Handler, error) {
+func newRouter(cfg config.Config, s *app, logger *slog.Logger, metrics *httpx.Metrics) (*gin.Engine, http.Handler, error) {
 	views, err := templates.Load()
 	if err != nil {
 		return nil, nil, err
@@ -350,7 +339,7 @@ func apiRoute(path string) bool { return httpx.IsAPIPath(path) }
 // openServices opens the configured database, refuses a schema that is not
 // current, and builds the services; keys are loaded when withKeys. It
 // returns a close function, or an exit code.
-func (e *cli) openServices(ctx context.Context, cfg config.Config, withKeys bool) (*services, func(), int) {
+func (e *cli) openServices(ctx context.Context, cfg config.Config, withKeys bool) (*app, func(), int) {
 	db, err := openDatabase(ctx, cfg, false)
 	if err != nil {
 		return nil, nil, e.fail("%v", err)

@@ -132,7 +132,7 @@ func size(n int64) string {
 // cfg.BackupKeep. It looks every ten minutes; a PostgreSQL network with
 // several processes notes each backup in the database, so the others see
 // it was taken.
-func dailyBackups(ctx context.Context, svc *services, target database.Target, dir string, keep int, logger *slog.Logger) {
+func dailyBackups(ctx context.Context, svc *app, target database.Target, dir string, keep int, logger *slog.Logger) {
 	if dir == "" {
 		return
 	}

@@ -45,7 +45,7 @@ func (e *cli) beneficiaries(ctx context.Context, args []string) int {
 }
 
 // anonymiseDaily drops the names of inactive beneficiaries once a day.
-func anonymiseDaily(ctx context.Context, svc *services, after string, logger *slog.Logger) {
+func anonymiseDaily(ctx context.Context, svc *app, after string, logger *slog.Logger) {
 	y, m, d, err := distribution.ParseAge(after)
 	if err != nil {
 		logger.Error("anonymisation disabled", "error", err.Error())

@@ -289,7 +289,7 @@ func get(t *testing.T, ui *testenv.UI, expr string) string {
 
 // demoAccount seeds the demo network and returns one of its accounts, with
 // the network, and the account's site.
-func demoAccount(t *testing.T, svc *services, email string) (demo.Network, partners.DemoAccount, int64) {
+func demoAccount(t *testing.T, svc *app, email string) (demo.Network, partners.DemoAccount, int64) {
 	t.Helper()
 	net, err := demo.Seed(context.Background(), demo.Services{Partners: svc.partners, Recharges: svc.recharges, Accessories: svc.accessories, Inventory: svc.inventory, Distribution: svc.distribution})
 	if err != nil {

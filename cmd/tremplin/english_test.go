@@ -133,7 +133,7 @@ func TestEveryPageInEnglish(t *testing.T) {
 
 // seedForTheWalk adds what the demo lacks for some pages to exist: a sale
 // and a stock check (whose page no other page links to).
-func seedForTheWalk(t *testing.T, svc *services) []string {
+func seedForTheWalk(t *testing.T, svc *app) []string {
 	t.Helper()
 	ctx := context.Background()
 	admin := partners.Caller{Role: partners.RoleAdmin}
@@ -181,7 +181,7 @@ func seedForTheWalk(t *testing.T, svc *services) []string {
 // dataStrings are the text values the database holds (names, addresses,
 // models, notes, JSON event data): the network's data, which a page shows
 // as it was typed, in whatever language.
-func dataStrings(t *testing.T, svc *services) []string {
+func dataStrings(t *testing.T, svc *app) []string {
 	t.Helper()
 	db := svc.db.DB
 	tables, err := db.Migrator().GetTables()

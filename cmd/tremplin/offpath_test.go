@@ -509,7 +509,7 @@ func TestSearchAndScansAsPeopleTypeThem(t *testing.T) {
 
 // readyDevice registers a smartphone at the warehouse and takes it to
 // ready at the grid's price.
-func readyDevice(t *testing.T, svc *services, wh partners.Caller, donation int64) inventory.Device {
+func readyDevice(t *testing.T, svc *app, wh partners.Caller, donation int64) inventory.Device {
 	t.Helper()
 	ctx := context.Background()
 	d, err := svc.inventory.RegisterDevice(ctx, wh, inventory.NewDevice{DonationID: donation, Category: inventory.Smartphone, Brand: "Fairphone", Model: "4"})
@@ -679,7 +679,7 @@ func TestScanAnythingAnywhere(t *testing.T) {
 
 // warehouseDonation is Marc's caller at the warehouse of newWarehouseNetwork
 // and a donation received there, for tests that register devices.
-func warehouseDonation(t *testing.T, svc *services, n warehouseNetwork) (partners.Caller, inventory.DonationView) {
+func warehouseDonation(t *testing.T, svc *app, n warehouseNetwork) (partners.Caller, inventory.DonationView) {
 	t.Helper()
 	var marc int64
 	svc.db.Table("users").Where("email = ?", "marc@example.org").Pluck("id", &marc)

@@ -21,13 +21,13 @@ import (
 	"github.com/tremplin/tremplin/partners"
 )
 
-func newTestRouter(t *testing.T) (*testenv.HTTP, *services, func() []string) {
+func newTestRouter(t *testing.T) (*testenv.HTTP, *app, func() []string) {
 	t.Helper()
 	return newTestRouterEnv(t, nil)
 }
 
 // newTestRouterEnv is newTestRouter with more settings.
-func newTestRouterEnv(t *testing.T, env map[string]string) (*testenv.HTTP, *services, func() []string) {
+func newTestRouterEnv(t *testing.T, env map[string]string) (*testenv.HTTP, *app, func() []string) {
 	t.Helper()
 	settings := map[string]string{"TREMPLIN_ARGON2_MEMORY_KIB": "64"}
 	for k, v := range env {
@@ -327,7 +327,7 @@ func TestVoucherFormShowsEveryErrorAtOnce(t *testing.T) {
 
 // prescriberSession makes a prescriber organisation and its user
 // p@example.org, and returns the user's web session.
-func prescriberSession(t *testing.T, h *testenv.HTTP, svc *services) *http.Cookie {
+func prescriberSession(t *testing.T, h *testenv.HTTP, svc *app) *http.Cookie {
 	t.Helper()
 	ctx := context.Background()
 	admin := partners.Caller{Role: partners.RoleAdmin}

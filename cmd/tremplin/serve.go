@@ -286,7 +286,7 @@ func (e *cli) adminPassword(ctx context.Context, args []string) int {
 // foldFigures adds the figures' deltas to the figures every second, so that
 // reports read few of them (PostgreSQL; SQLite writes none). A database
 // that stops answering is said once, and again when it answers.
-func foldFigures(ctx context.Context, svc *services, logger *slog.Logger) {
+func foldFigures(ctx context.Context, svc *app, logger *slog.Logger) {
 	if svc.db.Engine != database.Postgres {
 		return
 	}
@@ -330,7 +330,7 @@ func every(ctx context.Context, period time.Duration, job func()) {
 // from its reservation's end whether or not this has run (every check
 // compares the time); this keeps the lists true. One idempotent update:
 // several processes may run it.
-func expireReservations(ctx context.Context, svc *services, logger *slog.Logger) {
+func expireReservations(ctx context.Context, svc *app, logger *slog.Logger) {
 	every(ctx, time.Minute, func() {
 		n, err := svc.distribution.ExpireReservations(ctx)
 		switch {
@@ -353,7 +353,7 @@ func expireReservations(ctx context.Context, svc *services, logger *slog.Logger)
 // sendMessages sends the messages queued for people every few seconds (a
 // message queued waits at most that long). Several processes may run it:
 // each message is claimed before it is sent.
-func sendMessages(ctx context.Context, svc *services, logger *slog.Logger) {
+func sendMessages(ctx context.Context, svc *app, logger *slog.Logger) {
 	if len(svc.senders) == 0 {
 		return // nothing can be queued without a way to send
 	}
@@ -374,7 +374,7 @@ func sendMessages(ctx context.Context, svc *services, logger *slog.Logger) {
 
 // sweepExpired marks recharge cards past their date as expired, at start and
 // then every hour (the sweep is idempotent, so several processes may run it).
-func sweepExpired(ctx context.Context, svc *services, logger *slog.Logger) {
+func sweepExpired(ctx context.Context, svc *app, logger *slog.Logger) {
 	every(ctx, time.Hour, func() {
 		n, err := svc.recharges.SweepExpired(ctx)
 		switch {

@@ -248,7 +248,7 @@ func nestedBody(path string, value string) any {
 
 // sweepTokens logs in one user per role: "" (nobody), warehouse, space,
 // prescriber, admin.
-func sweepTokens(t *testing.T, svc *services) []string {
+func sweepTokens(t *testing.T, svc *app) []string {
 	t.Helper()
 	ctx := context.Background()
 	admin := partners.Caller{Role: partners.RoleAdmin}
@@ -278,7 +278,7 @@ func sweepTokens(t *testing.T, svc *services) []string {
 }
 
 // tableCounts counts the rows of every table the API writes.
-func tableCounts(svc *services) func() string {
+func tableCounts(svc *app) func() string {
 	// Every table the API writes but the log-like ones that bad input may
 	// rightly grow (login attempts, the audit log) and auth_tokens.
 	tables := []string{"organizations", "users", "tag_prefixes", "tag_counters", "donations", "devices", "device_events", "price_grid",

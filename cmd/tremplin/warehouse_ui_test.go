@@ -30,7 +30,7 @@ type warehouseNetwork struct {
 
 const uiPassword = "mot de passe sûr"
 
-func newWarehouseNetwork(t *testing.T, svc *services) warehouseNetwork {
+func newWarehouseNetwork(t *testing.T, svc *app) warehouseNetwork {
 	t.Helper()
 	ctx := context.Background()
 	admin := partners.Caller{Role: partners.RoleAdmin}
