@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/i18n"
 	"github.com/tremplin/tremplin/internal/notify"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -32,7 +33,7 @@ func (s *Service) channelFor(b Beneficiary) (channel, recipient string, err erro
 }
 
 // frenchDay is a day as French people write it.
-func frenchDay(t time.Time, loc *time.Location) string { return t.In(loc).Format("02/01/2006") }
+func frenchDay(t time.Time, loc *time.Location) string { return i18n.French.Date(t, loc) }
 
 // spaceToGo is the space a voucher's holder is sent to: the nearest of
 // the prescriber's territory.
@@ -63,10 +64,7 @@ func (s *Service) tellVoucher(tx *gorm.DB, b Beneficiary, vo VoucherView) error 
 	if err := tx.Where("id = ?", b.OrganizationID).Take(&org).Error; err != nil {
 		return fmt.Errorf("organisation of beneficiary %d: %w", b.ID, err)
 	}
-	last := vo.ValidUntil
-	if d, err := time.Parse(time.DateOnly, vo.ValidUntil); err == nil {
-		last = d.Format("02/01/2006")
-	}
+	last := i18n.French.ISODate(vo.ValidUntil)
 	body := fmt.Sprintf("Tremplin : votre bon %s est valable jusqu'au %s inclus.", vo.Code, last)
 	if sp, ok, err := s.spaceToGo(tx, org, b); err != nil {
 		return err
@@ -138,10 +136,7 @@ func (s *Service) RemindEnding(ctx context.Context) (int, error) {
 			if err != nil {
 				continue // no longer reachable: nothing to send
 			}
-			last := vo.ValidUntil
-			if d, err := time.Parse(time.DateOnly, vo.ValidUntil); err == nil {
-				last = d.Format("02/01/2006")
-			}
+			last := i18n.French.ISODate(vo.ValidUntil)
 			_, ok, err := notify.Queue(tx, notify.Message{BeneficiaryID: b.ID, Channel: channel, Kind: "voucher-reminder",
 				About: fmt.Sprintf("voucher-reminder:%d", vo.ID), Recipient: to, Subject: "Votre bon Tremplin se termine bientôt",
 				Body: fmt.Sprintf("Tremplin, rappel : votre bon %s se termine le %s. Passez avant dans un espace du réseau.", FormatCode(vo.Code), last)}, now)

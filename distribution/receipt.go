@@ -9,7 +9,7 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
-	"github.com/tremplin/tremplin/internal/money"
+	"github.com/tremplin/tremplin/internal/i18n"
 	"github.com/tremplin/tremplin/internal/pdfdraw"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -88,7 +88,7 @@ func (s *Service) drawReceipt(view SaleView, sale Sale, site partners.Organizati
 	if site.Address != "" {
 		line("", 8, "C", site.Address)
 	}
-	line("", 8, "C", fmt.Sprintf("Ticket n° %d — %s", sale.ID, sale.CreatedAt.In(site.Location()).Format("02/01/2006 15:04")))
+	line("", 8, "C", fmt.Sprintf("Ticket n° %d — %s", sale.ID, i18n.French.DateTime(sale.CreatedAt, site.Location())))
 	if seller != "" {
 		line("", 8, "C", "Vendeur : "+seller)
 	}
@@ -99,15 +99,15 @@ func (s *Service) drawReceipt(view SaleView, sale Sale, site partners.Organizati
 			label += " (" + it.Tag + ")"
 		}
 		line("B", 9, "L", label)
-		detail := "Prix solidaire : " + money.EUR(it.PriceCents)
+		detail := "Prix solidaire : " + i18n.French.Money(it.PriceCents)
 		if it.Quantity > 1 {
-			detail = fmt.Sprintf("%d × %s = %s", it.Quantity, money.EUR(it.PriceCents), money.EUR(int64(it.Quantity)*it.PriceCents))
+			detail = fmt.Sprintf("%d × %s = %s", it.Quantity, i18n.French.Money(it.PriceCents), i18n.French.Money(int64(it.Quantity)*it.PriceCents))
 		}
 		if it.Refunded > 0 {
 			detail += fmt.Sprintf(" — %d rapporté(s)", it.Refunded)
 		}
 		if it.FaceValueCents != nil {
-			detail += " — valeur " + money.EUR(*it.FaceValueCents)
+			detail += " — valeur " + i18n.French.Money(*it.FaceValueCents)
 		}
 		line("", 8.5, "L", detail)
 		if it.Serial != "" {
@@ -124,7 +124,7 @@ func (s *Service) drawReceipt(view SaleView, sale Sale, site partners.Organizati
 		}
 		doc.Ln(1.5)
 	}
-	line("B", 11, "R", "Total : "+money.EUR(view.TotalCents))
+	line("B", 11, "R", "Total : "+i18n.French.Money(view.TotalCents))
 	line("", 8.5, "R", "Paiement : "+map[string]string{"cash": "espèces", "card": "carte", "free": "gratuit"}[sale.PaymentMethod])
 	doc.Ln(2)
 	line("", 8, "L", fmt.Sprintf("Bon %s : reste %d appareil(s) et %d recharge(s).", view.Voucher.Code, view.Voucher.Remaining.Devices, view.Voucher.Remaining.Recharges))

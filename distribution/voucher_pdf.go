@@ -10,14 +10,10 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
+	"github.com/tremplin/tremplin/internal/i18n"
 	"github.com/tremplin/tremplin/internal/pdfdraw"
 	"github.com/tremplin/tremplin/partners"
 )
-
-var categoryNames = map[string]string{
-	"smartphone": "smartphone", "feature_phone": "téléphone simple", "laptop": "ordinateur portable",
-	"tablet": "tablette", "desktop": "ordinateur fixe", "other": "accessoire",
-}
 
 // VoucherPDF renders a voucher to print or to send as a photo: A4 or A6.
 func (s *Service) VoucherPDF(ctx context.Context, c partners.Caller, raw, format string) ([]byte, error) {
@@ -158,8 +154,7 @@ func RenderVoucher(v VoucherView, org partners.Organization, spaces []partners.O
 	doc.SetFont(pdfdraw.Regular, "B", sz(12))
 	doc.MultiCell(inner, 6*scale+1.5, pdfdraw.Clean(entitlementText(v)), "", "L", false)
 	doc.SetFont(pdfdraw.Regular, "", sz(11))
-	until, _ := time.Parse(time.DateOnly, v.ValidUntil)
-	doc.MultiCell(inner, 5.5*scale+1.5, pdfdraw.Clean(fmt.Sprintf("Valable jusqu'au %s inclus.", until.Format("02/01/2006"))), "", "L", false)
+	doc.MultiCell(inner, 5.5*scale+1.5, pdfdraw.Clean(fmt.Sprintf("Valable jusqu'au %s inclus.", i18n.French.ISODate(v.ValidUntil))), "", "L", false)
 	doc.MultiCell(inner, 5.5*scale+1.5, pdfdraw.Clean("Délivré par : "+org.Name+addr(org.Address)), "", "L", false)
 	doc.Ln(3 * scale)
 
@@ -182,7 +177,7 @@ func RenderVoucher(v VoucherView, org partners.Organization, spaces []partners.O
 		doc.MultiCell(inner, 4.5*scale+1.5, pdfdraw.Clean("• "+sp.Name+addr(sp.Address)), "", "L", false)
 	}
 	doc.SetFont(pdfdraw.Regular, "", sz(7))
-	doc.MultiCell(inner, 3.5*scale+1, pdfdraw.Clean("Imprimé le "+now.In(org.Location()).Format("02/01/2006")+" — Tremplin"), "", "R", false)
+	doc.MultiCell(inner, 3.5*scale+1, pdfdraw.Clean("Imprimé le "+i18n.French.Date(now, org.Location())+" — Tremplin"), "", "R", false)
 	if word, ok := voidWords[v.Status]; ok {
 		// A voucher that no longer holds says so across the page, so that a
 		// reprint is never taken for a valid one.
@@ -214,7 +209,7 @@ func entitlementText(v VoucherView) string {
 	if n := v.Remaining.Devices; n > 0 {
 		var cats []string
 		for _, c := range v.DeviceCategories {
-			cats = append(cats, categoryNames[c])
+			cats = append(cats, strings.ToLower(i18n.French.T("category."+c))) // the pages' names
 		}
 		word := "appareil"
 		if n > 1 {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/internal/i18n"
 	"github.com/tremplin/tremplin/internal/pdfdraw"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -193,7 +194,7 @@ func (s *Service) issueCertificate(ctx context.Context, d Donation, rows []certR
 	doc.Lines(10,
 		issuer,
 		"Document n° "+docID,
-		"Émis le "+issued.In(loc).Format("02/01/2006 à 15:04")+" ("+loc.String()+")",
+		"Émis le "+i18n.French.Date(issued, loc)+" à "+i18n.French.Clock(issued, loc)+" ("+loc.String()+")",
 		fmt.Sprintf("Don n° %d reçu le %s à %s", d.ID, frenchDate(d.ReceivedOn), view.Warehouse),
 		"Donateur : "+view.Donor,
 		fmt.Sprintf("Appareils du don : %d", view.TotalDevices),
@@ -216,7 +217,7 @@ func (s *Service) issueCertificate(ctx context.Context, d Donation, rows []certR
 		var cd certEvidence
 		_ = json.Unmarshal([]byte(r.Data), &cd)
 		table.Row(0, r.Tag, r.Brand+" "+r.Model, identifier(r.Serial, r.IMEI), cd.Method,
-			map[string]string{"passed": "réussi", "failed": "échoué"}[cd.Result], r.At.In(loc).Format("02/01/2006"), r.UserName)
+			map[string]string{"passed": "réussi", "failed": "échoué"}[cd.Result], i18n.French.Date(r.At, loc), r.UserName)
 		summary.Devices = append(summary.Devices, CertificateDevice{Tag: r.Tag, Category: r.Category, Result: cd.Result, Method: cd.Method,
 			Date: r.At.In(loc).Format(time.DateOnly), ReportSHA256: cd.ReportSHA256})
 	}
@@ -244,7 +245,7 @@ func (s *Service) issueCertificate(ctx context.Context, d Donation, rows []certR
 		var cd certData
 		_ = json.Unmarshal([]byte(r.Data), &cd)
 		line := fmt.Sprintf("%s — %s %s — %s — recyclé le %s : %s", r.Tag, r.Brand, r.Model, identifier(r.Serial, r.IMEI),
-			r.At.In(loc).Format("02/01/2006"), cd.Reason)
+			i18n.French.Date(r.At, loc), cd.Reason)
 		if cd.Recycler != "" {
 			line += " (recycleur : " + cd.Recycler + ")"
 		}
@@ -342,12 +343,7 @@ func identifier(serial, imei *string) string {
 	return strings.Join(parts, " / ")
 }
 
-func frenchDate(iso string) string {
-	t, err := time.Parse(time.DateOnly, iso)
-	if err != nil {
-		return iso
-	}
-	return t.Format("02/01/2006")
-}
+// frenchDate writes a calendar day kept as text the French way.
+func frenchDate(iso string) string { return i18n.French.ISODate(iso) }
 
 func isRecordNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }

@@ -8,7 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tremplin/tremplin/internal/apperr"
-	"github.com/tremplin/tremplin/internal/money"
+	"github.com/tremplin/tremplin/internal/i18n"
 	"github.com/tremplin/tremplin/internal/pdfdraw"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -145,9 +145,9 @@ func drawLabel(doc *pdfdraw.Doc, l pdfdraw.LabelLayout, x, y float64, d Device, 
 		facts = append(facts, "Grade "+g)
 	}
 	if d.PriceCents != nil {
-		facts = append(facts, money.EUR(*d.PriceCents))
+		facts = append(facts, i18n.French.Money(*d.PriceCents))
 	}
-	line := strings.Join(facts, " · ")
+	line := pdfdraw.Clean(strings.Join(facts, " · ")) // measured as drawn
 	if line == "" {
 		return nil
 	}

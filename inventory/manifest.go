@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/tremplin/tremplin/internal/i18n"
 	"github.com/tremplin/tremplin/internal/pdfdraw"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/recharges"
@@ -43,10 +44,10 @@ func (s *Service) Manifest(ctx context.Context, c partners.Caller, id int64) ([]
 		"Expéditeur : " + from.Name + addr(from.Address),
 		"Destinataire : " + to.Name + addr(to.Address),
 		"Statut : " + status,
-		"Créé le " + view.CreatedAt.In(loc).Format("02/01/2006 15:04"),
+		"Créé le " + i18n.French.DateTime(view.CreatedAt, loc),
 	}
 	if view.ShippedAt != nil {
-		lines = append(lines, "Expédié le "+view.ShippedAt.In(loc).Format("02/01/2006 15:04"))
+		lines = append(lines, "Expédié le "+i18n.French.DateTime(*view.ShippedAt, loc))
 	}
 	if view.Note != "" {
 		lines = append(lines, "Note : "+view.Note)
@@ -116,7 +117,7 @@ func (s *Service) Manifest(ctx context.Context, c partners.Caller, id int64) ([]
 	doc.CellFormat(0, 6, "Reçu par (nom, signature, date) :", "", 1, "L", false, 0, "")
 	doc.Ln(18)
 	doc.SetFont(pdfdraw.Regular, "", 7)
-	doc.CellFormat(0, 4, "Généré le "+s.now().In(loc).Format("02/01/2006 15:04")+" par Tremplin.", "", 1, "L", false, 0, "")
+	doc.CellFormat(0, 4, "Généré le "+i18n.French.DateTime(s.now(), loc)+" par Tremplin.", "", 1, "L", false, 0, "")
 	return doc.Bytes()
 }
 

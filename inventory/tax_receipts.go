@@ -11,6 +11,7 @@ import (
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/database"
+	"github.com/tremplin/tremplin/internal/i18n"
 	"github.com/tremplin/tremplin/internal/money"
 	"github.com/tremplin/tremplin/internal/pdfdraw"
 	"github.com/tremplin/tremplin/partners"
@@ -297,7 +298,7 @@ func receiptPDF(r TaxReceipt) ([]byte, error) {
 	}
 	doc.Lines(10,
 		"Le bénéficiaire reconnaît avoir reçu, au titre des dons ouvrant droit à réduction d'impôt, un don en nature d'une valeur de :",
-		money.EUR(r.ValueCents)+" ("+money.FrenchWords(r.ValueCents)+")",
+		i18n.French.Money(r.ValueCents)+" ("+money.FrenchWords(r.ValueCents)+")",
 		"Date du don : "+frenchDate(sn.DonationDate),
 		"Forme du don : don en nature",
 		"Nature du don : "+what,
@@ -313,7 +314,7 @@ func receiptPDF(r TaxReceipt) ([]byte, error) {
 	if err != nil || sn.Zone == "" {
 		loc = time.UTC
 	}
-	doc.Lines(10, "Fait à "+place+", le "+r.IssuedAt.In(loc).Format("02/01/2006")+", pour "+n.LegalName+".", "", "Signature :")
+	doc.Lines(10, "Fait à "+place+", le "+i18n.French.Date(r.IssuedAt, loc)+", pour "+n.LegalName+".", "", "Signature :")
 	return doc.Bytes()
 }
 

@@ -204,14 +204,9 @@ func factor(v float64) string {
 func ImpactPDF(im Impact, generated time.Time, categoryName func(string) string) ([]byte, error) {
 	title := "Rapport d'impact — " + im.Donor.Name
 	doc := pdfdraw.Report(title, title)
-	day := func(s string) string {
-		if t, err := time.Parse(time.DateOnly, s); err == nil {
-			return t.Format("02/01/2006")
-		}
-		return s
-	}
+	day := i18n.French.ISODate
 	doc.Heading(16, title)
-	doc.Lines(10, fmt.Sprintf("Dons reçus du %s au %s. Situation au %s.", day(im.From), day(im.To), generated.Format("02/01/2006")))
+	doc.Lines(10, fmt.Sprintf("Dons reçus du %s au %s. Situation au %s.", day(im.From), day(im.To), i18n.French.Date(generated, nil)))
 	doc.Ln(3)
 	num := func(n int64) string { return strconv.FormatInt(n, 10) }
 	t := doc.NewTable(10, pdfdraw.Column{Title: "Ce que sont devenus vos appareils", Width: 130}, pdfdraw.Column{Title: "Nombre", Width: 40})

@@ -94,9 +94,10 @@ func covered(r rune) bool {
 	return ok
 }
 
-// Clean returns s with every character the font cannot draw replaced by "?",
-// and control characters removed, so a name in a script the font lacks (Arabic,
-// Chinese...) still gives a valid, readable document.
+// Clean returns s with every character the font cannot draw replaced by "?"
+// (a space it lacks by one it has), and control characters removed, so a
+// name in a script the font lacks (Arabic, Chinese...) still gives a valid,
+// readable document.
 func Clean(s string) string {
 	var b strings.Builder
 	for _, r := range s {
@@ -106,6 +107,12 @@ func Clean(s string) string {
 		case unicode.IsControl(r) || r == unicode.ReplacementChar:
 		case r < 0x80 || covered(r):
 			b.WriteRune(r)
+		case r == '\u202f':
+			// The narrow no-break space i18n writes in amounts and numbers:
+			// the fonts lack it, and a no-break space keeps the amount whole.
+			b.WriteRune('\u00a0')
+		case unicode.Is(unicode.Zs, r):
+			b.WriteRune(' ')
 		default:
 			b.WriteRune('?')
 		}

@@ -15,6 +15,10 @@ func TestClean(t *testing.T) {
 		"محمد":                 "????",
 		"王芳":                   "??",
 		"tab\there\x00\x07":    "tab here",
+		// i18n's amounts: their narrow no-break spaces drawn as no-break
+		// spaces, never as "?".
+		"1\u202f234,50\u202f€": "1\u00a0234,50\u00a0€",
+		"a\u2009b":             "a b",
 	} {
 		if got := pdfdraw.Clean(in); got != want {
 			t.Errorf("Clean(%q) = %q, want %q", in, got, want)
