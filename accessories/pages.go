@@ -27,7 +27,7 @@ type Pages struct {
 // Routes mounts the pages.
 func (p *Pages) Routes(r gin.IRouter) {
 	g := r.Group("", p.Session)
-	g.GET("/accessoires", p.page)
+	g.GET("/accessoires", httpx.Handle(p.page))
 	g.POST("/accessoires", p.create)
 	g.POST("/accessoires/mouvement", p.move)
 }
@@ -123,18 +123,20 @@ func (p *Pages) fill(c *gin.Context, caller partners.Caller, v *pageView, site i
 	return nil
 }
 
-func (p *Pages) page(c *gin.Context) {
+func (p *Pages) page(c *gin.Context) error {
 	caller, ok := p.caller(c)
 	if !ok {
-		return
+		return nil
 	}
 	site, _ := strconv.ParseInt(c.Query("site"), 10, 64)
 	v := &pageView{}
 	if err := p.fill(c, caller, v, site); err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	p.Site.Render(c, http.StatusOK, "accessories", v)
+	return nil
 }
 
 // create defines an accessory (admins).

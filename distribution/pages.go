@@ -31,28 +31,28 @@ type Pages struct {
 // Routes mounts the pages.
 func (p *Pages) Routes(r gin.IRouter) {
 	g := r.Group("", p.Session)
-	g.GET("/bons", p.list)
-	g.GET("/bons/nouveau", p.form)
-	g.POST("/bons", p.create)
-	g.GET("/bons/:code", p.show)
-	g.GET("/bons/:code/bon.pdf", p.pdf)
-	g.POST("/bons/:code/revoquer", p.revoke)
-	g.POST("/bons/:code/renouveler", p.renew)
-	g.POST("/bons/:code/reserver", p.reserve)
-	g.POST("/bons/:code/annuler-reservation", p.cancelReservation)
-	g.GET("/personnes", p.people)
-	g.GET("/personnes/:id", p.person)
-	g.GET("/personnes/:id/export.json", p.export)
-	g.GET("/verifier", p.verify)
-	g.GET("/caisse", p.counter)
-	g.POST("/caisse", p.till)
-	g.GET("/ventes/:id", p.sale)
-	g.GET("/ventes/:id/ticket.pdf", p.receipt)
-	g.GET("/ventes", p.sales)
-	g.POST("/ventes/:id/rembourser", p.refund)
-	g.GET("/cloture", p.closingPage)
-	g.POST("/cloture", p.recordClosing)
-	g.POST("/cloture/imprimante", p.receiptFormat)
+	g.GET("/bons", httpx.Handle(p.list))
+	g.GET("/bons/nouveau", httpx.Handle(p.form))
+	g.POST("/bons", httpx.Handle(p.create))
+	g.GET("/bons/:code", httpx.Handle(p.show))
+	g.GET("/bons/:code/bon.pdf", httpx.Handle(p.pdf))
+	g.POST("/bons/:code/revoquer", httpx.Handle(p.revoke))
+	g.POST("/bons/:code/renouveler", httpx.Handle(p.renew))
+	g.POST("/bons/:code/reserver", httpx.Handle(p.reserve))
+	g.POST("/bons/:code/annuler-reservation", httpx.Handle(p.cancelReservation))
+	g.GET("/personnes", httpx.Handle(p.people))
+	g.GET("/personnes/:id", httpx.Handle(p.person))
+	g.GET("/personnes/:id/export.json", httpx.Handle(p.export))
+	g.GET("/verifier", httpx.Handle(p.verify))
+	g.GET("/caisse", httpx.Handle(p.counter))
+	g.POST("/caisse", httpx.Handle(p.till))
+	g.GET("/ventes/:id", httpx.Handle(p.sale))
+	g.GET("/ventes/:id/ticket.pdf", httpx.Handle(p.receipt))
+	g.GET("/ventes", httpx.Handle(p.sales))
+	g.POST("/ventes/:id/rembourser", httpx.Handle(p.refund))
+	g.GET("/cloture", httpx.Handle(p.closingPage))
+	g.POST("/cloture", httpx.Handle(p.recordClosing))
+	g.POST("/cloture/imprimante", httpx.Handle(p.receiptFormat))
 }
 
 // Menu is what the voucher pages offer a caller, from the services' role
@@ -126,7 +126,7 @@ func (p *Pages) data(c *gin.Context) (pageData, partners.Caller, error) {
 	return pageData{Categories: categoryChoices, Statuses: statusChoices, CanIssue: caller.Is(issuerRoles...)}, caller, err
 }
 
-func (p *Pages) list(c *gin.Context) {
+func (p *Pages) list(c *gin.Context) error {
 	d, caller, err := p.data(c)
 	var page httpx.Page
 	if err == nil {
@@ -150,10 +150,12 @@ func (p *Pages) list(c *gin.Context) {
 		}
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	p.Site.Render(c, http.StatusOK, "vouchers", &d)
+	return nil
 }
 
 // issuer is the page data of a caller who may issue vouchers; false (the
@@ -170,16 +172,18 @@ func (p *Pages) issuer(c *gin.Context) (pageData, partners.Caller, bool) {
 	return d, caller, true
 }
 
-func (p *Pages) show(c *gin.Context) {
+func (p *Pages) show(c *gin.Context) error {
 	d, caller, err := p.data(c)
 	if err == nil {
 		err = p.voucherPage(c, caller, &d)
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	p.Site.Render(c, http.StatusOK, "voucher", &d)
+	return nil
 }
 
 // voucherPage reads the voucher of the address with where its devices
@@ -222,11 +226,12 @@ func (p *Pages) voucherPage(c *gin.Context, caller partners.Caller, d *pageData)
 // reserve sets a device aside for the voucher of the address, at the
 // space and of the category chosen; a refusal is said on the voucher's
 // page.
-func (p *Pages) reserve(c *gin.Context) {
+func (p *Pages) reserve(c *gin.Context) error {
 	d, caller, err := p.data(c)
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	l := p.Site.Lang(c)
 	site, _ := strconv.ParseInt(c.PostForm("site_id"), 10, 64)
@@ -244,26 +249,30 @@ func (p *Pages) reserve(c *gin.Context) {
 	})
 	if err != nil {
 		if _, _, ok := web.FieldErrors(l, err); !ok && !errors.Is(err, apperr.ErrConflict) {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		if perr := p.voucherPage(c, caller, &d); perr != nil {
-			p.Site.Fail(c, perr)
-			return
+
+			return perr
+
 		}
 		d.ReserveError = l.T("Not set aside:") + " " + web.Say(l, err)
 		p.Site.Render(c, http.StatusConflict, "voucher", &d)
-		return
+		return nil
 	}
 	p.Site.Done(c, to, repeated, l.T("%s set aside at %s until %s: the person asks for it at the counter with the voucher.", r.Tag, r.SiteName, l.Date(r.ExpiresAt, siteLocation(r.Timezone))))
+	return nil
 }
 
 // cancelReservation frees a device set aside for the voucher.
-func (p *Pages) cancelReservation(c *gin.Context) {
+func (p *Pages) cancelReservation(c *gin.Context) error {
 	caller, err := partners.CurrentCaller(c)
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	id, _ := strconv.ParseInt(c.PostForm("reservation_id"), 10, 64)
 	to, repeated, err := p.Site.Once(c, func() (string, error) {
@@ -271,26 +280,30 @@ func (p *Pages) cancelReservation(c *gin.Context) {
 		return "/bons/" + c.Param("code"), err
 	})
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("Reservation cancelled: the device is free again."))
+	return nil
 }
 
-func (p *Pages) pdf(c *gin.Context) {
+func (p *Pages) pdf(c *gin.Context) error {
 	caller, err := partners.CurrentCaller(c)
 	var b []byte
 	if err == nil {
 		b, err = p.Service.VoucherPDF(c.Request.Context(), caller, c.Param("code"), c.Query("format"))
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	httpx.SendFile(c, "bon-tremplin.pdf", "application/pdf", b, true)
+	return nil
 }
 
-func (p *Pages) revoke(c *gin.Context) {
+func (p *Pages) revoke(c *gin.Context) error {
 	caller, err := partners.CurrentCaller(c)
 	var to string
 	var repeated bool
@@ -301,13 +314,15 @@ func (p *Pages) revoke(c *gin.Context) {
 		})
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("The voucher is revoked."))
+	return nil
 }
 
-func (p *Pages) renew(c *gin.Context) {
+func (p *Pages) renew(c *gin.Context) error {
 	caller, err := partners.CurrentCaller(c)
 	var to string
 	var repeated bool
@@ -322,18 +337,21 @@ func (p *Pages) renew(c *gin.Context) {
 		})
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("The voucher is renewed: here is the new one. Print it or send it to the person."))
+	return nil
 }
 
 // verify is the counter's check: type or scan a code, see what it allows.
-func (p *Pages) verify(c *gin.Context) {
+func (p *Pages) verify(c *gin.Context) error {
 	d, caller, err := p.data(c)
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	d.Code = strings.TrimSpace(c.Query("code"))
 	status := http.StatusOK
@@ -346,17 +364,18 @@ func (p *Pages) verify(c *gin.Context) {
 			d.Code = string(r[:40])
 		}
 		p.Site.Render(c, status, "verify", &d)
-		return
+		return nil
 	}
 	// Something that cannot be a voucher's code (a device's tag, a command
 	// card) is said so, and counts nothing toward the limit.
 	if said, err := p.notAVoucher(c, caller, d.Code); err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	} else if said != "" {
 		d.Errors = []string{said}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "verify", &d)
-		return
+		return nil
 	}
 	if d.Code != "" {
 		v, err := p.Service.LookupVoucher(c.Request.Context(), caller, d.Code)
@@ -368,9 +387,11 @@ func (p *Pages) verify(c *gin.Context) {
 		case errors.Is(err, apperr.ErrNotFound):
 			status, d.Errors = http.StatusNotFound, []string{p.Site.Lang(c).T("No voucher has this code.")}
 		default:
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 	}
 	p.Site.Render(c, status, "verify", &d)
+	return nil
 }

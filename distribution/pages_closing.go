@@ -47,17 +47,19 @@ func (p *Pages) seller(c *gin.Context) (partners.Caller, int64, bool) {
 
 // closingPage is the day's till: totals by payment method, what was sold,
 // the cash to count, and the past closings.
-func (p *Pages) closingPage(c *gin.Context) {
+func (p *Pages) closingPage(c *gin.Context) error {
 	caller, site, ok := p.seller(c)
 	if !ok {
-		return
+		return nil
 	}
 	v := &closingView{}
 	if err := p.fillClosing(c, caller, site, c.Query("date"), v); err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	p.Site.Render(c, http.StatusOK, "closing", v)
+	return nil
 }
 
 func (p *Pages) fillClosing(c *gin.Context, caller partners.Caller, site int64, date string, v *closingView) error {
@@ -74,23 +76,25 @@ func (p *Pages) fillClosing(c *gin.Context, caller partners.Caller, site int64, 
 }
 
 // receiptFormat records the site's receipt printer.
-func (p *Pages) receiptFormat(c *gin.Context) {
+func (p *Pages) receiptFormat(c *gin.Context) error {
 	caller, site, ok := p.seller(c)
 	if !ok {
-		return
+		return nil
 	}
 	if err := p.Service.partners.SetReceiptFormat(c.Request.Context(), caller, site, c.PostForm("format")); err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	p.Site.Done(c, "/cloture", false, p.Site.Lang(c).T("The receipt printer is recorded."))
+	return nil
 }
 
 // recordClosing records the cash counted; the day is then closed.
-func (p *Pages) recordClosing(c *gin.Context) {
+func (p *Pages) recordClosing(c *gin.Context) error {
 	caller, site, ok := p.seller(c)
 	if !ok {
-		return
+		return nil
 	}
 	l := p.Site.Lang(c)
 	date := c.PostForm("date")
@@ -114,18 +118,21 @@ func (p *Pages) recordClosing(c *gin.Context) {
 	if err != nil {
 		v := &closingView{Counted: c.PostForm("counted")}
 		if ferr := p.fillClosing(c, caller, site, date, v); ferr != nil {
-			p.Site.Fail(c, ferr)
-			return
+
+			return ferr
+
 		}
 		if !saidToTheCounter(err) {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		v.Errors = []string{web.Say(l, err)}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "closing", v)
-		return
+		return nil
 	}
 	p.Site.Done(c, to, repeated, "")
+	return nil
 }
 
 type salesView struct {
@@ -136,10 +143,10 @@ type salesView struct {
 }
 
 // sales are the day's sales at the seller's site.
-func (p *Pages) sales(c *gin.Context) {
+func (p *Pages) sales(c *gin.Context) error {
 	caller, site, ok := p.seller(c)
 	if !ok {
-		return
+		return nil
 	}
 	v := &salesView{Date: c.Query("date")}
 	if v.Date == "" {
@@ -155,22 +162,25 @@ func (p *Pages) sales(c *gin.Context) {
 		}
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	p.Site.Render(c, http.StatusOK, "sales", v)
+	return nil
 }
 
 // refund gives back devices of a sale within the warranty.
-func (p *Pages) refund(c *gin.Context) {
+func (p *Pages) refund(c *gin.Context) error {
 	caller, _, ok := p.seller(c)
 	if !ok {
-		return
+		return nil
 	}
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
-		p.Site.Fail(c, apperr.ErrNotFound)
-		return
+
+		return apperr.ErrNotFound
+
 	}
 	in := RefundRequest{Reason: c.PostForm("reason")}
 	for _, s := range c.PostFormArray("device_id") {
@@ -213,8 +223,9 @@ func (p *Pages) refund(c *gin.Context) {
 	}
 	if err != nil {
 		if !saidToTheCounter(err) {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		// Said on the sale's page, in French, with what was typed kept.
 		v := &saleView{Error: l.T("Not refunded:") + " " + web.Say(l, err), Reason: in.Reason, Checked: map[int64]bool{}}
@@ -222,8 +233,9 @@ func (p *Pages) refund(c *gin.Context) {
 			v.Checked[d] = true
 		}
 		if derr := p.saleData(c, caller, v); derr != nil {
-			p.Site.Fail(c, derr)
-			return
+
+			return derr
+
 		}
 		for i := range v.AccessoriesBack {
 			v.AccessoriesBack[i].Value = typed[v.AccessoriesBack[i].ID]
@@ -233,13 +245,14 @@ func (p *Pages) refund(c *gin.Context) {
 			status = http.StatusUnprocessableEntity
 		}
 		p.Site.Render(c, status, "sale", v)
-		return
+		return nil
 	}
 	if len(in.DeviceIDs) == 0 {
 		p.Site.Done(c, to, repeated, l.T("Refunded: the accessories are back in stock."))
-		return
+		return nil
 	}
 	p.Site.Done(c, to, repeated, l.T("Refunded: the device is back, to be diagnosed again, and the voucher allows it again."))
+	return nil
 }
 
 func siteLocation(tz string) *time.Location {

@@ -79,25 +79,29 @@ func newSaleKey() string {
 }
 
 // counter is the space's home: scan a voucher to open a basket.
-func (p *Pages) counter(c *gin.Context) {
+func (p *Pages) counter(c *gin.Context) error {
 	caller, err := partners.CurrentCaller(c)
 	if err == nil {
 		err = caller.Require(counterRoles...)
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	v := &counterView{Methods: paymentMethods}
 	if err := p.closedToday(c, caller, v); err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	if err := p.pickups(c, caller, v); err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	p.Site.Render(c, http.StatusOK, "counter", v)
+	return nil
 }
 
 // pickups lists the devices set aside at the counter's space, soonest to
@@ -155,15 +159,16 @@ func (p *Pages) closedToday(c *gin.Context, caller partners.Caller, v *counterVi
 
 // till takes what the counter's form sent: the voucher, a scanned device, a
 // recharge added or taken out, or the payment.
-func (p *Pages) till(c *gin.Context) {
+func (p *Pages) till(c *gin.Context) error {
 	caller, err := partners.CurrentCaller(c)
 	if err == nil {
 		err = caller.Require(counterRoles...)
 	}
 	site, _ := caller.SiteID()
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	ctx := c.Request.Context()
 	l := p.Site.Lang(c)
@@ -174,24 +179,26 @@ func (p *Pages) till(c *gin.Context) {
 	// Step 1: the voucher.
 	if v.Code == "" {
 		if err := p.closedToday(c, caller, v); err != nil {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		if v.Closed != "" {
 			p.Site.Render(c, http.StatusConflict, "counter", v)
-			return
+			return nil
 		}
 		code := strings.TrimSpace(f.Get("code"))
 		// A device or anything else that is not a voucher's code is said
 		// for what it is and counts nothing toward the limit of unknown
 		// codes: before, 21 device tags scanned first locked the counter.
 		if said, err := p.notAVoucher(c, caller, code); err != nil {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		} else if said != "" {
 			v.Error = said
 			p.Site.Render(c, http.StatusUnprocessableEntity, "counter", v)
-			return
+			return nil
 		}
 		vo, err := p.Service.LookupVoucher(ctx, caller, code)
 		switch {
@@ -207,27 +214,31 @@ func (p *Pages) till(c *gin.Context) {
 		case errors.Is(err, apperr.ErrNotFound):
 			status, v.Error = http.StatusNotFound, l.T("Unknown voucher.")
 		default:
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		if v.Code != "" {
 			if err := p.fillBasket(c, caller, site, v, nil, map[int64]int{}, map[int64]int{}); err != nil {
-				p.Site.Fail(c, err)
-				return
+
+				return err
+
 			}
 		}
 		if err := p.reservedFor(c, caller, site, v); err != nil {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		if v.Voucher == nil {
 			if err := p.pickups(c, caller, v); err != nil {
-				p.Site.Fail(c, err)
-				return
+
+				return err
+
 			}
 		}
 		p.Site.Render(c, status, "counter", v)
-		return
+		return nil
 	}
 
 	// Step 2: the basket, as the page holds it. A basket whose sale is
@@ -243,14 +254,14 @@ func (p *Pages) till(c *gin.Context) {
 		return true
 	}
 	if done, err := p.Service.SaleOfKey(ctx, caller, v.Key); err != nil {
-		if !lostPayment(err) {
-			p.Site.Fail(c, err)
+		if lostPayment(err) {
+			return nil
 		}
-		return
+		return err
 	} else if done != 0 {
 		web.Flash(c, l.T("This sale is already done: sale no. %d. For another sale, scan the next voucher.", done), false)
 		c.Redirect(http.StatusSeeOther, "/ventes/"+strconv.FormatInt(done, 10))
-		return
+		return nil
 	}
 	tags := f["device"]
 	qty, acc := map[int64]int{}, map[int64]int{}
@@ -291,15 +302,16 @@ func (p *Pages) till(c *gin.Context) {
 			var sale SaleView
 			if sale, _, err = p.Service.Sell(ctx, caller, v.Key, req); err == nil {
 				c.Redirect(http.StatusSeeOther, "/ventes/"+strconv.FormatInt(sale.ID, 10))
-				return
+				return nil
 			}
 		}
 		if lostPayment(err) {
-			return
+			return nil
 		}
 		if !saidToTheCounter(err) {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		status, v.Error = http.StatusConflict, l.T("Not sold:")+" "+web.Say(l, err)
 	case f.Get("remove") != "":
@@ -317,7 +329,7 @@ func (p *Pages) till(c *gin.Context) {
 		if more, ok := p.addAccessory(c, v, &status, tags, qty, acc, aid, try); ok {
 			acc = more
 		} else if c.IsAborted() {
-			return
+			return nil
 		}
 	case f.Get("add") != "":
 		pid, _ := strconv.ParseInt(f.Get("add"), 10, 64)
@@ -325,8 +337,9 @@ func (p *Pages) till(c *gin.Context) {
 		more[pid]++
 		if err := try(tags, more, acc); err != nil {
 			if !saidToTheCounter(err) {
-				p.Site.Fail(c, err)
-				return
+
+				return err
+
 			}
 			status, v.Error = http.StatusConflict, web.Say(l, err)
 		} else {
@@ -347,7 +360,7 @@ func (p *Pages) till(c *gin.Context) {
 				if more, ok := p.addAccessory(c, v, &status, tags, qty, acc, a.ID, try); ok {
 					acc, v.Added = more, a.Name
 				} else if c.IsAborted() {
-					return
+					return nil
 				}
 				break
 			}
@@ -356,15 +369,17 @@ func (p *Pages) till(c *gin.Context) {
 		case errors.Is(err, apperr.ErrNotFound):
 			status, v.Error = http.StatusUnprocessableEntity, l.T("No device has the code %s here.", code)
 		case err != nil:
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		case slices.Contains(tags, d.Tag):
 			v.Error = l.T("%s is already in the basket.", d.Tag)
 		default:
 			if err := try(append(slices.Clone(tags), d.Tag), qty, acc); err != nil {
 				if !saidToTheCounter(err) {
-					p.Site.Fail(c, err)
-					return
+
+					return err
+
 				}
 				status, v.Error = http.StatusConflict, l.T("%s cannot be sold to this voucher:", d.Tag)+" "+web.Say(l, err)
 			} else {
@@ -382,20 +397,23 @@ func (p *Pages) till(c *gin.Context) {
 		vo, err = p.Service.LookupVoucher(ctx, caller, v.Code)
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	v.Voucher = &vo
 	if vo.Status != StatusActive {
 		v.Problem = voucherProblem(l, vo, caller.Timezone)
 	}
 	if err := p.fillBasket(c, caller, site, v, tags, qty, acc); err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	if err := p.reservedFor(c, caller, site, v); err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	if len(v.Devices) > 0 {
 		if r := v.Preview; r != nil && r.read != nil {
@@ -403,14 +421,16 @@ func (p *Pages) till(c *gin.Context) {
 		} else {
 			n, err := p.Service.partners.NetworkIdentity(ctx)
 			if err != nil {
-				p.Site.Fail(c, err)
-				return
+
+				return err
+
 			}
 			v.Handover, v.HandoverText = n.Handover, n.HandoverText
 		}
 		v.Signature, v.OnPaper = f.Get("signature"), f.Get("on_paper") != ""
 	}
 	p.Site.Render(c, status, "counter", v)
+	return nil
 }
 
 // notAVoucher says what a code scanned where a voucher is expected is, when
@@ -649,17 +669,19 @@ type accessoryBack struct {
 
 // sale is a sale's page: what was sold, the receipt to print, the next
 // sale.
-func (p *Pages) sale(c *gin.Context) {
+func (p *Pages) sale(c *gin.Context) error {
 	caller, err := partners.CurrentCaller(c)
 	v := &saleView{}
 	if err == nil {
 		err = p.saleData(c, caller, v)
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	p.Site.Render(c, http.StatusOK, "sale", v)
+	return nil
 }
 
 // saleData is the sale of the page's address with its refunds.
@@ -695,7 +717,7 @@ func (p *Pages) saleData(c *gin.Context, caller partners.Caller, v *saleView) er
 	return nil
 }
 
-func (p *Pages) receipt(c *gin.Context) {
+func (p *Pages) receipt(c *gin.Context) error {
 	caller, err := partners.CurrentCaller(c)
 	var b []byte
 	if err == nil {
@@ -707,8 +729,10 @@ func (p *Pages) receipt(c *gin.Context) {
 		}
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	httpx.SendFile(c, "ticket.pdf", "application/pdf", b, true)
+	return nil
 }

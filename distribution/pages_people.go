@@ -64,10 +64,10 @@ func (p *Pages) issueView(c *gin.Context) (*issueView, partners.Caller, bool) {
 
 // form is the voucher page: ?personne=ID for a person already chosen,
 // ?q= for the people who match a name.
-func (p *Pages) form(c *gin.Context) {
+func (p *Pages) form(c *gin.Context) error {
 	v, caller, ok := p.issueView(c)
 	if !ok {
-		return
+		return nil
 	}
 	ctx := c.Request.Context()
 	def, err := p.Service.VoucherDefaults(ctx, caller)
@@ -76,10 +76,12 @@ func (p *Pages) form(c *gin.Context) {
 		err = p.findOrChoose(c, caller, v, c.Query("personne"), c.Query("q"))
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	p.Site.Render(c, http.StatusOK, "voucher_new", v)
+	return nil
 }
 
 // findOrChoose fills the person chosen, or the people matching q.
@@ -142,14 +144,15 @@ func formInt(v url.Values, name string, errs *apperr.ValidationError) int {
 // create issues the voucher: to the person chosen, or to a new person
 // recorded in the same transaction. A new person whose name is already
 // known is asked about first, so that one person is not recorded twice.
-func (p *Pages) create(c *gin.Context) {
+func (p *Pages) create(c *gin.Context) error {
 	v, caller, ok := p.issueView(c)
 	if !ok {
-		return
+		return nil
 	}
 	if err := c.Request.ParseForm(); err != nil {
-		p.Site.Fail(c, fmt.Errorf("form: %w", apperr.ErrMalformed))
-		return
+
+		return fmt.Errorf("form: %w", apperr.ErrMalformed)
+
 	}
 	ctx := c.Request.Context()
 	f := c.Request.PostForm
@@ -161,17 +164,18 @@ func (p *Pages) create(c *gin.Context) {
 		Recharges: formInt(f, "recharges", bad), ValidDays: formInt(f, "valid_days", bad), Notify: f.Get("notify") != ""}
 	if chosen := f.Get("beneficiary_id"); chosen != "" {
 		if err := p.findOrChoose(c, caller, v, chosen, ""); err != nil {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		nv.BeneficiaryID = v.Person.ID
 		merge(bad, checkVoucherInput(nv))
 		if len(bad.Errors) > 0 {
 			p.formError(c, v, bad)
-			return
+			return nil
 		}
 		p.issued(c, v, func() (VoucherView, error) { return p.Service.IssueVoucher(ctx, caller, nv) })
-		return
+		return nil
 	}
 	nb := NewBeneficiary{FirstName: f.Get("first_name"), LastName: f.Get("last_name")}
 	if y := formInt(f, "birth_year", bad); y != 0 {
@@ -189,26 +193,29 @@ func (p *Pages) create(c *gin.Context) {
 	nb.ContactConsent = f.Get("contact_consent") != ""
 	err := p.Service.CheckNewPerson(ctx, caller, nb, nv)
 	if !merge(bad, err) && err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	if len(bad.Errors) > 0 {
 		p.formError(c, v, bad)
-		return
+		return nil
 	}
 	if f.Get("confirm_new") != "1" {
 		similar, err := p.Service.FindPeople(ctx, caller, nb.FirstName+" "+nb.LastName, 10)
 		if err != nil {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		if len(similar) > 0 {
 			v.Similar = similar
 			p.Site.Render(c, http.StatusOK, "voucher_new", v)
-			return
+			return nil
 		}
 	}
 	p.issued(c, v, func() (VoucherView, error) { return p.Service.IssueToNewPerson(ctx, caller, nb, nv) })
+	return nil
 }
 
 // merge adds a validation error's problems to bad, a field said once (a
@@ -270,7 +277,7 @@ type peopleView struct {
 
 // people lists the organisation's people, the most recently active first,
 // found by name.
-func (p *Pages) people(c *gin.Context) {
+func (p *Pages) people(c *gin.Context) error {
 	caller, err := partners.CurrentCaller(c)
 	v := &peopleView{Q: strings.TrimSpace(c.Query("q")), Limit: p.Service.YearlyLimit()}
 	if err == nil {
@@ -281,15 +288,17 @@ func (p *Pages) people(c *gin.Context) {
 		v.More, v.CanIssue = len(v.People) == maxFound, caller.Is(issuerRoles...)
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	p.Site.Render(c, http.StatusOK, "people", v)
+	return nil
 }
 
 // person is one person's page: who, what they received, their vouchers,
 // the export of their data and when their names will be erased.
-func (p *Pages) person(c *gin.Context) {
+func (p *Pages) person(c *gin.Context) error {
 	caller, err := partners.CurrentCaller(c)
 	v := &peopleView{Limit: p.Service.YearlyLimit(), CanIssue: caller.Is(issuerRoles...), Forget: p.AnonymiseAfter}
 	id, convErr := strconv.ParseInt(c.Param("id"), 10, 64)
@@ -310,19 +319,21 @@ func (p *Pages) person(c *gin.Context) {
 		v.Messages, err = p.Service.Notifications(c.Request.Context(), caller, id)
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	if y, m, d, perr := ParseAge(p.AnonymiseAfter); perr == nil && p.AnonymiseAfter != "" {
 		on := v.Person.LastActivityAt.AddDate(y, m, d)
 		v.ForgetOn = &on
 	}
 	p.Site.Render(c, http.StatusOK, "person", v)
+	return nil
 }
 
 // export downloads everything held about a person (the right of access),
 // as the API's export; it is audited.
-func (p *Pages) export(c *gin.Context) {
+func (p *Pages) export(c *gin.Context) error {
 	caller, err := partners.CurrentCaller(c)
 	id, convErr := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err == nil && convErr != nil {
@@ -337,8 +348,10 @@ func (p *Pages) export(c *gin.Context) {
 		b, err = json.MarshalIndent(out, "", "  ")
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	httpx.SendFile(c, fmt.Sprintf("tremplin-personne-%d.json", id), "application/json; charset=utf-8", b, false)
+	return nil
 }

@@ -27,10 +27,10 @@ type devicesView struct {
 }
 
 // devices lists and filters the devices the caller may see.
-func (p *Pages) devices(c *gin.Context) {
+func (p *Pages) devices(c *gin.Context) error {
 	caller, ok := p.caller(c)
 	if !ok {
-		return
+		return nil
 	}
 	pg, err := pageList(c, 100)
 	v := &devicesView{States: stateNames(), Categories: categoryNames(), Filter: c.Request.URL.Query()}
@@ -49,10 +49,12 @@ func (p *Pages) devices(c *gin.Context) {
 		v.Sites, v.SiteList, err = p.siteNames(c, caller, partners.KindWarehouse, partners.KindSpace)
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	p.Site.Render(c, http.StatusOK, "devices", v)
+	return nil
 }
 
 type deviceDetailView struct {
@@ -62,10 +64,10 @@ type deviceDetailView struct {
 
 // device is a device's page: its facts, what can be done, its whole
 // history.
-func (p *Pages) device(c *gin.Context) {
+func (p *Pages) device(c *gin.Context) error {
 	caller, ok := p.caller(c)
 	if !ok {
-		return
+		return nil
 	}
 	d, err := p.Service.FindByCode(c.Request.Context(), caller, c.Param("tag"))
 	v := &deviceDetailView{}
@@ -83,10 +85,12 @@ func (p *Pages) device(c *gin.Context) {
 		}
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	p.Site.Render(c, http.StatusOK, "device", v)
+	return nil
 }
 
 func (p *Pages) deviceLabel(c *gin.Context) {
@@ -108,10 +112,10 @@ func (p *Pages) deviceLabel(c *gin.Context) {
 
 // register records the unknown IMEI or serial the station offered to
 // register, then shows the new device at the station.
-func (p *Pages) register(c *gin.Context) {
+func (p *Pages) register(c *gin.Context) error {
 	caller, ok := p.caller(c)
 	if !ok {
-		return
+		return nil
 	}
 	f := c.Request.PostForm
 	nd, verr := deviceFromForm(f)
@@ -130,18 +134,21 @@ func (p *Pages) register(c *gin.Context) {
 		v := &stationView{Code: f.Get("code"), Commands: Commands, PrintCount: len(readPrintList(c))}
 		v.Back = "/poste"
 		if _, rerr := p.resolve(c, caller, v); rerr != nil {
-			p.Site.Fail(c, rerr)
-			return
+
+			return rerr
+
 		}
 		v.Form = f
 		if !v.fail(p.lang(c), err) {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "station", v)
-		return
+		return nil
 	}
 	p.Site.Done(c, to, repeated, "")
+	return nil
 }
 
 // deviceFromForm reads a device typed in a form; code is an IMEI when it

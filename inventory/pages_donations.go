@@ -73,10 +73,10 @@ func (p *Pages) donationsPage(c *gin.Context, caller partners.Caller, v *donatio
 	return nil
 }
 
-func (p *Pages) createDonation(c *gin.Context) {
+func (p *Pages) createDonation(c *gin.Context) error {
 	caller, ok := p.caller(c)
 	if !ok {
-		return
+		return nil
 	}
 	f := c.Request.PostForm
 	verr := &apperr.ValidationError{}
@@ -96,18 +96,21 @@ func (p *Pages) createDonation(c *gin.Context) {
 	if err != nil {
 		v := &donationsView{}
 		if perr := p.donationsPage(c, caller, v); perr != nil {
-			p.Site.Fail(c, perr)
-			return
+
+			return perr
+
 		}
 		v.Form = f
 		if !v.fail(p.lang(c), err) {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "donations", v)
-		return
+		return nil
 	}
 	p.Site.Done(c, to, repeated, p.lang(c).T("Donation recorded: now scan its devices."))
+	return nil
 }
 
 type donationView struct {
@@ -190,15 +193,16 @@ func (p *Pages) donationPage(c *gin.Context, caller partners.Caller, v *donation
 
 // intakeOne registers one scanned IMEI or serial with the category, brand
 // and model chosen once; they stay for the next scan.
-func (p *Pages) intakeOne(c *gin.Context) {
+func (p *Pages) intakeOne(c *gin.Context) error {
 	caller, ok := p.caller(c)
 	if !ok {
-		return
+		return nil
 	}
 	id, err := pathID(c, "id")
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	f := c.Request.PostForm
 	f.Set("donation_id", strconv.FormatInt(id, 10))
@@ -227,22 +231,24 @@ func (p *Pages) intakeOne(c *gin.Context) {
 	})
 	if err != nil {
 		p.donationRefused(c, caller, f, err, false)
-		return
+		return nil
 	}
 	p.Site.Done(c, to, repeated, "")
+	return nil
 }
 
 // intakeFile registers every device of an uploaded CSV, all or nothing;
 // every bad line is listed.
-func (p *Pages) intakeFile(c *gin.Context) {
+func (p *Pages) intakeFile(c *gin.Context) error {
 	caller, ok := p.caller(c)
 	if !ok {
-		return
+		return nil
 	}
 	id, err := pathID(c, "id")
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	l := p.lang(c)
 	to, repeated, err := p.Site.Once(c, func() (string, error) {
@@ -275,9 +281,10 @@ func (p *Pages) intakeFile(c *gin.Context) {
 	})
 	if err != nil {
 		p.donationRefused(c, caller, url.Values{}, err, true)
-		return
+		return nil
 	}
 	p.Site.Done(c, to, repeated, "")
+	return nil
 }
 
 // donationRefused draws the donation's page again with what was refused:

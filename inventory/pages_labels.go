@@ -37,14 +37,15 @@ type labelsView struct {
 
 // labels chooses devices, a layout and an offset, and shows where the
 // labels fall on the sheet.
-func (p *Pages) labels(c *gin.Context) {
+func (p *Pages) labels(c *gin.Context) error {
 	caller, ok := p.caller(c)
 	if !ok {
-		return
+		return nil
 	}
 	if err := caller.Require(staffRoles...); err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	v := &labelsView{Layouts: pdfdraw.LabelLayouts}
 	v.Form = url.Values{}
@@ -82,8 +83,9 @@ func (p *Pages) labels(c *gin.Context) {
 		}
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	v.Layout = pdfdraw.LabelLayouts[2] // a4-3x8, the sheet most associations buy
 	if name := p.siteLayout(c, caller); name != "" {
@@ -99,6 +101,7 @@ func (p *Pages) labels(c *gin.Context) {
 	}
 	v.Columns, v.Cells = sheetCells(v.Layout, v.Offset, len(v.Devices))
 	p.Site.Render(c, http.StatusOK, "labels", v)
+	return nil
 }
 
 // sheetCells lays the first sheet out for the picture: positions before
@@ -120,10 +123,10 @@ func sheetCells(l pdfdraw.LabelLayout, offset, n int) (int, []string) {
 }
 
 // labelsPDF renders the chosen devices' labels (in a new tab).
-func (p *Pages) labelsPDF(c *gin.Context) {
+func (p *Pages) labelsPDF(c *gin.Context) error {
 	caller, ok := p.caller(c)
 	if !ok {
-		return
+		return nil
 	}
 	req := LabelRequest{Layout: c.PostForm("layout")}
 	for _, s := range c.PostFormArray("device_id") {
@@ -134,13 +137,15 @@ func (p *Pages) labelsPDF(c *gin.Context) {
 	if s := strings.TrimSpace(c.PostForm("offset")); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
-			p.Site.Fail(c, apperr.Invalid("offset", "must be between 0 and %d (positions already used on the sheet)", 100))
-			return
+
+			return apperr.Invalid("offset", "must be between 0 and %d (positions already used on the sheet)", 100)
+
 		}
 		req.Offset = n
 	}
 	b, err := p.Service.Labels(c.Request.Context(), caller, req)
 	p.pdf(c, "etiquettes.pdf", b, err)
+	return nil
 }
 
 // printList adds to, takes from or empties the print list.

@@ -14,15 +14,16 @@ import (
 
 // issueReceipt issues a donation's tax receipt from its page (admins):
 // the value in euros and how it was reckoned.
-func (p *Pages) issueReceipt(c *gin.Context) {
+func (p *Pages) issueReceipt(c *gin.Context) error {
 	caller, ok := p.caller(c)
 	if !ok {
-		return
+		return nil
 	}
 	id, err := pathID(c, "id")
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	f := c.Request.PostForm
 	l := p.lang(c)
@@ -40,9 +41,10 @@ func (p *Pages) issueReceipt(c *gin.Context) {
 	})
 	if err != nil {
 		p.receiptRefused(c, f, err)
-		return
+		return nil
 	}
 	p.Site.Done(c, to, repeated, "")
+	return nil
 }
 
 // receiptRefused shows the donation's page again with the receipt form as
@@ -66,15 +68,16 @@ func (p *Pages) receiptRefused(c *gin.Context, f url.Values, err error) {
 }
 
 // cancelReceipt cancels a donation's receipt (admins), with the reason.
-func (p *Pages) cancelReceipt(c *gin.Context) {
+func (p *Pages) cancelReceipt(c *gin.Context) error {
 	caller, ok := p.caller(c)
 	if !ok {
-		return
+		return nil
 	}
 	id, err := pathID(c, "id")
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	f := c.Request.PostForm
 	l := p.lang(c)
@@ -88,9 +91,10 @@ func (p *Pages) cancelReceipt(c *gin.Context) {
 	})
 	if err != nil {
 		p.receiptRefused(c, f, err)
-		return
+		return nil
 	}
 	p.Site.Done(c, to, repeated, "")
+	return nil
 }
 
 func (p *Pages) receiptPDF(c *gin.Context) {

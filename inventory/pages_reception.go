@@ -126,12 +126,12 @@ func (p *Pages) receptionPage(c *gin.Context) {
 
 // receive counts a scanned code against the transfer, takes one out, or
 // finishes: what was scanned goes on the shelves, the rest is missing.
-func (p *Pages) receive(c *gin.Context) {
+func (p *Pages) receive(c *gin.Context) error {
 	f := c.Request.PostForm
 	v := &receptionView{}
 	caller, ok := p.prepare(c, func(caller partners.Caller) error { return p.reception(c, caller, v) })
 	if !ok {
-		return
+		return nil
 	}
 	l := p.lang(c)
 	v.Codes = f["scanned"]
@@ -159,7 +159,7 @@ func (p *Pages) receive(c *gin.Context) {
 		if counted, ok = countCards(l, v.Cards); !ok {
 			v.Received = already + received()
 			p.Site.Render(c, http.StatusUnprocessableEntity, "reception", v)
-			return
+			return nil
 		}
 		for _, cc := range v.Cards {
 			if cc.Shortfall() > 0 {
@@ -175,7 +175,7 @@ func (p *Pages) receive(c *gin.Context) {
 		v.Missing = pending - received()
 		v.Confirm = true
 		p.Site.Render(c, http.StatusOK, "reception", v)
-		return
+		return nil
 	case finishing:
 		id := v.Transfer.ID
 		in := Scanned{Codes: v.Codes}
@@ -197,17 +197,18 @@ func (p *Pages) receive(c *gin.Context) {
 			if errorsIsConflict(err) {
 				v.ScanError = web.Say(l, err)
 				p.Site.Render(c, http.StatusConflict, "reception", v)
-				return
+				return nil
 			}
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		msg := l.T("Reception recorded: what was scanned is on the shelves.")
 		if f.Get("confirm") != "" {
 			msg = l.T("Reception recorded. What did not arrive is reported missing on the transfer: the sending site sees it.")
 		}
 		p.Site.Done(c, to, repeated, msg)
-		return
+		return nil
 	case f.Get("remove") != "":
 		v.Codes = slices.DeleteFunc(v.Codes, func(s string) bool { return s == f.Get("remove") })
 	default:
@@ -237,4 +238,5 @@ func (p *Pages) receive(c *gin.Context) {
 	}
 	v.Received = already + received()
 	p.Site.Render(c, http.StatusOK, "reception", v)
+	return nil
 }

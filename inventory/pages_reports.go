@@ -18,15 +18,16 @@ import (
 
 // deviceReport records the erasure report uploaded from a device's panel
 // (its page or the station) and goes back with what it proved.
-func (p *Pages) deviceReport(c *gin.Context) {
+func (p *Pages) deviceReport(c *gin.Context) error {
 	caller, ok := p.caller(c)
 	if !ok {
-		return
+		return nil
 	}
 	d, err := p.Service.FindByCode(c.Request.Context(), caller, c.Param("tag"))
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	back := c.PostForm("back")
 	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") || strings.Contains(back, "\\") {
@@ -52,12 +53,14 @@ func (p *Pages) deviceReport(c *gin.Context) {
 		if errors.Is(err, apperr.ErrInvalid) || errors.Is(err, apperr.ErrConflict) || errors.Is(err, apperr.ErrTooLarge) {
 			web.Flash(c, l.T("%s: not done.", d.Tag)+" "+i18n.Sentence(web.Say(l, err)), true)
 			c.Redirect(http.StatusSeeOther, back)
-			return
+			return nil
 		}
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	p.Site.Done(c, to, repeated, "")
+	return nil
 }
 
 // reportSaid is the status line after a report: what it proved.
@@ -70,15 +73,16 @@ func reportSaid(l i18n.Lang, tag string, r ErasureReport) string {
 
 // donationReports records several reports at once for a donation's
 // devices and shows what matched nothing.
-func (p *Pages) donationReports(c *gin.Context) {
+func (p *Pages) donationReports(c *gin.Context) error {
 	caller, ok := p.caller(c)
 	if !ok {
-		return
+		return nil
 	}
 	id, err := pathID(c, "id")
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	l := p.lang(c)
 	var res DonationReportResult
@@ -95,33 +99,35 @@ func (p *Pages) donationReports(c *gin.Context) {
 	})
 	if err != nil {
 		p.donationRefused(c, caller, url.Values{}, err, true)
-		return
+		return nil
 	}
 	if repeated || len(res.Skipped) == 0 {
 		p.Site.Done(c, to, repeated, "")
-		return
+		return nil
 	}
 	// What matched nothing is shown on the page, not lost in a message.
 	v := &donationView{}
 	if err := p.donationPage(c, caller, v); err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	v.ReportsDone = len(res.Recorded)
 	for _, s := range res.Skipped {
 		v.Skipped = append(v.Skipped, skippedLine{File: s.File, Serial: s.Serial, Reason: l.T(s.Key, s.Args...)})
 	}
 	p.Site.Render(c, http.StatusOK, "donation", v)
+	return nil
 }
 
 // skippedLine is a report's entry that recorded nothing, said.
 type skippedLine struct{ File, Serial, Reason string }
 
 // reportFile sends a report's file as uploaded.
-func (p *Pages) reportFile(c *gin.Context) {
+func (p *Pages) reportFile(c *gin.Context) error {
 	caller, ok := p.caller(c)
 	if !ok {
-		return
+		return nil
 	}
 	d, err := p.Service.FindByCode(c.Request.Context(), caller, c.Param("tag"))
 	var r ErasureReport
@@ -132,10 +138,12 @@ func (p *Pages) reportFile(c *gin.Context) {
 		}
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	httpx.SendFile(c, r.Filename, "application/octet-stream", r.Content, false)
+	return nil
 }
 
 // certificateView is a certificate's public page.
@@ -147,12 +155,14 @@ type certificateView struct {
 
 // publicCertificate shows what an issued certificate says, to anyone who
 // has its code (the QR code printed on it): no login, no person, no serial.
-func (p *Pages) publicCertificate(c *gin.Context) {
+func (p *Pages) publicCertificate(c *gin.Context) error {
 	cert, err := p.Service.CertificateByCode(c.Request.Context(), c.Param("code"))
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	c.Header("Cache-Control", "no-store")
 	p.Site.Render(c, http.StatusOK, "certificate", &certificateView{Certificate: cert})
+	return nil
 }

@@ -62,10 +62,10 @@ func (p *Pages) prices(c *gin.Context) {
 
 // savePrices replaces the grid: an empty cell has no price (the station
 // then asks for one); a bad cell is said next to it and nothing changes.
-func (p *Pages) savePrices(c *gin.Context) {
+func (p *Pages) savePrices(c *gin.Context) error {
 	v, caller, ok := p.pricesView(c)
 	if !ok {
-		return
+		return nil
 	}
 	f := c.Request.PostForm
 	bad := &apperr.ValidationError{}
@@ -98,8 +98,9 @@ func (p *Pages) savePrices(c *gin.Context) {
 	if err != nil {
 		v.Form = f
 		if !v.fail(p.lang(c), err) {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		// Each cell's problem is said in the cell (the service names a cell
 		// "smartphone.A"); the summary points at them.
@@ -112,16 +113,17 @@ func (p *Pages) savePrices(c *gin.Context) {
 		}
 		v.FieldErrors, v.Errors = cells, []string{p.lang(c).T("Check the cells marked in red: nothing was saved.")}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "prices", v)
-		return
+		return nil
 	}
 	p.Site.Done(c, to, repeated, p.lang(c).T("The price grid is saved. Devices already priced keep their price."))
+	return nil
 }
 
 // savePrefixes changes the tag prefixes (typed in any case).
-func (p *Pages) savePrefixes(c *gin.Context) {
+func (p *Pages) savePrefixes(c *gin.Context) error {
 	v, caller, ok := p.pricesView(c)
 	if !ok {
-		return
+		return nil
 	}
 	f := c.Request.PostForm
 	in := map[string]string{}
@@ -132,7 +134,7 @@ func (p *Pages) savePrefixes(c *gin.Context) {
 	}
 	if len(in) == 0 {
 		p.Site.Done(c, "/admin/prix", false, p.lang(c).T("Nothing changed."))
-		return
+		return nil
 	}
 	to, repeated, err := p.Site.Once(c, func() (string, error) {
 		_, err := p.Service.SetTagPrefixes(c.Request.Context(), caller, in)
@@ -141,8 +143,9 @@ func (p *Pages) savePrefixes(c *gin.Context) {
 	if err != nil {
 		fv := &formView{}
 		if !fv.fail(p.lang(c), err) {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		// The service names a prefix's problem by its category.
 		v.PrefixErrs, v.PrefixAll = map[string]string{}, fv.Errors
@@ -151,7 +154,8 @@ func (p *Pages) savePrefixes(c *gin.Context) {
 		}
 		v.Prefixes = f
 		p.Site.Render(c, http.StatusUnprocessableEntity, "prices", v)
-		return
+		return nil
 	}
 	p.Site.Done(c, to, repeated, p.lang(c).T("The tag prefixes are saved: new devices get them, labels already printed keep theirs."))
+	return nil
 }

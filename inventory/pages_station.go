@@ -149,22 +149,24 @@ func (p *Pages) load(c *gin.Context, caller partners.Caller, v *deviceView, d De
 }
 
 // station is the warehouse's home: one scan field; what was scanned below.
-func (p *Pages) station(c *gin.Context) {
+func (p *Pages) station(c *gin.Context) error {
 	caller, ok := p.caller(c)
 	if !ok {
-		return
+		return nil
 	}
 	if err := caller.Require(warehouseRoles...); err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	v := &stationView{Code: strings.TrimSpace(c.Query("code")), Commands: Commands, PrintCount: len(readPrintList(c))}
 	v.Open = c.Query("ouvrir")
 	v.Back = "/poste"
 	status, err := p.resolve(c, caller, v)
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	if v.Device != nil && slices.Contains(v.Actions, "recycle") {
 		p.recycleStep(c, v)
@@ -174,6 +176,7 @@ func (p *Pages) station(c *gin.Context) {
 		v.Diagnosis, v.LockCards, v.Open = g, LockCards(), ""
 	}
 	p.Site.Render(c, status, "station", v)
+	return nil
 }
 
 // recycleStep reads the recycling step from the address: a reason typed in
@@ -271,10 +274,10 @@ func (p *Pages) recentDonations(c *gin.Context, caller partners.Caller, out *[]D
 
 // scan takes what the scan field sent: a command acts on the device shown;
 // anything else is looked up.
-func (p *Pages) scan(c *gin.Context) {
+func (p *Pages) scan(c *gin.Context) error {
 	caller, ok := p.caller(c)
 	if !ok {
-		return
+		return nil
 	}
 	code := strings.TrimSpace(c.PostForm("code"))
 	current := strings.TrimSpace(c.PostForm("current"))
@@ -282,17 +285,18 @@ func (p *Pages) scan(c *gin.Context) {
 	l := p.lang(c)
 	if !isCmd || code == "" {
 		c.Redirect(http.StatusSeeOther, "/poste?code="+url.QueryEscape(code))
-		return
+		return nil
 	}
 	if current == "" {
 		web.Flash(c, l.T("Scan a device first, then the command."), true)
 		c.Redirect(http.StatusSeeOther, "/poste")
-		return
+		return nil
 	}
 	d, err := p.Service.FindByCode(c.Request.Context(), caller, current)
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	back := "/poste?code=" + url.QueryEscape(d.Tag)
 	// Recycling is asked by scans, never by a text field a scanner could
@@ -303,34 +307,34 @@ func (p *Pages) scan(c *gin.Context) {
 		if step == "" {
 			web.Flash(c, l.T("%s: scan RECYC first, then the reason card.", d.Tag), true)
 			c.Redirect(http.StatusSeeOther, back)
-			return
+			return nil
 		}
 		c.Redirect(http.StatusSeeOther, recycleAddress(d.Tag, recycleConfirm, l.T(cmd.Reason)))
-		return
+		return nil
 	case cmd.Code == "CMD-RECYCLE" && step == recycleConfirm && reason != "" && !LooksScanned(reason):
 		p.apply(c, caller, d, Transition{Action: "recycle", Reason: &reason}, back)
-		return
+		return nil
 	case cmd.Code == "CMD-RECYCLE":
 		c.Redirect(http.StatusSeeOther, recycleAddress(d.Tag, recycleAsk, ""))
-		return
+		return nil
 	case cmd.Action == "diagnose" && NeedsLockCheck(d.Category):
 		// The grade waits for the lock checks: a lock card records both.
 		c.Redirect(http.StatusSeeOther, back+"&diagnostic="+url.QueryEscape(cmd.Grade))
-		return
+		return nil
 	case cmd.Lock != "":
 		t, ok := lockCheck(d, cmd, strings.ToUpper(c.PostForm("diagnostic")))
 		if !ok {
 			web.Flash(c, l.T("%s: scan its grade first (A to D), then the lock card.", d.Tag), true)
 			c.Redirect(http.StatusSeeOther, back)
-			return
+			return nil
 		}
 		p.apply(c, caller, d, t, back)
-		return
+		return nil
 	case cmd.Code == "CMD-LABEL":
 		n := addToPrintList(c, d.ID)
 		web.Flash(c, l.T("%s: added to the print list (%d).", d.Tag, n), false)
 		c.Redirect(http.StatusSeeOther, back)
-		return
+		return nil
 	}
 	t := Transition{Action: cmd.Action}
 	if cmd.Grade != "" {
@@ -339,17 +343,19 @@ func (p *Pages) scan(c *gin.Context) {
 	if cmd.Action == "erase" {
 		method, err := p.Service.LastErasureMethod(c.Request.Context(), caller)
 		if err != nil {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		if method == "" {
 			web.Flash(c, l.T("Choose the erasure method once with the Erase button; the cards then reuse it."), true)
 			c.Redirect(http.StatusSeeOther, openPanel(back, "erase"))
-			return
+			return nil
 		}
 		t.Method, t.Result = &method, &cmd.Result
 	}
 	p.apply(c, caller, d, t, back)
+	return nil
 }
 
 // lockCheck is the diagnosis a lock card records: the grade just scanned
@@ -447,15 +453,16 @@ func actionDone(l i18n.Lang, d Device, t Transition) string {
 }
 
 // act takes an action from a device's panel (station or device page).
-func (p *Pages) act(c *gin.Context) {
+func (p *Pages) act(c *gin.Context) error {
 	caller, ok := p.caller(c)
 	if !ok {
-		return
+		return nil
 	}
 	d, err := p.Service.FindByCode(c.Request.Context(), caller, c.Param("tag"))
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	back := c.PostForm("back")
 	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") {
@@ -492,7 +499,7 @@ func (p *Pages) act(c *gin.Context) {
 		if f.val != nil && LooksScanned(*f.val) {
 			web.Flash(c, l.T("%s: not done.", d.Tag)+" "+i18n.Sentence(l.T(f.why, *f.val)), true)
 			c.Redirect(http.StatusSeeOther, openPanel(back, t.Action))
-			return
+			return nil
 		}
 	}
 	if raw := strings.TrimSpace(c.PostForm("price")); raw != "" {
@@ -501,11 +508,12 @@ func (p *Pages) act(c *gin.Context) {
 			l := p.lang(c)
 			web.Flash(c, l.T("%s: not done.", d.Tag)+" "+l.T("Price: type an amount in euros, such as 35 or 35,50."), true)
 			c.Redirect(http.StatusSeeOther, openPanel(back, "mark_ready"))
-			return
+			return nil
 		}
 		t.PriceCents = &cents
 	}
 	p.apply(c, caller, d, t, back)
+	return nil
 }
 
 // openPanel is a page's address with an action's panel open and in view.
@@ -517,17 +525,19 @@ func openPanel(back, action string) string {
 	return back + sep + "ouvrir=" + url.QueryEscape(action)
 }
 
-func (p *Pages) commandSheet(c *gin.Context) {
+func (p *Pages) commandSheet(c *gin.Context) error {
 	caller, ok := p.caller(c)
 	if !ok {
-		return
+		return nil
 	}
 	if err := caller.Require(warehouseRoles...); err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	b, err := CommandSheet(p.lang(c))
 	p.pdf(c, "cartes-de-commande.pdf", b, err)
+	return nil
 }
 
 // lockNames says which locks were found, in the reader's language.

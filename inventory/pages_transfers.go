@@ -29,10 +29,10 @@ type transfersView struct {
 	Next      string
 }
 
-func (p *Pages) transfers(c *gin.Context) {
+func (p *Pages) transfers(c *gin.Context) error {
 	caller, ok := p.caller(c)
 	if !ok {
-		return
+		return nil
 	}
 	v := &transfersView{Status: c.Query("statut"), Statuses: []string{TransferDraft, TransferShipped, TransferReceived, TransferCancelled}}
 	pg, err := pageList(c, 100)
@@ -46,10 +46,12 @@ func (p *Pages) transfers(c *gin.Context) {
 		v.Sites, _, err = p.siteNames(c, caller, partners.KindWarehouse, partners.KindSpace)
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	p.Site.Render(c, http.StatusOK, "transfers", v)
+	return nil
 }
 
 // draftView is a transfer being made: where it goes and what was scanned.
@@ -146,13 +148,13 @@ type accessoryStock struct {
 
 // draftTransfer takes a scan into the draft, takes a device out of it, or
 // creates the transfer.
-func (p *Pages) draftTransfer(c *gin.Context) {
+func (p *Pages) draftTransfer(c *gin.Context) error {
 	f := c.Request.PostForm
 	v := &draftView{}
 	v.Form = f
 	caller, ok := p.prepare(c, func(caller partners.Caller) error { return p.draftPage(c, caller, v) })
 	if !ok {
-		return
+		return nil
 	}
 	l := p.lang(c)
 	ctx := c.Request.Context()
@@ -164,7 +166,7 @@ func (p *Pages) draftTransfer(c *gin.Context) {
 		tags = slices.DeleteFunc(tags, func(t string) bool { return t == f.Get("remove") })
 	case f.Get("op") == "create":
 		p.createTransfer(c, caller, v, tags, to)
-		return
+		return nil
 	default:
 		code := strings.TrimSpace(f.Get("code"))
 		if code == "" {
@@ -182,8 +184,9 @@ func (p *Pages) draftTransfer(c *gin.Context) {
 		case errorsIsConflict(err):
 			status, v.ScanError = http.StatusUnprocessableEntity, web.Say(l, err)
 		default:
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 	}
 	for _, t := range tags {
@@ -192,6 +195,7 @@ func (p *Pages) draftTransfer(c *gin.Context) {
 		}
 	}
 	p.Site.Render(c, status, "transfer_new", v)
+	return nil
 }
 
 func (p *Pages) createTransfer(c *gin.Context, caller partners.Caller, v *draftView, tags []string, to int64) {
@@ -265,10 +269,10 @@ type transferView struct {
 	CanReceive bool
 }
 
-func (p *Pages) transfer(c *gin.Context) {
+func (p *Pages) transfer(c *gin.Context) error {
 	caller, ok := p.caller(c)
 	if !ok {
-		return
+		return nil
 	}
 	id, err := pathID(c, "id")
 	v := &transferView{Products: map[int64]string{}}
@@ -286,14 +290,16 @@ func (p *Pages) transfer(c *gin.Context) {
 		}
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	v.CanShip = v.Transfer.Status == TransferDraft && caller.CheckSite(v.Transfer.FromSiteID) == nil
 	// A reception with something missing stays open to what arrives later.
 	late := v.Transfer.Status == TransferReceived && (len(v.Transfer.Missing) > 0 || len(v.Transfer.MissingRecharges) > 0 || len(v.Transfer.MissingAccessories) > 0)
 	v.CanReceive = (v.Transfer.Status == TransferShipped || late) && caller.CheckSite(v.Transfer.ToSiteID) == nil
 	p.Site.Render(c, http.StatusOK, "transfer", v)
+	return nil
 }
 
 func (p *Pages) shipTransfer(c *gin.Context) {
@@ -463,12 +469,12 @@ func readCounts(l i18n.Lang, f url.Values, v *stockCheckView) (counted []accesso
 
 // scanShelf adds a scanned code to the shelf's list, takes one out, or
 // finishes the check.
-func (p *Pages) scanShelf(c *gin.Context) {
+func (p *Pages) scanShelf(c *gin.Context) error {
 	f := c.Request.PostForm
 	v := &stockCheckView{}
 	caller, ok := p.prepare(c, func(caller partners.Caller) error { return p.stockCheckPage(c, caller, v, f.Get("site")) })
 	if !ok {
-		return
+		return nil
 	}
 	l := p.lang(c)
 	v.Codes = f["scanned"]
@@ -490,13 +496,14 @@ func (p *Pages) scanShelf(c *gin.Context) {
 			if _, _, ok := web.FieldErrors(l, err); ok || errorsIsConflict(err) {
 				v.ScanError = web.Say(l, err)
 				p.Site.Render(c, http.StatusUnprocessableEntity, "stockcheck", v)
-				return
+				return nil
 			}
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		p.Site.Done(c, to, repeated, l.T("Stock check recorded."))
-		return
+		return nil
 	case f.Get("remove") != "":
 		v.Codes = slices.DeleteFunc(v.Codes, func(s string) bool { return s == f.Get("remove") })
 	}
@@ -522,6 +529,7 @@ func (p *Pages) scanShelf(c *gin.Context) {
 		status = http.StatusUnprocessableEntity
 	}
 	p.Site.Render(c, status, "stockcheck", v)
+	return nil
 }
 
 type stockResultView struct {
@@ -546,17 +554,19 @@ type accessoryDifference struct {
 	Reason, Error             string
 }
 
-func (p *Pages) stockCheckResult(c *gin.Context) {
+func (p *Pages) stockCheckResult(c *gin.Context) error {
 	caller, ok := p.caller(c)
 	if !ok {
-		return
+		return nil
 	}
 	v, err := p.stockResult(c, caller)
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	p.Site.Render(c, http.StatusOK, "stockcheck_result", v)
+	return nil
 }
 
 func (p *Pages) stockResult(c *gin.Context, caller partners.Caller) (*stockResultView, error) {
@@ -586,15 +596,16 @@ func (p *Pages) stockResult(c *gin.Context, caller partners.Caller) (*stockResul
 
 // correctFromCheck turns a difference the stock check found into a
 // correction, with the reason typed; a refusal is said at its line.
-func (p *Pages) correctFromCheck(c *gin.Context) {
+func (p *Pages) correctFromCheck(c *gin.Context) error {
 	caller, ok := p.caller(c)
 	if !ok {
-		return
+		return nil
 	}
 	v, err := p.stockResult(c, caller)
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	f := c.Request.PostForm
 	l := p.lang(c)
@@ -608,8 +619,9 @@ func (p *Pages) correctFromCheck(c *gin.Context) {
 	})
 	if err != nil {
 		if _, _, ok := web.FieldErrors(l, err); !ok && !errorsIsConflict(err) {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		for i := range v.Accessories {
 			if v.Accessories[i].AccessoryID == acc {
@@ -617,7 +629,8 @@ func (p *Pages) correctFromCheck(c *gin.Context) {
 			}
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "stockcheck_result", v)
-		return
+		return nil
 	}
 	p.Site.Done(c, to, repeated, l.T("Stock corrected: %d available now.", m.Available))
+	return nil
 }

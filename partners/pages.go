@@ -43,10 +43,10 @@ type Pages struct {
 // Routes mounts the pages.
 func (p *Pages) Routes(r gin.IRouter) {
 	r.GET("/login", p.loginForm)
-	r.POST("/login", p.login)
-	r.POST("/logout", p.logout)
-	r.POST("/langue", p.language)
-	r.GET("/", p.RequireSession(), p.home)
+	r.POST("/login", httpx.Handle(p.login))
+	r.POST("/logout", httpx.Handle(p.logout))
+	r.POST("/langue", httpx.Handle(p.language))
+	r.GET("/", p.RequireSession(), httpx.Handle(p.home))
 	p.ssoRoutes(r)
 }
 
@@ -96,23 +96,26 @@ func RoleLabel(r Role) string {
 
 // language switches the UI's language: kept on this browser, and on the
 // person's account when signed in.
-func (p *Pages) language(c *gin.Context) {
+func (p *Pages) language(c *gin.Context) error {
 	l, ok := i18n.Parse(c.PostForm("lang"))
 	if !ok {
-		p.Site.Fail(c, apperr.Invalid("lang", "must be fr or en"))
-		return
+
+		return apperr.Invalid("lang", "must be fr or en")
+
 	}
 	if secret, err := c.Cookie(SessionCookie); err == nil {
 		if caller, err := p.Service.Authenticate(c.Request.Context(), secret, TokenSession); err == nil {
 			if err := p.Service.SetLanguage(c.Request.Context(), caller, string(l)); err != nil {
-				p.Site.Fail(c, err)
-				return
+
+				return err
+
 			}
 		}
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: langCookie, Value: string(l), Path: "/", MaxAge: 365 * 24 * 3600,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: httpx.IsHTTPS(c, p.BehindProxy)})
 	c.Redirect(http.StatusSeeOther, safeNext(c.PostForm("next")))
+	return nil
 }
 
 // OptionalSession knows the person on a public page when they are signed
@@ -174,7 +177,7 @@ func (p *Pages) loginForm(c *gin.Context) {
 	p.Site.Render(c, http.StatusOK, "login", &loginView{Next: safeNext(c.Query("next")), SSO: p.ssoName()})
 }
 
-func (p *Pages) login(c *gin.Context) {
+func (p *Pages) login(c *gin.Context) error {
 	email := c.PostForm("email")
 	next := safeNext(c.PostForm("next"))
 	s, err := p.Service.Login(c.Request.Context(), Credentials{Email: email, Password: c.PostForm("password")}, TokenSession,
@@ -194,17 +197,19 @@ func (p *Pages) login(c *gin.Context) {
 			c.Header("Retry-After", "1")
 			status, view.Error = http.StatusServiceUnavailable, l.T("Too many people are logging in at once. Try again in a moment.")
 		default:
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		p.Site.Render(c, status, "login", view)
-		return
+		return nil
 	}
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name: SessionCookie, Value: s.Token, Path: "/", Expires: s.ExpiresAt,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: httpx.IsHTTPS(c, p.BehindProxy),
 	})
 	c.Redirect(http.StatusSeeOther, next)
+	return nil
 }
 
 func (p *Pages) ssoName() string {
@@ -214,19 +219,21 @@ func (p *Pages) ssoName() string {
 	return p.SSO.Name()
 }
 
-func (p *Pages) logout(c *gin.Context) {
+func (p *Pages) logout(c *gin.Context) error {
 	if secret, err := c.Cookie(SessionCookie); err == nil {
 		if caller, err := p.Service.Authenticate(c.Request.Context(), secret, TokenSession); err == nil {
 			setCaller(c, caller)
 			if err := p.Service.Logout(c.Request.Context(), caller); err != nil {
-				p.Site.Fail(c, err)
-				return
+
+				return err
+
 			}
 		}
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: httpx.IsHTTPS(c, p.BehindProxy)})
 	c.Redirect(http.StatusSeeOther, "/login")
+	return nil
 }
 
 type homeView struct {
@@ -236,15 +243,16 @@ type homeView struct {
 	Actions      []web.Link
 }
 
-func (p *Pages) home(c *gin.Context) {
+func (p *Pages) home(c *gin.Context) error {
 	caller, err := CurrentCaller(c)
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	if to, ok := p.Homes[caller.Role]; ok {
 		c.Redirect(http.StatusSeeOther, to)
-		return
+		return nil
 	}
 	view := &homeView{Caller: &caller}
 	for _, menu := range p.Menus {
@@ -253,10 +261,12 @@ func (p *Pages) home(c *gin.Context) {
 	if caller.OrganizationID != 0 {
 		o, err := p.Service.GetOrganization(c.Request.Context(), caller, caller.OrganizationID)
 		if err != nil {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		view.Organization = &o
 	}
 	p.Site.Render(c, http.StatusOK, "home", view)
+	return nil
 }

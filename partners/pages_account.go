@@ -44,11 +44,12 @@ func (p *Pages) account(c *gin.Context) {
 
 // changePassword changes the caller's password, the current one asked
 // (and counted with failed logins); the other sessions end.
-func (p *Pages) changePassword(c *gin.Context) {
+func (p *Pages) changePassword(c *gin.Context) error {
 	caller, err := CurrentCaller(c)
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	f := c.Request.PostForm
 	current, next := f.Get("current_password"), f.Get("password")
@@ -68,25 +69,27 @@ func (p *Pages) changePassword(c *gin.Context) {
 		// Passwords are never sent back into the form.
 		v, ok := p.accountPage(c, url.Values{})
 		if !ok {
-			return
+			return nil
 		}
 		if !v.refused(p, c, err) {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		status := http.StatusUnprocessableEntity
 		if errors.Is(err, apperr.ErrRateLimited) {
 			status = http.StatusTooManyRequests
 		}
 		p.Site.Render(c, status, "account", v)
-		return
+		return nil
 	}
 	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("Your password is changed. Your other sessions are closed."))
+	return nil
 }
 
 // accountLanguage records the language of the caller's pages: French,
 // English, or the browser's.
-func (p *Pages) accountLanguage(c *gin.Context) {
+func (p *Pages) accountLanguage(c *gin.Context) error {
 	caller, err := CurrentCaller(c)
 	lang := c.PostForm("lang")
 	l, known := i18n.Parse(lang)
@@ -97,8 +100,9 @@ func (p *Pages) accountLanguage(c *gin.Context) {
 		err = p.Service.SetLanguage(c.Request.Context(), caller, lang)
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	if !known {
 		l = i18n.Choose("", c.GetHeader("Accept-Language"))
@@ -110,21 +114,24 @@ func (p *Pages) accountLanguage(c *gin.Context) {
 	}
 	web.Flash(c, l.T("The language is recorded."), false)
 	c.Redirect(http.StatusSeeOther, "/compte")
+	return nil
 }
 
 // logoutEverywhere ends every session and API token of the caller (a lost
 // phone, a shared computer), this one too.
-func (p *Pages) logoutEverywhere(c *gin.Context) {
+func (p *Pages) logoutEverywhere(c *gin.Context) error {
 	caller, err := CurrentCaller(c)
 	if err == nil {
 		err = p.Service.LogoutEverywhere(c.Request.Context(), caller)
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: httpx.IsHTTPS(c, p.BehindProxy)})
 	web.Flash(c, p.Site.Lang(c).T("You are logged out everywhere: on this device and on every other."), false)
 	c.Redirect(http.StatusSeeOther, "/login")
+	return nil
 }

@@ -21,24 +21,24 @@ import (
 // users, and everyone's account page, behind the session.
 func (p *Pages) AdminRoutes(r gin.IRouter) {
 	g := r.Group("", p.RequireSession())
-	g.GET("/admin/organisations", p.organizations)
+	g.GET("/admin/organisations", httpx.Handle(p.organizations))
 	g.GET("/admin/organisations/nouvelle", p.newOrganization)
-	g.POST("/admin/organisations", p.createOrganization)
-	g.GET("/admin/organisations/:id", p.organization)
-	g.POST("/admin/organisations/:id", p.saveOrganization)
-	g.POST("/admin/organisations/:id/active", p.activateOrganization)
-	g.GET("/admin/reseau", p.network)
-	g.POST("/admin/reseau", p.saveNetwork)
-	g.GET("/admin/utilisateurs", p.users)
-	g.GET("/admin/utilisateurs/nouveau", p.newUser)
-	g.POST("/admin/utilisateurs", p.createUserPage)
-	g.GET("/admin/utilisateurs/:id", p.user)
-	g.POST("/admin/utilisateurs/:id/active", p.activateUser)
-	g.POST("/admin/utilisateurs/:id/mot-de-passe", p.resetPassword)
+	g.POST("/admin/organisations", httpx.Handle(p.createOrganization))
+	g.GET("/admin/organisations/:id", httpx.Handle(p.organization))
+	g.POST("/admin/organisations/:id", httpx.Handle(p.saveOrganization))
+	g.POST("/admin/organisations/:id/active", httpx.Handle(p.activateOrganization))
+	g.GET("/admin/reseau", httpx.Handle(p.network))
+	g.POST("/admin/reseau", httpx.Handle(p.saveNetwork))
+	g.GET("/admin/utilisateurs", httpx.Handle(p.users))
+	g.GET("/admin/utilisateurs/nouveau", httpx.Handle(p.newUser))
+	g.POST("/admin/utilisateurs", httpx.Handle(p.createUserPage))
+	g.GET("/admin/utilisateurs/:id", httpx.Handle(p.user))
+	g.POST("/admin/utilisateurs/:id/active", httpx.Handle(p.activateUser))
+	g.POST("/admin/utilisateurs/:id/mot-de-passe", httpx.Handle(p.resetPassword))
 	g.GET("/compte", p.account)
-	g.POST("/compte/mot-de-passe", p.changePassword)
-	g.POST("/compte/langue", p.accountLanguage)
-	g.POST("/compte/deconnexion", p.logoutEverywhere)
+	g.POST("/compte/mot-de-passe", httpx.Handle(p.changePassword))
+	g.POST("/compte/langue", httpx.Handle(p.accountLanguage))
+	g.POST("/compte/deconnexion", httpx.Handle(p.logoutEverywhere))
 }
 
 // Menu is what the partners' pages offer a caller.
@@ -120,10 +120,10 @@ type organizationsView struct {
 }
 
 // organizations lists the network's organisations by kind.
-func (p *Pages) organizations(c *gin.Context) {
+func (p *Pages) organizations(c *gin.Context) error {
 	caller, ok := p.admin(c)
 	if !ok {
-		return
+		return nil
 	}
 	v := &organizationsView{Kinds: Kinds, Kind: Kind(c.Query("type")), Staff: map[int64]int{}}
 	ctx := c.Request.Context()
@@ -141,8 +141,9 @@ func (p *Pages) organizations(c *gin.Context) {
 		}
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	// Active first, then by kind and name: what people look for.
 	slices.SortStableFunc(v.Orgs, func(a, b Organization) int {
@@ -158,6 +159,7 @@ func (p *Pages) organizations(c *gin.Context) {
 		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
 	})
 	p.Site.Render(c, http.StatusOK, "organizations", v)
+	return nil
 }
 
 type organizationView struct {
@@ -194,10 +196,10 @@ func (p *Pages) newOrganization(c *gin.Context) {
 	p.Site.Render(c, http.StatusOK, "organization", p.organizationView(nil, url.Values{"kind": {kind}, "timezone": {DefaultTimezone}}))
 }
 
-func (p *Pages) createOrganization(c *gin.Context) {
+func (p *Pages) createOrganization(c *gin.Context) error {
 	caller, ok := p.admin(c)
 	if !ok {
-		return
+		return nil
 	}
 	f := c.Request.PostForm
 	tz, addr := f.Get("timezone"), f.Get("address")
@@ -212,25 +214,27 @@ func (p *Pages) createOrganization(c *gin.Context) {
 	if err != nil {
 		v := p.organizationView(nil, f)
 		if !v.refused(p, c, err) {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "organization", v)
-		return
+		return nil
 	}
 	msg := "The organisation is created."
 	if role, ok := RoleOf(in.Kind); ok && role != "" {
 		msg = "The organisation is created. Add the people who work there."
 	}
 	p.Site.Done(c, to, repeated, p.Site.Lang(c).T(msg))
+	return nil
 }
 
 // organization is an organisation's page: its details to edit, its site
 // settings and its people.
-func (p *Pages) organization(c *gin.Context) {
+func (p *Pages) organization(c *gin.Context) error {
 	caller, ok := p.admin(c)
 	if !ok {
-		return
+		return nil
 	}
 	id, err := pathID(c)
 	var o Organization
@@ -242,8 +246,9 @@ func (p *Pages) organization(c *gin.Context) {
 		users, err = p.Service.ListUsers(c.Request.Context(), caller, UserFilter{OrganizationID: id}, httpx.Page{Limit: 500})
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	siren := ""
 	if o.SIREN != nil {
@@ -253,14 +258,15 @@ func (p *Pages) organization(c *gin.Context) {
 		"receipt_format": {o.ReceiptFormat}, "label_layout": {o.LabelLayout}, "siren": {siren}})
 	v.Users = users.Items
 	p.Site.Render(c, http.StatusOK, "organization", v)
+	return nil
 }
 
 // saveOrganization records the details, and a site's printers. Every
 // field is checked before anything is written.
-func (p *Pages) saveOrganization(c *gin.Context) {
+func (p *Pages) saveOrganization(c *gin.Context) error {
 	caller, ok := p.admin(c)
 	if !ok {
-		return
+		return nil
 	}
 	ctx := c.Request.Context()
 	id, err := pathID(c)
@@ -269,8 +275,9 @@ func (p *Pages) saveOrganization(c *gin.Context) {
 		o, err = p.Service.GetOrganization(ctx, caller, id)
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	f := c.Request.PostForm
 	name, tz, addr := f.Get("name"), f.Get("timezone"), f.Get("address")
@@ -311,23 +318,25 @@ func (p *Pages) saveOrganization(c *gin.Context) {
 	if err != nil {
 		v := p.organizationView(&o, f)
 		if !v.refused(p, c, err) {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		users, _ := p.Service.ListUsers(ctx, caller, UserFilter{OrganizationID: id}, httpx.Page{Limit: 500})
 		v.Users = users.Items
 		p.Site.Render(c, http.StatusUnprocessableEntity, "organization", v)
-		return
+		return nil
 	}
 	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("Saved."))
+	return nil
 }
 
 // activateOrganization deactivates an organisation (its people can no
 // longer log in) or brings it back.
-func (p *Pages) activateOrganization(c *gin.Context) {
+func (p *Pages) activateOrganization(c *gin.Context) error {
 	caller, ok := p.admin(c)
 	if !ok {
-		return
+		return nil
 	}
 	id, err := pathID(c)
 	active := c.PostForm("active") == "1"
@@ -340,14 +349,16 @@ func (p *Pages) activateOrganization(c *gin.Context) {
 		})
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	msg := "The organisation is deactivated: its people can no longer log in."
 	if active {
 		msg = "The organisation is active again."
 	}
 	p.Site.Done(c, to, repeated, p.Site.Lang(c).T(msg))
+	return nil
 }
 
 type usersView struct {
@@ -358,10 +369,10 @@ type usersView struct {
 }
 
 // users lists the network's users, or one organisation's.
-func (p *Pages) users(c *gin.Context) {
+func (p *Pages) users(c *gin.Context) error {
 	caller, ok := p.admin(c)
 	if !ok {
-		return
+		return nil
 	}
 	ctx := c.Request.Context()
 	v := &usersView{Orgs: map[int64]Organization{}}
@@ -386,13 +397,15 @@ func (p *Pages) users(c *gin.Context) {
 		}
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	if o, ok := v.Orgs[f.OrganizationID]; ok {
 		v.Org = &o
 	}
 	p.Site.Render(c, http.StatusOK, "users", v)
+	return nil
 }
 
 type userView struct {
@@ -420,16 +433,17 @@ func (p *Pages) userForm(c *gin.Context, caller Caller, f url.Values) (*userView
 
 // newUser is the form for a new user; ?organisation=ID chooses where and
 // the role that fits it.
-func (p *Pages) newUser(c *gin.Context) {
+func (p *Pages) newUser(c *gin.Context) error {
 	caller, ok := p.admin(c)
 	if !ok {
-		return
+		return nil
 	}
 	f := url.Values{"organization_id": {c.Query("organisation")}}
 	v, err := p.userForm(c, caller, f)
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	for _, o := range v.Orgs {
 		if strconv.FormatInt(o.ID, 10) == f.Get("organization_id") {
@@ -438,14 +452,15 @@ func (p *Pages) newUser(c *gin.Context) {
 		}
 	}
 	p.Site.Render(c, http.StatusOK, "user_new", v)
+	return nil
 }
 
 // createUserPage adds a user with a generated password, shown once on the
 // page that answers; a repeated submit shows the user without it.
-func (p *Pages) createUserPage(c *gin.Context) {
+func (p *Pages) createUserPage(c *gin.Context) error {
 	caller, ok := p.admin(c)
 	if !ok {
-		return
+		return nil
 	}
 	f := c.Request.PostForm
 	in := NewUser{Email: f.Get("email"), Name: f.Get("name"), Role: Role(f.Get("role"))}
@@ -482,17 +497,19 @@ func (p *Pages) createUserPage(c *gin.Context) {
 	if err != nil {
 		v, ferr := p.userForm(c, caller, f)
 		if ferr != nil || !v.refused(p, c, err) {
-			p.Site.Fail(c, errors.Join(err, ferr))
-			return
+
+			return errors.Join(err, ferr)
+
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "user_new", v)
-		return
+		return nil
 	}
 	if repeated {
 		p.Site.Done(c, to, true, "")
-		return
+		return nil
 	}
 	p.showPassword(c, caller, u, password, "The account is created. Give this password to the person: it is shown only once.")
+	return nil
 }
 
 // showPassword draws the user's page with a password shown this once (not
@@ -524,10 +541,10 @@ func (p *Pages) userPage(c *gin.Context, caller Caller, id int64) (*userView, er
 	return v, nil
 }
 
-func (p *Pages) user(c *gin.Context) {
+func (p *Pages) user(c *gin.Context) error {
 	caller, ok := p.admin(c)
 	if !ok {
-		return
+		return nil
 	}
 	id, err := pathID(c)
 	var v *userView
@@ -535,16 +552,18 @@ func (p *Pages) user(c *gin.Context) {
 		v, err = p.userPage(c, caller, id)
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	p.Site.Render(c, http.StatusOK, "user", v)
+	return nil
 }
 
-func (p *Pages) activateUser(c *gin.Context) {
+func (p *Pages) activateUser(c *gin.Context) error {
 	caller, ok := p.admin(c)
 	if !ok {
-		return
+		return nil
 	}
 	id, err := pathID(c)
 	active := c.PostForm("active") == "1"
@@ -557,21 +576,23 @@ func (p *Pages) activateUser(c *gin.Context) {
 		})
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	msg := "The account is deactivated: this person is logged out and can no longer log in."
 	if active {
 		msg = "The account is active again."
 	}
 	p.Site.Done(c, to, repeated, p.Site.Lang(c).T(msg))
+	return nil
 }
 
 // resetPassword gives a user a new generated password, shown once.
-func (p *Pages) resetPassword(c *gin.Context) {
+func (p *Pages) resetPassword(c *gin.Context) error {
 	caller, ok := p.admin(c)
 	if !ok {
-		return
+		return nil
 	}
 	id, err := pathID(c)
 	var u User
@@ -585,14 +606,16 @@ func (p *Pages) resetPassword(c *gin.Context) {
 		})
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	if repeated {
 		p.Site.Done(c, to, true, "")
-		return
+		return nil
 	}
 	p.showPassword(c, caller, u, password, "New password: give it to the person. It is shown only once; their open sessions are closed.")
+	return nil
 }
 
 // networkView is the network's identity form.
@@ -612,25 +635,27 @@ func networkForm(n Network) url.Values {
 
 // network is the network's legal identity, printed on tax receipts and
 // erasure certificates (admins).
-func (p *Pages) network(c *gin.Context) {
+func (p *Pages) network(c *gin.Context) error {
 	caller, ok := p.admin(c)
 	if !ok {
-		return
+		return nil
 	}
 	n, err := p.Service.GetNetwork(c.Request.Context(), caller)
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	v := &networkView{}
 	v.Form = networkForm(n)
 	p.Site.Render(c, http.StatusOK, "network", v)
+	return nil
 }
 
-func (p *Pages) saveNetwork(c *gin.Context) {
+func (p *Pages) saveNetwork(c *gin.Context) error {
 	caller, ok := p.admin(c)
 	if !ok {
-		return
+		return nil
 	}
 	f := c.Request.PostForm
 	get := func(k string) *string { v := f.Get(k); return &v }
@@ -648,11 +673,13 @@ func (p *Pages) saveNetwork(c *gin.Context) {
 		v := &networkView{}
 		v.Form = f
 		if !v.refused(p, c, err) {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "network", v)
-		return
+		return nil
 	}
 	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("The network's identity is saved."))
+	return nil
 }

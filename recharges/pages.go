@@ -34,13 +34,13 @@ type Pages struct {
 // Routes mounts the pages.
 func (p *Pages) Routes(r gin.IRouter) {
 	g := r.Group("", p.Session)
-	g.GET("/recharges", p.catalogue)
-	g.POST("/recharges", p.createProduct)
-	g.GET("/recharges/vendues.csv", p.soldReport)
-	p.Site.Upload(g, "/recharges/lot", p.importBatch)
-	g.GET("/recharges/:id", p.product)
-	g.POST("/recharges/:id", p.saveProduct)
-	g.POST("/recharges/:id/seuils", p.saveThresholds)
+	g.GET("/recharges", httpx.Handle(p.catalogue))
+	g.POST("/recharges", httpx.Handle(p.createProduct))
+	g.GET("/recharges/vendues.csv", httpx.Handle(p.soldReport))
+	p.Site.Upload(g, "/recharges/lot", httpx.Handle(p.importBatch))
+	g.GET("/recharges/:id", httpx.Handle(p.product))
+	g.POST("/recharges/:id", httpx.Handle(p.saveProduct))
+	g.POST("/recharges/:id/seuils", httpx.Handle(p.saveThresholds))
 }
 
 // Menu is what the recharge pages offer a caller.
@@ -137,14 +137,16 @@ func (p *Pages) catalogueView(c *gin.Context) (*catalogueView, partners.Caller, 
 }
 
 // catalogue lists the products with their stock, and offers the forms.
-func (p *Pages) catalogue(c *gin.Context) {
+func (p *Pages) catalogue(c *gin.Context) error {
 	v, _, err := p.catalogueView(c)
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	v.Form.Set("low_stock_threshold", "10")
 	p.Site.Render(c, http.StatusOK, "recharges", v)
+	return nil
 }
 
 // euros reads a typed amount into cents for a field; a bad one is said
@@ -176,11 +178,12 @@ func whole(f url.Values, name string, bad *apperr.ValidationError) *int {
 	return &n
 }
 
-func (p *Pages) createProduct(c *gin.Context) {
+func (p *Pages) createProduct(c *gin.Context) error {
 	v, caller, err := p.catalogueView(c)
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	f := c.Request.PostForm
 	bad := &apperr.ValidationError{}
@@ -206,13 +209,15 @@ func (p *Pages) createProduct(c *gin.Context) {
 	if err != nil {
 		v.Form = f
 		if !refused(p.Site.Lang(c), err, &v.FieldErrors, &v.Errors) {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "recharges", v)
-		return
+		return nil
 	}
 	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("The product is created. Import its first cards below."))
+	return nil
 }
 
 // refused lays a validation error or a conflict out for a form; false for
@@ -227,11 +232,12 @@ func refused(l i18n.Lang, err error, fields *map[string]string, all *[]string) b
 
 // importBatch stores an operator file's cards at a site: all or nothing,
 // every bad line shown in a table.
-func (p *Pages) importBatch(c *gin.Context) {
+func (p *Pages) importBatch(c *gin.Context) error {
 	v, caller, err := p.catalogueView(c)
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	f := c.Request.PostForm
 	l := p.Site.Lang(c)
@@ -282,22 +288,24 @@ func (p *Pages) importBatch(c *gin.Context) {
 				v.Lines = append(v.Lines, LineProblem{Line: line, Problem: web.SayField(l, e)})
 			}
 			p.Site.Render(c, http.StatusUnprocessableEntity, "recharges", v)
-			return
+			return nil
 		}
 		var fields map[string]string
 		if !refused(l, err, &fields, &v.BatchErrors) {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "recharges", v)
-		return
+		return nil
 	}
 	p.Site.Done(c, to, repeated, "")
+	return nil
 }
 
 // soldReport downloads an operator's sold cards of a month (no PINs), the
 // file the operator bills from.
-func (p *Pages) soldReport(c *gin.Context) {
+func (p *Pages) soldReport(c *gin.Context) error {
 	caller, err := partners.CurrentCaller(c)
 	op, convErr := strconv.ParseInt(c.Query("operator_id"), 10, 64)
 	if err == nil && convErr != nil {
@@ -313,10 +321,12 @@ func (p *Pages) soldReport(c *gin.Context) {
 		body, err = p.Site.Spreadsheet(c, buf.Bytes())
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	httpx.SendFile(c, fmt.Sprintf("recharges-vendues-%d-%s.csv", op, month), "text/csv; charset=utf-8", body, false)
+	return nil
 }
 
 type productView struct {
@@ -376,20 +386,23 @@ func (p *Pages) productView(c *gin.Context) (*productView, partners.Caller, erro
 
 // product is a product's page: its settings and each site's stock and
 // threshold.
-func (p *Pages) product(c *gin.Context) {
+func (p *Pages) product(c *gin.Context) error {
 	v, _, err := p.productView(c)
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	p.Site.Render(c, http.StatusOK, "recharge_product", v)
+	return nil
 }
 
-func (p *Pages) saveProduct(c *gin.Context) {
+func (p *Pages) saveProduct(c *gin.Context) error {
 	v, caller, err := p.productView(c)
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	f := c.Request.PostForm
 	bad := &apperr.ValidationError{}
@@ -411,22 +424,25 @@ func (p *Pages) saveProduct(c *gin.Context) {
 	if err != nil {
 		v.Form = f
 		if !refused(p.Site.Lang(c), err, &v.FieldErrors, &v.Errors) {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "recharge_product", v)
-		return
+		return nil
 	}
 	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("Saved."))
+	return nil
 }
 
 // saveThresholds records each site's low-stock threshold for the product
 // (site_ID fields); every value is checked before any is written.
-func (p *Pages) saveThresholds(c *gin.Context) {
+func (p *Pages) saveThresholds(c *gin.Context) error {
 	v, caller, err := p.productView(c)
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	f := c.Request.PostForm
 	bad := &apperr.ValidationError{}
@@ -456,11 +472,13 @@ func (p *Pages) saveThresholds(c *gin.Context) {
 	}
 	if err != nil {
 		if !refused(p.Site.Lang(c), err, &v.FieldErrors, &v.Errors) {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "recharge_product", v)
-		return
+		return nil
 	}
 	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("Saved."))
+	return nil
 }

@@ -34,17 +34,17 @@ type Pages struct {
 // Routes mounts the pages: the admin's home is the network's dashboard;
 // site staff have their site's.
 func (p *Pages) Routes(r gin.IRouter) {
-	r.GET("/admin", p.Session, p.dashboard)
-	r.GET("/tableau-de-bord", p.Session, p.dashboard)
-	r.GET("/admin/donateurs/:id/impact.pdf", p.Session, p.impact)
+	r.GET("/admin", p.Session, httpx.Handle(p.dashboard))
+	r.GET("/tableau-de-bord", p.Session, httpx.Handle(p.dashboard))
+	r.GET("/admin/donateurs/:id/impact.pdf", p.Session, httpx.Handle(p.impact))
 	r.GET("/admin/rapports/financeurs.csv", p.Session, p.funders("csv"))
 	r.GET("/admin/rapports/financeurs.pdf", p.Session, p.funders("pdf"))
-	r.GET("/admin/rapports/donnees-ouvertes.csv", p.Session, p.openData)
+	r.GET("/admin/rapports/donnees-ouvertes.csv", p.Session, httpx.Handle(p.openData))
 }
 
 // funders downloads the funder report of the dashboard's period (admins).
 func (p *Pages) funders(format string) gin.HandlerFunc {
-	return func(c *gin.Context) {
+	return httpx.Handle(func(c *gin.Context) error {
 		caller, err := partners.CurrentCaller(c)
 		if err == nil {
 			var f File
@@ -53,40 +53,43 @@ func (p *Pages) funders(format string) gin.HandlerFunc {
 			}
 			if err == nil {
 				serveFile(c, f)
-				return
+				return nil
 			}
 		}
-		p.Site.Fail(c, err)
-	}
+		return err
+	})
 }
 
 // openData downloads the open-data CSV of the dashboard's period (admins).
-func (p *Pages) openData(c *gin.Context) {
+func (p *Pages) openData(c *gin.Context) error {
 	caller, err := partners.CurrentCaller(c)
 	if err == nil {
 		var f File
 		if f, err = p.Service.OpenDataFile(c.Request.Context(), caller, c.Query("from"), c.Query("to")); err == nil {
 			serveFile(c, f)
-			return
+			return nil
 		}
 	}
-	p.Site.Fail(c, err)
+	return err
 }
 
 // impact prints a donor's impact report (admins).
-func (p *Pages) impact(c *gin.Context) {
+func (p *Pages) impact(c *gin.Context) error {
 	caller, err := partners.CurrentCaller(c)
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	id, _ := strconv.ParseInt(c.Param("id"), 10, 64)
 	pdf, name, err := p.Service.ImpactReport(c.Request.Context(), caller, id, c.Query("from"), c.Query("to"), i18n.French) // printed in French, as the certificates
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	httpx.SendFile(c, name, "application/pdf", pdf, true)
+	return nil
 }
 
 // Menu is the admin's home, first in their menu.
@@ -294,15 +297,17 @@ func (s *Service) Backups(ctx context.Context, c partners.Caller) (BackupState, 
 // staff's view of their site: the period's flow week by week, the sales,
 // the vouchers of each prescriber, the stock as it stands. Charts are SVG
 // drawn here, each followed by its figures as a table.
-func (p *Pages) dashboard(c *gin.Context) {
+func (p *Pages) dashboard(c *gin.Context) error {
 	caller, err := partners.CurrentCaller(c)
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	if c.Request.URL.Path == "/admin" && !caller.IsAdmin() {
-		p.Site.Fail(c, apperr.ErrForbidden)
-		return
+
+		return apperr.ErrForbidden
+
 	}
 	ctx := c.Request.Context()
 	l := p.Site.Lang(c)
@@ -320,15 +325,17 @@ func (p *Pages) dashboard(c *gin.Context) {
 		v.Dash, err = p.Service.Dashboard(ctx, caller, "", "", 0)
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	v.From, v.To = v.Dash.From, v.Dash.To
 	if caller.IsAdmin() {
 		n, err := p.Service.Counts(ctx, caller, p.Recharges)
 		if err != nil {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		v.Sites = n.Sites
 		if v.SiteID == 0 {
@@ -336,19 +343,22 @@ func (p *Pages) dashboard(c *gin.Context) {
 		}
 		b, err := p.Service.Backups(ctx, caller)
 		if err != nil {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		v.Backup = &b
 	}
 	if v.Network == nil && v.Dash.SiteID != nil {
 		if v.Stock, err = p.Recharges.Shelves(ctx, caller, *v.Dash.SiteID); err != nil {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		if v.Accessories, err = p.Service.accessoryShelves(ctx, *v.Dash.SiteID); err != nil {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 	}
 	for _, n := range v.Dash.AccessoriesSold {
@@ -381,4 +391,5 @@ func (p *Pages) dashboard(c *gin.Context) {
 		v.UseChart = BarChart(l.T("Vouchers of each prescriber"), names, use)
 	}
 	p.Site.Render(c, http.StatusOK, "dashboard", v)
+	return nil
 }
