@@ -131,9 +131,7 @@ func (p *Pages) page(c *gin.Context) error {
 	site, _ := strconv.ParseInt(c.Query("site"), 10, 64)
 	v := &pageView{}
 	if err := p.fill(c, caller, v, site); err != nil {
-
 		return err
-
 	}
 	p.Site.Render(c, http.StatusOK, "accessories", v)
 	return nil

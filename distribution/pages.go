@@ -150,9 +150,7 @@ func (p *Pages) list(c *gin.Context) error {
 		}
 	}
 	if err != nil {
-
 		return err
-
 	}
 	p.Site.Render(c, http.StatusOK, "vouchers", &d)
 	return nil
@@ -178,9 +176,7 @@ func (p *Pages) show(c *gin.Context) error {
 		err = p.voucherPage(c, caller, &d)
 	}
 	if err != nil {
-
 		return err
-
 	}
 	p.Site.Render(c, http.StatusOK, "voucher", &d)
 	return nil
@@ -229,9 +225,7 @@ func (p *Pages) voucherPage(c *gin.Context, caller partners.Caller, d *pageData)
 func (p *Pages) reserve(c *gin.Context) error {
 	d, caller, err := p.data(c)
 	if err != nil {
-
 		return err
-
 	}
 	l := p.Site.Lang(c)
 	site, _ := strconv.ParseInt(c.PostForm("site_id"), 10, 64)
@@ -249,14 +243,10 @@ func (p *Pages) reserve(c *gin.Context) error {
 	})
 	if err != nil {
 		if _, _, ok := web.FieldErrors(l, err); !ok && !errors.Is(err, apperr.ErrConflict) {
-
 			return err
-
 		}
 		if perr := p.voucherPage(c, caller, &d); perr != nil {
-
 			return perr
-
 		}
 		d.ReserveError = l.T("Not set aside:") + " " + web.Say(l, err)
 		p.Site.Render(c, http.StatusConflict, "voucher", &d)
@@ -270,9 +260,7 @@ func (p *Pages) reserve(c *gin.Context) error {
 func (p *Pages) cancelReservation(c *gin.Context) error {
 	caller, err := partners.CurrentCaller(c)
 	if err != nil {
-
 		return err
-
 	}
 	id, _ := strconv.ParseInt(c.PostForm("reservation_id"), 10, 64)
 	to, repeated, err := p.Site.Once(c, func() (string, error) {
@@ -280,9 +268,7 @@ func (p *Pages) cancelReservation(c *gin.Context) error {
 		return "/bons/" + c.Param("code"), err
 	})
 	if err != nil {
-
 		return err
-
 	}
 	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("Reservation cancelled: the device is free again."))
 	return nil
@@ -295,9 +281,7 @@ func (p *Pages) pdf(c *gin.Context) error {
 		b, err = p.Service.VoucherPDF(c.Request.Context(), caller, c.Param("code"), c.Query("format"))
 	}
 	if err != nil {
-
 		return err
-
 	}
 	httpx.SendFile(c, "bon-tremplin.pdf", "application/pdf", b, true)
 	return nil
@@ -314,9 +298,7 @@ func (p *Pages) revoke(c *gin.Context) error {
 		})
 	}
 	if err != nil {
-
 		return err
-
 	}
 	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("The voucher is revoked."))
 	return nil
@@ -337,9 +319,7 @@ func (p *Pages) renew(c *gin.Context) error {
 		})
 	}
 	if err != nil {
-
 		return err
-
 	}
 	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("The voucher is renewed: here is the new one. Print it or send it to the person."))
 	return nil
@@ -349,9 +329,7 @@ func (p *Pages) renew(c *gin.Context) error {
 func (p *Pages) verify(c *gin.Context) error {
 	d, caller, err := p.data(c)
 	if err != nil {
-
 		return err
-
 	}
 	d.Code = strings.TrimSpace(c.Query("code"))
 	status := http.StatusOK
@@ -369,9 +347,7 @@ func (p *Pages) verify(c *gin.Context) error {
 	// Something that cannot be a voucher's code (a device's tag, a command
 	// card) is said so, and counts nothing toward the limit.
 	if said, err := p.notAVoucher(c, caller, d.Code); err != nil {
-
 		return err
-
 	} else if said != "" {
 		d.Errors = []string{said}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "verify", &d)
@@ -389,7 +365,6 @@ func (p *Pages) verify(c *gin.Context) error {
 		default:
 
 			return err
-
 		}
 	}
 	p.Site.Render(c, status, "verify", &d)

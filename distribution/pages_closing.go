@@ -54,9 +54,7 @@ func (p *Pages) closingPage(c *gin.Context) error {
 	}
 	v := &closingView{}
 	if err := p.fillClosing(c, caller, site, c.Query("date"), v); err != nil {
-
 		return err
-
 	}
 	p.Site.Render(c, http.StatusOK, "closing", v)
 	return nil
@@ -82,9 +80,7 @@ func (p *Pages) receiptFormat(c *gin.Context) error {
 		return nil
 	}
 	if err := p.Service.partners.SetReceiptFormat(c.Request.Context(), caller, site, c.PostForm("format")); err != nil {
-
 		return err
-
 	}
 	p.Site.Done(c, "/cloture", false, p.Site.Lang(c).T("The receipt printer is recorded."))
 	return nil
@@ -118,14 +114,10 @@ func (p *Pages) recordClosing(c *gin.Context) error {
 	if err != nil {
 		v := &closingView{Counted: c.PostForm("counted")}
 		if ferr := p.fillClosing(c, caller, site, date, v); ferr != nil {
-
 			return ferr
-
 		}
 		if !saidToTheCounter(err) {
-
 			return err
-
 		}
 		v.Errors = []string{web.Say(l, err)}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "closing", v)
@@ -162,9 +154,7 @@ func (p *Pages) sales(c *gin.Context) error {
 		}
 	}
 	if err != nil {
-
 		return err
-
 	}
 	p.Site.Render(c, http.StatusOK, "sales", v)
 	return nil
@@ -178,9 +168,7 @@ func (p *Pages) refund(c *gin.Context) error {
 	}
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
-
 		return apperr.ErrNotFound
-
 	}
 	in := RefundRequest{Reason: c.PostForm("reason")}
 	for _, s := range c.PostFormArray("device_id") {
@@ -223,9 +211,7 @@ func (p *Pages) refund(c *gin.Context) error {
 	}
 	if err != nil {
 		if !saidToTheCounter(err) {
-
 			return err
-
 		}
 		// Said on the sale's page, in French, with what was typed kept.
 		v := &saleView{Error: l.T("Not refunded:") + " " + web.Say(l, err), Reason: in.Reason, Checked: map[int64]bool{}}
@@ -233,9 +219,7 @@ func (p *Pages) refund(c *gin.Context) error {
 			v.Checked[d] = true
 		}
 		if derr := p.saleData(c, caller, v); derr != nil {
-
 			return derr
-
 		}
 		for i := range v.AccessoriesBack {
 			v.AccessoriesBack[i].Value = typed[v.AccessoriesBack[i].ID]

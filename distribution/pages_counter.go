@@ -85,20 +85,14 @@ func (p *Pages) counter(c *gin.Context) error {
 		err = caller.Require(counterRoles...)
 	}
 	if err != nil {
-
 		return err
-
 	}
 	v := &counterView{Methods: paymentMethods}
 	if err := p.closedToday(c, caller, v); err != nil {
-
 		return err
-
 	}
 	if err := p.pickups(c, caller, v); err != nil {
-
 		return err
-
 	}
 	p.Site.Render(c, http.StatusOK, "counter", v)
 	return nil
@@ -166,9 +160,7 @@ func (p *Pages) till(c *gin.Context) error {
 	}
 	site, _ := caller.SiteID()
 	if err != nil {
-
 		return err
-
 	}
 	ctx := c.Request.Context()
 	l := p.Site.Lang(c)
@@ -179,9 +171,7 @@ func (p *Pages) till(c *gin.Context) error {
 	// Step 1: the voucher.
 	if v.Code == "" {
 		if err := p.closedToday(c, caller, v); err != nil {
-
 			return err
-
 		}
 		if v.Closed != "" {
 			p.Site.Render(c, http.StatusConflict, "counter", v)
@@ -192,9 +182,7 @@ func (p *Pages) till(c *gin.Context) error {
 		// for what it is and counts nothing toward the limit of unknown
 		// codes: before, 21 device tags scanned first locked the counter.
 		if said, err := p.notAVoucher(c, caller, code); err != nil {
-
 			return err
-
 		} else if said != "" {
 			v.Error = said
 			p.Site.Render(c, http.StatusUnprocessableEntity, "counter", v)
@@ -216,25 +204,18 @@ func (p *Pages) till(c *gin.Context) error {
 		default:
 
 			return err
-
 		}
 		if v.Code != "" {
 			if err := p.fillBasket(c, caller, site, v, nil, map[int64]int{}, map[int64]int{}); err != nil {
-
 				return err
-
 			}
 		}
 		if err := p.reservedFor(c, caller, site, v); err != nil {
-
 			return err
-
 		}
 		if v.Voucher == nil {
 			if err := p.pickups(c, caller, v); err != nil {
-
 				return err
-
 			}
 		}
 		p.Site.Render(c, status, "counter", v)
@@ -309,9 +290,7 @@ func (p *Pages) till(c *gin.Context) error {
 			return nil
 		}
 		if !saidToTheCounter(err) {
-
 			return err
-
 		}
 		status, v.Error = http.StatusConflict, l.T("Not sold:")+" "+web.Say(l, err)
 	case f.Get("remove") != "":
@@ -337,9 +316,7 @@ func (p *Pages) till(c *gin.Context) error {
 		more[pid]++
 		if err := try(tags, more, acc); err != nil {
 			if !saidToTheCounter(err) {
-
 				return err
-
 			}
 			status, v.Error = http.StatusConflict, web.Say(l, err)
 		} else {
@@ -377,9 +354,7 @@ func (p *Pages) till(c *gin.Context) error {
 		default:
 			if err := try(append(slices.Clone(tags), d.Tag), qty, acc); err != nil {
 				if !saidToTheCounter(err) {
-
 					return err
-
 				}
 				status, v.Error = http.StatusConflict, l.T("%s cannot be sold to this voucher:", d.Tag)+" "+web.Say(l, err)
 			} else {
@@ -397,23 +372,17 @@ func (p *Pages) till(c *gin.Context) error {
 		vo, err = p.Service.LookupVoucher(ctx, caller, v.Code)
 	}
 	if err != nil {
-
 		return err
-
 	}
 	v.Voucher = &vo
 	if vo.Status != StatusActive {
 		v.Problem = voucherProblem(l, vo, caller.Timezone)
 	}
 	if err := p.fillBasket(c, caller, site, v, tags, qty, acc); err != nil {
-
 		return err
-
 	}
 	if err := p.reservedFor(c, caller, site, v); err != nil {
-
 		return err
-
 	}
 	if len(v.Devices) > 0 {
 		if r := v.Preview; r != nil && r.read != nil {
@@ -421,9 +390,7 @@ func (p *Pages) till(c *gin.Context) error {
 		} else {
 			n, err := p.Service.partners.NetworkIdentity(ctx)
 			if err != nil {
-
 				return err
-
 			}
 			v.Handover, v.HandoverText = n.Handover, n.HandoverText
 		}
@@ -676,9 +643,7 @@ func (p *Pages) sale(c *gin.Context) error {
 		err = p.saleData(c, caller, v)
 	}
 	if err != nil {
-
 		return err
-
 	}
 	p.Site.Render(c, http.StatusOK, "sale", v)
 	return nil
@@ -729,9 +694,7 @@ func (p *Pages) receipt(c *gin.Context) error {
 		}
 	}
 	if err != nil {
-
 		return err
-
 	}
 	httpx.SendFile(c, "ticket.pdf", "application/pdf", b, true)
 	return nil

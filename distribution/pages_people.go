@@ -76,9 +76,7 @@ func (p *Pages) form(c *gin.Context) error {
 		err = p.findOrChoose(c, caller, v, c.Query("personne"), c.Query("q"))
 	}
 	if err != nil {
-
 		return err
-
 	}
 	p.Site.Render(c, http.StatusOK, "voucher_new", v)
 	return nil
@@ -150,9 +148,7 @@ func (p *Pages) create(c *gin.Context) error {
 		return nil
 	}
 	if err := c.Request.ParseForm(); err != nil {
-
 		return fmt.Errorf("form: %w", apperr.ErrMalformed)
-
 	}
 	ctx := c.Request.Context()
 	f := c.Request.PostForm
@@ -164,9 +160,7 @@ func (p *Pages) create(c *gin.Context) error {
 		Recharges: formInt(f, "recharges", bad), ValidDays: formInt(f, "valid_days", bad), Notify: f.Get("notify") != ""}
 	if chosen := f.Get("beneficiary_id"); chosen != "" {
 		if err := p.findOrChoose(c, caller, v, chosen, ""); err != nil {
-
 			return err
-
 		}
 		nv.BeneficiaryID = v.Person.ID
 		merge(bad, checkVoucherInput(nv))
@@ -193,9 +187,7 @@ func (p *Pages) create(c *gin.Context) error {
 	nb.ContactConsent = f.Get("contact_consent") != ""
 	err := p.Service.CheckNewPerson(ctx, caller, nb, nv)
 	if !merge(bad, err) && err != nil {
-
 		return err
-
 	}
 	if len(bad.Errors) > 0 {
 		p.formError(c, v, bad)
@@ -204,9 +196,7 @@ func (p *Pages) create(c *gin.Context) error {
 	if f.Get("confirm_new") != "1" {
 		similar, err := p.Service.FindPeople(ctx, caller, nb.FirstName+" "+nb.LastName, 10)
 		if err != nil {
-
 			return err
-
 		}
 		if len(similar) > 0 {
 			v.Similar = similar
@@ -288,9 +278,7 @@ func (p *Pages) people(c *gin.Context) error {
 		v.More, v.CanIssue = len(v.People) == maxFound, caller.Is(issuerRoles...)
 	}
 	if err != nil {
-
 		return err
-
 	}
 	p.Site.Render(c, http.StatusOK, "people", v)
 	return nil
@@ -319,9 +307,7 @@ func (p *Pages) person(c *gin.Context) error {
 		v.Messages, err = p.Service.Notifications(c.Request.Context(), caller, id)
 	}
 	if err != nil {
-
 		return err
-
 	}
 	if y, m, d, perr := ParseAge(p.AnonymiseAfter); perr == nil && p.AnonymiseAfter != "" {
 		on := v.Person.LastActivityAt.AddDate(y, m, d)
@@ -348,9 +334,7 @@ func (p *Pages) export(c *gin.Context) error {
 		b, err = json.MarshalIndent(out, "", "  ")
 	}
 	if err != nil {
-
 		return err
-
 	}
 	httpx.SendFile(c, fmt.Sprintf("tremplin-personne-%d.json", id), "application/json; charset=utf-8", b, false)
 	return nil

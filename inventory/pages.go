@@ -54,37 +54,37 @@ func (p *Pages) Routes(r gin.IRouter) {
 	g.POST("/appareils", httpx.Handle(p.register))
 	g.GET("/appareils/:tag", httpx.Handle(p.device))
 	g.POST("/appareils/:tag/action", httpx.Handle(p.act))
-	g.GET("/appareils/:tag/etiquette.pdf", p.deviceLabel)
-	g.GET("/dons", p.donations)
+	g.GET("/appareils/:tag/etiquette.pdf", httpx.Handle(p.deviceLabel))
+	g.GET("/dons", httpx.Handle(p.donations))
 	g.POST("/dons", httpx.Handle(p.createDonation))
-	g.GET("/dons/:id", p.donation)
+	g.GET("/dons/:id", httpx.Handle(p.donation))
 	g.POST("/dons/:id/appareils", httpx.Handle(p.intakeOne))
 	p.Site.Upload(g, "/dons/:id/fichier", httpx.Handle(p.intakeFile))
 	p.Site.Upload(g, "/dons/:id/rapports", httpx.Handle(p.donationReports))
 	p.Site.Upload(g, "/appareils/:tag/rapport", httpx.Handle(p.deviceReport))
 	g.GET("/appareils/:tag/rapports/:rid", httpx.Handle(p.reportFile))
-	g.GET("/dons/:id/certificat.pdf", p.certificate)
+	g.GET("/dons/:id/certificat.pdf", httpx.Handle(p.certificate))
 	g.POST("/dons/:id/recu-fiscal", httpx.Handle(p.issueReceipt))
 	g.POST("/dons/:id/recu-fiscal/annuler", httpx.Handle(p.cancelReceipt))
-	g.GET("/dons/:id/recu-fiscal.pdf", p.receiptPDF)
+	g.GET("/dons/:id/recu-fiscal.pdf", httpx.Handle(p.receiptPDF))
 	g.GET("/etiquettes", httpx.Handle(p.labels))
-	g.POST("/etiquettes/liste", p.printList)
+	g.POST("/etiquettes/liste", httpx.Handle(p.printList))
 	g.POST("/etiquettes/planche.pdf", httpx.Handle(p.labelsPDF))
 	g.GET("/transferts", httpx.Handle(p.transfers))
-	g.GET("/transferts/nouveau", p.newTransfer)
+	g.GET("/transferts/nouveau", httpx.Handle(p.newTransfer))
 	g.POST("/transferts/nouveau", httpx.Handle(p.draftTransfer))
 	g.GET("/transferts/:id", httpx.Handle(p.transfer))
-	g.POST("/transferts/:id/expedier", p.shipTransfer)
-	g.POST("/transferts/:id/annuler", p.cancelTransfer)
-	g.GET("/transferts/:id/manifeste.pdf", p.manifest)
-	g.GET("/transferts/:id/reception", p.receptionPage)
+	g.POST("/transferts/:id/expedier", httpx.Handle(p.shipTransfer))
+	g.POST("/transferts/:id/annuler", httpx.Handle(p.cancelTransfer))
+	g.GET("/transferts/:id/manifeste.pdf", httpx.Handle(p.manifest))
+	g.GET("/transferts/:id/reception", httpx.Handle(p.receptionPage))
 	g.POST("/transferts/:id/reception", httpx.Handle(p.receive))
-	g.GET("/stock", p.stock)
-	g.GET("/inventaire", p.stockCheck)
+	g.GET("/stock", httpx.Handle(p.stock))
+	g.GET("/inventaire", httpx.Handle(p.stockCheck))
 	g.POST("/inventaire", httpx.Handle(p.scanShelf))
 	g.GET("/inventaire/:site/:id", httpx.Handle(p.stockCheckResult))
 	g.POST("/inventaire/:site/:id/correction", httpx.Handle(p.correctFromCheck))
-	g.GET("/admin/prix", p.prices)
+	g.GET("/admin/prix", httpx.Handle(p.prices))
 	g.POST("/admin/prix", httpx.Handle(p.savePrices))
 	g.POST("/admin/prefixes", httpx.Handle(p.savePrefixes))
 }
@@ -113,35 +113,22 @@ func (p *Pages) Menu(c partners.Caller) []web.Link {
 	return out
 }
 
-// caller is the signed-in caller, or the error page.
-func (p *Pages) caller(c *gin.Context) (partners.Caller, bool) {
+// prepare finds the caller and fills a view for them.
+func (p *Pages) prepare(c *gin.Context, fill func(partners.Caller) error) (partners.Caller, error) {
 	caller, err := partners.CurrentCaller(c)
 	if err != nil {
-		p.Site.Fail(c, err)
-		return caller, false
+		return caller, err
 	}
-	return caller, true
-}
-
-// prepare finds the caller and fills a view for them; false once the
-// error page is shown.
-func (p *Pages) prepare(c *gin.Context, fill func(partners.Caller) error) (partners.Caller, bool) {
-	caller, ok := p.caller(c)
-	if !ok {
-		return caller, false
-	}
-	if err := fill(caller); err != nil {
-		p.Site.Fail(c, err)
-		return caller, false
-	}
-	return caller, true
+	return caller, fill(caller)
 }
 
 // show draws a page whose view fill builds for the caller.
-func (p *Pages) show(c *gin.Context, name string, view any, fill func(partners.Caller) error) {
-	if _, ok := p.prepare(c, fill); ok {
-		p.Site.Render(c, http.StatusOK, name, view)
+func (p *Pages) show(c *gin.Context, name string, view any, fill func(partners.Caller) error) error {
+	if _, err := p.prepare(c, fill); err != nil {
+		return err
 	}
+	p.Site.Render(c, http.StatusOK, name, view)
+	return nil
 }
 
 // idIn reads an id from a form or a query; "" is 0 (the service says
@@ -287,12 +274,12 @@ func addToPrintList(c *gin.Context, ids ...int64) int {
 }
 
 // pdf sends a PDF to open in the browser's tab.
-func (p *Pages) pdf(c *gin.Context, name string, b []byte, err error) {
+func (p *Pages) pdf(c *gin.Context, name string, b []byte, err error) error {
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+		return err
 	}
 	httpx.SendFile(c, name, "application/pdf", b, true)
+	return nil
 }
 
 func pathID(c *gin.Context, name string) (int64, error) {

@@ -28,9 +28,9 @@ type devicesView struct {
 
 // devices lists and filters the devices the caller may see.
 func (p *Pages) devices(c *gin.Context) error {
-	caller, ok := p.caller(c)
-	if !ok {
-		return nil
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	pg, err := pageList(c, 100)
 	v := &devicesView{States: stateNames(), Categories: categoryNames(), Filter: c.Request.URL.Query()}
@@ -49,9 +49,7 @@ func (p *Pages) devices(c *gin.Context) error {
 		v.Sites, v.SiteList, err = p.siteNames(c, caller, partners.KindWarehouse, partners.KindSpace)
 	}
 	if err != nil {
-
 		return err
-
 	}
 	p.Site.Render(c, http.StatusOK, "devices", v)
 	return nil
@@ -65,9 +63,9 @@ type deviceDetailView struct {
 // device is a device's page: its facts, what can be done, its whole
 // history.
 func (p *Pages) device(c *gin.Context) error {
-	caller, ok := p.caller(c)
-	if !ok {
-		return nil
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	d, err := p.Service.FindByCode(c.Request.Context(), caller, c.Param("tag"))
 	v := &deviceDetailView{}
@@ -85,18 +83,16 @@ func (p *Pages) device(c *gin.Context) error {
 		}
 	}
 	if err != nil {
-
 		return err
-
 	}
 	p.Site.Render(c, http.StatusOK, "device", v)
 	return nil
 }
 
-func (p *Pages) deviceLabel(c *gin.Context) {
-	caller, ok := p.caller(c)
-	if !ok {
-		return
+func (p *Pages) deviceLabel(c *gin.Context) error {
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	d, err := p.Service.FindByCode(c.Request.Context(), caller, c.Param("tag"))
 	var b []byte
@@ -107,15 +103,15 @@ func (p *Pages) deviceLabel(c *gin.Context) {
 		}
 		b, err = p.Service.Labels(c.Request.Context(), caller, LabelRequest{DeviceIDs: []int64{d.ID}, Layout: layout})
 	}
-	p.pdf(c, "etiquette-"+d.Tag+".pdf", b, err)
+	return p.pdf(c, "etiquette-"+d.Tag+".pdf", b, err)
 }
 
 // register records the unknown IMEI or serial the station offered to
 // register, then shows the new device at the station.
 func (p *Pages) register(c *gin.Context) error {
-	caller, ok := p.caller(c)
-	if !ok {
-		return nil
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	f := c.Request.PostForm
 	nd, verr := deviceFromForm(f)
@@ -134,15 +130,11 @@ func (p *Pages) register(c *gin.Context) error {
 		v := &stationView{Code: f.Get("code"), Commands: Commands, PrintCount: len(readPrintList(c))}
 		v.Back = "/poste"
 		if _, rerr := p.resolve(c, caller, v); rerr != nil {
-
 			return rerr
-
 		}
 		v.Form = f
 		if !v.fail(p.lang(c), err) {
-
 			return err
-
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "station", v)
 		return nil

@@ -33,10 +33,10 @@ type donationsView struct {
 
 // donations lists the donations received (newest first) and offers to
 // record one.
-func (p *Pages) donations(c *gin.Context) {
+func (p *Pages) donations(c *gin.Context) error {
 	v := &donationsView{}
 	v.Form = url.Values{}
-	p.show(c, "donations", v, func(caller partners.Caller) error { return p.donationsPage(c, caller, v) })
+	return p.show(c, "donations", v, func(caller partners.Caller) error { return p.donationsPage(c, caller, v) })
 }
 
 func (p *Pages) donationsPage(c *gin.Context, caller partners.Caller, v *donationsView) error {
@@ -74,9 +74,9 @@ func (p *Pages) donationsPage(c *gin.Context, caller partners.Caller, v *donatio
 }
 
 func (p *Pages) createDonation(c *gin.Context) error {
-	caller, ok := p.caller(c)
-	if !ok {
-		return nil
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	f := c.Request.PostForm
 	verr := &apperr.ValidationError{}
@@ -96,15 +96,11 @@ func (p *Pages) createDonation(c *gin.Context) error {
 	if err != nil {
 		v := &donationsView{}
 		if perr := p.donationsPage(c, caller, v); perr != nil {
-
 			return perr
-
 		}
 		v.Form = f
 		if !v.fail(p.lang(c), err) {
-
 			return err
-
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "donations", v)
 		return nil
@@ -142,10 +138,10 @@ type donationView struct {
 
 // donation is a donation's page: its devices and their counts by state,
 // intake by scanning, the file upload, the erasure certificate.
-func (p *Pages) donation(c *gin.Context) {
+func (p *Pages) donation(c *gin.Context) error {
 	v := &donationView{}
 	v.Form = url.Values{"category": {c.Query("category")}, "brand": {c.Query("brand")}, "model": {c.Query("model")}}
-	p.show(c, "donation", v, func(caller partners.Caller) error { return p.donationPage(c, caller, v) })
+	return p.show(c, "donation", v, func(caller partners.Caller) error { return p.donationPage(c, caller, v) })
 }
 
 func (p *Pages) donationPage(c *gin.Context, caller partners.Caller, v *donationView) error {
@@ -194,15 +190,13 @@ func (p *Pages) donationPage(c *gin.Context, caller partners.Caller, v *donation
 // intakeOne registers one scanned IMEI or serial with the category, brand
 // and model chosen once; they stay for the next scan.
 func (p *Pages) intakeOne(c *gin.Context) error {
-	caller, ok := p.caller(c)
-	if !ok {
-		return nil
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	id, err := pathID(c, "id")
 	if err != nil {
-
 		return err
-
 	}
 	f := c.Request.PostForm
 	f.Set("donation_id", strconv.FormatInt(id, 10))
@@ -230,8 +224,7 @@ func (p *Pages) intakeOne(c *gin.Context) error {
 		return "/dons/" + strconv.FormatInt(id, 10) + "?" + q.Encode(), nil
 	})
 	if err != nil {
-		p.donationRefused(c, caller, f, err, false)
-		return nil
+		return p.donationRefused(c, caller, f, err, false)
 	}
 	p.Site.Done(c, to, repeated, "")
 	return nil
@@ -240,15 +233,13 @@ func (p *Pages) intakeOne(c *gin.Context) error {
 // intakeFile registers every device of an uploaded CSV, all or nothing;
 // every bad line is listed.
 func (p *Pages) intakeFile(c *gin.Context) error {
-	caller, ok := p.caller(c)
-	if !ok {
-		return nil
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	id, err := pathID(c, "id")
 	if err != nil {
-
 		return err
-
 	}
 	l := p.lang(c)
 	to, repeated, err := p.Site.Once(c, func() (string, error) {
@@ -280,8 +271,7 @@ func (p *Pages) intakeFile(c *gin.Context) error {
 		return "/dons/" + strconv.FormatInt(id, 10), nil
 	})
 	if err != nil {
-		p.donationRefused(c, caller, url.Values{}, err, true)
-		return nil
+		return p.donationRefused(c, caller, url.Values{}, err, true)
 	}
 	p.Site.Done(c, to, repeated, "")
 	return nil
@@ -289,11 +279,12 @@ func (p *Pages) intakeFile(c *gin.Context) error {
 
 // donationRefused draws the donation's page again with what was refused:
 // the typed values and their errors, or an uploaded file's bad lines.
-func (p *Pages) donationRefused(c *gin.Context, caller partners.Caller, form url.Values, err error, file bool) {
+func (p *Pages) donationRefused(c *gin.Context, caller partners.Caller, form url.Values, err error, file bool) error {
 	v := &donationView{}
 	if perr := p.donationPage(c, caller, v); perr != nil {
-		p.Site.Fail(c, perr)
-		return
+
+		return perr
+
 	}
 	v.Form = form
 	l := p.lang(c)
@@ -310,21 +301,23 @@ func (p *Pages) donationRefused(c *gin.Context, caller partners.Caller, form url
 		v.FileErrors, shown = []string{web.Say(l, err)}, true
 	}
 	if !shown {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	p.Site.Render(c, http.StatusUnprocessableEntity, "donation", v)
+	return nil
 }
 
-func (p *Pages) certificate(c *gin.Context) {
-	caller, ok := p.caller(c)
-	if !ok {
-		return
+func (p *Pages) certificate(c *gin.Context) error {
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	id, err := pathID(c, "id")
 	var b []byte
 	if err == nil {
 		b, err = p.Service.ErasureCertificate(c.Request.Context(), caller, id, httpx.PublicURL(c))
 	}
-	p.pdf(c, "certificat-effacement-don-"+strconv.FormatInt(id, 10)+".pdf", b, err)
+	return p.pdf(c, "certificat-effacement-don-"+strconv.FormatInt(id, 10)+".pdf", b, err)
 }

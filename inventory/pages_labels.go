@@ -38,19 +38,16 @@ type labelsView struct {
 // labels chooses devices, a layout and an offset, and shows where the
 // labels fall on the sheet.
 func (p *Pages) labels(c *gin.Context) error {
-	caller, ok := p.caller(c)
-	if !ok {
-		return nil
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	if err := caller.Require(staffRoles...); err != nil {
-
 		return err
-
 	}
 	v := &labelsView{Layouts: pdfdraw.LabelLayouts}
 	v.Form = url.Values{}
 	ctx := c.Request.Context()
-	var err error
 	switch {
 	case c.Query("don") != "":
 		v.Source = "donation"
@@ -83,9 +80,7 @@ func (p *Pages) labels(c *gin.Context) error {
 		}
 	}
 	if err != nil {
-
 		return err
-
 	}
 	v.Layout = pdfdraw.LabelLayouts[2] // a4-3x8, the sheet most associations buy
 	if name := p.siteLayout(c, caller); name != "" {
@@ -124,9 +119,9 @@ func sheetCells(l pdfdraw.LabelLayout, offset, n int) (int, []string) {
 
 // labelsPDF renders the chosen devices' labels (in a new tab).
 func (p *Pages) labelsPDF(c *gin.Context) error {
-	caller, ok := p.caller(c)
-	if !ok {
-		return nil
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	req := LabelRequest{Layout: c.PostForm("layout")}
 	for _, s := range c.PostFormArray("device_id") {
@@ -137,21 +132,18 @@ func (p *Pages) labelsPDF(c *gin.Context) error {
 	if s := strings.TrimSpace(c.PostForm("offset")); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
-
 			return apperr.Invalid("offset", "must be between 0 and %d (positions already used on the sheet)", 100)
-
 		}
 		req.Offset = n
 	}
 	b, err := p.Service.Labels(c.Request.Context(), caller, req)
-	p.pdf(c, "etiquettes.pdf", b, err)
-	return nil
+	return p.pdf(c, "etiquettes.pdf", b, err)
 }
 
 // printList adds to, takes from or empties the print list.
-func (p *Pages) printList(c *gin.Context) {
-	if _, ok := p.caller(c); !ok {
-		return
+func (p *Pages) printList(c *gin.Context) error {
+	if _, err := partners.CurrentCaller(c); err != nil {
+		return err
 	}
 	l := p.lang(c)
 	list := readPrintList(c)
@@ -176,6 +168,7 @@ func (p *Pages) printList(c *gin.Context) {
 		back = "/etiquettes"
 	}
 	c.Redirect(http.StatusSeeOther, back)
+	return nil
 }
 
 // siteLayout is the label stock the caller's site prints on by default

@@ -10,20 +10,19 @@ import (
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/money"
 	"github.com/tremplin/tremplin/internal/web"
+	"github.com/tremplin/tremplin/partners"
 )
 
 // issueReceipt issues a donation's tax receipt from its page (admins):
 // the value in euros and how it was reckoned.
 func (p *Pages) issueReceipt(c *gin.Context) error {
-	caller, ok := p.caller(c)
-	if !ok {
-		return nil
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	id, err := pathID(c, "id")
 	if err != nil {
-
 		return err
-
 	}
 	f := c.Request.PostForm
 	l := p.lang(c)
@@ -40,8 +39,7 @@ func (p *Pages) issueReceipt(c *gin.Context) error {
 		return "/dons/" + strconv.FormatInt(id, 10) + "#tax-receipt", nil
 	})
 	if err != nil {
-		p.receiptRefused(c, f, err)
-		return nil
+		return p.receiptRefused(c, f, err)
 	}
 	p.Site.Done(c, to, repeated, "")
 	return nil
@@ -49,35 +47,36 @@ func (p *Pages) issueReceipt(c *gin.Context) error {
 
 // receiptRefused shows the donation's page again with the receipt form as
 // typed and what was refused.
-func (p *Pages) receiptRefused(c *gin.Context, f url.Values, err error) {
-	caller, ok := p.caller(c)
-	if !ok {
-		return
+func (p *Pages) receiptRefused(c *gin.Context, f url.Values, err error) error {
+	caller, cerr := partners.CurrentCaller(c)
+	if cerr != nil {
+		return cerr
 	}
 	fields, all, ok := web.Refusal(p.lang(c), err)
 	if !ok {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	v := &donationView{ReceiptForm: f, ReceiptErrors: fields, ReceiptAll: all}
 	if err := p.donationPage(c, caller, v); err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	p.Site.Render(c, http.StatusUnprocessableEntity, "donation", v)
+	return nil
 }
 
 // cancelReceipt cancels a donation's receipt (admins), with the reason.
 func (p *Pages) cancelReceipt(c *gin.Context) error {
-	caller, ok := p.caller(c)
-	if !ok {
-		return nil
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	id, err := pathID(c, "id")
 	if err != nil {
-
 		return err
-
 	}
 	f := c.Request.PostForm
 	l := p.lang(c)
@@ -90,17 +89,16 @@ func (p *Pages) cancelReceipt(c *gin.Context) error {
 		return "/dons/" + strconv.FormatInt(id, 10) + "#tax-receipt", nil
 	})
 	if err != nil {
-		p.receiptRefused(c, f, err)
-		return nil
+		return p.receiptRefused(c, f, err)
 	}
 	p.Site.Done(c, to, repeated, "")
 	return nil
 }
 
-func (p *Pages) receiptPDF(c *gin.Context) {
-	caller, ok := p.caller(c)
-	if !ok {
-		return
+func (p *Pages) receiptPDF(c *gin.Context) error {
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	id, err := pathID(c, "id")
 	var b []byte
@@ -108,5 +106,5 @@ func (p *Pages) receiptPDF(c *gin.Context) {
 	if err == nil {
 		b, r, err = p.Service.TaxReceiptPDF(c.Request.Context(), caller, id)
 	}
-	p.pdf(c, "recu-fiscal-"+r.Number+".pdf", b, err)
+	return p.pdf(c, "recu-fiscal-"+r.Number+".pdf", b, err)
 }

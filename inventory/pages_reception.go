@@ -119,9 +119,9 @@ func countCards(l i18n.Lang, cards []cardCount) ([]RechargeLine, bool) {
 	return lines, ok
 }
 
-func (p *Pages) receptionPage(c *gin.Context) {
+func (p *Pages) receptionPage(c *gin.Context) error {
 	v := &receptionView{}
-	p.show(c, "reception", v, func(caller partners.Caller) error { return p.reception(c, caller, v) })
+	return p.show(c, "reception", v, func(caller partners.Caller) error { return p.reception(c, caller, v) })
 }
 
 // receive counts a scanned code against the transfer, takes one out, or
@@ -129,9 +129,9 @@ func (p *Pages) receptionPage(c *gin.Context) {
 func (p *Pages) receive(c *gin.Context) error {
 	f := c.Request.PostForm
 	v := &receptionView{}
-	caller, ok := p.prepare(c, func(caller partners.Caller) error { return p.reception(c, caller, v) })
-	if !ok {
-		return nil
+	caller, err := p.prepare(c, func(caller partners.Caller) error { return p.reception(c, caller, v) })
+	if err != nil {
+		return err
 	}
 	l := p.lang(c)
 	v.Codes = f["scanned"]
@@ -201,7 +201,6 @@ func (p *Pages) receive(c *gin.Context) error {
 			}
 
 			return err
-
 		}
 		msg := l.T("Reception recorded: what was scanned is on the shelves.")
 		if f.Get("confirm") != "" {

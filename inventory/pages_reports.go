@@ -14,20 +14,19 @@ import (
 	"github.com/tremplin/tremplin/internal/i18n"
 	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/inventory/erasurereport"
+	"github.com/tremplin/tremplin/partners"
 )
 
 // deviceReport records the erasure report uploaded from a device's panel
 // (its page or the station) and goes back with what it proved.
 func (p *Pages) deviceReport(c *gin.Context) error {
-	caller, ok := p.caller(c)
-	if !ok {
-		return nil
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	d, err := p.Service.FindByCode(c.Request.Context(), caller, c.Param("tag"))
 	if err != nil {
-
 		return err
-
 	}
 	back := c.PostForm("back")
 	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") || strings.Contains(back, "\\") {
@@ -57,7 +56,6 @@ func (p *Pages) deviceReport(c *gin.Context) error {
 		}
 
 		return err
-
 	}
 	p.Site.Done(c, to, repeated, "")
 	return nil
@@ -74,15 +72,13 @@ func reportSaid(l i18n.Lang, tag string, r ErasureReport) string {
 // donationReports records several reports at once for a donation's
 // devices and shows what matched nothing.
 func (p *Pages) donationReports(c *gin.Context) error {
-	caller, ok := p.caller(c)
-	if !ok {
-		return nil
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	id, err := pathID(c, "id")
 	if err != nil {
-
 		return err
-
 	}
 	l := p.lang(c)
 	var res DonationReportResult
@@ -98,8 +94,7 @@ func (p *Pages) donationReports(c *gin.Context) error {
 		return "/dons/" + strconv.FormatInt(id, 10), nil
 	})
 	if err != nil {
-		p.donationRefused(c, caller, url.Values{}, err, true)
-		return nil
+		return p.donationRefused(c, caller, url.Values{}, err, true)
 	}
 	if repeated || len(res.Skipped) == 0 {
 		p.Site.Done(c, to, repeated, "")
@@ -108,9 +103,7 @@ func (p *Pages) donationReports(c *gin.Context) error {
 	// What matched nothing is shown on the page, not lost in a message.
 	v := &donationView{}
 	if err := p.donationPage(c, caller, v); err != nil {
-
 		return err
-
 	}
 	v.ReportsDone = len(res.Recorded)
 	for _, s := range res.Skipped {
@@ -125,9 +118,9 @@ type skippedLine struct{ File, Serial, Reason string }
 
 // reportFile sends a report's file as uploaded.
 func (p *Pages) reportFile(c *gin.Context) error {
-	caller, ok := p.caller(c)
-	if !ok {
-		return nil
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	d, err := p.Service.FindByCode(c.Request.Context(), caller, c.Param("tag"))
 	var r ErasureReport
@@ -138,9 +131,7 @@ func (p *Pages) reportFile(c *gin.Context) error {
 		}
 	}
 	if err != nil {
-
 		return err
-
 	}
 	httpx.SendFile(c, r.Filename, "application/octet-stream", r.Content, false)
 	return nil
@@ -158,9 +149,7 @@ type certificateView struct {
 func (p *Pages) publicCertificate(c *gin.Context) error {
 	cert, err := p.Service.CertificateByCode(c.Request.Context(), c.Param("code"))
 	if err != nil {
-
 		return err
-
 	}
 	c.Header("Cache-Control", "no-store")
 	p.Site.Render(c, http.StatusOK, "certificate", &certificateView{Certificate: cert})

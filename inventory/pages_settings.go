@@ -28,10 +28,10 @@ type pricesView struct {
 // gridField names a price's field: price_smartphone_A.
 func gridField(c Category, grade string) string { return "price_" + string(c) + "_" + grade }
 
-func (p *Pages) pricesView(c *gin.Context) (*pricesView, partners.Caller, bool) {
+func (p *Pages) pricesView(c *gin.Context) (*pricesView, partners.Caller, error) {
 	v := &pricesView{Categories: Categories, Grades: Grades, Prefixes: url.Values{}}
 	v.Form = url.Values{}
-	caller, ok := p.prepare(c, func(caller partners.Caller) error {
+	caller, err := p.prepare(c, func(caller partners.Caller) error {
 		if err := caller.Require(partners.RoleAdmin); err != nil {
 			return err
 		}
@@ -50,22 +50,25 @@ func (p *Pages) pricesView(c *gin.Context) (*pricesView, partners.Caller, bool) 
 		}
 		return err
 	})
-	return v, caller, ok
+	return v, caller, err
 }
 
 // prices shows the grid and the prefixes.
-func (p *Pages) prices(c *gin.Context) {
-	if v, _, ok := p.pricesView(c); ok {
-		p.Site.Render(c, http.StatusOK, "prices", v)
+func (p *Pages) prices(c *gin.Context) error {
+	v, _, err := p.pricesView(c)
+	if err != nil {
+		return err
 	}
+	p.Site.Render(c, http.StatusOK, "prices", v)
+	return nil
 }
 
 // savePrices replaces the grid: an empty cell has no price (the station
 // then asks for one); a bad cell is said next to it and nothing changes.
 func (p *Pages) savePrices(c *gin.Context) error {
-	v, caller, ok := p.pricesView(c)
-	if !ok {
-		return nil
+	v, caller, err := p.pricesView(c)
+	if err != nil {
+		return err
 	}
 	f := c.Request.PostForm
 	bad := &apperr.ValidationError{}
@@ -86,7 +89,7 @@ func (p *Pages) savePrices(c *gin.Context) error {
 			grid[string(cat)][g] = cents
 		}
 	}
-	err := bad.Err()
+	err = bad.Err()
 	var to string
 	var repeated bool
 	if err == nil {
@@ -98,9 +101,7 @@ func (p *Pages) savePrices(c *gin.Context) error {
 	if err != nil {
 		v.Form = f
 		if !v.fail(p.lang(c), err) {
-
 			return err
-
 		}
 		// Each cell's problem is said in the cell (the service names a cell
 		// "smartphone.A"); the summary points at them.
@@ -121,9 +122,9 @@ func (p *Pages) savePrices(c *gin.Context) error {
 
 // savePrefixes changes the tag prefixes (typed in any case).
 func (p *Pages) savePrefixes(c *gin.Context) error {
-	v, caller, ok := p.pricesView(c)
-	if !ok {
-		return nil
+	v, caller, err := p.pricesView(c)
+	if err != nil {
+		return err
 	}
 	f := c.Request.PostForm
 	in := map[string]string{}
@@ -143,9 +144,7 @@ func (p *Pages) savePrefixes(c *gin.Context) error {
 	if err != nil {
 		fv := &formView{}
 		if !fv.fail(p.lang(c), err) {
-
 			return err
-
 		}
 		// The service names a prefix's problem by its category.
 		v.PrefixErrs, v.PrefixAll = map[string]string{}, fv.Errors

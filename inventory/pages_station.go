@@ -150,23 +150,19 @@ func (p *Pages) load(c *gin.Context, caller partners.Caller, v *deviceView, d De
 
 // station is the warehouse's home: one scan field; what was scanned below.
 func (p *Pages) station(c *gin.Context) error {
-	caller, ok := p.caller(c)
-	if !ok {
-		return nil
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	if err := caller.Require(warehouseRoles...); err != nil {
-
 		return err
-
 	}
 	v := &stationView{Code: strings.TrimSpace(c.Query("code")), Commands: Commands, PrintCount: len(readPrintList(c))}
 	v.Open = c.Query("ouvrir")
 	v.Back = "/poste"
 	status, err := p.resolve(c, caller, v)
 	if err != nil {
-
 		return err
-
 	}
 	if v.Device != nil && slices.Contains(v.Actions, "recycle") {
 		p.recycleStep(c, v)
@@ -275,9 +271,9 @@ func (p *Pages) recentDonations(c *gin.Context, caller partners.Caller, out *[]D
 // scan takes what the scan field sent: a command acts on the device shown;
 // anything else is looked up.
 func (p *Pages) scan(c *gin.Context) error {
-	caller, ok := p.caller(c)
-	if !ok {
-		return nil
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	code := strings.TrimSpace(c.PostForm("code"))
 	current := strings.TrimSpace(c.PostForm("current"))
@@ -294,9 +290,7 @@ func (p *Pages) scan(c *gin.Context) error {
 	}
 	d, err := p.Service.FindByCode(c.Request.Context(), caller, current)
 	if err != nil {
-
 		return err
-
 	}
 	back := "/poste?code=" + url.QueryEscape(d.Tag)
 	// Recycling is asked by scans, never by a text field a scanner could
@@ -312,8 +306,7 @@ func (p *Pages) scan(c *gin.Context) error {
 		c.Redirect(http.StatusSeeOther, recycleAddress(d.Tag, recycleConfirm, l.T(cmd.Reason)))
 		return nil
 	case cmd.Code == "CMD-RECYCLE" && step == recycleConfirm && reason != "" && !LooksScanned(reason):
-		p.apply(c, caller, d, Transition{Action: "recycle", Reason: &reason}, back)
-		return nil
+		return p.apply(c, caller, d, Transition{Action: "recycle", Reason: &reason}, back)
 	case cmd.Code == "CMD-RECYCLE":
 		c.Redirect(http.StatusSeeOther, recycleAddress(d.Tag, recycleAsk, ""))
 		return nil
@@ -328,8 +321,7 @@ func (p *Pages) scan(c *gin.Context) error {
 			c.Redirect(http.StatusSeeOther, back)
 			return nil
 		}
-		p.apply(c, caller, d, t, back)
-		return nil
+		return p.apply(c, caller, d, t, back)
 	case cmd.Code == "CMD-LABEL":
 		n := addToPrintList(c, d.ID)
 		web.Flash(c, l.T("%s: added to the print list (%d).", d.Tag, n), false)
@@ -343,9 +335,7 @@ func (p *Pages) scan(c *gin.Context) error {
 	if cmd.Action == "erase" {
 		method, err := p.Service.LastErasureMethod(c.Request.Context(), caller)
 		if err != nil {
-
 			return err
-
 		}
 		if method == "" {
 			web.Flash(c, l.T("Choose the erasure method once with the Erase button; the cards then reuse it."), true)
@@ -354,8 +344,7 @@ func (p *Pages) scan(c *gin.Context) error {
 		}
 		t.Method, t.Result = &method, &cmd.Result
 	}
-	p.apply(c, caller, d, t, back)
-	return nil
+	return p.apply(c, caller, d, t, back)
 }
 
 // lockCheck is the diagnosis a lock card records: the grade just scanned
@@ -383,7 +372,7 @@ func lockCheck(d Device, cmd Command, pending string) (Transition, bool) {
 
 // apply takes a transition and goes back with what happened said in the
 // status area; a refusal is said there too, in the reader's language.
-func (p *Pages) apply(c *gin.Context, caller partners.Caller, d Device, t Transition, back string) {
+func (p *Pages) apply(c *gin.Context, caller partners.Caller, d Device, t Transition, back string) error {
 	l := p.lang(c)
 	to, repeated, err := p.Site.Once(c, func() (string, error) {
 		after, err := p.Service.Apply(c.Request.Context(), caller, d.ID, t)
@@ -405,16 +394,17 @@ func (p *Pages) apply(c *gin.Context, caller partners.Caller, d Device, t Transi
 				to = openPanel(back, t.Action)
 			}
 			c.Redirect(http.StatusSeeOther, to)
-			return
+			return nil
 		}
-		p.Site.Fail(c, err)
-		return
+
+		return err
 	}
 	if repeated {
 		p.Site.Done(c, to, true, "")
-		return
+		return nil
 	}
 	c.Redirect(http.StatusSeeOther, to)
+	return nil
 }
 
 // actionDone is the status line after an action: "TEL-00042: erasure
@@ -454,15 +444,13 @@ func actionDone(l i18n.Lang, d Device, t Transition) string {
 
 // act takes an action from a device's panel (station or device page).
 func (p *Pages) act(c *gin.Context) error {
-	caller, ok := p.caller(c)
-	if !ok {
-		return nil
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	d, err := p.Service.FindByCode(c.Request.Context(), caller, c.Param("tag"))
 	if err != nil {
-
 		return err
-
 	}
 	back := c.PostForm("back")
 	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") {
@@ -512,8 +500,7 @@ func (p *Pages) act(c *gin.Context) error {
 		}
 		t.PriceCents = &cents
 	}
-	p.apply(c, caller, d, t, back)
-	return nil
+	return p.apply(c, caller, d, t, back)
 }
 
 // openPanel is a page's address with an action's panel open and in view.
@@ -526,18 +513,15 @@ func openPanel(back, action string) string {
 }
 
 func (p *Pages) commandSheet(c *gin.Context) error {
-	caller, ok := p.caller(c)
-	if !ok {
-		return nil
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	if err := caller.Require(warehouseRoles...); err != nil {
-
 		return err
-
 	}
 	b, err := CommandSheet(p.lang(c))
-	p.pdf(c, "cartes-de-commande.pdf", b, err)
-	return nil
+	return p.pdf(c, "cartes-de-commande.pdf", b, err)
 }
 
 // lockNames says which locks were found, in the reader's language.

@@ -37,9 +37,9 @@ type stockRow struct {
 
 // stock is a site's shelf: devices by category and state, and recharge
 // cards by product with the low-stock marks.
-func (p *Pages) stock(c *gin.Context) {
+func (p *Pages) stock(c *gin.Context) error {
 	v := &stockView{}
-	p.show(c, "stock", v, func(caller partners.Caller) error {
+	return p.show(c, "stock", v, func(caller partners.Caller) error {
 		sc := &stockCheckView{}
 		if err := p.stockCheckPage(c, caller, sc, c.Query("site")); err != nil {
 			return err

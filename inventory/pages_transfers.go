@@ -30,9 +30,9 @@ type transfersView struct {
 }
 
 func (p *Pages) transfers(c *gin.Context) error {
-	caller, ok := p.caller(c)
-	if !ok {
-		return nil
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	v := &transfersView{Status: c.Query("statut"), Statuses: []string{TransferDraft, TransferShipped, TransferReceived, TransferCancelled}}
 	pg, err := pageList(c, 100)
@@ -46,9 +46,7 @@ func (p *Pages) transfers(c *gin.Context) error {
 		v.Sites, _, err = p.siteNames(c, caller, partners.KindWarehouse, partners.KindSpace)
 	}
 	if err != nil {
-
 		return err
-
 	}
 	p.Site.Render(c, http.StatusOK, "transfers", v)
 	return nil
@@ -70,10 +68,10 @@ type draftView struct {
 	Added       string
 }
 
-func (p *Pages) newTransfer(c *gin.Context) {
+func (p *Pages) newTransfer(c *gin.Context) error {
 	v := &draftView{}
 	v.Form = url.Values{}
-	p.show(c, "transfer_new", v, func(caller partners.Caller) error { return p.draftPage(c, caller, v) })
+	return p.show(c, "transfer_new", v, func(caller partners.Caller) error { return p.draftPage(c, caller, v) })
 }
 
 // draftPage fills the sites and the recharge stock of the origin.
@@ -152,9 +150,9 @@ func (p *Pages) draftTransfer(c *gin.Context) error {
 	f := c.Request.PostForm
 	v := &draftView{}
 	v.Form = f
-	caller, ok := p.prepare(c, func(caller partners.Caller) error { return p.draftPage(c, caller, v) })
-	if !ok {
-		return nil
+	caller, err := p.prepare(c, func(caller partners.Caller) error { return p.draftPage(c, caller, v) })
+	if err != nil {
+		return err
 	}
 	l := p.lang(c)
 	ctx := c.Request.Context()
@@ -165,8 +163,7 @@ func (p *Pages) draftTransfer(c *gin.Context) error {
 	case f.Get("remove") != "":
 		tags = slices.DeleteFunc(tags, func(t string) bool { return t == f.Get("remove") })
 	case f.Get("op") == "create":
-		p.createTransfer(c, caller, v, tags, to)
-		return nil
+		return p.createTransfer(c, caller, v, tags, to)
 	default:
 		code := strings.TrimSpace(f.Get("code"))
 		if code == "" {
@@ -186,7 +183,6 @@ func (p *Pages) draftTransfer(c *gin.Context) error {
 		default:
 
 			return err
-
 		}
 	}
 	for _, t := range tags {
@@ -198,7 +194,7 @@ func (p *Pages) draftTransfer(c *gin.Context) error {
 	return nil
 }
 
-func (p *Pages) createTransfer(c *gin.Context, caller partners.Caller, v *draftView, tags []string, to int64) {
+func (p *Pages) createTransfer(c *gin.Context, caller partners.Caller, v *draftView, tags []string, to int64) error {
 	ctx := c.Request.Context()
 	f := v.Form
 	in := NewTransfer{FromSiteID: v.From, ToSiteID: to}
@@ -207,8 +203,9 @@ func (p *Pages) createTransfer(c *gin.Context, caller partners.Caller, v *draftV
 	for _, t := range tags {
 		d, err := p.Service.FindByCode(ctx, caller, t)
 		if err != nil {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		in.DeviceIDs = append(in.DeviceIDs, d.ID)
 		v.Devices = append(v.Devices, d)
@@ -248,13 +245,15 @@ func (p *Pages) createTransfer(c *gin.Context, caller partners.Caller, v *draftV
 	})
 	if err != nil {
 		if !v.fail(p.lang(c), err) {
-			p.Site.Fail(c, err)
-			return
+
+			return err
+
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "transfer_new", v)
-		return
+		return nil
 	}
 	p.Site.Done(c, target, repeated, p.lang(c).T("Transfer drafted: check it, print the manifest and ship it."))
+	return nil
 }
 
 func errorsIsConflict(err error) bool { return errors.Is(err, apperr.ErrConflict) }
@@ -270,9 +269,9 @@ type transferView struct {
 }
 
 func (p *Pages) transfer(c *gin.Context) error {
-	caller, ok := p.caller(c)
-	if !ok {
-		return nil
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	id, err := pathID(c, "id")
 	v := &transferView{Products: map[int64]string{}}
@@ -290,9 +289,7 @@ func (p *Pages) transfer(c *gin.Context) error {
 		}
 	}
 	if err != nil {
-
 		return err
-
 	}
 	v.CanShip = v.Transfer.Status == TransferDraft && caller.CheckSite(v.Transfer.FromSiteID) == nil
 	// A reception with something missing stays open to what arrives later.
@@ -302,23 +299,24 @@ func (p *Pages) transfer(c *gin.Context) error {
 	return nil
 }
 
-func (p *Pages) shipTransfer(c *gin.Context) {
-	p.transferStep(c, p.Service.ShipTransfer, "Transfer shipped: its devices are in transit.")
+func (p *Pages) shipTransfer(c *gin.Context) error {
+	return p.transferStep(c, p.Service.ShipTransfer, "Transfer shipped: its devices are in transit.")
 }
 
-func (p *Pages) cancelTransfer(c *gin.Context) {
-	p.transferStep(c, p.Service.CancelTransfer, "Transfer cancelled: its devices are back in stock.")
+func (p *Pages) cancelTransfer(c *gin.Context) error {
+	return p.transferStep(c, p.Service.CancelTransfer, "Transfer cancelled: its devices are back in stock.")
 }
 
-func (p *Pages) transferStep(c *gin.Context, step func(ctx context.Context, c partners.Caller, id int64) (TransferView, error), done string) {
-	caller, ok := p.caller(c)
-	if !ok {
-		return
+func (p *Pages) transferStep(c *gin.Context, step func(ctx context.Context, c partners.Caller, id int64) (TransferView, error), done string) error {
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	id, err := pathID(c, "id")
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	back := "/transferts/" + strconv.FormatInt(id, 10)
 	to, repeated, err := p.Site.Once(c, func() (string, error) {
@@ -329,25 +327,27 @@ func (p *Pages) transferStep(c *gin.Context, step func(ctx context.Context, c pa
 		if errorsIsConflict(err) {
 			web.Flash(c, web.Say(p.lang(c), err), true)
 			c.Redirect(http.StatusSeeOther, back)
-			return
+			return nil
 		}
-		p.Site.Fail(c, err)
-		return
+
+		return err
+
 	}
 	p.Site.Done(c, to, repeated, p.lang(c).T(done))
+	return nil
 }
 
-func (p *Pages) manifest(c *gin.Context) {
-	caller, ok := p.caller(c)
-	if !ok {
-		return
+func (p *Pages) manifest(c *gin.Context) error {
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	id, err := pathID(c, "id")
 	var b []byte
 	if err == nil {
 		b, err = p.Service.Manifest(c.Request.Context(), caller, id)
 	}
-	p.pdf(c, "bordereau-transfert-"+strconv.FormatInt(id, 10)+".pdf", b, err)
+	return p.pdf(c, "bordereau-transfert-"+strconv.FormatInt(id, 10)+".pdf", b, err)
 }
 
 type stockCheckView struct {
@@ -375,9 +375,9 @@ type shelfCount struct {
 
 // stockCheck is a shelf being scanned: the codes so far and the count the
 // records expect.
-func (p *Pages) stockCheck(c *gin.Context) {
+func (p *Pages) stockCheck(c *gin.Context) error {
 	v := &stockCheckView{}
-	p.show(c, "stockcheck", v, func(caller partners.Caller) error { return p.stockCheckPage(c, caller, v, c.Query("site")) })
+	return p.show(c, "stockcheck", v, func(caller partners.Caller) error { return p.stockCheckPage(c, caller, v, c.Query("site")) })
 }
 
 func (p *Pages) stockCheckPage(c *gin.Context, caller partners.Caller, v *stockCheckView, site string) error {
@@ -472,9 +472,9 @@ func readCounts(l i18n.Lang, f url.Values, v *stockCheckView) (counted []accesso
 func (p *Pages) scanShelf(c *gin.Context) error {
 	f := c.Request.PostForm
 	v := &stockCheckView{}
-	caller, ok := p.prepare(c, func(caller partners.Caller) error { return p.stockCheckPage(c, caller, v, f.Get("site")) })
-	if !ok {
-		return nil
+	caller, err := p.prepare(c, func(caller partners.Caller) error { return p.stockCheckPage(c, caller, v, f.Get("site")) })
+	if err != nil {
+		return err
 	}
 	l := p.lang(c)
 	v.Codes = f["scanned"]
@@ -500,7 +500,6 @@ func (p *Pages) scanShelf(c *gin.Context) error {
 			}
 
 			return err
-
 		}
 		p.Site.Done(c, to, repeated, l.T("Stock check recorded."))
 		return nil
@@ -555,15 +554,13 @@ type accessoryDifference struct {
 }
 
 func (p *Pages) stockCheckResult(c *gin.Context) error {
-	caller, ok := p.caller(c)
-	if !ok {
-		return nil
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	v, err := p.stockResult(c, caller)
 	if err != nil {
-
 		return err
-
 	}
 	p.Site.Render(c, http.StatusOK, "stockcheck_result", v)
 	return nil
@@ -597,15 +594,13 @@ func (p *Pages) stockResult(c *gin.Context, caller partners.Caller) (*stockResul
 // correctFromCheck turns a difference the stock check found into a
 // correction, with the reason typed; a refusal is said at its line.
 func (p *Pages) correctFromCheck(c *gin.Context) error {
-	caller, ok := p.caller(c)
-	if !ok {
-		return nil
+	caller, err := partners.CurrentCaller(c)
+	if err != nil {
+		return err
 	}
 	v, err := p.stockResult(c, caller)
 	if err != nil {
-
 		return err
-
 	}
 	f := c.Request.PostForm
 	l := p.lang(c)
@@ -619,9 +614,7 @@ func (p *Pages) correctFromCheck(c *gin.Context) error {
 	})
 	if err != nil {
 		if _, _, ok := web.FieldErrors(l, err); !ok && !errorsIsConflict(err) {
-
 			return err
-
 		}
 		for i := range v.Accessories {
 			if v.Accessories[i].AccessoryID == acc {

@@ -99,16 +99,12 @@ func RoleLabel(r Role) string {
 func (p *Pages) language(c *gin.Context) error {
 	l, ok := i18n.Parse(c.PostForm("lang"))
 	if !ok {
-
 		return apperr.Invalid("lang", "must be fr or en")
-
 	}
 	if secret, err := c.Cookie(SessionCookie); err == nil {
 		if caller, err := p.Service.Authenticate(c.Request.Context(), secret, TokenSession); err == nil {
 			if err := p.Service.SetLanguage(c.Request.Context(), caller, string(l)); err != nil {
-
 				return err
-
 			}
 		}
 	}
@@ -199,7 +195,6 @@ func (p *Pages) login(c *gin.Context) error {
 		default:
 
 			return err
-
 		}
 		p.Site.Render(c, status, "login", view)
 		return nil
@@ -224,9 +219,7 @@ func (p *Pages) logout(c *gin.Context) error {
 		if caller, err := p.Service.Authenticate(c.Request.Context(), secret, TokenSession); err == nil {
 			setCaller(c, caller)
 			if err := p.Service.Logout(c.Request.Context(), caller); err != nil {
-
 				return err
-
 			}
 		}
 	}
@@ -246,9 +239,7 @@ type homeView struct {
 func (p *Pages) home(c *gin.Context) error {
 	caller, err := CurrentCaller(c)
 	if err != nil {
-
 		return err
-
 	}
 	if to, ok := p.Homes[caller.Role]; ok {
 		c.Redirect(http.StatusSeeOther, to)
@@ -261,9 +252,7 @@ func (p *Pages) home(c *gin.Context) error {
 	if caller.OrganizationID != 0 {
 		o, err := p.Service.GetOrganization(c.Request.Context(), caller, caller.OrganizationID)
 		if err != nil {
-
 			return err
-
 		}
 		view.Organization = &o
 	}

@@ -47,9 +47,7 @@ func (p *Pages) account(c *gin.Context) {
 func (p *Pages) changePassword(c *gin.Context) error {
 	caller, err := CurrentCaller(c)
 	if err != nil {
-
 		return err
-
 	}
 	f := c.Request.PostForm
 	current, next := f.Get("current_password"), f.Get("password")
@@ -72,9 +70,7 @@ func (p *Pages) changePassword(c *gin.Context) error {
 			return nil
 		}
 		if !v.refused(p, c, err) {
-
 			return err
-
 		}
 		status := http.StatusUnprocessableEntity
 		if errors.Is(err, apperr.ErrRateLimited) {
@@ -100,9 +96,7 @@ func (p *Pages) accountLanguage(c *gin.Context) error {
 		err = p.Service.SetLanguage(c.Request.Context(), caller, lang)
 	}
 	if err != nil {
-
 		return err
-
 	}
 	if !known {
 		l = i18n.Choose("", c.GetHeader("Accept-Language"))
@@ -125,9 +119,7 @@ func (p *Pages) logoutEverywhere(c *gin.Context) error {
 		err = p.Service.LogoutEverywhere(c.Request.Context(), caller)
 	}
 	if err != nil {
-
 		return err
-
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: httpx.IsHTTPS(c, p.BehindProxy)})

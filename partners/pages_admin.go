@@ -141,9 +141,7 @@ func (p *Pages) organizations(c *gin.Context) error {
 		}
 	}
 	if err != nil {
-
 		return err
-
 	}
 	// Active first, then by kind and name: what people look for.
 	slices.SortStableFunc(v.Orgs, func(a, b Organization) int {
@@ -214,9 +212,7 @@ func (p *Pages) createOrganization(c *gin.Context) error {
 	if err != nil {
 		v := p.organizationView(nil, f)
 		if !v.refused(p, c, err) {
-
 			return err
-
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "organization", v)
 		return nil
@@ -246,9 +242,7 @@ func (p *Pages) organization(c *gin.Context) error {
 		users, err = p.Service.ListUsers(c.Request.Context(), caller, UserFilter{OrganizationID: id}, httpx.Page{Limit: 500})
 	}
 	if err != nil {
-
 		return err
-
 	}
 	siren := ""
 	if o.SIREN != nil {
@@ -275,9 +269,7 @@ func (p *Pages) saveOrganization(c *gin.Context) error {
 		o, err = p.Service.GetOrganization(ctx, caller, id)
 	}
 	if err != nil {
-
 		return err
-
 	}
 	f := c.Request.PostForm
 	name, tz, addr := f.Get("name"), f.Get("timezone"), f.Get("address")
@@ -318,9 +310,7 @@ func (p *Pages) saveOrganization(c *gin.Context) error {
 	if err != nil {
 		v := p.organizationView(&o, f)
 		if !v.refused(p, c, err) {
-
 			return err
-
 		}
 		users, _ := p.Service.ListUsers(ctx, caller, UserFilter{OrganizationID: id}, httpx.Page{Limit: 500})
 		v.Users = users.Items
@@ -349,9 +339,7 @@ func (p *Pages) activateOrganization(c *gin.Context) error {
 		})
 	}
 	if err != nil {
-
 		return err
-
 	}
 	msg := "The organisation is deactivated: its people can no longer log in."
 	if active {
@@ -397,9 +385,7 @@ func (p *Pages) users(c *gin.Context) error {
 		}
 	}
 	if err != nil {
-
 		return err
-
 	}
 	if o, ok := v.Orgs[f.OrganizationID]; ok {
 		v.Org = &o
@@ -441,9 +427,7 @@ func (p *Pages) newUser(c *gin.Context) error {
 	f := url.Values{"organization_id": {c.Query("organisation")}}
 	v, err := p.userForm(c, caller, f)
 	if err != nil {
-
 		return err
-
 	}
 	for _, o := range v.Orgs {
 		if strconv.FormatInt(o.ID, 10) == f.Get("organization_id") {
@@ -497,9 +481,7 @@ func (p *Pages) createUserPage(c *gin.Context) error {
 	if err != nil {
 		v, ferr := p.userForm(c, caller, f)
 		if ferr != nil || !v.refused(p, c, err) {
-
 			return errors.Join(err, ferr)
-
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "user_new", v)
 		return nil
@@ -552,9 +534,7 @@ func (p *Pages) user(c *gin.Context) error {
 		v, err = p.userPage(c, caller, id)
 	}
 	if err != nil {
-
 		return err
-
 	}
 	p.Site.Render(c, http.StatusOK, "user", v)
 	return nil
@@ -576,9 +556,7 @@ func (p *Pages) activateUser(c *gin.Context) error {
 		})
 	}
 	if err != nil {
-
 		return err
-
 	}
 	msg := "The account is deactivated: this person is logged out and can no longer log in."
 	if active {
@@ -606,9 +584,7 @@ func (p *Pages) resetPassword(c *gin.Context) error {
 		})
 	}
 	if err != nil {
-
 		return err
-
 	}
 	if repeated {
 		p.Site.Done(c, to, true, "")
@@ -642,9 +618,7 @@ func (p *Pages) network(c *gin.Context) error {
 	}
 	n, err := p.Service.GetNetwork(c.Request.Context(), caller)
 	if err != nil {
-
 		return err
-
 	}
 	v := &networkView{}
 	v.Form = networkForm(n)
@@ -673,9 +647,7 @@ func (p *Pages) saveNetwork(c *gin.Context) error {
 		v := &networkView{}
 		v.Form = f
 		if !v.refused(p, c, err) {
-
 			return err
-
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "network", v)
 		return nil

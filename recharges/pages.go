@@ -140,9 +140,7 @@ func (p *Pages) catalogueView(c *gin.Context) (*catalogueView, partners.Caller, 
 func (p *Pages) catalogue(c *gin.Context) error {
 	v, _, err := p.catalogueView(c)
 	if err != nil {
-
 		return err
-
 	}
 	v.Form.Set("low_stock_threshold", "10")
 	p.Site.Render(c, http.StatusOK, "recharges", v)
@@ -181,9 +179,7 @@ func whole(f url.Values, name string, bad *apperr.ValidationError) *int {
 func (p *Pages) createProduct(c *gin.Context) error {
 	v, caller, err := p.catalogueView(c)
 	if err != nil {
-
 		return err
-
 	}
 	f := c.Request.PostForm
 	bad := &apperr.ValidationError{}
@@ -209,9 +205,7 @@ func (p *Pages) createProduct(c *gin.Context) error {
 	if err != nil {
 		v.Form = f
 		if !refused(p.Site.Lang(c), err, &v.FieldErrors, &v.Errors) {
-
 			return err
-
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "recharges", v)
 		return nil
@@ -235,9 +229,7 @@ func refused(l i18n.Lang, err error, fields *map[string]string, all *[]string) b
 func (p *Pages) importBatch(c *gin.Context) error {
 	v, caller, err := p.catalogueView(c)
 	if err != nil {
-
 		return err
-
 	}
 	f := c.Request.PostForm
 	l := p.Site.Lang(c)
@@ -292,9 +284,7 @@ func (p *Pages) importBatch(c *gin.Context) error {
 		}
 		var fields map[string]string
 		if !refused(l, err, &fields, &v.BatchErrors) {
-
 			return err
-
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "recharges", v)
 		return nil
@@ -321,9 +311,7 @@ func (p *Pages) soldReport(c *gin.Context) error {
 		body, err = p.Site.Spreadsheet(c, buf.Bytes())
 	}
 	if err != nil {
-
 		return err
-
 	}
 	httpx.SendFile(c, fmt.Sprintf("recharges-vendues-%d-%s.csv", op, month), "text/csv; charset=utf-8", body, false)
 	return nil
@@ -389,9 +377,7 @@ func (p *Pages) productView(c *gin.Context) (*productView, partners.Caller, erro
 func (p *Pages) product(c *gin.Context) error {
 	v, _, err := p.productView(c)
 	if err != nil {
-
 		return err
-
 	}
 	p.Site.Render(c, http.StatusOK, "recharge_product", v)
 	return nil
@@ -400,9 +386,7 @@ func (p *Pages) product(c *gin.Context) error {
 func (p *Pages) saveProduct(c *gin.Context) error {
 	v, caller, err := p.productView(c)
 	if err != nil {
-
 		return err
-
 	}
 	f := c.Request.PostForm
 	bad := &apperr.ValidationError{}
@@ -424,9 +408,7 @@ func (p *Pages) saveProduct(c *gin.Context) error {
 	if err != nil {
 		v.Form = f
 		if !refused(p.Site.Lang(c), err, &v.FieldErrors, &v.Errors) {
-
 			return err
-
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "recharge_product", v)
 		return nil
@@ -440,9 +422,7 @@ func (p *Pages) saveProduct(c *gin.Context) error {
 func (p *Pages) saveThresholds(c *gin.Context) error {
 	v, caller, err := p.productView(c)
 	if err != nil {
-
 		return err
-
 	}
 	f := c.Request.PostForm
 	bad := &apperr.ValidationError{}
@@ -472,9 +452,7 @@ func (p *Pages) saveThresholds(c *gin.Context) error {
 	}
 	if err != nil {
 		if !refused(p.Site.Lang(c), err, &v.FieldErrors, &v.Errors) {
-
 			return err
-
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "recharge_product", v)
 		return nil

@@ -77,16 +77,12 @@ func (p *Pages) openData(c *gin.Context) error {
 func (p *Pages) impact(c *gin.Context) error {
 	caller, err := partners.CurrentCaller(c)
 	if err != nil {
-
 		return err
-
 	}
 	id, _ := strconv.ParseInt(c.Param("id"), 10, 64)
 	pdf, name, err := p.Service.ImpactReport(c.Request.Context(), caller, id, c.Query("from"), c.Query("to"), i18n.French) // printed in French, as the certificates
 	if err != nil {
-
 		return err
-
 	}
 	httpx.SendFile(c, name, "application/pdf", pdf, true)
 	return nil
@@ -300,14 +296,10 @@ func (s *Service) Backups(ctx context.Context, c partners.Caller) (BackupState, 
 func (p *Pages) dashboard(c *gin.Context) error {
 	caller, err := partners.CurrentCaller(c)
 	if err != nil {
-
 		return err
-
 	}
 	if c.Request.URL.Path == "/admin" && !caller.IsAdmin() {
-
 		return apperr.ErrForbidden
-
 	}
 	ctx := c.Request.Context()
 	l := p.Site.Lang(c)
@@ -325,17 +317,13 @@ func (p *Pages) dashboard(c *gin.Context) error {
 		v.Dash, err = p.Service.Dashboard(ctx, caller, "", "", 0)
 	}
 	if err != nil {
-
 		return err
-
 	}
 	v.From, v.To = v.Dash.From, v.Dash.To
 	if caller.IsAdmin() {
 		n, err := p.Service.Counts(ctx, caller, p.Recharges)
 		if err != nil {
-
 			return err
-
 		}
 		v.Sites = n.Sites
 		if v.SiteID == 0 {
@@ -343,22 +331,16 @@ func (p *Pages) dashboard(c *gin.Context) error {
 		}
 		b, err := p.Service.Backups(ctx, caller)
 		if err != nil {
-
 			return err
-
 		}
 		v.Backup = &b
 	}
 	if v.Network == nil && v.Dash.SiteID != nil {
 		if v.Stock, err = p.Recharges.Shelves(ctx, caller, *v.Dash.SiteID); err != nil {
-
 			return err
-
 		}
 		if v.Accessories, err = p.Service.accessoryShelves(ctx, *v.Dash.SiteID); err != nil {
-
 			return err
-
 		}
 	}
 	for _, n := range v.Dash.AccessoriesSold {
