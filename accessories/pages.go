@@ -28,8 +28,8 @@ type Pages struct {
 func (p *Pages) Routes(r gin.IRouter) {
 	g := r.Group("", p.Session)
 	g.GET("/accessoires", httpx.Handle(p.page))
-	g.POST("/accessoires", p.create)
-	g.POST("/accessoires/mouvement", p.move)
+	g.POST("/accessoires", httpx.Handle(p.create))
+	g.POST("/accessoires/mouvement", httpx.Handle(p.move))
 }
 
 // Menu is what the accessories' pages offer a caller.
@@ -65,16 +65,15 @@ type pageView struct {
 	MoveAll     []string
 }
 
-func (p *Pages) caller(c *gin.Context) (partners.Caller, bool) {
+func (p *Pages) caller(c *gin.Context) (partners.Caller, error) {
 	caller, err := partners.CurrentCaller(c)
 	if err == nil {
 		err = caller.Require(staffRoles...)
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return caller, false
+		return caller, err
 	}
-	return caller, true
+	return caller, nil
 }
 
 func (p *Pages) fill(c *gin.Context, caller partners.Caller, v *pageView, site int64) error {
@@ -124,9 +123,9 @@ func (p *Pages) fill(c *gin.Context, caller partners.Caller, v *pageView, site i
 }
 
 func (p *Pages) page(c *gin.Context) error {
-	caller, ok := p.caller(c)
-	if !ok {
-		return nil
+	caller, err := p.caller(c)
+	if err != nil {
+		return err
 	}
 	site, _ := strconv.ParseInt(c.Query("site"), 10, 64)
 	v := &pageView{}
@@ -138,10 +137,10 @@ func (p *Pages) page(c *gin.Context) error {
 }
 
 // create defines an accessory (admins).
-func (p *Pages) create(c *gin.Context) {
-	caller, ok := p.caller(c)
-	if !ok {
-		return
+func (p *Pages) create(c *gin.Context) error {
+	caller, err := p.caller(c)
+	if err != nil {
+		return err
 	}
 	f := c.Request.PostForm
 	in := NewAccessory{Name: f.Get("name"), Kind: f.Get("kind")}
@@ -179,19 +178,19 @@ func (p *Pages) create(c *gin.Context) {
 		return "/accessoires", nil
 	})
 	if err != nil {
-		p.refused(c, caller, err, func(pv *pageView, fields map[string]string, all []string) {
+		return p.refused(c, caller, err, func(pv *pageView, fields map[string]string, all []string) {
 			pv.Form, pv.FieldErrors, pv.Errors = f, fields, all
 		})
-		return
 	}
 	p.Site.Done(c, to, repeated, "")
+	return nil
 }
 
 // move records a receipt or a correction at the site shown.
-func (p *Pages) move(c *gin.Context) {
-	caller, ok := p.caller(c)
-	if !ok {
-		return
+func (p *Pages) move(c *gin.Context) error {
+	caller, err := p.caller(c)
+	if err != nil {
+		return err
 	}
 	f := c.Request.PostForm
 	site, _ := strconv.ParseInt(f.Get("site_id"), 10, 64)
@@ -213,27 +212,26 @@ func (p *Pages) move(c *gin.Context) {
 		return "/accessoires?site=" + strconv.FormatInt(site, 10), nil
 	})
 	if err != nil {
-		p.refused(c, caller, err, func(pv *pageView, fields map[string]string, all []string) {
+		return p.refused(c, caller, err, func(pv *pageView, fields map[string]string, all []string) {
 			pv.Move, pv.MoveErrors, pv.MoveAll = f, fields, all
 		})
-		return
 	}
 	p.Site.Done(c, to, repeated, "")
+	return nil
 }
 
 // refused shows the page again with a form as typed and what was refused.
-func (p *Pages) refused(c *gin.Context, caller partners.Caller, err error, set func(*pageView, map[string]string, []string)) {
+func (p *Pages) refused(c *gin.Context, caller partners.Caller, err error, set func(*pageView, map[string]string, []string)) error {
 	fields, all, ok := web.Refusal(p.Site.Lang(c), err)
 	if !ok {
-		p.Site.Fail(c, err)
-		return
+		return err
 	}
 	v := &pageView{}
 	set(v, fields, all)
 	site, _ := strconv.ParseInt(c.PostForm("site_id"), 10, 64)
 	if ferr := p.fill(c, caller, v, site); ferr != nil {
-		p.Site.Fail(c, ferr)
-		return
+		return ferr
 	}
 	p.Site.Render(c, http.StatusUnprocessableEntity, "accessories", v)
+	return nil
 }

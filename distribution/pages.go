@@ -156,18 +156,17 @@ func (p *Pages) list(c *gin.Context) error {
 	return nil
 }
 
-// issuer is the page data of a caller who may issue vouchers; false (the
-// error page shown) for others.
-func (p *Pages) issuer(c *gin.Context) (pageData, partners.Caller, bool) {
+// issuer is the page data of a caller who may issue vouchers; others are
+// refused.
+func (p *Pages) issuer(c *gin.Context) (pageData, partners.Caller, error) {
 	d, caller, err := p.data(c)
 	if err == nil {
 		err = caller.Require(issuerRoles...)
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return d, caller, false
+		return d, caller, err
 	}
-	return d, caller, true
+	return d, caller, nil
 }
 
 func (p *Pages) show(c *gin.Context) error {

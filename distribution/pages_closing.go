@@ -31,26 +31,25 @@ type closingView struct {
 	FieldErr string
 }
 
-// seller is the signed-in space staff and their site, or the error page.
-func (p *Pages) seller(c *gin.Context) (partners.Caller, int64, bool) {
+// seller is the signed-in space staff and their site.
+func (p *Pages) seller(c *gin.Context) (partners.Caller, int64, error) {
 	caller, err := partners.CurrentCaller(c)
 	if err == nil {
 		err = caller.Require(counterRoles...)
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return caller, 0, false
+		return caller, 0, err
 	}
 	site, _ := caller.SiteID()
-	return caller, site, true
+	return caller, site, nil
 }
 
 // closingPage is the day's till: totals by payment method, what was sold,
 // the cash to count, and the past closings.
 func (p *Pages) closingPage(c *gin.Context) error {
-	caller, site, ok := p.seller(c)
-	if !ok {
-		return nil
+	caller, site, err := p.seller(c)
+	if err != nil {
+		return err
 	}
 	v := &closingView{}
 	if err := p.fillClosing(c, caller, site, c.Query("date"), v); err != nil {
@@ -75,9 +74,9 @@ func (p *Pages) fillClosing(c *gin.Context, caller partners.Caller, site int64, 
 
 // receiptFormat records the site's receipt printer.
 func (p *Pages) receiptFormat(c *gin.Context) error {
-	caller, site, ok := p.seller(c)
-	if !ok {
-		return nil
+	caller, site, err := p.seller(c)
+	if err != nil {
+		return err
 	}
 	if err := p.Service.partners.SetReceiptFormat(c.Request.Context(), caller, site, c.PostForm("format")); err != nil {
 		return err
@@ -88,9 +87,9 @@ func (p *Pages) receiptFormat(c *gin.Context) error {
 
 // recordClosing records the cash counted; the day is then closed.
 func (p *Pages) recordClosing(c *gin.Context) error {
-	caller, site, ok := p.seller(c)
-	if !ok {
-		return nil
+	caller, site, err := p.seller(c)
+	if err != nil {
+		return err
 	}
 	l := p.Site.Lang(c)
 	date := c.PostForm("date")
@@ -136,9 +135,9 @@ type salesView struct {
 
 // sales are the day's sales at the seller's site.
 func (p *Pages) sales(c *gin.Context) error {
-	caller, site, ok := p.seller(c)
-	if !ok {
-		return nil
+	caller, site, err := p.seller(c)
+	if err != nil {
+		return err
 	}
 	v := &salesView{Date: c.Query("date")}
 	if v.Date == "" {
@@ -162,9 +161,9 @@ func (p *Pages) sales(c *gin.Context) error {
 
 // refund gives back devices of a sale within the warranty.
 func (p *Pages) refund(c *gin.Context) error {
-	caller, _, ok := p.seller(c)
-	if !ok {
-		return nil
+	caller, _, err := p.seller(c)
+	if err != nil {
+		return err
 	}
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {

@@ -305,10 +305,12 @@ func (p *Pages) till(c *gin.Context) error {
 		}
 	case f.Get("addacc") != "":
 		aid, _ := strconv.ParseInt(f.Get("addacc"), 10, 64)
-		if more, ok := p.addAccessory(c, v, &status, tags, qty, acc, aid, try); ok {
+		more, ok, err := p.addAccessory(c, v, &status, tags, qty, acc, aid, try)
+		if err != nil {
+			return err
+		}
+		if ok {
 			acc = more
-		} else if c.IsAborted() {
-			return nil
 		}
 	case f.Get("add") != "":
 		pid, _ := strconv.ParseInt(f.Get("add"), 10, 64)
@@ -334,10 +336,12 @@ func (p *Pages) till(c *gin.Context) error {
 		if errors.Is(err, apperr.ErrNotFound) && p.Service.acc != nil {
 			// An accessory's box scanned: one more in the basket.
 			if a, aerr := p.Service.acc.ByBarcode(ctx, caller, code); aerr == nil {
-				if more, ok := p.addAccessory(c, v, &status, tags, qty, acc, a.ID, try); ok {
+				more, ok, err := p.addAccessory(c, v, &status, tags, qty, acc, a.ID, try)
+				if err != nil {
+					return err
+				}
+				if ok {
 					acc, v.Added = more, a.Name
-				} else if c.IsAborted() {
-					return nil
 				}
 				break
 			}
@@ -497,20 +501,19 @@ func (p *Pages) device(c *gin.Context, caller partners.Caller, code string) (inv
 
 // addAccessory puts one more of an accessory in the basket when the sale's
 // rules take it (its stock here); ok is false when it is refused, said in
-// v, or when the request failed (c aborted).
+// v; an error is the request's failure.
 func (p *Pages) addAccessory(c *gin.Context, v *counterView, status *int, tags []string, qty, acc map[int64]int, id int64,
-	try func([]string, map[int64]int, map[int64]int) error) (map[int64]int, bool) {
+	try func([]string, map[int64]int, map[int64]int) error) (map[int64]int, bool, error) {
 	more := maps(acc)
 	more[id]++
 	if err := try(tags, qty, more); err != nil {
 		if !saidToTheCounter(err) {
-			p.Site.Fail(c, err)
-			return nil, false
+			return nil, false, err
 		}
 		*status, v.Error = http.StatusConflict, web.Say(p.Site.Lang(c), err)
-		return nil, false
+		return nil, false, nil
 	}
-	return more, true
+	return more, true, nil
 }
 
 // fillBasket loads the basket's devices, the products on the shelf, and

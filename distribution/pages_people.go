@@ -50,24 +50,23 @@ func (v *issueView) AtLimit(p PersonSummary) bool {
 	return v.Limit > 0 && p.DevicesThisYear >= v.Limit
 }
 
-func (p *Pages) issueView(c *gin.Context) (*issueView, partners.Caller, bool) {
+func (p *Pages) issueView(c *gin.Context) (*issueView, partners.Caller, error) {
 	caller, err := partners.CurrentCaller(c)
 	if err == nil {
 		err = caller.Require(issuerRoles...)
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return nil, caller, false
+		return nil, caller, err
 	}
-	return &issueView{Categories: categoryChoices, Limit: p.Service.YearlyLimit(), CanNotify: len(p.Service.channels) > 0}, caller, true
+	return &issueView{Categories: categoryChoices, Limit: p.Service.YearlyLimit(), CanNotify: len(p.Service.channels) > 0}, caller, nil
 }
 
 // form is the voucher page: ?personne=ID for a person already chosen,
 // ?q= for the people who match a name.
 func (p *Pages) form(c *gin.Context) error {
-	v, caller, ok := p.issueView(c)
-	if !ok {
-		return nil
+	v, caller, err := p.issueView(c)
+	if err != nil {
+		return err
 	}
 	ctx := c.Request.Context()
 	def, err := p.Service.VoucherDefaults(ctx, caller)
@@ -143,9 +142,9 @@ func formInt(v url.Values, name string, errs *apperr.ValidationError) int {
 // recorded in the same transaction. A new person whose name is already
 // known is asked about first, so that one person is not recorded twice.
 func (p *Pages) create(c *gin.Context) error {
-	v, caller, ok := p.issueView(c)
-	if !ok {
-		return nil
+	v, caller, err := p.issueView(c)
+	if err != nil {
+		return err
 	}
 	if err := c.Request.ParseForm(); err != nil {
 		return fmt.Errorf("form: %w", apperr.ErrMalformed)
@@ -165,11 +164,9 @@ func (p *Pages) create(c *gin.Context) error {
 		nv.BeneficiaryID = v.Person.ID
 		merge(bad, checkVoucherInput(nv))
 		if len(bad.Errors) > 0 {
-			p.formError(c, v, bad)
-			return nil
+			return p.formError(c, v, bad)
 		}
-		p.issued(c, v, func() (VoucherView, error) { return p.Service.IssueVoucher(ctx, caller, nv) })
-		return nil
+		return p.issued(c, v, func() (VoucherView, error) { return p.Service.IssueVoucher(ctx, caller, nv) })
 	}
 	nb := NewBeneficiary{FirstName: f.Get("first_name"), LastName: f.Get("last_name")}
 	if y := formInt(f, "birth_year", bad); y != 0 {
@@ -185,13 +182,12 @@ func (p *Pages) create(c *gin.Context) error {
 		nb.Email = &em
 	}
 	nb.ContactConsent = f.Get("contact_consent") != ""
-	err := p.Service.CheckNewPerson(ctx, caller, nb, nv)
+	err = p.Service.CheckNewPerson(ctx, caller, nb, nv)
 	if !merge(bad, err) && err != nil {
 		return err
 	}
 	if len(bad.Errors) > 0 {
-		p.formError(c, v, bad)
-		return nil
+		return p.formError(c, v, bad)
 	}
 	if f.Get("confirm_new") != "1" {
 		similar, err := p.Service.FindPeople(ctx, caller, nb.FirstName+" "+nb.LastName, 10)
@@ -204,8 +200,7 @@ func (p *Pages) create(c *gin.Context) error {
 			return nil
 		}
 	}
-	p.issued(c, v, func() (VoucherView, error) { return p.Service.IssueToNewPerson(ctx, caller, nb, nv) })
-	return nil
+	return p.issued(c, v, func() (VoucherView, error) { return p.Service.IssueToNewPerson(ctx, caller, nb, nv) })
 }
 
 // merge adds a validation error's problems to bad, a field said once (a
@@ -225,26 +220,26 @@ func merge(bad *apperr.ValidationError, err error) bool {
 }
 
 // issued acts once per drawn form and leads to the voucher's page.
-func (p *Pages) issued(c *gin.Context, v *issueView, issue func() (VoucherView, error)) {
+func (p *Pages) issued(c *gin.Context, v *issueView, issue func() (VoucherView, error)) error {
 	to, repeated, err := p.Site.Once(c, func() (string, error) {
 		vo, err := issue()
 		return "/bons/" + vo.Code, err
 	})
 	if err != nil {
-		p.formError(c, v, err)
-		return
+		return p.formError(c, v, err)
 	}
 	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("The voucher is created. Print it or send it to the person."))
+	return nil
 }
 
-func (p *Pages) formError(c *gin.Context, v *issueView, err error) {
+func (p *Pages) formError(c *gin.Context, v *issueView, err error) error {
 	fields, all, ok := web.Refusal(p.Site.Lang(c), err)
 	if !ok {
-		p.Site.Fail(c, err)
-		return
+		return err
 	}
 	v.FieldErrors, v.Errors = fields, all
 	p.Site.Render(c, http.StatusUnprocessableEntity, "voucher_new", v)
+	return nil
 }
 
 // peopleView lists the organisation's people, or one person.

@@ -42,7 +42,7 @@ type Pages struct {
 
 // Routes mounts the pages.
 func (p *Pages) Routes(r gin.IRouter) {
-	r.GET("/login", p.loginForm)
+	r.GET("/login", httpx.Handle(p.loginForm))
 	r.POST("/login", httpx.Handle(p.login))
 	r.POST("/logout", httpx.Handle(p.logout))
 	r.POST("/langue", httpx.Handle(p.language))
@@ -169,8 +169,9 @@ func safeNext(s string) string {
 	return s
 }
 
-func (p *Pages) loginForm(c *gin.Context) {
+func (p *Pages) loginForm(c *gin.Context) error {
 	p.Site.Render(c, http.StatusOK, "login", &loginView{Next: safeNext(c.Query("next")), SSO: p.ssoName()})
+	return nil
 }
 
 func (p *Pages) login(c *gin.Context) error {

@@ -20,26 +20,28 @@ type accountView struct {
 	Language string // the setting: "fr", "en" or "" (the browser's)
 }
 
-func (p *Pages) accountPage(c *gin.Context, f url.Values) (*accountView, bool) {
+func (p *Pages) accountPage(c *gin.Context, f url.Values) (*accountView, error) {
 	caller, err := CurrentCaller(c)
 	var u User
 	if err == nil {
 		u, err = p.Service.Me(c.Request.Context(), caller)
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return nil, false
+		return nil, err
 	}
 	v := &accountView{User: u, Language: u.Language}
 	v.Form = f
-	return v, true
+	return v, nil
 }
 
 // account is everyone's own page: password, language, sessions.
-func (p *Pages) account(c *gin.Context) {
-	if v, ok := p.accountPage(c, url.Values{}); ok {
-		p.Site.Render(c, http.StatusOK, "account", v)
+func (p *Pages) account(c *gin.Context) error {
+	v, err := p.accountPage(c, url.Values{})
+	if err != nil {
+		return err
 	}
+	p.Site.Render(c, http.StatusOK, "account", v)
+	return nil
 }
 
 // changePassword changes the caller's password, the current one asked
@@ -65,9 +67,9 @@ func (p *Pages) changePassword(c *gin.Context) error {
 	}
 	if err != nil {
 		// Passwords are never sent back into the form.
-		v, ok := p.accountPage(c, url.Values{})
-		if !ok {
-			return nil
+		v, verr := p.accountPage(c, url.Values{})
+		if verr != nil {
+			return verr
 		}
 		if !v.refused(p, c, err) {
 			return err

@@ -22,7 +22,7 @@ import (
 func (p *Pages) AdminRoutes(r gin.IRouter) {
 	g := r.Group("", p.RequireSession())
 	g.GET("/admin/organisations", httpx.Handle(p.organizations))
-	g.GET("/admin/organisations/nouvelle", p.newOrganization)
+	g.GET("/admin/organisations/nouvelle", httpx.Handle(p.newOrganization))
 	g.POST("/admin/organisations", httpx.Handle(p.createOrganization))
 	g.GET("/admin/organisations/:id", httpx.Handle(p.organization))
 	g.POST("/admin/organisations/:id", httpx.Handle(p.saveOrganization))
@@ -35,7 +35,7 @@ func (p *Pages) AdminRoutes(r gin.IRouter) {
 	g.GET("/admin/utilisateurs/:id", httpx.Handle(p.user))
 	g.POST("/admin/utilisateurs/:id/active", httpx.Handle(p.activateUser))
 	g.POST("/admin/utilisateurs/:id/mot-de-passe", httpx.Handle(p.resetPassword))
-	g.GET("/compte", p.account)
+	g.GET("/compte", httpx.Handle(p.account))
 	g.POST("/compte/mot-de-passe", httpx.Handle(p.changePassword))
 	g.POST("/compte/langue", httpx.Handle(p.accountLanguage))
 	g.POST("/compte/deconnexion", httpx.Handle(p.logoutEverywhere))
@@ -72,17 +72,16 @@ var Zones = []struct{ Name, Place string }{
 	{"America/Montreal", "Quebec"},
 }
 
-// admin is the signed-in admin, or the error page (403 for others).
-func (p *Pages) admin(c *gin.Context) (Caller, bool) {
+// admin is the signed-in admin (403 for others).
+func (p *Pages) admin(c *gin.Context) (Caller, error) {
 	caller, err := CurrentCaller(c)
 	if err == nil {
 		err = caller.Require(RoleAdmin)
 	}
 	if err != nil {
-		p.Site.Fail(c, err)
-		return caller, false
+		return caller, err
 	}
-	return caller, true
+	return caller, nil
 }
 
 // pathID reads the :id of a path; a bad one is a page not found.
@@ -121,9 +120,9 @@ type organizationsView struct {
 
 // organizations lists the network's organisations by kind.
 func (p *Pages) organizations(c *gin.Context) error {
-	caller, ok := p.admin(c)
-	if !ok {
-		return nil
+	caller, err := p.admin(c)
+	if err != nil {
+		return err
 	}
 	v := &organizationsView{Kinds: Kinds, Kind: Kind(c.Query("type")), Staff: map[int64]int{}}
 	ctx := c.Request.Context()
@@ -183,21 +182,22 @@ func (p *Pages) organizationView(o *Organization, f url.Values) *organizationVie
 	return v
 }
 
-func (p *Pages) newOrganization(c *gin.Context) {
-	if _, ok := p.admin(c); !ok {
-		return
+func (p *Pages) newOrganization(c *gin.Context) error {
+	if _, err := p.admin(c); err != nil {
+		return err
 	}
 	kind := c.Query("type")
 	if !Kind(kind).valid() {
 		kind = string(KindSpace)
 	}
 	p.Site.Render(c, http.StatusOK, "organization", p.organizationView(nil, url.Values{"kind": {kind}, "timezone": {DefaultTimezone}}))
+	return nil
 }
 
 func (p *Pages) createOrganization(c *gin.Context) error {
-	caller, ok := p.admin(c)
-	if !ok {
-		return nil
+	caller, err := p.admin(c)
+	if err != nil {
+		return err
 	}
 	f := c.Request.PostForm
 	tz, addr := f.Get("timezone"), f.Get("address")
@@ -228,9 +228,9 @@ func (p *Pages) createOrganization(c *gin.Context) error {
 // organization is an organisation's page: its details to edit, its site
 // settings and its people.
 func (p *Pages) organization(c *gin.Context) error {
-	caller, ok := p.admin(c)
-	if !ok {
-		return nil
+	caller, err := p.admin(c)
+	if err != nil {
+		return err
 	}
 	id, err := pathID(c)
 	var o Organization
@@ -258,9 +258,9 @@ func (p *Pages) organization(c *gin.Context) error {
 // saveOrganization records the details, and a site's printers. Every
 // field is checked before anything is written.
 func (p *Pages) saveOrganization(c *gin.Context) error {
-	caller, ok := p.admin(c)
-	if !ok {
-		return nil
+	caller, err := p.admin(c)
+	if err != nil {
+		return err
 	}
 	ctx := c.Request.Context()
 	id, err := pathID(c)
@@ -324,9 +324,9 @@ func (p *Pages) saveOrganization(c *gin.Context) error {
 // activateOrganization deactivates an organisation (its people can no
 // longer log in) or brings it back.
 func (p *Pages) activateOrganization(c *gin.Context) error {
-	caller, ok := p.admin(c)
-	if !ok {
-		return nil
+	caller, err := p.admin(c)
+	if err != nil {
+		return err
 	}
 	id, err := pathID(c)
 	active := c.PostForm("active") == "1"
@@ -358,14 +358,13 @@ type usersView struct {
 
 // users lists the network's users, or one organisation's.
 func (p *Pages) users(c *gin.Context) error {
-	caller, ok := p.admin(c)
-	if !ok {
-		return nil
+	caller, err := p.admin(c)
+	if err != nil {
+		return err
 	}
 	ctx := c.Request.Context()
 	v := &usersView{Orgs: map[int64]Organization{}}
 	f := UserFilter{}
-	var err error
 	if s := c.Query("organisation"); s != "" {
 		f.OrganizationID, err = strconv.ParseInt(s, 10, 64)
 		if err != nil {
@@ -420,9 +419,9 @@ func (p *Pages) userForm(c *gin.Context, caller Caller, f url.Values) (*userView
 // newUser is the form for a new user; ?organisation=ID chooses where and
 // the role that fits it.
 func (p *Pages) newUser(c *gin.Context) error {
-	caller, ok := p.admin(c)
-	if !ok {
-		return nil
+	caller, err := p.admin(c)
+	if err != nil {
+		return err
 	}
 	f := url.Values{"organization_id": {c.Query("organisation")}}
 	v, err := p.userForm(c, caller, f)
@@ -442,9 +441,9 @@ func (p *Pages) newUser(c *gin.Context) error {
 // createUserPage adds a user with a generated password, shown once on the
 // page that answers; a repeated submit shows the user without it.
 func (p *Pages) createUserPage(c *gin.Context) error {
-	caller, ok := p.admin(c)
-	if !ok {
-		return nil
+	caller, err := p.admin(c)
+	if err != nil {
+		return err
 	}
 	f := c.Request.PostForm
 	in := NewUser{Email: f.Get("email"), Name: f.Get("name"), Role: Role(f.Get("role"))}
@@ -468,7 +467,7 @@ func (p *Pages) createUserPage(c *gin.Context) error {
 	}
 	var u User
 	var password string
-	err := bad.Err()
+	err = bad.Err()
 	var to string
 	var repeated bool
 	if err == nil {
@@ -490,21 +489,20 @@ func (p *Pages) createUserPage(c *gin.Context) error {
 		p.Site.Done(c, to, true, "")
 		return nil
 	}
-	p.showPassword(c, caller, u, password, "The account is created. Give this password to the person: it is shown only once.")
-	return nil
+	return p.showPassword(c, caller, u, password, "The account is created. Give this password to the person: it is shown only once.")
 }
 
 // showPassword draws the user's page with a password shown this once (not
 // kept by the browser).
-func (p *Pages) showPassword(c *gin.Context, caller Caller, u User, password, msg string) {
+func (p *Pages) showPassword(c *gin.Context, caller Caller, u User, password, msg string) error {
 	v, err := p.userPage(c, caller, u.ID)
 	if err != nil {
-		p.Site.Fail(c, err)
-		return
+		return err
 	}
 	v.Password, v.Notice = password, p.Site.Lang(c).T(msg)
 	c.Header("Cache-Control", "no-store")
 	p.Site.Render(c, http.StatusOK, "user", v)
+	return nil
 }
 
 func (p *Pages) userPage(c *gin.Context, caller Caller, id int64) (*userView, error) {
@@ -524,9 +522,9 @@ func (p *Pages) userPage(c *gin.Context, caller Caller, id int64) (*userView, er
 }
 
 func (p *Pages) user(c *gin.Context) error {
-	caller, ok := p.admin(c)
-	if !ok {
-		return nil
+	caller, err := p.admin(c)
+	if err != nil {
+		return err
 	}
 	id, err := pathID(c)
 	var v *userView
@@ -541,9 +539,9 @@ func (p *Pages) user(c *gin.Context) error {
 }
 
 func (p *Pages) activateUser(c *gin.Context) error {
-	caller, ok := p.admin(c)
-	if !ok {
-		return nil
+	caller, err := p.admin(c)
+	if err != nil {
+		return err
 	}
 	id, err := pathID(c)
 	active := c.PostForm("active") == "1"
@@ -568,9 +566,9 @@ func (p *Pages) activateUser(c *gin.Context) error {
 
 // resetPassword gives a user a new generated password, shown once.
 func (p *Pages) resetPassword(c *gin.Context) error {
-	caller, ok := p.admin(c)
-	if !ok {
-		return nil
+	caller, err := p.admin(c)
+	if err != nil {
+		return err
 	}
 	id, err := pathID(c)
 	var u User
@@ -590,8 +588,7 @@ func (p *Pages) resetPassword(c *gin.Context) error {
 		p.Site.Done(c, to, true, "")
 		return nil
 	}
-	p.showPassword(c, caller, u, password, "New password: give it to the person. It is shown only once; their open sessions are closed.")
-	return nil
+	return p.showPassword(c, caller, u, password, "New password: give it to the person. It is shown only once; their open sessions are closed.")
 }
 
 // networkView is the network's identity form.
@@ -612,9 +609,9 @@ func networkForm(n Network) url.Values {
 // network is the network's legal identity, printed on tax receipts and
 // erasure certificates (admins).
 func (p *Pages) network(c *gin.Context) error {
-	caller, ok := p.admin(c)
-	if !ok {
-		return nil
+	caller, err := p.admin(c)
+	if err != nil {
+		return err
 	}
 	n, err := p.Service.GetNetwork(c.Request.Context(), caller)
 	if err != nil {
@@ -627,9 +624,9 @@ func (p *Pages) network(c *gin.Context) error {
 }
 
 func (p *Pages) saveNetwork(c *gin.Context) error {
-	caller, ok := p.admin(c)
-	if !ok {
-		return nil
+	caller, err := p.admin(c)
+	if err != nil {
+		return err
 	}
 	f := c.Request.PostForm
 	get := func(k string) *string { v := f.Get(k); return &v }

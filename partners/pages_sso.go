@@ -19,8 +19,8 @@ func (p *Pages) ssoRoutes(r gin.IRouter) {
 	if p.SSO == nil {
 		return
 	}
-	r.GET("/login/oidc", p.ssoStart)
-	r.GET("/login/oidc/callback", p.ssoCallback)
+	r.GET("/login/oidc", httpx.Handle(p.ssoStart))
+	r.GET("/login/oidc/callback", httpx.Handle(p.ssoCallback))
 }
 
 // ssoRedirect is the callback's address as the provider knows it:
@@ -37,18 +37,18 @@ func (p *Pages) ssoRedirect(c *gin.Context) string {
 	return base + "/login/oidc/callback"
 }
 
-func (p *Pages) ssoStart(c *gin.Context) {
+func (p *Pages) ssoStart(c *gin.Context) error {
 	to, flow, err := p.SSO.Start(c.Request.Context(), p.ssoRedirect(c))
 	if err != nil {
-		p.ssoFailed(c, err, "")
-		return
+		return p.ssoFailed(c, err, "")
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: ssoCookie, Value: flow.String(), Path: "/login/oidc", MaxAge: 600,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: httpx.IsHTTPS(c, p.BehindProxy)})
 	c.Redirect(http.StatusFound, to)
+	return nil
 }
 
-func (p *Pages) ssoCallback(c *gin.Context) {
+func (p *Pages) ssoCallback(c *gin.Context) error {
 	raw, _ := c.Cookie(ssoCookie)
 	// A sign-in's flow serves once, whatever comes of it.
 	http.SetCookie(c.Writer, &http.Cookie{Name: ssoCookie, Value: "", Path: "/login/oidc", MaxAge: -1,
@@ -57,32 +57,30 @@ func (p *Pages) ssoCallback(c *gin.Context) {
 	if e := c.Query("error"); e != "" {
 		p.Site.Render(c, http.StatusUnauthorized, "login", &loginView{SSO: p.SSO.Name(),
 			Error: l.T("The sign-in with %s was cancelled or refused by %s. Try again, or log in with your password.", p.SSO.Name(), p.SSO.Name())})
-		return
+		return nil
 	}
 	flow, ok := sso.ParseFlow(raw)
 	if !ok {
-		p.ssoFailed(c, sso.ErrRefused, "")
-		return
+		return p.ssoFailed(c, sso.ErrRefused, "")
 	}
 	id, err := p.SSO.Finish(c.Request.Context(), flow, p.ssoRedirect(c), c.Query("state"), c.Query("code"))
 	if err != nil {
-		p.ssoFailed(c, err, "")
-		return
+		return p.ssoFailed(c, err, "")
 	}
 	s, err := p.Service.LoginVerified(c.Request.Context(), id.Email, p.SSO.Name(), TokenSession, Client{IP: c.ClientIP(), UserAgent: c.Request.UserAgent()})
 	if err != nil {
-		p.ssoFailed(c, err, id.Email)
-		return
+		return p.ssoFailed(c, err, id.Email)
 	}
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name: SessionCookie, Value: s.Token, Path: "/", Expires: s.ExpiresAt,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: httpx.IsHTTPS(c, p.BehindProxy),
 	})
 	c.Redirect(http.StatusSeeOther, "/")
+	return nil
 }
 
 // ssoFailed shows the login page with what went wrong and what to do.
-func (p *Pages) ssoFailed(c *gin.Context, err error, email string) {
+func (p *Pages) ssoFailed(c *gin.Context, err error, email string) error {
 	l := p.Site.Lang(c)
 	name := p.SSO.Name()
 	v := &loginView{SSO: name}
@@ -98,8 +96,9 @@ func (p *Pages) ssoFailed(c *gin.Context, err error, email string) {
 		c.Header("Retry-After", "30")
 		v.Error = l.T("%s does not answer. Try again in a moment, or log in with your password.", name)
 	default:
-		p.Site.Fail(c, err)
-		return
+
+		return err
 	}
 	p.Site.Render(c, status, "login", v)
+	return nil
 }

@@ -79,3 +79,37 @@ func TestDomainsNeverAskTheEngine(t *testing.T) {
 		}
 	}
 }
+
+// TestPagesReturnTheirErrors: a page handler returns its error and is
+// mounted through httpx.Handle, the one adapter that answers it (the error
+// page in the reader's language); none draws its own error page. Only the
+// session middleware, which answers before any handler, draws it itself.
+func TestPagesReturnTheirErrors(t *testing.T) {
+	handler := regexp.MustCompile(`(?m)^func \(\w+ \*\w+\) (\w+)\(c \*gin\.Context\) \{`)
+	for _, dir := range []string{"accessories", "distribution", "inventory", "partners", "recharges", "reports"} {
+		files, err := filepath.Glob(filepath.Join("..", "..", dir, "*.go"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("%s: %v (%d files)", dir, err, len(files))
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := dir + "/" + filepath.Base(f)
+			for _, m := range handler.FindAllSubmatch(b, -1) {
+				t.Errorf("%s: handler %s returns nothing: return its error, mounted through httpx.Handle", name, m[1])
+			}
+			allowed := 0
+			if name == "partners/pages.go" {
+				allowed = 2 // RequireSession
+			}
+			if n := strings.Count(string(b), ".Site.Fail("); n > allowed {
+				t.Errorf("%s draws its own error page %d time(s): return the error", name, n)
+			}
+		}
+	}
+}
