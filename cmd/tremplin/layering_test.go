@@ -59,25 +59,11 @@ func TestDomainsImportDownward(t *testing.T) {
 func TestDomainsNeverAskTheEngine(t *testing.T) {
 	allowed := map[string]int{"inventory/sell.go": 1, "recharges/import.go": 2}
 	asks := regexp.MustCompile(`\.Engine [!=]= database\.|Dialector\.Name\(\)|database\.(Postgres|SQLite)\b`)
-	for _, dir := range []string{"accessories", "distribution", "inventory", "partners", "recharges", "reports"} {
-		files, err := filepath.Glob(filepath.Join("..", "..", dir, "*.go"))
-		if err != nil || len(files) == 0 {
-			t.Fatalf("%s: %v (%d files)", dir, err, len(files))
+	domainSources(t, func(name string, b []byte) {
+		if n := len(asks.FindAll(b, -1)); n > allowed[name] {
+			t.Errorf("%s asks which engine it runs on %d time(s): say what it needs through internal/database", name, n)
 		}
-		for _, f := range files {
-			if strings.HasSuffix(f, "_test.go") {
-				continue
-			}
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			name := dir + "/" + filepath.Base(f)
-			if n := len(asks.FindAll(b, -1)); n > allowed[name] {
-				t.Errorf("%s asks which engine it runs on %d time(s): say what it needs through internal/database", name, n)
-			}
-		}
-	}
+	})
 }
 
 // TestPagesReturnTheirErrors: a page handler returns its error and is
@@ -86,6 +72,24 @@ func TestDomainsNeverAskTheEngine(t *testing.T) {
 // session middleware, which answers before any handler, draws it itself.
 func TestPagesReturnTheirErrors(t *testing.T) {
 	handler := regexp.MustCompile(`(?m)^func \(\w+ \*\w+\) (\w+)\(c \*gin\.Context\) \{`)
+	domainSources(t, func(name string, b []byte) {
+		for _, m := range handler.FindAllSubmatch(b, -1) {
+			t.Errorf("%s: handler %s returns nothing: return its error, mounted through httpx.Handle", name, m[1])
+		}
+		allowed := 0
+		if name == "partners/pages.go" {
+			allowed = 2 // RequireSession
+		}
+		if n := strings.Count(string(b), ".Site.Fail("); n > allowed {
+			t.Errorf("%s draws its own error page %d time(s): return the error", name, n)
+		}
+	})
+}
+
+// domainSources calls fn with each domain's Go source (tests aside), named
+// as dir/file.go.
+func domainSources(t *testing.T, fn func(name string, b []byte)) {
+	t.Helper()
 	for _, dir := range []string{"accessories", "distribution", "inventory", "partners", "recharges", "reports"} {
 		files, err := filepath.Glob(filepath.Join("..", "..", dir, "*.go"))
 		if err != nil || len(files) == 0 {
@@ -99,17 +103,7 @@ func TestPagesReturnTheirErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			name := dir + "/" + filepath.Base(f)
-			for _, m := range handler.FindAllSubmatch(b, -1) {
-				t.Errorf("%s: handler %s returns nothing: return its error, mounted through httpx.Handle", name, m[1])
-			}
-			allowed := 0
-			if name == "partners/pages.go" {
-				allowed = 2 // RequireSession
-			}
-			if n := strings.Count(string(b), ".Site.Fail("); n > allowed {
-				t.Errorf("%s draws its own error page %d time(s): return the error", name, n)
-			}
+			fn(dir+"/"+filepath.Base(f), b)
 		}
 	}
 }
