@@ -70,10 +70,7 @@ func (p *Pages) caller(c *gin.Context) (partners.Caller, error) {
 	if err == nil {
 		err = caller.Require(staffRoles...)
 	}
-	if err != nil {
-		return caller, err
-	}
-	return caller, nil
+	return caller, err
 }
 
 func (p *Pages) fill(c *gin.Context, caller partners.Caller, v *pageView, site int64) error {

@@ -163,10 +163,7 @@ func (p *Pages) issuer(c *gin.Context) (pageData, partners.Caller, error) {
 	if err == nil {
 		err = caller.Require(issuerRoles...)
 	}
-	if err != nil {
-		return d, caller, err
-	}
-	return d, caller, nil
+	return d, caller, err
 }
 
 func (p *Pages) show(c *gin.Context) error {

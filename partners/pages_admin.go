@@ -78,10 +78,7 @@ func (p *Pages) admin(c *gin.Context) (Caller, error) {
 	if err == nil {
 		err = caller.Require(RoleAdmin)
 	}
-	if err != nil {
-		return caller, err
-	}
-	return caller, nil
+	return caller, err
 }
 
 // pathID reads the :id of a path; a bad one is a page not found.
