@@ -9,16 +9,25 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tremplin/tremplin/accessories"
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/web"
+	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/recharges"
 )
 
 // Pages are the web UI of prescribers (issue, follow, revoke, renew,
 // print) and of the counter (check a voucher).
 type Pages struct {
 	Service *Service
+	// The services the pages read beside the distribution's own (the
+	// counter's devices, cards, accessories, the space's settings).
+	Partners    *partners.Service
+	Inventory   *inventory.Service
+	Recharges   *recharges.Service
+	Accessories *accessories.Service // nil: no accessories sold
 	// Site renders pages and errors; Session guards them (partners'
 	// RequireSession).
 	Site    *web.Site

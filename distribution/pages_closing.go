@@ -67,7 +67,7 @@ func (p *Pages) fillClosing(c *gin.Context, caller partners.Caller, site int64, 
 	if v.Past, err = p.Service.PastClosings(c.Request.Context(), caller, site, 30); err != nil {
 		return err
 	}
-	org, err := p.Service.partners.GetOrganization(c.Request.Context(), caller, site)
+	org, err := p.Partners.GetOrganization(c.Request.Context(), caller, site)
 	v.Format = org.ReceiptFormat
 	return err
 }
@@ -78,7 +78,7 @@ func (p *Pages) receiptFormat(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := p.Service.partners.SetReceiptFormat(c.Request.Context(), caller, site, c.PostForm("format")); err != nil {
+	if err := p.Partners.SetReceiptFormat(c.Request.Context(), caller, site, c.PostForm("format")); err != nil {
 		return err
 	}
 	p.Site.Done(c, "/cloture", false, p.Site.Lang(c).T("The receipt printer is recorded."))
@@ -141,7 +141,7 @@ func (p *Pages) sales(c *gin.Context) error {
 	}
 	v := &salesView{Date: c.Query("date")}
 	if v.Date == "" {
-		v.Date = p.Service.now().In(siteLocation(caller.Timezone)).Format("2006-01-02")
+		v.Date = p.Service.Now().In(siteLocation(caller.Timezone)).Format("2006-01-02")
 	}
 	pg, err := httpx.ParsePage(c)
 	if err == nil {

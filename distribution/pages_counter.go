@@ -333,9 +333,9 @@ func (p *Pages) till(c *gin.Context) error {
 			break
 		}
 		d, err := p.device(c, caller, code)
-		if errors.Is(err, apperr.ErrNotFound) && p.Service.acc != nil {
+		if errors.Is(err, apperr.ErrNotFound) && p.Accessories != nil {
 			// An accessory's box scanned: one more in the basket.
-			if a, aerr := p.Service.acc.ByBarcode(ctx, caller, code); aerr == nil {
+			if a, aerr := p.Accessories.ByBarcode(ctx, caller, code); aerr == nil {
 				more, ok, err := p.addAccessory(c, v, &status, tags, qty, acc, a.ID, try)
 				if err != nil {
 					return err
@@ -392,7 +392,7 @@ func (p *Pages) till(c *gin.Context) error {
 		if r := v.Preview; r != nil && r.read != nil {
 			v.Handover, v.HandoverText = r.read.Handover, r.read.HandoverText
 		} else {
-			n, err := p.Service.partners.NetworkIdentity(ctx)
+			n, err := p.Partners.NetworkIdentity(ctx)
 			if err != nil {
 				return err
 			}
@@ -419,7 +419,7 @@ func (p *Pages) notAVoucher(c *gin.Context, caller partners.Caller, code string)
 		return "", nil
 	}
 	l := p.Site.Lang(c)
-	d, err := p.Service.inventory.FindByCode(c.Request.Context(), caller, code)
+	d, err := p.Inventory.FindByCode(c.Request.Context(), caller, code)
 	switch {
 	case err == nil:
 		return l.T("%s is a device: scan the person's voucher first, then the device.", d.Tag), nil
@@ -492,7 +492,7 @@ func (p *Pages) device(c *gin.Context, caller partners.Caller, code string) (inv
 	if d, ok := found[code]; ok {
 		return d, nil
 	}
-	d, err := p.Service.inventory.FindByCode(c.Request.Context(), caller, code)
+	d, err := p.Inventory.FindByCode(c.Request.Context(), caller, code)
 	if err == nil {
 		found[code], found[d.Tag] = d, d
 	}
@@ -528,7 +528,7 @@ func (p *Pages) fillBasket(c *gin.Context, caller partners.Caller, site int64, v
 		v.Devices = append(v.Devices, d)
 	}
 	// The cards sellable here today, never the site's history of cards.
-	shelf, err := p.Service.recharges.Counter(ctx, caller, site)
+	shelf, err := p.Recharges.Counter(ctx, caller, site)
 	if err != nil {
 		return err
 	}
@@ -540,8 +540,8 @@ func (p *Pages) fillBasket(c *gin.Context, caller partners.Caller, site int64, v
 			Available: pr.Available, InBasket: qty[pr.ID]})
 		v.FaceValue += int64(qty[pr.ID]) * pr.FaceValueCents
 	}
-	if p.Service.acc != nil {
-		shelf, err := p.Service.acc.Shelf(ctx, caller, site)
+	if p.Accessories != nil {
+		shelf, err := p.Accessories.Shelf(ctx, caller, site)
 		if err != nil {
 			return err
 		}
@@ -662,7 +662,7 @@ func (p *Pages) saleData(c *gin.Context, caller partners.Caller, v *saleView) er
 	if v.Sale, err = p.Service.GetSale(ctx, caller, id); err != nil {
 		return err
 	}
-	site, err := p.Service.partners.GetOrganization(ctx, caller, v.Sale.SiteID)
+	site, err := p.Partners.GetOrganization(ctx, caller, v.Sale.SiteID)
 	if err != nil {
 		return err
 	}

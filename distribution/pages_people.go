@@ -58,7 +58,7 @@ func (p *Pages) issueView(c *gin.Context) (*issueView, partners.Caller, error) {
 	if err != nil {
 		return nil, caller, err
 	}
-	return &issueView{Categories: categoryChoices, Limit: p.Service.YearlyLimit(), CanNotify: len(p.Service.channels) > 0}, caller, nil
+	return &issueView{Categories: categoryChoices, Limit: p.Service.YearlyLimit(), CanNotify: p.Service.CanNotify()}, caller, nil
 }
 
 // form is the voucher page: ?personne=ID for a person already chosen,

@@ -76,6 +76,13 @@ func NewService(c Config) *Service {
 	return &Service{db: c.DB, partners: c.Partners, inventory: c.Inventory, recharges: c.Recharges, acc: c.Accessories, limits: c.Limits, policy: c.Policy, channels: c.Channels, now: now}
 }
 
+// Now is the service's clock (the pages' "today" agrees with the sales').
+func (s *Service) Now() time.Time { return s.now() }
+
+// CanNotify says whether this server can message people (SMS or email
+// set up).
+func (s *Service) CanNotify() bool { return len(s.channels) > 0 }
+
 // inTx runs fn in one transaction.
 func (s *Service) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return s.db.InTx(ctx, fn)

@@ -286,7 +286,8 @@ func newRouter(cfg config.Config, s *app, logger *slog.Logger, metrics *httpx.Me
 	session := account.RequireSession()
 	bench := &inventory.Pages{Service: s.inventory, Site: site, Session: session, Partners: s.partners, Recharges: s.recharges, Lookups: lookups, Visitor: account.OptionalSession(),
 		VoucherCode: func(code string) bool { _, err := distribution.NormalizeCode(code); return err == nil }}
-	vouchers := &distribution.Pages{Service: s.distribution, Site: site, Session: session, AnonymiseAfter: cfg.AnonymiseAfter}
+	vouchers := &distribution.Pages{Service: s.distribution, Partners: s.partners, Inventory: s.inventory, Recharges: s.recharges,
+		Accessories: s.accessories, Site: site, Session: session, AnonymiseAfter: cfg.AnonymiseAfter}
 	cards := &recharges.Pages{Service: s.recharges, Partners: s.partners, Site: site, Session: session}
 	stocked := &accessories.Pages{Service: s.accessories, Partners: s.partners, Site: site, Session: session}
 	home := &reports.Pages{Service: figuresRead, Recharges: s.recharges, Site: site, Session: session}
