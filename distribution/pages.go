@@ -368,7 +368,6 @@ func (p *Pages) verify(c *gin.Context) error {
 		case errors.Is(err, apperr.ErrNotFound):
 			status, d.Errors = http.StatusNotFound, []string{p.Site.Lang(c).T("No voucher has this code.")}
 		default:
-
 			return err
 		}
 	}

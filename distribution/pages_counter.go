@@ -202,7 +202,6 @@ func (p *Pages) till(c *gin.Context) error {
 		case errors.Is(err, apperr.ErrNotFound):
 			status, v.Error = http.StatusNotFound, l.T("Unknown voucher.")
 		default:
-
 			return err
 		}
 		if v.Code != "" {
@@ -350,9 +349,7 @@ func (p *Pages) till(c *gin.Context) error {
 		case errors.Is(err, apperr.ErrNotFound):
 			status, v.Error = http.StatusUnprocessableEntity, l.T("No device has the code %s here.", code)
 		case err != nil:
-
 			return err
-
 		case slices.Contains(tags, d.Tag):
 			v.Error = l.T("%s is already in the basket.", d.Tag)
 		default:

@@ -282,9 +282,7 @@ func (p *Pages) intakeFile(c *gin.Context) error {
 func (p *Pages) donationRefused(c *gin.Context, caller partners.Caller, form url.Values, err error, file bool) error {
 	v := &donationView{}
 	if perr := p.donationPage(c, caller, v); perr != nil {
-
 		return perr
-
 	}
 	v.Form = form
 	l := p.lang(c)
@@ -301,9 +299,7 @@ func (p *Pages) donationRefused(c *gin.Context, caller partners.Caller, form url
 		v.FileErrors, shown = []string{web.Say(l, err)}, true
 	}
 	if !shown {
-
 		return err
-
 	}
 	p.Site.Render(c, http.StatusUnprocessableEntity, "donation", v)
 	return nil

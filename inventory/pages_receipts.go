@@ -54,15 +54,11 @@ func (p *Pages) receiptRefused(c *gin.Context, f url.Values, err error) error {
 	}
 	fields, all, ok := web.Refusal(p.lang(c), err)
 	if !ok {
-
 		return err
-
 	}
 	v := &donationView{ReceiptForm: f, ReceiptErrors: fields, ReceiptAll: all}
 	if err := p.donationPage(c, caller, v); err != nil {
-
 		return err
-
 	}
 	p.Site.Render(c, http.StatusUnprocessableEntity, "donation", v)
 	return nil

@@ -181,7 +181,6 @@ func (p *Pages) draftTransfer(c *gin.Context) error {
 		case errorsIsConflict(err):
 			status, v.ScanError = http.StatusUnprocessableEntity, web.Say(l, err)
 		default:
-
 			return err
 		}
 	}
@@ -203,9 +202,7 @@ func (p *Pages) createTransfer(c *gin.Context, caller partners.Caller, v *draftV
 	for _, t := range tags {
 		d, err := p.Service.FindByCode(ctx, caller, t)
 		if err != nil {
-
 			return err
-
 		}
 		in.DeviceIDs = append(in.DeviceIDs, d.ID)
 		v.Devices = append(v.Devices, d)
@@ -245,9 +242,7 @@ func (p *Pages) createTransfer(c *gin.Context, caller partners.Caller, v *draftV
 	})
 	if err != nil {
 		if !v.fail(p.lang(c), err) {
-
 			return err
-
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "transfer_new", v)
 		return nil
@@ -314,9 +309,7 @@ func (p *Pages) transferStep(c *gin.Context, step func(ctx context.Context, c pa
 	}
 	id, err := pathID(c, "id")
 	if err != nil {
-
 		return err
-
 	}
 	back := "/transferts/" + strconv.FormatInt(id, 10)
 	to, repeated, err := p.Site.Once(c, func() (string, error) {
@@ -331,7 +324,6 @@ func (p *Pages) transferStep(c *gin.Context, step func(ctx context.Context, c pa
 		}
 
 		return err
-
 	}
 	p.Site.Done(c, to, repeated, p.lang(c).T(done))
 	return nil

@@ -194,7 +194,6 @@ func (p *Pages) login(c *gin.Context) error {
 			c.Header("Retry-After", "1")
 			status, view.Error = http.StatusServiceUnavailable, l.T("Too many people are logging in at once. Try again in a moment.")
 		default:
-
 			return err
 		}
 		p.Site.Render(c, status, "login", view)

@@ -96,7 +96,6 @@ func (p *Pages) ssoFailed(c *gin.Context, err error, email string) error {
 		c.Header("Retry-After", "30")
 		v.Error = l.T("%s does not answer. Try again in a moment, or log in with your password.", name)
 	default:
-
 		return err
 	}
 	p.Site.Render(c, status, "login", v)
