@@ -113,7 +113,7 @@ func TestPreviewSaysWhatTheSaleWould(t *testing.T) {
 		}
 	}
 	// The day closed: both say so.
-	f.http.Do("POST", fmt.Sprintf("/api/v1/sites/%d/closing", site), f.tokens["space"], map[string]any{"date": f.clock.Now().In(time.UTC).Format(time.DateOnly), "counted_cash_cents": 0})
+	f.http.Do("POST", fmt.Sprintf("/api/v1/sites/%d/closing", site), f.tokens["space"], map[string]any{"date": f.clock.Now().In(mustZone(t, "Europe/Paris")).Format(time.DateOnly), "counted_cash_cents": 0})
 	req := distribution.SaleRequest{SiteID: site, VoucherCode: f.voucherWith(0, 1), PaymentMethod: "cash", Items: []distribution.SaleItem{{ProductID: oneCard, Quantity: 1}}}
 	_, perr := f.svc.PreviewSale(ctx, seller, req)
 	var pc *apperr.ConflictError
