@@ -123,7 +123,7 @@ func (p *Pages) reservedFor(c *gin.Context, caller partners.Caller, site int64, 
 	if v.Voucher == nil || v.Code == "" {
 		return nil
 	}
-	if v.Preview != nil && v.Preview.read != nil && v.Preview.read.Reserved == 0 {
+	if v.Preview != nil && v.Preview.Read != nil && v.Preview.Read.Reserved == 0 {
 		return nil // the basket's check counted none
 	}
 	list, err := p.Service.ListReservations(c.Request.Context(), caller, ReservationFilter{SiteID: site, VoucherID: v.Voucher.ID, Status: ReservationActive})
@@ -386,8 +386,8 @@ func (p *Pages) till(c *gin.Context) error {
 		return err
 	}
 	if len(v.Devices) > 0 {
-		if r := v.Preview; r != nil && r.read != nil {
-			v.Handover, v.HandoverText = r.read.Handover, r.read.HandoverText
+		if r := v.Preview; r != nil && r.Read != nil {
+			v.Handover, v.HandoverText = r.Read.Handover, r.Read.HandoverText
 		} else {
 			n, err := p.Partners.NetworkIdentity(ctx)
 			if err != nil {

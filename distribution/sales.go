@@ -95,14 +95,14 @@ type SaleView struct {
 	Sale
 	Items   []SaleItemView `json:"items"`
 	Voucher SaleVoucher    `json:"voucher"`
-	// read is what a preview read on its way, which the counter's page
-	// would otherwise read again at every scan.
-	read *previewRead
+	// Read is what a preview read on its way, which the counter's page
+	// would otherwise read again at every scan (nil after a sale).
+	Read *PreviewRead `json:"-"`
 }
 
-// previewRead is the network's handover setting and conditions, and how
+// PreviewRead is the network's handover setting and conditions, and how
 // many reservations the voucher has still active.
-type previewRead struct {
+type PreviewRead struct {
 	Handover     string
 	HandoverText string
 	Reserved     int

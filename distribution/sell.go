@@ -104,7 +104,7 @@ func (s *Service) sell(ctx context.Context, tx *gorm.DB, c partners.Caller, req 
 	}
 	if r.dry {
 		view := r.view()
-		view.read = &previewRead{Handover: r.head.Handover, HandoverText: r.head.HandoverText, Reserved: r.vo.Reserved}
+		view.Read = &PreviewRead{Handover: r.head.Handover, HandoverText: r.head.HandoverText, Reserved: r.vo.Reserved}
 		return view, nil
 	}
 	if err := r.writeLast(); err != nil {

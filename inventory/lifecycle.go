@@ -28,6 +28,13 @@ type rule struct {
 	roles  []partners.Role
 }
 
+// MayDo says whether the caller's role may take a device through action at
+// all (its state decides the rest): the pages offer only what may be done.
+func MayDo(c partners.Caller, action string) bool {
+	r, ok := lifecycle[action]
+	return ok && c.Is(r.roles...)
+}
+
 var lifecycle = map[string]rule{
 	"diagnose":       {from: []State{Received, InRepair, Returned}, to: Diagnosed, roles: warehouseRoles},
 	"erase":          {from: []State{Diagnosed}, to: Erased, roles: warehouseRoles},

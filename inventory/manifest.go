@@ -100,7 +100,7 @@ func (s *Service) Manifest(ctx context.Context, c partners.Caller, id int64) ([]
 			c := shipped[l.ProductID]
 			name, serials := c.ProductName, "choisis à l'expédition"
 			if name == "" {
-				if p, err := s.recharges.Product(s.db.WithContext(ctx), l.ProductID); err == nil {
+				if p, err := s.recharges.FindProduct(ctx, l.ProductID); err == nil {
 					name = p.Name
 				}
 			}

@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"github.com/tremplin/tremplin/accessories"
 	"net/http"
 	"net/url"
 	"slices"
@@ -25,8 +26,11 @@ type Pages struct {
 	Service   *Service
 	Partners  *partners.Service
 	Recharges *recharges.Service
-	Site      *web.Site
-	Session   gin.HandlerFunc
+	// Accessories are counted beside devices in stock checks and carried
+	// on transfers; nil when the network does not keep them.
+	Accessories *accessories.Service
+	Site        *web.Site
+	Session     gin.HandlerFunc
 	// VoucherCode tells a voucher's code by its shape and check symbol
 	// (distribution's rule; inventory sits below it), so that the station
 	// says what was scanned without looking the voucher up.

@@ -78,7 +78,7 @@ func (p *Pages) device(c *gin.Context) error {
 		var don DonationView
 		if don, err = p.Service.GetDonation(c.Request.Context(), caller, d.DonationID); err == nil {
 			v.Donor = don.Donor
-		} else if isNotFound(err) || errors.Is(err, apperr.ErrForbidden) {
+		} else if errors.Is(err, apperr.ErrNotFound) || errors.Is(err, apperr.ErrForbidden) {
 			err = nil // a space sees its device, not the warehouse's donation
 		}
 	}

@@ -218,7 +218,7 @@ func (p *Pages) receive(c *gin.Context) error {
 		}
 		tag, ok := onTransfer(code)
 		if !ok && tag != "" && len(v.Cards) > 0 {
-			if name, card, err := p.Recharges.CardOnTransfer(p.Service.db.WithContext(c.Request.Context()), v.Transfer.ID, code); err == nil && card {
+			if name, card, err := p.Recharges.CardOnTransfer(c.Request.Context(), v.Transfer.ID, code); err == nil && card {
 				v.ScanError = l.T("This is a recharge card of %s: count the cards in their packs and type the number below, rather than scanning them.", name)
 				break
 			}

@@ -72,14 +72,14 @@ func (p *Pages) stock(c *gin.Context) error {
 		if v.Recharges, err = p.Recharges.Stock(c.Request.Context(), caller, v.SiteID, false); err != nil {
 			return err
 		}
-		if p.Service.acc == nil {
+		if p.Accessories == nil {
 			return nil
 		}
-		list, err := p.Service.acc.List(c.Request.Context(), caller)
+		list, err := p.Accessories.List(c.Request.Context(), caller)
 		if err != nil {
 			return err
 		}
-		have, err := p.Service.acc.StockOf(c.Request.Context(), caller, v.SiteID)
+		have, err := p.Accessories.StockOf(c.Request.Context(), caller, v.SiteID)
 		if err != nil {
 			return err
 		}

@@ -116,12 +116,12 @@ func (p *Pages) draftPage(c *gin.Context, caller partners.Caller, v *draftView) 
 				v.Products = append(v.Products, l)
 			}
 		}
-		if p.Service.acc != nil {
-			list, err := p.Service.acc.List(c.Request.Context(), caller)
+		if p.Accessories != nil {
+			list, err := p.Accessories.List(c.Request.Context(), caller)
 			if err != nil {
 				return err
 			}
-			have, err := p.Service.acc.StockOf(c.Request.Context(), caller, v.From)
+			have, err := p.Accessories.StockOf(c.Request.Context(), caller, v.From)
 			if err != nil {
 				return err
 			}
@@ -176,7 +176,7 @@ func (p *Pages) draftTransfer(c *gin.Context) error {
 		case err == nil:
 			tags = append(tags, d.Tag)
 			v.Added = l.T("%s added.", d.Tag)
-		case isNotFound(err):
+		case errors.Is(err, apperr.ErrNotFound):
 			status, v.ScanError = http.StatusUnprocessableEntity, l.T("No device has the code %s here.", code)
 		case errorsIsConflict(err):
 			status, v.ScanError = http.StatusUnprocessableEntity, web.Say(l, err)
@@ -278,7 +278,7 @@ func (p *Pages) transfer(c *gin.Context) error {
 	}
 	if err == nil {
 		for _, r := range v.Transfer.Recharges {
-			if pr, perr := p.Recharges.Product(p.Service.db.WithContext(c.Request.Context()), r.ProductID); perr == nil {
+			if pr, perr := p.Recharges.FindProduct(c.Request.Context(), r.ProductID); perr == nil {
 				v.Products[r.ProductID] = pr.Name
 			}
 		}
@@ -401,10 +401,10 @@ func (p *Pages) stockCheckPage(c *gin.Context, caller partners.Caller, v *stockC
 	if v.Expected, err = p.Service.OnShelfCount(c.Request.Context(), caller, v.SiteID); err != nil {
 		return err
 	}
-	if p.Service.acc == nil {
+	if p.Accessories == nil {
 		return nil
 	}
-	list, err := p.Service.acc.List(c.Request.Context(), caller)
+	list, err := p.Accessories.List(c.Request.Context(), caller)
 	if err != nil {
 		return err
 	}
@@ -564,7 +564,7 @@ func (p *Pages) stockResult(c *gin.Context, caller partners.Caller) (*stockResul
 	if err == nil {
 		id, err = pathID(c, "id")
 	}
-	v := &stockResultView{CanLose: caller.Is(lifecycle["mark_lost"].roles...), CanCorrect: caller.Is(staffRoles...)}
+	v := &stockResultView{CanLose: MayDo(caller, "mark_lost"), CanCorrect: caller.Is(staffRoles...)}
 	if err == nil {
 		v.Check, err = p.Service.GetStockCheck(c.Request.Context(), caller, site, id)
 	}

@@ -241,7 +241,7 @@ func (s *Service) CreateTransfer(ctx context.Context, c partners.Caller, in NewT
 	seenProduct := map[int64]bool{}
 	for i, r := range in.Recharges {
 		field := fmt.Sprintf("recharges[%d]", i)
-		switch _, err := s.recharges.Product(s.db.WithContext(ctx), r.ProductID); {
+		switch _, err := s.recharges.FindProduct(ctx, r.ProductID); {
 		case errors.Is(err, apperr.ErrNotFound):
 			v.Field(field+".product_id", "no recharge product %d", r.ProductID)
 		case err != nil:

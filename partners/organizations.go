@@ -77,6 +77,26 @@ type OrganizationFilter struct {
 	Kind Kind
 }
 
+// ActiveStaff counts each organisation's active users (admins only).
+func (s *Service) ActiveStaff(ctx context.Context, c Caller) (map[int64]int, error) {
+	if err := c.Require(RoleAdmin); err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		OrganizationID int64
+		N              int
+	}
+	if err := s.db.WithContext(ctx).Model(&User{}).Select("organization_id, COUNT(*) AS n").
+		Where("active = ? AND organization_id IS NOT NULL", true).Group("organization_id").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("count active staff: %w", err)
+	}
+	out := make(map[int64]int, len(rows))
+	for _, r := range rows {
+		out[r.OrganizationID] = r.N
+	}
+	return out, nil
+}
+
 // ListOrganizations lists the organisations the caller may see.
 func (s *Service) ListOrganizations(ctx context.Context, c Caller, f OrganizationFilter, p httpx.Page) (httpx.List[Organization], error) {
 	if f.Kind != "" && !f.Kind.valid() {

@@ -121,20 +121,12 @@ func (p *Pages) organizations(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	v := &organizationsView{Kinds: Kinds, Kind: Kind(c.Query("type")), Staff: map[int64]int{}}
+	v := &organizationsView{Kinds: Kinds, Kind: Kind(c.Query("type"))}
 	ctx := c.Request.Context()
 	l, err := p.Service.ListOrganizations(ctx, caller, OrganizationFilter{Kind: v.Kind}, httpx.Page{Limit: 500})
 	if err == nil {
 		v.Orgs = l.Items
-		var rows []struct {
-			OrganizationID int64
-			N              int
-		}
-		err = p.Service.db.WithContext(ctx).Model(&User{}).Select("organization_id, COUNT(*) AS n").
-			Where("active = ? AND organization_id IS NOT NULL", true).Group("organization_id").Scan(&rows).Error
-		for _, r := range rows {
-			v.Staff[r.OrganizationID] = r.N
-		}
+		v.Staff, err = p.Service.ActiveStaff(ctx, caller)
 	}
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package recharges
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -17,6 +18,11 @@ import (
 
 // What a transfer between sites (inventory) does with cards, inside the
 // transfer's own transaction.
+
+// FindProduct loads a product: ErrNotFound when there is none.
+func (s *Service) FindProduct(ctx context.Context, id int64) (Product, error) {
+	return s.Product(s.db.WithContext(ctx), id)
+}
 
 // Product loads a product through db (a transaction, maybe): ErrNotFound
 // when there is none.
@@ -204,9 +210,9 @@ func (s *Service) Shipped(db *gorm.DB, transferID int64) ([]ShippedLine, error) 
 // CardOnTransfer says whether a scanned code is the serial of a card a
 // transfer carries, and of which product: a reception recognises a card
 // scanned where devices are expected.
-func (s *Service) CardOnTransfer(db *gorm.DB, transferID int64, serial string) (string, bool, error) {
+func (s *Service) CardOnTransfer(ctx context.Context, transferID int64, serial string) (string, bool, error) {
 	var name []string
-	if err := db.Table("recharge_units u").Select("p.name").Joins("JOIN recharge_products p ON p.id = u.product_id").
+	if err := s.db.WithContext(ctx).Table("recharge_units u").Select("p.name").Joins("JOIN recharge_products p ON p.id = u.product_id").
 		Where("u.transfer_id = ? AND u.serial = ?", transferID, strings.TrimSpace(serial)).Limit(1).Pluck("p.name", &name).Error; err != nil {
 		return "", false, fmt.Errorf("card %q on transfer %d: %w", serial, transferID, err)
 	}
