@@ -99,7 +99,7 @@ func NewService(c Config) *Service {
 	return &Service{db: c.DB, partners: c.Partners, now: now}
 }
 
-var staffRoles = []partners.Role{partners.RoleAdmin, partners.RoleWarehouse, partners.RoleSpace}
+var StaffRoles = []partners.Role{partners.RoleAdmin, partners.RoleWarehouse, partners.RoleSpace}
 
 // NewAccessory is the input of Create.
 type NewAccessory struct {
@@ -262,7 +262,7 @@ func (s *Service) Update(ctx context.Context, c partners.Caller, id int64, p Pat
 
 // List lists the accessories, active ones first then by name (staff).
 func (s *Service) List(ctx context.Context, c partners.Caller) ([]Accessory, error) {
-	if err := c.Require(staffRoles...); err != nil {
+	if err := c.Require(StaffRoles...); err != nil {
 		return nil, err
 	}
 	out := []Accessory{}
@@ -282,7 +282,7 @@ type OnShelf struct {
 // counter redraws it at every scan): the catalogue's order, those the site
 // never had at 0.
 func (s *Service) Shelf(ctx context.Context, c partners.Caller, siteID int64) ([]OnShelf, error) {
-	if err := c.Require(staffRoles...); err != nil {
+	if err := c.Require(StaffRoles...); err != nil {
 		return nil, err
 	}
 	if err := c.CheckSite(siteID); err != nil {
@@ -299,7 +299,7 @@ func (s *Service) Shelf(ctx context.Context, c partners.Caller, siteID int64) ([
 
 // Get is one accessory (staff).
 func (s *Service) Get(ctx context.Context, c partners.Caller, id int64) (Accessory, error) {
-	if err := c.Require(staffRoles...); err != nil {
+	if err := c.Require(StaffRoles...); err != nil {
 		return Accessory{}, err
 	}
 	var a Accessory
@@ -312,7 +312,7 @@ func (s *Service) Get(ctx context.Context, c partners.Caller, id int64) (Accesso
 // ByBarcode finds the accessory whose box carries code; ErrNotFound when
 // none does (the scan tries the next kind).
 func (s *Service) ByBarcode(ctx context.Context, c partners.Caller, code string) (Accessory, error) {
-	if err := c.Require(staffRoles...); err != nil {
+	if err := c.Require(StaffRoles...); err != nil {
 		return Accessory{}, err
 	}
 	var a Accessory
@@ -351,7 +351,7 @@ const maxMove = 100_000
 // anywhere; another site's stock is not found. Stock never goes below zero
 // (409 short).
 func (s *Service) Record(ctx context.Context, c partners.Caller, siteID int64, in NewMovement) (Movement, error) {
-	if err := c.Require(staffRoles...); err != nil {
+	if err := c.Require(StaffRoles...); err != nil {
 		return Movement{}, err
 	}
 	if err := c.CheckSite(siteID); err != nil {
@@ -457,7 +457,7 @@ func (s *Service) Enough(db *gorm.DB, siteID, accessoryID int64, qty int) error 
 // StockOf is the stock of the sites the caller sees (a space and a
 // warehouse their own; admins every site, or one), with low marks.
 func (s *Service) StockOf(ctx context.Context, c partners.Caller, siteID int64) ([]Stock, error) {
-	if err := c.Require(staffRoles...); err != nil {
+	if err := c.Require(StaffRoles...); err != nil {
 		return nil, err
 	}
 	if siteID != 0 {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/tremplin/tremplin/accessories"
 	"github.com/tremplin/tremplin/distribution"
-	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/paging"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/recharges"
@@ -140,7 +140,7 @@ func toTry(ctx context.Context, s *inventory.Service, net partners.DemoNetwork) 
 		{partners.RoleSpace, "reunion", inventory.InStock, "at the counter (/caisse, Le Port account), after a voucher"},
 	} {
 		c := net.Caller(at.role, at.site)
-		l, err := s.ListDevices(ctx, c, inventory.DeviceFilter{State: at.state, SiteID: net.Organizations[at.site].ID}, httpx.Page{Limit: 2})
+		l, err := s.ListDevices(ctx, c, inventory.DeviceFilter{State: at.state, SiteID: net.Organizations[at.site].ID}, paging.Page{Limit: 2})
 		if err != nil {
 			return nil, fmt.Errorf("demo devices to try: %w", err)
 		}

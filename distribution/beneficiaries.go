@@ -18,8 +18,8 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
-	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/notify"
+	"github.com/tremplin/tremplin/internal/paging"
 	"github.com/tremplin/tremplin/internal/textcheck"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -87,7 +87,7 @@ func latinLookalikes(s string) string {
 
 // CreateBeneficiary records a person for the caller's prescriber organisation.
 func (s *Service) CreateBeneficiary(ctx context.Context, c partners.Caller, in NewBeneficiary) (BeneficiaryView, error) {
-	if err := c.Require(prescriberRoles...); err != nil {
+	if err := c.Require(PrescriberRoles...); err != nil {
 		return BeneficiaryView{}, err
 	}
 	v := &apperr.ValidationError{}
@@ -114,7 +114,7 @@ func (s *Service) CheckNewPerson(ctx context.Context, c partners.Caller, person 
 }
 
 func (s *Service) checkNewPerson(ctx context.Context, c partners.Caller, person *NewBeneficiary, voucher NewVoucher) (int64, error) {
-	if err := c.Require(issuerRoles...); err != nil {
+	if err := c.Require(IssuerRoles...); err != nil {
 		return 0, err
 	}
 	v := &apperr.ValidationError{}
@@ -123,7 +123,7 @@ func (s *Service) checkNewPerson(ctx context.Context, c partners.Caller, person 
 		return 0, err
 	}
 	var vv *apperr.ValidationError
-	if err := checkVoucherInput(voucher); errors.As(err, &vv) {
+	if err := CheckVoucherInput(voucher); errors.As(err, &vv) {
 		v.Errors = append(v.Errors, vv.Errors...)
 	}
 	return org, v.Err()
@@ -253,7 +253,7 @@ func (s *Service) createBeneficiary(tx *gorm.DB, c partners.Caller, org int64, i
 
 // beneficiaryFor loads a beneficiary of the caller's organisation.
 func (s *Service) beneficiaryFor(db *gorm.DB, c partners.Caller, id int64) (Beneficiary, error) {
-	if err := c.Require(prescriberRoles...); err != nil {
+	if err := c.Require(PrescriberRoles...); err != nil {
 		return Beneficiary{}, err
 	}
 	var b Beneficiary
@@ -273,9 +273,9 @@ func (s *Service) GetBeneficiary(ctx context.Context, c partners.Caller, id int6
 }
 
 // ListBeneficiaries lists the caller organisation's beneficiaries; q searches names.
-func (s *Service) ListBeneficiaries(ctx context.Context, c partners.Caller, q string, p httpx.Page) (httpx.List[Beneficiary], error) {
-	if err := c.Require(prescriberRoles...); err != nil {
-		return httpx.List[Beneficiary]{}, err
+func (s *Service) ListBeneficiaries(ctx context.Context, c partners.Caller, q string, p paging.Page) (paging.List[Beneficiary], error) {
+	if err := c.Require(PrescriberRoles...); err != nil {
+		return paging.List[Beneficiary]{}, err
 	}
 	db := s.db.WithContext(ctx).Scopes(ownOrganization(c)).Where("id > ?", p.AfterID).Order("id").Limit(p.Limit + 1)
 	if q = strings.TrimSpace(q); q != "" {
@@ -285,9 +285,9 @@ func (s *Service) ListBeneficiaries(ctx context.Context, c partners.Caller, q st
 	}
 	var out []Beneficiary
 	if err := db.Find(&out).Error; err != nil {
-		return httpx.List[Beneficiary]{}, fmt.Errorf("list beneficiaries: %w", err)
+		return paging.List[Beneficiary]{}, fmt.Errorf("list beneficiaries: %w", err)
 	}
-	return httpx.NewList(out, p, func(b Beneficiary) int64 { return b.ID }), nil
+	return paging.New(out, p, func(b Beneficiary) int64 { return b.ID }), nil
 }
 
 // Export is everything Tremplin holds about a person (right of access).

@@ -10,8 +10,8 @@ import (
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/database"
-	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/journal"
+	"github.com/tremplin/tremplin/internal/paging"
 	"github.com/tremplin/tremplin/internal/zone"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -199,9 +199,9 @@ type SaleFilter struct {
 }
 
 // ListSales lists sales by site and local day, or by voucher, without PINs.
-func (s *Service) ListSales(ctx context.Context, c partners.Caller, f SaleFilter, p httpx.Page) (httpx.List[Sale], error) {
+func (s *Service) ListSales(ctx context.Context, c partners.Caller, f SaleFilter, p paging.Page) (paging.List[Sale], error) {
 	if err := c.Require(partners.RoleAdmin, partners.RoleSpace); err != nil {
-		return httpx.List[Sale]{}, err
+		return paging.List[Sale]{}, err
 	}
 	q := s.db.WithContext(ctx).Scopes(partners.AtOwnSite(c, "site_id")).Where("id > ?", p.AfterID).Order("id").Limit(p.Limit + 1)
 	if f.SiteID != 0 {
@@ -209,22 +209,22 @@ func (s *Service) ListSales(ctx context.Context, c partners.Caller, f SaleFilter
 	}
 	if f.Date != "" {
 		if _, err := time.Parse(time.DateOnly, f.Date); err != nil {
-			return httpx.List[Sale]{}, apperr.Invalid("date", "must be a date such as 2026-11-23")
+			return paging.List[Sale]{}, apperr.Invalid("date", "must be a date such as 2026-11-23")
 		}
 		q = q.Where("local_date = ?", f.Date)
 	}
 	if f.VoucherCode != "" {
 		code, err := NormalizeCode(f.VoucherCode)
 		if err != nil {
-			return httpx.List[Sale]{}, apperr.Invalid("voucher_code", "is mistyped")
+			return paging.List[Sale]{}, apperr.Invalid("voucher_code", "is mistyped")
 		}
 		q = q.Where("voucher_id IN (SELECT id FROM vouchers WHERE code = ?)", code)
 	}
 	var out []Sale
 	if err := q.Find(&out).Error; err != nil {
-		return httpx.List[Sale]{}, fmt.Errorf("list sales: %w", err)
+		return paging.List[Sale]{}, fmt.Errorf("list sales: %w", err)
 	}
-	return httpx.NewList(out, p, func(s Sale) int64 { return s.ID }), nil
+	return paging.New(out, p, func(s Sale) int64 { return s.ID }), nil
 }
 
 // PastClosing is a day whose till count is recorded.

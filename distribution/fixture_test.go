@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tremplin/tremplin/api"
+
 	"github.com/tremplin/tremplin/distribution"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
@@ -72,12 +74,9 @@ func newFixtureWith(t *testing.T, channels []string, limits ...distribution.Look
 	if err != nil {
 		t.Fatal(err)
 	}
-	public := e.Group("/api/v1")
-	authed := e.Group("/api/v1", partners.RequireAuth(ps))
-	(&partners.API{Service: ps}).Routes(public, authed)
-	(&inventory.API{Service: inv, Scanners: []inventory.Scanner{svc.ScanVoucher}, Files: files}).Routes(authed)
-	(&recharges.API{Service: rch}).Routes(authed)
-	(&distribution.API{Service: svc}).Routes(authed)
+	if err := api.Mount(e, api.Config{Services: g, Files: files}); err != nil {
+		t.Fatal(err)
+	}
 	net := testnet.Build(t, ps, []testnet.Org{
 		{Key: "prescriber", Kind: partners.KindPrescriber, Name: "CCAS de Montreuil", Timezone: "Europe/Paris", Address: "1 place Jean-Jaurès, 93100 Montreuil"},
 		{Key: "prescriber2", Kind: partners.KindPrescriber, Name: "Mission locale Nord", Timezone: "Indian/Reunion", Address: "20 rue de Paris, 97400 Saint-Denis"},

@@ -11,7 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tremplin/tremplin/internal/apperr"
-	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/paging"
 	"github.com/tremplin/tremplin/internal/zone"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -30,7 +30,7 @@ type PersonSummary struct {
 
 // maxFound bounds a search's answer: a prescriber types more letters
 // rather than reading a hundred names.
-const maxFound = 30
+const MaxFound = 30
 
 // searchWords folds a typed name into the words a name_key must contain:
 // no case, no accents, letters only, in any order ("dupont jean" finds
@@ -49,14 +49,14 @@ func searchWords(q string) []string {
 // recently active first, with what they received. An empty search lists
 // the most recent ones.
 func (s *Service) FindPeople(ctx context.Context, c partners.Caller, q string, limit int) ([]PersonSummary, error) {
-	if err := c.Require(prescriberRoles...); err != nil {
+	if err := c.Require(PrescriberRoles...); err != nil {
 		return nil, err
 	}
-	if err := checkSearch(q); err != nil {
+	if err := CheckSearch(q); err != nil {
 		return nil, err
 	}
-	if limit <= 0 || limit > maxFound {
-		limit = maxFound
+	if limit <= 0 || limit > MaxFound {
+		limit = MaxFound
 	}
 	db := s.db.WithContext(ctx)
 	query := db.Scopes(ownOrganization(c)).Where("anonymised_at IS NULL").Order("last_activity_at DESC, id DESC").Limit(limit)
@@ -161,7 +161,7 @@ func (s *Service) YearlyLimit() int { return s.policy.DevicesPerYear }
 // voucher gets one smartphone for 30 days.
 func (s *Service) VoucherDefaults(ctx context.Context, c partners.Caller) (NewVoucher, error) {
 	def := NewVoucher{DeviceCategories: []string{"smartphone"}, Devices: 1, ValidDays: 30}
-	if err := c.Require(issuerRoles...); err != nil {
+	if err := c.Require(IssuerRoles...); err != nil {
 		return def, err
 	}
 	var last Voucher
@@ -209,7 +209,7 @@ func normalizeSearchCode(q string) string {
 }
 
 // checkSearch refuses a search too long to mean anything.
-func checkSearch(q string) error {
+func CheckSearch(q string) error {
 	if len([]rune(q)) > 100 {
 		return apperr.Invalid("q", "must be at most 100 characters")
 	}
@@ -218,7 +218,7 @@ func checkSearch(q string) error {
 
 // PersonVouchers are a person's vouchers, the newest first.
 func (s *Service) PersonVouchers(ctx context.Context, c partners.Caller, id int64) ([]VoucherView, error) {
-	l, err := s.ListVouchers(ctx, c, VoucherFilter{BeneficiaryID: id}, httpx.Page{Limit: 500})
+	l, err := s.ListVouchers(ctx, c, VoucherFilter{BeneficiaryID: id}, paging.Page{Limit: 500})
 	slices.Reverse(l.Items)
 	return l.Items, err
 }

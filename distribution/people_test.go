@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/tremplin/tremplin/distribution"
-	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/paging"
 	"github.com/tremplin/tremplin/partners"
 )
 
@@ -73,4 +73,4 @@ func TestFindPeopleFoldsAndScopes(t *testing.T) {
 	}
 }
 
-func pageOf(n int) httpx.Page { return httpx.Page{Limit: n} }
+func pageOf(n int) paging.Page { return paging.Page{Limit: n} }

@@ -20,7 +20,7 @@ import (
 )
 
 // Payment methods.
-var paymentMethods = []string{"cash", "card", "free"}
+var PaymentMethods = []string{"cash", "card", "free"}
 
 // SaleItem is one line asked for: a device, or a quantity of a recharge product.
 type SaleItem struct {
@@ -129,7 +129,7 @@ func (r *SaleRequest) check() error {
 	if strings.TrimSpace(r.VoucherCode) == "" {
 		v.Field("voucher_code", "is required")
 	}
-	if !slices.Contains(paymentMethods, r.PaymentMethod) {
+	if !slices.Contains(PaymentMethods, r.PaymentMethod) {
 		v.Field("payment_method", "must be cash, card or free")
 	}
 	switch n := len(r.Items); {

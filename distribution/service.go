@@ -102,12 +102,12 @@ func ownOrganization(c partners.Caller) func(*gorm.DB) *gorm.DB {
 var (
 	// prescriberRoles see and manage vouchers (admins all, prescribers their
 	// organisation's).
-	prescriberRoles = []partners.Role{partners.RoleAdmin, partners.RolePrescriber}
+	PrescriberRoles = []partners.Role{partners.RoleAdmin, partners.RolePrescriber}
 	// issuerRoles record a person and issue a voucher in one form: the
 	// person belongs to the issuer's organisation, which admins have not.
-	issuerRoles = []partners.Role{partners.RolePrescriber}
+	IssuerRoles = []partners.Role{partners.RolePrescriber}
 	// lookupRoles check a voucher by its code.
-	lookupRoles = []partners.Role{partners.RoleAdmin, partners.RoleSpace, partners.RolePrescriber}
+	LookupRoles = []partners.Role{partners.RoleAdmin, partners.RoleSpace, partners.RolePrescriber}
 )
 
 func isRecordNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }

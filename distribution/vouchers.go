@@ -16,7 +16,7 @@ import (
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/database"
-	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/paging"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -95,10 +95,10 @@ func endOfDay(now time.Time, loc *time.Location, days int) (string, time.Time) {
 // which device categories, how many devices and recharges, for how many days
 // (to the end of that day in the organisation's time zone).
 func (s *Service) IssueVoucher(ctx context.Context, c partners.Caller, in NewVoucher) (VoucherView, error) {
-	if err := c.Require(prescriberRoles...); err != nil {
+	if err := c.Require(PrescriberRoles...); err != nil {
 		return VoucherView{}, err
 	}
-	if err := checkVoucherInput(in); err != nil {
+	if err := CheckVoucherInput(in); err != nil {
 		return VoucherView{}, err
 	}
 	if in.BeneficiaryID == 0 {
@@ -133,7 +133,7 @@ func (s *Service) IssueVoucher(ctx context.Context, c partners.Caller, in NewVou
 }
 
 // checkVoucherInput checks a voucher request's own fields.
-func checkVoucherInput(in NewVoucher) error {
+func CheckVoucherInput(in NewVoucher) error {
 	v := &apperr.ValidationError{}
 	cats := []string{}
 	for _, cat := range in.DeviceCategories {
@@ -223,7 +223,7 @@ func (s *Service) issue(tx *gorm.DB, c partners.Caller, b Beneficiary, cats []st
 // A mistyped code is 422, an unknown one 404; failures are audited and, past
 // the limit, the user gets 429.
 func (s *Service) LookupVoucher(ctx context.Context, c partners.Caller, raw string) (VoucherView, error) {
-	if err := c.Require(lookupRoles...); err != nil {
+	if err := c.Require(LookupRoles...); err != nil {
 		return VoucherView{}, err
 	}
 	// One user's lookups are counted one at a time (the limit's key locked
@@ -410,7 +410,7 @@ func (s *Service) GetVoucher(ctx context.Context, c partners.Caller, code string
 // voucherFor loads a voucher of the caller's organisation by code, for the
 // prescriber's own actions.
 func (s *Service) voucherFor(db *gorm.DB, c partners.Caller, raw string) (Voucher, error) {
-	if err := c.Require(prescriberRoles...); err != nil {
+	if err := c.Require(PrescriberRoles...); err != nil {
 		return Voucher{}, err
 	}
 	code, err := NormalizeCode(raw)
@@ -434,9 +434,9 @@ type VoucherFilter struct {
 
 // ListVouchers lists the caller organisation's vouchers, with their use: the
 // prescriber's way to know whether the person came.
-func (s *Service) ListVouchers(ctx context.Context, c partners.Caller, f VoucherFilter, p httpx.Page) (httpx.List[VoucherView], error) {
-	if err := c.Require(prescriberRoles...); err != nil {
-		return httpx.List[VoucherView]{}, err
+func (s *Service) ListVouchers(ctx context.Context, c partners.Caller, f VoucherFilter, p paging.Page) (paging.List[VoucherView], error) {
+	if err := c.Require(PrescriberRoles...); err != nil {
+		return paging.List[VoucherView]{}, err
 	}
 	db := s.db.WithContext(ctx)
 	q := db.Scopes(ownOrganization(c)).Where("id > ?", p.AfterID).Order("id").Limit(p.Limit + 1)
@@ -450,13 +450,13 @@ func (s *Service) ListVouchers(ctx context.Context, c partners.Caller, f Voucher
 	case StatusUsed, StatusRevoked:
 		q = q.Where("status = ?", f.Status)
 	default:
-		return httpx.List[VoucherView]{}, apperr.Invalid("status", "must be active, used, expired or revoked")
+		return paging.List[VoucherView]{}, apperr.Invalid("status", "must be active, used, expired or revoked")
 	}
 	if f.BeneficiaryID != 0 {
 		q = q.Where("beneficiary_id = ?", f.BeneficiaryID)
 	}
-	if err := checkSearch(f.Q); err != nil {
-		return httpx.List[VoucherView]{}, err
+	if err := CheckSearch(f.Q); err != nil {
+		return paging.List[VoucherView]{}, err
 	}
 	if f.Q = strings.TrimSpace(f.Q); f.Q != "" {
 		// A name's words must all be in the person's name; or the text is
@@ -487,13 +487,13 @@ func (s *Service) ListVouchers(ctx context.Context, c partners.Caller, f Voucher
 	}
 	var vs []Voucher
 	if err := q.Find(&vs).Error; err != nil {
-		return httpx.List[VoucherView]{}, fmt.Errorf("list vouchers: %w", err)
+		return paging.List[VoucherView]{}, fmt.Errorf("list vouchers: %w", err)
 	}
 	views, err := s.fullViews(db, vs)
 	if err != nil {
-		return httpx.List[VoucherView]{}, err
+		return paging.List[VoucherView]{}, err
 	}
-	return httpx.NewList(views, p, func(v VoucherView) int64 { return v.ID }), nil
+	return paging.New(views, p, func(v VoucherView) int64 { return v.ID }), nil
 }
 
 // Revoke withdraws a voucher (a lost paper, a mistake), with the reason.
@@ -581,7 +581,7 @@ func (s *Service) Renew(ctx context.Context, c partners.Caller, raw string, vali
 // ScanVoucher lets GET /scan/{code} resolve voucher codes: anything that is
 // not code-shaped, or that the caller may not look up, is simply not a voucher.
 func (s *Service) ScanVoucher(ctx context.Context, c partners.Caller, code string) (string, any, error) {
-	if !LooksLikeCode(code) || !c.Is(lookupRoles...) {
+	if !LooksLikeCode(code) || !c.Is(LookupRoles...) {
 		return "", nil, fmt.Errorf("not a voucher code: %w", apperr.ErrNotFound)
 	}
 	v, err := s.LookupVoucher(ctx, c, code)

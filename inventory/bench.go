@@ -53,7 +53,7 @@ func (s *Service) GridPrice(ctx context.Context, cat Category, grade string) (in
 // (for a print list kept by a page). Ids they cannot see make an ErrInvalid
 // naming them, and the visible devices still come back with it.
 func (s *Service) DevicesByIDs(ctx context.Context, c partners.Caller, ids []int64) ([]Device, error) {
-	if err := c.Require(staffRoles...); err != nil {
+	if err := c.Require(StaffRoles...); err != nil {
 		return nil, err
 	}
 	return s.visibleByIDs(s.db.WithContext(ctx), c, ids)
@@ -62,7 +62,7 @@ func (s *Service) DevicesByIDs(ctx context.Context, c partners.Caller, ids []int
 // OnShelfCount is how many devices the records put on a site's shelves:
 // what a stock check expects to scan.
 func (s *Service) OnShelfCount(ctx context.Context, c partners.Caller, siteID int64) (int64, error) {
-	if err := c.Require(staffRoles...); err != nil {
+	if err := c.Require(StaffRoles...); err != nil {
 		return 0, err
 	}
 	if err := c.CheckSite(siteID); err != nil {
@@ -83,7 +83,7 @@ func (s *Service) OnShelfCount(ctx context.Context, c partners.Caller, siteID in
 
 // ShelfCounts counts a site's devices on its shelves by category and state.
 func (s *Service) ShelfCounts(ctx context.Context, c partners.Caller, siteID int64) (map[Category]map[State]int64, error) {
-	if err := c.Require(staffRoles...); err != nil {
+	if err := c.Require(StaffRoles...); err != nil {
 		return nil, err
 	}
 	if err := c.CheckSite(siteID); err != nil {

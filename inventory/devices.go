@@ -14,7 +14,7 @@ import (
 	"github.com/tremplin/tremplin/figures"
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/database"
-	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/paging"
 	"github.com/tremplin/tremplin/internal/textcheck"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -146,7 +146,7 @@ func (b byField) add(field, format string, args ...any) { b.v.Field(field, forma
 // RegisterDevice records one device of a donation, with a new asset tag, in
 // state received at the donation's warehouse.
 func (s *Service) RegisterDevice(ctx context.Context, c partners.Caller, in NewDevice) (Device, error) {
-	if err := c.Require(warehouseRoles...); err != nil {
+	if err := c.Require(WarehouseRoles...); err != nil {
 		return Device{}, err
 	}
 	v := &apperr.ValidationError{}
@@ -225,7 +225,7 @@ func checkUnique(tx *gorm.DB, imei, serial *string) error {
 
 // GetDevice returns a device the caller may see.
 func (s *Service) GetDevice(ctx context.Context, c partners.Caller, id int64) (Device, error) {
-	if err := c.Require(staffRoles...); err != nil {
+	if err := c.Require(StaffRoles...); err != nil {
 		return Device{}, err
 	}
 	var d Device
@@ -246,9 +246,9 @@ type DeviceFilter struct {
 }
 
 // ListDevices lists the devices the caller may see, by id.
-func (s *Service) ListDevices(ctx context.Context, c partners.Caller, f DeviceFilter, p httpx.Page) (httpx.List[Device], error) {
-	if err := c.Require(staffRoles...); err != nil {
-		return httpx.List[Device]{}, err
+func (s *Service) ListDevices(ctx context.Context, c partners.Caller, f DeviceFilter, p paging.Page) (paging.List[Device], error) {
+	if err := c.Require(StaffRoles...); err != nil {
+		return paging.List[Device]{}, err
 	}
 	v := &apperr.ValidationError{}
 	if f.State != "" && !validState(f.State) {
@@ -258,7 +258,7 @@ func (s *Service) ListDevices(ctx context.Context, c partners.Caller, f DeviceFi
 		v.Field("category", "is not a category")
 	}
 	if err := v.Err(); err != nil {
-		return httpx.List[Device]{}, err
+		return paging.List[Device]{}, err
 	}
 	q := s.db.WithContext(ctx).Model(&Device{}).Scopes(visibleDevices(c)).Where("devices.id > ?", p.AfterID).Order("devices.id").Limit(p.Limit + 1)
 	if f.State != "" {
@@ -287,9 +287,9 @@ func (s *Service) ListDevices(ctx context.Context, c partners.Caller, f DeviceFi
 	}
 	var out []Device
 	if err := q.Find(&out).Error; err != nil {
-		return httpx.List[Device]{}, fmt.Errorf("list devices: %w", err)
+		return paging.List[Device]{}, fmt.Errorf("list devices: %w", err)
 	}
-	return httpx.NewList(out, p, func(d Device) int64 { return d.ID }), nil
+	return paging.New(out, p, func(d Device) int64 { return d.ID }), nil
 }
 
 // tagNumber is a tag's number typed alone (7, 00007), as its tags write it:
@@ -324,12 +324,12 @@ func validState(s State) bool {
 }
 
 // EventList is a device's history as a list answer.
-func (s *Service) EventList(ctx context.Context, c partners.Caller, id int64) (httpx.List[Event], error) {
+func (s *Service) EventList(ctx context.Context, c partners.Caller, id int64) (paging.List[Event], error) {
 	ev, err := s.Events(ctx, c, id)
 	if ev == nil {
 		ev = []Event{}
 	}
-	return httpx.List[Event]{Items: ev}, err
+	return paging.List[Event]{Items: ev}, err
 }
 
 // Events returns a device's history, oldest first.
@@ -364,7 +364,7 @@ func NormalizeCode(code string) string {
 // FindByCode resolves a tag, an IMEI or a serial to the device the caller may
 // see. A live device wins over a recycled one with the same serial.
 func (s *Service) FindByCode(ctx context.Context, c partners.Caller, raw string) (Device, error) {
-	if err := c.Require(staffRoles...); err != nil {
+	if err := c.Require(StaffRoles...); err != nil {
 		return Device{}, err
 	}
 	d, err := s.findByCode(s.db.WithContext(ctx).Scopes(visibleDevices(c)), raw)

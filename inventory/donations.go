@@ -10,7 +10,7 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
-	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/paging"
 	"github.com/tremplin/tremplin/partners"
 )
 
@@ -34,7 +34,7 @@ type DonationView struct {
 // CreateDonation records a lot received at a warehouse. Warehouse staff
 // receive at their own warehouse.
 func (s *Service) CreateDonation(ctx context.Context, c partners.Caller, in NewDonation) (DonationView, error) {
-	if err := c.Require(warehouseRoles...); err != nil {
+	if err := c.Require(WarehouseRoles...); err != nil {
 		return DonationView{}, err
 	}
 	v := &apperr.ValidationError{}
@@ -95,7 +95,7 @@ func (s *Service) CreateDonation(ctx context.Context, c partners.Caller, in NewD
 // donationFor loads a donation the caller may see: admins any, warehouse
 // staff those received at their warehouse.
 func (s *Service) donationFor(ctx context.Context, c partners.Caller, id int64) (Donation, error) {
-	if err := c.Require(warehouseRoles...); err != nil {
+	if err := c.Require(WarehouseRoles...); err != nil {
 		return Donation{}, err
 	}
 	var d Donation
@@ -149,9 +149,9 @@ func (s *Service) donationView(ctx context.Context, d Donation) (DonationView, e
 }
 
 // ListDonations lists the donations the caller may see, newest first by id.
-func (s *Service) ListDonations(ctx context.Context, c partners.Caller, donorID int64, p httpx.Page) (httpx.List[Donation], error) {
-	if err := c.Require(warehouseRoles...); err != nil {
-		return httpx.List[Donation]{}, err
+func (s *Service) ListDonations(ctx context.Context, c partners.Caller, donorID int64, p paging.Page) (paging.List[Donation], error) {
+	if err := c.Require(WarehouseRoles...); err != nil {
+		return paging.List[Donation]{}, err
 	}
 	q := s.db.WithContext(ctx).Scopes(partners.AtOwnSite(c, "warehouse_id")).Where("id > ?", p.AfterID).Order("id").Limit(p.Limit + 1)
 	if donorID != 0 {
@@ -159,7 +159,7 @@ func (s *Service) ListDonations(ctx context.Context, c partners.Caller, donorID 
 	}
 	var out []Donation
 	if err := q.Find(&out).Error; err != nil {
-		return httpx.List[Donation]{}, fmt.Errorf("list donations: %w", err)
+		return paging.List[Donation]{}, fmt.Errorf("list donations: %w", err)
 	}
-	return httpx.NewList(out, p, func(d Donation) int64 { return d.ID }), nil
+	return paging.New(out, p, func(d Donation) int64 { return d.ID }), nil
 }

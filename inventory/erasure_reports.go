@@ -106,7 +106,7 @@ func names(e erasurereport.Entry, d Device, knownDisks []string) bool {
 // 422 for a file it cannot read (nothing changes), 409 when the device is
 // not diagnosed.
 func (s *Service) UploadErasureReport(ctx context.Context, c partners.Caller, deviceID int64, f ReportFile) (RecordedReport, error) {
-	if err := c.Require(warehouseRoles...); err != nil {
+	if err := c.Require(WarehouseRoles...); err != nil {
 		return RecordedReport{}, fmt.Errorf("erasure report: %w", err)
 	}
 	rep, err := erasurereport.Read(f.Bytes)
@@ -126,7 +126,7 @@ func (s *Service) UploadErasureReport(ctx context.Context, c partners.Caller, de
 			}
 		}
 		if !ok {
-			return apperr.Invalid("file", "the report names %s, not device %s (serial %s)", reportSerials(rep), dev.Tag, quoteSerial(dev))
+			return apperr.Invalid("file", "the report names %s, not device %s (serial %s)", reportSerials(rep), dev.Tag, QuoteSerial(dev))
 		}
 		r, err := s.recordReport(tx, c, &dev, f, entry)
 		out = RecordedReport{ErasureReport: r, Device: dev}
@@ -251,7 +251,7 @@ type SkippedEntry struct {
 // it cannot read refuses them all (422, nothing recorded); an entry that
 // names no device of the donation, or a device not diagnosed, is listed.
 func (s *Service) UploadDonationReports(ctx context.Context, c partners.Caller, donationID int64, files []ReportFile) (DonationReportResult, error) {
-	if err := c.Require(warehouseRoles...); err != nil {
+	if err := c.Require(WarehouseRoles...); err != nil {
 		return DonationReportResult{}, fmt.Errorf("erasure reports: %w", err)
 	}
 	if len(files) == 0 {

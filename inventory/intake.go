@@ -58,7 +58,7 @@ type intakeRow struct {
 // a BOM; CRLF or LF; blank lines ignored) for a donation. All or nothing: any
 // bad line and nothing is registered, and every bad line is reported.
 func (s *Service) Intake(ctx context.Context, c partners.Caller, donationID int64, body io.Reader) (IntakeResult, error) {
-	if err := c.Require(warehouseRoles...); err != nil {
+	if err := c.Require(WarehouseRoles...); err != nil {
 		return IntakeResult{}, err
 	}
 	donation, err := s.donationFor(ctx, c, donationID)

@@ -28,7 +28,7 @@ const maxLabels = 5000
 // listed twice gets two labels). Offset skips the used positions of a partly
 // used sheet.
 func (s *Service) Labels(ctx context.Context, c partners.Caller, req LabelRequest) ([]byte, error) {
-	if err := c.Require(staffRoles...); err != nil {
+	if err := c.Require(StaffRoles...); err != nil {
 		return nil, err
 	}
 	if req.Layout == "" {

@@ -36,11 +36,11 @@ func MayDo(c partners.Caller, action string) bool {
 }
 
 var lifecycle = map[string]rule{
-	"diagnose":       {from: []State{Received, InRepair, Returned}, to: Diagnosed, roles: warehouseRoles},
-	"erase":          {from: []State{Diagnosed}, to: Erased, roles: warehouseRoles},
-	"send_to_repair": {from: []State{Diagnosed, Erased}, to: InRepair, roles: warehouseRoles},
-	"mark_ready":     {from: []State{Erased, Diagnosed}, to: Ready, roles: warehouseRoles},
-	"recycle":        {except: []State{Sold, InTransit, Recycled, Lost}, to: Recycled, roles: warehouseRoles},
+	"diagnose":       {from: []State{Received, InRepair, Returned}, to: Diagnosed, roles: WarehouseRoles},
+	"erase":          {from: []State{Diagnosed}, to: Erased, roles: WarehouseRoles},
+	"send_to_repair": {from: []State{Diagnosed, Erased}, to: InRepair, roles: WarehouseRoles},
+	"mark_ready":     {from: []State{Erased, Diagnosed}, to: Ready, roles: WarehouseRoles},
+	"recycle":        {except: []State{Sold, InTransit, Recycled, Lost}, to: Recycled, roles: WarehouseRoles},
 	"mark_lost":      {except: []State{Sold, Lost, Recycled}, to: Lost, roles: []partners.Role{partners.RoleAdmin}},
 }
 
@@ -91,7 +91,7 @@ type Transition struct {
 	Locks *Locks `json:"locks"`
 }
 
-func text(p *string) string {
+func OrEmpty(p *string) string {
 	if p == nil {
 		return ""
 	}
@@ -164,13 +164,13 @@ func (s *Service) plan(tx *gorm.DB, dev Device, t Transition) (map[string]any, m
 	changes := map[string]any{}
 	data := map[string]any{}
 	to := lifecycle[t.Action].to
-	if n := text(t.Notes); n != "" {
+	if n := OrEmpty(t.Notes); n != "" {
 		data["notes"] = n
 	}
 	switch t.Action {
 	case "diagnose":
-		g := strings.ToUpper(text(t.Grade))
-		if !validGrade(g) {
+		g := strings.ToUpper(OrEmpty(t.Grade))
+		if !ValidGrade(g) {
 			v.Field("grade", "must be A, B, C or D")
 		}
 		changes["grade"] = g
@@ -193,11 +193,11 @@ func (s *Service) plan(tx *gorm.DB, dev Device, t Transition) (map[string]any, m
 			data["locks"] = locks
 		}
 	case "erase":
-		method := text(t.Method)
+		method := OrEmpty(t.Method)
 		if method == "" || len([]rune(method)) > 200 {
 			v.Field("method", "is required (the tool or standard used, e.g. \"NIST 800-88 Purge\"), at most 200 characters")
 		}
-		result := text(t.Result)
+		result := OrEmpty(t.Result)
 		if result != "passed" && result != "failed" {
 			v.Field("result", "must be passed or failed")
 		}
@@ -212,7 +212,7 @@ func (s *Service) plan(tx *gorm.DB, dev Device, t Transition) (map[string]any, m
 		if dev.Locks != nil {
 			if locked := dev.Locks.Locked(); len(locked) > 0 {
 				return nil, nil, "", apperr.Conflict("device-locked",
-					"device %s is locked (%s): ask the donor to release it, quoting serial %s, then diagnose it again", dev.Tag, lockList(locked), quoteSerial(dev))
+					"device %s is locked (%s): ask the donor to release it, quoting serial %s, then diagnose it again", dev.Tag, lockList(locked), QuoteSerial(dev))
 			}
 		}
 		if dev.State == Diagnosed && dev.Category != Other {
@@ -239,16 +239,16 @@ func (s *Service) plan(tx *gorm.DB, dev Device, t Transition) (map[string]any, m
 		changes["price_cents"] = *price
 		data["price_cents"] = *price
 	case "recycle":
-		reason := text(t.Reason)
+		reason := OrEmpty(t.Reason)
 		if reason == "" {
 			v.Field("reason", "is required (why the device is recycled rather than reused)")
 		}
 		data["reason"] = reason
-		if r := text(t.Recycler); r != "" {
+		if r := OrEmpty(t.Recycler); r != "" {
 			data["recycler"] = r
 		}
 	case "mark_lost":
-		reason := text(t.Reason)
+		reason := OrEmpty(t.Reason)
 		if reason == "" {
 			v.Field("reason", "is required")
 		}
@@ -264,7 +264,7 @@ func (s *Service) plan(tx *gorm.DB, dev Device, t Transition) (map[string]any, m
 
 // quoteSerial is what a donor needs to find a device in their fleet: its
 // IMEI, else its serial number, else its tag.
-func quoteSerial(d Device) string {
+func QuoteSerial(d Device) string {
 	switch {
 	case d.IMEI != nil && *d.IMEI != "":
 		return *d.IMEI

@@ -42,7 +42,7 @@ func (c Category) Valid() bool {
 // Grades, best first.
 var Grades = []string{"A", "B", "C", "D"}
 
-func validGrade(g string) bool {
+func ValidGrade(g string) bool {
 	for _, x := range Grades {
 		if g == x {
 			return true

@@ -40,7 +40,7 @@ func gridPrice(tx *gorm.DB, c Category, grade string) (int64, bool, error) {
 
 // PriceGrid returns the whole grid.
 func (s *Service) PriceGrid(ctx context.Context, c partners.Caller) (PriceGrid, error) {
-	if err := c.Require(staffRoles...); err != nil {
+	if err := c.Require(StaffRoles...); err != nil {
 		return nil, err
 	}
 	var rows []gridRow
@@ -72,7 +72,7 @@ func (s *Service) SetPriceGrid(ctx context.Context, c partners.Caller, in map[st
 		}
 		for g, p := range grades {
 			switch {
-			case !validGrade(g):
+			case !ValidGrade(g):
 				v.Field(cat+"."+g, "grade must be A, B, C or D")
 			case p < 0 || p > maxPriceCents:
 				v.Field(cat+"."+g, "price must be between 0 and %d cents", maxPriceCents)

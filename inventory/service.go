@@ -47,8 +47,8 @@ func NewService(c Config) *Service {
 
 // Roles that handle stock.
 var (
-	warehouseRoles = []partners.Role{partners.RoleAdmin, partners.RoleWarehouse}
-	staffRoles     = []partners.Role{partners.RoleAdmin, partners.RoleWarehouse, partners.RoleSpace}
+	WarehouseRoles = []partners.Role{partners.RoleAdmin, partners.RoleWarehouse}
+	StaffRoles     = []partners.Role{partners.RoleAdmin, partners.RoleWarehouse, partners.RoleSpace}
 )
 
 // visibleDevices limits a devices query to what the caller may see: admins

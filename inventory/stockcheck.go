@@ -69,7 +69,7 @@ type stockCheckRow struct {
 
 func (stockCheckRow) TableName() string { return "stock_checks" }
 
-const maxStockCodes = 20_000
+const MaxStockCodes = 20_000
 
 // CheckStock compares what a site scanned with what the records say is on
 // its shelves: devices expected and not scanned are missing, codes that match
@@ -77,7 +77,7 @@ const maxStockCodes = 20_000
 // not on a shelf (sold, in transit...) are elsewhere. Accessories counted
 // are compared with the ledger. The result is kept.
 func (s *Service) CheckStock(ctx context.Context, c partners.Caller, siteID int64, codes []string, counted ...accessories.Counted) (StockCheck, error) {
-	if err := c.Require(staffRoles...); err != nil {
+	if err := c.Require(StaffRoles...); err != nil {
 		return StockCheck{}, err
 	}
 	if err := c.CheckSite(siteID); err != nil {
@@ -86,8 +86,8 @@ func (s *Service) CheckStock(ctx context.Context, c partners.Caller, siteID int6
 	if _, err := s.partners.Site(ctx, siteID); err != nil {
 		return StockCheck{}, err
 	}
-	if len(codes) > maxStockCodes {
-		return StockCheck{}, apperr.Invalid("codes", "at most %d codes per stock check", maxStockCodes)
+	if len(codes) > MaxStockCodes {
+		return StockCheck{}, apperr.Invalid("codes", "at most %d codes per stock check", MaxStockCodes)
 	}
 	if len(counted) > 0 && s.acc == nil {
 		return StockCheck{}, apperr.Invalid("accessories", "this server does not keep accessories")
@@ -205,7 +205,7 @@ func (s *Service) visibleIDs(tx *gorm.DB, c partners.Caller, devices []Device) (
 
 // GetStockCheck returns a recorded stock check of a site.
 func (s *Service) GetStockCheck(ctx context.Context, c partners.Caller, siteID, id int64) (StockCheck, error) {
-	if err := c.Require(staffRoles...); err != nil {
+	if err := c.Require(StaffRoles...); err != nil {
 		return StockCheck{}, err
 	}
 	if err := c.CheckSite(siteID); err != nil {
@@ -245,7 +245,7 @@ func (row stockCheckRow) check() (StockCheck, error) {
 // and the check's number. Each difference is corrected once: the check
 // records the correction in the same transaction, and a second try is 409.
 func (s *Service) CorrectFromStockCheck(ctx context.Context, c partners.Caller, siteID, checkID, accessoryID int64, reason string) (accessories.Movement, error) {
-	if err := c.Require(staffRoles...); err != nil {
+	if err := c.Require(StaffRoles...); err != nil {
 		return accessories.Movement{}, err
 	}
 	if err := c.CheckSite(siteID); err != nil {

@@ -14,7 +14,7 @@ import (
 	"github.com/tremplin/tremplin/figures"
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
-	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/paging"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/recharges"
 )
@@ -190,7 +190,7 @@ func shippable(s State) bool { return s == Ready || s == InStock || s == Returne
 
 // CreateTransfer drafts a transfer from the caller's site (admins: any site).
 func (s *Service) CreateTransfer(ctx context.Context, c partners.Caller, in NewTransfer) (TransferView, error) {
-	if err := c.Require(staffRoles...); err != nil {
+	if err := c.Require(StaffRoles...); err != nil {
 		return TransferView{}, err
 	}
 	v := &apperr.ValidationError{}
@@ -254,7 +254,7 @@ func (s *Service) CreateTransfer(ctx context.Context, c partners.Caller, in NewT
 			v.Field(field+".quantity", "must be between 1 and 100000")
 		}
 	}
-	note := text(in.Note)
+	note := OrEmpty(in.Note)
 	if len([]rune(note)) > 2000 {
 		v.Field("note", "must be at most 2000 characters")
 	}
@@ -361,7 +361,7 @@ func (s *Service) transferSite(ctx context.Context, v *apperr.ValidationError, f
 // transferFor loads a transfer the caller may see: admins any, site staff
 // those leaving or reaching their site.
 func (s *Service) transferFor(tx *gorm.DB, c partners.Caller, id int64) (Transfer, error) {
-	if err := c.Require(staffRoles...); err != nil {
+	if err := c.Require(StaffRoles...); err != nil {
 		return Transfer{}, err
 	}
 	q := tx.Where("id = ?", id)
@@ -442,9 +442,9 @@ func (s *Service) transferView(ctx context.Context, db *gorm.DB, t Transfer) (Tr
 }
 
 // ListTransfers lists the transfers the caller may see, optionally by status.
-func (s *Service) ListTransfers(ctx context.Context, c partners.Caller, status string, p httpx.Page) (httpx.List[Transfer], error) {
-	if err := c.Require(staffRoles...); err != nil {
-		return httpx.List[Transfer]{}, err
+func (s *Service) ListTransfers(ctx context.Context, c partners.Caller, status string, p paging.Page) (paging.List[Transfer], error) {
+	if err := c.Require(StaffRoles...); err != nil {
+		return paging.List[Transfer]{}, err
 	}
 	q := s.db.WithContext(ctx).Where("id > ?", p.AfterID).Order("id").Limit(p.Limit + 1)
 	if !c.IsAdmin() {
@@ -456,13 +456,13 @@ func (s *Service) ListTransfers(ctx context.Context, c partners.Caller, status s
 	case TransferDraft, TransferShipped, TransferReceived, TransferCancelled:
 		q = q.Where("status = ?", status)
 	default:
-		return httpx.List[Transfer]{}, apperr.Invalid("status", "must be draft, shipped, received or cancelled")
+		return paging.List[Transfer]{}, apperr.Invalid("status", "must be draft, shipped, received or cancelled")
 	}
 	var out []Transfer
 	if err := q.Find(&out).Error; err != nil {
-		return httpx.List[Transfer]{}, fmt.Errorf("list transfers: %w", err)
+		return paging.List[Transfer]{}, fmt.Errorf("list transfers: %w", err)
 	}
-	return httpx.NewList(out, p, func(t Transfer) int64 { return t.ID }), nil
+	return paging.New(out, p, func(t Transfer) int64 { return t.ID }), nil
 }
 
 // senderTransfer loads a transfer for an action only its sending site (or an
@@ -547,8 +547,8 @@ func (s *Service) ShipTransfer(ctx context.Context, c partners.Caller, id int64)
 // reported unexpected. Receiving again (a second box, a retry) adds to it.
 func (s *Service) ReceiveTransfer(ctx context.Context, c partners.Caller, id int64, in Scanned) (TransferView, error) {
 	codes := in.Codes
-	if len(codes) > maxStockCodes {
-		return TransferView{}, apperr.Invalid("codes", "at most %d codes", maxStockCodes)
+	if len(codes) > MaxStockCodes {
+		return TransferView{}, apperr.Invalid("codes", "at most %d codes", MaxStockCodes)
 	}
 	var view TransferView
 	err := s.inTx(ctx, func(tx *gorm.DB) error {

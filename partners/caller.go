@@ -8,7 +8,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tremplin/tremplin/internal/apperr"
-	"github.com/tremplin/tremplin/internal/httpx"
 )
 
 // Caller is the authenticated user of a request, with what scoping needs.
@@ -71,10 +70,20 @@ func (c Caller) Require(roles ...Role) error {
 }
 
 // WithCaller returns a context carrying the caller.
-func WithCaller(ctx context.Context, c Caller) context.Context { return httpx.WithCaller(ctx, c) }
+func WithCaller(ctx context.Context, c Caller) context.Context {
+	return context.WithValue(ctx, callerKey{}, c)
+}
 
 // CallerFrom returns the caller of an authenticated request.
-func CallerFrom(ctx context.Context) (Caller, error) { return httpx.CallerFrom[Caller](ctx) }
+func CallerFrom(ctx context.Context) (Caller, error) {
+	c, ok := ctx.Value(callerKey{}).(Caller)
+	if !ok {
+		return c, fmt.Errorf("no caller in context: %w", apperr.ErrUnauthenticated)
+	}
+	return c, nil
+}
+
+type callerKey struct{}
 
 // OwnedBy scopes a query on a table with an organisation column to the
 // caller's organisation; admins see every row. A record outside the scope is

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tremplin/tremplin/api"
+	"github.com/tremplin/tremplin/ui"
+
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/testenv"
@@ -73,9 +76,9 @@ func newFixture(t *testing.T, limits ...partners.LoginLimits) *fixture {
 		t.Fatal(err)
 	}
 	public := e.Group("/api/v1")
-	authed := e.Group("/api/v1", partners.RequireAuth(svc))
-	(&partners.API{Service: svc}).Routes(public, authed)
-	pages := &partners.Pages{Service: svc}
+	authed := e.Group("/api/v1", api.RequireAuth(svc))
+	(&api.Partners{Service: svc}).Routes(public, authed)
+	pages := &ui.Partners{Service: svc}
 	pages.Site = &web.Site{Views: views, Logger: logger, Frame: pages.Frame}
 	pages.Routes(e)
 

@@ -34,7 +34,7 @@ func (k Kind) Key() string { return "kind." + string(k) }
 // IsSite tells whether stock can live at an organisation of this kind.
 func (k Kind) IsSite() bool { return k == KindWarehouse || k == KindSpace }
 
-func (k Kind) valid() bool {
+func (k Kind) Valid() bool {
 	for _, x := range Kinds {
 		if k == x {
 			return true

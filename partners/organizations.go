@@ -10,8 +10,8 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
-	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/journal"
+	"github.com/tremplin/tremplin/internal/paging"
 )
 
 // NewOrganization is the input of CreateOrganization.
@@ -30,7 +30,7 @@ func (s *Service) CreateOrganization(ctx context.Context, c Caller, in NewOrgani
 		return Organization{}, err
 	}
 	v := &apperr.ValidationError{}
-	if !in.Kind.valid() {
+	if !in.Kind.Valid() {
 		v.Field("kind", "must be one of warehouse, space, prescriber, donor, operator")
 	}
 	checkName(v, "name", in.Name)
@@ -98,9 +98,9 @@ func (s *Service) ActiveStaff(ctx context.Context, c Caller) (map[int64]int, err
 }
 
 // ListOrganizations lists the organisations the caller may see.
-func (s *Service) ListOrganizations(ctx context.Context, c Caller, f OrganizationFilter, p httpx.Page) (httpx.List[Organization], error) {
-	if f.Kind != "" && !f.Kind.valid() {
-		return httpx.List[Organization]{}, apperr.Invalid("kind", "must be one of warehouse, space, prescriber, donor, operator")
+func (s *Service) ListOrganizations(ctx context.Context, c Caller, f OrganizationFilter, p paging.Page) (paging.List[Organization], error) {
+	if f.Kind != "" && !f.Kind.Valid() {
+		return paging.List[Organization]{}, apperr.Invalid("kind", "must be one of warehouse, space, prescriber, donor, operator")
 	}
 	q := s.db.WithContext(ctx).Scopes(organizationScope(c)).Where("id > ?", p.AfterID).Order("id").Limit(p.Limit + 1)
 	if f.Kind != "" {
@@ -108,9 +108,9 @@ func (s *Service) ListOrganizations(ctx context.Context, c Caller, f Organizatio
 	}
 	var out []Organization
 	if err := q.Find(&out).Error; err != nil {
-		return httpx.List[Organization]{}, fmt.Errorf("list organizations: %w", err)
+		return paging.List[Organization]{}, fmt.Errorf("list organizations: %w", err)
 	}
-	return httpx.NewList(out, p, func(o Organization) int64 { return o.ID }), nil
+	return paging.New(out, p, func(o Organization) int64 { return o.ID }), nil
 }
 
 // GetOrganization returns one organisation the caller may see; others are not found.

@@ -12,8 +12,8 @@ import (
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
 	"github.com/tremplin/tremplin/internal/database"
-	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/i18n"
+	"github.com/tremplin/tremplin/internal/paging"
 	"github.com/tremplin/tremplin/internal/pdfdraw"
 )
 
@@ -116,9 +116,9 @@ type UserFilter struct {
 }
 
 // ListUsers lists users: admins see everyone, others their own organisation.
-func (s *Service) ListUsers(ctx context.Context, c Caller, f UserFilter, p httpx.Page) (httpx.List[User], error) {
+func (s *Service) ListUsers(ctx context.Context, c Caller, f UserFilter, p paging.Page) (paging.List[User], error) {
 	if _, known := roleKind[f.Role]; f.Role != "" && f.Role != RoleAdmin && !known {
-		return httpx.List[User]{}, apperr.Invalid("role", "must be one of admin, warehouse, space, prescriber")
+		return paging.List[User]{}, apperr.Invalid("role", "must be one of admin, warehouse, space, prescriber")
 	}
 	q := s.db.WithContext(ctx).Scopes(OwnedBy(c, "organization_id")).Where("id > ?", p.AfterID).Order("id").Limit(p.Limit + 1)
 	if f.OrganizationID != 0 {
@@ -129,9 +129,9 @@ func (s *Service) ListUsers(ctx context.Context, c Caller, f UserFilter, p httpx
 	}
 	var out []User
 	if err := q.Find(&out).Error; err != nil {
-		return httpx.List[User]{}, fmt.Errorf("list users: %w", err)
+		return paging.List[User]{}, fmt.Errorf("list users: %w", err)
 	}
-	return httpx.NewList(out, p, func(u User) int64 { return u.ID }), nil
+	return paging.New(out, p, func(u User) int64 { return u.ID }), nil
 }
 
 // GetUser returns a user the caller may see.

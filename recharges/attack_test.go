@@ -15,11 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tremplin/tremplin/api"
+
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/testenv"
 	"github.com/tremplin/tremplin/partners"
-	"github.com/tremplin/tremplin/recharges"
 )
 
 // stickyReader gives the start of a file, then the same read error forever,
@@ -121,7 +122,7 @@ func TestUploadOverLimitIsAnswered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	(&recharges.API{Service: f.Recharges, MaxRechargeBytes: 4096}).Routes(e.Group("/api/v1", partners.RequireAuth(f.Partners)))
+	(&api.Recharges{Service: f.Recharges, MaxRechargeBytes: 4096}).Routes(e.Group("/api/v1", api.RequireAuth(f.Partners)))
 	h := testenv.NewHTTP(t, e)
 	pr, pw := io.Pipe()
 	go func() {

@@ -50,7 +50,7 @@ const maxReportedLines = 1000
 // which lines repeat. On SQLite they go through a staging table first.
 // progress, when not nil, is told the number of lines read now and then.
 func (s *Service) Import(ctx context.Context, c partners.Caller, productID, siteID int64, r io.Reader, progress func(lines int)) (ImportResult, error) {
-	if err := c.Require(warehouseRoles...); err != nil {
+	if err := c.Require(WarehouseRoles...); err != nil {
 		return ImportResult{}, err
 	}
 	v := &apperr.ValidationError{}

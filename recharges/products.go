@@ -10,7 +10,7 @@ import (
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"
-	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/paging"
 	"github.com/tremplin/tremplin/internal/textcheck"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -177,16 +177,16 @@ func (s *Service) GetProduct(ctx context.Context, c partners.Caller, id int64) (
 }
 
 // ListProducts lists the catalogue, optionally for one operator.
-func (s *Service) ListProducts(ctx context.Context, c partners.Caller, operatorID int64, p httpx.Page) (httpx.List[Product], error) {
+func (s *Service) ListProducts(ctx context.Context, c partners.Caller, operatorID int64, p paging.Page) (paging.List[Product], error) {
 	q := s.db.WithContext(ctx).Where("id > ?", p.AfterID).Order("id").Limit(p.Limit + 1)
 	if operatorID != 0 {
 		q = q.Where("operator_id = ?", operatorID)
 	}
 	var out []Product
 	if err := q.Find(&out).Error; err != nil {
-		return httpx.List[Product]{}, fmt.Errorf("list recharge products: %w", err)
+		return paging.List[Product]{}, fmt.Errorf("list recharge products: %w", err)
 	}
-	return httpx.NewList(out, p, func(r Product) int64 { return r.ID }), nil
+	return paging.New(out, p, func(r Product) int64 { return r.ID }), nil
 }
 
 // Threshold is a site's own low-stock threshold for a product.
@@ -242,7 +242,7 @@ func (Batch) TableName() string { return "recharge_batches" }
 
 // GetBatch returns an import batch of the caller's site (admins: any).
 func (s *Service) GetBatch(ctx context.Context, c partners.Caller, id int64) (Batch, error) {
-	if err := c.Require(warehouseRoles...); err != nil {
+	if err := c.Require(WarehouseRoles...); err != nil {
 		return Batch{}, err
 	}
 	var b Batch

@@ -53,7 +53,7 @@ func NewService(c Config) *Service {
 
 // Roles that handle recharge stock.
 var (
-	warehouseRoles = []partners.Role{partners.RoleAdmin, partners.RoleWarehouse}
+	WarehouseRoles = []partners.Role{partners.RoleAdmin, partners.RoleWarehouse}
 	staffRoles     = []partners.Role{partners.RoleAdmin, partners.RoleWarehouse, partners.RoleSpace}
 )
 

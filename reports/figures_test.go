@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tremplin/tremplin/api"
+
 	"github.com/tremplin/tremplin/distribution"
 	"github.com/tremplin/tremplin/figures"
 	"github.com/tremplin/tremplin/internal/database"
@@ -75,7 +77,7 @@ func newNetwork(t *testing.T, start time.Time) *network {
 	}, map[string]partners.Role{"admin": partners.RoleAdmin, "run": partners.RoleSpace, "cay": partners.RoleSpace,
 		"prescriberA": partners.RolePrescriber, "warehouse": partners.RoleWarehouse})
 	e, _ := httpx.NewEngine(httpx.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	(&reports.API{Service: &reports.Service{DB: db, Now: clk.Now}}).Routes(e.Group("/api/v1", partners.RequireAuth(ps)))
+	(&api.Reports{Service: &reports.Service{DB: db, Now: clk.Now}}).Routes(e.Group("/api/v1", api.RequireAuth(ps)))
 	return &network{t: t, db: db, clock: clk, inv: inv, rch: rch, dist: dist, net: net, http: testenv.NewHTTP(t, e), ctx: context.Background()}
 }
 

@@ -35,7 +35,7 @@ type AccessoryShelf struct {
 
 // accessoryShelves reads the accessories' stock of one site (or of every
 // site with 0), active accessories only, by name.
-func (s *Service) accessoryShelves(ctx context.Context, siteID int64) ([]AccessoryShelf, error) {
+func (s *Service) AccessoryShelves(ctx context.Context, siteID int64) ([]AccessoryShelf, error) {
 	q := s.DB.WithContext(ctx).Table("accessory_stock st").Select("st.site_id, a.name, st.available, a.low_stock_threshold AS threshold").
 		Joins("JOIN accessories a ON a.id = st.accessory_id").Where("a.active = ?", true).Order("st.site_id, a.name")
 	if siteID != 0 {
@@ -61,7 +61,7 @@ type Network struct {
 }
 
 // lifecycle is the order states are shown in.
-var lifecycle = []string{"received", "diagnosed", "in_repair", "erased", "ready", "in_transit", "in_stock", "sold", "returned", "recycled", "lost"}
+var States = []string{"received", "diagnosed", "in_repair", "erased", "ready", "in_transit", "in_stock", "sold", "returned", "recycled", "lost"}
 
 // Counts reads the network's counts (admins only): devices by state, each
 // site's shelves and recharge cards, active vouchers.
@@ -106,7 +106,7 @@ func (s *Service) Counts(ctx context.Context, c partners.Caller, stock *recharge
 			out.Sites[i].Devices[r.State] += r.N
 		}
 	}
-	for _, st := range lifecycle {
+	for _, st := range States {
 		if out.DevicesByState[st] > 0 {
 			out.States = append(out.States, st)
 		}
@@ -123,7 +123,7 @@ func (s *Service) Counts(ctx context.Context, c partners.Caller, stock *recharge
 			}
 		}
 	}
-	shelves, err := s.accessoryShelves(ctx, 0)
+	shelves, err := s.AccessoryShelves(ctx, 0)
 	if err != nil {
 		return out, err
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tremplin/tremplin/api"
+
 	"github.com/tremplin/tremplin/distribution"
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
@@ -101,7 +103,7 @@ func TestSummary(t *testing.T) {
 	}
 
 	e, _ := httpx.NewEngine(httpx.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	(&reports.API{Service: &reports.Service{DB: db}}).Routes(e.Group("/api/v1", partners.RequireAuth(ps)))
+	(&api.Reports{Service: &reports.Service{DB: db}}).Routes(e.Group("/api/v1", api.RequireAuth(ps)))
 	h := testenv.NewHTTP(t, e)
 	var sum reports.Summary
 	h.Do("GET", "/api/v1/reports/summary", tokens["admin"], nil).Expect(t, 200).Decode(t, &sum)

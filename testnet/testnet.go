@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tremplin/tremplin/api"
+
 	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/secrets"
@@ -121,13 +123,9 @@ func NewStock(t testing.TB) *Stock {
 	if err != nil {
 		t.Fatal(err)
 	}
-	public := e.Group("/api/v1")
-	authed := e.Group("/api/v1", partners.RequireAuth(ps))
-	(&partners.API{Service: ps}).Routes(public, authed)
-	invAPI := &inventory.API{Service: inv, Files: files, Lookups: httpx.NewClientLimiter(time.Millisecond, 1000)}
-	invAPI.Routes(authed)
-	invAPI.PublicRoutes(public)
-	(&recharges.API{Service: rch}).Routes(authed)
+	if err := api.Mount(e, api.Config{Services: g, Files: files, Lookups: httpx.NewClientLimiter(time.Millisecond, 1000)}); err != nil {
+		t.Fatal(err)
+	}
 	net := Build(t, ps, []Org{
 		{Key: "warehouse", Kind: partners.KindWarehouse, Name: "Entrepôt de Montreuil", Address: "1 rue de la Paix"},
 		{Key: "warehouse2", Kind: partners.KindWarehouse, Name: "Entrepôt de Lyon", Address: "1 rue de la Paix"},

@@ -91,7 +91,7 @@ func TestAdminSetsUpASpaceInBrowser(t *testing.T) {
 		t.Fatalf("the new account: %+v, password %q", maelle, password)
 	}
 	userPath := "/admin/utilisateurs/" + strconv.FormatInt(maelle.ID, 10)
-	if _, _, body := exchange(t, h, "GET", userPath, nil, ui.Cookie(partners.SessionCookie)); strings.Contains(body, password) {
+	if _, _, body := exchange(t, h, "GET", userPath, nil, ui.Cookie(sessionCookie)); strings.Contains(body, password) {
 		t.Fatal("the password shows again on the user's page")
 	}
 	ui.Open("/admin/utilisateurs", "#users")
@@ -133,7 +133,7 @@ func TestAdminSetsUpASpaceInBrowser(t *testing.T) {
 		t.Fatalf("the good file: %d units, %q", units, ui.Text("#flash"))
 	}
 	checkPage(t, ui, "admin-recharges", "/recharges")
-	report := httpGet(t, h.URL+"/recharges/vendues.csv?operator_id="+strconv.FormatInt(operator.ID, 10)+"&month=2026-11", ui.Cookie(partners.SessionCookie))
+	report := httpGet(t, h.URL+"/recharges/vendues.csv?operator_id="+strconv.FormatInt(operator.ID, 10)+"&month=2026-11", ui.Cookie(sessionCookie))
 	// As French Excel opens it: a BOM, semicolons, French headers.
 	sheet := csv.NewReader(strings.NewReader(strings.TrimPrefix(report, "\ufeff")))
 	sheet.Comma = ';'
@@ -192,7 +192,7 @@ func TestAdminSetsUpASpaceInBrowser(t *testing.T) {
 	if maelle.Language != "en" {
 		t.Fatalf("the language setting is %q", maelle.Language)
 	}
-	before := ui.Cookie(partners.SessionCookie)
+	before := ui.Cookie(sessionCookie)
 	other := webLogin(t, h, maelle.Email, "un nouveau mot de passe")
 	ui.Follow("#logout-everywhere")
 	ui.Do(chromedp.WaitVisible("#login-form"))

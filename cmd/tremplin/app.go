@@ -12,6 +12,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/tremplin/tremplin/api"
+	"github.com/tremplin/tremplin/ui"
+
 	"github.com/gin-contrib/gzip"
 	"github.com/gin-gonic/gin"
 
@@ -226,11 +229,8 @@ func newRouter(cfg config.Config, s *app, logger *slog.Logger, metrics *httpx.Me
 	if err != nil {
 		return nil, nil, err
 	}
-	account := &partners.Pages{Service: s.partners, BehindProxy: len(cfg.TrustedProxies) > 0, SSO: provider, PublicURL: cfg.PublicURL,
-		Homes: map[partners.Role]string{partners.RoleWarehouse: "/poste", partners.RoleSpace: "/caisse", partners.RolePrescriber: "/bons/nouveau", partners.RoleAdmin: "/admin"}}
-	site := &web.Site{Views: views, Logger: logger, Frame: account.Frame,
+	site := &web.Site{Views: views, Logger: logger,
 		Keys: &web.FormKeys{DB: s.db, Wait: 5 * time.Second, Keep: 7 * 24 * time.Hour}, Files: httpx.NewFileRoutes()}
-	account.Site = site
 	e, err := httpx.NewEngine(httpx.Deps{Logger: logger, Metrics: metrics, TrustedProxies: cfg.TrustedProxies, PageFail: site.Fail, Files: site.Files,
 		PublicURL: cfg.PublicURL})
 	if err != nil {
@@ -265,40 +265,23 @@ func newRouter(cfg config.Config, s *app, logger *slog.Logger, metrics *httpx.Me
 	e.GET("/static/*file", static)
 	e.HEAD("/static/*file", static)
 
-	public := e.Group("/api/v1")
-	authed := e.Group("/api/v1", partners.RequireAuth(s.partners))
-	(&partners.API{Service: s.partners}).Routes(public, authed)
-	// Public lookups (a certificate's page, its verification): 20 at once
-	// per address, then one every 3 seconds.
-	lookups := httpx.NewClientLimiter(3*time.Second, 20)
-	invAPI := &inventory.API{Service: s.inventory, Scanners: []inventory.Scanner{s.accessories.Scan, s.distribution.ScanVoucher}, Files: site.Files, Lookups: lookups}
-	(&accessories.API{Service: s.accessories}).Routes(authed)
-	invAPI.Routes(authed)
-	invAPI.PublicRoutes(public)
-	(&recharges.API{Service: s.recharges}).Routes(authed)
-	(&distribution.API{Service: s.distribution}).Routes(authed)
 	factors, err := reports.LoadFactors(cfg.ImpactFactors)
 	if err != nil {
 		return nil, nil, fmt.Errorf("TREMPLIN_IMPACT_FACTORS: %w", err)
 	}
+	g := &services.Services{DB: s.db, Partners: s.partners, Recharges: s.recharges, Accessories: s.accessories, Inventory: s.inventory,
+		Distribution: s.distribution}
 	figuresRead := &reports.Service{DB: s.db, Factors: factors}
-	(&reports.API{Service: figuresRead}).Routes(authed)
-	session := account.RequireSession()
-	bench := &inventory.Pages{Service: s.inventory, Site: site, Session: session, Partners: s.partners, Recharges: s.recharges, Lookups: lookups, Visitor: account.OptionalSession(),
-		VoucherCode: func(code string) bool { _, err := distribution.NormalizeCode(code); return err == nil }}
-	vouchers := &distribution.Pages{Service: s.distribution, Partners: s.partners, Inventory: s.inventory, Recharges: s.recharges,
-		Accessories: s.accessories, Site: site, Session: session, AnonymiseAfter: cfg.AnonymiseAfter}
-	cards := &recharges.Pages{Service: s.recharges, Partners: s.partners, Site: site, Session: session}
-	stocked := &accessories.Pages{Service: s.accessories, Partners: s.partners, Site: site, Session: session}
-	home := &reports.Pages{Service: figuresRead, Recharges: s.recharges, Site: site, Session: session}
-	account.Menus = append(account.Menus, home.Menu, account.Menu, vouchers.Menu, bench.Menu, cards.Menu, stocked.Menu, home.SiteMenu)
-	account.Routes(e)
-	account.AdminRoutes(e)
-	bench.Routes(e)
-	vouchers.Routes(e)
-	cards.Routes(e)
-	stocked.Routes(e)
-	home.Routes(e)
+	// Public lookups (a certificate's page, its verification): 20 at once
+	// per address, then one every 3 seconds.
+	lookups := httpx.NewClientLimiter(3*time.Second, 20)
+	if err := api.Mount(e, api.Config{Services: g, Reports: figuresRead, Files: site.Files, Lookups: lookups}); err != nil {
+		return nil, nil, err
+	}
+	if err := ui.Mount(e, ui.Config{Services: g, Reports: figuresRead, Site: site, Lookups: lookups, BehindProxy: len(cfg.TrustedProxies) > 0,
+		SSO: provider, PublicURL: cfg.PublicURL, AnonymiseAfter: cfg.AnonymiseAfter}); err != nil {
+		return nil, nil, err
+	}
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

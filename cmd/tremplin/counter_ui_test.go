@@ -97,7 +97,7 @@ func TestCounterSaleInBrowser(t *testing.T) {
 	if used.DevicesUsed != 1 || used.RechargesUsed != 2 {
 		t.Fatalf("entitlements used: %+v", used)
 	}
-	cookie := ui.Cookie(partners.SessionCookie)
+	cookie := ui.Cookie(sessionCookie)
 	receipt := testenv.PDFText(t, getPDF(t, h.URL+salePage.Path+"/ticket.pdf?format=80mm", cookie))
 	if !strings.Contains(receipt, phone.Tag) || strings.Count(receipt, "Code :") < 2 {
 		t.Fatalf("receipt:\n%s", receipt)

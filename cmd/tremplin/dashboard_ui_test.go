@@ -60,7 +60,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		if from := ui.EvalString(`document.getElementById("from").value`); from == "" || !strings.Contains(href, "from="+from) {
 			t.Errorf("%s does not carry the period shown: %s", id, href)
 		}
-		status, kind, body := exchange(t, h, "GET", href, nil, ui.Cookie(partners.SessionCookie))
+		status, kind, body := exchange(t, h, "GET", href, nil, ui.Cookie(sessionCookie))
 		if status != http.StatusOK {
 			t.Fatalf("%s: %d %s", href, status, body)
 		}
@@ -82,7 +82,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	if !strings.HasPrefix(files["open-data-csv"], "departement,month,category,people,devices,recharges") {
 		t.Errorf("open data: %.200s", files["open-data-csv"])
 	}
-	if status, _, _ := exchange(t, h, "GET", "/admin/rapports/financeurs.csv?from=2026-02-31", nil, ui.Cookie(partners.SessionCookie)); status != http.StatusUnprocessableEntity {
+	if status, _, _ := exchange(t, h, "GET", "/admin/rapports/financeurs.csv?from=2026-02-31", nil, ui.Cookie(sessionCookie)); status != http.StatusUnprocessableEntity {
 		t.Errorf("a date that does not exist: %d", status)
 	}
 
@@ -122,7 +122,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	checkPage(t, staff, "dashboard-space", "/tableau-de-bord")
 	req, _ := http.NewRequest(http.MethodGet, h.URL+"/admin", nil)
-	req.AddCookie(staff.Cookie(partners.SessionCookie))
+	req.AddCookie(staff.Cookie(sessionCookie))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +132,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("the network's dashboard for a space: %d", resp.StatusCode)
 	}
 	for _, path := range []string{"/admin/rapports/financeurs.pdf", "/admin/rapports/financeurs.csv", "/admin/rapports/donnees-ouvertes.csv"} {
-		if status, _, _ := exchange(t, h, "GET", path, nil, staff.Cookie(partners.SessionCookie)); status != http.StatusForbidden {
+		if status, _, _ := exchange(t, h, "GET", path, nil, staff.Cookie(sessionCookie)); status != http.StatusForbidden {
 			t.Errorf("%s for a space: %d", path, status)
 		}
 	}

@@ -10,8 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tremplin/tremplin/ui"
+
 	"github.com/tremplin/tremplin/internal/testenv"
 )
+
+// sessionCookie is the pages' session cookie.
+const sessionCookie = ui.SessionCookie
 
 // testEnv is the environment of one command run: a fresh database of the
 // suite's engine, a cheap password hash, quiet logs.

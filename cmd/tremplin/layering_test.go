@@ -9,13 +9,15 @@ import (
 	"testing"
 )
 
-// TestDomainsImportDownward keeps the layering of the domains: figures (the
-// ledger the domains write in their transactions) below them all; partners
-// at the bottom of the domains; recharges, then inventory (its transfers
-// call recharges) above it; distribution above them; reports, demo and
-// services (the one builder of the services' graph) read the others and no
-// domain imports them; testnet (a whole network, for tests) builds on
-// services; internal/ imports no domain.
+// TestDomainsImportDownward keeps the layering: figures (the ledger the
+// domains write in their transactions) below them all; partners at the
+// bottom of the domains; recharges, then inventory (its transfers call
+// recharges) above it; distribution above them; reports, demo and services
+// (the one builder of the services' graph) read the others and no domain
+// imports them. Above the domains, the HTTP layer: api (JSON handlers),
+// then ui (pages, which read requests as the API does); testnet (a whole
+// network, for tests) builds on both; internal/ imports no domain. No
+// domain imports gin or the HTTP plumbing (internal/httpx, internal/web).
 func TestDomainsImportDownward(t *testing.T) {
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, "github.com/tremplin/tremplin/...").Output()
 	if err != nil {
@@ -23,11 +25,16 @@ func TestDomainsImportDownward(t *testing.T) {
 	}
 	const mod = "github.com/tremplin/tremplin/"
 	edges := 0
-	level := map[string]int{"figures": 0, "partners": 1, "recharges": 2, "accessories": 2, "inventory": 3, "distribution": 4, "reports": 5, "demo": 5, "services": 5, "testnet": 6, "cmd/tremplin": 7}
+	level := map[string]int{"figures": 0, "partners": 1, "recharges": 2, "accessories": 2, "inventory": 3, "distribution": 4, "reports": 5, "demo": 5, "services": 5,
+		"api": 6, "ui": 7, "testnet": 8, "cmd/tremplin": 9}
+	http := map[string]bool{"github.com/gin-gonic/gin": true, mod + "internal/httpx": true, mod + "internal/web": true}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		pkg, imports, _ := strings.Cut(line, ":")
 		from := strings.TrimPrefix(pkg, mod)
 		for _, imp := range strings.Fields(imports) {
+			if lf, ok := level[from]; ok && lf <= level["services"] && http[imp] {
+				t.Errorf("%s imports %s: a domain knows no HTTP; pages go in ui/, handlers in api/", from, imp)
+			}
 			to, ok := strings.CutPrefix(imp, mod)
 			if !ok {
 				continue
@@ -38,7 +45,7 @@ func TestDomainsImportDownward(t *testing.T) {
 			case strings.HasPrefix(from, "internal/") && toDomain:
 				t.Errorf("%s (plumbing) imports the domain %s", from, to)
 			case fromDomain && toDomain && lt >= lf:
-				t.Errorf("%s imports %s: domains import downward only", from, to)
+				t.Errorf("%s imports %s: packages import downward only", from, to)
 			case fromDomain && toDomain:
 				edges++
 			}
@@ -72,18 +79,30 @@ func TestDomainsNeverAskTheEngine(t *testing.T) {
 // session middleware, which answers before any handler, draws it itself.
 func TestPagesReturnTheirErrors(t *testing.T) {
 	handler := regexp.MustCompile(`(?m)^func \(\w+ \*\w+\) (\w+)\(c \*gin\.Context\) \{`)
-	domainSources(t, func(name string, b []byte) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "ui", "*.go"))
+	if err != nil || len(files) < 10 {
+		t.Fatalf("ui: %v (%d files)", err, len(files))
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := "ui/" + filepath.Base(f)
 		for _, m := range handler.FindAllSubmatch(b, -1) {
 			t.Errorf("%s: handler %s returns nothing: return its error, mounted through httpx.Handle", name, m[1])
 		}
 		allowed := 0
-		if name == "partners/pages.go" {
+		if name == "ui/partners.go" {
 			allowed = 2 // RequireSession
 		}
 		if n := strings.Count(string(b), ".Site.Fail("); n > allowed {
 			t.Errorf("%s draws its own error page %d time(s): return the error", name, n)
 		}
-	})
+	}
 }
 
 // domainSources calls fn with each domain's Go source (tests aside), named

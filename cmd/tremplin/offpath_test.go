@@ -134,7 +134,7 @@ func TestRecycleIsAskedByScans(t *testing.T) {
 	}
 
 	// The device page's form refuses a scanned reason too.
-	cookie := ui.Cookie(partners.SessionCookie)
+	cookie := ui.Cookie(sessionCookie)
 	page := bodyOf(t, noRedirect(t, "GET", h.URL+"/appareils/"+tags[2], nil, cookie))
 	key := formKeyField.FindStringSubmatch(page)
 	if key == nil {
@@ -176,7 +176,7 @@ func TestCounterVoucherStepKnowsADevice(t *testing.T) {
 	if msg := ui.Text("#till-error"); !strings.Contains(msg, "n'est pas le code d'un bon") {
 		t.Fatalf("garbage at the voucher step: %q", msg)
 	}
-	cookie := ui.Cookie(partners.SessionCookie)
+	cookie := ui.Cookie(sessionCookie)
 	for range 25 {
 		status, body := submit(t, h, "/caisse", url.Values{"code": {phone.Tag}}, cookie)
 		if status != 422 || !strings.Contains(body, "est un appareil") {
@@ -267,7 +267,7 @@ func TestBackAfterASaleShowsTheSale(t *testing.T) {
 		t.Fatalf("paid again after back: at %s, %q", ui.Location(), ui.Text("#flash"))
 	}
 	// Any change to that basket leads there too.
-	cookie := ui.Cookie(partners.SessionCookie)
+	cookie := ui.Cookie(sessionCookie)
 	for _, form := range []url.Values{
 		{"voucher": {code}, "key": {key}, "device": {phone.Tag}, "code": {phone.Tag}},
 		{"voucher": {code}, "key": {key}, "device": {phone.Tag}, "pay": {"card"}},
@@ -555,7 +555,7 @@ func TestTransferRefusalsAndCancel(t *testing.T) {
 	if status != "draft" {
 		t.Fatalf("one click on « Annuler » left the transfer %s", status)
 	}
-	manifest := testenv.PDFText(t, getPDF(t, fmt.Sprintf("%s/transferts/%d/manifeste.pdf", h.URL, draft.ID), ui.Cookie(partners.SessionCookie)))
+	manifest := testenv.PDFText(t, getPDF(t, fmt.Sprintf("%s/transferts/%d/manifeste.pdf", h.URL, draft.ID), ui.Cookie(sessionCookie)))
 	if !strings.Contains(manifest, "BROUILLON") {
 		t.Fatalf("the draft's manifest:\n%s", manifest)
 	}
@@ -723,7 +723,7 @@ func TestRegisterAndPrintPrints(t *testing.T) {
 	if msg := ui.Text("#flash"); !strings.Contains(msg, tag+" enregistré : son étiquette s'imprime.") || !ui.Has("#print-again") {
 		t.Fatalf("the status area says %q", msg)
 	}
-	cookie := ui.Cookie(partners.SessionCookie)
+	cookie := ui.Cookie(sessionCookie)
 	symbols := testenv.DecodePDF(t, getPDF(t, h.URL+label, cookie))
 	if len(symbols) == 0 || symbols[0].Data != tag {
 		t.Fatalf("the printed label decodes as %v, want %s", symbols, tag)

@@ -94,7 +94,7 @@ func TestPrescriberInBrowser(t *testing.T) {
 		t.Fatalf("after the second voucher: %d people (was %d), Aïcha holds %d vouchers", after, people, hers)
 	}
 	checkPage(t, ui, "prescriber-voucher", "/bons/"+code)
-	cookie := ui.Cookie(partners.SessionCookie)
+	cookie := ui.Cookie(sessionCookie)
 	symbols := testenv.DecodePDF(t, getPDF(t, h.URL+"/bons/"+code+"/bon.pdf?format=a6", cookie))
 	decoded := false
 	for _, s := range symbols {

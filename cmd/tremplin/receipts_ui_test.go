@@ -71,7 +71,7 @@ func TestTaxReceiptFromThePages(t *testing.T) {
 	}
 	ui.Shot("admin-tax-receipt")
 	checkPage(t, ui, "donation with its receipt", page)
-	text := testenv.PDFText(t, getPDF(t, h.URL+page+"/recu-fiscal.pdf", ui.Cookie(partners.SessionCookie)))
+	text := testenv.PDFText(t, getPDF(t, h.URL+page+"/recu-fiscal.pdf", ui.Cookie(sessionCookie)))
 	for _, want := range []string{"123456789", "552100554", "quatre cent cinquante euros", "article 238 bis", "1 smartphone"} {
 		if !strings.Contains(strings.Join(strings.Fields(text), " "), want) {
 			t.Errorf("the receipt lacks %q:\n%s", want, text)

@@ -156,7 +156,7 @@ func TestWarehouseBenchInBrowser(t *testing.T) {
 	for _, tag := range tags {
 		form.Add("device_id", strconv.FormatInt(device(tag).ID, 10))
 	}
-	pdf := postForPDF(t, h.URL+"/etiquettes/planche.pdf", form, ui.Cookie(partners.SessionCookie))
+	pdf := postForPDF(t, h.URL+"/etiquettes/planche.pdf", form, ui.Cookie(sessionCookie))
 	var decoded []string
 	for _, s := range testenv.DecodePDF(t, pdf) {
 		decoded = append(decoded, s.Data)
@@ -207,7 +207,7 @@ func TestWarehouseBenchInBrowser(t *testing.T) {
 	if d := device(tags[1]); d.State != inventory.Ready || *d.PriceCents != 4500 || d.ErasureMethod == nil || *d.ErasureMethod != "Blancco Mobile Diagnostics" {
 		t.Fatalf("command cards: %s at %v by %v", d.State, d.PriceCents, d.ErasureMethod)
 	}
-	sheet := getPDF(t, h.URL+"/poste/commandes.pdf", ui.Cookie(partners.SessionCookie))
+	sheet := getPDF(t, h.URL+"/poste/commandes.pdf", ui.Cookie(sessionCookie))
 	var cards []string
 	for _, s := range testenv.DecodePDF(t, sheet) {
 		cards = append(cards, s.Data)
@@ -304,7 +304,7 @@ func TestWarehouseBenchInBrowser(t *testing.T) {
 	for _, path := range []string{"/dons", "/appareils", "/appareils/" + tags[2], "/etiquettes", "/transferts",
 		"/transferts/" + strconv.FormatInt(transferID, 10), "/inventaire/" + strconv.FormatInt(n.warehouse.ID, 10) + "/" + strconv.FormatInt(checkID, 10)} {
 		ui.Open(path, "main h1")
-		weight, _ := testenv.PageWeight(t, ui.Base, path, ui.Cookie(partners.SessionCookie))
+		weight, _ := testenv.PageWeight(t, ui.Base, path, ui.Cookie(sessionCookie))
 		if weight > 150_000 {
 			t.Errorf("%s weighs %d bytes with its assets", path, weight)
 		}
@@ -325,7 +325,7 @@ func checkPage(t *testing.T, ui *testenv.UI, name, path string) {
 			t.Errorf("%s: axe %s (%s): %s at %v", name, v.ID, v.Impact, v.Help, node.Target)
 		}
 	}
-	weight, parts := testenv.PageWeight(t, ui.Base, path, ui.Cookie(partners.SessionCookie))
+	weight, parts := testenv.PageWeight(t, ui.Base, path, ui.Cookie(sessionCookie))
 	t.Logf("%s: %d bytes on the wire with its assets %v", name, weight, parts)
 	if weight > 150_000 {
 		t.Errorf("%s weighs %d bytes with its assets", name, weight)

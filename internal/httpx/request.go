@@ -1,7 +1,6 @@
 package httpx
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/paging"
 	"github.com/tremplin/tremplin/internal/textcheck"
 )
 
@@ -98,28 +98,16 @@ func PathID(c *gin.Context, name string) (int64, error) {
 	return id, nil
 }
 
-// Page is a request for one page of a list ordered by id.
-type Page struct {
-	Limit   int
-	AfterID int64
-}
-
-// List is the shape of every list answer.
-type List[T any] struct {
-	Items      []T     `json:"items"`
-	NextCursor *string `json:"next_cursor"`
-}
-
 // ParsePage reads ?limit= (default 50, at most 500) and ?cursor=.
-func ParsePage(c *gin.Context) (Page, error) {
+func ParsePage(c *gin.Context) (paging.Page, error) {
 	p, v := ListQuery(c)
 	return p, v.Err()
 }
 
 // ListQuery reads the page of a list and returns the problems found so far,
 // for the list's own filters to add theirs (read ids with QueryID).
-func ListQuery(c *gin.Context) (Page, *apperr.ValidationError) {
-	p := Page{Limit: 50}
+func ListQuery(c *gin.Context) (paging.Page, *apperr.ValidationError) {
+	p := paging.Page{Limit: 50}
 	v := &apperr.ValidationError{}
 	if s := c.Query("limit"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -133,26 +121,11 @@ func ListQuery(c *gin.Context) (Page, *apperr.ValidationError) {
 		}
 	}
 	if s := c.Query("cursor"); s != "" {
-		b, err := base64.RawURLEncoding.DecodeString(s)
-		id, perr := strconv.ParseInt(string(b), 10, 64)
-		if err != nil || perr != nil || id < 0 {
+		id, ok := paging.ParseCursor(s)
+		if !ok {
 			v.Field("cursor", "is not a cursor this server returned")
 		}
 		p.AfterID = id
 	}
 	return p, v
-}
-
-// NewList trims a page fetched with Limit+1 rows and sets the next cursor.
-func NewList[T any](items []T, p Page, id func(T) int64) List[T] {
-	l := List[T]{Items: items}
-	if l.Items == nil {
-		l.Items = []T{}
-	}
-	if len(items) > p.Limit {
-		l.Items = items[:p.Limit]
-		c := base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(id(l.Items[p.Limit-1]), 10)))
-		l.NextCursor = &c
-	}
-	return l
 }

@@ -1,0 +1,133 @@
+package ui
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/tremplin/tremplin/partners"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/i18n"
+	"github.com/tremplin/tremplin/internal/web"
+)
+
+type accountView struct {
+	web.Page
+	form
+	User     partners.User
+	Language string // the setting: "fr", "en" or "" (the browser's)
+}
+
+func (p *Partners) accountPage(c *gin.Context, f url.Values) (*accountView, error) {
+	caller, err := currentCaller(c)
+	var u partners.User
+	if err == nil {
+		u, err = p.Service.Me(c.Request.Context(), caller)
+	}
+	if err != nil {
+		return nil, err
+	}
+	v := &accountView{User: u, Language: u.Language}
+	v.Form = f
+	return v, nil
+}
+
+// account is everyone's own page: password, language, sessions.
+func (p *Partners) account(c *gin.Context) error {
+	v, err := p.accountPage(c, url.Values{})
+	if err != nil {
+		return err
+	}
+	p.Site.Render(c, http.StatusOK, "account", v)
+	return nil
+}
+
+// changePassword changes the caller's password, the current one asked
+// (and counted with failed logins); the other sessions end.
+func (p *Partners) changePassword(c *gin.Context) error {
+	caller, err := currentCaller(c)
+	if err != nil {
+		return err
+	}
+	f := c.Request.PostForm
+	current, next := f.Get("current_password"), f.Get("password")
+	err = nil
+	if next != f.Get("password_again") {
+		err = apperr.Invalid("password_again", "the two new passwords differ: type the same one twice")
+	}
+	var to string
+	var repeated bool
+	if err == nil {
+		to, repeated, err = p.Site.Once(c, func() (string, error) {
+			_, err := p.Service.UpdateUser(c.Request.Context(), caller, caller.UserID, partners.UserPatch{Password: &next, CurrentPassword: &current})
+			return "/compte", err
+		})
+	}
+	if err != nil {
+		// Passwords are never sent back into the form.
+		v, verr := p.accountPage(c, url.Values{})
+		if verr != nil {
+			return verr
+		}
+		if !v.refused(p, c, err) {
+			return err
+		}
+		status := http.StatusUnprocessableEntity
+		if errors.Is(err, apperr.ErrRateLimited) {
+			status = http.StatusTooManyRequests
+		}
+		p.Site.Render(c, status, "account", v)
+		return nil
+	}
+	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("Your password is changed. Your other sessions are closed."))
+	return nil
+}
+
+// accountLanguage records the language of the caller's pages: French,
+// English, or the browser's.
+func (p *Partners) accountLanguage(c *gin.Context) error {
+	caller, err := currentCaller(c)
+	lang := c.PostForm("lang")
+	l, known := i18n.Parse(lang)
+	if err == nil && !known && lang != "" {
+		err = apperr.Invalid("lang", "must be fr or en")
+	}
+	if err == nil {
+		err = p.Service.SetLanguage(c.Request.Context(), caller, lang)
+	}
+	if err != nil {
+		return err
+	}
+	if !known {
+		l = i18n.Choose("", c.GetHeader("Accept-Language"))
+		http.SetCookie(c.Writer, &http.Cookie{Name: langCookie, Value: "", Path: "/", MaxAge: -1,
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: httpx.IsHTTPS(c, p.BehindProxy)})
+	} else {
+		http.SetCookie(c.Writer, &http.Cookie{Name: langCookie, Value: string(l), Path: "/", MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: httpx.IsHTTPS(c, p.BehindProxy)})
+	}
+	web.Flash(c, l.T("The language is recorded."), false)
+	c.Redirect(http.StatusSeeOther, "/compte")
+	return nil
+}
+
+// logoutEverywhere ends every session and API token of the caller (a lost
+// phone, a shared computer), this one too.
+func (p *Partners) logoutEverywhere(c *gin.Context) error {
+	caller, err := currentCaller(c)
+	if err == nil {
+		err = p.Service.LogoutEverywhere(c.Request.Context(), caller)
+	}
+	if err != nil {
+		return err
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: httpx.IsHTTPS(c, p.BehindProxy)})
+	web.Flash(c, p.Site.Lang(c).T("You are logged out everywhere: on this device and on every other."), false)
+	c.Redirect(http.StatusSeeOther, "/login")
+	return nil
+}

@@ -1,0 +1,379 @@
+package ui
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/tremplin/tremplin/distribution"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/accessories"
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/paging"
+	"github.com/tremplin/tremplin/internal/web"
+	"github.com/tremplin/tremplin/inventory"
+	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/recharges"
+)
+
+// Distribution is the web UI of prescribers (issue, follow, revoke, renew,
+// print) and of the counter (check a voucher).
+type Distribution struct {
+	Service *distribution.Service
+	// The services the pages read beside the distribution's own (the
+	// counter's devices, cards, accessories, the space's settings).
+	Partners    *partners.Service
+	Inventory   *inventory.Service
+	Recharges   *recharges.Service
+	Accessories *accessories.Service // nil: no accessories sold
+	// Site renders pages and errors; Session guards them (partners'
+	// RequireSession).
+	Site    *web.Site
+	Session gin.HandlerFunc
+	// AnonymiseAfter is the period without activity after which a
+	// person's names are erased ("24mo"), said on their page.
+	AnonymiseAfter string
+}
+
+// Routes mounts the pages.
+func (p *Distribution) Routes(r gin.IRouter) {
+	g := r.Group("", p.Session)
+	g.GET("/bons", httpx.Handle(p.list))
+	g.GET("/bons/nouveau", httpx.Handle(p.form))
+	g.POST("/bons", httpx.Handle(p.create))
+	g.GET("/bons/:code", httpx.Handle(p.show))
+	g.GET("/bons/:code/bon.pdf", httpx.Handle(p.pdf))
+	g.POST("/bons/:code/revoquer", httpx.Handle(p.revoke))
+	g.POST("/bons/:code/renouveler", httpx.Handle(p.renew))
+	g.POST("/bons/:code/reserver", httpx.Handle(p.reserve))
+	g.POST("/bons/:code/annuler-reservation", httpx.Handle(p.cancelReservation))
+	g.GET("/personnes", httpx.Handle(p.people))
+	g.GET("/personnes/:id", httpx.Handle(p.person))
+	g.GET("/personnes/:id/export.json", httpx.Handle(p.export))
+	g.GET("/verifier", httpx.Handle(p.verify))
+	g.GET("/caisse", httpx.Handle(p.counter))
+	g.POST("/caisse", httpx.Handle(p.till))
+	g.GET("/ventes/:id", httpx.Handle(p.sale))
+	g.GET("/ventes/:id/ticket.pdf", httpx.Handle(p.receipt))
+	g.GET("/ventes", httpx.Handle(p.sales))
+	g.POST("/ventes/:id/rembourser", httpx.Handle(p.refund))
+	g.GET("/cloture", httpx.Handle(p.closingPage))
+	g.POST("/cloture", httpx.Handle(p.recordClosing))
+	g.POST("/cloture/imprimante", httpx.Handle(p.receiptFormat))
+}
+
+// Menu is what the voucher pages offer a caller, from the services' role
+// lists.
+func (p *Distribution) Menu(c partners.Caller) []web.Link {
+	var out []web.Link
+	if c.Is(counterRoles...) {
+		out = append(out, web.Link{ID: "counter", Label: "Counter", Href: "/caisse", Primary: true},
+			web.Link{ID: "sales", Label: "Today's sales", Href: "/ventes"},
+			web.Link{ID: "closing", Label: "Closing", Href: "/cloture"})
+	}
+	if c.Is(distribution.IssuerRoles...) {
+		out = append(out, web.Link{ID: "new-voucher", Label: "New voucher", Href: "/bons/nouveau", Primary: true})
+	}
+	if c.Is(distribution.PrescriberRoles...) {
+		out = append(out, web.Link{ID: "vouchers", Label: "Vouchers issued", Href: "/bons"},
+			web.Link{ID: "people", Label: "People", Href: "/personnes"})
+	}
+	if c.Is(distribution.LookupRoles...) {
+		out = append(out, web.Link{ID: "check-voucher", Label: "Check a voucher", Href: "/verifier"})
+	}
+	return out
+}
+
+// categoryChoices are the categories a voucher may allow, in the order
+// people see them (their labels are in the catalogue, "category.*").
+var categoryChoices = []string{"smartphone", "feature_phone", "laptop", "tablet", "desktop", "other"}
+
+var statusChoices = []string{distribution.StatusActive, distribution.StatusUsed, distribution.StatusExpired, distribution.StatusRevoked}
+
+type pageData struct {
+	web.Page
+	Vouchers   []distribution.VoucherView
+	Voucher    *distribution.VoucherView
+	Categories []string
+	Statuses   []string
+	Form       url.Values
+	Errors     []string
+	Code       string
+	Status     string // the list's status filter
+	Q          string // the list's search
+	Next       string // the next page of a list, when there is one
+	CanIssue   bool   // the caller may issue a voucher (issuerRoles)
+	// FieldErrors says, by field name, what is wrong with it, in French.
+	FieldErrors map[string]string
+	// Where the voucher's devices are (a voucher's page): the spaces with
+	// their counts of the voucher's categories, its reservations, whether
+	// another may be made, and why the last one was refused.
+	Spaces       []spaceChoice
+	Reservations []distribution.ReservationView
+	CanReserve   bool
+	ReserveError string
+	// Told says a reservation will be sent to the person by message.
+	Told bool
+}
+
+// spaceChoice is a space on a voucher's page, with the voucher's
+// categories it has free.
+type spaceChoice struct {
+	distribution.Space
+	Free []categoryCount
+}
+
+type categoryCount struct {
+	Category string
+	N        int64
+}
+
+func (p *Distribution) data(c *gin.Context) (pageData, partners.Caller, error) {
+	caller, err := currentCaller(c)
+	return pageData{Categories: categoryChoices, Statuses: statusChoices, CanIssue: caller.Is(distribution.IssuerRoles...)}, caller, err
+}
+
+func (p *Distribution) list(c *gin.Context) error {
+	d, caller, err := p.data(c)
+	var page paging.Page
+	if err == nil {
+		page, err = httpx.ParsePage(c)
+	}
+	if err == nil {
+		d.Status, d.Q = c.Query("statut"), strings.TrimSpace(c.Query("q"))
+		var l paging.List[distribution.VoucherView]
+		l, err = p.Service.ListVouchers(c.Request.Context(), caller, distribution.VoucherFilter{Status: d.Status, Q: d.Q}, page)
+		d.Vouchers = l.Items
+		if l.NextCursor != nil {
+			// The list goes on: a link to the next page, same filter.
+			q := url.Values{"cursor": {*l.NextCursor}}
+			if d.Status != "" {
+				q.Set("statut", d.Status)
+			}
+			if d.Q != "" {
+				q.Set("q", d.Q)
+			}
+			d.Next = "/bons?" + q.Encode()
+		}
+	}
+	if err != nil {
+		return err
+	}
+	p.Site.Render(c, http.StatusOK, "vouchers", &d)
+	return nil
+}
+
+// issuer is the page data of a caller who may issue vouchers; others are
+// refused.
+func (p *Distribution) issuer(c *gin.Context) (pageData, partners.Caller, error) {
+	d, caller, err := p.data(c)
+	if err == nil {
+		err = caller.Require(distribution.IssuerRoles...)
+	}
+	return d, caller, err
+}
+
+func (p *Distribution) show(c *gin.Context) error {
+	d, caller, err := p.data(c)
+	if err == nil {
+		err = p.voucherPage(c, caller, &d)
+	}
+	if err != nil {
+		return err
+	}
+	p.Site.Render(c, http.StatusOK, "voucher", &d)
+	return nil
+}
+
+// voucherPage reads the voucher of the address with where its devices
+// can be found and what is set aside for it.
+func (p *Distribution) voucherPage(c *gin.Context, caller partners.Caller, d *pageData) error {
+	ctx := c.Request.Context()
+	view, err := p.Service.GetVoucher(ctx, caller, c.Param("code"))
+	if err != nil {
+		return err
+	}
+	d.Voucher = &view
+	if d.Reservations, err = p.Service.ListReservations(ctx, caller, distribution.ReservationFilter{VoucherID: view.ID}); err != nil {
+		return err
+	}
+	held := 0
+	for _, r := range d.Reservations {
+		if r.Status == distribution.ReservationActive {
+			held++
+		}
+	}
+	if view.Status != distribution.StatusActive || view.Remaining.Devices == 0 || len(view.DeviceCategories) == 0 {
+		return nil
+	}
+	d.CanReserve = view.Remaining.Devices > held
+	d.Told = d.CanReserve && p.Service.Reachable(ctx, caller, view.BeneficiaryID)
+	spaces, err := p.Service.Availability(ctx, caller, "")
+	if err != nil {
+		return err
+	}
+	for _, sp := range spaces {
+		sc := spaceChoice{Space: sp}
+		for _, cat := range view.DeviceCategories {
+			sc.Free = append(sc.Free, categoryCount{Category: cat, N: sp.Devices[cat]})
+		}
+		d.Spaces = append(d.Spaces, sc)
+	}
+	return nil
+}
+
+// reserve sets a device aside for the voucher of the address, at the
+// space and of the category chosen; a refusal is said on the voucher's
+// page.
+func (p *Distribution) reserve(c *gin.Context) error {
+	d, caller, err := p.data(c)
+	if err != nil {
+		return err
+	}
+	l := p.Site.Lang(c)
+	site, _ := strconv.ParseInt(c.PostForm("site_id"), 10, 64)
+	var r distribution.ReservationView
+	to, repeated, err := p.Site.Once(c, func() (string, error) {
+		var err error
+		// The person is told when they can be: they agreed to be sent
+		// where to go.
+		in := distribution.NewReservation{VoucherCode: c.Param("code"), SiteID: site, Category: c.PostForm("category")}
+		if vo, err := p.Service.GetVoucher(c.Request.Context(), caller, in.VoucherCode); err == nil {
+			in.Notify = p.Service.Reachable(c.Request.Context(), caller, vo.BeneficiaryID)
+		}
+		r, err = p.Service.Reserve(c.Request.Context(), caller, in)
+		return "/bons/" + c.Param("code"), err
+	})
+	if err != nil {
+		if _, _, ok := web.FieldErrors(l, err); !ok && !errors.Is(err, apperr.ErrConflict) {
+			return err
+		}
+		if perr := p.voucherPage(c, caller, &d); perr != nil {
+			return perr
+		}
+		d.ReserveError = l.T("Not set aside:") + " " + web.Say(l, err)
+		p.Site.Render(c, http.StatusConflict, "voucher", &d)
+		return nil
+	}
+	p.Site.Done(c, to, repeated, l.T("%s set aside at %s until %s: the person asks for it at the counter with the voucher.", r.Tag, r.SiteName, l.Date(r.ExpiresAt, siteLocation(r.Timezone))))
+	return nil
+}
+
+// cancelReservation frees a device set aside for the voucher.
+func (p *Distribution) cancelReservation(c *gin.Context) error {
+	caller, err := currentCaller(c)
+	if err != nil {
+		return err
+	}
+	id, _ := strconv.ParseInt(c.PostForm("reservation_id"), 10, 64)
+	to, repeated, err := p.Site.Once(c, func() (string, error) {
+		_, err := p.Service.CancelReservation(c.Request.Context(), caller, id)
+		return "/bons/" + c.Param("code"), err
+	})
+	if err != nil {
+		return err
+	}
+	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("Reservation cancelled: the device is free again."))
+	return nil
+}
+
+func (p *Distribution) pdf(c *gin.Context) error {
+	caller, err := currentCaller(c)
+	var b []byte
+	if err == nil {
+		b, err = p.Service.VoucherPDF(c.Request.Context(), caller, c.Param("code"), c.Query("format"))
+	}
+	if err != nil {
+		return err
+	}
+	httpx.SendFile(c, "bon-tremplin.pdf", "application/pdf", b, true)
+	return nil
+}
+
+func (p *Distribution) revoke(c *gin.Context) error {
+	caller, err := currentCaller(c)
+	var to string
+	var repeated bool
+	if err == nil {
+		to, repeated, err = p.Site.Once(c, func() (string, error) {
+			v, err := p.Service.Revoke(c.Request.Context(), caller, c.Param("code"), c.PostForm("reason"))
+			return "/bons/" + v.Code, err
+		})
+	}
+	if err != nil {
+		return err
+	}
+	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("The voucher is revoked."))
+	return nil
+}
+
+func (p *Distribution) renew(c *gin.Context) error {
+	caller, err := currentCaller(c)
+	var to string
+	var repeated bool
+	if err == nil {
+		days, convErr := strconv.Atoi(c.PostForm("valid_days"))
+		if convErr != nil {
+			days = 0
+		}
+		to, repeated, err = p.Site.Once(c, func() (string, error) {
+			v, err := p.Service.Renew(c.Request.Context(), caller, c.Param("code"), days)
+			return "/bons/" + v.Code, err
+		})
+	}
+	if err != nil {
+		return err
+	}
+	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("The voucher is renewed: here is the new one. Print it or send it to the person."))
+	return nil
+}
+
+// verify is the counter's check: type or scan a code, see what it allows.
+func (p *Distribution) verify(c *gin.Context) error {
+	d, caller, err := p.data(c)
+	if err != nil {
+		return err
+	}
+	d.Code = strings.TrimSpace(c.Query("code"))
+	status := http.StatusOK
+	// A link from another site only fills the form in: looked up, its codes
+	// would count toward the person's limit of unknown codes (21 links
+	// locked a counter out).
+	if d.Code != "" && c.GetHeader("Sec-Fetch-Site") == "cross-site" {
+		d.Errors = []string{p.Site.Lang(c).T("This code comes from a link on another site: check it with the person, then press Check.")}
+		if r := []rune(d.Code); len(r) > 40 {
+			d.Code = string(r[:40])
+		}
+		p.Site.Render(c, status, "verify", &d)
+		return nil
+	}
+	// Something that cannot be a voucher's code (a device's tag, a command
+	// card) is said so, and counts nothing toward the limit.
+	if said, err := p.notAVoucher(c, caller, d.Code); err != nil {
+		return err
+	} else if said != "" {
+		d.Errors = []string{said}
+		p.Site.Render(c, http.StatusUnprocessableEntity, "verify", &d)
+		return nil
+	}
+	if d.Code != "" {
+		v, err := p.Service.LookupVoucher(c.Request.Context(), caller, d.Code)
+		switch {
+		case err == nil:
+			d.Voucher = &v
+		case errors.Is(err, apperr.ErrInvalid):
+			status, d.Errors = http.StatusUnprocessableEntity, []string{p.Site.Lang(c).T("This code has a typing mistake: check each character with the person.")}
+		case errors.Is(err, apperr.ErrNotFound):
+			status, d.Errors = http.StatusNotFound, []string{p.Site.Lang(c).T("No voucher has this code.")}
+		default:
+			return err
+		}
+	}
+	p.Site.Render(c, status, "verify", &d)
+	return nil
+}

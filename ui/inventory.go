@@ -1,0 +1,286 @@
+package ui
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tremplin/tremplin/accessories"
+	"github.com/tremplin/tremplin/inventory"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tremplin/tremplin/internal/apperr"
+	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/i18n"
+	"github.com/tremplin/tremplin/internal/money"
+	"github.com/tremplin/tremplin/internal/paging"
+	"github.com/tremplin/tremplin/internal/web"
+	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/recharges"
+)
+
+// Inventory is the warehouse bench's web UI: the scan station, donations and
+// intake by scanning, labels, devices, transfers and stock checks. It
+// calls the same service methods as the API.
+type Inventory struct {
+	Service   *inventory.Service
+	Partners  *partners.Service
+	Recharges *recharges.Service
+	// Accessories are counted beside devices in stock checks and carried
+	// on transfers; nil when the network does not keep them.
+	Accessories *accessories.Service
+	Site        *web.Site
+	Session     gin.HandlerFunc
+	// Lookups limits the public certificate pages per client address;
+	// Visitor knows a signed-in person there, without requiring one.
+	Lookups *httpx.ClientLimiter
+	Visitor gin.HandlerFunc
+}
+
+// Routes mounts the pages.
+func (p *Inventory) Routes(r gin.IRouter) {
+	if p.Lookups != nil {
+		visitor := p.Visitor
+		if visitor == nil {
+			visitor = func(c *gin.Context) { c.Next() }
+		}
+		r.GET("/certificats/:code", p.Lookups.Middleware(), visitor, httpx.Handle(p.publicCertificate))
+	}
+	g := r.Group("", p.Session)
+	g.GET("/poste", httpx.Handle(p.station))
+	g.POST("/poste", httpx.Handle(p.scan))
+	g.GET("/poste/commandes.pdf", httpx.Handle(p.commandSheet))
+	g.GET("/appareils", httpx.Handle(p.devices))
+	g.POST("/appareils", httpx.Handle(p.register))
+	g.GET("/appareils/:tag", httpx.Handle(p.device))
+	g.POST("/appareils/:tag/action", httpx.Handle(p.act))
+	g.GET("/appareils/:tag/etiquette.pdf", httpx.Handle(p.deviceLabel))
+	g.GET("/dons", httpx.Handle(p.donations))
+	g.POST("/dons", httpx.Handle(p.createDonation))
+	g.GET("/dons/:id", httpx.Handle(p.donation))
+	g.POST("/dons/:id/appareils", httpx.Handle(p.intakeOne))
+	p.Site.Upload(g, "/dons/:id/fichier", httpx.Handle(p.intakeFile))
+	p.Site.Upload(g, "/dons/:id/rapports", httpx.Handle(p.donationReports))
+	p.Site.Upload(g, "/appareils/:tag/rapport", httpx.Handle(p.deviceReport))
+	g.GET("/appareils/:tag/rapports/:rid", httpx.Handle(p.reportFile))
+	g.GET("/dons/:id/certificat.pdf", httpx.Handle(p.certificate))
+	g.POST("/dons/:id/recu-fiscal", httpx.Handle(p.issueReceipt))
+	g.POST("/dons/:id/recu-fiscal/annuler", httpx.Handle(p.cancelReceipt))
+	g.GET("/dons/:id/recu-fiscal.pdf", httpx.Handle(p.receiptPDF))
+	g.GET("/etiquettes", httpx.Handle(p.labels))
+	g.POST("/etiquettes/liste", httpx.Handle(p.printList))
+	g.POST("/etiquettes/planche.pdf", httpx.Handle(p.labelsPDF))
+	g.GET("/transferts", httpx.Handle(p.transfers))
+	g.GET("/transferts/nouveau", httpx.Handle(p.newTransfer))
+	g.POST("/transferts/nouveau", httpx.Handle(p.draftTransfer))
+	g.GET("/transferts/:id", httpx.Handle(p.transfer))
+	g.POST("/transferts/:id/expedier", httpx.Handle(p.shipTransfer))
+	g.POST("/transferts/:id/annuler", httpx.Handle(p.cancelTransfer))
+	g.GET("/transferts/:id/manifeste.pdf", httpx.Handle(p.manifest))
+	g.GET("/transferts/:id/reception", httpx.Handle(p.receptionPage))
+	g.POST("/transferts/:id/reception", httpx.Handle(p.receive))
+	g.GET("/stock", httpx.Handle(p.stock))
+	g.GET("/inventaire", httpx.Handle(p.stockCheck))
+	g.POST("/inventaire", httpx.Handle(p.scanShelf))
+	g.GET("/inventaire/:site/:id", httpx.Handle(p.stockCheckResult))
+	g.POST("/inventaire/:site/:id/correction", httpx.Handle(p.correctFromCheck))
+	g.GET("/admin/prix", httpx.Handle(p.prices))
+	g.POST("/admin/prix", httpx.Handle(p.savePrices))
+	g.POST("/admin/prefixes", httpx.Handle(p.savePrefixes))
+}
+
+// Menu is what the bench's pages offer a caller, from the services' role
+// lists.
+func (p *Inventory) Menu(c partners.Caller) []web.Link {
+	var out []web.Link
+	if c.Is(inventory.WarehouseRoles...) {
+		out = append(out, web.Link{ID: "station", Label: "Scan station", Href: "/poste", Primary: true},
+			web.Link{ID: "donations", Label: "Donations", Href: "/dons"})
+	}
+	if c.Is(partners.RoleSpace) {
+		out = append(out, web.Link{ID: "reception", Label: "Reception", Href: "/transferts?statut=shipped"})
+	}
+	if c.Is(inventory.StaffRoles...) {
+		out = append(out, web.Link{ID: "devices", Label: "Devices", Href: "/appareils"},
+			web.Link{ID: "labels", Label: "Labels", Href: "/etiquettes"},
+			web.Link{ID: "transfers", Label: "Transfers", Href: "/transferts"},
+			web.Link{ID: "stock", Label: "Stock", Href: "/stock"},
+			web.Link{ID: "stock-check", Label: "Stock check", Href: "/inventaire"})
+	}
+	if c.IsAdmin() {
+		out = append(out, web.Link{ID: "prices", Label: "Prices and tags", Href: "/admin/prix"})
+	}
+	return out
+}
+
+// prepare finds the caller and fills a view for them.
+func (p *Inventory) prepare(c *gin.Context, fill func(partners.Caller) error) (partners.Caller, error) {
+	caller, err := currentCaller(c)
+	if err != nil {
+		return caller, err
+	}
+	return caller, fill(caller)
+}
+
+// show draws a page whose view fill builds for the caller.
+func (p *Inventory) show(c *gin.Context, name string, view any, fill func(partners.Caller) error) error {
+	if _, err := p.prepare(c, fill); err != nil {
+		return err
+	}
+	p.Site.Render(c, http.StatusOK, name, view)
+	return nil
+}
+
+// idIn reads an id from a form or a query; "" is 0 (the service says
+// what is required).
+func idIn(vals url.Values, name string, v *apperr.ValidationError) int64 {
+	s := strings.TrimSpace(vals.Get(name))
+	if s == "" {
+		return 0
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		v.Field(name, "must be a positive whole number")
+	}
+	return id
+}
+
+func (p *Inventory) lang(c *gin.Context) i18n.Lang { return p.Site.Lang(c) }
+
+// formView carries a form's values and its errors, by field and in full.
+type formView struct {
+	Form        url.Values
+	FieldErrors map[string]string
+	Errors      []string
+}
+
+// fail lays a validation error out on the form, or tells whether err is
+// another kind of error (the caller then shows the error page).
+func (f *formView) fail(l i18n.Lang, err error) bool {
+	fields, all, ok := web.Refusal(l, err)
+	if ok {
+		f.FieldErrors, f.Errors = fields, all
+	}
+	return ok
+}
+
+func (f *formView) value(name string) string { return f.Form.Get(name) }
+
+// euros writes cents for a form's field: "35,00" or "35.00".
+func euros(l i18n.Lang, cents int64) string { return money.Input(cents, l == i18n.French) }
+
+// pageList reads a list page's cursor.
+func pageList(c *gin.Context, limit int) (paging.Page, error) {
+	pg, err := httpx.ParsePage(c)
+	if err == nil && c.Query("limit") == "" {
+		pg.Limit = limit
+	}
+	return pg, err
+}
+
+// nextLink is the link to a list's next page, with the same filters.
+func nextLink(path string, q url.Values, next *string) string {
+	if next == nil {
+		return ""
+	}
+	q2 := url.Values{}
+	for k, v := range q {
+		if k != "cursor" && len(v) > 0 && v[0] != "" {
+			q2[k] = v
+		}
+	}
+	q2.Set("cursor", *next)
+	return path + "?" + q2.Encode()
+}
+
+// siteNames names the sites and donors the caller may see, for lists that
+// hold ids.
+func (p *Inventory) siteNames(c *gin.Context, caller partners.Caller, kinds ...partners.Kind) (map[int64]string, []partners.Organization, error) {
+	names := map[int64]string{}
+	var all []partners.Organization
+	for _, k := range kinds {
+		l, err := p.Partners.ListOrganizations(c.Request.Context(), caller, partners.OrganizationFilter{Kind: k}, paging.Page{Limit: 500})
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, o := range l.Items {
+			if o.Active {
+				names[o.ID] = o.Name
+				all = append(all, o)
+			}
+		}
+	}
+	return names, all, nil
+}
+
+// States and categories as the pages list them.
+func stateNames() []string {
+	out := make([]string, len(inventory.States))
+	for i, s := range inventory.States {
+		out[i] = string(s)
+	}
+	return out
+}
+
+func categoryNames() []string {
+	out := make([]string, len(inventory.Categories))
+	for i, c := range inventory.Categories {
+		out[i] = string(c)
+	}
+	return out
+}
+
+// The print list is the devices a person put aside to print their labels
+// together (on a sheet), kept on their browser.
+const printCookie = "tremplin_print"
+
+const maxPrintList = 300
+
+func readPrintList(c *gin.Context) []int64 {
+	raw, err := c.Cookie(printCookie)
+	if err != nil {
+		return nil
+	}
+	var ids []int64
+	for _, s := range strings.Split(raw, ".") {
+		if id, err := strconv.ParseInt(s, 10, 64); err == nil && id > 0 && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func writePrintList(c *gin.Context, ids []int64) {
+	if len(ids) > maxPrintList {
+		ids = ids[len(ids)-maxPrintList:]
+	}
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	http.SetCookie(c.Writer, &http.Cookie{Name: printCookie, Value: strings.Join(parts, "."), Path: "/",
+		MaxAge: 30 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: httpx.Secure(c)})
+}
+
+func addToPrintList(c *gin.Context, ids ...int64) int {
+	list := readPrintList(c)
+	for _, id := range ids {
+		if !slices.Contains(list, id) {
+			list = append(list, id)
+		}
+	}
+	writePrintList(c, list)
+	return len(list)
+}
+
+// pdf sends a PDF to open in the browser's tab.
+func (p *Inventory) pdf(c *gin.Context, name string, b []byte, err error) error {
+	if err != nil {
+		return err
+	}
+	httpx.SendFile(c, name, "application/pdf", b, true)
+	return nil
+}

@@ -1,0 +1,101 @@
+package ui
+
+import (
+	"github.com/gin-gonic/gin"
+	"github.com/tremplin/tremplin/inventory"
+
+	"github.com/tremplin/tremplin/internal/web"
+	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/recharges"
+)
+
+type stockView struct {
+	web.Page
+	SiteID   int64
+	SiteName string
+	Sites    []partners.Organization
+	// Rows are the categories present, each with its count by state.
+	Rows      []stockRow
+	States    []inventory.State
+	Recharges []recharges.StockLine
+	// Accessories are the site's accessories with their low marks.
+	Accessories []accessoryShelf
+}
+
+// accessoryShelf is an accessory on a site's shelf.
+type accessoryShelf struct {
+	Name      string
+	Available int
+	Threshold int
+	Low       bool
+}
+
+type stockRow struct {
+	Category inventory.Category
+	Counts   map[inventory.State]int64
+	Total    int64
+}
+
+// stock is a site's shelf: devices by category and state, and recharge
+// cards by product with the low-stock marks.
+func (p *Inventory) stock(c *gin.Context) error {
+	v := &stockView{}
+	return p.show(c, "stock", v, func(caller partners.Caller) error {
+		sc := &stockCheckView{}
+		if err := p.stockCheckPage(c, caller, sc, c.Query("site")); err != nil {
+			return err
+		}
+		v.SiteID, v.SiteName, v.Sites = sc.SiteID, sc.SiteName, sc.Sites
+		if v.SiteID == 0 {
+			return nil
+		}
+		counts, err := p.Service.ShelfCounts(c.Request.Context(), caller, v.SiteID)
+		if err != nil {
+			return err
+		}
+		seen := map[inventory.State]bool{}
+		for _, cat := range inventory.Categories {
+			if counts[cat] == nil {
+				continue
+			}
+			row := stockRow{Category: cat, Counts: counts[cat]}
+			for st, n := range counts[cat] {
+				row.Total += n
+				seen[st] = true
+			}
+			v.Rows = append(v.Rows, row)
+		}
+		for _, st := range inventory.States {
+			if seen[st] {
+				v.States = append(v.States, st)
+			}
+		}
+		if v.Recharges, err = p.Recharges.Stock(c.Request.Context(), caller, v.SiteID, false); err != nil {
+			return err
+		}
+		if p.Accessories == nil {
+			return nil
+		}
+		list, err := p.Accessories.List(c.Request.Context(), caller)
+		if err != nil {
+			return err
+		}
+		have, err := p.Accessories.StockOf(c.Request.Context(), caller, v.SiteID)
+		if err != nil {
+			return err
+		}
+		for _, a := range list {
+			if !a.Active {
+				continue
+			}
+			row := accessoryShelf{Name: a.Name, Threshold: a.LowStockThreshold, Low: a.LowStockThreshold > 0}
+			for _, st := range have {
+				if st.AccessoryID == a.ID {
+					row.Available, row.Low = st.Available, st.Low && a.LowStockThreshold > 0
+				}
+			}
+			v.Accessories = append(v.Accessories, row)
+		}
+		return nil
+	})
+}
