@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/tremplin/tremplin/internal/apperr"
 )
 
 // Voucher codes are read aloud, typed by hand and scanned, so:
@@ -33,6 +35,31 @@ const (
 // ErrCodeMistyped means a code is not well formed or its check symbol fails:
 // a typo, told apart from a well-formed code that nobody issued.
 var ErrCodeMistyped = errors.New("voucher code mistyped")
+
+// MistypedError says how a code is mistyped, as a message and its
+// arguments, for a page to say it in its reader's language.
+type MistypedError struct {
+	Format string
+	Args   []any
+}
+
+func (e *MistypedError) Error() string {
+	return fmt.Sprintf(e.Format, e.Args...) + ": " + ErrCodeMistyped.Error()
+}
+
+func (e *MistypedError) Is(target error) bool { return target == ErrCodeMistyped }
+
+func mistyped(format string, args ...any) error { return &MistypedError{Format: format, Args: args} }
+
+// invalidCode is a mistyped code as the field's validation error (the
+// other errors as they are).
+func invalidCode(field string, err error) error {
+	var m *MistypedError
+	if errors.As(err, &m) {
+		return apperr.Invalid(field, m.Format, m.Args...)
+	}
+	return err
+}
 
 var values = func() [256]int8 {
 	var v [256]int8
@@ -92,19 +119,19 @@ func NormalizeCode(raw string) (string, error) {
 		case r < 128 && values[r] >= 0:
 			b.WriteRune(r)
 		default:
-			return "", fmt.Errorf("%q has a symbol that voucher codes never contain (%q): %w", raw, r, ErrCodeMistyped)
+			return "", mistyped("%q has a symbol that voucher codes never contain (%q)", raw, r)
 		}
 	}
 	code := b.String()
 	if len(code) != codeLen {
-		return "", fmt.Errorf("a voucher code has %d symbols, %q has %d: %w", codeLen, raw, len(code), ErrCodeMistyped)
+		return "", mistyped("a voucher code has %d symbols, %q has %d", codeLen, raw, len(code))
 	}
 	sum := 0
 	for i := 0; i < codeLen; i++ {
 		sum += (i + 1) * int(values[code[i]])
 	}
 	if sum%modulus != 0 {
-		return "", fmt.Errorf("%q fails its check symbol: a symbol is mistyped: %w", raw, ErrCodeMistyped)
+		return "", mistyped("%q fails its check symbol: a symbol is mistyped", raw)
 	}
 	return code, nil
 }

@@ -3,9 +3,10 @@ package distribution
 import (
 	"bytes"
 
-	"codeberg.org/go-pdf/fpdf"
 	"context"
 	"fmt"
+
+	"codeberg.org/go-pdf/fpdf"
 
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/audit"

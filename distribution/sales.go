@@ -271,7 +271,7 @@ func (s *Service) admit(ctx context.Context, c partners.Caller, req *SaleRequest
 	code, err := NormalizeCode(req.VoucherCode)
 	if err != nil {
 		s.lookupFailed(ctx, "mistyped")
-		return "", apperr.Invalid("voucher_code", "%s", strings.TrimSuffix(err.Error(), ": "+ErrCodeMistyped.Error()))
+		return "", invalidCode("voucher_code", err)
 	}
 	return code, nil
 }

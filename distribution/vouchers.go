@@ -243,7 +243,7 @@ func (s *Service) LookupVoucher(ctx context.Context, c partners.Caller, raw stri
 		}
 		code, err := NormalizeCode(raw)
 		if err != nil {
-			refused = apperr.Invalid("code", "%s", strings.TrimSuffix(err.Error(), ": "+ErrCodeMistyped.Error()))
+			refused = invalidCode("code", err)
 			return recordLookupFailed(ctx, tx, "mistyped")
 		}
 		var vo Voucher
@@ -415,7 +415,7 @@ func (s *Service) voucherFor(db *gorm.DB, c partners.Caller, raw string) (Vouche
 	}
 	code, err := NormalizeCode(raw)
 	if err != nil {
-		return Voucher{}, apperr.Invalid("code", "%s", strings.TrimSuffix(err.Error(), ": "+ErrCodeMistyped.Error()))
+		return Voucher{}, invalidCode("code", err)
 	}
 	var vo Voucher
 	if err := db.Scopes(ownOrganization(c)).Where("code = ?", code).Take(&vo).Error; err != nil {

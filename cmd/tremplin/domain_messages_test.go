@@ -15,8 +15,8 @@ import (
 )
 
 // domainMessages are the format strings the domains give their refusals
-// (apperr.Conflict, ConflictBecause, Invalid, InvalidBecause and a
-// validation's Field): a French page says them through the catalogue,
+// (apperr.Conflict, ConflictBecause, Invalid, InvalidBecause, a
+// validation's Field, and a voucher code's mistyped): a French page says them through the catalogue,
 // keyed by that English format.
 func domainMessages(t *testing.T) map[string]string {
 	t.Helper()
@@ -35,6 +35,15 @@ func domainMessages(t *testing.T) map[string]string {
 			ast.Inspect(f, func(n ast.Node) bool {
 				call, ok := n.(*ast.CallExpr)
 				if !ok {
+					return true
+				}
+				if id, ok := call.Fun.(*ast.Ident); ok && id.Name == "mistyped" && len(call.Args) > 0 {
+					// distribution's mistyped codes: a format and its arguments
+					if lit, ok := call.Args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+						if s, err := strconv.Unquote(lit.Value); err == nil {
+							out[s] = fset.Position(lit.Pos()).String()
+						}
+					}
 					return true
 				}
 				sel, ok := call.Fun.(*ast.SelectorExpr)

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/tremplin/tremplin/internal/i18n"
+
 	"golang.org/x/net/html"
 
 	"github.com/tremplin/tremplin/distribution"
@@ -44,16 +46,80 @@ func init() {
 // data (names, addresses, models, notes: French here) is set aside. Every
 // page route must have been walked.
 func TestEveryPageInEnglish(t *testing.T) {
+	// The PDFs are left out: documents are French whatever the page's
+	// language (they go to people, donors and the tax office in France).
+	walkEveryPage(t, "en", false, func(where, text string, data *regexp.Regexp) {
+		checkEnglish(t, where, text, data)
+	})
+}
+
+// TestEveryPageInFrench walks every page as TestEveryPageInEnglish does,
+// in French, with the PDFs the pages link to: it fails on an English word
+// left in what a person reads (a message said without the catalogue), and
+// on a message the pages asked the catalogue for that it lacks.
+func TestEveryPageInFrench(t *testing.T) {
+	walkEveryPage(t, "fr", true, func(where, text string, data *regexp.Regexp) {
+		t.Helper()
+		if english := englishIn(withoutData(text, data)); len(english) > 0 {
+			t.Errorf("%s in French still reads %q in:\n%s", where, english, strings.Join(strings.Fields(text), " "))
+		}
+	})
+	if missed := i18n.Missed(); len(missed) > 0 {
+		t.Errorf("messages said without a French entry (shown in English): %q", missed)
+	}
+}
+
+// englishWords are common English words no French page has.
+var englishWords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`the and with must cannot already been not this that these those your from which when
+		there their should would could will has have was were are is it its of to by or no yes any none nothing found
+		missing choose enter print save back next previous device devices voucher vouchers sold sale sales warehouse
+		shelf stock's recharge's person people receipt receipts refund refunds transfer transfers label labels
+		new search name first last year years day days month months week here only still yet`) {
+		englishWords[w] = true
+	}
+}
+
+// englishIn returns the English words in text; codes (a digit, a voucher's
+// shape, capitals only: the station's commands) are set aside as frenchIn
+// does.
+func englishIn(text string) []string {
+	var english []string
+	for _, word := range strings.Fields(text) {
+		if strings.ContainsFunc(word, unicode.IsDigit) || codeShaped.MatchString(word) {
+			continue
+		}
+		for _, w := range strings.FieldsFunc(word, func(r rune) bool { return !unicode.IsLetter(r) && r != '\'' }) {
+			if len(w) > 1 && strings.ToUpper(w) == w {
+				continue
+			}
+			if englishWords[strings.ToLower(w)] {
+				english = append(english, w)
+			}
+		}
+	}
+	return english
+}
+
+// walkEveryPage signs in as each role of the demo network in lang, walks
+// every page reachable from the menus and the pages' own links, a few
+// refused forms and error pages, and (withPDFs) the PDFs the pages link to,
+// and hands check what a person reads on each. Every page route must have
+// been walked.
+func walkEveryPage(t *testing.T, lang string, withPDFs bool, check func(where, text string, data *regexp.Regexp)) {
 	h, svc, routes := newTestRouter(t)
 	net, _, _ := demoAccount(t, svc, "admin@demo.tremplin.local")
 	extra := seedForTheWalk(t, svc)
 	data := dataPattern(dataStrings(t, svc))
 
 	visited := map[string]bool{}
+	pdfs := map[string]bool{}
 	for _, a := range net.Accounts {
 		cookie := webLogin(t, h, a.Email, a.Password)
-		if status, _, _ := exchange(t, h, "POST", "/langue", url.Values{"lang": {"en"}, "next": {"/"}}, cookie); status != http.StatusSeeOther {
-			t.Fatalf("%s: choosing English answered %d", a.Email, status)
+		if status, _, _ := exchange(t, h, "POST", "/langue", url.Values{"lang": {lang}, "next": {"/"}}, cookie); status != http.StatusSeeOther {
+			t.Fatalf("%s: choosing %s answered %d", a.Email, lang, status)
 		}
 		queue := append([]string{"/", "/compte", "/appareils/NOPE-0", "/bons/ABCD-EFGH-JKLM", "/personnes/999999", "/transferts/999999"}, extra...)
 		seen := map[string]bool{}
@@ -68,16 +134,25 @@ func TestEveryPageInEnglish(t *testing.T) {
 			if status >= 500 {
 				t.Errorf("%s %s: %d", a.Role, path, status)
 			}
-			checkEnglish(t, string(a.Role)+" "+path, text, data)
+			check(string(a.Role)+" "+path, text, data)
 			visited[strings.SplitN(path, "?", 2)[0]] = true
 			for _, l := range links {
+				if strings.HasSuffix(strings.SplitN(l, "?", 2)[0], ".pdf") {
+					if withPDFs && !pdfs[l] {
+						pdfs[l] = true
+						if status, kind, body := exchange(t, h, "GET", l, nil, cookie); status == http.StatusOK && kind == "application/pdf" {
+							check(string(a.Role)+" "+l, testenv.PDFText(t, []byte(body)), data)
+						}
+					}
+					continue
+				}
 				if !seen[l] {
 					queue = append(queue, l)
 				}
 			}
 		}
-		t.Logf("%s: %d pages walked in English", a.Role, len(seen))
-		// Refused forms: the reasons are in English too.
+		t.Logf("%s: %d pages walked in %s", a.Role, len(seen), lang)
+		// Refused forms: the reasons are in the language too.
 		for _, f := range []struct {
 			path string
 			form url.Values
@@ -93,20 +168,24 @@ func TestEveryPageInEnglish(t *testing.T) {
 			if status >= 500 {
 				t.Errorf("%s POST %s: %d", a.Role, f.path, status)
 			}
-			checkEnglish(t, string(a.Role)+" POST "+f.path, text, data)
+			check(string(a.Role)+" POST "+f.path, text, data)
 		}
 	}
+	if withPDFs && len(pdfs) < 10 {
+		t.Errorf("the walk read only %d PDFs", len(pdfs))
+	}
+	t.Logf("%d PDFs read in %s", len(pdfs), lang)
 	// The login page and its refusal, before anyone signs in.
 	req, _ := http.NewRequest("POST", h.URL+"/login", strings.NewReader("email=nobody%40example.org&password=nothing"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept-Language", "en-GB,en;q=0.9")
+	req.Header.Set("Accept-Language", map[string]string{"en": "en-GB,en;q=0.9", "fr": "fr-FR,fr;q=0.9"}[lang])
 	resp, err := h.Client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	text, _ := visibleText(t, resp.Body)
 	resp.Body.Close()
-	checkEnglish(t, "POST /login", text, data)
+	check("POST /login", text, data)
 
 	// Every page route was walked, so that a new page cannot escape.
 	var missed []string
@@ -127,7 +206,7 @@ func TestEveryPageInEnglish(t *testing.T) {
 		}
 	}
 	if len(missed) > 0 {
-		t.Errorf("page routes the English walk never reached: %v", missed)
+		t.Errorf("page routes the walk in %s never reached: %v", lang, missed)
 	}
 }
 
@@ -314,7 +393,8 @@ func readPage(t *testing.T, h *testenv.HTTP, method, path string, form url.Value
 
 // visibleText is what a person reads on a page (text, labels for screen
 // readers, placeholders), leaving out scripts and what is marked as
-// French on purpose (lang="fr"); links are the site's pages it links to.
+// French on purpose (lang="fr"); links are the site's pages and PDFs it
+// links to.
 func visibleText(t *testing.T, r io.Reader) (string, []string) {
 	doc, err := html.Parse(r)
 	if err != nil {
@@ -331,14 +411,14 @@ func visibleText(t *testing.T, r io.Reader) (string, []string) {
 			for _, a := range n.Attr {
 				switch a.Key {
 				case "lang":
-					if a.Val == "fr" && n.Data != "html" {
+					if n.Data != "html" { // said in its own language on purpose
 						return
 					}
 				case "aria-label", "placeholder", "title", "alt":
 					fmt.Fprintf(&b, " %s ", a.Val)
 				case "href":
 					if n.Data == "a" && strings.HasPrefix(a.Val, "/") && !strings.HasPrefix(a.Val, "//") &&
-						!regexp.MustCompile(`\.(pdf|csv|json)(\?|$)|^/static/|^/api/`).MatchString(a.Val) {
+						!regexp.MustCompile(`\.(csv|json)(\?|$)|^/static/|^/api/`).MatchString(a.Val) {
 						links = append(links, strings.SplitN(a.Val, "#", 2)[0])
 					}
 				}

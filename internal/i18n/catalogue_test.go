@@ -148,6 +148,14 @@ func TestCountsAgree(t *testing.T) {
 			t.Errorf("%s %d: %q, want %q", c.l, c.n, got, c.want)
 		}
 	}
+	for n, want := range map[int64]string{0: "0 appareil", 1: "1 appareil", 2: "2 appareils", 2026: "2026 appareils"} {
+		if got := i18n.French.TN(n, "%d devices", n); got != want {
+			t.Errorf("French %d: %q, want %q", n, got, want)
+		}
+	}
+	if got := i18n.English.TN(1, "%d devices", 1); got != "1 device" {
+		t.Errorf("English 1: %q", got)
+	}
 	if got := i18n.French.TN(1, "%d (%d valid)", 3, 1); got != "3 (1 valable)" {
 		t.Errorf("vouchers: %q", got)
 	}
@@ -155,5 +163,55 @@ func TestCountsAgree(t *testing.T) {
 		if !i18n.Translated(key) {
 			t.Errorf("the « one » form of %q has no usual French form", key)
 		}
+	}
+}
+
+// TestCatalogueSaysEveryKeyInBothLanguages: every message of the catalogue
+// has its French and its English, said as the tables write them (the
+// catalogue changes no character of a message).
+func TestCatalogueSaysEveryKeyInBothLanguages(t *testing.T) {
+	keys := i18n.Keys()
+	if len(keys) < 500 {
+		t.Fatalf("only %d keys in the catalogue", len(keys))
+	}
+	for _, key := range keys {
+		if !i18n.Translated(key) {
+			t.Errorf("%q has no French", key)
+		}
+		if namedKey.MatchString(key) && !i18n.Named(key) {
+			t.Errorf("named key %q has no English", key)
+		}
+		fr, en := i18n.French.T(key), i18n.English.T(key)
+		if want := i18n.FrenchOf(key); fr != want {
+			t.Errorf("%q: the catalogue says %q, the table %q", key, fr, want)
+		}
+		if en == "" && key != "state." {
+			t.Errorf("%q has an empty English", key)
+		}
+	}
+	for _, m := range i18n.Missed() {
+		if i18n.Translated(m) {
+			t.Errorf("the catalogue's own %q reported missing", m)
+		}
+	}
+}
+
+// TestMissedNotesWhatTheCatalogueLacks: a message the catalogue lacks is
+// said as its key, and noted, once.
+func TestMissedNotesWhatTheCatalogueLacks(t *testing.T) {
+	const key = "a message no table has: %d"
+	for range 3 {
+		if got := i18n.French.T(key, 7); got != "a message no table has: 7" {
+			t.Fatalf("missing message said %q", got)
+		}
+	}
+	n := 0
+	for _, m := range i18n.Missed() {
+		if m == key {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("Missed lists %q %d times: %q", key, n, i18n.Missed())
 	}
 }

@@ -2,11 +2,14 @@
 // every sentence a person reads (French first, English second), and the
 // formats of money, numbers, dates and times.
 //
-// Messages are keyed by their English text, so that an English page needs no
-// lookup and a sentence missing from the French catalogue is caught by a
-// test rather than shown as a key. Arguments are formatted with fmt, not with
-// a locale-aware printer: codes, years and ids must never gain a thousands
-// separator ("2 026"); numbers that are quantities go through Number.
+// The catalogue is x/text's (golang.org/x/text/message/catalog), loaded
+// from the tables in messages.go: every message in French and English, with
+// plural forms chosen by CLDR's rules. Sentences are keyed by their English
+// format, enumerations by a name ("state.ready"); tests fail on a key the
+// code says that either language lacks, and on a French page that shows a
+// message the catalogue was never asked for. Arguments are formatted with
+// fmt, not with a locale-aware printer: codes, years and ids must never gain
+// a thousands separator ("2 026"); quantities go through Number.
 package i18n
 
 import (
@@ -65,38 +68,33 @@ func (l Lang) Name() string {
 }
 
 // T says a message in the language, formatting its arguments like
-// fmt.Sprintf. A message with no French entry is said in English.
+// fmt.Sprintf. A message the catalogue lacks is said as its key (English)
+// and noted in Missed.
 func (l Lang) T(key string, args ...any) string {
-	format := key
-	if l == French {
-		if fr, ok := french[key]; ok {
-			format = fr
-		}
-	} else if en, ok := english[key]; ok {
-		format = en
+	return sprintf(l.lookup(key), args)
+}
+
+// TN says a message whose words follow a count n: the catalogue chooses
+// its plural form by the language's rules (French: « 0 appareil », « 1
+// appareil », « 2 appareils »; English: "0 devices", "1 device"). The
+// message's arguments are args.
+func (l Lang) TN(n int64, key string, args ...any) string {
+	_, fr := frenchOne[key]
+	if _, en := englishOne[key]; !fr && !en {
+		return l.T(key, args...)
 	}
+	f, ok := l.format(key, n)
+	if !ok {
+		f = key
+	}
+	return sprintf(f, args)
+}
+
+func sprintf(format string, args []any) string {
 	if len(args) == 0 {
 		return format
 	}
 	return fmt.Sprintf(format, args...)
-}
-
-// TN says a message whose words follow a count n: the catalogue's « one »
-// form for a single thing (French: 0 and 1, « 1 appareil enregistré »;
-// English: 1), its usual form otherwise. The message's arguments are args.
-func (l Lang) TN(n int64, key string, args ...any) string {
-	one := n == 1
-	forms := englishOne
-	if l == French {
-		one, forms = n == 0 || n == 1, frenchOne
-	}
-	if format, ok := forms[key]; ok && one {
-		if len(args) == 0 {
-			return format
-		}
-		return fmt.Sprintf(format, args...)
-	}
-	return l.T(key, args...)
 }
 
 // Allowance says a number of devices and of recharges, each word
@@ -115,6 +113,10 @@ func Sentence(s string) string {
 	}
 	return string(unicode.ToUpper(r)) + s[n:]
 }
+
+// FrenchOf is the French table's text of key ("" without one), for the
+// tests that compare it with what the catalogue says.
+func FrenchOf(key string) string { return french[key] }
 
 // Translated tells whether the French catalogue has key.
 func Translated(key string) bool {

@@ -290,7 +290,7 @@ func SayField(l i18n.Lang, e apperr.FieldError) string {
 	case e.Line > 0:
 		return l.T("Line %d: %s", e.Line, msg)
 	case e.Field != "":
-		return l.T(FieldLabel(e.Field)) + l.T(": ") + msg
+		return sayLabel(l, e.Field) + l.T(": ") + msg
 	}
 	return msg
 }
@@ -306,15 +306,16 @@ func sayMessage(l i18n.Lang, e apperr.FieldError) string {
 		return l.T(e.Key, named(l, e.Args)...)
 	}
 	if field, rest, ok := strings.Cut(e.Key, ": "); ok && e.Line > 0 && i18n.Translated(rest) {
-		return l.T(FieldLabel(field)) + l.T(": ") + l.T(rest, e.Args...)
+		return sayLabel(l, field) + l.T(": ") + l.T(rest, e.Args...)
 	}
 	return e.Message
 }
 
-// FieldLabel is a field's name as people read it (a catalogue key).
-func FieldLabel(field string) string {
+// sayLabel is a field's label in the reader's language; a field without
+// one (a form's own cell, such as price_smartphone_A) is said as named.
+func sayLabel(l i18n.Lang, field string) string {
 	if label, ok := fieldLabels[field]; ok {
-		return label
+		return l.T(label)
 	}
 	return field
 }
