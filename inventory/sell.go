@@ -25,33 +25,28 @@ func (s *Service) SellDevice(ctx context.Context, tx *gorm.DB, fig *figures.Tall
 	now := s.now()
 	// Taken by one conditional update that checks the category too, and
 	// returns the device with when it last got ready (the sale counts the
-	// wait); on PostgreSQL its event is written by the same statement.
+	// wait); its event follows (in the same statement where the engine
+	// can).
 	// A device set aside for another voucher is not taken; one set aside
 	// for this voucher is, and is no longer set aside.
 	const take = `UPDATE devices SET state = ?, updated_at = ?, reserved_voucher_id = NULL, reserved_until = NULL
 		WHERE id = ? AND state = ? AND site_id = ? AND category IN ? AND (reserved_voucher_id IS NULL OR reserved_voucher_id = ? OR reserved_until <= ?)
 		RETURNING *, (SELECT MAX(e.at) FROM device_events e WHERE e.device_id = devices.id AND e.action = 'mark_ready') AS ready_at`
-	args := []any{Sold, now, deviceID, InStock, siteID, allowed, voucherID, now}
-	data := map[string]any{"sale_id": saleID}
-	postgres := s.db.Engine == database.Postgres
-	q := db.Raw(take, args...)
-	if postgres {
-		q = db.Raw(`WITH d AS (`+take+`), e AS (INSERT INTO device_events (device_id, action, from_state, to_state, user_id, site_id, at, data)
-			SELECT d.id, 'sell', ?, ?, ?, d.site_id, ?, ? FROM d) SELECT * FROM d`,
-			append(args, InStock, Sold, c.UserRef(), now, string(mustJSON(data)))...)
-	}
 	var d Device
-	if q = q.Scan(&d); q.Error != nil {
-		return d, fmt.Errorf("sell device %d: %w", deviceID, q.Error)
+	n, err := s.db.UpdateFollowed(db, database.Followed{Table: "devices", ID: deviceID,
+		Update: take, UpdateArgs: []any{Sold, now, deviceID, InStock, siteID, allowed, voucherID, now},
+		Follow: `INSERT INTO device_events (device_id, action, from_state, to_state, user_id, site_id, at, data)
+			SELECT d.id, 'sell', ?, ?, ?, d.site_id, ?, ? FROM d`,
+		FollowArgs:   []any{InStock, Sold, c.UserRef(), now, string(mustJSON(map[string]any{"sale_id": saleID}))},
+		ReturnedRows: &d})
+	if err != nil {
+		return d, fmt.Errorf("sell device %d: %w", deviceID, err)
 	}
-	if q.RowsAffected != 1 {
+	if n != 1 {
 		return d, s.whyNotForSale(db, deviceID, allowed, now)
 	}
-	if postgres {
-		s.eventFigures(fig, d, siteID, "sell", InStock, Sold, now)
-		return d, nil
-	}
-	return d, s.event(db, fig, c, d, siteID, "sell", InStock, Sold, data)
+	s.eventFigures(fig, d, siteID, "sell", InStock, Sold, now)
+	return d, nil
 }
 
 // PeekDevice is SellDevice without taking the device, for a basket checked

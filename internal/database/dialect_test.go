@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/tremplin/tremplin/internal/database"
 	"github.com/tremplin/tremplin/internal/testenv"
 )
 
@@ -86,5 +87,49 @@ func TestInListOfManyValues(t *testing.T) {
 	found = nil
 	if err := db.Table("codes").Where(cond, arg).Pluck("code", &found).Error; err != nil || len(found) != 0 {
 		t.Fatalf("an empty list found %v (%v)", found, err)
+	}
+}
+
+// TestUpdateFollowedWritesBothOrNeither: the follow runs on the row the
+// update changed, with the update's values, and not at all when the update
+// changed nothing; the returned row is scanned.
+func TestUpdateFollowedWritesBothOrNeither(t *testing.T) {
+	db := testenv.DB(t)
+	for _, q := range []string{
+		`CREATE TABLE boxes (id INTEGER PRIMARY KEY, state TEXT NOT NULL, site_id INTEGER NOT NULL)`,
+		`CREATE TABLE box_events (box_id INTEGER NOT NULL, site_id INTEGER NOT NULL, note TEXT NOT NULL)`,
+		`INSERT INTO boxes (id, state, site_id) VALUES (1, 'in_stock', 7), (2, 'sold', 7)`,
+	} {
+		if err := db.Exec(q).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	take := func(id int64) (int64, struct{ ID, SiteID int64 }, error) {
+		var row struct{ ID, SiteID int64 }
+		var n int64
+		err := db.Transaction(func(tx *gorm.DB) error {
+			var err error
+			n, err = db.UpdateFollowed(tx, database.Followed{Table: "boxes", ID: id,
+				Update: `UPDATE boxes SET state = ? WHERE id = ? AND state = ? RETURNING id, site_id`, UpdateArgs: []any{"sold", id, "in_stock"},
+				Follow: `INSERT INTO box_events (box_id, site_id, note) SELECT d.id, d.site_id, ? FROM d`, FollowArgs: []any{"sold"}, ReturnedRows: &row})
+			return err
+		})
+		return n, row, err
+	}
+	if n, row, err := take(1); err != nil || n != 1 || row.ID != 1 || row.SiteID != 7 {
+		t.Fatalf("taking a box in stock: %d rows, %+v, %v", n, row, err)
+	}
+	if n, _, err := take(2); err != nil || n != 0 {
+		t.Fatalf("taking a sold box: %d rows, %v", n, err)
+	}
+	var events []struct {
+		BoxID, SiteID int64
+		Note          string
+	}
+	if err := db.Table("box_events").Find(&events).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 1 || events[0].BoxID != 1 || events[0].SiteID != 7 || events[0].Note != "sold" {
+		t.Fatalf("events %+v, want one for box 1 at site 7", events)
 	}
 }
