@@ -48,14 +48,10 @@ func (p *Partners) account(c *gin.Context) error {
 
 // changePassword changes the caller's password, the current one asked
 // (and counted with failed logins); the other sessions end.
-func (p *Partners) changePassword(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Partners) changePassword(c *gin.Context, caller partners.Caller) error {
 	f := c.Request.PostForm
 	current, next := f.Get("current_password"), f.Get("password")
-	err = nil
+	var err error
 	if next != f.Get("password_again") {
 		err = apperr.Invalid("password_again", "the two new passwords differ: type the same one twice")
 	}

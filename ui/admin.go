@@ -38,7 +38,7 @@ func (p *Partners) AdminRoutes(r gin.IRouter) {
 	g.POST("/admin/utilisateurs/:id/active", httpx.Handle(p.activateUser))
 	g.POST("/admin/utilisateurs/:id/mot-de-passe", httpx.Handle(p.resetPassword))
 	g.GET("/compte", httpx.Handle(p.account))
-	g.POST("/compte/mot-de-passe", httpx.Handle(p.changePassword))
+	g.POST("/compte/mot-de-passe", withCaller(p.changePassword))
 	g.POST("/compte/langue", httpx.Handle(p.accountLanguage))
 	g.POST("/compte/deconnexion", httpx.Handle(p.logoutEverywhere))
 }

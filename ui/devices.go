@@ -29,11 +29,7 @@ type devicesView struct {
 }
 
 // devices lists and filters the devices the caller may see.
-func (p *Inventory) devices(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Inventory) devices(c *gin.Context, caller partners.Caller) error {
 	pg, err := pageList(c, 100)
 	v := &devicesView{States: stateNames(), Categories: categoryNames(), Filter: c.Request.URL.Query()}
 	if err == nil {
@@ -64,11 +60,7 @@ type deviceDetailView struct {
 
 // device is a device's page: its facts, what can be done, its whole
 // history.
-func (p *Inventory) device(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Inventory) device(c *gin.Context, caller partners.Caller) error {
 	d, err := p.Service.FindByCode(c.Request.Context(), caller, c.Param("tag"))
 	v := &deviceDetailView{}
 	if err == nil {
@@ -91,11 +83,7 @@ func (p *Inventory) device(c *gin.Context) error {
 	return nil
 }
 
-func (p *Inventory) deviceLabel(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Inventory) deviceLabel(c *gin.Context, caller partners.Caller) error {
 	d, err := p.Service.FindByCode(c.Request.Context(), caller, c.Param("tag"))
 	var b []byte
 	if err == nil {
@@ -110,11 +98,7 @@ func (p *Inventory) deviceLabel(c *gin.Context) error {
 
 // register records the unknown IMEI or serial the station offered to
 // register, then shows the new device at the station.
-func (p *Inventory) register(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Inventory) register(c *gin.Context, caller partners.Caller) error {
 	f := c.Request.PostForm
 	nd, verr := deviceFromForm(f)
 	to, repeated, err := p.Site.Once(c, func() (string, error) {

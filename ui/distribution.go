@@ -51,7 +51,7 @@ func (p *Distribution) Routes(r gin.IRouter) {
 	g.POST("/bons/:code/revoquer", httpx.Handle(p.revoke))
 	g.POST("/bons/:code/renouveler", httpx.Handle(p.renew))
 	g.POST("/bons/:code/reserver", httpx.Handle(p.reserve))
-	g.POST("/bons/:code/annuler-reservation", httpx.Handle(p.cancelReservation))
+	g.POST("/bons/:code/annuler-reservation", withCaller(p.cancelReservation))
 	g.GET("/personnes", httpx.Handle(p.people))
 	g.GET("/personnes/:id", httpx.Handle(p.person))
 	g.GET("/personnes/:id/export.json", httpx.Handle(p.export))
@@ -265,11 +265,7 @@ func (p *Distribution) reserve(c *gin.Context) error {
 }
 
 // cancelReservation frees a device set aside for the voucher.
-func (p *Distribution) cancelReservation(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Distribution) cancelReservation(c *gin.Context, caller partners.Caller) error {
 	id, _ := strconv.ParseInt(c.PostForm("reservation_id"), 10, 64)
 	to, repeated, err := p.Site.Once(c, func() (string, error) {
 		_, err := p.Service.CancelReservation(c.Request.Context(), caller, id)

@@ -76,11 +76,7 @@ func (p *Inventory) donationsPage(c *gin.Context, caller partners.Caller, v *don
 	return nil
 }
 
-func (p *Inventory) createDonation(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Inventory) createDonation(c *gin.Context, caller partners.Caller) error {
 	f := c.Request.PostForm
 	verr := &apperr.ValidationError{}
 	in := inventory.NewDonation{DonorID: idIn(f, "donor_id", verr), WarehouseID: idIn(f, "warehouse_id", verr)}
@@ -192,15 +188,7 @@ func (p *Inventory) donationPage(c *gin.Context, caller partners.Caller, v *dona
 
 // intakeOne registers one scanned IMEI or serial with the category, brand
 // and model chosen once; they stay for the next scan.
-func (p *Inventory) intakeOne(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
+func (p *Inventory) intakeOne(c *gin.Context, caller partners.Caller, id int64) error {
 	f := c.Request.PostForm
 	f.Set("donation_id", strconv.FormatInt(id, 10))
 	nd, verr := deviceFromForm(f)
@@ -235,15 +223,7 @@ func (p *Inventory) intakeOne(c *gin.Context) error {
 
 // intakeFile registers every device of an uploaded CSV, all or nothing;
 // every bad line is listed.
-func (p *Inventory) intakeFile(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
+func (p *Inventory) intakeFile(c *gin.Context, caller partners.Caller, id int64) error {
 	l := p.lang(c)
 	to, repeated, err := p.Site.Once(c, func() (string, error) {
 		fh, ok := httpx.FormFile(c, "file")
@@ -308,11 +288,7 @@ func (p *Inventory) donationRefused(c *gin.Context, caller partners.Caller, form
 	return nil
 }
 
-func (p *Inventory) certificate(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Inventory) certificate(c *gin.Context, caller partners.Caller) error {
 	id, err := httpx.PathID(c, "id")
 	var b []byte
 	if err == nil {

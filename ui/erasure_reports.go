@@ -9,6 +9,7 @@ import (
 
 	"github.com/tremplin/tremplin/api"
 	"github.com/tremplin/tremplin/inventory"
+	"github.com/tremplin/tremplin/partners"
 
 	"github.com/gin-gonic/gin"
 
@@ -21,11 +22,7 @@ import (
 
 // deviceReport records the erasure report uploaded from a device's panel
 // (its page or the station) and goes back with what it proved.
-func (p *Inventory) deviceReport(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Inventory) deviceReport(c *gin.Context, caller partners.Caller) error {
 	d, err := p.Service.FindByCode(c.Request.Context(), caller, c.Param("tag"))
 	if err != nil {
 		return err
@@ -73,15 +70,7 @@ func reportSaid(l i18n.Lang, tag string, r inventory.ErasureReport) string {
 
 // donationReports records several reports at once for a donation's
 // devices and shows what matched nothing.
-func (p *Inventory) donationReports(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
+func (p *Inventory) donationReports(c *gin.Context, caller partners.Caller, id int64) error {
 	l := p.lang(c)
 	var res inventory.DonationReportResult
 	to, repeated, err := p.Site.Once(c, func() (string, error) {
@@ -119,11 +108,7 @@ func (p *Inventory) donationReports(c *gin.Context) error {
 type skippedLine struct{ File, Serial, Reason string }
 
 // reportFile sends a report's file as uploaded.
-func (p *Inventory) reportFile(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Inventory) reportFile(c *gin.Context, caller partners.Caller) error {
 	d, err := p.Service.FindByCode(c.Request.Context(), caller, c.Param("tag"))
 	var r inventory.ErasureReport
 	if err == nil {

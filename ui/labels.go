@@ -39,11 +39,8 @@ type labelsView struct {
 
 // labels chooses devices, a layout and an offset, and shows where the
 // labels fall on the sheet.
-func (p *Inventory) labels(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Inventory) labels(c *gin.Context, caller partners.Caller) error {
+	var err error
 	if err := caller.Require(inventory.StaffRoles...); err != nil {
 		return err
 	}
@@ -120,11 +117,7 @@ func sheetCells(l pdfdraw.LabelLayout, offset, n int) (int, []string) {
 }
 
 // labelsPDF renders the chosen devices' labels (in a new tab).
-func (p *Inventory) labelsPDF(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Inventory) labelsPDF(c *gin.Context, caller partners.Caller) error {
 	req := inventory.LabelRequest{Layout: c.PostForm("layout")}
 	for _, s := range c.PostFormArray("device_id") {
 		if id, err := strconv.ParseInt(s, 10, 64); err == nil {

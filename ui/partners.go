@@ -49,7 +49,7 @@ func (p *Partners) Routes(r gin.IRouter) {
 	r.POST("/login", httpx.Handle(p.login))
 	r.POST("/logout", httpx.Handle(p.logout))
 	r.POST("/langue", httpx.Handle(p.language))
-	r.GET("/", p.RequireSession(), httpx.Handle(p.home))
+	r.GET("/", p.RequireSession(), withCaller(p.home))
 	p.ssoRoutes(r)
 }
 
@@ -239,11 +239,7 @@ type homeView struct {
 	Actions      []web.Link
 }
 
-func (p *Partners) home(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Partners) home(c *gin.Context, caller partners.Caller) error {
 	if to, ok := p.Homes[caller.Role]; ok {
 		c.Redirect(http.StatusSeeOther, to)
 		return nil

@@ -30,9 +30,9 @@ type Reports struct {
 // Routes mounts the pages: the admin's home is the network's dashboard;
 // site staff have their site's.
 func (p *Reports) Routes(r gin.IRouter) {
-	r.GET("/admin", p.Session, httpx.Handle(p.dashboard))
-	r.GET("/tableau-de-bord", p.Session, httpx.Handle(p.dashboard))
-	r.GET("/admin/donateurs/:id/impact.pdf", p.Session, httpx.Handle(p.impact))
+	r.GET("/admin", p.Session, withCaller(p.dashboard))
+	r.GET("/tableau-de-bord", p.Session, withCaller(p.dashboard))
+	r.GET("/admin/donateurs/:id/impact.pdf", p.Session, withCaller(p.impact))
 	r.GET("/admin/rapports/financeurs.csv", p.Session, p.funders("csv"))
 	r.GET("/admin/rapports/financeurs.pdf", p.Session, p.funders("pdf"))
 	r.GET("/admin/rapports/donnees-ouvertes.csv", p.Session, httpx.Handle(p.openData))
@@ -70,11 +70,7 @@ func (p *Reports) openData(c *gin.Context) error {
 }
 
 // impact prints a donor's impact report (admins).
-func (p *Reports) impact(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Reports) impact(c *gin.Context, caller partners.Caller) error {
 	id, _ := strconv.ParseInt(c.Param("id"), 10, 64)
 	pdf, name, err := p.Service.ImpactReport(c.Request.Context(), caller, id, c.Query("from"), c.Query("to"), i18n.French) // printed in French, as the certificates
 	if err != nil {
@@ -128,11 +124,8 @@ type dashboardView struct {
 // staff's view of their site: the period's flow week by week, the sales,
 // the vouchers of each prescriber, the stock as it stands. Charts are SVG
 // drawn here, each followed by its figures as a table.
-func (p *Reports) dashboard(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Reports) dashboard(c *gin.Context, caller partners.Caller) error {
+	var err error
 	if c.Request.URL.Path == "/admin" && !caller.IsAdmin() {
 		return apperr.ErrForbidden
 	}

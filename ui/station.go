@@ -152,11 +152,7 @@ func (p *Inventory) load(c *gin.Context, caller partners.Caller, v *deviceView, 
 }
 
 // station is the warehouse's home: one scan field; what was scanned below.
-func (p *Inventory) station(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Inventory) station(c *gin.Context, caller partners.Caller) error {
 	if err := caller.Require(inventory.WarehouseRoles...); err != nil {
 		return err
 	}
@@ -275,11 +271,7 @@ func (p *Inventory) recentDonations(c *gin.Context, caller partners.Caller, out 
 
 // scan takes what the scan field sent: a command acts on the device shown;
 // anything else is looked up.
-func (p *Inventory) scan(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Inventory) scan(c *gin.Context, caller partners.Caller) error {
 	code := strings.TrimSpace(c.PostForm("code"))
 	current := strings.TrimSpace(c.PostForm("current"))
 	cmd, isCmd := inventory.CommandFor(code)
@@ -448,11 +440,7 @@ func actionDone(l i18n.Lang, d inventory.Device, t inventory.Transition) string 
 }
 
 // act takes an action from a device's panel (station or device page).
-func (p *Inventory) act(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Inventory) act(c *gin.Context, caller partners.Caller) error {
 	d, err := p.Service.FindByCode(c.Request.Context(), caller, c.Param("tag"))
 	if err != nil {
 		return err
@@ -517,11 +505,7 @@ func openPanel(back, action string) string {
 	return back + sep + "ouvrir=" + url.QueryEscape(action)
 }
 
-func (p *Inventory) commandSheet(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Inventory) commandSheet(c *gin.Context, caller partners.Caller) error {
 	if err := caller.Require(inventory.WarehouseRoles...); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/tremplin/tremplin/inventory"
+	"github.com/tremplin/tremplin/partners"
 
 	"github.com/gin-gonic/gin"
 
@@ -17,15 +18,7 @@ import (
 
 // issueReceipt issues a donation's tax receipt from its page (admins):
 // the value in euros and how it was reckoned.
-func (p *Inventory) issueReceipt(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
+func (p *Inventory) issueReceipt(c *gin.Context, caller partners.Caller, id int64) error {
 	f := c.Request.PostForm
 	l := p.lang(c)
 	to, repeated, err := p.Site.Once(c, func() (string, error) {
@@ -67,15 +60,7 @@ func (p *Inventory) receiptRefused(c *gin.Context, f url.Values, err error) erro
 }
 
 // cancelReceipt cancels a donation's receipt (admins), with the reason.
-func (p *Inventory) cancelReceipt(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
+func (p *Inventory) cancelReceipt(c *gin.Context, caller partners.Caller, id int64) error {
 	f := c.Request.PostForm
 	l := p.lang(c)
 	to, repeated, err := p.Site.Once(c, func() (string, error) {
@@ -93,11 +78,7 @@ func (p *Inventory) cancelReceipt(c *gin.Context) error {
 	return nil
 }
 
-func (p *Inventory) receiptPDF(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Inventory) receiptPDF(c *gin.Context, caller partners.Caller) error {
 	id, err := httpx.PathID(c, "id")
 	var b []byte
 	var r inventory.TaxReceipt

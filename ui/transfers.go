@@ -32,11 +32,7 @@ type transfersView struct {
 	Next      string
 }
 
-func (p *Inventory) transfers(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Inventory) transfers(c *gin.Context, caller partners.Caller) error {
 	v := &transfersView{Status: c.Query("statut"), Statuses: []string{inventory.TransferDraft, inventory.TransferShipped, inventory.TransferReceived, inventory.TransferCancelled}}
 	pg, err := pageList(c, 100)
 	if err == nil {
@@ -266,11 +262,7 @@ type transferView struct {
 	CanReceive bool
 }
 
-func (p *Inventory) transfer(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Inventory) transfer(c *gin.Context, caller partners.Caller) error {
 	id, err := httpx.PathID(c, "id")
 	v := &transferView{Products: map[int64]string{}}
 	if err == nil {
@@ -332,11 +324,7 @@ func (p *Inventory) transferStep(c *gin.Context, step func(ctx context.Context, 
 	return nil
 }
 
-func (p *Inventory) manifest(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Inventory) manifest(c *gin.Context, caller partners.Caller) error {
 	id, err := httpx.PathID(c, "id")
 	var b []byte
 	if err == nil {
@@ -548,11 +536,7 @@ type accessoryDifference struct {
 	Reason, Error             string
 }
 
-func (p *Inventory) stockCheckResult(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Inventory) stockCheckResult(c *gin.Context, caller partners.Caller) error {
 	v, err := p.stockResult(c, caller)
 	if err != nil {
 		return err
@@ -588,11 +572,7 @@ func (p *Inventory) stockResult(c *gin.Context, caller partners.Caller) (*stockR
 
 // correctFromCheck turns a difference the stock check found into a
 // correction, with the reason typed; a refusal is said at its line.
-func (p *Inventory) correctFromCheck(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
+func (p *Inventory) correctFromCheck(c *gin.Context, caller partners.Caller) error {
 	v, err := p.stockResult(c, caller)
 	if err != nil {
 		return err
