@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -306,26 +307,31 @@ func (p *Partners) saveOrganization(c *gin.Context) error {
 // activateOrganization deactivates an organisation (its people can no
 // longer log in) or brings it back.
 func (p *Partners) activateOrganization(c *gin.Context) error {
+	return p.activate(c, func(ctx context.Context, caller partners.Caller, id int64, active bool) (string, error) {
+		_, err := p.Service.UpdateOrganization(ctx, caller, id, partners.OrganizationPatch{Active: &active})
+		return "/admin/organisations/" + strconv.FormatInt(id, 10), err
+	}, "The organisation is deactivated: its people can no longer log in.", "The organisation is active again.")
+}
+
+// activate deactivates the record the path names, or brings it back, as
+// the form's active says, and says which of off or on it did.
+func (p *Partners) activate(c *gin.Context, set func(ctx context.Context, caller partners.Caller, id int64, active bool) (string, error), off, on string) error {
 	caller, err := p.admin(c)
 	if err != nil {
 		return err
 	}
 	id, err := httpx.PathID(c, "id")
-	active := c.PostForm("active") == "1"
-	var to string
-	var repeated bool
-	if err == nil {
-		to, repeated, err = p.Site.Once(c, func() (string, error) {
-			_, err := p.Service.UpdateOrganization(c.Request.Context(), caller, id, partners.OrganizationPatch{Active: &active})
-			return "/admin/organisations/" + strconv.FormatInt(id, 10), err
-		})
-	}
 	if err != nil {
 		return err
 	}
-	msg := "The organisation is deactivated: its people can no longer log in."
+	active := c.PostForm("active") == "1"
+	to, repeated, err := p.Site.Once(c, func() (string, error) { return set(c.Request.Context(), caller, id, active) })
+	if err != nil {
+		return err
+	}
+	msg := off
 	if active {
-		msg = "The organisation is active again."
+		msg = on
 	}
 	p.Site.Done(c, to, repeated, p.Site.Lang(c).T(msg))
 	return nil
@@ -521,29 +527,10 @@ func (p *Partners) user(c *gin.Context) error {
 }
 
 func (p *Partners) activateUser(c *gin.Context) error {
-	caller, err := p.admin(c)
-	if err != nil {
-		return err
-	}
-	id, err := httpx.PathID(c, "id")
-	active := c.PostForm("active") == "1"
-	var to string
-	var repeated bool
-	if err == nil {
-		to, repeated, err = p.Site.Once(c, func() (string, error) {
-			_, err := p.Service.UpdateUser(c.Request.Context(), caller, id, partners.UserPatch{Active: &active})
-			return "/admin/utilisateurs/" + strconv.FormatInt(id, 10), err
-		})
-	}
-	if err != nil {
-		return err
-	}
-	msg := "The account is deactivated: this person is logged out and can no longer log in."
-	if active {
-		msg = "The account is active again."
-	}
-	p.Site.Done(c, to, repeated, p.Site.Lang(c).T(msg))
-	return nil
+	return p.activate(c, func(ctx context.Context, caller partners.Caller, id int64, active bool) (string, error) {
+		_, err := p.Service.UpdateUser(ctx, caller, id, partners.UserPatch{Active: &active})
+		return "/admin/utilisateurs/" + strconv.FormatInt(id, 10), err
+	}, "The account is deactivated: this person is logged out and can no longer log in.", "The account is active again.")
 }
 
 // resetPassword gives a user a new generated password, shown once.

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -315,7 +316,7 @@ func (p *Distribution) till(c *gin.Context) error {
 		}
 	case f.Get("add") != "":
 		pid, _ := strconv.ParseInt(f.Get("add"), 10, 64)
-		more := maps(qty)
+		more := maps.Clone(qty)
 		more[pid]++
 		if err := try(tags, more, acc); err != nil {
 			if !saidToTheCounter(err) {
@@ -430,14 +431,6 @@ func (p *Distribution) notAVoucher(c *gin.Context, caller partners.Caller, code 
 	return "", nil // a voucher's code mistyped: the lookup says so, and counts it
 }
 
-func maps(m map[int64]int) map[int64]int {
-	out := make(map[int64]int, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
 // saidToTheCounter tells the refusals a counter says and goes on from (the
 // sale's 409s and its checks of the basket) from the failures shown as an
 // error page.
@@ -460,20 +453,10 @@ func (p *Distribution) saleRequest(c *gin.Context, caller partners.Caller, site 
 		}
 		req.Items = append(req.Items, distribution.SaleItem{DeviceID: d.ID})
 	}
-	ids := make([]int64, 0, len(qty))
-	for id := range qty {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(qty)) {
 		req.Items = append(req.Items, distribution.SaleItem{ProductID: id, Quantity: qty[id]})
 	}
-	accIDs := make([]int64, 0, len(acc))
-	for id := range acc {
-		accIDs = append(accIDs, id)
-	}
-	slices.Sort(accIDs)
-	for _, id := range accIDs {
+	for _, id := range slices.Sorted(maps.Keys(acc)) {
 		req.Items = append(req.Items, distribution.SaleItem{AccessoryID: id, Quantity: acc[id]})
 	}
 	return req, nil
@@ -503,7 +486,7 @@ func (p *Distribution) device(c *gin.Context, caller partners.Caller, code strin
 // v; an error is the request's failure.
 func (p *Distribution) addAccessory(c *gin.Context, v *counterView, status *int, tags []string, qty, acc map[int64]int, id int64,
 	try func([]string, map[int64]int, map[int64]int) error) (map[int64]int, bool, error) {
-	more := maps(acc)
+	more := maps.Clone(acc)
 	more[id]++
 	if err := try(tags, qty, more); err != nil {
 		if !saidToTheCounter(err) {

@@ -80,19 +80,7 @@ func TestDomainsNeverAskTheEngine(t *testing.T) {
 // session middleware, which answers before any handler, draws it itself.
 func TestPagesReturnTheirErrors(t *testing.T) {
 	handler := regexp.MustCompile(`(?m)^func \(\w+ \*\w+\) (\w+)\(c \*gin\.Context\) \{`)
-	files, err := filepath.Glob(filepath.Join("..", "..", "ui", "*.go"))
-	if err != nil || len(files) < 10 {
-		t.Fatalf("ui: %v (%d files)", err, len(files))
-	}
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := "ui/" + filepath.Base(f)
+	sources(t, []string{"ui"}, func(name string, b []byte) {
 		for _, m := range handler.FindAllSubmatch(b, -1) {
 			t.Errorf("%s: handler %s returns nothing: return its error, mounted through httpx.Handle", name, m[1])
 		}
@@ -103,14 +91,21 @@ func TestPagesReturnTheirErrors(t *testing.T) {
 		if n := strings.Count(string(b), ".Site.Fail("); n > allowed {
 			t.Errorf("%s draws its own error page %d time(s): return the error", name, n)
 		}
-	}
+	})
 }
 
 // domainSources calls fn with each domain's Go source (tests aside), named
 // as dir/file.go.
 func domainSources(t *testing.T, fn func(name string, b []byte)) {
 	t.Helper()
-	for _, dir := range []string{"accessories", "distribution", "inventory", "partners", "recharges", "reports"} {
+	sources(t, []string{"accessories", "distribution", "inventory", "partners", "recharges", "reports"}, fn)
+}
+
+// sources calls fn with the Go source (tests aside) of each of dirs, named
+// as dir/file.go.
+func sources(t *testing.T, dirs []string, fn func(name string, b []byte)) {
+	t.Helper()
+	for _, dir := range dirs {
 		files, err := filepath.Glob(filepath.Join("..", "..", dir, "*.go"))
 		if err != nil || len(files) == 0 {
 			t.Fatalf("%s: %v (%d files)", dir, err, len(files))
