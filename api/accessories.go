@@ -17,7 +17,7 @@ type Accessories struct {
 	Service *accessories.Service
 }
 
-// Routes mounts the routes on a group behind partners.RequireAuth.
+// Routes mounts the routes on a group behind RequireAuth.
 func (a *Accessories) Routes(r *gin.RouterGroup) {
 	r.POST("/accessories", create(a.Service.Create, func(x accessories.Accessory) string { return "/api/v1/accessories/" + strconv.FormatInt(x.ID, 10) }))
 	r.GET("/accessories", withCaller(func(c *gin.Context, caller partners.Caller) error {

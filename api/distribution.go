@@ -18,7 +18,7 @@ type Distribution struct {
 	Service *distribution.Service
 }
 
-// Routes mounts the routes on a group behind partners.RequireAuth.
+// Routes mounts the routes on a group behind RequireAuth.
 func (a *Distribution) Routes(r *gin.RouterGroup) {
 	r.POST("/beneficiaries", create(a.Service.CreateBeneficiary, func(b distribution.BeneficiaryView) string {
 		return "/api/v1/beneficiaries/" + strconv.FormatInt(b.ID, 10)

@@ -41,7 +41,7 @@ type Inventory struct {
 // certificate is one Tremplin issued.
 func (a *Inventory) PublicRoutes(public *gin.RouterGroup) {
 	if a.Lookups == nil || a.Files == nil {
-		panic("inventory.API.Lookups and Files are needed for the public certificate routes")
+		panic("api.Inventory.Lookups and Files are needed for the public certificate routes")
 	}
 	a.Files.POST(public, "/certificates/verify", a.Lookups.Middleware(), httpx.Handle(a.verifyCertificate))
 	public.GET("/certificates/:code", a.Lookups.Middleware(), httpx.Handle(func(c *gin.Context) error {
@@ -59,7 +59,7 @@ func (a *Inventory) verifyCertificate(c *gin.Context) error {
 	return httpx.OK(c, v, err)
 }
 
-// Routes mounts the inventory routes on a group behind partners.RequireAuth.
+// Routes mounts the inventory routes on a group behind RequireAuth.
 func (a *Inventory) Routes(r *gin.RouterGroup) {
 	r.POST("/donations", create(a.Service.CreateDonation, func(d inventory.DonationView) string { return "/api/v1/donations/" + strconv.FormatInt(d.ID, 10) }))
 	r.GET("/donations", withCaller(a.listDonations))
@@ -101,7 +101,7 @@ func (a *Inventory) Routes(r *gin.RouterGroup) {
 	r.POST("/devices/:id/transitions", byIDWith(a.Service.Apply))
 	r.GET("/devices/:id/label.pdf", withCaller(a.deviceLabel))
 	if a.Files == nil {
-		panic("inventory.API.Files is not set: the engine would refuse every erasure report")
+		panic("api.Inventory.Files is not set: the engine would refuse every erasure report")
 	}
 	a.Files.POST(r, "/devices/:id/erasure-reports", withCaller(a.uploadReport))
 	r.GET("/devices/:id/erasure-reports", byID(a.Service.ErasureReports))

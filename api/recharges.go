@@ -23,7 +23,7 @@ type Recharges struct {
 	MaxRechargeBytes int64
 }
 
-// Routes mounts the recharges routes on a group behind partners.RequireAuth.
+// Routes mounts the recharges routes on a group behind RequireAuth.
 func (a *Recharges) Routes(r *gin.RouterGroup) {
 	r.POST("/recharge-products", create(a.Service.CreateProduct, func(p recharges.Product) string { return "/api/v1/recharge-products/" + strconv.FormatInt(p.ID, 10) }))
 	r.GET("/recharge-products", withCaller(a.listRechargeProducts))

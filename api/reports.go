@@ -22,7 +22,7 @@ type Reports struct {
 	Service *reports.Service
 }
 
-// Routes mounts the routes on a group behind partners.RequireAuth.
+// Routes mounts the routes on a group behind RequireAuth.
 func (a *Reports) Routes(r *gin.RouterGroup) {
 	r.GET("/reports/summary", withCaller(a.summary))
 	r.GET("/reports/funders", withCaller(a.funders))
