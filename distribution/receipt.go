@@ -73,7 +73,8 @@ func (s *Service) Receipt(ctx context.Context, c partners.Caller, saleID int64, 
 // drawReceipt lays a receipt out on a page w × h mm with margin m.
 func (s *Service) drawReceipt(view SaleView, sale Sale, site partners.Organization, seller string, duplicate bool, ho *saleHandover, w, h, m float64) *pdfdraw.Doc {
 	doc := pdfdraw.New(w, h)
-	doc.SetTitle(fmt.Sprintf("Ticket %d", sale.ID), true)
+	fr := i18n.French // a receipt is French whatever the counter's language
+	doc.SetTitle(fr.T("Receipt %d", sale.ID), true)
 	doc.SetMargins(m, m, m)
 	doc.SetAutoPageBreak(true, m)
 	doc.AddPage()
@@ -83,15 +84,15 @@ func (s *Service) drawReceipt(view SaleView, sale Sale, site partners.Organizati
 		doc.MultiCell(inner, size*0.45+0.8, pdfdraw.Clean(text), "", align, false)
 	}
 	if duplicate {
-		line("B", 14, "C", "DUPLICATA")
+		line("B", 14, "C", fr.T("DUPLICATE"))
 	}
 	line("B", 12, "C", site.Name)
 	if site.Address != "" {
 		line("", 8, "C", site.Address)
 	}
-	line("", 8, "C", fmt.Sprintf("Ticket n° %d — %s", sale.ID, i18n.French.DateTime(sale.CreatedAt, site.Location())))
+	line("", 8, "C", fr.T("Receipt no. %d — %s", sale.ID, fr.DateTime(sale.CreatedAt, site.Location())))
 	if seller != "" {
-		line("", 8, "C", "Vendeur : "+seller)
+		line("", 8, "C", fr.T("Seller: %s", seller))
 	}
 	doc.Ln(2)
 	for _, it := range view.Items {
@@ -100,51 +101,50 @@ func (s *Service) drawReceipt(view SaleView, sale Sale, site partners.Organizati
 			label += " (" + it.Tag + ")"
 		}
 		line("B", 9, "L", label)
-		detail := "Prix solidaire : " + i18n.French.Money(it.PriceCents)
+		detail := fr.T("Solidarity price: %s", fr.Money(it.PriceCents))
 		if it.Quantity > 1 {
-			detail = fmt.Sprintf("%d × %s = %s", it.Quantity, i18n.French.Money(it.PriceCents), i18n.French.Money(int64(it.Quantity)*it.PriceCents))
+			detail = fmt.Sprintf("%d × %s = %s", it.Quantity, fr.Money(it.PriceCents), fr.Money(int64(it.Quantity)*it.PriceCents))
 		}
 		if it.Refunded > 0 {
-			detail += fmt.Sprintf(" — %d rapporté(s)", it.Refunded)
+			detail += " — " + fr.TN(int64(it.Refunded), "%d brought back", it.Refunded)
 		}
 		if it.FaceValueCents != nil {
-			detail += " — valeur " + i18n.French.Money(*it.FaceValueCents)
+			detail += " — " + fr.T("value %s", fr.Money(*it.FaceValueCents))
 		}
 		line("", 8.5, "L", detail)
 		if it.Serial != "" {
-			line("", 8.5, "L", "N° de série : "+it.Serial)
+			line("", 8.5, "L", fr.T("Serial number: %s", it.Serial))
 		}
 		if it.PIN != "" {
 			doc.SetFont(pdfdraw.Mono, "B", 13)
-			doc.MultiCell(inner, 7, "Code : "+it.PIN, "", "L", false)
-			line("", 7.5, "L", "Pour recharger : composez le code depuis votre téléphone ou suivez les instructions de l'opérateur. Valable jusqu'au "+
-				frDate(it.ExpiresOn)+".")
+			doc.MultiCell(inner, 7, fr.T("Code: %s", it.PIN), "", "L", false)
+			line("", 7.5, "L", fr.T("To top up: dial the code from your phone or follow the operator's instructions. Valid until %s.", fr.ISODate(it.ExpiresOn)))
 		}
 		if it.RefundID != nil {
-			line("", 8, "L", "Remboursé")
+			line("", 8, "L", fr.T("action.refund"))
 		}
 		doc.Ln(1.5)
 	}
-	line("B", 11, "R", "Total : "+i18n.French.Money(view.TotalCents))
-	line("", 8.5, "R", "Paiement : "+map[string]string{"cash": "espèces", "card": "carte", "free": "gratuit"}[sale.PaymentMethod])
+	line("B", 11, "R", fr.T("Total: %s", fr.Money(view.TotalCents)))
+	line("", 8.5, "R", fr.T("Payment: %s", fr.T("pay."+sale.PaymentMethod)))
 	doc.Ln(2)
-	line("", 8, "L", fmt.Sprintf("Bon %s : reste %d appareil(s) et %d recharge(s).", view.Voucher.Code, view.Voucher.Remaining.Devices, view.Voucher.Remaining.Recharges))
+	line("", 8, "L", fr.T("Voucher %s: %s left.", view.Voucher.Code, fr.Allowance(int64(view.Voucher.Remaining.Devices), int64(view.Voucher.Remaining.Recharges))))
 	for _, it := range view.Items {
 		if it.Kind == "device" {
-			line("", 7.5, "L", fmt.Sprintf("Garantie : %d mois. En cas de panne, rapportez l'appareil avec ce ticket dans un espace Tremplin.", s.policy.WarrantyMonths))
+			line("", 7.5, "L", fr.TN(int64(s.policy.WarrantyMonths), "Warranty: %d months. If it breaks down, bring the device back with this receipt to a Tremplin space.", s.policy.WarrantyMonths))
 			break
 		}
 	}
 	if ho != nil {
 		// The conditions the person accepted, and their signature.
 		doc.Ln(2)
-		line("B", 9, "L", "Remise de l'appareil")
+		line("B", 9, "L", fr.T("Handing over the device"))
 		if ho.Conditions != "" {
 			line("", 7.5, "L", ho.Conditions)
 		}
 		switch {
 		case len(ho.SignaturePNG) > 0:
-			line("", 7.5, "L", "Signature de la personne :")
+			line("", 7.5, "L", fr.T("The person's signature:"))
 			name := fmt.Sprintf("signature-%d", sale.ID)
 			info := doc.RegisterImageOptionsReader(name, fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(ho.SignaturePNG))
 			if doc.Ok() && info != nil && info.Width() > 0 {
@@ -153,19 +153,12 @@ func (s *Service) drawReceipt(view SaleView, sale Sale, site partners.Organizati
 				doc.ImageOptions(name, doc.GetX(), doc.GetY(), sw, sh, true, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
 			}
 		case ho.OnPaper:
-			line("", 7.5, "L", "Signé sur papier.")
+			line("", 7.5, "L", fr.T("Signed on paper."))
 		default:
-			line("", 7.5, "L", "Signature effacée avec les données de la personne.")
+			line("", 7.5, "L", fr.T("Signature erased with the person's data."))
 		}
 		doc.Ln(1)
 	}
-	line("", 7, "C", "Merci et à bientôt !")
+	line("", 7, "C", fr.T("Thank you, and see you soon!"))
 	return doc
-}
-
-func frDate(iso string) string {
-	if len(iso) == 10 {
-		return iso[8:10] + "/" + iso[5:7] + "/" + iso[0:4]
-	}
-	return iso
 }

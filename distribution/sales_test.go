@@ -142,7 +142,8 @@ func TestSaleOfADeviceAndRecharges(t *testing.T) {
 			t.Errorf("receipt lacks PIN %s", pin)
 		}
 	}
-	for _, want := range []string{"Espace Belleville", "Galaxy A52", "49,00", "espèces", "Garantie : 6 mois", "Prix solidaire"} {
+	for _, want := range []string{"Espace Belleville", "Galaxy A52", "49,00", "Paiement : Espèces", "Garantie : 6 mois", "Prix solidaire",
+		"reste 0 appareil, 0 recharge."} {
 		if !strings.Contains(first, want) {
 			t.Errorf("receipt lacks %q:\n%s", want, first)
 		}

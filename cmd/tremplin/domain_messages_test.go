@@ -95,3 +95,35 @@ func TestDomainMessagesAreInFrench(t *testing.T) {
 		t.Fatalf("%d of %d domain messages have no French:\n%s", len(missing), len(msgs), strings.Join(missing, "\n"))
 	}
 }
+
+// documents are the sources that draw PDFs: their words come from the
+// catalogue (in French: documents are French whatever the page's
+// language), never from a French literal.
+var documents = []string{"distribution/receipt.go"}
+
+// TestDocumentsSayTheirWordsThroughTheCatalogue fails on a string literal
+// with French in it in a document's source: a word the catalogue does not
+// hold (comments aside).
+func TestDocumentsSayTheirWordsThroughTheCatalogue(t *testing.T) {
+	fset := token.NewFileSet()
+	for _, name := range documents {
+		f, err := parser.ParseFile(fset, filepath.Join("..", "..", name), nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			lit, ok := n.(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			s, err := strconv.Unquote(lit.Value)
+			if err != nil {
+				return true
+			}
+			if french := frenchIn(s); len(french) > 0 {
+				t.Errorf("%s: %q says %q outside the catalogue", fset.Position(lit.Pos()), s, french)
+			}
+			return true
+		})
+	}
+}

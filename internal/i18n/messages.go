@@ -1059,6 +1059,26 @@ var french = map[string]string{
 	"Open data": "Données ouvertes",
 	"per department, month and category; no figure under 5 people, nor one that could be worked out from the others": "par département, mois et catégorie ; aucun chiffre sous 5 personnes, ni aucun qui se déduirait des autres",
 	"Donors, each with their impact report": "Les donateurs, chacun avec son rapport d'impact",
+
+	// The sale's receipt (French whatever the counter's language).
+	"Receipt %d":           "Ticket %d",
+	"DUPLICATE":            "DUPLICATA",
+	"Receipt no. %d — %s":  "Ticket n° %d — %s",
+	"Seller: %s":           "Vendeur : %s",
+	"Solidarity price: %s": "Prix solidaire : %s",
+	"value %s":             "valeur %s",
+	"Serial number: %s":    "N° de série : %s",
+	"Code: %s":             "Code : %s",
+	"To top up: dial the code from your phone or follow the operator's instructions. Valid until %s.": "Pour recharger : composez le code depuis votre téléphone ou suivez les instructions de l'opérateur. Valable jusqu'au %s.",
+	"Total: %s":            "Total : %s",
+	"Payment: %s":          "Paiement : %s",
+	"Voucher %s: %s left.": "Bon %s : reste %s.",
+	"Warranty: %d months. If it breaks down, bring the device back with this receipt to a Tremplin space.": "Garantie : %d mois. En cas de panne, rapportez l'appareil avec ce ticket dans un espace Tremplin.",
+	"Handing over the device":                  "Remise de l'appareil",
+	"The person's signature:":                  "Signature de la personne :",
+	"Signed on paper.":                         "Signé sur papier.",
+	"Signature erased with the person's data.": "Signature effacée avec les données de la personne.",
+	"Thank you, and see you soon!":             "Merci et à bientôt !",
 }
 
 // frenchOne and englishOne are the « one » forms of the messages said with
@@ -1100,6 +1120,9 @@ var frenchOne = map[string]string{
 	"%d devices registered from the file and put on the print list.": "%d appareil enregistré depuis le fichier et mis sur la liste d'impression.",
 	"%d (%d valid)":      "%d (%d valable)",
 	"%d cards imported.": "%d carte importée.",
+
+	// The sale's receipt (French whatever the counter's language).
+	"Warranty: %d months. If it breaks down, bring the device back with this receipt to a Tremplin space.": "Garantie : %d mois. En cas de panne, rapportez l'appareil avec ce ticket dans un espace Tremplin.",
 }
 
 var englishOne = map[string]string{
@@ -1128,4 +1151,7 @@ var englishOne = map[string]string{
 	"%d devices registered from the file.":                           "%d device registered from the file.",
 	"%d devices registered from the file and put on the print list.": "%d device registered from the file and put on the print list.",
 	"%d cards imported.":                                             "%d card imported.",
+
+	// The sale's receipt (French whatever the counter's language).
+	"Warranty: %d months. If it breaks down, bring the device back with this receipt to a Tremplin space.": "Warranty: %d month. If it breaks down, bring the device back with this receipt to a Tremplin space.",
 }
