@@ -32,36 +32,37 @@ func (s *Service) Manifest(ctx context.Context, c partners.Caller, id int64) ([]
 	}
 	loc := from.Location()
 	number := fmt.Sprintf("T-%06d", view.ID)
-	doc := pdfdraw.Report("Bon de livraison "+number, "Bon de livraison "+number)
+	fr := i18n.French // a delivery note is French whatever the page's language
+	title := fr.T("Delivery note %s", number)
+	doc := pdfdraw.Report(title, title)
 	doc.SetFont(pdfdraw.Regular, "B", 16)
-	doc.CellFormat(120, 9, "Bon de livraison "+number, "", 0, "L", false, 0, "")
+	doc.CellFormat(120, 9, title, "", 0, "L", false, 0, "")
 	if _, err := doc.Code128(135, 14, 60, 12, number, 300); err != nil {
 		return nil, err
 	}
 	doc.Ln(12)
-	status := map[string]string{TransferDraft: "brouillon", TransferShipped: "expédié", TransferReceived: "reçu", TransferCancelled: "annulé"}[view.Status]
 	lines := []string{
-		"Expéditeur : " + from.Name + addr(from.Address),
-		"Destinataire : " + to.Name + addr(to.Address),
-		"Statut : " + status,
-		"Créé le " + i18n.French.DateTime(view.CreatedAt, loc),
+		fr.T("From: %s", from.Name+addr(from.Address)),
+		fr.T("To: %s", to.Name+addr(to.Address)),
+		fr.T("Status: %s", fr.T("transfer."+view.Status)),
+		fr.T("Created on %s", fr.DateTime(view.CreatedAt, loc)),
 	}
 	if view.ShippedAt != nil {
-		lines = append(lines, "Expédié le "+i18n.French.DateTime(*view.ShippedAt, loc))
+		lines = append(lines, fr.T("Shipped on %s", fr.DateTime(*view.ShippedAt, loc)))
 	}
 	if view.Note != "" {
-		lines = append(lines, "Note : "+view.Note)
+		lines = append(lines, fr.T("Note: %s", view.Note))
 	}
 	units := 0
 	for _, l := range view.Recharges {
 		units += l.Quantity
 	}
-	lines = append(lines, fmt.Sprintf("Appareils : %d · Recharges : %d", len(view.Devices), units))
+	lines = append(lines, fr.T("Devices: %d · Recharges: %d", len(view.Devices), units))
 	doc.Lines(10, lines...)
 	if view.Status == TransferDraft {
 		// A draft's note is a preview: it must not travel with the goods.
 		doc.SetFont(pdfdraw.Regular, "B", 13)
-		doc.Lines(13, "BROUILLON : aperçu, ce n'est pas le bon de livraison. Expédiez le transfert, puis imprimez ce bon : il listera les recharges choisies à l'expédition.")
+		doc.Lines(13, fr.T("DRAFT: a preview, not the delivery note. Ship the transfer, then print this note: it will list the recharges chosen when shipping."))
 	}
 	doc.Ln(4)
 
@@ -76,9 +77,9 @@ func (s *Service) Manifest(ctx context.Context, c partners.Caller, id int64) ([]
 		}
 	}
 	if len(view.Devices) > 0 {
-		doc.Heading(11, "Appareils")
-		table := doc.NewTable(8, pdfdraw.Column{Title: "Étiquette", Width: 28}, pdfdraw.Column{Title: "Appareil", Width: 62},
-			pdfdraw.Column{Title: "Code-barres", Width: 70}, pdfdraw.Column{Title: "Reçu", Width: 20})
+		doc.Heading(11, fr.T("Devices"))
+		table := doc.NewTable(8, pdfdraw.Column{Title: fr.T("Tag"), Width: 28}, pdfdraw.Column{Title: fr.T("Device"), Width: 62},
+			pdfdraw.Column{Title: fr.T("Barcode"), Width: 70}, pdfdraw.Column{Title: fr.T("Arrived"), Width: 20})
 		for _, it := range view.Devices {
 			top, h := table.Row(16, it.Tag, it.Brand+" "+it.Model)
 			if _, err := doc.Code128(table.X(2), top+2, 70, h-4, it.Tag, 300); err != nil {
@@ -89,16 +90,16 @@ func (s *Service) Manifest(ctx context.Context, c partners.Caller, id int64) ([]
 		doc.Ln(4)
 	}
 	if len(view.Recharges) > 0 {
-		doc.Heading(11, "Recharges")
-		table := doc.NewTable(8, pdfdraw.Column{Title: "Produit", Width: 70}, pdfdraw.Column{Title: "Quantité", Width: 20},
-			pdfdraw.Column{Title: "Numéros de série", Width: 70}, pdfdraw.Column{Title: "Reçu", Width: 20})
+		doc.Heading(11, fr.T("Recharges"))
+		table := doc.NewTable(8, pdfdraw.Column{Title: fr.T("Product"), Width: 70}, pdfdraw.Column{Title: fr.T("Quantity"), Width: 20},
+			pdfdraw.Column{Title: fr.T("Serial numbers"), Width: 70}, pdfdraw.Column{Title: fr.T("Arrived"), Width: 20})
 		shipped := map[int64]recharges.ShippedLine{}
 		for _, c := range cards {
 			shipped[c.ProductID] = c
 		}
 		for _, l := range view.Recharges {
 			c := shipped[l.ProductID]
-			name, serials := c.ProductName, "choisis à l'expédition"
+			name, serials := c.ProductName, fr.T("chosen when shipping")
 			if name == "" {
 				if p, err := s.recharges.FindProduct(ctx, l.ProductID); err == nil {
 					name = p.Name
@@ -113,11 +114,11 @@ func (s *Service) Manifest(ctx context.Context, c partners.Caller, id int64) ([]
 	}
 	doc.Ln(8)
 	doc.SetFont(pdfdraw.Regular, "", 10)
-	doc.CellFormat(90, 6, "Remis par (nom, signature) :", "", 0, "L", false, 0, "")
-	doc.CellFormat(0, 6, "Reçu par (nom, signature, date) :", "", 1, "L", false, 0, "")
+	doc.CellFormat(90, 6, fr.T("Handed over by (name, signature):"), "", 0, "L", false, 0, "")
+	doc.CellFormat(0, 6, fr.T("Received by (name, signature, date):"), "", 1, "L", false, 0, "")
 	doc.Ln(18)
 	doc.SetFont(pdfdraw.Regular, "", 7)
-	doc.CellFormat(0, 4, "Généré le "+i18n.French.DateTime(s.now(), loc)+" par Tremplin.", "", 1, "L", false, 0, "")
+	doc.CellFormat(0, 4, fr.T("Made on %s by Tremplin.", fr.DateTime(s.now(), loc)), "", 1, "L", false, 0, "")
 	return doc.Bytes()
 }
 

@@ -1079,6 +1079,23 @@ var french = map[string]string{
 	"Signed on paper.":                         "Signé sur papier.",
 	"Signature erased with the person's data.": "Signature effacée avec les données de la personne.",
 	"Thank you, and see you soon!":             "Merci et à bientôt !",
+
+	// The transfer's delivery note (French whatever the page's language).
+	"Delivery note %s":            "Bon de livraison %s",
+	"From: %s":                    "Expéditeur : %s",
+	"To: %s":                      "Destinataire : %s",
+	"Status: %s":                  "Statut : %s",
+	"Created on %s":               "Créé le %s",
+	"Shipped on %s":               "Expédié le %s",
+	"Note: %s":                    "Note : %s",
+	"Devices: %d · Recharges: %d": "Appareils : %d · Recharges : %d",
+	"DRAFT: a preview, not the delivery note. Ship the transfer, then print this note: it will list the recharges chosen when shipping.": "BROUILLON : aperçu, ce n'est pas le bon de livraison. Expédiez le transfert, puis imprimez ce bon : il listera les recharges choisies à l'expédition.",
+	"Arrived":                              "Reçu",
+	"Serial numbers":                       "Numéros de série",
+	"chosen when shipping":                 "choisis à l'expédition",
+	"Handed over by (name, signature):":    "Remis par (nom, signature) :",
+	"Received by (name, signature, date):": "Reçu par (nom, signature, date) :",
+	"Made on %s by Tremplin.":              "Généré le %s par Tremplin.",
 }
 
 // frenchOne and englishOne are the « one » forms of the messages said with
