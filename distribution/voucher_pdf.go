@@ -114,8 +114,9 @@ func RenderVoucher(v VoucherView, org partners.Organization, spaces []partners.O
 	if format == "a6" {
 		w, h, scale = 105, 148, 0.5
 	}
+	fr := i18n.French // a voucher is French whatever the page's language
 	doc := pdfdraw.New(w, h)
-	doc.SetTitle("Bon Tremplin "+v.Code, true)
+	doc.SetTitle(fr.T("Tremplin voucher %s", v.Code), true)
 	m := 15 * scale
 	if format == "a6" {
 		m = 7
@@ -127,13 +128,13 @@ func RenderVoucher(v VoucherView, org partners.Organization, spaces []partners.O
 	sz := func(pt float64) float64 { return pt * (0.55 + 0.45*scale) }
 
 	doc.SetFont(pdfdraw.Regular, "B", sz(20))
-	doc.CellFormat(inner, 10*scale+2, "Bon Tremplin", "", 1, "L", false, 0, "")
+	doc.CellFormat(inner, 10*scale+2, fr.T("Tremplin voucher"), "", 1, "L", false, 0, "")
 	doc.SetFont(pdfdraw.Regular, "B", sz(14))
 	first := ""
 	if v.Beneficiary != nil {
 		first = v.Beneficiary.FirstName
 	}
-	doc.MultiCell(inner, 6*scale+2, pdfdraw.Clean("Pour : "+first), "", "L", false)
+	doc.MultiCell(inner, 6*scale+2, pdfdraw.Clean(fr.T("For: %s", first)), "", "L", false)
 	doc.Ln(2 * scale)
 
 	// The code, large, then its barcodes.
@@ -154,30 +155,30 @@ func RenderVoucher(v VoucherView, org partners.Organization, spaces []partners.O
 	doc.SetFont(pdfdraw.Regular, "B", sz(12))
 	doc.MultiCell(inner, 6*scale+1.5, pdfdraw.Clean(entitlementText(v)), "", "L", false)
 	doc.SetFont(pdfdraw.Regular, "", sz(11))
-	doc.MultiCell(inner, 5.5*scale+1.5, pdfdraw.Clean(fmt.Sprintf("Valable jusqu'au %s inclus.", i18n.French.ISODate(v.ValidUntil))), "", "L", false)
-	doc.MultiCell(inner, 5.5*scale+1.5, pdfdraw.Clean("Délivré par : "+org.Name+addr(org.Address)), "", "L", false)
+	doc.MultiCell(inner, 5.5*scale+1.5, pdfdraw.Clean(fr.T("Valid until %s inclusive.", fr.ISODate(v.ValidUntil))), "", "L", false)
+	doc.MultiCell(inner, 5.5*scale+1.5, pdfdraw.Clean(fr.T("Issued by: %s", org.Name+addr(org.Address))), "", "L", false)
 	doc.Ln(3 * scale)
 
 	doc.SetFont(pdfdraw.Regular, "B", sz(12))
-	doc.CellFormat(inner, 6*scale+1.5, "Comment faire ?", "", 1, "L", false, 0, "")
+	doc.CellFormat(inner, 6*scale+1.5, fr.T("What to do?"), "", 1, "L", false, 0, "")
 	doc.SetFont(pdfdraw.Regular, "", sz(10.5))
 	for _, line := range []string{
-		"1. Venez dans un des espaces ci-dessous avec ce bon, imprimé ou en photo sur votre téléphone.",
-		"2. L'équipe lit le code. Vous choisissez votre appareil ou votre recharge.",
-		"3. Vous payez le prix solidaire (ou rien, si c'est prévu). Gardez votre ticket : il sert de garantie.",
-		"Ce bon est personnel. Si vous le perdez, demandez-en un nouveau à la personne qui vous l'a donné.",
+		"1. Come to one of the spaces below with this voucher, printed or as a photo on your phone.",
+		"2. The team reads the code. You choose your device or your recharge.",
+		"3. You pay the solidarity price (or nothing, if so planned). Keep your receipt: it is your warranty.",
+		"This voucher is personal. If you lose it, ask the person who gave it to you for a new one.",
 	} {
-		doc.MultiCell(inner, 5*scale+1.5, pdfdraw.Clean(line), "", "L", false)
+		doc.MultiCell(inner, 5*scale+1.5, pdfdraw.Clean(fr.T(line)), "", "L", false)
 	}
 	doc.Ln(2 * scale)
 	doc.SetFont(pdfdraw.Regular, "B", sz(12))
-	doc.CellFormat(inner, 6*scale+1.5, "Où aller ?", "", 1, "L", false, 0, "")
+	doc.CellFormat(inner, 6*scale+1.5, fr.T("Where to go?"), "", 1, "L", false, 0, "")
 	doc.SetFont(pdfdraw.Regular, "", sz(10))
 	for _, sp := range spaces {
 		doc.MultiCell(inner, 4.5*scale+1.5, pdfdraw.Clean("• "+sp.Name+addr(sp.Address)), "", "L", false)
 	}
 	doc.SetFont(pdfdraw.Regular, "", sz(7))
-	doc.MultiCell(inner, 3.5*scale+1, pdfdraw.Clean("Imprimé le "+i18n.French.Date(now, org.Location())+" — Tremplin"), "", "R", false)
+	doc.MultiCell(inner, 3.5*scale+1, pdfdraw.Clean(fr.T("Printed on %s — Tremplin", fr.Date(now, org.Location()))), "", "R", false)
 	if word, ok := voidWords[v.Status]; ok {
 		// A voucher that no longer holds says so across the page, so that a
 		// reprint is never taken for a valid one.
@@ -187,47 +188,44 @@ func RenderVoucher(v VoucherView, org partners.Organization, spaces []partners.O
 		doc.SetFont(pdfdraw.Regular, "B", sz(72))
 		doc.TransformBegin()
 		doc.TransformRotate(35, w/2, h/2)
+		word = fr.T(word)
 		doc.TextAt(w/2-doc.GetStringWidth(word)/2, h/2, word)
 		doc.TransformEnd()
 		doc.SetAlpha(1, "Normal")
 		doc.SetFont(pdfdraw.Regular, "B", sz(12))
 		doc.SetXY(m, m+10*scale+2)
-		doc.MultiCell(inner, 6*scale+1.5, pdfdraw.Clean("Ce bon n'est plus valable : "+voidReasons[v.Status]+"."), "", "R", false)
+		doc.MultiCell(inner, 6*scale+1.5, pdfdraw.Clean(fr.T("This voucher is no longer valid: %s.", fr.T(voidReasons[v.Status]))), "", "R", false)
 		doc.SetTextColor(0, 0, 0)
 	}
 	return doc.Bytes()
 }
 
 // voidWords are printed across a voucher that no longer holds.
-var voidWords = map[string]string{StatusRevoked: "RÉVOQUÉ", StatusExpired: "EXPIRÉ", StatusUsed: "UTILISÉ"}
+var voidWords = map[string]string{StatusRevoked: "REVOKED", StatusExpired: "EXPIRED", StatusUsed: "USED UP"}
 
-var voidReasons = map[string]string{StatusRevoked: "il a été révoqué", StatusExpired: "sa date de validité est passée",
-	StatusUsed: "il a été entièrement utilisé"}
+var voidReasons = map[string]string{StatusRevoked: "it was revoked", StatusExpired: "its validity date has passed",
+	StatusUsed: "it was used up"}
 
 func entitlementText(v VoucherView) string {
+	fr := i18n.French
 	var parts []string
-	if n := v.Remaining.Devices; n > 0 {
+	if n := int64(v.Remaining.Devices); n > 0 {
 		var cats []string
 		for _, c := range v.DeviceCategories {
-			cats = append(cats, strings.ToLower(i18n.French.T("category."+c))) // the pages' names
+			cats = append(cats, strings.ToLower(fr.T("category."+c))) // the pages' names
 		}
-		word := "appareil"
-		if n > 1 {
-			word = "appareils"
-		}
-		parts = append(parts, fmt.Sprintf("%d %s (%s)", n, word, strings.Join(cats, ", ")))
+		parts = append(parts, fr.TN(n, "%d devices (%s)", n, strings.Join(cats, ", ")))
 	}
-	if n := v.Remaining.Recharges; n > 0 {
-		word := "recharge"
-		if n > 1 {
-			word = "recharges"
-		}
-		parts = append(parts, fmt.Sprintf("%d %s téléphone ou internet", n, word))
+	if n := int64(v.Remaining.Recharges); n > 0 {
+		parts = append(parts, fr.TN(n, "%d phone or internet recharges", n))
 	}
-	if len(parts) == 0 {
-		return "Ce bon a été entièrement utilisé."
+	switch len(parts) {
+	case 0:
+		return fr.T("This voucher has been used up.")
+	case 2:
+		return fr.T("This voucher entitles to: %s.", fr.T("%s and %s", parts[0], parts[1]))
 	}
-	return "Ce bon donne droit à : " + strings.Join(parts, " et ") + "."
+	return fr.T("This voucher entitles to: %s.", parts[0])
 }
 
 func addr(a string) string {

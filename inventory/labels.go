@@ -142,7 +142,7 @@ func drawLabel(doc *pdfdraw.Doc, l pdfdraw.LabelLayout, x, y float64, d Device, 
 	// to tell (« Grade – » read as a grade).
 	var facts []string
 	if g := deref(d.Grade, ""); g != "" {
-		facts = append(facts, "Grade "+g)
+		facts = append(facts, i18n.French.T("Grade %s", g)) // a label is French whatever the page's language
 	}
 	if d.PriceCents != nil {
 		facts = append(facts, i18n.French.Money(*d.PriceCents))

@@ -1096,6 +1096,32 @@ var french = map[string]string{
 	"Handed over by (name, signature):":    "Remis par (nom, signature) :",
 	"Received by (name, signature, date):": "Reçu par (nom, signature, date) :",
 	"Made on %s by Tremplin.":              "Généré le %s par Tremplin.",
+
+	// The voucher a person takes away (French whatever the page's language).
+	"Tremplin voucher %s":       "Bon Tremplin %s",
+	"Tremplin voucher":          "Bon Tremplin",
+	"For: %s":                   "Pour : %s",
+	"Valid until %s inclusive.": "Valable jusqu'au %s inclus.",
+	"Issued by: %s":             "Délivré par : %s",
+	"What to do?":               "Comment faire ?",
+	"1. Come to one of the spaces below with this voucher, printed or as a photo on your phone.":           "1. Venez dans un des espaces ci-dessous avec ce bon, imprimé ou en photo sur votre téléphone.",
+	"2. The team reads the code. You choose your device or your recharge.":                                 "2. L'équipe lit le code. Vous choisissez votre appareil ou votre recharge.",
+	"3. You pay the solidarity price (or nothing, if so planned). Keep your receipt: it is your warranty.": "3. Vous payez le prix solidaire (ou rien, si c'est prévu). Gardez votre ticket : il sert de garantie.",
+	"This voucher is personal. If you lose it, ask the person who gave it to you for a new one.":           "Ce bon est personnel. Si vous le perdez, demandez-en un nouveau à la personne qui vous l'a donné.",
+	"Where to go?":                         "Où aller ?",
+	"Printed on %s — Tremplin":             "Imprimé le %s — Tremplin",
+	"REVOKED":                              "RÉVOQUÉ",
+	"EXPIRED":                              "EXPIRÉ",
+	"USED UP":                              "UTILISÉ",
+	"it was revoked":                       "il a été révoqué",
+	"its validity date has passed":         "sa date de validité est passée",
+	"it was used up":                       "il a été entièrement utilisé",
+	"This voucher is no longer valid: %s.": "Ce bon n'est plus valable : %s.",
+	"%d devices (%s)":                      "%d appareils (%s)",
+	"%d phone or internet recharges":       "%d recharges téléphone ou internet",
+	"This voucher has been used up.":       "Ce bon a été entièrement utilisé.",
+	"This voucher entitles to: %s.":        "Ce bon donne droit à : %s.",
+	"%s and %s":                            "%s et %s",
 }
 
 // frenchOne and englishOne are the « one » forms of the messages said with
@@ -1140,6 +1166,10 @@ var frenchOne = map[string]string{
 
 	// The sale's receipt (French whatever the counter's language).
 	"Warranty: %d months. If it breaks down, bring the device back with this receipt to a Tremplin space.": "Garantie : %d mois. En cas de panne, rapportez l'appareil avec ce ticket dans un espace Tremplin.",
+
+	// The voucher a person takes away (French whatever the page's language).
+	"%d devices (%s)":                "%d appareil (%s)",
+	"%d phone or internet recharges": "%d recharge téléphone ou internet",
 }
 
 var englishOne = map[string]string{
@@ -1171,4 +1201,8 @@ var englishOne = map[string]string{
 
 	// The sale's receipt (French whatever the counter's language).
 	"Warranty: %d months. If it breaks down, bring the device back with this receipt to a Tremplin space.": "Warranty: %d month. If it breaks down, bring the device back with this receipt to a Tremplin space.",
+
+	// The voucher a person takes away (French whatever the page's language).
+	"%d devices (%s)":                "%d device (%s)",
+	"%d phone or internet recharges": "%d phone or internet recharge",
 }
