@@ -99,7 +99,7 @@ func TestDomainMessagesAreInFrench(t *testing.T) {
 // documents are the sources that draw PDFs: their words come from the
 // catalogue (in French: documents are French whatever the page's
 // language), never from a French literal.
-var documents = []string{"distribution/receipt.go", "inventory/manifest.go", "inventory/labels.go", "distribution/voucher_pdf.go"}
+var documents = []string{"distribution/receipt.go", "inventory/manifest.go", "inventory/labels.go", "distribution/voucher_pdf.go", "reports/funders_pdf.go"}
 
 // TestDocumentsSayTheirWordsThroughTheCatalogue fails on a string literal
 // with French in it in a document's source: a word the catalogue does not

@@ -1122,6 +1122,16 @@ var french = map[string]string{
 	"This voucher has been used up.":       "Ce bon a été entièrement utilisé.",
 	"This voucher entitles to: %s.":        "Ce bon donne droit à : %s.",
 	"%s and %s":                            "%s et %s",
+
+	// The funders' report (French whatever the page's language).
+	"People helped from %s to %s": "Personnes accompagnées du %s au %s",
+	"%s, %s, %s, %s. A person counts once per line, even if they bought several times.": "%s, %s, %s, %s. Une personne compte une fois par ligne, même si elle a acheté plusieurs fois.",
+	"%d people equipped":       "%d personnes équipées",
+	"By department":            "Par département",
+	"Department":               "Département",
+	"By prescriber":            "Par prescripteur",
+	"Prescribing organisation": "Organisation",
+	"%d accessories":           "%d accessoires",
 }
 
 // frenchOne and englishOne are the « one » forms of the messages said with
@@ -1170,6 +1180,10 @@ var frenchOne = map[string]string{
 	// The voucher a person takes away (French whatever the page's language).
 	"%d devices (%s)":                "%d appareil (%s)",
 	"%d phone or internet recharges": "%d recharge téléphone ou internet",
+
+	// The funders' report (French whatever the page's language).
+	"%d people equipped": "%d personne équipée",
+	"%d accessories":     "%d accessoire",
 }
 
 var englishOne = map[string]string{
@@ -1205,4 +1219,8 @@ var englishOne = map[string]string{
 	// The voucher a person takes away (French whatever the page's language).
 	"%d devices (%s)":                "%d device (%s)",
 	"%d phone or internet recharges": "%d phone or internet recharge",
+
+	// The funders' report (French whatever the page's language).
+	"%d people equipped": "%d person equipped",
+	"%d accessories":     "%d accessory",
 }
