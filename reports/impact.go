@@ -200,55 +200,59 @@ func factor(v float64) string {
 	return strings.Replace(strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64), ".", ",", 1) + " kg"
 }
 
-// ImpactPDF prints the donor impact report.
+// ImpactPDF prints the donor impact report, in French (documents are).
 func ImpactPDF(im Impact, generated time.Time, categoryName func(string) string) ([]byte, error) {
-	title := "Rapport d'impact — " + im.Donor.Name
+	fr := i18n.French
+	title := fr.T("Impact report — %s", im.Donor.Name)
 	doc := pdfdraw.Report(title, title)
-	day := i18n.French.ISODate
+	day := fr.ISODate
 	doc.Heading(16, title)
-	doc.Lines(10, fmt.Sprintf("Dons reçus du %s au %s. Situation au %s.", day(im.From), day(im.To), i18n.French.Date(generated, nil)))
+	doc.Lines(10, fr.T("Donations received from %s to %s. As of %s.", day(im.From), day(im.To), fr.Date(generated, nil)))
 	doc.Ln(3)
 	num := func(n int64) string { return strconv.FormatInt(n, 10) }
-	t := doc.NewTable(10, pdfdraw.Column{Title: "Ce que sont devenus vos appareils", Width: 130}, pdfdraw.Column{Title: "Nombre", Width: 40})
-	for _, r := range [][2]string{
-		{"Appareils donnés", num(im.Given)},
-		{"Réemployés : vendus à prix solidaire à une personne orientée par un travailleur social", num(im.Reused)},
-		{"Données effacées (effacement certifié réussi)", num(im.Erased)},
-		{"    dont prouvés par le rapport de l'outil d'effacement", num(im.ErasedWithReport)},
-		{"Verrouillés à un compte ou à une gestion de flotte, en attente de libération", num(im.Locked)},
-		{"Recyclés (filière agréée)", num(im.Recycled)},
-		{"En cours de reconditionnement ou en rayon", num(im.InProgress)},
-		{"Personnes équipées", num(im.People)},
+	col := func(title string, width float64) pdfdraw.Column {
+		return pdfdraw.Column{Title: fr.T(title), Width: width}
+	}
+	t := doc.NewTable(10, col("What became of your devices", 130), col("Number", 40))
+	for _, r := range []struct {
+		what string
+		n    int64
+	}{
+		{"Devices given", im.Given},
+		{"Reused: sold at a solidarity price to a person referred by a social worker", im.Reused},
+		{"Data erased (certified erasure passed)", im.Erased},
+		{"    of which proved by the erasure tool's report", im.ErasedWithReport},
+		{"Locked to an account or a device management, waiting to be released", im.Locked},
+		{"Recycled (approved channel)", im.Recycled},
+		{"Being refurbished or on the shelf", im.InProgress},
+		{"People equipped", im.People},
 	} {
-		t.Row(0, r[0], r[1])
+		t.Row(0, fr.T(r.what), num(r.n))
 	}
 	doc.Ln(4)
-	doc.Heading(12, "Effacement des données")
+	doc.Heading(12, fr.T("Data erasure"))
 	if len(im.Donations) == 0 {
-		doc.Lines(10, "Aucun don reçu sur la période.")
+		doc.Lines(10, fr.T("No donation received over the period."))
 	} else {
-		t = doc.NewTable(9, pdfdraw.Column{Title: "Don", Width: 20}, pdfdraw.Column{Title: "Reçu le", Width: 25}, pdfdraw.Column{Title: "Appareils", Width: 22},
-			pdfdraw.Column{Title: "Effacés", Width: 20}, pdfdraw.Column{Title: "Référence du certificat d'effacement", Width: 93})
+		t = doc.NewTable(9, col("Donation", 20), col("Received on", 25), col("Devices", 22), col("Erased", 20), col("Erasure certificate's reference", 93))
 		for _, d := range im.Donations {
-			t.Row(0, "n° "+num(d.ID), day(d.ReceivedOn), num(d.Devices), num(d.Erased),
-				fmt.Sprintf("Certificat du don n° %d (Tremplin : /dons/%d/certificat.pdf)", d.ID, d.ID))
+			t.Row(0, fr.T("no. %d", d.ID), day(d.ReceivedOn), num(d.Devices), num(d.Erased),
+				fr.T("Certificate of donation no. %d (Tremplin: /dons/%d/certificat.pdf)", d.ID, d.ID))
 		}
 	}
 	doc.Ln(4)
-	doc.Heading(12, "Estimation environnementale")
-	doc.Lines(9, "Chaque appareil réemployé évite la fabrication d'un appareil neuf. L'estimation compte une année d'utilisation par appareil, "+
-		"avec les facteurs publiés ci-dessous ; une catégorie sans facteur publié n'est pas estimée.")
-	t = doc.NewTable(8.5, pdfdraw.Column{Title: "Catégorie", Width: 28}, pdfdraw.Column{Title: "Réemployés", Width: 20},
-		pdfdraw.Column{Title: "CO2e évité / an", Width: 24}, pdfdraw.Column{Title: "Matières évitées / an", Width: 28}, pdfdraw.Column{Title: "Source", Width: 80})
+	doc.Heading(12, fr.T("Environmental estimate"))
+	doc.Lines(9, fr.T("Each device reused avoids making a new one. The estimate counts one year of use per device, with the factors published below; a category without a published factor is not estimated."))
+	t = doc.NewTable(8.5, col("Category", 28), col("Reused", 20), col("CO2e avoided / year", 24), col("Materials avoided / year", 28), col("Source", 80))
 	for _, f := range im.Factors {
 		n := im.ByCategory[f.Category]
 		t.Row(0, categoryName(f.Category), num(n), kg(float64(n)*f.KgCO2ePerYear), kg(float64(n)*f.KgMaterialsYear),
-			fmt.Sprintf("%s — %s CO2e par appareil et par an, %s de matières. %s", f.Source, factor(f.KgCO2ePerYear), factor(f.KgMaterialsYear), f.URL))
+			fr.T("%s — %s CO2e per device and per year, %s of materials. %s", f.Source, factor(f.KgCO2ePerYear), factor(f.KgMaterialsYear), f.URL))
 	}
 	doc.Ln(2)
-	total := fmt.Sprintf("Au total : %s de CO2e et %s de matières premières évités sur une année d'utilisation.", kg(im.KgCO2e), kg(im.KgMaterials))
+	total := fr.T("In all: %s of CO2e and %s of raw materials avoided over one year of use.", kg(im.KgCO2e), kg(im.KgMaterials))
 	if im.Unestimated > 0 {
-		total += fmt.Sprintf(" %d appareil(s) réemployé(s) d'autres catégories ne sont pas comptés : aucun facteur publié n'est configuré pour elles.", im.Unestimated)
+		total += " " + fr.TN(im.Unestimated, "%d devices reused of other categories are not counted: no published factor is set for them.", im.Unestimated)
 	}
 	doc.Lines(10, total)
 	return doc.Bytes()

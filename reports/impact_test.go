@@ -55,7 +55,7 @@ func TestDonorImpactReport(t *testing.T) {
 		fmt.Sprintf("Certificat du don n° %d", n.donationOf(mine[0])),
 		"ADEME, « Évaluation de l'impact environnemental d'un ensemble de produits reconditionnés », septembre 2022",
 		"76 kg de CO2e et 281 kg de matières premières", // 2 × 24,6 + 27; 2 × 76,9 + 127
-		"1 appareil(s) réemployé(s) d'autres catégories ne sont pas comptés",
+		"1 appareil réemployé d'une autre catégorie n'est pas compté",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the impact report lacks %q:\n%s", want, text)

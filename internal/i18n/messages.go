@@ -1132,6 +1132,35 @@ var french = map[string]string{
 	"By prescriber":            "Par prescripteur",
 	"Prescribing organisation": "Organisation",
 	"%d accessories":           "%d accessoires",
+
+	// The donor's impact report (French whatever the page's language).
+	"Impact report — %s":                          "Rapport d'impact — %s",
+	"Donations received from %s to %s. As of %s.": "Dons reçus du %s au %s. Situation au %s.",
+	"What became of your devices":                 "Ce que sont devenus vos appareils",
+	"Number":                                      "Nombre",
+	"Devices given":                               "Appareils donnés",
+	"Reused: sold at a solidarity price to a person referred by a social worker": "Réemployés : vendus à prix solidaire à une personne orientée par un travailleur social",
+	"Data erased (certified erasure passed)":                                     "Données effacées (effacement certifié réussi)",
+	"    of which proved by the erasure tool's report":                           "    dont prouvés par le rapport de l'outil d'effacement",
+	"Locked to an account or a device management, waiting to be released":        "Verrouillés à un compte ou à une gestion de flotte, en attente de libération",
+	"Recycled (approved channel)":                                                "Recyclés (filière agréée)",
+	"Being refurbished or on the shelf":                                          "En cours de reconditionnement ou en rayon",
+	"People equipped":                                                            "Personnes équipées",
+	"Data erasure":                                                               "Effacement des données",
+	"No donation received over the period.":                                      "Aucun don reçu sur la période.",
+	"Erased":                                                                     "Effacés",
+	"Erasure certificate's reference":                                            "Référence du certificat d'effacement",
+	"no. %d":                                                                     "n° %d",
+	"Certificate of donation no. %d (Tremplin: /dons/%d/certificat.pdf)":         "Certificat du don n° %d (Tremplin : /dons/%d/certificat.pdf)",
+	"Environmental estimate":                                                     "Estimation environnementale",
+	"Each device reused avoids making a new one. The estimate counts one year of use per device, with the factors published below; a category without a published factor is not estimated.": "Chaque appareil réemployé évite la fabrication d'un appareil neuf. L'estimation compte une année d'utilisation par appareil, avec les facteurs publiés ci-dessous ; une catégorie sans facteur publié n'est pas estimée.",
+	"Reused":                   "Réemployés",
+	"CO2e avoided / year":      "CO2e évité / an",
+	"Materials avoided / year": "Matières évitées / an",
+	"Source":                   "Source",
+	"%s — %s CO2e per device and per year, %s of materials. %s":                                   "%s — %s CO2e par appareil et par an, %s de matières. %s",
+	"In all: %s of CO2e and %s of raw materials avoided over one year of use.":                    "Au total : %s de CO2e et %s de matières premières évités sur une année d'utilisation.",
+	"%d devices reused of other categories are not counted: no published factor is set for them.": "%d appareils réemployés d'autres catégories ne sont pas comptés : aucun facteur publié n'est configuré pour elles.",
 }
 
 // frenchOne and englishOne are the « one » forms of the messages said with
@@ -1184,6 +1213,9 @@ var frenchOne = map[string]string{
 	// The funders' report (French whatever the page's language).
 	"%d people equipped": "%d personne équipée",
 	"%d accessories":     "%d accessoire",
+
+	// The donor's impact report (French whatever the page's language).
+	"%d devices reused of other categories are not counted: no published factor is set for them.": "%d appareil réemployé d'une autre catégorie n'est pas compté : aucun facteur publié n'est configuré pour elle.",
 }
 
 var englishOne = map[string]string{
@@ -1223,4 +1255,7 @@ var englishOne = map[string]string{
 	// The funders' report (French whatever the page's language).
 	"%d people equipped": "%d person equipped",
 	"%d accessories":     "%d accessory",
+
+	// The donor's impact report (French whatever the page's language).
+	"%d devices reused of other categories are not counted: no published factor is set for them.": "%d device reused of another category is not counted: no published factor is set for it.",
 }
