@@ -184,30 +184,33 @@ func (s *Service) issueCertificate(ctx context.Context, d Donation, rows []certR
 	docID := fmt.Sprintf("CERT-%d-%s", d.ID, strings.ReplaceAll(code[:11], "-", ""))
 	page := strings.TrimRight(base, "/") + "/certificats/" + code
 
-	doc := pdfdraw.Report("Certificat d'effacement des données "+docID, docID)
-	doc.Heading(16, "Certificat d'effacement des données")
+	fr := i18n.French // a certificate is French whatever the page's language
+	doc := pdfdraw.Report(fr.T("Data erasure certificate %s", docID), docID)
+	doc.Heading(16, fr.T("Data erasure certificate"))
 	top := doc.GetY()
-	issuer := "Émis avec Tremplin"
+	issuer := fr.T("Issued with Tremplin")
 	if name != "" {
-		issuer = "Émis par " + name
+		issuer = fr.T("Issued by %s", name)
 	}
 	doc.Lines(10,
 		issuer,
-		"Document n° "+docID,
-		"Émis le "+i18n.French.Date(issued, loc)+" à "+i18n.French.Clock(issued, loc)+" ("+loc.String()+")",
-		fmt.Sprintf("Don n° %d reçu le %s à %s", d.ID, frenchDate(d.ReceivedOn), view.Warehouse),
-		"Donateur : "+view.Donor,
-		fmt.Sprintf("Appareils du don : %d", view.TotalDevices),
-		"Code de vérification : "+code,
-		"Vérifiable sur "+page)
+		fr.T("Document no. %s", docID),
+		fr.T("Issued on %s at %s (%s)", fr.Date(issued, loc), fr.Clock(issued, loc), loc.String()),
+		fr.T("Donation no. %d received on %s at %s", d.ID, fr.ISODate(d.ReceivedOn), view.Warehouse),
+		fr.T("Donor: %s", view.Donor),
+		fr.T("Devices of the donation: %d", view.TotalDevices),
+		fr.T("Verification code: %s", code),
+		fr.T("Verifiable at %s", page))
 	if err := doc.QR(165, top, 30, page); err != nil {
 		return Certificate{}, fmt.Errorf("certificate QR code: %w", err)
 	}
 	doc.Ln(3)
-	doc.Heading(11, "Effacements")
-	table := doc.NewTable(7.5, pdfdraw.Column{Title: "Étiquette", Width: 20}, pdfdraw.Column{Title: "Appareil", Width: 36},
-		pdfdraw.Column{Title: "N° de série / IMEI", Width: 34}, pdfdraw.Column{Title: "Méthode", Width: 32}, pdfdraw.Column{Title: "Résultat", Width: 14},
-		pdfdraw.Column{Title: "Date", Width: 17}, pdfdraw.Column{Title: "Opérateur", Width: 27})
+	doc.Heading(11, fr.T("Erasures"))
+	col := func(title string, width float64) pdfdraw.Column {
+		return pdfdraw.Column{Title: fr.T(title), Width: width}
+	}
+	table := doc.NewTable(7.5, col("Tag", 20), col("Device", 36), col("Serial number / IMEI", 34), col("Method", 32), col("Result", 14),
+		col("Date", 17), col("Operator", 27))
 	erasures, recycled := 0, 0
 	for _, r := range rows {
 		if r.Action != "erase" {
@@ -217,12 +220,12 @@ func (s *Service) issueCertificate(ctx context.Context, d Donation, rows []certR
 		var cd certEvidence
 		_ = json.Unmarshal([]byte(r.Data), &cd)
 		table.Row(0, r.Tag, r.Brand+" "+r.Model, identifier(r.Serial, r.IMEI), cd.Method,
-			map[string]string{"passed": "réussi", "failed": "échoué"}[cd.Result], i18n.French.Date(r.At, loc), r.UserName)
+			strings.ToLower(fr.T("erasure."+cd.Result)), fr.Date(r.At, loc), r.UserName)
 		summary.Devices = append(summary.Devices, CertificateDevice{Tag: r.Tag, Category: r.Category, Result: cd.Result, Method: cd.Method,
 			Date: r.At.In(loc).Format(time.DateOnly), ReportSHA256: cd.ReportSHA256})
 	}
 	if erasures == 0 {
-		doc.Lines(10, "Aucun effacement enregistré pour l'instant.")
+		doc.Lines(10, fr.T("No erasure recorded yet."))
 	}
 	var reports []string
 	for _, dv := range summary.Devices {
@@ -232,11 +235,11 @@ func (s *Service) issueCertificate(ctx context.Context, d Donation, rows []certR
 	}
 	if len(reports) > 0 {
 		doc.Ln(2)
-		doc.Lines(8, "Rapports de l'outil d'effacement, conservés tels qu'écrits (empreinte SHA-256) :")
+		doc.Lines(8, fr.T("The erasure tool's reports, kept as written (SHA-256 fingerprint):"))
 		doc.Lines(7, reports...)
 	}
 	doc.Ln(3)
-	doc.Heading(11, "Appareils recyclés (non réemployés)")
+	doc.Heading(11, fr.T("Devices recycled (not reused)"))
 	for _, r := range rows {
 		if r.Action != "recycle" {
 			continue
@@ -244,27 +247,27 @@ func (s *Service) issueCertificate(ctx context.Context, d Donation, rows []certR
 		recycled++
 		var cd certData
 		_ = json.Unmarshal([]byte(r.Data), &cd)
-		line := fmt.Sprintf("%s — %s %s — %s — recyclé le %s : %s", r.Tag, r.Brand, r.Model, identifier(r.Serial, r.IMEI),
-			i18n.French.Date(r.At, loc), cd.Reason)
+		line := fr.T("%s — %s %s — %s — recycled on %s: %s", r.Tag, r.Brand, r.Model, identifier(r.Serial, r.IMEI),
+			fr.Date(r.At, loc), cd.Reason)
 		if cd.Recycler != "" {
-			line += " (recycleur : " + cd.Recycler + ")"
+			line += " " + fr.T("(recycler: %s)", cd.Recycler)
 		}
 		doc.Lines(8, line)
 		summary.Devices = append(summary.Devices, CertificateDevice{Tag: r.Tag, Category: r.Category, Result: "recycled", Date: r.At.In(loc).Format(time.DateOnly)})
 	}
 	if recycled == 0 {
-		doc.Lines(10, "Aucun.")
+		doc.Lines(10, fr.T("None."))
 	}
 	doc.Ln(3)
-	doc.Heading(11, "Appareils en attente d'effacement")
+	doc.Heading(11, fr.T("Devices waiting for erasure"))
 	for _, p := range pending {
 		doc.Lines(8, fmt.Sprintf("%s — %s %s — %s", p.Tag, p.Brand, p.Model, identifier(p.Serial, p.IMEI)))
 	}
 	if len(pending) == 0 {
-		doc.Lines(10, "Aucun : tous les appareils du don ont été effacés ou recyclés.")
+		doc.Lines(10, fr.T("None: every device of the donation was erased or recycled."))
 	}
 	doc.Ln(3)
-	doc.Lines(8, "L'empreinte SHA-256 de ce document est publiée sur sa page de vérification : une copie modifiée, même d'un octet, n'y correspond pas.")
+	doc.Lines(8, fr.T("This document's SHA-256 fingerprint is published on its verification page: a copy changed by even one byte does not match it."))
 	b, err := doc.Bytes()
 	if err != nil {
 		return Certificate{}, err
@@ -344,6 +347,5 @@ func identifier(serial, imei *string) string {
 }
 
 // frenchDate writes a calendar day kept as text the French way.
-func frenchDate(iso string) string { return i18n.French.ISODate(iso) }
 
 func isRecordNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }

@@ -299,7 +299,7 @@ func receiptPDF(r TaxReceipt) ([]byte, error) {
 	doc.Lines(10,
 		"Le bénéficiaire reconnaît avoir reçu, au titre des dons ouvrant droit à réduction d'impôt, un don en nature d'une valeur de :",
 		i18n.French.Money(r.ValueCents)+" ("+money.FrenchWords(r.ValueCents)+")",
-		"Date du don : "+frenchDate(sn.DonationDate),
+		"Date du don : "+i18n.French.ISODate(sn.DonationDate),
 		"Forme du don : don en nature",
 		"Nature du don : "+what,
 		"Méthode de valorisation : "+r.Valuation)

@@ -1161,6 +1161,29 @@ var french = map[string]string{
 	"%s — %s CO2e per device and per year, %s of materials. %s":                                   "%s — %s CO2e par appareil et par an, %s de matières. %s",
 	"In all: %s of CO2e and %s of raw materials avoided over one year of use.":                    "Au total : %s de CO2e et %s de matières premières évités sur une année d'utilisation.",
 	"%d devices reused of other categories are not counted: no published factor is set for them.": "%d appareils réemployés d'autres catégories ne sont pas comptés : aucun facteur publié n'est configuré pour elles.",
+
+	// The donation's erasure certificate (French whatever the page's language).
+	"Data erasure certificate %s":          "Certificat d'effacement des données %s",
+	"Data erasure certificate":             "Certificat d'effacement des données",
+	"Issued with Tremplin":                 "Émis avec Tremplin",
+	"Issued by %s":                         "Émis par %s",
+	"Document no. %s":                      "Document n° %s",
+	"Issued on %s at %s (%s)":              "Émis le %s à %s (%s)",
+	"Donation no. %d received on %s at %s": "Don n° %d reçu le %s à %s",
+	"Donor: %s":                            "Donateur : %s",
+	"Devices of the donation: %d":          "Appareils du don : %d",
+	"Verification code: %s":                "Code de vérification : %s",
+	"Verifiable at %s":                     "Vérifiable sur %s",
+	"Erasures":                             "Effacements",
+	"Serial number / IMEI":                 "N° de série / IMEI",
+	"No erasure recorded yet.":             "Aucun effacement enregistré pour l'instant.",
+	"The erasure tool's reports, kept as written (SHA-256 fingerprint):": "Rapports de l'outil d'effacement, conservés tels qu'écrits (empreinte SHA-256) :",
+	"Devices recycled (not reused)":                                      "Appareils recyclés (non réemployés)",
+	"%s — %s %s — %s — recycled on %s: %s":                               "%s — %s %s — %s — recyclé le %s : %s",
+	"(recycler: %s)":              "(recycleur : %s)",
+	"Devices waiting for erasure": "Appareils en attente d'effacement",
+	"None: every device of the donation was erased or recycled.":                                                                    "Aucun : tous les appareils du don ont été effacés ou recyclés.",
+	"This document's SHA-256 fingerprint is published on its verification page: a copy changed by even one byte does not match it.": "L'empreinte SHA-256 de ce document est publiée sur sa page de vérification : une copie modifiée, même d'un octet, n'y correspond pas.",
 }
 
 // frenchOne and englishOne are the « one » forms of the messages said with
