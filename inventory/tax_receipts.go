@@ -251,60 +251,56 @@ func (s *Service) TaxReceiptPDF(ctx context.Context, c partners.Caller, donation
 	return b, r, err
 }
 
-var categoryFrench = map[Category][2]string{
-	Smartphone: {"smartphone", "smartphones"}, FeaturePhone: {"téléphone simple", "téléphones simples"},
-	Laptop: {"ordinateur portable", "ordinateurs portables"}, Tablet: {"tablette", "tablettes"},
-	Desktop: {"ordinateur fixe", "ordinateurs fixes"}, Other: {"accessoire", "accessoires"},
-}
+// givenWords say a count of devices of a category, in plural forms.
+var givenWords = map[Category]string{Smartphone: "%d smartphones", FeaturePhone: "%d feature phones", Laptop: "%d laptops",
+	Tablet: "%d tablets", Desktop: "%d desktop computers", Other: "%d accessories"}
 
+// receiptPDF draws the receipt of the French tax code's form (cerfa
+// 16216), in French whatever the page's language.
 func receiptPDF(r TaxReceipt) ([]byte, error) {
+	fr := i18n.French
 	n, sn := r.Snapshot.Network, r.Snapshot
-	title := "Reçu des dons et versements effectués par les entreprises au titre de l'article 238 bis du code général des impôts"
-	doc := pdfdraw.Report("Reçu fiscal n° "+r.Number, "Reçu n° "+r.Number+" — "+n.LegalName)
-	doc.Heading(13, title)
-	doc.Lines(10, "Reçu n° "+r.Number+" (numéro d'ordre)")
+	doc := pdfdraw.Report(fr.T("Tax receipt no. %s", r.Number), fr.T("Receipt no. %s — %s", r.Number, n.LegalName))
+	doc.Heading(13, fr.T("Receipt for donations and payments made by companies under article 238 bis of the French general tax code"))
+	doc.Lines(10, fr.T("Receipt no. %s (order number)", r.Number))
 	if r.Status == ReceiptCancelled {
-		doc.Heading(14, "REÇU ANNULÉ : "+r.CancelReason)
+		doc.Heading(14, fr.T("RECEIPT CANCELLED: %s", r.CancelReason))
 	}
 	doc.Ln(2)
-	doc.Heading(11, "Bénéficiaire des dons")
-	lines := []string{"Dénomination : " + n.LegalName, "N° SIREN : " + n.SIREN}
+	doc.Heading(11, fr.T("Beneficiary of the donations"))
+	lines := []string{fr.T("Name: %s", n.LegalName), fr.T("SIREN no.: %s", n.SIREN)}
 	if n.RNA != "" {
-		lines = append(lines, "N° RNA : "+n.RNA)
+		lines = append(lines, fr.T("RNA no.: %s", n.RNA))
 	}
-	lines = append(lines, "Adresse : "+n.Address)
+	lines = append(lines, fr.T("Address: %s", n.Address))
 	if n.Purpose != "" {
-		lines = append(lines, "Objet : "+n.Purpose)
+		lines = append(lines, fr.T("Purpose: %s", n.Purpose))
 	}
 	doc.Lines(10, lines...)
 	doc.Ln(2)
-	doc.Heading(11, "Entreprise donatrice")
-	doc.Lines(10, "Dénomination : "+sn.DonorName, "N° SIREN : "+sn.DonorSIREN, "Adresse : "+sn.DonorAddress)
+	doc.Heading(11, fr.T("Donor company"))
+	doc.Lines(10, fr.T("Name: %s", sn.DonorName), fr.T("SIREN no.: %s", sn.DonorSIREN), fr.T("Address: %s", sn.DonorAddress))
 	doc.Ln(2)
-	doc.Heading(11, "Le don")
+	doc.Heading(11, fr.T("The donation"))
 	var given []string
 	for _, cat := range Categories {
-		if k := sn.Devices[cat]; k > 0 {
-			word := categoryFrench[cat][1]
-			if k == 1 {
-				word = categoryFrench[cat][0]
-			}
-			given = append(given, fmt.Sprintf("%d %s", k, word))
+		if k := int64(sn.Devices[cat]); k > 0 {
+			given = append(given, fr.TN(k, givenWords[cat], k))
 		}
 	}
-	what := "matériel informatique et téléphonique"
+	what := fr.T("computer and telephone equipment")
 	if len(given) > 0 {
-		what += " : " + strings.Join(given, ", ")
+		what = fr.T("%s: %s", what, strings.Join(given, ", "))
 	}
 	doc.Lines(10,
-		"Le bénéficiaire reconnaît avoir reçu, au titre des dons ouvrant droit à réduction d'impôt, un don en nature d'une valeur de :",
-		i18n.French.Money(r.ValueCents)+" ("+money.FrenchWords(r.ValueCents)+")",
-		"Date du don : "+i18n.French.ISODate(sn.DonationDate),
-		"Forme du don : don en nature",
-		"Nature du don : "+what,
-		"Méthode de valorisation : "+r.Valuation)
+		fr.T("The beneficiary acknowledges having received, as donations giving a right to a tax reduction, a donation in kind of a value of:"),
+		fr.Money(r.ValueCents)+" ("+money.FrenchWords(r.ValueCents)+")",
+		fr.T("Date of the donation: %s", fr.ISODate(sn.DonationDate)),
+		fr.T("Form of the donation: donation in kind"),
+		fr.T("Nature of the donation: %s", what),
+		fr.T("Valuation method: %s", r.Valuation))
 	doc.Ln(3)
-	doc.Lines(10, "Le bénéficiaire certifie sur l'honneur que les dons qu'il reçoit ouvrent droit à la réduction d'impôt prévue à l'article 238 bis du code général des impôts.")
+	doc.Lines(10, fr.T("The beneficiary certifies on its honour that the donations it receives give a right to the tax reduction of article 238 bis of the French general tax code."))
 	doc.Ln(3)
 	place := sn.Place
 	if place == "" {
@@ -314,7 +310,7 @@ func receiptPDF(r TaxReceipt) ([]byte, error) {
 	if err != nil || sn.Zone == "" {
 		loc = time.UTC
 	}
-	doc.Lines(10, "Fait à "+place+", le "+i18n.French.Date(r.IssuedAt, loc)+", pour "+n.LegalName+".", "", "Signature :")
+	doc.Lines(10, fr.T("Done at %s, on %s, for %s.", place, fr.Date(r.IssuedAt, loc), n.LegalName), "", fr.T("Signature:"))
 	return doc.Bytes()
 }
 

@@ -99,7 +99,7 @@ func TestDomainMessagesAreInFrench(t *testing.T) {
 // documents are the sources that draw PDFs: their words come from the
 // catalogue (in French: documents are French whatever the page's
 // language), never from a French literal.
-var documents = []string{"reports/impact.go", "inventory/certificate.go", "distribution/receipt.go", "inventory/manifest.go", "inventory/labels.go", "distribution/voucher_pdf.go", "reports/funders_pdf.go"}
+var documents = []string{"reports/impact.go", "inventory/tax_receipts.go", "inventory/certificate.go", "distribution/receipt.go", "inventory/manifest.go", "inventory/labels.go", "distribution/voucher_pdf.go", "reports/funders_pdf.go"}
 
 // citations are titles the documents cite as published (in French).
 var citations = map[string]bool{

@@ -1184,6 +1184,35 @@ var french = map[string]string{
 	"Devices waiting for erasure": "Appareils en attente d'effacement",
 	"None: every device of the donation was erased or recycled.":                                                                    "Aucun : tous les appareils du don ont été effacés ou recyclés.",
 	"This document's SHA-256 fingerprint is published on its verification page: a copy changed by even one byte does not match it.": "L'empreinte SHA-256 de ce document est publiée sur sa page de vérification : une copie modifiée, même d'un octet, n'y correspond pas.",
+
+	// The donation's tax receipt, Cerfa 16216 (French whatever the page's language).
+	"Tax receipt no. %s":  "Reçu fiscal n° %s",
+	"Receipt no. %s — %s": "Reçu n° %s — %s",
+	"Receipt for donations and payments made by companies under article 238 bis of the French general tax code": "Reçu des dons et versements effectués par les entreprises au titre de l'article 238 bis du code général des impôts",
+	"Receipt no. %s (order number)":    "Reçu n° %s (numéro d'ordre)",
+	"RECEIPT CANCELLED: %s":            "REÇU ANNULÉ : %s",
+	"Beneficiary of the donations":     "Bénéficiaire des dons",
+	"Name: %s":                         "Dénomination : %s",
+	"SIREN no.: %s":                    "N° SIREN : %s",
+	"RNA no.: %s":                      "N° RNA : %s",
+	"Address: %s":                      "Adresse : %s",
+	"Purpose: %s":                      "Objet : %s",
+	"Donor company":                    "Entreprise donatrice",
+	"The donation":                     "Le don",
+	"%d smartphones":                   "%d smartphones",
+	"%d feature phones":                "%d téléphones simples",
+	"%d laptops":                       "%d ordinateurs portables",
+	"%d tablets":                       "%d tablettes",
+	"%d desktop computers":             "%d ordinateurs fixes",
+	"computer and telephone equipment": "matériel informatique et téléphonique",
+	"The beneficiary acknowledges having received, as donations giving a right to a tax reduction, a donation in kind of a value of:": "Le bénéficiaire reconnaît avoir reçu, au titre des dons ouvrant droit à réduction d'impôt, un don en nature d'une valeur de :",
+	"Date of the donation: %s":               "Date du don : %s",
+	"Form of the donation: donation in kind": "Forme du don : don en nature",
+	"Nature of the donation: %s":             "Nature du don : %s",
+	"Valuation method: %s":                   "Méthode de valorisation : %s",
+	"The beneficiary certifies on its honour that the donations it receives give a right to the tax reduction of article 238 bis of the French general tax code.": "Le bénéficiaire certifie sur l'honneur que les dons qu'il reçoit ouvrent droit à la réduction d'impôt prévue à l'article 238 bis du code général des impôts.",
+	"Done at %s, on %s, for %s.": "Fait à %s, le %s, pour %s.",
+	"Signature:":                 "Signature :",
 }
 
 // frenchOne and englishOne are the « one » forms of the messages said with
@@ -1239,6 +1268,13 @@ var frenchOne = map[string]string{
 
 	// The donor's impact report (French whatever the page's language).
 	"%d devices reused of other categories are not counted: no published factor is set for them.": "%d appareil réemployé d'une autre catégorie n'est pas compté : aucun facteur publié n'est configuré pour elle.",
+
+	// The donation's tax receipt, Cerfa 16216 (French whatever the page's language).
+	"%d smartphones":       "%d smartphone",
+	"%d feature phones":    "%d téléphone simple",
+	"%d laptops":           "%d ordinateur portable",
+	"%d tablets":           "%d tablette",
+	"%d desktop computers": "%d ordinateur fixe",
 }
 
 var englishOne = map[string]string{
@@ -1281,4 +1317,11 @@ var englishOne = map[string]string{
 
 	// The donor's impact report (French whatever the page's language).
 	"%d devices reused of other categories are not counted: no published factor is set for them.": "%d device reused of another category is not counted: no published factor is set for it.",
+
+	// The donation's tax receipt, Cerfa 16216 (French whatever the page's language).
+	"%d smartphones":       "%d smartphone",
+	"%d feature phones":    "%d feature phone",
+	"%d laptops":           "%d laptop",
+	"%d tablets":           "%d tablet",
+	"%d desktop computers": "%d desktop computer",
 }
