@@ -32,9 +32,6 @@ func (s *Service) channelFor(b Beneficiary) (channel, recipient string, err erro
 	return "", "", apperr.Invalid("notify", "the person has no mobile number or email address recorded with their consent that this server can send to")
 }
 
-// frenchDay is a day as French people write it.
-func frenchDay(t time.Time, loc *time.Location) string { return i18n.French.Date(t, loc) }
-
 // spaceToGo is the space a voucher's holder is sent to: the nearest of
 // the prescriber's territory.
 func (s *Service) spaceToGo(tx *gorm.DB, org partners.Organization, b Beneficiary) (partners.Organization, bool, error) {
@@ -64,15 +61,15 @@ func (s *Service) tellVoucher(tx *gorm.DB, b Beneficiary, vo VoucherView) error 
 	if err := tx.Where("id = ?", b.OrganizationID).Take(&org).Error; err != nil {
 		return fmt.Errorf("organisation of beneficiary %d: %w", b.ID, err)
 	}
-	last := i18n.French.ISODate(vo.ValidUntil)
-	body := fmt.Sprintf("Tremplin : votre bon %s est valable jusqu'au %s inclus.", vo.Code, last)
+	fr := i18n.French // people are written to in French
+	body := fr.T("Tremplin: your voucher %s is valid until %s inclusive.", vo.Code, fr.ISODate(vo.ValidUntil))
 	if sp, ok, err := s.spaceToGo(tx, org, b); err != nil {
 		return err
 	} else if ok {
-		body += fmt.Sprintf(" Présentez-le à %s, %s.", sp.Name, sp.Address)
+		body += " " + fr.T("Show it at %s, %s.", sp.Name, sp.Address)
 	}
 	_, _, err = notify.Queue(tx, notify.Message{BeneficiaryID: b.ID, Channel: channel, Kind: "voucher", About: fmt.Sprintf("voucher:%d", vo.ID), Recipient: to,
-		Subject: "Votre bon Tremplin " + vo.Code, Body: body}, s.now())
+		Subject: fr.T("Your Tremplin voucher %s", vo.Code), Body: body}, s.now())
 	return err
 }
 
@@ -88,16 +85,13 @@ func (s *Service) tellReservation(tx *gorm.DB, vo Voucher, r ReservationView, si
 	}
 	// The code and the day first: a long address is what an SMS of 160
 	// characters cuts.
-	body := fmt.Sprintf("Tremplin, bon %s : un %s vous attend jusqu'au %s à %s, %s.",
-		FormatCode(vo.Code), categoryWord[category], frenchDay(r.ExpiresAt, site.Location()), site.Name, site.Address)
+	fr := i18n.French
+	body := fr.T("Tremplin, voucher %s: %s waits for you until %s at %s, %s.",
+		FormatCode(vo.Code), fr.T("sms.a."+category), fr.Date(r.ExpiresAt, site.Location()), site.Name, site.Address)
 	_, _, err = notify.Queue(tx, notify.Message{BeneficiaryID: b.ID, Channel: channel, Kind: "reservation", About: fmt.Sprintf("reservation:%d", r.ID), Recipient: to,
-		Subject: "Un appareil vous attend", Body: body}, s.now())
+		Subject: fr.T("A device waits for you"), Body: body}, s.now())
 	return err
 }
-
-// categoryWord is a category as an SMS says it.
-var categoryWord = map[string]string{"smartphone": "smartphone", "feature_phone": "telephone", "laptop": "ordinateur portable",
-	"tablet": "tablette", "desktop": "ordinateur", "other": "appareil"}
 
 // Notifications lists a person's messages (their bodies are not listed),
 // for the person's prescriber organisation and admins.
@@ -116,6 +110,7 @@ func (s *Service) Notifications(ctx context.Context, c partners.Caller, benefici
 // a reminder is queued once per voucher or reservation (notifications.about).
 func (s *Service) RemindEnding(ctx context.Context) (int, error) {
 	now := s.now()
+	fr := i18n.French // people are written to in French
 	horizon := now.Add(48 * time.Hour)
 	queued := 0
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
@@ -136,10 +131,9 @@ func (s *Service) RemindEnding(ctx context.Context) (int, error) {
 			if err != nil {
 				continue // no longer reachable: nothing to send
 			}
-			last := i18n.French.ISODate(vo.ValidUntil)
 			_, ok, err := notify.Queue(tx, notify.Message{BeneficiaryID: b.ID, Channel: channel, Kind: "voucher-reminder",
-				About: fmt.Sprintf("voucher-reminder:%d", vo.ID), Recipient: to, Subject: "Votre bon Tremplin se termine bientôt",
-				Body: fmt.Sprintf("Tremplin, rappel : votre bon %s se termine le %s. Passez avant dans un espace du réseau.", FormatCode(vo.Code), last)}, now)
+				About: fmt.Sprintf("voucher-reminder:%d", vo.ID), Recipient: to, Subject: fr.T("Your Tremplin voucher ends soon"),
+				Body: fr.T("Tremplin, reminder: your voucher %s ends on %s. Come by a space of the network before then.", FormatCode(vo.Code), fr.ISODate(vo.ValidUntil))}, now)
 			if err != nil {
 				return err
 			}
@@ -167,9 +161,9 @@ func (s *Service) RemindEnding(ctx context.Context) (int, error) {
 				continue
 			}
 			_, ok, err := notify.Queue(tx, notify.Message{BeneficiaryID: b.ID, Channel: channel, Kind: "reservation-reminder",
-				About: fmt.Sprintf("reservation-reminder:%d", r.ID), Recipient: to, Subject: "Votre appareil vous attend encore",
-				Body: fmt.Sprintf("Tremplin, rappel, bon %s : votre %s vous attend jusqu'au %s à %s, %s.", FormatCode(vo.Code), categoryWord[r.Category],
-					frenchDay(r.ExpiresAt, site.Location()), site.Name, site.Address)}, now)
+				About: fmt.Sprintf("reservation-reminder:%d", r.ID), Recipient: to, Subject: fr.T("Your device still waits for you"),
+				Body: fr.T("Tremplin, reminder, voucher %s: your %s waits for you until %s at %s, %s.", FormatCode(vo.Code), fr.T("sms."+r.Category),
+					fr.Date(r.ExpiresAt, site.Location()), site.Name, site.Address)}, now)
 			if err != nil {
 				return err
 			}

@@ -16,7 +16,7 @@ import (
 var (
 	templateKey = regexp.MustCompile(`[({ ]t\s+"((?:[^"\\]|\\.)*)"`)
 	goKey       = regexp.MustCompile(`(?:\.T\(|Label:\s*)"((?:[^"\\]|\\.)*)"`)
-	namedKey    = regexp.MustCompile(`^[a-z_]+\.[a-z0-9_-]*$`)
+	namedKey    = regexp.MustCompile(`^[a-z_]+(\.[a-z0-9_-]*)+$`)
 )
 
 // TestEverySentenceIsInFrench walks the templates and the Go code for the
@@ -66,6 +66,8 @@ func TestEverySentenceIsInFrench(t *testing.T) {
 	}
 	for _, c := range inventory.Categories {
 		keys["category."+string(c)] = "inventory.Categories"
+		keys["sms."+string(c)] = "inventory.Categories, in messages to people"
+		keys["sms.a."+string(c)] = "inventory.Categories, in messages to people"
 	}
 	for _, a := range []string{"register", "diagnose", "erase", "send_to_repair", "mark_ready", "recycle", "mark_lost", "ship", "receive", "sell", "refund"} {
 		keys["action."+a] = "device events"

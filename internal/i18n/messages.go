@@ -48,6 +48,20 @@ var english = map[string]string{
 	"csv.site": "Site", "csv.sale_id": "Sale no.",
 
 	"role.admin": "Network admin", "role.warehouse": "Warehouse staff", "role.space": "Space staff", "role.prescriber": "Prescriber",
+
+	// Messages to people, by SMS or email (in French).
+	"sms.a.smartphone":    "a smartphone",
+	"sms.a.feature_phone": "a phone",
+	"sms.a.laptop":        "a laptop",
+	"sms.a.tablet":        "a tablet",
+	"sms.a.desktop":       "a computer",
+	"sms.a.other":         "a device",
+	"sms.smartphone":      "smartphone",
+	"sms.feature_phone":   "phone",
+	"sms.laptop":          "laptop",
+	"sms.tablet":          "tablet",
+	"sms.desktop":         "computer",
+	"sms.other":           "device",
 }
 
 // french is the French catalogue, by English text or named key.
@@ -1213,6 +1227,29 @@ var french = map[string]string{
 	"The beneficiary certifies on its honour that the donations it receives give a right to the tax reduction of article 238 bis of the French general tax code.": "Le bénéficiaire certifie sur l'honneur que les dons qu'il reçoit ouvrent droit à la réduction d'impôt prévue à l'article 238 bis du code général des impôts.",
 	"Done at %s, on %s, for %s.": "Fait à %s, le %s, pour %s.",
 	"Signature:":                 "Signature :",
+
+	// Messages to people, by SMS or email (in French).
+	"sms.a.smartphone":    "un smartphone",
+	"sms.a.feature_phone": "un téléphone",
+	"sms.a.laptop":        "un ordinateur portable",
+	"sms.a.tablet":        "une tablette",
+	"sms.a.desktop":       "un ordinateur",
+	"sms.a.other":         "un appareil",
+	"sms.smartphone":      "smartphone",
+	"sms.feature_phone":   "téléphone",
+	"sms.laptop":          "ordinateur portable",
+	"sms.tablet":          "tablette",
+	"sms.desktop":         "ordinateur",
+	"sms.other":           "appareil",
+	"Tremplin: your voucher %s is valid until %s inclusive.": "Tremplin : votre bon %s est valable jusqu'au %s inclus.",
+	"Show it at %s, %s.":       "Présentez-le à %s, %s.",
+	"Your Tremplin voucher %s": "Votre bon Tremplin %s",
+	"Tremplin, voucher %s: %s waits for you until %s at %s, %s.": "Tremplin, bon %s : %s vous attend jusqu'au %s à %s, %s.",
+	"A device waits for you":                                     "Un appareil vous attend",
+	"Your Tremplin voucher ends soon":                            "Votre bon Tremplin se termine bientôt",
+	"Tremplin, reminder: your voucher %s ends on %s. Come by a space of the network before then.": "Tremplin, rappel : votre bon %s se termine le %s. Passez avant dans un espace du réseau.",
+	"Your device still waits for you":                                           "Votre appareil vous attend encore",
+	"Tremplin, reminder, voucher %s: your %s waits for you until %s at %s, %s.": "Tremplin, rappel, bon %s : votre %s vous attend jusqu'au %s à %s, %s.",
 }
 
 // frenchOne and englishOne are the « one » forms of the messages said with
