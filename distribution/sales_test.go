@@ -144,7 +144,7 @@ func TestSaleOfADeviceAndRecharges(t *testing.T) {
 	}
 	for _, want := range []string{"Espace Belleville", "Galaxy A52", "49,00", "Paiement : Espèces", "Garantie : 6 mois", "Prix solidaire",
 		"reste 0 appareil, 0 recharge."} {
-		if !strings.Contains(first, want) {
+		if !strings.Contains(strings.Join(strings.Fields(first), " "), want) { // a roll wraps where its words fall
 			t.Errorf("receipt lacks %q:\n%s", want, first)
 		}
 	}

@@ -51,18 +51,13 @@ func (p *Partners) account(c *gin.Context) error {
 func (p *Partners) changePassword(c *gin.Context, caller partners.Caller) error {
 	f := c.Request.PostForm
 	current, next := f.Get("current_password"), f.Get("password")
-	var err error
-	if next != f.Get("password_again") {
-		err = apperr.Invalid("password_again", "the two new passwords differ: type the same one twice")
-	}
-	var to string
-	var repeated bool
-	if err == nil {
-		to, repeated, err = p.Site.Once(c, func() (string, error) {
-			_, err := p.Service.UpdateUser(c.Request.Context(), caller, caller.UserID, partners.UserPatch{Password: &next, CurrentPassword: &current})
-			return "/compte", err
-		})
-	}
+	to, repeated, err := p.Site.Once(c, func() (string, error) {
+		if next != f.Get("password_again") {
+			return "", apperr.Invalid("password_again", "the two new passwords differ: type the same one twice")
+		}
+		_, err := p.Service.UpdateUser(c.Request.Context(), caller, caller.UserID, partners.UserPatch{Password: &next, CurrentPassword: &current})
+		return "/compte", err
+	})
 	if err != nil {
 		// Passwords are never sent back into the form.
 		v, verr := p.accountPage(c, url.Values{})
@@ -85,17 +80,13 @@ func (p *Partners) changePassword(c *gin.Context, caller partners.Caller) error 
 
 // accountLanguage records the language of the caller's pages: French,
 // English, or the browser's.
-func (p *Partners) accountLanguage(c *gin.Context) error {
-	caller, err := currentCaller(c)
+func (p *Partners) accountLanguage(c *gin.Context, caller partners.Caller) error {
 	lang := c.PostForm("lang")
 	l, known := i18n.Parse(lang)
-	if err == nil && !known && lang != "" {
-		err = apperr.Invalid("lang", "must be fr or en")
+	if !known && lang != "" {
+		return apperr.Invalid("lang", "must be fr or en")
 	}
-	if err == nil {
-		err = p.Service.SetLanguage(c.Request.Context(), caller, lang)
-	}
-	if err != nil {
+	if err := p.Service.SetLanguage(c.Request.Context(), caller, lang); err != nil {
 		return err
 	}
 	if !known {
@@ -113,12 +104,8 @@ func (p *Partners) accountLanguage(c *gin.Context) error {
 
 // logoutEverywhere ends every session and API token of the caller (a lost
 // phone, a shared computer), this one too.
-func (p *Partners) logoutEverywhere(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err == nil {
-		err = p.Service.LogoutEverywhere(c.Request.Context(), caller)
-	}
-	if err != nil {
+func (p *Partners) logoutEverywhere(c *gin.Context, caller partners.Caller) error {
+	if err := p.Service.LogoutEverywhere(c.Request.Context(), caller); err != nil {
 		return err
 	}
 	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,

@@ -40,8 +40,8 @@ func (p *Partners) AdminRoutes(r gin.IRouter) {
 	g.POST("/admin/utilisateurs/:id/mot-de-passe", httpx.Handle(p.resetPassword))
 	g.GET("/compte", httpx.Handle(p.account))
 	g.POST("/compte/mot-de-passe", withCaller(p.changePassword))
-	g.POST("/compte/langue", httpx.Handle(p.accountLanguage))
-	g.POST("/compte/deconnexion", httpx.Handle(p.logoutEverywhere))
+	g.POST("/compte/langue", withCaller(p.accountLanguage))
+	g.POST("/compte/deconnexion", withCaller(p.logoutEverywhere))
 }
 
 // Menu is what the partners' pages offer a caller.
@@ -325,16 +325,11 @@ func (p *Partners) activate(c *gin.Context, set func(ctx context.Context, caller
 		return err
 	}
 	active := c.PostForm("active") == "1"
-	to, repeated, err := p.Site.Once(c, func() (string, error) { return set(c.Request.Context(), caller, id, active) })
-	if err != nil {
-		return err
-	}
 	msg := off
 	if active {
 		msg = on
 	}
-	p.Site.Done(c, to, repeated, p.Site.Lang(c).T(msg))
-	return nil
+	return once(p.Site, c, msg, func() (string, error) { return set(c.Request.Context(), caller, id, active) })
 }
 
 type usersView struct {

@@ -4,6 +4,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tremplin/tremplin/internal/httpx"
+	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/partners"
 )
 
@@ -35,4 +36,16 @@ func withRecord(h func(c *gin.Context, caller partners.Caller, id int64) error) 
 		}
 		return h(c, caller, id)
 	})
+}
+
+// once runs do once per form (a form sent twice does it once, and the
+// second answer is the first's), then sends the browser where do says,
+// with msg said in the reader's language.
+func once(site *web.Site, c *gin.Context, msg string, do func() (string, error)) error {
+	to, repeated, err := site.Once(c, do)
+	if err != nil {
+		return err
+	}
+	site.Done(c, to, repeated, site.Lang(c).T(msg))
+	return nil
 }

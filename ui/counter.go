@@ -82,12 +82,8 @@ func newSaleKey() string {
 }
 
 // counter is the space's home: scan a voucher to open a basket.
-func (p *Distribution) counter(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err == nil {
-		err = caller.Require(counterRoles...)
-	}
-	if err != nil {
+func (p *Distribution) counter(c *gin.Context, caller partners.Caller) error {
+	if err := caller.Require(counterRoles...); err != nil {
 		return err
 	}
 	v := &counterView{Methods: distribution.PaymentMethods}
@@ -156,15 +152,11 @@ func (p *Distribution) closedToday(c *gin.Context, caller partners.Caller, v *co
 
 // till takes what the counter's form sent: the voucher, a scanned device, a
 // recharge added or taken out, or the payment.
-func (p *Distribution) till(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err == nil {
-		err = caller.Require(counterRoles...)
-	}
-	site, _ := caller.SiteID()
-	if err != nil {
+func (p *Distribution) till(c *gin.Context, caller partners.Caller) error {
+	if err := caller.Require(counterRoles...); err != nil {
 		return err
 	}
+	site, _ := caller.SiteID()
 	ctx := c.Request.Context()
 	l := p.Site.Lang(c)
 	f := c.Request.PostForm
@@ -370,6 +362,7 @@ func (p *Distribution) till(c *gin.Context) error {
 	// A basket this request checked shows its voucher by a plain read; any
 	// other answer looks it up (counted against the limit, audited).
 	var vo distribution.VoucherView
+	var err error
 	if v.Preview != nil {
 		vo, err = p.Service.BasketVoucher(ctx, caller, v.Code)
 	} else {
@@ -621,13 +614,9 @@ type accessoryBack struct {
 
 // sale is a sale's page: what was sold, the receipt to print, the next
 // sale.
-func (p *Distribution) sale(c *gin.Context) error {
-	caller, err := currentCaller(c)
+func (p *Distribution) sale(c *gin.Context, caller partners.Caller) error {
 	v := &saleView{}
-	if err == nil {
-		err = p.saleData(c, caller, v)
-	}
-	if err != nil {
+	if err := p.saleData(c, caller, v); err != nil {
 		return err
 	}
 	p.Site.Render(c, http.StatusOK, "sale", v)
@@ -667,17 +656,8 @@ func (p *Distribution) saleData(c *gin.Context, caller partners.Caller, v *saleV
 	return nil
 }
 
-func (p *Distribution) receipt(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	var b []byte
-	if err == nil {
-		var id int64
-		if id, err = strconv.ParseInt(c.Param("id"), 10, 64); err != nil {
-			err = apperr.ErrNotFound
-		} else {
-			b, err = p.Service.Receipt(c.Request.Context(), caller, id, c.Query("format"))
-		}
-	}
+func (p *Distribution) receipt(c *gin.Context, caller partners.Caller, id int64) error {
+	b, err := p.Service.Receipt(c.Request.Context(), caller, id, c.Query("format"))
 	if err != nil {
 		return err
 	}

@@ -47,19 +47,19 @@ func (p *Distribution) Routes(r gin.IRouter) {
 	g.GET("/bons/nouveau", httpx.Handle(p.form))
 	g.POST("/bons", httpx.Handle(p.create))
 	g.GET("/bons/:code", httpx.Handle(p.show))
-	g.GET("/bons/:code/bon.pdf", httpx.Handle(p.pdf))
-	g.POST("/bons/:code/revoquer", httpx.Handle(p.revoke))
-	g.POST("/bons/:code/renouveler", httpx.Handle(p.renew))
+	g.GET("/bons/:code/bon.pdf", withCaller(p.pdf))
+	g.POST("/bons/:code/revoquer", withCaller(p.revoke))
+	g.POST("/bons/:code/renouveler", withCaller(p.renew))
 	g.POST("/bons/:code/reserver", httpx.Handle(p.reserve))
 	g.POST("/bons/:code/annuler-reservation", withCaller(p.cancelReservation))
-	g.GET("/personnes", httpx.Handle(p.people))
-	g.GET("/personnes/:id", httpx.Handle(p.person))
-	g.GET("/personnes/:id/export.json", httpx.Handle(p.export))
+	g.GET("/personnes", withCaller(p.people))
+	g.GET("/personnes/:id", withRecord(p.person))
+	g.GET("/personnes/:id/export.json", withRecord(p.export))
 	g.GET("/verifier", httpx.Handle(p.verify))
-	g.GET("/caisse", httpx.Handle(p.counter))
-	g.POST("/caisse", httpx.Handle(p.till))
-	g.GET("/ventes/:id", httpx.Handle(p.sale))
-	g.GET("/ventes/:id/ticket.pdf", httpx.Handle(p.receipt))
+	g.GET("/caisse", withCaller(p.counter))
+	g.POST("/caisse", withCaller(p.till))
+	g.GET("/ventes/:id", withCaller(p.sale))
+	g.GET("/ventes/:id/ticket.pdf", withRecord(p.receipt))
 	g.GET("/ventes", httpx.Handle(p.sales))
 	g.POST("/ventes/:id/rembourser", httpx.Handle(p.refund))
 	g.GET("/cloture", httpx.Handle(p.closingPage))
@@ -278,12 +278,8 @@ func (p *Distribution) cancelReservation(c *gin.Context, caller partners.Caller)
 	return nil
 }
 
-func (p *Distribution) pdf(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	var b []byte
-	if err == nil {
-		b, err = p.Service.VoucherPDF(c.Request.Context(), caller, c.Param("code"), c.Query("format"))
-	}
+func (p *Distribution) pdf(c *gin.Context, caller partners.Caller) error {
+	b, err := p.Service.VoucherPDF(c.Request.Context(), caller, c.Param("code"), c.Query("format"))
 	if err != nil {
 		return err
 	}
@@ -291,42 +287,22 @@ func (p *Distribution) pdf(c *gin.Context) error {
 	return nil
 }
 
-func (p *Distribution) revoke(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	var to string
-	var repeated bool
-	if err == nil {
-		to, repeated, err = p.Site.Once(c, func() (string, error) {
-			v, err := p.Service.Revoke(c.Request.Context(), caller, c.Param("code"), c.PostForm("reason"))
-			return "/bons/" + v.Code, err
-		})
-	}
-	if err != nil {
-		return err
-	}
-	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("The voucher is revoked."))
-	return nil
+func (p *Distribution) revoke(c *gin.Context, caller partners.Caller) error {
+	return once(p.Site, c, "The voucher is revoked.", func() (string, error) {
+		v, err := p.Service.Revoke(c.Request.Context(), caller, c.Param("code"), c.PostForm("reason"))
+		return "/bons/" + v.Code, err
+	})
 }
 
-func (p *Distribution) renew(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	var to string
-	var repeated bool
-	if err == nil {
-		days, convErr := strconv.Atoi(c.PostForm("valid_days"))
-		if convErr != nil {
-			days = 0
-		}
-		to, repeated, err = p.Site.Once(c, func() (string, error) {
-			v, err := p.Service.Renew(c.Request.Context(), caller, c.Param("code"), days)
-			return "/bons/" + v.Code, err
-		})
-	}
+func (p *Distribution) renew(c *gin.Context, caller partners.Caller) error {
+	days, err := strconv.Atoi(c.PostForm("valid_days"))
 	if err != nil {
-		return err
+		days = 0 // the service says a missing number of days
 	}
-	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("The voucher is renewed: here is the new one. Print it or send it to the person."))
-	return nil
+	return once(p.Site, c, "The voucher is renewed: here is the new one. Print it or send it to the person.", func() (string, error) {
+		v, err := p.Service.Renew(c.Request.Context(), caller, c.Param("code"), days)
+		return "/bons/" + v.Code, err
+	})
 }
 
 // verify is the counter's check: type or scan a code, see what it allows.

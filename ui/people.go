@@ -264,46 +264,34 @@ type peopleView struct {
 
 // people lists the organisation's people, the most recently active first,
 // found by name.
-func (p *Distribution) people(c *gin.Context) error {
-	caller, err := currentCaller(c)
+func (p *Distribution) people(c *gin.Context, caller partners.Caller) error {
 	v := &peopleView{Q: strings.TrimSpace(c.Query("q")), Limit: p.Service.YearlyLimit()}
-	if err == nil {
-		err = distribution.CheckSearch(v.Q)
-	}
-	if err == nil {
-		v.People, err = p.Service.FindPeople(c.Request.Context(), caller, v.Q, distribution.MaxFound)
-		v.More, v.CanIssue = len(v.People) == distribution.MaxFound, caller.Is(distribution.IssuerRoles...)
-	}
-	if err != nil {
+	if err := distribution.CheckSearch(v.Q); err != nil {
 		return err
 	}
+	var err error
+	if v.People, err = p.Service.FindPeople(c.Request.Context(), caller, v.Q, distribution.MaxFound); err != nil {
+		return err
+	}
+	v.More, v.CanIssue = len(v.People) == distribution.MaxFound, caller.Is(distribution.IssuerRoles...)
 	p.Site.Render(c, http.StatusOK, "people", v)
 	return nil
 }
 
 // person is one person's page: who, what they received, their vouchers,
 // the export of their data and when their names will be erased.
-func (p *Distribution) person(c *gin.Context) error {
-	caller, err := currentCaller(c)
+func (p *Distribution) person(c *gin.Context, caller partners.Caller, id int64) error {
+	ctx := c.Request.Context()
 	v := &peopleView{Limit: p.Service.YearlyLimit(), CanIssue: caller.Is(distribution.IssuerRoles...), Forget: p.AnonymiseAfter}
-	id, convErr := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err == nil && convErr != nil {
-		err = fmt.Errorf("person %q: %w", c.Param("id"), apperr.ErrNotFound)
-	}
-	if err == nil {
-		var person distribution.PersonSummary
-		person, err = p.Service.Person(c.Request.Context(), caller, id)
-		v.Person = &person
-	}
-	if err == nil {
-		var l []distribution.VoucherView
-		l, err = p.Service.PersonVouchers(c.Request.Context(), caller, id)
-		v.Vouchers = l
-	}
-	if err == nil {
-		v.Messages, err = p.Service.Notifications(c.Request.Context(), caller, id)
-	}
+	person, err := p.Service.Person(ctx, caller, id)
 	if err != nil {
+		return err
+	}
+	v.Person = &person
+	if v.Vouchers, err = p.Service.PersonVouchers(ctx, caller, id); err != nil {
+		return err
+	}
+	if v.Messages, err = p.Service.Notifications(ctx, caller, id); err != nil {
 		return err
 	}
 	if y, m, d, perr := distribution.ParseAge(p.AnonymiseAfter); perr == nil && p.AnonymiseAfter != "" {
@@ -316,20 +304,12 @@ func (p *Distribution) person(c *gin.Context) error {
 
 // export downloads everything held about a person (the right of access),
 // as the API's export; it is audited.
-func (p *Distribution) export(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	id, convErr := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err == nil && convErr != nil {
-		err = fmt.Errorf("person %q: %w", c.Param("id"), apperr.ErrNotFound)
+func (p *Distribution) export(c *gin.Context, caller partners.Caller, id int64) error {
+	out, err := p.Service.ExportBeneficiary(c.Request.Context(), caller, id)
+	if err != nil {
+		return err
 	}
-	var out distribution.Export
-	if err == nil {
-		out, err = p.Service.ExportBeneficiary(c.Request.Context(), caller, id)
-	}
-	var b []byte
-	if err == nil {
-		b, err = json.MarshalIndent(out, "", "  ")
-	}
+	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -40,7 +40,7 @@ func (p *Recharges) Routes(r gin.IRouter) {
 	g := r.Group("", p.Session)
 	g.GET("/recharges", httpx.Handle(p.catalogue))
 	g.POST("/recharges", httpx.Handle(p.createProduct))
-	g.GET("/recharges/vendues.csv", httpx.Handle(p.soldReport))
+	g.GET("/recharges/vendues.csv", withCaller(p.soldReport))
 	p.Site.Upload(g, "/recharges/lot", httpx.Handle(p.importBatch))
 	g.GET("/recharges/:id", httpx.Handle(p.product))
 	g.POST("/recharges/:id", httpx.Handle(p.saveProduct))
@@ -299,21 +299,17 @@ func (p *Recharges) importBatch(c *gin.Context) error {
 
 // soldReport downloads an operator's sold cards of a month (no PINs), the
 // file the operator bills from.
-func (p *Recharges) soldReport(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	op, convErr := strconv.ParseInt(c.Query("operator_id"), 10, 64)
-	if err == nil && convErr != nil {
-		err = apperr.Invalid("operator_id", "choose the operator")
+func (p *Recharges) soldReport(c *gin.Context, caller partners.Caller) error {
+	op, err := strconv.ParseInt(c.Query("operator_id"), 10, 64)
+	if err != nil {
+		return apperr.Invalid("operator_id", "choose the operator")
 	}
 	var buf bytes.Buffer
 	month := c.Query("month")
-	if err == nil {
-		err = p.Service.SoldReport(c.Request.Context(), caller, op, month, &buf)
+	if err := p.Service.SoldReport(c.Request.Context(), caller, op, month, &buf); err != nil {
+		return err
 	}
-	var body []byte
-	if err == nil {
-		body, err = p.Site.Spreadsheet(c, buf.Bytes())
-	}
+	body, err := p.Site.Spreadsheet(c, buf.Bytes())
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func (p *Reports) Routes(r gin.IRouter) {
 	r.GET("/admin/donateurs/:id/impact.pdf", p.Session, withCaller(p.impact))
 	r.GET("/admin/rapports/financeurs.csv", p.Session, p.funders("csv"))
 	r.GET("/admin/rapports/financeurs.pdf", p.Session, p.funders("pdf"))
-	r.GET("/admin/rapports/donnees-ouvertes.csv", p.Session, httpx.Handle(p.openData))
+	r.GET("/admin/rapports/donnees-ouvertes.csv", p.Session, withCaller(p.openData))
 }
 
 // funders downloads the funder report of the dashboard's period (admins).
@@ -57,16 +57,13 @@ func (p *Reports) funders(format string) gin.HandlerFunc {
 }
 
 // openData downloads the open-data CSV of the dashboard's period (admins).
-func (p *Reports) openData(c *gin.Context) error {
-	caller, err := currentCaller(c)
-	if err == nil {
-		var f reports.File
-		if f, err = p.Service.OpenDataFile(c.Request.Context(), caller, c.Query("from"), c.Query("to")); err == nil {
-			httpx.SendFile(c, f.Name, f.ContentType, f.Body, false)
-			return nil
-		}
+func (p *Reports) openData(c *gin.Context, caller partners.Caller) error {
+	f, err := p.Service.OpenDataFile(c.Request.Context(), caller, c.Query("from"), c.Query("to"))
+	if err != nil {
+		return err
 	}
-	return err
+	httpx.SendFile(c, f.Name, f.ContentType, f.Body, false)
+	return nil
 }
 
 // impact prints a donor's impact report (admins).

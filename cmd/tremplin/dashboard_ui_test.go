@@ -76,7 +76,7 @@ func TestDashboardInBrowser(t *testing.T) {
 			t.Errorf("%s: %d lines, %v", href, len(records), err)
 		}
 	}
-	if text := testenv.PDFText(t, []byte(files["funders-pdf"])); !strings.Contains(text, "personnes équipées") {
+	if text := testenv.PDFText(t, []byte(files["funders-pdf"])); !strings.Contains(text, "1 personne équipée") {
 		t.Errorf("the funder PDF reads:\n%s", text)
 	}
 	if !strings.HasPrefix(files["open-data-csv"], "departement,month,category,people,devices,recharges") {
