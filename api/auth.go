@@ -40,6 +40,8 @@ func RequireAuth(s *partners.Service) gin.HandlerFunc {
 	}
 }
 
+// SetCaller makes caller the request's: the handlers read it, and the
+// audit log records who did what (the pages' session sets it the same way).
 func SetCaller(c *gin.Context, caller partners.Caller) {
 	ctx := partners.WithCaller(c.Request.Context(), caller)
 	a := audit.ActorFrom(ctx)

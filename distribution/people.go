@@ -28,7 +28,7 @@ type PersonSummary struct {
 	DevicesThisYear int
 }
 
-// maxFound bounds a search's answer: a prescriber types more letters
+// MaxFound bounds a search's answer: a prescriber types more letters
 // rather than reading a hundred names.
 const MaxFound = 30
 
@@ -208,7 +208,7 @@ func normalizeSearchCode(q string) string {
 	return b.String()
 }
 
-// checkSearch refuses a search too long to mean anything.
+// CheckSearch refuses a search too long to mean anything.
 func CheckSearch(q string) error {
 	if len([]rune(q)) > 100 {
 		return apperr.Invalid("q", "must be at most 100 characters")

@@ -100,13 +100,13 @@ func ownOrganization(c partners.Caller) func(*gorm.DB) *gorm.DB {
 // Who may do what: the services check these lists, and the pages offer
 // only what they allow.
 var (
-	// prescriberRoles see and manage vouchers (admins all, prescribers their
+	// PrescriberRoles see and manage vouchers (admins all, prescribers their
 	// organisation's).
 	PrescriberRoles = []partners.Role{partners.RoleAdmin, partners.RolePrescriber}
-	// issuerRoles record a person and issue a voucher in one form: the
+	// IssuerRoles record a person and issue a voucher in one form: the
 	// person belongs to the issuer's organisation, which admins have not.
 	IssuerRoles = []partners.Role{partners.RolePrescriber}
-	// lookupRoles check a voucher by its code.
+	// LookupRoles check a voucher by its code.
 	LookupRoles = []partners.Role{partners.RoleAdmin, partners.RoleSpace, partners.RolePrescriber}
 )
 

@@ -132,7 +132,7 @@ func (s *Service) IssueVoucher(ctx context.Context, c partners.Caller, in NewVou
 	return out, err
 }
 
-// checkVoucherInput checks a voucher request's own fields.
+// CheckVoucherInput checks a voucher request's own fields.
 func CheckVoucherInput(in NewVoucher) error {
 	v := &apperr.ValidationError{}
 	cats := []string{}

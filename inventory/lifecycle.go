@@ -91,6 +91,7 @@ type Transition struct {
 	Locks *Locks `json:"locks"`
 }
 
+// OrEmpty is the text p points at, or "" for none.
 func OrEmpty(p *string) string {
 	if p == nil {
 		return ""
@@ -262,7 +263,7 @@ func (s *Service) plan(tx *gorm.DB, dev Device, t Transition) (map[string]any, m
 	return changes, data, to, v.Err()
 }
 
-// quoteSerial is what a donor needs to find a device in their fleet: its
+// QuoteSerial is what a donor needs to find a device in their fleet: its
 // IMEI, else its serial number, else its tag.
 func QuoteSerial(d Device) string {
 	switch {

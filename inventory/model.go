@@ -42,6 +42,7 @@ func (c Category) Valid() bool {
 // Grades, best first.
 var Grades = []string{"A", "B", "C", "D"}
 
+// ValidGrade tells a grade the price grid knows (A to D).
 func ValidGrade(g string) bool {
 	for _, x := range Grades {
 		if g == x {

@@ -34,6 +34,7 @@ func (k Kind) Key() string { return "kind." + string(k) }
 // IsSite tells whether stock can live at an organisation of this kind.
 func (k Kind) IsSite() bool { return k == KindWarehouse || k == KindSpace }
 
+// Valid tells a kind the network knows.
 func (k Kind) Valid() bool {
 	for _, x := range Kinds {
 		if k == x {

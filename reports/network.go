@@ -33,7 +33,7 @@ type AccessoryShelf struct {
 	Low       bool
 }
 
-// accessoryShelves reads the accessories' stock of one site (or of every
+// AccessoryShelves reads the accessories' stock of one site (or of every
 // site with 0), active accessories only, by name.
 func (s *Service) AccessoryShelves(ctx context.Context, siteID int64) ([]AccessoryShelf, error) {
 	q := s.DB.WithContext(ctx).Table("accessory_stock st").Select("st.site_id, a.name, st.available, a.low_stock_threshold AS threshold").
@@ -60,7 +60,7 @@ type Network struct {
 	PeopleActive   int64 // people holding an active voucher
 }
 
-// lifecycle is the order states are shown in.
+// States is the order states are shown in.
 var States = []string{"received", "diagnosed", "in_repair", "erased", "ready", "in_transit", "in_stock", "sold", "returned", "recycled", "lost"}
 
 // Counts reads the network's counts (admins only): devices by state, each
