@@ -76,3 +76,14 @@ func create[In, T any](fn func(ctx context.Context, c partners.Caller, in In) (T
 		return httpx.Created(c, location(v), v)
 	})
 }
+
+// pathIDs reads two ids of the path, such as a site's and one of its stock
+// checks' (anything but a positive number is a 404).
+func pathIDs(c *gin.Context, first, second string) (int64, int64, error) {
+	a, err := httpx.PathID(c, first)
+	if err != nil {
+		return 0, 0, err
+	}
+	b, err := httpx.PathID(c, second)
+	return a, b, err
+}

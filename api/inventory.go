@@ -303,11 +303,7 @@ func (a *Inventory) stockCheck(c *gin.Context, caller partners.Caller) error {
 }
 
 func (a *Inventory) correctFromStockCheck(c *gin.Context, caller partners.Caller) error {
-	site, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	id, err := httpx.PathID(c, "check")
+	site, id, err := pathIDs(c, "id", "check")
 	if err != nil {
 		return err
 	}
@@ -326,11 +322,7 @@ func (a *Inventory) correctFromStockCheck(c *gin.Context, caller partners.Caller
 }
 
 func (a *Inventory) getStockCheck(c *gin.Context, caller partners.Caller) error {
-	site, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	id, err := httpx.PathID(c, "check")
+	site, id, err := pathIDs(c, "id", "check")
 	if err != nil {
 		return err
 	}
@@ -414,11 +406,7 @@ func (a *Inventory) uploadReport(c *gin.Context, caller partners.Caller) error {
 }
 
 func (a *Inventory) reportFile(c *gin.Context, caller partners.Caller) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	rid, err := httpx.PathID(c, "rid")
+	id, rid, err := pathIDs(c, "id", "rid")
 	if err != nil {
 		return err
 	}

@@ -47,11 +47,7 @@ func (a *Recharges) listRechargeProducts(c *gin.Context, caller partners.Caller)
 }
 
 func (a *Recharges) setThreshold(c *gin.Context, caller partners.Caller) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	site, err := httpx.PathID(c, "site")
+	id, site, err := pathIDs(c, "id", "site")
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,10 @@
 package ui
 
 import (
+	"slices"
+
 	"github.com/gin-gonic/gin"
+	"github.com/tremplin/tremplin/accessories"
 	"github.com/tremplin/tremplin/inventory"
 
 	"github.com/tremplin/tremplin/internal/web"
@@ -73,29 +76,39 @@ func (p *Inventory) stock(c *gin.Context) error {
 		if v.Recharges, err = p.Recharges.Stock(c.Request.Context(), caller, v.SiteID, false); err != nil {
 			return err
 		}
-		if p.Accessories == nil {
-			return nil
-		}
-		list, err := p.Accessories.List(c.Request.Context(), caller)
-		if err != nil {
-			return err
-		}
-		have, err := p.Accessories.StockOf(c.Request.Context(), caller, v.SiteID)
+		list, have, err := p.shelvedAccessories(c, caller, v.SiteID)
 		if err != nil {
 			return err
 		}
 		for _, a := range list {
-			if !a.Active {
-				continue
-			}
 			row := accessoryShelf{Name: a.Name, Threshold: a.LowStockThreshold, Low: a.LowStockThreshold > 0}
-			for _, st := range have {
-				if st.AccessoryID == a.ID {
-					row.Available, row.Low = st.Available, st.Low && a.LowStockThreshold > 0
-				}
+			if st, ok := have[a.ID]; ok {
+				row.Available, row.Low = st.Available, st.Low && a.LowStockThreshold > 0
 			}
 			v.Accessories = append(v.Accessories, row)
 		}
 		return nil
 	})
+}
+
+// shelvedAccessories are the network's active accessories and a site's
+// stock of each, by accessory (none when the network keeps no
+// accessories).
+func (p *Inventory) shelvedAccessories(c *gin.Context, caller partners.Caller, site int64) ([]accessories.Accessory, map[int64]accessories.Stock, error) {
+	if p.Accessories == nil {
+		return nil, nil, nil
+	}
+	list, err := p.Accessories.List(c.Request.Context(), caller)
+	if err != nil {
+		return nil, nil, err
+	}
+	stock, err := p.Accessories.StockOf(c.Request.Context(), caller, site)
+	if err != nil {
+		return nil, nil, err
+	}
+	have := make(map[int64]accessories.Stock, len(stock))
+	for _, st := range stock {
+		have[st.AccessoryID] = st
+	}
+	return slices.DeleteFunc(list, func(a accessories.Accessory) bool { return !a.Active }), have, nil
 }

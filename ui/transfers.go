@@ -115,21 +115,13 @@ func (p *Inventory) draftPage(c *gin.Context, caller partners.Caller, v *draftVi
 				v.Products = append(v.Products, l)
 			}
 		}
-		if p.Accessories != nil {
-			list, err := p.Accessories.List(c.Request.Context(), caller)
-			if err != nil {
-				return err
-			}
-			have, err := p.Accessories.StockOf(c.Request.Context(), caller, v.From)
-			if err != nil {
-				return err
-			}
-			for _, a := range list {
-				for _, st := range have {
-					if st.AccessoryID == a.ID && st.Available > 0 && a.Active {
-						v.Accessories = append(v.Accessories, accessoryStock{ID: a.ID, Name: a.Name, Available: st.Available})
-					}
-				}
+		list, have, err := p.shelvedAccessories(c, caller, v.From)
+		if err != nil {
+			return err
+		}
+		for _, a := range list {
+			if st := have[a.ID]; st.Available > 0 {
+				v.Accessories = append(v.Accessories, accessoryStock{ID: a.ID, Name: a.Name, Available: st.Available})
 			}
 		}
 	}
