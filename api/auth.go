@@ -71,8 +71,3 @@ func Allow(roles ...partners.Role) gin.HandlerFunc {
 		c.Next()
 	}
 }
-
-// CurrentCaller returns the caller set by RequireAuth.
-func CurrentCaller(c *gin.Context) (partners.Caller, error) {
-	return partners.CallerFrom(c.Request.Context())
-}

@@ -51,13 +51,17 @@ func (p *Partners) account(c *gin.Context) error {
 func (p *Partners) changePassword(c *gin.Context, caller partners.Caller) error {
 	f := c.Request.PostForm
 	current, next := f.Get("current_password"), f.Get("password")
-	to, repeated, err := p.Site.Once(c, func() (string, error) {
-		if next != f.Get("password_again") {
-			return "", apperr.Invalid("password_again", "the two new passwords differ: type the same one twice")
-		}
-		_, err := p.Service.UpdateUser(c.Request.Context(), caller, caller.UserID, partners.UserPatch{Password: &next, CurrentPassword: &current})
-		return "/compte", err
-	})
+	// Two new passwords that differ are refused before the form's key is
+	// spent: the corrected form goes through.
+	err := apperr.Invalid("password_again", "the two new passwords differ: type the same one twice")
+	var to string
+	var repeated bool
+	if next == f.Get("password_again") {
+		to, repeated, err = p.Site.Once(c, func() (string, error) {
+			_, err := p.Service.UpdateUser(c.Request.Context(), caller, caller.UserID, partners.UserPatch{Password: &next, CurrentPassword: &current})
+			return "/compte", err
+		})
+	}
 	if err != nil {
 		// Passwords are never sent back into the form.
 		v, verr := p.accountPage(c, url.Values{})

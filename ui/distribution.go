@@ -168,16 +168,6 @@ func (p *Distribution) list(c *gin.Context) error {
 	return nil
 }
 
-// issuer is the page data of a caller who may issue vouchers; others are
-// refused.
-func (p *Distribution) issuer(c *gin.Context) (pageData, partners.Caller, error) {
-	d, caller, err := p.data(c)
-	if err == nil {
-		err = caller.Require(distribution.IssuerRoles...)
-	}
-	return d, caller, err
-}
-
 func (p *Distribution) show(c *gin.Context) error {
 	d, caller, err := p.data(c)
 	if err == nil {

@@ -167,8 +167,6 @@ func (f *formView) fail(l i18n.Lang, err error) bool {
 	return ok
 }
 
-func (f *formView) value(name string) string { return f.Form.Get(name) }
-
 // euros writes cents for a form's field: "35,00" or "35.00".
 func euros(l i18n.Lang, cents int64) string { return money.Input(cents, l == i18n.French) }
 

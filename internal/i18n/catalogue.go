@@ -24,12 +24,14 @@ var tags = map[Lang]language.Tag{French: language.French, English: language.Engl
 func load() *catalog.Builder {
 	b := catalog.NewBuilder(catalog.Fallback(language.English))
 	for _, key := range Keys() {
-		fr, en := french[key], key
+		en := key // a sentence is its own English
 		if e, ok := english[key]; ok {
 			en = e
 		}
-		set(b, language.French, key, fr, frenchOne[key])
 		set(b, language.English, key, en, englishOne[key])
+		if fr, ok := french[key]; ok { // else said in English, and noted
+			set(b, language.French, key, fr, frenchOne[key])
+		}
 	}
 	return b
 }

@@ -204,19 +204,6 @@ func Append(tx *gorm.DB, siteID int64, kind, ref string, content any, at time.Ti
 	return hash, nil
 }
 
-// Head is a site's chain head: its last entry's hash, or Genesis.
-func Head(db *gorm.DB, siteID int64) (string, error) {
-	var hash string
-	q := db.Raw(`SELECT hash FROM journal_heads WHERE site_id = ?`, siteID).Scan(&hash)
-	if q.Error != nil {
-		return "", fmt.Errorf("journal head of site %d: %w", siteID, q.Error)
-	}
-	if q.RowsAffected == 0 {
-		return Genesis, nil
-	}
-	return hash, nil
-}
-
 // Recompute gives the content that the rows behind entries say today,
 // keyed by ref, for one kind: a ref missing from the map was removed.
 type Recompute func(db *gorm.DB, kind string, refs []string) (map[string][]byte, error)
