@@ -166,7 +166,7 @@ func (p *Accessories) create(c *gin.Context) error {
 		in.LowStockThreshold = &n
 	}
 	l := p.Site.Lang(c)
-	to, repeated, err := p.Site.Once(c, func() (string, error) {
+	err = once(p.Site, c, "", func() (string, error) {
 		if err := v.Err(); err != nil {
 			return "", err
 		}
@@ -182,7 +182,6 @@ func (p *Accessories) create(c *gin.Context) error {
 			pv.Form, pv.FieldErrors, pv.Errors = f, fields, all
 		})
 	}
-	p.Site.Done(c, to, repeated, "")
 	return nil
 }
 
@@ -200,7 +199,7 @@ func (p *Accessories) move(c *gin.Context) error {
 	id, _ := strconv.ParseInt(f.Get("accessory_id"), 10, 64)
 	n, nerr := strconv.Atoi(strings.TrimSpace(f.Get("quantity")))
 	l := p.Site.Lang(c)
-	to, repeated, err := p.Site.Once(c, func() (string, error) {
+	err = once(p.Site, c, "", func() (string, error) {
 		if nerr != nil {
 			return "", apperr.Invalid("quantity", "type a whole number: 40 for a box received, -2 for two broken")
 		}
@@ -216,7 +215,6 @@ func (p *Accessories) move(c *gin.Context) error {
 			pv.Move, pv.MoveErrors, pv.MoveAll = f, fields, all
 		})
 	}
-	p.Site.Done(c, to, repeated, "")
 	return nil
 }
 

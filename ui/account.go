@@ -17,7 +17,7 @@ import (
 
 type accountView struct {
 	web.Page
-	form
+	formView
 	User     partners.User
 	Language string // the setting: "fr", "en" or "" (the browser's)
 }
@@ -54,10 +54,8 @@ func (p *Partners) changePassword(c *gin.Context, caller partners.Caller) error 
 	// Two new passwords that differ are refused before the form's key is
 	// spent: the corrected form goes through.
 	err := apperr.Invalid("password_again", "the two new passwords differ: type the same one twice")
-	var to string
-	var repeated bool
 	if next == f.Get("password_again") {
-		to, repeated, err = p.Site.Once(c, func() (string, error) {
+		err = once(p.Site, c, "Your password is changed. Your other sessions are closed.", func() (string, error) {
 			_, err := p.Service.UpdateUser(c.Request.Context(), caller, caller.UserID, partners.UserPatch{Password: &next, CurrentPassword: &current})
 			return "/compte", err
 		})
@@ -68,7 +66,7 @@ func (p *Partners) changePassword(c *gin.Context, caller partners.Caller) error 
 		if verr != nil {
 			return verr
 		}
-		if !v.refused(p, c, err) {
+		if !v.fail(p.Site.Lang(c), err) {
 			return err
 		}
 		status := http.StatusUnprocessableEntity
@@ -78,7 +76,6 @@ func (p *Partners) changePassword(c *gin.Context, caller partners.Caller) error 
 		p.Site.Render(c, status, "account", v)
 		return nil
 	}
-	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("Your password is changed. Your other sessions are closed."))
 	return nil
 }
 

@@ -84,23 +84,6 @@ func (p *Partners) admin(c *gin.Context) (partners.Caller, error) {
 	return caller, err
 }
 
-// form carries a form's values and its errors.
-type form struct {
-	Form        url.Values
-	FieldErrors map[string]string
-	Errors      []string
-}
-
-// refused lays a validation error or a conflict out on the form; false for
-// another kind of error (the error page).
-func (f *form) refused(p *Partners, c *gin.Context, err error) bool {
-	fields, all, ok := web.Refusal(p.Site.Lang(c), err)
-	if ok {
-		f.FieldErrors, f.Errors = fields, all
-	}
-	return ok
-}
-
 type organizationsView struct {
 	web.Page
 	Kinds []partners.Kind
@@ -144,7 +127,7 @@ func (p *Partners) organizations(c *gin.Context) error {
 
 type organizationView struct {
 	web.Page
-	form
+	formView
 	Org       *partners.Organization // nil for a new one
 	Kinds     []partners.Kind
 	Zones     []struct{ Name, Place string }
@@ -188,24 +171,14 @@ func (p *Partners) createOrganization(c *gin.Context) error {
 	if siren := f.Get("siren"); siren != "" {
 		in.SIREN = &siren
 	}
-	to, repeated, err := p.Site.Once(c, func() (string, error) {
-		o, err := p.Service.CreateOrganization(c.Request.Context(), caller, in)
-		return "/admin/organisations/" + strconv.FormatInt(o.ID, 10), err
-	})
-	if err != nil {
-		v := p.organizationView(nil, f)
-		if !v.refused(p, c, err) {
-			return err
-		}
-		p.Site.Render(c, http.StatusUnprocessableEntity, "organization", v)
-		return nil
-	}
 	msg := "The organisation is created."
 	if role, ok := partners.RoleOf(in.Kind); ok && role != "" {
 		msg = "The organisation is created. Add the people who work there."
 	}
-	p.Site.Done(c, to, repeated, p.Site.Lang(c).T(msg))
-	return nil
+	return submit(p.Site, c, "organization", p.organizationView(nil, f), nil, msg, func() (string, error) {
+		o, err := p.Service.CreateOrganization(c.Request.Context(), caller, in)
+		return "/admin/organisations/" + strconv.FormatInt(o.ID, 10), err
+	})
 }
 
 // organization is an organisation's page: its details to edit, its site
@@ -265,10 +238,8 @@ func (p *Partners) saveOrganization(c *gin.Context) error {
 		bad.Field("label_layout", "%q is not a layout", layout)
 	}
 	err = bad.Err()
-	var to string
-	var repeated bool
 	if err == nil {
-		to, repeated, err = p.Site.Once(c, func() (string, error) {
+		err = once(p.Site, c, "Saved.", func() (string, error) {
 			patch := partners.OrganizationPatch{Name: &name, Timezone: &tz, Address: &addr}
 			if o.Kind == partners.KindDonor {
 				siren := f.Get("siren")
@@ -292,7 +263,7 @@ func (p *Partners) saveOrganization(c *gin.Context) error {
 	}
 	if err != nil {
 		v := p.organizationView(&o, f)
-		if !v.refused(p, c, err) {
+		if !v.fail(p.Site.Lang(c), err) {
 			return err
 		}
 		users, _ := p.Service.ListUsers(ctx, caller, partners.UserFilter{OrganizationID: id}, paging.Page{Limit: 500})
@@ -300,7 +271,6 @@ func (p *Partners) saveOrganization(c *gin.Context) error {
 		p.Site.Render(c, http.StatusUnprocessableEntity, "organization", v)
 		return nil
 	}
-	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("Saved."))
 	return nil
 }
 
@@ -378,7 +348,7 @@ func (p *Partners) users(c *gin.Context) error {
 
 type userView struct {
 	web.Page
-	form
+	formView
 	User     *partners.User
 	Org      *partners.Organization
 	Orgs     []partners.Organization // where a new user may work
@@ -462,7 +432,7 @@ func (p *Partners) createUserPage(c *gin.Context) error {
 	}
 	if err != nil {
 		v, ferr := p.userForm(c, caller, f)
-		if ferr != nil || !v.refused(p, c, err) {
+		if ferr != nil || !v.fail(p.Site.Lang(c), err) {
 			return errors.Join(err, ferr)
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "user_new", v)
@@ -558,7 +528,7 @@ func (p *Partners) resetPassword(c *gin.Context) error {
 // networkView is the network's identity form.
 type networkView struct {
 	web.Page
-	form
+	formView
 }
 
 func networkForm(n partners.Network) url.Values {
@@ -600,19 +570,18 @@ func (p *Partners) saveNetwork(c *gin.Context) error {
 	if f.Get("handover") == "" {
 		in.Handover, in.HandoverText = nil, nil // a form from before handover: left as it is
 	}
-	to, repeated, err := p.Site.Once(c, func() (string, error) {
+	err = once(p.Site, c, "The network's identity is saved.", func() (string, error) {
 		_, err := p.Service.UpdateNetwork(c.Request.Context(), caller, in)
 		return "/admin/reseau", err
 	})
 	if err != nil {
 		v := &networkView{}
 		v.Form = f
-		if !v.refused(p, c, err) {
+		if !v.fail(p.Site.Lang(c), err) {
 			return err
 		}
 		p.Site.Render(c, http.StatusUnprocessableEntity, "network", v)
 		return nil
 	}
-	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("The network's identity is saved."))
 	return nil
 }

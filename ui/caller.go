@@ -40,12 +40,16 @@ func withRecord(h func(c *gin.Context, caller partners.Caller, id int64) error) 
 
 // once runs do once per form (a form sent twice does it once, and the
 // second answer is the first's), then sends the browser where do says,
-// with msg said in the reader's language.
+// with msg said in the reader's language (none when msg is "": do may
+// have flashed its own).
 func once(site *web.Site, c *gin.Context, msg string, do func() (string, error)) error {
 	to, repeated, err := site.Once(c, do)
 	if err != nil {
 		return err
 	}
-	site.Done(c, to, repeated, site.Lang(c).T(msg))
+	if msg != "" {
+		msg = site.Lang(c).T(msg)
+	}
+	site.Done(c, to, repeated, msg)
 	return nil
 }

@@ -97,7 +97,7 @@ func (p *Distribution) recordClosing(c *gin.Context) error {
 	l := p.Site.Lang(c)
 	date := c.PostForm("date")
 	counted, valid := money.Parse(c.PostForm("counted"))
-	to, repeated, err := p.Site.Once(c, func() (string, error) {
+	err = once(p.Site, c, "", func() (string, error) {
 		if !valid {
 			return "", apperr.Invalid("counted", "type an amount in euros, such as 152,30")
 		}
@@ -125,7 +125,6 @@ func (p *Distribution) recordClosing(c *gin.Context) error {
 		p.Site.Render(c, http.StatusUnprocessableEntity, "closing", v)
 		return nil
 	}
-	p.Site.Done(c, to, repeated, "")
 	return nil
 }
 
@@ -201,12 +200,14 @@ func (p *Distribution) refund(c *gin.Context) error {
 	}
 	slices.SortFunc(in.Accessories, func(a, b distribution.AccessoryBack) int { return cmp.Compare(a.AccessoryID, b.AccessoryID) })
 	back := "/ventes/" + strconv.FormatInt(id, 10)
-	var to string
-	var repeated bool
+	msg := "Refunded: the device is back, to be diagnosed again, and the voucher allows it again."
+	if len(in.DeviceIDs) == 0 {
+		msg = "Refunded: the accessories are back in stock."
+	}
 	if badCount {
 		err = apperr.Invalid("accessories", "type how many of each accessory came back, as a number (blank for none)")
 	} else {
-		to, repeated, err = p.Site.Once(c, func() (string, error) {
+		err = once(p.Site, c, msg, func() (string, error) {
 			_, err := p.Service.Refund(c.Request.Context(), caller, id, in)
 			return back, err
 		})
@@ -233,11 +234,6 @@ func (p *Distribution) refund(c *gin.Context) error {
 		p.Site.Render(c, status, "sale", v)
 		return nil
 	}
-	if len(in.DeviceIDs) == 0 {
-		p.Site.Done(c, to, repeated, l.T("Refunded: the accessories are back in stock."))
-		return nil
-	}
-	p.Site.Done(c, to, repeated, l.T("Refunded: the device is back, to be diagnosed again, and the voucher allows it again."))
 	return nil
 }
 

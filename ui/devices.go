@@ -101,7 +101,7 @@ func (p *Inventory) deviceLabel(c *gin.Context, caller partners.Caller) error {
 func (p *Inventory) register(c *gin.Context, caller partners.Caller) error {
 	f := c.Request.PostForm
 	nd, verr := deviceFromForm(f)
-	to, repeated, err := p.Site.Once(c, func() (string, error) {
+	err := once(p.Site, c, "", func() (string, error) {
 		if err := verr.Err(); err != nil {
 			return "", err
 		}
@@ -119,13 +119,8 @@ func (p *Inventory) register(c *gin.Context, caller partners.Caller) error {
 			return rerr
 		}
 		v.Form = f
-		if !v.fail(p.lang(c), err) {
-			return err
-		}
-		p.Site.Render(c, http.StatusUnprocessableEntity, "station", v)
-		return nil
+		return reshow(p.Site, c, "station", v, err)
 	}
-	p.Site.Done(c, to, repeated, "")
 	return nil
 }
 

@@ -227,17 +227,19 @@ func (p *Distribution) reserve(c *gin.Context) error {
 	}
 	l := p.Site.Lang(c)
 	site, _ := strconv.ParseInt(c.PostForm("site_id"), 10, 64)
-	var r distribution.ReservationView
-	to, repeated, err := p.Site.Once(c, func() (string, error) {
-		var err error
+	err = once(p.Site, c, "", func() (string, error) {
 		// The person is told when they can be: they agreed to be sent
 		// where to go.
 		in := distribution.NewReservation{VoucherCode: c.Param("code"), SiteID: site, Category: c.PostForm("category")}
 		if vo, err := p.Service.GetVoucher(c.Request.Context(), caller, in.VoucherCode); err == nil {
 			in.Notify = p.Service.Reachable(c.Request.Context(), caller, vo.BeneficiaryID)
 		}
-		r, err = p.Service.Reserve(c.Request.Context(), caller, in)
-		return "/bons/" + c.Param("code"), err
+		r, err := p.Service.Reserve(c.Request.Context(), caller, in)
+		if err != nil {
+			return "", err
+		}
+		web.Flash(c, l.T("%s set aside at %s until %s: the person asks for it at the counter with the voucher.", r.Tag, r.SiteName, l.Date(r.ExpiresAt, siteLocation(r.Timezone))), false)
+		return "/bons/" + c.Param("code"), nil
 	})
 	if err != nil {
 		if _, _, ok := web.FieldErrors(l, err); !ok && !errors.Is(err, apperr.ErrConflict) {
@@ -250,21 +252,19 @@ func (p *Distribution) reserve(c *gin.Context) error {
 		p.Site.Render(c, http.StatusConflict, "voucher", &d)
 		return nil
 	}
-	p.Site.Done(c, to, repeated, l.T("%s set aside at %s until %s: the person asks for it at the counter with the voucher.", r.Tag, r.SiteName, l.Date(r.ExpiresAt, siteLocation(r.Timezone))))
 	return nil
 }
 
 // cancelReservation frees a device set aside for the voucher.
 func (p *Distribution) cancelReservation(c *gin.Context, caller partners.Caller) error {
 	id, _ := strconv.ParseInt(c.PostForm("reservation_id"), 10, 64)
-	to, repeated, err := p.Site.Once(c, func() (string, error) {
+	err := once(p.Site, c, "Reservation cancelled: the device is free again.", func() (string, error) {
 		_, err := p.Service.CancelReservation(c.Request.Context(), caller, id)
 		return "/bons/" + c.Param("code"), err
 	})
 	if err != nil {
 		return err
 	}
-	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("Reservation cancelled: the device is free again."))
 	return nil
 }
 

@@ -85,7 +85,7 @@ func (p *Inventory) createDonation(c *gin.Context, caller partners.Caller) error
 	}
 	note := f.Get("note")
 	in.Note = &note
-	to, repeated, err := p.Site.Once(c, func() (string, error) {
+	err := once(p.Site, c, "Donation recorded: now scan its devices.", func() (string, error) {
 		if err := verr.Err(); err != nil {
 			return "", err
 		}
@@ -98,13 +98,8 @@ func (p *Inventory) createDonation(c *gin.Context, caller partners.Caller) error
 			return perr
 		}
 		v.Form = f
-		if !v.fail(p.lang(c), err) {
-			return err
-		}
-		p.Site.Render(c, http.StatusUnprocessableEntity, "donations", v)
-		return nil
+		return reshow(p.Site, c, "donations", v, err)
 	}
-	p.Site.Done(c, to, repeated, p.lang(c).T("Donation recorded: now scan its devices."))
 	return nil
 }
 
@@ -196,7 +191,7 @@ func (p *Inventory) intakeOne(c *gin.Context, caller partners.Caller, id int64) 
 	if strings.TrimSpace(f.Get("code")) == "" {
 		verr.Field("code", "scan or type the IMEI or the serial number")
 	}
-	to, repeated, err := p.Site.Once(c, func() (string, error) {
+	err := once(p.Site, c, "", func() (string, error) {
 		if err := verr.Err(); err != nil {
 			return "", err
 		}
@@ -217,7 +212,6 @@ func (p *Inventory) intakeOne(c *gin.Context, caller partners.Caller, id int64) 
 	if err != nil {
 		return p.donationRefused(c, caller, f, err, false)
 	}
-	p.Site.Done(c, to, repeated, "")
 	return nil
 }
 
@@ -225,7 +219,7 @@ func (p *Inventory) intakeOne(c *gin.Context, caller partners.Caller, id int64) 
 // every bad line is listed.
 func (p *Inventory) intakeFile(c *gin.Context, caller partners.Caller, id int64) error {
 	l := p.lang(c)
-	to, repeated, err := p.Site.Once(c, func() (string, error) {
+	err := once(p.Site, c, "", func() (string, error) {
 		fh, ok := httpx.FormFile(c, "file")
 		if !ok {
 			return "", apperr.Invalid("file", "choose a CSV file (header category,brand,model,serial,imei)")
@@ -256,7 +250,6 @@ func (p *Inventory) intakeFile(c *gin.Context, caller partners.Caller, id int64)
 	if err != nil {
 		return p.donationRefused(c, caller, url.Values{}, err, true)
 	}
-	p.Site.Done(c, to, repeated, "")
 	return nil
 }
 

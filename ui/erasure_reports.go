@@ -32,7 +32,7 @@ func (p *Inventory) deviceReport(c *gin.Context, caller partners.Caller) error {
 		back = "/appareils/" + url.PathEscape(d.Tag)
 	}
 	l := p.lang(c)
-	to, repeated, err := p.Site.Once(c, func() (string, error) {
+	err = once(p.Site, c, "", func() (string, error) {
 		files, err := api.ReportFiles(c)
 		if err != nil {
 			return "", err
@@ -56,7 +56,6 @@ func (p *Inventory) deviceReport(c *gin.Context, caller partners.Caller) error {
 
 		return err
 	}
-	p.Site.Done(c, to, repeated, "")
 	return nil
 }
 

@@ -150,23 +150,6 @@ func idIn(vals url.Values, name string, v *apperr.ValidationError) int64 {
 
 func (p *Inventory) lang(c *gin.Context) i18n.Lang { return p.Site.Lang(c) }
 
-// formView carries a form's values and its errors, by field and in full.
-type formView struct {
-	Form        url.Values
-	FieldErrors map[string]string
-	Errors      []string
-}
-
-// fail lays a validation error out on the form, or tells whether err is
-// another kind of error (the caller then shows the error page).
-func (f *formView) fail(l i18n.Lang, err error) bool {
-	fields, all, ok := web.Refusal(l, err)
-	if ok {
-		f.FieldErrors, f.Errors = fields, all
-	}
-	return ok
-}
-
 // euros writes cents for a form's field: "35,00" or "35.00".
 func euros(l i18n.Lang, cents int64) string { return money.Input(cents, l == i18n.French) }
 

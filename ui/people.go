@@ -223,14 +223,13 @@ func merge(bad *apperr.ValidationError, err error) bool {
 
 // issued acts once per drawn form and leads to the voucher's page.
 func (p *Distribution) issued(c *gin.Context, v *issueView, issue func() (distribution.VoucherView, error)) error {
-	to, repeated, err := p.Site.Once(c, func() (string, error) {
+	err := once(p.Site, c, "The voucher is created. Print it or send it to the person.", func() (string, error) {
 		vo, err := issue()
 		return "/bons/" + vo.Code, err
 	})
 	if err != nil {
 		return p.formError(c, v, err)
 	}
-	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("The voucher is created. Print it or send it to the person."))
 	return nil
 }
 

@@ -192,7 +192,11 @@ func (p *Inventory) receive(c *gin.Context) error {
 		if in.Recharges == nil && len(v.Transfer.Waiting) > 0 {
 			in.Recharges = []inventory.RechargeLine{}
 		}
-		to, repeated, err := p.Site.Once(c, func() (string, error) {
+		msg := "Reception recorded: what was scanned is on the shelves."
+		if f.Get("confirm") != "" {
+			msg = "Reception recorded. What did not arrive is reported missing on the transfer: the sending site sees it."
+		}
+		err := once(p.Site, c, msg, func() (string, error) {
 			_, err := p.Service.ReceiveTransfer(c.Request.Context(), caller, id, in)
 			return "/transferts/" + strconv.FormatInt(id, 10), err
 		})
@@ -205,11 +209,6 @@ func (p *Inventory) receive(c *gin.Context) error {
 
 			return err
 		}
-		msg := l.T("Reception recorded: what was scanned is on the shelves.")
-		if f.Get("confirm") != "" {
-			msg = l.T("Reception recorded. What did not arrive is reported missing on the transfer: the sending site sees it.")
-		}
-		p.Site.Done(c, to, repeated, msg)
 		return nil
 	case f.Get("remove") != "":
 		v.Codes = slices.DeleteFunc(v.Codes, func(s string) bool { return s == f.Get("remove") })

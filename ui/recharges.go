@@ -38,13 +38,13 @@ type Recharges struct {
 // Routes mounts the pages.
 func (p *Recharges) Routes(r gin.IRouter) {
 	g := r.Group("", p.Session)
-	g.GET("/recharges", httpx.Handle(p.catalogue))
-	g.POST("/recharges", httpx.Handle(p.createProduct))
+	g.GET("/recharges", withCaller(p.catalogue))
+	g.POST("/recharges", withCaller(p.createProduct))
 	g.GET("/recharges/vendues.csv", withCaller(p.soldReport))
-	p.Site.Upload(g, "/recharges/lot", httpx.Handle(p.importBatch))
-	g.GET("/recharges/:id", httpx.Handle(p.product))
-	g.POST("/recharges/:id", httpx.Handle(p.saveProduct))
-	g.POST("/recharges/:id/seuils", httpx.Handle(p.saveThresholds))
+	p.Site.Upload(g, "/recharges/lot", withCaller(p.importBatch))
+	g.GET("/recharges/:id", withRecord(p.product))
+	g.POST("/recharges/:id", withRecord(p.saveProduct))
+	g.POST("/recharges/:id/seuils", withRecord(p.saveThresholds))
 }
 
 // Menu is what the recharge pages offer a caller.
@@ -64,9 +64,7 @@ type catalogueView struct {
 	Available map[int64]int64 // units sellable today, every site together
 	IsAdmin   bool
 	// The three forms: a new product, a batch, the report.
-	Form        url.Values
-	FieldErrors map[string]string
-	Errors      []string
+	formView
 	Batch       url.Values
 	BatchErrors []string
 	// Lines are the bad lines of a refused file, each with its problem.
@@ -80,20 +78,16 @@ type LineProblem struct {
 	Problem string
 }
 
-func (p *Recharges) catalogueView(c *gin.Context) (*catalogueView, partners.Caller, error) {
-	caller, err := currentCaller(c)
-	if err == nil {
-		err = caller.Require(recharges.WarehouseRoles...)
-	}
-	if err != nil {
-		return nil, caller, err
+func (p *Recharges) catalogueView(c *gin.Context, caller partners.Caller) (*catalogueView, error) {
+	if err := caller.Require(recharges.WarehouseRoles...); err != nil {
+		return nil, err
 	}
 	ctx := c.Request.Context()
 	v := &catalogueView{Operators: map[int64]string{}, Available: map[int64]int64{}, IsAdmin: caller.IsAdmin(),
-		Form: url.Values{}, Batch: url.Values{}, Month: time.Now().In(time.UTC).AddDate(0, -1, 0).Format("2006-01")}
+		formView: formView{Form: url.Values{}}, Batch: url.Values{}, Month: time.Now().In(time.UTC).AddDate(0, -1, 0).Format("2006-01")}
 	l, err := p.Service.ListProducts(ctx, caller, 0, paging.Page{Limit: 500})
 	if err != nil {
-		return nil, caller, err
+		return nil, err
 	}
 	v.Products = l.Items
 	// Active first, then by operator and face value.
@@ -108,7 +102,7 @@ func (p *Recharges) catalogueView(c *gin.Context) (*catalogueView, partners.Call
 	})
 	ops, err := p.Partners.ListOrganizations(ctx, caller, partners.OrganizationFilter{Kind: partners.KindOperator}, paging.Page{Limit: 500})
 	if err != nil {
-		return nil, caller, err
+		return nil, err
 	}
 	v.OpList = ops.Items
 	for _, o := range ops.Items {
@@ -117,7 +111,7 @@ func (p *Recharges) catalogueView(c *gin.Context) (*catalogueView, partners.Call
 	for _, kind := range []partners.Kind{partners.KindWarehouse, partners.KindSpace} {
 		sites, err := p.Partners.ListOrganizations(ctx, caller, partners.OrganizationFilter{Kind: kind}, paging.Page{Limit: 500})
 		if err != nil {
-			return nil, caller, err
+			return nil, err
 		}
 		for _, s := range sites.Items {
 			if s.Active && (caller.IsAdmin() || s.ID == caller.OrganizationID) {
@@ -129,7 +123,7 @@ func (p *Recharges) catalogueView(c *gin.Context) (*catalogueView, partners.Call
 	// is opened every day, and must not read the cards sold over the years.
 	stock, err := p.Service.Shelves(ctx, caller, 0)
 	if err != nil {
-		return nil, caller, err
+		return nil, err
 	}
 	for _, s := range stock {
 		v.Available[s.ProductID] += s.Available
@@ -137,12 +131,12 @@ func (p *Recharges) catalogueView(c *gin.Context) (*catalogueView, partners.Call
 	if own, ok := caller.SiteID(); ok {
 		v.Batch.Set("site_id", strconv.FormatInt(own, 10))
 	}
-	return v, caller, nil
+	return v, nil
 }
 
 // catalogue lists the products with their stock, and offers the forms.
-func (p *Recharges) catalogue(c *gin.Context) error {
-	v, _, err := p.catalogueView(c)
+func (p *Recharges) catalogue(c *gin.Context, caller partners.Caller) error {
+	v, err := p.catalogueView(c, caller)
 	if err != nil {
 		return err
 	}
@@ -180,8 +174,8 @@ func whole(f url.Values, name string, bad *apperr.ValidationError) *int {
 	return &n
 }
 
-func (p *Recharges) createProduct(c *gin.Context) error {
-	v, caller, err := p.catalogueView(c)
+func (p *Recharges) createProduct(c *gin.Context, caller partners.Caller) error {
+	v, err := p.catalogueView(c, caller)
 	if err != nil {
 		return err
 	}
@@ -197,41 +191,17 @@ func (p *Recharges) createProduct(c *gin.Context) error {
 	} else {
 		bad.Field("operator_id", "choose the operator")
 	}
-	err = bad.Err()
-	var to string
-	var repeated bool
-	if err == nil {
-		to, repeated, err = p.Site.Once(c, func() (string, error) {
-			pr, err := p.Service.CreateProduct(c.Request.Context(), caller, in)
-			return "/recharges/" + strconv.FormatInt(pr.ID, 10), err
-		})
-	}
-	if err != nil {
-		v.Form = f
-		if !refused(p.Site.Lang(c), err, &v.FieldErrors, &v.Errors) {
-			return err
-		}
-		p.Site.Render(c, http.StatusUnprocessableEntity, "recharges", v)
-		return nil
-	}
-	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("The product is created. Import its first cards below."))
-	return nil
-}
-
-// refused lays a validation error or a conflict out for a form; false for
-// another kind of error.
-func refused(l i18n.Lang, err error, fields *map[string]string, all *[]string) bool {
-	f, a, ok := web.Refusal(l, err)
-	if ok {
-		*fields, *all = f, a
-	}
-	return ok
+	v.Form = f
+	return submit(p.Site, c, "recharges", v, bad.Err(), "The product is created. Import its first cards below.", func() (string, error) {
+		pr, err := p.Service.CreateProduct(c.Request.Context(), caller, in)
+		return "/recharges/" + strconv.FormatInt(pr.ID, 10), err
+	})
 }
 
 // importBatch stores an operator file's cards at a site: all or nothing,
 // every bad line shown in a table.
-func (p *Recharges) importBatch(c *gin.Context) error {
-	v, caller, err := p.catalogueView(c)
+func (p *Recharges) importBatch(c *gin.Context, caller partners.Caller) error {
+	v, err := p.catalogueView(c, caller)
 	if err != nil {
 		return err
 	}
@@ -247,10 +217,8 @@ func (p *Recharges) importBatch(c *gin.Context) error {
 		bad.Field("site_id", "choose the site")
 	}
 	err = bad.Err()
-	var to string
-	var repeated bool
 	if err == nil {
-		to, repeated, err = p.Site.Once(c, func() (string, error) {
+		err = once(p.Site, c, "", func() (string, error) {
 			fh, ok := httpx.FormFile(c, "file")
 			if !ok {
 				return "", apperr.Invalid("file", "choose the operator's CSV file (header serial,pin,expires_on)")
@@ -270,30 +238,31 @@ func (p *Recharges) importBatch(c *gin.Context) error {
 			return "/recharges", nil
 		})
 	}
-	if err != nil {
-		v.Batch = f
-		var ve *apperr.ValidationError
-		if errors.As(err, &ve) && slices.ContainsFunc(ve.Errors, func(e apperr.FieldError) bool { return e.Line > 0 }) {
-			for _, e := range ve.Errors {
-				if e.Line == 0 { // the file as a whole (its header, "and N more")
-					v.BatchErrors = append(v.BatchErrors, web.SayField(l, e))
-					continue
-				}
-				line := e.Line
-				e.Line = 0
-				v.Lines = append(v.Lines, LineProblem{Line: line, Problem: web.SayField(l, e)})
-			}
-			p.Site.Render(c, http.StatusUnprocessableEntity, "recharges", v)
-			return nil
-		}
-		var fields map[string]string
-		if !refused(l, err, &fields, &v.BatchErrors) {
-			return err
-		}
-		p.Site.Render(c, http.StatusUnprocessableEntity, "recharges", v)
+	if err == nil {
 		return nil
 	}
-	p.Site.Done(c, to, repeated, "")
+	// The batch's refusal: each bad line of the file in the table, the
+	// rest above the form.
+	v.Batch = f
+	var ve *apperr.ValidationError
+	if errors.As(err, &ve) && slices.ContainsFunc(ve.Errors, func(e apperr.FieldError) bool { return e.Line > 0 }) {
+		for _, e := range ve.Errors {
+			if e.Line == 0 { // the file as a whole (its header, "and N more")
+				v.BatchErrors = append(v.BatchErrors, web.SayField(l, e))
+				continue
+			}
+			line := e.Line
+			e.Line = 0
+			v.Lines = append(v.Lines, LineProblem{Line: line, Problem: web.SayField(l, e)})
+		}
+	} else {
+		_, all, ok := web.Refusal(l, err)
+		if !ok {
+			return err
+		}
+		v.BatchErrors = all
+	}
+	p.Site.Render(c, http.StatusUnprocessableEntity, "recharges", v)
 	return nil
 }
 
@@ -319,63 +288,51 @@ func (p *Recharges) soldReport(c *gin.Context, caller partners.Caller) error {
 
 type productView struct {
 	web.Page
-	Product     recharges.Product
-	Operator    string
-	Stock       []recharges.StockLine
-	Form        url.Values
-	FieldErrors map[string]string
-	Errors      []string
+	Product  recharges.Product
+	Operator string
+	Stock    []recharges.StockLine
+	formView
 }
 
-func (p *Recharges) productView(c *gin.Context) (*productView, partners.Caller, error) {
-	caller, err := currentCaller(c)
-	if err == nil {
-		err = caller.Require(partners.RoleAdmin)
+func (p *Recharges) productView(c *gin.Context, caller partners.Caller, id int64) (*productView, error) {
+	if err := caller.Require(partners.RoleAdmin); err != nil {
+		return nil, err
 	}
-	var id int64
-	if err == nil {
-		id, err = strconv.ParseInt(c.Param("id"), 10, 64)
-		if err != nil {
-			err = fmt.Errorf("product %q: %w", c.Param("id"), apperr.ErrNotFound)
-		}
-	}
-	v := &productView{}
-	if err == nil {
-		v.Product, err = p.Service.GetProduct(c.Request.Context(), caller, id)
-	}
-	if err == nil {
-		var op partners.Organization
-		op, err = p.Partners.GetOrganization(c.Request.Context(), caller, v.Product.OperatorID)
-		v.Operator = op.Name
-	}
-	if err == nil {
-		var all []recharges.StockLine
-		all, err = p.Service.Stock(c.Request.Context(), caller, 0, false)
-		for _, s := range all {
-			if s.ProductID == id {
-				v.Stock = append(v.Stock, s)
-			}
-		}
-	}
+	ctx := c.Request.Context()
+	product, err := p.Service.GetProduct(ctx, caller, id)
 	if err != nil {
-		return nil, caller, err
+		return nil, err
+	}
+	op, err := p.Partners.GetOrganization(ctx, caller, product.OperatorID)
+	if err != nil {
+		return nil, err
+	}
+	all, err := p.Service.Stock(ctx, caller, 0, false)
+	if err != nil {
+		return nil, err
+	}
+	v := &productView{Product: product, Operator: op.Name}
+	for _, s := range all {
+		if s.ProductID == id {
+			v.Stock = append(v.Stock, s)
+		}
 	}
 	l := p.Site.Lang(c)
-	v.Form = url.Values{"name": {v.Product.Name}, "price_cents": {money.Input(v.Product.PriceCents, l == i18n.French)},
-		"low_stock_threshold": {strconv.Itoa(v.Product.LowStockThreshold)}}
-	if v.Product.ValidityDays != nil {
-		v.Form.Set("validity_days", strconv.Itoa(*v.Product.ValidityDays))
+	v.Form = url.Values{"name": {product.Name}, "price_cents": {money.Input(product.PriceCents, l == i18n.French)},
+		"low_stock_threshold": {strconv.Itoa(product.LowStockThreshold)}}
+	if product.ValidityDays != nil {
+		v.Form.Set("validity_days", strconv.Itoa(*product.ValidityDays))
 	}
-	if v.Product.Active {
+	if product.Active {
 		v.Form.Set("active", "1")
 	}
-	return v, caller, nil
+	return v, nil
 }
 
 // product is a product's page: its settings and each site's stock and
 // threshold.
-func (p *Recharges) product(c *gin.Context) error {
-	v, _, err := p.productView(c)
+func (p *Recharges) product(c *gin.Context, caller partners.Caller, id int64) error {
+	v, err := p.productView(c, caller, id)
 	if err != nil {
 		return err
 	}
@@ -383,8 +340,8 @@ func (p *Recharges) product(c *gin.Context) error {
 	return nil
 }
 
-func (p *Recharges) saveProduct(c *gin.Context) error {
-	v, caller, err := p.productView(c)
+func (p *Recharges) saveProduct(c *gin.Context, caller partners.Caller, id int64) error {
+	v, err := p.productView(c, caller, id)
 	if err != nil {
 		return err
 	}
@@ -396,31 +353,17 @@ func (p *Recharges) saveProduct(c *gin.Context) error {
 	if in.PriceCents == nil && len(bad.Errors) == 0 {
 		bad.Field("price_cents", "is required (the solidarity price)")
 	}
-	err = bad.Err()
-	var to string
-	var repeated bool
-	if err == nil {
-		to, repeated, err = p.Site.Once(c, func() (string, error) {
-			_, err := p.Service.UpdateProduct(c.Request.Context(), caller, v.Product.ID, in)
-			return "/recharges/" + strconv.FormatInt(v.Product.ID, 10), err
-		})
-	}
-	if err != nil {
-		v.Form = f
-		if !refused(p.Site.Lang(c), err, &v.FieldErrors, &v.Errors) {
-			return err
-		}
-		p.Site.Render(c, http.StatusUnprocessableEntity, "recharge_product", v)
-		return nil
-	}
-	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("Saved."))
-	return nil
+	v.Form = f
+	return submit(p.Site, c, "recharge_product", v, bad.Err(), "Saved.", func() (string, error) {
+		_, err := p.Service.UpdateProduct(c.Request.Context(), caller, id, in)
+		return "/recharges/" + strconv.FormatInt(id, 10), err
+	})
 }
 
 // saveThresholds records each site's low-stock threshold for the product
 // (site_ID fields); every value is checked before any is written.
-func (p *Recharges) saveThresholds(c *gin.Context) error {
-	v, caller, err := p.productView(c)
+func (p *Recharges) saveThresholds(c *gin.Context, caller partners.Caller, id int64) error {
+	v, err := p.productView(c, caller, id)
 	if err != nil {
 		return err
 	}
@@ -437,26 +380,12 @@ func (p *Recharges) saveThresholds(c *gin.Context) error {
 			}
 		}
 	}
-	err = bad.Err()
-	var to string
-	var repeated bool
-	if err == nil {
-		to, repeated, err = p.Site.Once(c, func() (string, error) {
-			for site, n := range want {
-				if _, err := p.Service.SetThreshold(c.Request.Context(), caller, v.Product.ID, site, n); err != nil {
-					return "", err
-				}
+	return submit(p.Site, c, "recharge_product", v, bad.Err(), "Saved.", func() (string, error) {
+		for site, n := range want {
+			if _, err := p.Service.SetThreshold(c.Request.Context(), caller, id, site, n); err != nil {
+				return "", err
 			}
-			return "/recharges/" + strconv.FormatInt(v.Product.ID, 10), nil
-		})
-	}
-	if err != nil {
-		if !refused(p.Site.Lang(c), err, &v.FieldErrors, &v.Errors) {
-			return err
 		}
-		p.Site.Render(c, http.StatusUnprocessableEntity, "recharge_product", v)
-		return nil
-	}
-	p.Site.Done(c, to, repeated, p.Site.Lang(c).T("Saved."))
-	return nil
+		return "/recharges/" + strconv.FormatInt(id, 10), nil
+	})
 }

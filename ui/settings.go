@@ -92,10 +92,8 @@ func (p *Inventory) savePrices(c *gin.Context) error {
 		}
 	}
 	err = bad.Err()
-	var to string
-	var repeated bool
 	if err == nil {
-		to, repeated, err = p.Site.Once(c, func() (string, error) {
+		err = once(p.Site, c, "The price grid is saved. Devices already priced keep their price.", func() (string, error) {
 			_, err := p.Service.SetPriceGrid(c.Request.Context(), caller, grid)
 			return "/admin/prix", err
 		})
@@ -118,7 +116,6 @@ func (p *Inventory) savePrices(c *gin.Context) error {
 		p.Site.Render(c, http.StatusUnprocessableEntity, "prices", v)
 		return nil
 	}
-	p.Site.Done(c, to, repeated, p.lang(c).T("The price grid is saved. Devices already priced keep their price."))
 	return nil
 }
 
@@ -139,7 +136,7 @@ func (p *Inventory) savePrefixes(c *gin.Context) error {
 		p.Site.Done(c, "/admin/prix", false, p.lang(c).T("Nothing changed."))
 		return nil
 	}
-	to, repeated, err := p.Site.Once(c, func() (string, error) {
+	err = once(p.Site, c, "The tag prefixes are saved: new devices get them, labels already printed keep theirs.", func() (string, error) {
 		_, err := p.Service.SetTagPrefixes(c.Request.Context(), caller, in)
 		return "/admin/prix", err
 	})
@@ -157,6 +154,5 @@ func (p *Inventory) savePrefixes(c *gin.Context) error {
 		p.Site.Render(c, http.StatusUnprocessableEntity, "prices", v)
 		return nil
 	}
-	p.Site.Done(c, to, repeated, p.lang(c).T("The tag prefixes are saved: new devices get them, labels already printed keep theirs."))
 	return nil
 }

@@ -21,7 +21,7 @@ import (
 func (p *Inventory) issueReceipt(c *gin.Context, caller partners.Caller, id int64) error {
 	f := c.Request.PostForm
 	l := p.lang(c)
-	to, repeated, err := p.Site.Once(c, func() (string, error) {
+	err := once(p.Site, c, "", func() (string, error) {
 		cents, ok := money.Parse(f.Get("value"))
 		if !ok {
 			return "", apperr.Invalid("value_cents", "type the value in euros, such as 450 or 450,00")
@@ -36,7 +36,6 @@ func (p *Inventory) issueReceipt(c *gin.Context, caller partners.Caller, id int6
 	if err != nil {
 		return p.receiptRefused(c, f, err)
 	}
-	p.Site.Done(c, to, repeated, "")
 	return nil
 }
 
@@ -63,7 +62,7 @@ func (p *Inventory) receiptRefused(c *gin.Context, f url.Values, err error) erro
 func (p *Inventory) cancelReceipt(c *gin.Context, caller partners.Caller, id int64) error {
 	f := c.Request.PostForm
 	l := p.lang(c)
-	to, repeated, err := p.Site.Once(c, func() (string, error) {
+	err := once(p.Site, c, "", func() (string, error) {
 		r, err := p.Service.CancelTaxReceipt(c.Request.Context(), caller, id, inventory.Cancellation{Reason: f.Get("reason")})
 		if err != nil {
 			return "", err
@@ -74,7 +73,6 @@ func (p *Inventory) cancelReceipt(c *gin.Context, caller partners.Caller, id int
 	if err != nil {
 		return p.receiptRefused(c, f, err)
 	}
-	p.Site.Done(c, to, repeated, "")
 	return nil
 }
 

@@ -73,20 +73,30 @@ func (p *Inventory) newTransfer(c *gin.Context) error {
 	return p.show(c, "transfer_new", v, func(caller partners.Caller) error { return p.draftPage(c, caller, v) })
 }
 
-// draftPage fills the sites and the recharge stock of the origin.
-func (p *Inventory) draftPage(c *gin.Context, caller partners.Caller, v *draftView) error {
+// staffSite is the site a staff page works at: the caller's own, else the
+// one asked for (0 when none is); and the sites staff may pick from.
+func (p *Inventory) staffSite(c *gin.Context, caller partners.Caller, asked string) (int64, []partners.Organization, error) {
 	if err := caller.Require(inventory.StaffRoles...); err != nil {
-		return err
+		return 0, nil, err
 	}
 	_, sites, err := p.siteNames(c, caller, partners.KindWarehouse, partners.KindSpace)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	if own, ok := caller.SiteID(); ok {
-		v.From = own
-	} else if id, err := strconv.ParseInt(v.Form.Get("from_site_id"), 10, 64); err == nil {
-		v.From = id
+		return own, sites, nil
 	}
+	id, _ := strconv.ParseInt(asked, 10, 64) // not a number: none asked
+	return id, sites, nil
+}
+
+// draftPage fills the sites and the recharge stock of the origin.
+func (p *Inventory) draftPage(c *gin.Context, caller partners.Caller, v *draftView) error {
+	from, sites, err := p.staffSite(c, caller, v.Form.Get("from_site_id"))
+	if err != nil {
+		return err
+	}
+	v.From = from
 	if v.From == 0 && caller.IsAdmin() {
 		for _, s := range sites {
 			if s.Kind == partners.KindWarehouse {
@@ -224,7 +234,7 @@ func (p *Inventory) createTransfer(c *gin.Context, caller partners.Caller, v *dr
 		}
 		in.Accessories = append(in.Accessories, inventory.AccessoryLine{AccessoryID: a.ID, Quantity: n})
 	}
-	target, repeated, err := p.Site.Once(c, func() (string, error) {
+	err := once(p.Site, c, "Transfer drafted: check it, print the manifest and ship it.", func() (string, error) {
 		if err := verr.Err(); err != nil {
 			return "", err
 		}
@@ -232,13 +242,8 @@ func (p *Inventory) createTransfer(c *gin.Context, caller partners.Caller, v *dr
 		return "/transferts/" + strconv.FormatInt(t.ID, 10), err
 	})
 	if err != nil {
-		if !v.fail(p.lang(c), err) {
-			return err
-		}
-		p.Site.Render(c, http.StatusUnprocessableEntity, "transfer_new", v)
-		return nil
+		return reshow(p.Site, c, "transfer_new", v, err)
 	}
-	p.Site.Done(c, target, repeated, p.lang(c).T("Transfer drafted: check it, print the manifest and ship it."))
 	return nil
 }
 
@@ -299,7 +304,7 @@ func (p *Inventory) transferStep(c *gin.Context, step func(ctx context.Context, 
 		return err
 	}
 	back := "/transferts/" + strconv.FormatInt(id, 10)
-	to, repeated, err := p.Site.Once(c, func() (string, error) {
+	err = once(p.Site, c, done, func() (string, error) {
 		_, err := step(c.Request.Context(), caller, id)
 		return back, err
 	})
@@ -312,7 +317,6 @@ func (p *Inventory) transferStep(c *gin.Context, step func(ctx context.Context, 
 
 		return err
 	}
-	p.Site.Done(c, to, repeated, p.lang(c).T(done))
 	return nil
 }
 
@@ -356,20 +360,14 @@ func (p *Inventory) stockCheck(c *gin.Context) error {
 }
 
 func (p *Inventory) stockCheckPage(c *gin.Context, caller partners.Caller, v *stockCheckView, site string) error {
-	if err := caller.Require(inventory.StaffRoles...); err != nil {
-		return err
-	}
-	_, sites, err := p.siteNames(c, caller, partners.KindWarehouse, partners.KindSpace)
+	id, sites, err := p.staffSite(c, caller, site)
 	if err != nil {
 		return err
 	}
-	if own, ok := caller.SiteID(); ok {
-		v.SiteID = own
-	} else {
+	v.SiteID = id
+	if _, own := caller.SiteID(); !own {
 		v.Sites = sites
-		if id, err := strconv.ParseInt(site, 10, 64); err == nil {
-			v.SiteID = id
-		} else if len(sites) > 0 {
+		if v.SiteID == 0 && len(sites) > 0 {
 			v.SiteID = sites[0].ID
 		}
 	}
@@ -407,7 +405,7 @@ func (p *Inventory) stockCheckPage(c *gin.Context, caller partners.Caller, v *st
 // landed in a count field (its digits, then a code) is split off and
 // returned, so that it is taken as a scan; a count that is not a number
 // is refused at its field, kept as typed.
-func readCounts(l i18n.Lang, f url.Values, v *stockCheckView) (counted []accessories.Counted, scanned string, ok bool) {
+func readCounts(l i18n.Lang, f url.Values, v *stockCheckView) (counted []accessories.Quantity, scanned string, ok bool) {
 	ok = true
 	for i := range v.Accessories {
 		a := &v.Accessories[i]
@@ -437,7 +435,7 @@ func readCounts(l i18n.Lang, f url.Values, v *stockCheckView) (counted []accesso
 			a.Error, ok = l.T("Type the number of %s on the shelves (0 if none), or leave it blank if you did not count them.", a.Name), false
 			continue
 		}
-		counted = append(counted, accessories.Counted{AccessoryID: a.ID, Quantity: n})
+		counted = append(counted, accessories.Quantity{AccessoryID: a.ID, Quantity: n})
 	}
 	return counted, scanned, ok
 }
@@ -463,7 +461,7 @@ func (p *Inventory) scanShelf(c *gin.Context) error {
 		// A scan, even one that came with the finish: taken first, and
 		// the check is not finished behind the volunteer's back.
 	case f.Get("op") == "finish":
-		to, repeated, err := p.Site.Once(c, func() (string, error) {
+		err := once(p.Site, c, "Stock check recorded.", func() (string, error) {
 			sc, err := p.Service.CheckStock(c.Request.Context(), caller, v.SiteID, v.Codes, counted...)
 			return "/inventaire/" + strconv.FormatInt(v.SiteID, 10) + "/" + strconv.FormatInt(sc.ID, 10), err
 		})
@@ -476,7 +474,6 @@ func (p *Inventory) scanShelf(c *gin.Context) error {
 
 			return err
 		}
-		p.Site.Done(c, to, repeated, l.T("Stock check recorded."))
 		return nil
 	case f.Get("remove") != "":
 		v.Codes = slices.DeleteFunc(v.Codes, func(s string) bool { return s == f.Get("remove") })
@@ -573,11 +570,13 @@ func (p *Inventory) correctFromCheck(c *gin.Context, caller partners.Caller) err
 	l := p.lang(c)
 	acc, _ := strconv.ParseInt(f.Get("accessory_id"), 10, 64)
 	back := "/inventaire/" + strconv.FormatInt(v.Check.SiteID, 10) + "/" + strconv.FormatInt(v.Check.ID, 10)
-	var m accessories.Movement
-	to, repeated, err := p.Site.Once(c, func() (string, error) {
-		var err error
-		m, err = p.Service.CorrectFromStockCheck(c.Request.Context(), caller, v.Check.SiteID, v.Check.ID, acc, f.Get("reason"))
-		return back, err
+	err = once(p.Site, c, "", func() (string, error) {
+		m, err := p.Service.CorrectFromStockCheck(c.Request.Context(), caller, v.Check.SiteID, v.Check.ID, acc, f.Get("reason"))
+		if err != nil {
+			return "", err
+		}
+		web.Flash(c, l.T("Stock corrected: %d available now.", m.Available), false)
+		return back, nil
 	})
 	if err != nil {
 		if _, _, ok := web.FieldErrors(l, err); !ok && !errorsIsConflict(err) {
@@ -591,6 +590,5 @@ func (p *Inventory) correctFromCheck(c *gin.Context, caller partners.Caller) err
 		p.Site.Render(c, http.StatusUnprocessableEntity, "stockcheck_result", v)
 		return nil
 	}
-	p.Site.Done(c, to, repeated, l.T("Stock corrected: %d available now.", m.Available))
 	return nil
 }

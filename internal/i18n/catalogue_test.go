@@ -15,8 +15,11 @@ import (
 
 var (
 	templateKey = regexp.MustCompile(`[({ ]t\s+"((?:[^"\\]|\\.)*)"`)
-	goKey       = regexp.MustCompile(`(?:\.T\(|Label:\s*)"((?:[^"\\]|\\.)*)"`)
-	namedKey    = regexp.MustCompile(`^[a-z_]+(\.[a-z0-9_-]*)+$`)
+	// goKey finds what Go code says through the catalogue: T's key, a
+	// link's label, and the message a page's form says once done (kept in
+	// msg, or given to once and submit just before their action).
+	goKey    = regexp.MustCompile(`(?:\.T\(|Label:\s*|\bmsg :?= )"((?:[^"\\]|\\.)*)"|\b(?:once|submit)\([^\n]*?"((?:[^"\\]|\\.)*)", func\(\)`)
+	namedKey = regexp.MustCompile(`^[a-z_]+(\.[a-z0-9_-]*)+$`)
 )
 
 // TestEverySentenceIsInFrench walks the templates and the Go code for the
@@ -47,10 +50,11 @@ func TestEverySentenceIsInFrench(t *testing.T) {
 			return err
 		}
 		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
-			if strings.HasSuffix(m[1], ".") && namedKey.MatchString(m[1]) {
-				continue // a prefix, completed at run time: the enumerations below
+			key := strings.Join(m[1:], "") // the one group that matched
+			if key == "" || strings.HasSuffix(key, ".") && namedKey.MatchString(key) {
+				continue // no message, or a prefix completed at run time: the enumerations below
 			}
-			keys[strings.ReplaceAll(m[1], `\"`, `"`)] = path
+			keys[strings.ReplaceAll(key, `\"`, `"`)] = path
 		}
 		return nil
 	})
