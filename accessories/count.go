@@ -8,9 +8,9 @@ import (
 	"github.com/tremplin/tremplin/internal/apperr"
 )
 
-// Counted is how many of an accessory a stock check found on a site's
-// shelves.
-type Counted struct {
+// Quantity is how many of one accessory: found on a site's shelves by a
+// stock check, carried by a transfer, brought back on a refund.
+type Quantity struct {
 	AccessoryID int64 `json:"accessory_id"`
 	Quantity    int   `json:"quantity"`
 }
@@ -29,7 +29,7 @@ type Difference struct {
 // Compare reads in tx what the ledger says a site holds of each counted
 // accessory. Only what was counted is compared: a site may count its
 // chargers today and its cables another day.
-func (s *Service) Compare(tx *gorm.DB, siteID int64, counted []Counted) ([]Difference, error) {
+func (s *Service) Compare(tx *gorm.DB, siteID int64, counted []Quantity) ([]Difference, error) {
 	out := []Difference{}
 	if len(counted) == 0 {
 		return out, nil

@@ -289,8 +289,8 @@ func (a *Inventory) stockCheck(c *gin.Context, caller partners.Caller) error {
 		return err
 	}
 	var in struct {
-		Codes       []string              `json:"codes"`
-		Accessories []accessories.Counted `json:"accessories"`
+		Codes       []string               `json:"codes"`
+		Accessories []accessories.Quantity `json:"accessories"`
 	}
 	if err := httpx.DecodeJSON(c, &in); err != nil {
 		return err

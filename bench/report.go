@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"net/http"
@@ -78,21 +79,28 @@ func reportSummary(ctx context.Context, e *env) (Result, error) {
 	}
 	from := time.Now().AddDate(-1, 0, 1).Format(time.DateOnly)
 	to := time.Now().Format(time.DateOnly)
-	median, fastest, err := timeGet(ctx, e.baseURL+"/api/v1/reports/summary?from="+from+"&to="+to, "Bearer "+e.token, nil)
+	return summaryAgainstYear(ctx, e, db, "?from="+from+"&to="+to, func(fastest time.Duration) string {
+		return fmt.Sprintf("median of 5, one year over %d events and %d sales (fastest %.3f s); the figures rebuilt from that history in %.1f s",
+			reportRows, reportRows, fastest.Seconds(), e.rebuild.Seconds())
+	})
+}
+
+// summaryAgainstYear times the summary report over the query's period
+// beside its reference: one bare statement reading the year's sales, what
+// any report computed from the history pays at least.
+func summaryAgainstYear(ctx context.Context, e *env, db *sql.DB, query string, note func(fastest time.Duration) string) (Result, error) {
+	median, fastest, err := timeGet(ctx, e.baseURL+"/api/v1/reports/summary"+query, "Bearer "+e.token, nil)
 	if err != nil {
 		return Result{}, err
 	}
-	// The reference: one bare statement reading the year's sales, what
-	// any report computed from the history pays at least.
-	refStart := time.Now()
+	start := time.Now()
 	var n int64
 	if err := db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT beneficiary_id) + SUM(total_cents) FROM sales WHERE created_at >= now() - interval '1 year'`).Scan(&n); err != nil {
 		return Result{}, err
 	}
-	ref := time.Since(refStart)
+	ref := time.Since(start)
 	return Result{Value: f64(median.Seconds()), Unit: "s", Reference: "one statement over the year's sales", ReferenceValue: f64(ref.Seconds()),
-		Note: fmt.Sprintf("median of 5, one year over %d events and %d sales (fastest %.3f s); the figures rebuilt from that history in %.1f s",
-			reportRows, reportRows, fastest.Seconds(), e.rebuild.Seconds())}, nil
+		Note: note(fastest)}, nil
 }
 
 // dashboard times the admin's dashboard page over the year report_summary
@@ -286,17 +294,8 @@ func reportSummary10y(ctx context.Context, e *env) (Result, error) {
 	var rows int64
 	_ = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM figures`).Scan(&rows)
 	from := time.Now().AddDate(-1, 0, 1).Format(time.DateOnly)
-	median, fastest, err := timeGet(ctx, e.baseURL+"/api/v1/reports/summary?from="+from, "Bearer "+e.token, nil)
-	if err != nil {
-		return Result{}, err
-	}
-	refStart := time.Now()
-	var n int64
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT beneficiary_id) + SUM(total_cents) FROM sales WHERE created_at >= now() - interval '1 year'`).Scan(&n); err != nil {
-		return Result{}, err
-	}
-	ref := time.Since(refStart)
-	return Result{Value: f64(median.Seconds()), Unit: "s", Reference: "one statement over the year's sales", ReferenceValue: f64(ref.Seconds()),
-		Note: fmt.Sprintf("median of 5, the last year of ten (%d sales, %d people, %d spaces; %d figure rows; fastest %.3f s); seeded in %.0f s, figures rebuilt in %.0f s",
-			nationalSales, nationalPeople, nationalSites, rows, fastest.Seconds(), seeded.Seconds(), rebuilt.Seconds())}, nil
+	return summaryAgainstYear(ctx, e, db, "?from="+from, func(fastest time.Duration) string {
+		return fmt.Sprintf("median of 5, the last year of ten (%d sales, %d people, %d spaces; %d figure rows; fastest %.3f s); seeded in %.0f s, figures rebuilt in %.0f s",
+			nationalSales, nationalPeople, nationalSites, rows, fastest.Seconds(), seeded.Seconds(), rebuilt.Seconds())
+	})
 }

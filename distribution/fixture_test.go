@@ -3,7 +3,6 @@ package distribution_test
 import (
 	"io"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,14 +22,6 @@ import (
 
 var admin = partners.Caller{Role: partners.RoleAdmin}
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-
 type fixture struct {
 	t      *testing.T
 	db     *database.DB
@@ -38,7 +29,7 @@ type fixture struct {
 	inv    *inventory.Service
 	rch    *recharges.Service
 	http   *testenv.HTTP
-	clock  *clock
+	clock  *testenv.Clock
 	orgs   map[string]partners.Organization
 	tokens map[string]string
 }
@@ -52,7 +43,7 @@ func newFixture(t *testing.T, limits ...distribution.LookupLimits) *fixture {
 func newFixtureWith(t *testing.T, channels []string, limits ...distribution.LookupLimits) *fixture {
 	t.Helper()
 	db := testenv.DB(t)
-	clk := &clock{t: database.Now()}
+	clk := testenv.NewClock(database.Now())
 	lim := distribution.LookupLimits{Window: 15 * time.Minute, Max: 50}
 	if len(limits) > 0 {
 		lim = limits[0]

@@ -28,10 +28,7 @@ type RefundRequest struct {
 }
 
 // AccessoryBack is how many of a sale's accessory come back.
-type AccessoryBack struct {
-	AccessoryID int64 `json:"accessory_id"`
-	Quantity    int   `json:"quantity"`
-}
+type AccessoryBack = accessories.Quantity
 
 // refundRow is a row of refunds.
 type refundRow struct {

@@ -229,7 +229,13 @@ func Days(from, to time.Time) string {
 // figures later; SQLite adds them to the figures at once, in key order so
 // that transactions would lock them in the same order.
 func (t *Tally) Flush(tx *gorm.DB) error {
-	q, args, err := t.statements(tx, deltasOf(tx))
+	return t.write(tx, deltasOf(tx))
+}
+
+// write runs the tally's statements: as deltas, or straight into the
+// figures.
+func (t *Tally) write(tx *gorm.DB, deltas bool) error {
+	q, args, err := t.statements(tx, deltas)
 	if err != nil {
 		return err
 	}

@@ -374,16 +374,7 @@ func rebuild(ctx context.Context, db *gorm.DB, onlyIfPending bool) (int, bool, e
 		}
 		t := Tally{rows: counted}
 		n, done = len(counted), true
-		q, args, err := t.statements(tx, false) // straight into the figures
-		if err != nil {
-			return err
-		}
-		for i := range q {
-			if err := tx.Exec(q[i], args[i]...).Error; err != nil {
-				return fmt.Errorf("figures: %w", err)
-			}
-		}
-		return nil
+		return t.write(tx, false) // straight into the figures
 	})
 	return n, done, err
 }

@@ -76,7 +76,7 @@ const MaxStockCodes = 20_000
 // no device are unexpected, and devices recorded at another site or in a state
 // not on a shelf (sold, in transit...) are elsewhere. Accessories counted
 // are compared with the ledger. The result is kept.
-func (s *Service) CheckStock(ctx context.Context, c partners.Caller, siteID int64, codes []string, counted ...accessories.Counted) (StockCheck, error) {
+func (s *Service) CheckStock(ctx context.Context, c partners.Caller, siteID int64, codes []string, counted ...accessories.Quantity) (StockCheck, error) {
 	if err := c.Require(StaffRoles...); err != nil {
 		return StockCheck{}, err
 	}

@@ -66,10 +66,7 @@ type Scanned struct {
 }
 
 // AccessoryLine is a quantity of one accessory on a transfer.
-type AccessoryLine struct {
-	AccessoryID int64 `json:"accessory_id"`
-	Quantity    int   `json:"quantity"`
-}
+type AccessoryLine = accessories.Quantity
 
 // TransferAccessory is an accessory a transfer carries: how many shipped,
 // how many counted on arrival so far.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,31 +19,13 @@ import (
 	"github.com/tremplin/tremplin/templates"
 )
 
-// clock is a settable time source, so tests can expire tokens.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // fixture is a database with a small network, served through the real router.
 type fixture struct {
 	t     *testing.T
 	db    *database.DB
 	svc   *partners.Service
 	http  *testenv.HTTP
-	clock *clock
+	clock *testenv.Clock
 	orgs  map[string]partners.Organization
 	users map[string]partners.User // by key: admin, warehouse, space, prescriber, prescriber2
 	pw    string
@@ -59,7 +40,7 @@ func newFixture(t *testing.T, limits ...partners.LoginLimits) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{t: database.Now()}
+	clk := testenv.NewClock(database.Now())
 	lim := partners.LoginLimits{Window: 15 * time.Minute, MaxPerUser: 5, MaxPerAddr: 20}
 	if len(limits) > 0 {
 		lim = limits[0]

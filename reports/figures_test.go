@@ -30,20 +30,12 @@ import (
 	"github.com/tremplin/tremplin/testnet"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-
 // network is a warehouse in Paris, spaces in Réunion and Guiana, two
 // prescribers, a donor and an operator, with every service on one clock.
 type network struct {
 	t     *testing.T
 	db    *database.DB
-	clock *clock
+	clock *testenv.Clock
 	inv   *inventory.Service
 	rch   *recharges.Service
 	dist  *distribution.Service
@@ -57,7 +49,7 @@ var admin = partners.Caller{Role: partners.RoleAdmin}
 func newNetwork(t *testing.T, start time.Time) *network {
 	t.Helper()
 	db := testenv.DB(t)
-	clk := &clock{t: start}
+	clk := testenv.NewClock(start)
 	keys, _ := secrets.NewKeyring(make([]byte, 32))
 	g, err := services.New(services.Config{DB: db, Keys: keys, Argon2MemoryKiB: 64, TokenTTL: 1000 * time.Hour, SessionTTL: time.Hour,
 		Logins: partners.LoginLimits{Window: time.Minute, MaxPerUser: 1000, MaxPerAddr: 1000},

@@ -40,8 +40,15 @@ func niceMax(v int64) int64 {
 }
 
 // frame draws the axes, the horizontal ticks and the x labels (every
-// step-th, so that they never overlap) of a chart of n columns.
-func frame(b *strings.Builder, title string, top int64, labels []string) {
+// step-th, so that they never overlap) of a chart of the series over the
+// labelled columns; it returns the axis' top and a column's width.
+func frame(b *strings.Builder, title string, labels []string, series []Series) (top int64, colW float64) {
+	for _, s := range series {
+		for _, v := range s.Values {
+			top = max(top, v)
+		}
+	}
+	top = niceMax(top)
 	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %g %g" role="img" aria-label="%s" class="chart">`,
 		chartW, chartH, template.HTMLEscapeString(title))
 	ticks := min(tickCount, top) // whole numbers only, each once
@@ -52,7 +59,7 @@ func frame(b *strings.Builder, title string, top int64, labels []string) {
 		fmt.Fprintf(b, `<text x="%g" y="%.1f" font-size="%d" text-anchor="end" fill="#374151">%d</text>`, padL-6, y+4, labelSize, v)
 	}
 	step := max(1, (len(labels)+7)/8)
-	colW := plotW / float64(max(1, len(labels)))
+	colW = plotW / float64(max(1, len(labels)))
 	for i, l := range labels {
 		if i%step != 0 {
 			continue
@@ -60,6 +67,7 @@ func frame(b *strings.Builder, title string, top int64, labels []string) {
 		x := padL + colW*(float64(i)+0.5)
 		fmt.Fprintf(b, `<text x="%.1f" y="%g" font-size="%d" text-anchor="middle" fill="#374151">%s</text>`, x, chartH-padB+18, labelSize, template.HTMLEscapeString(l))
 	}
+	return top, colW
 }
 
 // legend writes the series' names and colours above the plot.
@@ -75,16 +83,8 @@ func legend(b *strings.Builder, series []Series) {
 // LineChart draws series over labelled columns (weeks) as lines with a
 // point at each value.
 func LineChart(title string, labels []string, series []Series) template.HTML {
-	var top int64
-	for _, s := range series {
-		for _, v := range s.Values {
-			top = max(top, v)
-		}
-	}
-	top = niceMax(top)
 	var b strings.Builder
-	frame(&b, title, top, labels)
-	colW := plotW / float64(max(1, len(labels)))
+	top, colW := frame(&b, title, labels, series)
 	for i, s := range series {
 		colour := palette[i%len(palette)]
 		var pts []string
@@ -105,16 +105,8 @@ func LineChart(title string, labels []string, series []Series) template.HTML {
 
 // BarChart draws series as bars side by side in each labelled column.
 func BarChart(title string, labels []string, series []Series) template.HTML {
-	var top int64
-	for _, s := range series {
-		for _, v := range s.Values {
-			top = max(top, v)
-		}
-	}
-	top = niceMax(top)
 	var b strings.Builder
-	frame(&b, title, top, labels)
-	colW := plotW / float64(max(1, len(labels)))
+	top, colW := frame(&b, title, labels, series)
 	barW := colW * 0.8 / float64(max(1, len(series)))
 	for i, s := range series {
 		for j, v := range s.Values {

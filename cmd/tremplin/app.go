@@ -82,6 +82,19 @@ func (e *cli) parse(fs *flag.FlagSet, args []string, allowed int) ([]string, int
 	return rest, 0, true
 }
 
+// command starts a command that works on a database: the configuration,
+// and a flag set that already offers --database (every command has it).
+// The configuration is returned by address, for the command's own flags.
+func (e *cli) command(name string) (*config.Config, *flag.FlagSet, error) {
+	cfg, err := e.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	fs := e.flags(name)
+	fs.StringVar(&cfg.DatabaseURL, "database", cfg.DatabaseURL, "postgres:// URL or SQLite file path (TREMPLIN_DATABASE_URL)")
+	return &cfg, fs, nil
+}
+
 func (e *cli) config() (config.Config, error) {
 	cfg, err := config.Load(e.lookup)
 	if err != nil {

@@ -33,13 +33,11 @@ func keyReminder(cfg config.Config, engine database.Engine) string {
 
 // backup is `tremplin backup [--to DIR] [--database URL]`.
 func (e *cli) backup(ctx context.Context, args []string) int {
-	cfg, err := e.config()
+	cfg, fs, err := e.command("backup")
 	if err != nil {
 		return e.fail("%v", err)
 	}
-	fs := e.flags("backup")
 	to := fs.String("to", "", "folder to write the backup in (default TREMPLIN_BACKUP_DIR, or TREMPLIN_DATA_DIR/backups on SQLite)")
-	fs.StringVar(&cfg.DatabaseURL, "database", cfg.DatabaseURL, "postgres:// URL or SQLite file path (TREMPLIN_DATABASE_URL)")
 	if _, code, ok := e.parse(fs, args, 0); !ok {
 		return code
 	}
@@ -49,12 +47,12 @@ func (e *cli) backup(ctx context.Context, args []string) int {
 	}
 	dir := *to
 	if dir == "" {
-		dir = backupDir(cfg, target.Engine)
+		dir = backupDir(*cfg, target.Engine)
 	}
 	if dir == "" {
 		return e.fail("where to? give --to DIR, or set TREMPLIN_BACKUP_DIR")
 	}
-	db, err := openDatabase(ctx, cfg, false)
+	db, err := openDatabase(ctx, *cfg, false)
 	if err != nil {
 		return e.fail("%v", err)
 	}
@@ -69,19 +67,18 @@ func (e *cli) backup(ctx context.Context, args []string) int {
 		}
 	}
 	fmt.Fprintf(e.stdout, "Backup written: %s (%s)\nSHA-256 %s, in %s.sha256\n%s\nRestore it with: tremplin restore %s --database <an empty database>\n",
-		r.Path, size(r.Size), r.SHA256, filepath.Base(r.Path), keyReminder(cfg, target.Engine), r.Path)
+		r.Path, size(r.Size), r.SHA256, filepath.Base(r.Path), keyReminder(*cfg, target.Engine), r.Path)
 	return 0
 }
 
 // restore is `tremplin restore FILE [--database URL]`: into an empty
 // database only, then migrated and checked.
 func (e *cli) restore(ctx context.Context, args []string) int {
-	cfg, err := e.config()
+	cfg, fs, err := e.command("restore")
 	if err != nil {
 		return e.fail("%v", err)
 	}
-	fs := e.flags("restore")
-	fs.StringVar(&cfg.DatabaseURL, "database", cfg.DatabaseURL, "postgres:// URL or SQLite file path (TREMPLIN_DATABASE_URL) to restore into: it must be empty")
+	fs.Lookup("database").Usage = "postgres:// URL or SQLite file path (TREMPLIN_DATABASE_URL) to restore into: it must be empty"
 	rest, code, ok := e.parse(fs, args, 1)
 	if !ok {
 		return code
@@ -114,7 +111,7 @@ func (e *cli) restore(ctx context.Context, args []string) int {
 		fmt.Fprintf(e.stdout, "The backup was older than this Tremplin: applied %d migration(s) %v.\n", len(applied), applied)
 	}
 	fmt.Fprintln(e.stdout, "Checking it:")
-	return e.checkDatabase(ctx, cfg)
+	return e.checkDatabase(ctx, *cfg)
 }
 
 func size(n int64) string {

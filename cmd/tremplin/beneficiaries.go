@@ -15,13 +15,11 @@ func (e *cli) beneficiaries(ctx context.Context, args []string) int {
 	if len(args) == 0 || args[0] != "anonymise" {
 		return e.fail("usage: tremplin beneficiaries anonymise --older-than 24m [--database URL]")
 	}
-	cfg, err := e.config()
+	cfg, fs, err := e.command("beneficiaries anonymise")
 	if err != nil {
 		return e.fail("%v", err)
 	}
-	fs := e.flags("beneficiaries anonymise")
 	age := fs.String("older-than", cfg.AnonymiseAfter, "no activity for this long: 24mo (months), 2y (years) or 90d (days)")
-	fs.StringVar(&cfg.DatabaseURL, "database", cfg.DatabaseURL, "postgres:// URL or SQLite file path (TREMPLIN_DATABASE_URL)")
 	if _, code, ok := e.parse(fs, args[1:], 0); !ok {
 		return code
 	}
@@ -29,7 +27,7 @@ func (e *cli) beneficiaries(ctx context.Context, args []string) int {
 	if err != nil {
 		return e.fail("--older-than %v", err)
 	}
-	svc, closeDB, code := e.openServices(ctx, cfg, false)
+	svc, closeDB, code := e.openServices(ctx, *cfg, false)
 	if svc == nil {
 		return code
 	}

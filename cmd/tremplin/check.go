@@ -11,16 +11,14 @@ import (
 // check is `tremplin check`: it verifies the database's invariants, prints
 // each breach and exits non-zero on any.
 func (e *cli) check(ctx context.Context, args []string) int {
-	cfg, err := e.config()
+	cfg, fs, err := e.command("check")
 	if err != nil {
 		return e.fail("%v", err)
 	}
-	fs := e.flags("check")
-	fs.StringVar(&cfg.DatabaseURL, "database", cfg.DatabaseURL, "postgres:// URL or SQLite file path (TREMPLIN_DATABASE_URL)")
 	if _, code, ok := e.parse(fs, args, 0); !ok {
 		return code
 	}
-	return e.checkDatabase(ctx, cfg)
+	return e.checkDatabase(ctx, *cfg)
 }
 
 // checkDatabase runs every rule on cfg's database.

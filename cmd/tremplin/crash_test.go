@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -85,11 +84,7 @@ func TestKillNineMidLoad(t *testing.T) {
 	env := testEnv(t)
 	env["TREMPLIN_LOG_LEVEL"] = "error"
 	for _, args := range [][]string{{"migrate", "up"}, {"admin", "create", "--email", "caisse@example.org", "--password", "0123456789"}} {
-		cmd := exec.Command(binary(t), args...)
-		cmd.Env = environ(env)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, out)
-		}
+		runBinary(t, env, "", args...)
 	}
 	const n = 80
 	codes := seedCounter(t, env["TREMPLIN_DATABASE_URL"], env["TREMPLIN_DATA_DIR"], n)
@@ -152,10 +147,6 @@ func TestKillNineMidLoad(t *testing.T) {
 			t.Errorf("sale %d was answered 201 and is gone after the crash (%d)", id, resp.StatusCode)
 		}
 	}
-	check := exec.Command(binary(t), "check")
-	check.Env = environ(env)
-	if out, err := check.CombinedOutput(); err != nil || !strings.Contains(string(out), "All invariants hold") {
-		t.Fatalf("tremplin check after the crash: %v\n%s", err, out)
-	}
+	runBinary(t, env, "All invariants hold", "check")
 	t.Logf("%d sales confirmed before SIGKILL, all found after restart", len(confirmed))
 }

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,6 +44,18 @@ func runCmd(t *testing.T, env map[string]string, args ...string) (int, string, s
 	var out, errOut testenv.LockedBuffer
 	code := run(context.Background(), args, &out, &errOut, lookupIn(env))
 	return code, out.String(), errOut.String()
+}
+
+// runBinary runs a command of the built binary on env, and fails the test
+// unless it succeeds saying want.
+func runBinary(t *testing.T, env map[string]string, want string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(binary(t), args...)
+	cmd.Env = environ(env)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), want) {
+		t.Fatalf("tremplin %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
 }
 
 // server is `tremplin serve` running in-process.

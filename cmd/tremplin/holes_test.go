@@ -27,7 +27,6 @@ import (
 	"github.com/tremplin/tremplin/internal/secrets"
 	"github.com/tremplin/tremplin/internal/testenv"
 	"github.com/tremplin/tremplin/partners"
-	"github.com/tremplin/tremplin/recharges"
 )
 
 // leftovers lists the files an upload could leave in the temporary folder:
@@ -117,18 +116,8 @@ func rechargeCards(n int, prefix string) string {
 // the temporary folder for good, PINs included.
 func TestUploadsLeaveNothingOnDisk(t *testing.T) {
 	h, svc, _ := newTestRouter(t)
-	ctx := context.Background()
 	n := newWarehouseNetwork(t, svc)
-	admin := partners.Caller{Role: partners.RoleAdmin}
-	operator, err := svc.partners.CreateOrganization(ctx, admin, partners.NewOrganization{Kind: partners.KindOperator, Name: "Opérateur"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	price := int64(500)
-	product, err := svc.recharges.CreateProduct(ctx, admin, recharges.NewProduct{OperatorID: operator.ID, Name: "Forfait 10 €", FaceValueCents: 1000, PriceCents: &price})
-	if err != nil {
-		t.Fatal(err)
-	}
+	product := rechargeProduct(t, svc)
 	before := leftovers(t)
 
 	// No session: refused before a byte of the file is read.

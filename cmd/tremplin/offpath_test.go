@@ -20,6 +20,7 @@ import (
 	"github.com/tremplin/tremplin/internal/testenv"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
+	"github.com/tremplin/tremplin/recharges"
 )
 
 // TestRecycleIsAskedByScans: RECYC asks for a reason card and keeps the
@@ -689,6 +690,22 @@ func warehouseDonation(t *testing.T, svc *app, n warehouseNetwork) (partners.Cal
 		t.Fatal(err)
 	}
 	return wh, don
+}
+
+// rechargeProduct is a 10 € card sold 5 €, of a new operator.
+func rechargeProduct(t *testing.T, svc *app) recharges.Product {
+	t.Helper()
+	ctx, admin := context.Background(), partners.Caller{Role: partners.RoleAdmin}
+	operator, err := svc.partners.CreateOrganization(ctx, admin, partners.NewOrganization{Kind: partners.KindOperator, Name: "Opérateur"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	price := int64(500)
+	product, err := svc.recharges.CreateProduct(ctx, admin, recharges.NewProduct{OperatorID: operator.ID, Name: "Forfait 10 €", FaceValueCents: 1000, PriceCents: &price})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return product
 }
 
 // TestRegisterAndPrintPrints (issue 27, item 12): « Enregistrer et

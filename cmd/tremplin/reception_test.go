@@ -15,7 +15,6 @@ import (
 	"github.com/tremplin/tremplin/internal/testenv"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
-	"github.com/tremplin/tremplin/recharges"
 )
 
 // TestReceptionCountsCards (issue 27, item 9): a space receiving a transfer
@@ -32,15 +31,7 @@ func TestReceptionCountsCards(t *testing.T) {
 	admin := partners.Caller{Role: partners.RoleAdmin}
 	wh, don := warehouseDonation(t, svc, n)
 	phone := readyDevice(t, svc, wh, don.ID)
-	operator, err := svc.partners.CreateOrganization(ctx, admin, partners.NewOrganization{Kind: partners.KindOperator, Name: "Opérateur"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	price := int64(500)
-	product, err := svc.recharges.CreateProduct(ctx, admin, recharges.NewProduct{OperatorID: operator.ID, Name: "Forfait 10 €", FaceValueCents: 1000, PriceCents: &price})
-	if err != nil {
-		t.Fatal(err)
-	}
+	product := rechargeProduct(t, svc)
 	if _, err := svc.recharges.Import(ctx, wh, product.ID, n.warehouse.ID, strings.NewReader(rechargeCards(10, "RC")), nil); err != nil {
 		t.Fatal(err)
 	}

@@ -17,14 +17,12 @@ import (
 // importRecharges is `tremplin import-recharges --product ID --site ID FILE.csv`:
 // the same code as POST /api/v1/recharge-batches, with progress shown.
 func (e *cli) importRecharges(ctx context.Context, args []string) int {
-	cfg, err := e.config()
+	cfg, fs, err := e.command("import-recharges")
 	if err != nil {
 		return e.fail("%v", err)
 	}
-	fs := e.flags("import-recharges")
 	product := fs.Int64("product", 0, "recharge product id (required)")
 	site := fs.Int64("site", 0, "site id the cards arrive at (required)")
-	fs.StringVar(&cfg.DatabaseURL, "database", cfg.DatabaseURL, "postgres:// URL or SQLite file path (TREMPLIN_DATABASE_URL)")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: tremplin import-recharges --product ID --site ID FILE.csv")
 		fs.PrintDefaults()
@@ -68,7 +66,7 @@ func (e *cli) importRecharges(ctx context.Context, args []string) int {
 	defer f.Close()
 	st, _ := f.Stat()
 
-	svc, closeDB, code := e.openServices(ctx, cfg, true)
+	svc, closeDB, code := e.openServices(ctx, *cfg, true)
 	if svc == nil {
 		return code
 	}
@@ -105,16 +103,14 @@ func (e *cli) keys(ctx context.Context, args []string) int {
 	if len(args) == 0 || args[0] != "rotate" {
 		return e.fail("usage: tremplin keys rotate [--database URL]  (set TREMPLIN_SECRET_KEY to the new key and TREMPLIN_SECRET_KEY_PREVIOUS to the old ones)")
 	}
-	cfg, err := e.config()
+	cfg, fs, err := e.command("keys rotate")
 	if err != nil {
 		return e.fail("%v", err)
 	}
-	fs := e.flags("keys rotate")
-	fs.StringVar(&cfg.DatabaseURL, "database", cfg.DatabaseURL, "postgres:// URL or SQLite file path (TREMPLIN_DATABASE_URL)")
 	if _, code, ok := e.parse(fs, args[1:], 0); !ok {
 		return code
 	}
-	svc, closeDB, code := e.openServices(ctx, cfg, true)
+	svc, closeDB, code := e.openServices(ctx, *cfg, true)
 	if svc == nil {
 		return code
 	}

@@ -16,16 +16,14 @@ func (e *cli) reports(ctx context.Context, args []string) int {
 	if len(args) == 0 || args[0] != "rebuild" {
 		return e.fail("usage: tremplin reports rebuild [--database URL]")
 	}
-	cfg, err := e.config()
+	cfg, fs, err := e.command("reports rebuild")
 	if err != nil {
 		return e.fail("%v", err)
 	}
-	fs := e.flags("reports rebuild")
-	fs.StringVar(&cfg.DatabaseURL, "database", cfg.DatabaseURL, "postgres:// URL or SQLite file path (TREMPLIN_DATABASE_URL)")
 	if _, code, ok := e.parse(fs, args[1:], 0); !ok {
 		return code
 	}
-	db, err := openDatabase(ctx, cfg, false)
+	db, err := openDatabase(ctx, *cfg, false)
 	if err != nil {
 		return e.fail("%v", err)
 	}

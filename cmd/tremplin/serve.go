@@ -20,20 +20,18 @@ import (
 )
 
 func (e *cli) serve(ctx context.Context, args []string) int {
-	cfg, err := e.config()
+	cfg, fs, err := e.command("serve")
 	if err != nil {
 		return e.fail("%v", err)
 	}
-	fs := e.flags("serve")
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "address to listen on (TREMPLIN_ADDR)")
-	fs.StringVar(&cfg.DatabaseURL, "database", cfg.DatabaseURL, "postgres:// URL or SQLite file path (TREMPLIN_DATABASE_URL)")
 	withDemo := fs.Bool("demo", false, "fill an empty database with a small demo network")
 	if _, code, ok := e.parse(fs, args, 0); !ok {
 		return code
 	}
-	logger := e.logger(cfg)
+	logger := e.logger(*cfg)
 
-	db, err := openDatabase(ctx, cfg, true)
+	db, err := openDatabase(ctx, *cfg, true)
 	if err != nil {
 		return e.fail("%v", err)
 	}
@@ -48,11 +46,11 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 	if len(applied) > 0 {
 		logger.Info("migrations applied", "versions", applied, "database", db.Where)
 	}
-	keys, err := loadKeys(cfg, db.Engine, e.stdout)
+	keys, err := loadKeys(*cfg, db.Engine, e.stdout)
 	if err != nil {
 		return e.fail("%v", err)
 	}
-	svc, err := newServices(cfg, db, keys)
+	svc, err := newServices(*cfg, db, keys)
 	if err != nil {
 		return e.fail("%v", err)
 	}
@@ -109,10 +107,10 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 	// Serving, a line per request goes out in batches (a warning at once).
 	logs := logbuf.New(e.stderr, 100*time.Millisecond)
 	defer logs.Close()
-	logger = slog.New(logbuf.Handler(logHandler(cfg, logs), logs, slog.LevelWarn))
+	logger = slog.New(logbuf.Handler(logHandler(*cfg, logs), logs, slog.LevelWarn))
 
 	metrics := httpx.NewMetrics()
-	_, handler, err := newRouter(cfg, svc, logger, metrics)
+	_, handler, err := newRouter(*cfg, svc, logger, metrics)
 	if err != nil {
 		return e.fail("%v", err)
 	}
@@ -127,7 +125,7 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 	defer waitJobs.Wait()
 	defer stopJobs()
 	if target, err := database.Resolve(cfg.DatabaseURL, cfg.DataDir); err == nil {
-		waitJobs.Go(func() { dailyBackups(jobs, svc, target, backupDir(cfg, db.Engine), cfg.BackupKeep, logger) })
+		waitJobs.Go(func() { dailyBackups(jobs, svc, target, backupDir(*cfg, db.Engine), cfg.BackupKeep, logger) })
 	}
 	fmt.Fprintf(e.stdout, "Tremplin is listening on http://%s (database: %s %s)\n", ln.Addr(), db.Engine, db.Where)
 	logger.Info("serving", "addr", ln.Addr().String(), "engine", string(db.Engine))
@@ -139,12 +137,10 @@ func (e *cli) serve(ctx context.Context, args []string) int {
 }
 
 func (e *cli) migrate(ctx context.Context, args []string) int {
-	cfg, err := e.config()
+	cfg, fs, err := e.command("migrate")
 	if err != nil {
 		return e.fail("%v", err)
 	}
-	fs := e.flags("migrate")
-	fs.StringVar(&cfg.DatabaseURL, "database", cfg.DatabaseURL, "postgres:// URL or SQLite file path (TREMPLIN_DATABASE_URL)")
 	fs.Usage = func() { fmt.Fprintln(e.stderr, "usage: tremplin migrate [up|status] [--database URL]") }
 	// Accept the flag before or after the verb.
 	verb := "up"
@@ -162,7 +158,7 @@ func (e *cli) migrate(ctx context.Context, args []string) int {
 		fs.Usage()
 		return e.fail("unknown migrate action %q (use up or status)", verb)
 	}
-	db, err := openDatabase(ctx, cfg, verb == "up")
+	db, err := openDatabase(ctx, *cfg, verb == "up")
 	if err != nil {
 		return e.fail("%v", err)
 	}
@@ -217,15 +213,13 @@ func (e *cli) admin(ctx context.Context, args []string) int {
 		return e.fail("usage: tremplin admin create --email E --password P [--name N] [--database URL]\n" +
 			"       tremplin admin password --email E [--password P] [--database URL]")
 	}
-	cfg, err := e.config()
+	cfg, fs, err := e.command("admin create")
 	if err != nil {
 		return e.fail("%v", err)
 	}
-	fs := e.flags("admin create")
 	email := fs.String("email", "", "the admin's email (required)")
 	password := fs.String("password", "", "at least 10 characters (required)")
 	name := fs.String("name", "", "the admin's name")
-	fs.StringVar(&cfg.DatabaseURL, "database", cfg.DatabaseURL, "postgres:// URL or SQLite file path (TREMPLIN_DATABASE_URL)")
 	if _, code, ok := e.parse(fs, args[1:], 0); !ok {
 		return code
 	}
@@ -234,7 +228,7 @@ func (e *cli) admin(ctx context.Context, args []string) int {
 		fs.Usage()
 		return 2
 	}
-	svc, closeDB, code := e.openServices(ctx, cfg, false)
+	svc, closeDB, code := e.openServices(ctx, *cfg, false)
 	if svc == nil {
 		return code
 	}
@@ -250,14 +244,12 @@ func (e *cli) admin(ctx context.Context, args []string) int {
 // adminPassword is `tremplin admin password --email E [--password P]`: a new
 // password for an account, generated and shown once unless given.
 func (e *cli) adminPassword(ctx context.Context, args []string) int {
-	cfg, err := e.config()
+	cfg, fs, err := e.command("admin password")
 	if err != nil {
 		return e.fail("%v", err)
 	}
-	fs := e.flags("admin password")
 	email := fs.String("email", "", "the account's email (required)")
 	password := fs.String("password", "", "the new password, at least 10 characters (default: a generated one, shown once)")
-	fs.StringVar(&cfg.DatabaseURL, "database", cfg.DatabaseURL, "postgres:// URL or SQLite file path (TREMPLIN_DATABASE_URL)")
 	if _, code, ok := e.parse(fs, args, 0); !ok {
 		return code
 	}
@@ -266,7 +258,7 @@ func (e *cli) adminPassword(ctx context.Context, args []string) int {
 		fs.Usage()
 		return 2
 	}
-	svc, closeDB, code := e.openServices(ctx, cfg, false)
+	svc, closeDB, code := e.openServices(ctx, *cfg, false)
 	if svc == nil {
 		return code
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -57,11 +56,7 @@ func migratedPostgres(t *testing.T, admin string) (map[string]string, *database.
 	env["TREMPLIN_DATABASE_URL"] = url
 	env["TREMPLIN_LOG_LEVEL"] = "error"
 	for _, args := range [][]string{{"migrate", "up"}, {"admin", "create", "--email", admin, "--password", "0123456789"}} {
-		cmd := exec.Command(binary(t), args...)
-		cmd.Env = environ(env)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%v: %v\n%s", args, err, out)
-		}
+		runBinary(t, env, "", args...)
 	}
 	target, _ := database.Resolve(url, "")
 	db, err := database.Open(context.Background(), target)
@@ -70,6 +65,44 @@ func migratedPostgres(t *testing.T, admin string) (map[string]string, *database.
 	}
 	t.Cleanup(func() { db.Close() })
 	return env, db
+}
+
+// twoServers starts two `tremplin serve` processes on env's database and
+// signs the admin in on each: their addresses and tokens.
+func twoServers(t *testing.T, env map[string]string, admin string) (servers, tokens []string) {
+	t.Helper()
+	servers = []string{startBinary(t, env), startBinary(t, env)}
+	tokens = []string{login(t, servers[0], admin, "0123456789"), login(t, servers[1], admin, "0123456789")}
+	return servers, tokens
+}
+
+// seed runs the statements, then gives each of n people of the prescriber
+// (organisation 2) a voucher for one device of category: their codes.
+func seed(t *testing.T, db *database.DB, statements []string, n int, category string) []string {
+	t.Helper()
+	for _, s := range statements {
+		if err := db.Exec(s).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	now := database.Now()
+	if err := db.Exec(`INSERT INTO beneficiaries (organization_id, first_name, last_name, name_key, created_at, last_activity_at)
+		SELECT 2, 'P' || g, 'N', 'p|n', ?, ? FROM generate_series(1, ?) g`, now, now, n).Error; err != nil {
+		t.Fatal(err)
+	}
+	codes := make([]string, n)
+	for i := range codes {
+		codes[i], _ = distribution.NewCode()
+		if err := db.Exec(`INSERT INTO vouchers (code, beneficiary_id, organization_id, device_categories, devices_allowed, recharges_allowed,
+			valid_until, expires_at, status, created_at) VALUES (?, ?, 2, ?, 1, 0, '2099-01-01', ?, 'active', ?)`,
+			codes[i], i+1, `["`+category+`"]`, now.AddDate(1, 0, 0), now).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	return codes
 }
 
 // race sends n requests at once, request i to servers[i%2] with that
@@ -107,8 +140,7 @@ func race(servers, tokens []string, n int, request func(i int) (method, path, bo
 // devices through both: exactly 5 sales, each device once.
 func TestTwoProcessesNeverOversell(t *testing.T) {
 	env, db := migratedPostgres(t, "caisse@example.org")
-	now := database.Now()
-	seed := []string{
+	statements := []string{
 		`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('space', 'Espace', 'Europe/Paris', now(), now())`,
 		`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('prescriber', 'CCAS', 'Europe/Paris', now(), now())`,
 		`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('donor', 'Donateur', 'Europe/Paris', now(), now())`,
@@ -117,70 +149,24 @@ func TestTwoProcessesNeverOversell(t *testing.T) {
 		`INSERT INTO devices (tag, donation_id, category, brand, model, specs, grade, price_cents, state, site_id, created_at, updated_at)
 			SELECT 'TEL-' || g, 1, 'smartphone', 'Samsung', 'A52', '{}', 'B', 3000, 'in_stock', 1, now(), now() FROM generate_series(1, 5) g`,
 		`INSERT INTO device_events (device_id, action, from_state, to_state, at, data) SELECT id, 'receive', 'in_transit', 'in_stock', now() - interval '1 hour', '{}' FROM devices`,
-		`INSERT INTO beneficiaries (organization_id, first_name, last_name, name_key, created_at, last_activity_at)
-			SELECT 2, 'P' || g, 'N', 'p|n', now(), now() FROM generate_series(1, 40) g`,
 	}
-	for _, s := range seed {
-		if err := db.Exec(s).Error; err != nil {
-			t.Fatal(err)
-		}
-	}
-	codes := make([]string, 40)
-	for i := range codes {
-		codes[i], _ = distribution.NewCode()
-		if err := db.Exec(`INSERT INTO vouchers (code, beneficiary_id, organization_id, device_categories, devices_allowed, recharges_allowed,
-			valid_until, expires_at, status, created_at) VALUES (?, ?, 2, '["smartphone"]', 1, 0, '2099-01-01', ?, 'active', ?)`,
-			codes[i], i+1, now.AddDate(1, 0, 0), now).Error; err != nil {
-			t.Fatal(err)
-		}
-	}
+	codes := seed(t, db, statements, 40, "smartphone")
 	// Written behind the service's back: the figures are recounted by the
 	// command made for that.
-	rebuild := exec.Command(binary(t), "reports", "rebuild")
-	rebuild.Env = environ(env)
-	if out, err := rebuild.CombinedOutput(); err != nil || !strings.Contains(string(out), "Figures rebuilt from the history") {
-		t.Fatalf("reports rebuild: %v\n%s", err, out)
-	}
-	servers := []string{startBinary(t, env), startBinary(t, env)}
-	tokens := []string{login(t, servers[0], "caisse@example.org", "0123456789"), login(t, servers[1], "caisse@example.org", "0123456789")}
-
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	statuses := map[int]int{}
-	for i := range 40 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			body, _ := json.Marshal(map[string]any{"site_id": 1, "voucher_code": codes[i], "payment_method": "cash",
-				"items": []any{map[string]any{"device_id": 1 + i%5}}})
-			req, _ := http.NewRequest("POST", servers[i%2]+"/api/v1/sales", bytes.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+tokens[i%2])
-			req.Header.Set("Idempotency-Key", fmt.Sprintf("buyer-%d", i))
-			req.Header.Set("Content-Type", "application/json")
-			client := &http.Client{Timeout: 60 * time.Second}
-			resp, err := client.Do(req)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				statuses[-1]++
-				return
-			}
-			resp.Body.Close()
-			statuses[resp.StatusCode]++
-		}()
-	}
-	wg.Wait()
+	runBinary(t, env, "Figures rebuilt from the history", "reports", "rebuild")
+	servers, tokens := twoServers(t, env, "caisse@example.org")
+	statuses := race(servers, tokens, 40, func(i int) (string, string, string, map[string]string) {
+		body, _ := json.Marshal(map[string]any{"site_id": 1, "voucher_code": codes[i], "payment_method": "cash",
+			"items": []any{map[string]any{"device_id": 1 + i%5}}})
+		return "POST", "/api/v1/sales", string(body), map[string]string{"Idempotency-Key": fmt.Sprintf("buyer-%d", i)}
+	})
 	var sold, lines, distinct int64
 	db.Raw(`SELECT COUNT(*) FROM devices WHERE state = 'sold'`).Scan(&sold)
 	db.Raw(`SELECT COUNT(*), COUNT(DISTINCT device_id) FROM sale_lines`).Row().Scan(&lines, &distinct)
 	if statuses[201] != 5 || statuses[409] != 35 || sold != 5 || lines != 5 || distinct != 5 {
 		t.Fatalf("statuses %v; %d devices sold, %d lines over %d devices", statuses, sold, lines, distinct)
 	}
-	check := exec.Command(binary(t), "check")
-	check.Env = environ(env)
-	if out, err := check.CombinedOutput(); err != nil || !strings.Contains(string(out), "All invariants hold") {
-		t.Fatalf("tremplin check: %v\n%s", err, out)
-	}
+	runBinary(t, env, "All invariants hold", "check")
 }
 
 // TestTwoProcessesNumberTaxReceiptsWithoutGaps starts two `tremplin serve`
@@ -188,18 +174,13 @@ func TestTwoProcessesNeverOversell(t *testing.T) {
 // once through both: numbers 1 to 20 of the year, each once.
 func TestTwoProcessesNumberTaxReceiptsWithoutGaps(t *testing.T) {
 	env, db := migratedPostgres(t, "admin@example.org")
-	for _, s := range []string{
+	seed(t, db, []string{
 		`UPDATE network_identity SET legal_name = 'Réseau', address = '1 rue X', siren = '123456789', tax_receipts = TRUE`,
 		`INSERT INTO organizations (kind, name, timezone, address, siren, created_at, updated_at) VALUES ('donor', 'Donateur SA', 'Europe/Paris', '2 rue Y', '552100554', now(), now())`,
 		`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('warehouse', 'Entrepôt', 'Europe/Paris', now(), now())`,
 		`INSERT INTO donations (donor_id, warehouse_id, received_on, created_at) SELECT 1, 2, '2026-01-01', now() FROM generate_series(1, 20)`,
-	} {
-		if err := db.Exec(s).Error; err != nil {
-			t.Fatal(err)
-		}
-	}
-	servers := []string{startBinary(t, env), startBinary(t, env)}
-	tokens := []string{login(t, servers[0], "admin@example.org", "0123456789"), login(t, servers[1], "admin@example.org", "0123456789")}
+	}, 0, "")
+	servers, tokens := twoServers(t, env, "admin@example.org")
 	statuses := race(servers, tokens, 20, func(i int) (string, string, string, map[string]string) {
 		return "POST", fmt.Sprintf("/api/v1/donations/%d/tax-receipt", i+1), `{"value_cents":10000,"valuation":"forfait"}`, nil
 	})
@@ -216,36 +197,15 @@ func TestTwoProcessesNumberTaxReceiptsWithoutGaps(t *testing.T) {
 // sold, the stock at 0, and tremplin check finds the ledger whole.
 func TestTwoProcessesSellAccessoriesWithoutOverselling(t *testing.T) {
 	env, db := migratedPostgres(t, "caisse@example.org")
-	now := database.Now()
-	for _, s := range []string{
+	codes := seed(t, db, []string{
 		`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('space', 'Espace', 'Europe/Paris', now(), now())`,
 		`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('prescriber', 'CCAS', 'Europe/Paris', now(), now())`,
 		`INSERT INTO accessories (name, kind, price_cents, low_stock_threshold, active, created_at, updated_at) VALUES ('Chargeur USB-C', 'charger', 500, 0, true, now(), now())`,
 		`INSERT INTO accessory_movements (accessory_id, site_id, quantity, kind, created_at) VALUES (1, 1, 10, 'receipt', now())`,
 		`INSERT INTO accessory_stock (site_id, accessory_id, available) VALUES (1, 1, 10)`,
-		`INSERT INTO beneficiaries (organization_id, first_name, last_name, name_key, created_at, last_activity_at)
-			SELECT 2, 'P' || g, 'N', 'p|n', now(), now() FROM generate_series(1, 20) g`,
-	} {
-		if err := db.Exec(s).Error; err != nil {
-			t.Fatal(err)
-		}
-	}
-	codes := make([]string, 20)
-	for i := range codes {
-		codes[i], _ = distribution.NewCode()
-		if err := db.Exec(`INSERT INTO vouchers (code, beneficiary_id, organization_id, device_categories, devices_allowed, recharges_allowed,
-			valid_until, expires_at, status, created_at) VALUES (?, ?, 2, '["smartphone"]', 1, 0, '2099-01-01', ?, 'active', ?)`,
-			codes[i], i+1, now.AddDate(1, 0, 0), now).Error; err != nil {
-			t.Fatal(err)
-		}
-	}
-	rebuild := exec.Command(binary(t), "reports", "rebuild") // the vouchers were written behind the service's back
-	rebuild.Env = environ(env)
-	if out, err := rebuild.CombinedOutput(); err != nil {
-		t.Fatalf("reports rebuild: %v\n%s", err, out)
-	}
-	servers := []string{startBinary(t, env), startBinary(t, env)}
-	tokens := []string{login(t, servers[0], "caisse@example.org", "0123456789"), login(t, servers[1], "caisse@example.org", "0123456789")}
+	}, 20, "smartphone")
+	runBinary(t, env, "Figures rebuilt from the history", "reports", "rebuild") // the vouchers were written behind the service's back
+	servers, tokens := twoServers(t, env, "caisse@example.org")
 	statuses := race(servers, tokens, 20, func(i int) (string, string, string, map[string]string) {
 		body, _ := json.Marshal(map[string]any{"site_id": 1, "voucher_code": codes[i], "payment_method": "cash",
 			"items": []any{map[string]any{"accessory_id": 1, "quantity": 1}}})
@@ -257,11 +217,7 @@ func TestTwoProcessesSellAccessoriesWithoutOverselling(t *testing.T) {
 	if statuses[201] != 10 || statuses[409] != 10 || available != 0 || sold != 10 {
 		t.Fatalf("statuses %v; %d sold, %d left", statuses, sold, available)
 	}
-	check := exec.Command(binary(t), "check")
-	check.Env = environ(env)
-	if out, err := check.CombinedOutput(); err != nil || !strings.Contains(string(out), "All invariants hold") {
-		t.Fatalf("tremplin check: %v\n%s", err, out)
-	}
+	runBinary(t, env, "All invariants hold", "check")
 }
 
 // TestTwoProcessesReserveOneDevice (issue 30) starts two `tremplin serve`
@@ -270,8 +226,7 @@ func TestTwoProcessesSellAccessoriesWithoutOverselling(t *testing.T) {
 // is available.
 func TestTwoProcessesReserveOneDevice(t *testing.T) {
 	env, db := migratedPostgres(t, "admin@example.org")
-	now := database.Now()
-	for _, s := range []string{
+	codes := seed(t, db, []string{
 		`INSERT INTO organizations (kind, name, timezone, address, created_at, updated_at) VALUES ('space', 'Espace', 'Europe/Paris', '1 rue X, 75020 Paris', now(), now())`,
 		`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('prescriber', 'CCAS', 'Europe/Paris', now(), now())`,
 		`INSERT INTO organizations (kind, name, timezone, created_at, updated_at) VALUES ('donor', 'Donateur', 'Europe/Paris', now(), now())`,
@@ -279,24 +234,8 @@ func TestTwoProcessesReserveOneDevice(t *testing.T) {
 		`INSERT INTO donations (donor_id, warehouse_id, received_on, created_at) VALUES (3, 4, '2026-01-01', now())`,
 		`INSERT INTO devices (tag, donation_id, category, brand, model, specs, grade, price_cents, state, site_id, created_at, updated_at)
 			VALUES ('PC-1', 1, 'laptop', 'Lenovo', 'X260', '{}', 'B', 9000, 'in_stock', 1, now(), now())`,
-		`INSERT INTO beneficiaries (organization_id, first_name, last_name, name_key, created_at, last_activity_at)
-			SELECT 2, 'P' || g, 'N', 'p|n', now(), now() FROM generate_series(1, 10) g`,
-	} {
-		if err := db.Exec(s).Error; err != nil {
-			t.Fatal(err)
-		}
-	}
-	codes := make([]string, 10)
-	for i := range codes {
-		codes[i], _ = distribution.NewCode()
-		if err := db.Exec(`INSERT INTO vouchers (code, beneficiary_id, organization_id, device_categories, devices_allowed, recharges_allowed,
-			valid_until, expires_at, status, created_at) VALUES (?, ?, 2, '["laptop"]', 1, 0, '2099-01-01', ?, 'active', ?)`,
-			codes[i], i+1, now.AddDate(1, 0, 0), now).Error; err != nil {
-			t.Fatal(err)
-		}
-	}
-	servers := []string{startBinary(t, env), startBinary(t, env)}
-	tokens := []string{login(t, servers[0], "admin@example.org", "0123456789"), login(t, servers[1], "admin@example.org", "0123456789")}
+	}, 10, "laptop")
+	servers, tokens := twoServers(t, env, "admin@example.org")
 	statuses := race(servers, tokens, 10, func(i int) (string, string, string, map[string]string) {
 		return "POST", "/api/v1/reservations", fmt.Sprintf(`{"voucher_code":%q,"site_id":1,"category":"laptop"}`, codes[i]), nil
 	})
