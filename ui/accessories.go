@@ -7,11 +7,11 @@ import (
 	"strings"
 
 	"github.com/tremplin/tremplin/accessories"
+	"github.com/tremplin/tremplin/api"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/tremplin/tremplin/internal/apperr"
-	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/money"
 	"github.com/tremplin/tremplin/internal/paging"
 	"github.com/tremplin/tremplin/internal/web"
@@ -29,10 +29,10 @@ type Accessories struct {
 
 // Routes mounts the pages.
 func (p *Accessories) Routes(r gin.IRouter) {
-	g := r.Group("", p.Session)
-	g.GET("/accessoires", httpx.Handle(p.page))
-	g.POST("/accessoires", httpx.Handle(p.create))
-	g.POST("/accessoires/mouvement", httpx.Handle(p.move))
+	g := r.Group("", p.Session, api.Allow(accessories.StaffRoles...))
+	g.GET("/accessoires", withCaller(p.page))
+	g.POST("/accessoires", withCaller(p.create))
+	g.POST("/accessoires/mouvement", withCaller(p.move))
 }
 
 // Menu is what the accessories' pages offer a caller.
@@ -66,14 +66,6 @@ type pageView struct {
 	Move        url.Values
 	MoveErrors  map[string]string
 	MoveAll     []string
-}
-
-func (p *Accessories) caller(c *gin.Context) (partners.Caller, error) {
-	caller, err := currentCaller(c)
-	if err == nil {
-		err = caller.Require(accessories.StaffRoles...)
-	}
-	return caller, err
 }
 
 func (p *Accessories) fill(c *gin.Context, caller partners.Caller, v *pageView, site int64) error {
@@ -122,11 +114,7 @@ func (p *Accessories) fill(c *gin.Context, caller partners.Caller, v *pageView, 
 	return nil
 }
 
-func (p *Accessories) page(c *gin.Context) error {
-	caller, err := p.caller(c)
-	if err != nil {
-		return err
-	}
+func (p *Accessories) page(c *gin.Context, caller partners.Caller) error {
 	site, _ := strconv.ParseInt(c.Query("site"), 10, 64)
 	v := &pageView{}
 	if err := p.fill(c, caller, v, site); err != nil {
@@ -137,11 +125,7 @@ func (p *Accessories) page(c *gin.Context) error {
 }
 
 // create defines an accessory (admins).
-func (p *Accessories) create(c *gin.Context) error {
-	caller, err := p.caller(c)
-	if err != nil {
-		return err
-	}
+func (p *Accessories) create(c *gin.Context, caller partners.Caller) error {
 	f := c.Request.PostForm
 	in := accessories.NewAccessory{Name: f.Get("name"), Kind: f.Get("kind")}
 	v := &apperr.ValidationError{}
@@ -166,7 +150,7 @@ func (p *Accessories) create(c *gin.Context) error {
 		in.LowStockThreshold = &n
 	}
 	l := p.Site.Lang(c)
-	err = once(p.Site, c, "", func() (string, error) {
+	err := once(p.Site, c, "", func() (string, error) {
 		if err := v.Err(); err != nil {
 			return "", err
 		}
@@ -186,11 +170,7 @@ func (p *Accessories) create(c *gin.Context) error {
 }
 
 // move records a receipt or a correction at the site shown.
-func (p *Accessories) move(c *gin.Context) error {
-	caller, err := p.caller(c)
-	if err != nil {
-		return err
-	}
+func (p *Accessories) move(c *gin.Context, caller partners.Caller) error {
 	f := c.Request.PostForm
 	site, _ := strconv.ParseInt(f.Get("site_id"), 10, 64)
 	if own, ok := caller.SiteID(); ok && !caller.IsAdmin() {
@@ -199,7 +179,7 @@ func (p *Accessories) move(c *gin.Context) error {
 	id, _ := strconv.ParseInt(f.Get("accessory_id"), 10, 64)
 	n, nerr := strconv.Atoi(strings.TrimSpace(f.Get("quantity")))
 	l := p.Site.Lang(c)
-	err = once(p.Site, c, "", func() (string, error) {
+	err := once(p.Site, c, "", func() (string, error) {
 		if nerr != nil {
 			return "", apperr.Invalid("quantity", "type a whole number: 40 for a box received, -2 for two broken")
 		}

@@ -22,23 +22,17 @@ type accountView struct {
 	Language string // the setting: "fr", "en" or "" (the browser's)
 }
 
-func (p *Partners) accountPage(c *gin.Context, f url.Values) (*accountView, error) {
-	caller, err := currentCaller(c)
-	var u partners.User
-	if err == nil {
-		u, err = p.Service.Me(c.Request.Context(), caller)
-	}
+func (p *Partners) accountPage(c *gin.Context, caller partners.Caller) (*accountView, error) {
+	u, err := p.Service.Me(c.Request.Context(), caller)
 	if err != nil {
 		return nil, err
 	}
-	v := &accountView{User: u, Language: u.Language}
-	v.Form = f
-	return v, nil
+	return &accountView{User: u, Language: u.Language, formView: formView{Form: url.Values{}}}, nil
 }
 
 // account is everyone's own page: password, language, sessions.
-func (p *Partners) account(c *gin.Context) error {
-	v, err := p.accountPage(c, url.Values{})
+func (p *Partners) account(c *gin.Context, caller partners.Caller) error {
+	v, err := p.accountPage(c, caller)
 	if err != nil {
 		return err
 	}
@@ -62,7 +56,7 @@ func (p *Partners) changePassword(c *gin.Context, caller partners.Caller) error 
 	}
 	if err != nil {
 		// Passwords are never sent back into the form.
-		v, verr := p.accountPage(c, url.Values{})
+		v, verr := p.accountPage(c, caller)
 		if verr != nil {
 			return verr
 		}

@@ -9,12 +9,12 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tremplin/tremplin/api"
 	"github.com/tremplin/tremplin/partners"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/tremplin/tremplin/internal/apperr"
-	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/paging"
 	"github.com/tremplin/tremplin/internal/pdfdraw"
 	"github.com/tremplin/tremplin/internal/web"
@@ -24,21 +24,22 @@ import (
 // users, and everyone's account page, behind the session.
 func (p *Partners) AdminRoutes(r gin.IRouter) {
 	g := r.Group("", p.RequireSession())
-	g.GET("/admin/organisations", httpx.Handle(p.organizations))
-	g.GET("/admin/organisations/nouvelle", httpx.Handle(p.newOrganization))
-	g.POST("/admin/organisations", httpx.Handle(p.createOrganization))
-	g.GET("/admin/organisations/:id", httpx.Handle(p.organization))
-	g.POST("/admin/organisations/:id", httpx.Handle(p.saveOrganization))
-	g.POST("/admin/organisations/:id/active", httpx.Handle(p.activateOrganization))
-	g.GET("/admin/reseau", httpx.Handle(p.network))
-	g.POST("/admin/reseau", httpx.Handle(p.saveNetwork))
-	g.GET("/admin/utilisateurs", httpx.Handle(p.users))
-	g.GET("/admin/utilisateurs/nouveau", httpx.Handle(p.newUser))
-	g.POST("/admin/utilisateurs", httpx.Handle(p.createUserPage))
-	g.GET("/admin/utilisateurs/:id", httpx.Handle(p.user))
-	g.POST("/admin/utilisateurs/:id/active", httpx.Handle(p.activateUser))
-	g.POST("/admin/utilisateurs/:id/mot-de-passe", httpx.Handle(p.resetPassword))
-	g.GET("/compte", httpx.Handle(p.account))
+	admin := g.Group("/admin", api.Allow(partners.RoleAdmin))
+	admin.GET("/organisations", withCaller(p.organizations))
+	admin.GET("/organisations/nouvelle", withCaller(p.newOrganization))
+	admin.POST("/organisations", withCaller(p.createOrganization))
+	admin.GET("/organisations/:id", withRecord(p.organization))
+	admin.POST("/organisations/:id", withRecord(p.saveOrganization))
+	admin.POST("/organisations/:id/active", withRecord(p.activateOrganization))
+	admin.GET("/reseau", withCaller(p.network))
+	admin.POST("/reseau", withCaller(p.saveNetwork))
+	admin.GET("/utilisateurs", withCaller(p.users))
+	admin.GET("/utilisateurs/nouveau", withCaller(p.newUser))
+	admin.POST("/utilisateurs", withCaller(p.createUserPage))
+	admin.GET("/utilisateurs/:id", withRecord(p.user))
+	admin.POST("/utilisateurs/:id/active", withRecord(p.activateUser))
+	admin.POST("/utilisateurs/:id/mot-de-passe", withRecord(p.resetPassword))
+	g.GET("/compte", withCaller(p.account))
 	g.POST("/compte/mot-de-passe", withCaller(p.changePassword))
 	g.POST("/compte/langue", withCaller(p.accountLanguage))
 	g.POST("/compte/deconnexion", withCaller(p.logoutEverywhere))
@@ -75,15 +76,6 @@ var Zones = []struct{ Name, Place string }{
 	{"America/Montreal", "Quebec"},
 }
 
-// admin is the signed-in admin (403 for others).
-func (p *Partners) admin(c *gin.Context) (partners.Caller, error) {
-	caller, err := currentCaller(c)
-	if err == nil {
-		err = caller.Require(partners.RoleAdmin)
-	}
-	return caller, err
-}
-
 type organizationsView struct {
 	web.Page
 	Kinds []partners.Kind
@@ -93,19 +85,15 @@ type organizationsView struct {
 }
 
 // organizations lists the network's organisations by kind.
-func (p *Partners) organizations(c *gin.Context) error {
-	caller, err := p.admin(c)
-	if err != nil {
-		return err
-	}
+func (p *Partners) organizations(c *gin.Context, caller partners.Caller) error {
 	v := &organizationsView{Kinds: partners.Kinds, Kind: partners.Kind(c.Query("type"))}
 	ctx := c.Request.Context()
 	l, err := p.Service.ListOrganizations(ctx, caller, partners.OrganizationFilter{Kind: v.Kind}, paging.Page{Limit: 500})
-	if err == nil {
-		v.Orgs = l.Items
-		v.Staff, err = p.Service.ActiveStaff(ctx, caller)
-	}
 	if err != nil {
+		return err
+	}
+	v.Orgs = l.Items
+	if v.Staff, err = p.Service.ActiveStaff(ctx, caller); err != nil {
 		return err
 	}
 	// Active first, then by kind and name: what people look for.
@@ -148,10 +136,7 @@ func (p *Partners) organizationView(o *partners.Organization, f url.Values) *org
 	return v
 }
 
-func (p *Partners) newOrganization(c *gin.Context) error {
-	if _, err := p.admin(c); err != nil {
-		return err
-	}
+func (p *Partners) newOrganization(c *gin.Context, _ partners.Caller) error {
 	kind := c.Query("type")
 	if !partners.Kind(kind).Valid() {
 		kind = string(partners.KindSpace)
@@ -160,11 +145,7 @@ func (p *Partners) newOrganization(c *gin.Context) error {
 	return nil
 }
 
-func (p *Partners) createOrganization(c *gin.Context) error {
-	caller, err := p.admin(c)
-	if err != nil {
-		return err
-	}
+func (p *Partners) createOrganization(c *gin.Context, caller partners.Caller) error {
 	f := c.Request.PostForm
 	tz, addr := f.Get("timezone"), f.Get("address")
 	in := partners.NewOrganization{Kind: partners.Kind(f.Get("kind")), Name: f.Get("name"), Timezone: &tz, Address: &addr}
@@ -183,20 +164,12 @@ func (p *Partners) createOrganization(c *gin.Context) error {
 
 // organization is an organisation's page: its details to edit, its site
 // settings and its people.
-func (p *Partners) organization(c *gin.Context) error {
-	caller, err := p.admin(c)
+func (p *Partners) organization(c *gin.Context, caller partners.Caller, id int64) error {
+	o, err := p.Service.GetOrganization(c.Request.Context(), caller, id)
 	if err != nil {
 		return err
 	}
-	id, err := httpx.PathID(c, "id")
-	var o partners.Organization
-	if err == nil {
-		o, err = p.Service.GetOrganization(c.Request.Context(), caller, id)
-	}
-	var users paging.List[partners.User]
-	if err == nil {
-		users, err = p.Service.ListUsers(c.Request.Context(), caller, partners.UserFilter{OrganizationID: id}, paging.Page{Limit: 500})
-	}
+	users, err := p.Service.ListUsers(c.Request.Context(), caller, partners.UserFilter{OrganizationID: id}, paging.Page{Limit: 500})
 	if err != nil {
 		return err
 	}
@@ -213,17 +186,9 @@ func (p *Partners) organization(c *gin.Context) error {
 
 // saveOrganization records the details, and a site's printers. Every
 // field is checked before anything is written.
-func (p *Partners) saveOrganization(c *gin.Context) error {
-	caller, err := p.admin(c)
-	if err != nil {
-		return err
-	}
+func (p *Partners) saveOrganization(c *gin.Context, caller partners.Caller, id int64) error {
 	ctx := c.Request.Context()
-	id, err := httpx.PathID(c, "id")
-	var o partners.Organization
-	if err == nil {
-		o, err = p.Service.GetOrganization(ctx, caller, id)
-	}
+	o, err := p.Service.GetOrganization(ctx, caller, id)
 	if err != nil {
 		return err
 	}
@@ -276,24 +241,16 @@ func (p *Partners) saveOrganization(c *gin.Context) error {
 
 // activateOrganization deactivates an organisation (its people can no
 // longer log in) or brings it back.
-func (p *Partners) activateOrganization(c *gin.Context) error {
-	return p.activate(c, func(ctx context.Context, caller partners.Caller, id int64, active bool) (string, error) {
+func (p *Partners) activateOrganization(c *gin.Context, caller partners.Caller, id int64) error {
+	return p.activate(c, caller, id, func(ctx context.Context, caller partners.Caller, id int64, active bool) (string, error) {
 		_, err := p.Service.UpdateOrganization(ctx, caller, id, partners.OrganizationPatch{Active: &active})
 		return "/admin/organisations/" + strconv.FormatInt(id, 10), err
 	}, "The organisation is deactivated: its people can no longer log in.", "The organisation is active again.")
 }
 
-// activate deactivates the record the path names, or brings it back, as
-// the form's active says, and says which of off or on it did.
-func (p *Partners) activate(c *gin.Context, set func(ctx context.Context, caller partners.Caller, id int64, active bool) (string, error), off, on string) error {
-	caller, err := p.admin(c)
-	if err != nil {
-		return err
-	}
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
+// activate deactivates the record id, or brings it back, as the form's
+// active says, and says which of off or on it did.
+func (p *Partners) activate(c *gin.Context, caller partners.Caller, id int64, set func(ctx context.Context, caller partners.Caller, id int64, active bool) (string, error), off, on string) error {
 	active := c.PostForm("active") == "1"
 	msg := off
 	if active {
@@ -310,34 +267,28 @@ type usersView struct {
 }
 
 // users lists the network's users, or one organisation's.
-func (p *Partners) users(c *gin.Context) error {
-	caller, err := p.admin(c)
-	if err != nil {
-		return err
-	}
+func (p *Partners) users(c *gin.Context, caller partners.Caller) error {
 	ctx := c.Request.Context()
 	v := &usersView{Orgs: map[int64]partners.Organization{}}
 	f := partners.UserFilter{}
 	if s := c.Query("organisation"); s != "" {
-		f.OrganizationID, err = strconv.ParseInt(s, 10, 64)
+		id, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			err = apperr.Invalid("organisation", "must be an organisation's number")
+			return apperr.Invalid("organisation", "must be an organisation's number")
 		}
+		f.OrganizationID = id
 	}
-	var l paging.List[partners.User]
-	if err == nil {
-		l, err = p.Service.ListUsers(ctx, caller, f, paging.Page{Limit: 500})
-		v.Users = l.Items
-	}
-	var orgs paging.List[partners.Organization]
-	if err == nil {
-		orgs, err = p.Service.ListOrganizations(ctx, caller, partners.OrganizationFilter{}, paging.Page{Limit: 500})
-		for _, o := range orgs.Items {
-			v.Orgs[o.ID] = o
-		}
-	}
+	l, err := p.Service.ListUsers(ctx, caller, f, paging.Page{Limit: 500})
 	if err != nil {
 		return err
+	}
+	v.Users = l.Items
+	orgs, err := p.Service.ListOrganizations(ctx, caller, partners.OrganizationFilter{}, paging.Page{Limit: 500})
+	if err != nil {
+		return err
+	}
+	for _, o := range orgs.Items {
+		v.Orgs[o.ID] = o
 	}
 	if o, ok := v.Orgs[f.OrganizationID]; ok {
 		v.Org = &o
@@ -371,11 +322,7 @@ func (p *Partners) userForm(c *gin.Context, caller partners.Caller, f url.Values
 
 // newUser is the form for a new user; ?organisation=ID chooses where and
 // the role that fits it.
-func (p *Partners) newUser(c *gin.Context) error {
-	caller, err := p.admin(c)
-	if err != nil {
-		return err
-	}
+func (p *Partners) newUser(c *gin.Context, caller partners.Caller) error {
 	f := url.Values{"organization_id": {c.Query("organisation")}}
 	v, err := p.userForm(c, caller, f)
 	if err != nil {
@@ -393,11 +340,7 @@ func (p *Partners) newUser(c *gin.Context) error {
 
 // createUserPage adds a user with a generated password, shown once on the
 // page that answers; a repeated submit shows the user without it.
-func (p *Partners) createUserPage(c *gin.Context) error {
-	caller, err := p.admin(c)
-	if err != nil {
-		return err
-	}
+func (p *Partners) createUserPage(c *gin.Context, caller partners.Caller) error {
 	f := c.Request.PostForm
 	in := partners.NewUser{Email: f.Get("email"), Name: f.Get("name"), Role: partners.Role(f.Get("role"))}
 	bad := &apperr.ValidationError{}
@@ -419,10 +362,9 @@ func (p *Partners) createUserPage(c *gin.Context) error {
 		}
 	}
 	var u partners.User
-	var password string
-	err = bad.Err()
-	var to string
+	var password, to string
 	var repeated bool
+	err := bad.Err()
 	if err == nil {
 		to, repeated, err = p.Site.Once(c, func() (string, error) {
 			var err error
@@ -474,16 +416,8 @@ func (p *Partners) userPage(c *gin.Context, caller partners.Caller, id int64) (*
 	return v, nil
 }
 
-func (p *Partners) user(c *gin.Context) error {
-	caller, err := p.admin(c)
-	if err != nil {
-		return err
-	}
-	id, err := httpx.PathID(c, "id")
-	var v *userView
-	if err == nil {
-		v, err = p.userPage(c, caller, id)
-	}
+func (p *Partners) user(c *gin.Context, caller partners.Caller, id int64) error {
+	v, err := p.userPage(c, caller, id)
 	if err != nil {
 		return err
 	}
@@ -491,30 +425,22 @@ func (p *Partners) user(c *gin.Context) error {
 	return nil
 }
 
-func (p *Partners) activateUser(c *gin.Context) error {
-	return p.activate(c, func(ctx context.Context, caller partners.Caller, id int64, active bool) (string, error) {
+func (p *Partners) activateUser(c *gin.Context, caller partners.Caller, id int64) error {
+	return p.activate(c, caller, id, func(ctx context.Context, caller partners.Caller, id int64, active bool) (string, error) {
 		_, err := p.Service.UpdateUser(ctx, caller, id, partners.UserPatch{Active: &active})
 		return "/admin/utilisateurs/" + strconv.FormatInt(id, 10), err
 	}, "The account is deactivated: this person is logged out and can no longer log in.", "The account is active again.")
 }
 
 // resetPassword gives a user a new generated password, shown once.
-func (p *Partners) resetPassword(c *gin.Context) error {
-	caller, err := p.admin(c)
-	if err != nil {
-		return err
-	}
-	id, err := httpx.PathID(c, "id")
+func (p *Partners) resetPassword(c *gin.Context, caller partners.Caller, id int64) error {
 	var u partners.User
-	var password, to string
-	var repeated bool
-	if err == nil {
-		to, repeated, err = p.Site.Once(c, func() (string, error) {
-			var err error
-			u, password, err = p.Service.ResetPassword(c.Request.Context(), caller, id)
-			return "/admin/utilisateurs/" + strconv.FormatInt(id, 10), err
-		})
-	}
+	var password string
+	to, repeated, err := p.Site.Once(c, func() (string, error) {
+		var err error
+		u, password, err = p.Service.ResetPassword(c.Request.Context(), caller, id)
+		return "/admin/utilisateurs/" + strconv.FormatInt(id, 10), err
+	})
 	if err != nil {
 		return err
 	}
@@ -542,11 +468,7 @@ func networkForm(n partners.Network) url.Values {
 
 // network is the network's legal identity, printed on tax receipts and
 // erasure certificates (admins).
-func (p *Partners) network(c *gin.Context) error {
-	caller, err := p.admin(c)
-	if err != nil {
-		return err
-	}
+func (p *Partners) network(c *gin.Context, caller partners.Caller) error {
 	n, err := p.Service.GetNetwork(c.Request.Context(), caller)
 	if err != nil {
 		return err
@@ -557,11 +479,7 @@ func (p *Partners) network(c *gin.Context) error {
 	return nil
 }
 
-func (p *Partners) saveNetwork(c *gin.Context) error {
-	caller, err := p.admin(c)
-	if err != nil {
-		return err
-	}
+func (p *Partners) saveNetwork(c *gin.Context, caller partners.Caller) error {
 	f := c.Request.PostForm
 	get := func(k string) *string { v := f.Get(k); return &v }
 	on := f.Get("tax_receipts") != ""
@@ -570,7 +488,7 @@ func (p *Partners) saveNetwork(c *gin.Context) error {
 	if f.Get("handover") == "" {
 		in.Handover, in.HandoverText = nil, nil // a form from before handover: left as it is
 	}
-	err = once(p.Site, c, "The network's identity is saved.", func() (string, error) {
+	err := once(p.Site, c, "The network's identity is saved.", func() (string, error) {
 		_, err := p.Service.UpdateNetwork(c.Request.Context(), caller, in)
 		return "/admin/reseau", err
 	})

@@ -17,7 +17,6 @@ import (
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/money"
-	"github.com/tremplin/tremplin/internal/paging"
 	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/internal/zone"
 	"github.com/tremplin/tremplin/partners"
@@ -34,26 +33,10 @@ type closingView struct {
 	FieldErr string
 }
 
-// seller is the signed-in space staff and their site.
-func (p *Distribution) seller(c *gin.Context) (partners.Caller, int64, error) {
-	caller, err := currentCaller(c)
-	if err == nil {
-		err = caller.Require(counterRoles...)
-	}
-	if err != nil {
-		return caller, 0, err
-	}
-	site, _ := caller.SiteID()
-	return caller, site, nil
-}
-
 // closingPage is the day's till: totals by payment method, what was sold,
 // the cash to count, and the past closings.
-func (p *Distribution) closingPage(c *gin.Context) error {
-	caller, site, err := p.seller(c)
-	if err != nil {
-		return err
-	}
+func (p *Distribution) closingPage(c *gin.Context, caller partners.Caller) error {
+	site, _ := caller.SiteID()
 	v := &closingView{}
 	if err := p.fillClosing(c, caller, site, c.Query("date"), v); err != nil {
 		return err
@@ -76,11 +59,8 @@ func (p *Distribution) fillClosing(c *gin.Context, caller partners.Caller, site 
 }
 
 // receiptFormat records the site's receipt printer.
-func (p *Distribution) receiptFormat(c *gin.Context) error {
-	caller, site, err := p.seller(c)
-	if err != nil {
-		return err
-	}
+func (p *Distribution) receiptFormat(c *gin.Context, caller partners.Caller) error {
+	site, _ := caller.SiteID()
 	if err := p.Partners.SetReceiptFormat(c.Request.Context(), caller, site, c.PostForm("format")); err != nil {
 		return err
 	}
@@ -89,15 +69,12 @@ func (p *Distribution) receiptFormat(c *gin.Context) error {
 }
 
 // recordClosing records the cash counted; the day is then closed.
-func (p *Distribution) recordClosing(c *gin.Context) error {
-	caller, site, err := p.seller(c)
-	if err != nil {
-		return err
-	}
+func (p *Distribution) recordClosing(c *gin.Context, caller partners.Caller) error {
+	site, _ := caller.SiteID()
 	l := p.Site.Lang(c)
 	date := c.PostForm("date")
 	counted, valid := money.Parse(c.PostForm("counted"))
-	err = once(p.Site, c, "", func() (string, error) {
+	err := once(p.Site, c, "", func() (string, error) {
 		if !valid {
 			return "", apperr.Invalid("counted", "type an amount in euros, such as 152,30")
 		}
@@ -136,41 +113,30 @@ type salesView struct {
 }
 
 // sales are the day's sales at the seller's site.
-func (p *Distribution) sales(c *gin.Context) error {
-	caller, site, err := p.seller(c)
-	if err != nil {
-		return err
-	}
+func (p *Distribution) sales(c *gin.Context, caller partners.Caller) error {
+	site, _ := caller.SiteID()
 	v := &salesView{Date: c.Query("date")}
 	if v.Date == "" {
 		v.Date = p.Service.Now().In(siteLocation(caller.Timezone)).Format("2006-01-02")
 	}
 	pg, err := httpx.ParsePage(c)
-	if err == nil {
-		var l paging.List[distribution.Sale]
-		l, err = p.Service.ListSales(c.Request.Context(), caller, distribution.SaleFilter{SiteID: site, Date: v.Date}, pg)
-		v.Sales = l.Items
-		if l.NextCursor != nil {
-			v.Next = "/ventes?" + url.Values{"date": {v.Date}, "cursor": {*l.NextCursor}}.Encode()
-		}
-	}
 	if err != nil {
 		return err
+	}
+	l, err := p.Service.ListSales(c.Request.Context(), caller, distribution.SaleFilter{SiteID: site, Date: v.Date}, pg)
+	if err != nil {
+		return err
+	}
+	v.Sales = l.Items
+	if l.NextCursor != nil {
+		v.Next = "/ventes?" + url.Values{"date": {v.Date}, "cursor": {*l.NextCursor}}.Encode()
 	}
 	p.Site.Render(c, http.StatusOK, "sales", v)
 	return nil
 }
 
 // refund gives back devices of a sale within the warranty.
-func (p *Distribution) refund(c *gin.Context) error {
-	caller, _, err := p.seller(c)
-	if err != nil {
-		return err
-	}
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil {
-		return apperr.ErrNotFound
-	}
+func (p *Distribution) refund(c *gin.Context, caller partners.Caller, id int64) error {
 	in := distribution.RefundRequest{Reason: c.PostForm("reason")}
 	for _, s := range c.PostFormArray("device_id") {
 		if d, err := strconv.ParseInt(s, 10, 64); err == nil {
@@ -204,6 +170,7 @@ func (p *Distribution) refund(c *gin.Context) error {
 	if len(in.DeviceIDs) == 0 {
 		msg = "Refunded: the accessories are back in stock."
 	}
+	var err error
 	if badCount {
 		err = apperr.Invalid("accessories", "type how many of each accessory came back, as a number (blank for none)")
 	} else {

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"errors"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tremplin/tremplin/internal/apperr"
-	"github.com/tremplin/tremplin/internal/paging"
 	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/partners"
 )
@@ -31,26 +29,23 @@ type devicesView struct {
 // devices lists and filters the devices the caller may see.
 func (p *Inventory) devices(c *gin.Context, caller partners.Caller) error {
 	pg, err := pageList(c, 100)
-	v := &devicesView{States: stateNames(), Categories: categoryNames(), Filter: c.Request.URL.Query()}
-	if err == nil {
-		verr := &apperr.ValidationError{}
-		f := inventory.DeviceFilter{State: inventory.State(c.Query("etat")), Category: inventory.Category(c.Query("categorie")), Query: c.Query("q"),
-			SiteID: idIn(v.Filter, "site", verr), DonationID: idIn(v.Filter, "don", verr)}
-		err = verr.Err()
-		if err == nil {
-			var l paging.List[inventory.Device]
-			l, err = p.Service.ListDevices(c.Request.Context(), caller, f, pg)
-			v.Devices, v.Next = l.Items, nextLink("/appareils", v.Filter, l.NextCursor)
-		}
-	}
-	if err == nil {
-		v.Sites, v.SiteList, err = p.siteNames(c, caller, partners.KindWarehouse, partners.KindSpace)
-	}
 	if err != nil {
 		return err
 	}
-	p.Site.Render(c, http.StatusOK, "devices", v)
-	return nil
+	v := &devicesView{States: stateNames(), Categories: categoryNames(), Filter: c.Request.URL.Query()}
+	verr := &apperr.ValidationError{}
+	f := inventory.DeviceFilter{State: inventory.State(c.Query("etat")), Category: inventory.Category(c.Query("categorie")), Query: c.Query("q"),
+		SiteID: idIn(v.Filter, "site", verr), DonationID: idIn(v.Filter, "don", verr)}
+	if err := verr.Err(); err != nil {
+		return err
+	}
+	l, err := p.Service.ListDevices(c.Request.Context(), caller, f, pg)
+	if err != nil {
+		return err
+	}
+	v.Devices, v.Next = l.Items, nextLink("/appareils", v.Filter, l.NextCursor)
+	v.Sites, v.SiteList, err = p.siteNames(c, caller, partners.KindWarehouse, partners.KindSpace)
+	return p.show(c, "devices", v, err)
 }
 
 type deviceDetailView struct {
@@ -62,37 +57,37 @@ type deviceDetailView struct {
 // history.
 func (p *Inventory) device(c *gin.Context, caller partners.Caller) error {
 	d, err := p.Service.FindByCode(c.Request.Context(), caller, c.Param("tag"))
-	v := &deviceDetailView{}
-	if err == nil {
-		v.Back = "/appareils/" + url.PathEscape(d.Tag)
-		v.Open = c.Query("ouvrir")
-		err = p.load(c, caller, &v.deviceView, d, 0)
-	}
-	if err == nil {
-		var don inventory.DonationView
-		if don, err = p.Service.GetDonation(c.Request.Context(), caller, d.DonationID); err == nil {
-			v.Donor = don.Donor
-		} else if errors.Is(err, apperr.ErrNotFound) || errors.Is(err, apperr.ErrForbidden) {
-			err = nil // a space sees its device, not the warehouse's donation
-		}
-	}
 	if err != nil {
 		return err
 	}
-	p.Site.Render(c, http.StatusOK, "device", v)
-	return nil
+	v := &deviceDetailView{}
+	v.Back = "/appareils/" + url.PathEscape(d.Tag)
+	v.Open = c.Query("ouvrir")
+	if err := p.load(c, caller, &v.deviceView, d, 0); err != nil {
+		return err
+	}
+	don, err := p.Service.GetDonation(c.Request.Context(), caller, d.DonationID)
+	switch {
+	case err == nil:
+		v.Donor = don.Donor
+	case errors.Is(err, apperr.ErrNotFound) || errors.Is(err, apperr.ErrForbidden):
+		// a space sees its device, not the warehouse's donation
+	default:
+		return err
+	}
+	return p.show(c, "device", v, nil)
 }
 
 func (p *Inventory) deviceLabel(c *gin.Context, caller partners.Caller) error {
 	d, err := p.Service.FindByCode(c.Request.Context(), caller, c.Param("tag"))
-	var b []byte
-	if err == nil {
-		layout := c.Query("layout")
-		if layout == "" {
-			layout = p.siteLayout(c, caller) // the site's printer, else one label a page
-		}
-		b, err = p.Service.Labels(c.Request.Context(), caller, inventory.LabelRequest{DeviceIDs: []int64{d.ID}, Layout: layout})
+	if err != nil {
+		return err
 	}
+	layout := c.Query("layout")
+	if layout == "" {
+		layout = p.siteLayout(c, caller) // the site's printer, else one label a page
+	}
+	b, err := p.Service.Labels(c.Request.Context(), caller, inventory.LabelRequest{DeviceIDs: []int64{d.ID}, Layout: layout})
 	return p.pdf(c, "etiquette-"+d.Tag+".pdf", b, err)
 }
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tremplin/tremplin/api"
 	"github.com/tremplin/tremplin/distribution"
 
 	"github.com/gin-gonic/gin"
@@ -14,7 +15,6 @@ import (
 	"github.com/tremplin/tremplin/accessories"
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
-	"github.com/tremplin/tremplin/internal/paging"
 	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/inventory"
 	"github.com/tremplin/tremplin/partners"
@@ -43,28 +43,28 @@ type Distribution struct {
 // Routes mounts the pages.
 func (p *Distribution) Routes(r gin.IRouter) {
 	g := r.Group("", p.Session)
-	g.GET("/bons", httpx.Handle(p.list))
-	g.GET("/bons/nouveau", httpx.Handle(p.form))
-	g.POST("/bons", httpx.Handle(p.create))
-	g.GET("/bons/:code", httpx.Handle(p.show))
+	g.GET("/bons", withCaller(p.list))
+	g.GET("/bons/nouveau", api.Allow(distribution.IssuerRoles...), withCaller(p.form))
+	g.POST("/bons", api.Allow(distribution.IssuerRoles...), withCaller(p.create))
+	g.GET("/bons/:code", withCaller(p.show))
 	g.GET("/bons/:code/bon.pdf", withCaller(p.pdf))
 	g.POST("/bons/:code/revoquer", withCaller(p.revoke))
 	g.POST("/bons/:code/renouveler", withCaller(p.renew))
-	g.POST("/bons/:code/reserver", httpx.Handle(p.reserve))
+	g.POST("/bons/:code/reserver", withCaller(p.reserve))
 	g.POST("/bons/:code/annuler-reservation", withCaller(p.cancelReservation))
 	g.GET("/personnes", withCaller(p.people))
 	g.GET("/personnes/:id", withRecord(p.person))
 	g.GET("/personnes/:id/export.json", withRecord(p.export))
-	g.GET("/verifier", httpx.Handle(p.verify))
+	g.GET("/verifier", withCaller(p.verify))
 	g.GET("/caisse", withCaller(p.counter))
 	g.POST("/caisse", withCaller(p.till))
 	g.GET("/ventes/:id", withCaller(p.sale))
 	g.GET("/ventes/:id/ticket.pdf", withRecord(p.receipt))
-	g.GET("/ventes", httpx.Handle(p.sales))
-	g.POST("/ventes/:id/rembourser", httpx.Handle(p.refund))
-	g.GET("/cloture", httpx.Handle(p.closingPage))
-	g.POST("/cloture", httpx.Handle(p.recordClosing))
-	g.POST("/cloture/imprimante", httpx.Handle(p.receiptFormat))
+	g.GET("/ventes", api.Allow(counterRoles...), withCaller(p.sales))
+	g.POST("/ventes/:id/rembourser", api.Allow(counterRoles...), withRecord(p.refund))
+	g.GET("/cloture", api.Allow(counterRoles...), withCaller(p.closingPage))
+	g.POST("/cloture", api.Allow(counterRoles...), withCaller(p.recordClosing))
+	g.POST("/cloture/imprimante", api.Allow(counterRoles...), withCaller(p.receiptFormat))
 }
 
 // Menu is what the voucher pages offer a caller, from the services' role
@@ -133,47 +133,41 @@ type categoryCount struct {
 	N        int64
 }
 
-func (p *Distribution) data(c *gin.Context) (pageData, partners.Caller, error) {
-	caller, err := currentCaller(c)
-	return pageData{Categories: categoryChoices, Statuses: statusChoices, CanIssue: caller.Is(distribution.IssuerRoles...)}, caller, err
+// data is what every voucher page shows the caller.
+func data(caller partners.Caller) pageData {
+	return pageData{Categories: categoryChoices, Statuses: statusChoices, CanIssue: caller.Is(distribution.IssuerRoles...)}
 }
 
-func (p *Distribution) list(c *gin.Context) error {
-	d, caller, err := p.data(c)
-	var page paging.Page
-	if err == nil {
-		page, err = httpx.ParsePage(c)
-	}
-	if err == nil {
-		d.Status, d.Q = c.Query("statut"), strings.TrimSpace(c.Query("q"))
-		var l paging.List[distribution.VoucherView]
-		l, err = p.Service.ListVouchers(c.Request.Context(), caller, distribution.VoucherFilter{Status: d.Status, Q: d.Q}, page)
-		d.Vouchers = l.Items
-		if l.NextCursor != nil {
-			// The list goes on: a link to the next page, same filter.
-			q := url.Values{"cursor": {*l.NextCursor}}
-			if d.Status != "" {
-				q.Set("statut", d.Status)
-			}
-			if d.Q != "" {
-				q.Set("q", d.Q)
-			}
-			d.Next = "/bons?" + q.Encode()
-		}
-	}
+func (p *Distribution) list(c *gin.Context, caller partners.Caller) error {
+	d := data(caller)
+	page, err := httpx.ParsePage(c)
 	if err != nil {
 		return err
+	}
+	d.Status, d.Q = c.Query("statut"), strings.TrimSpace(c.Query("q"))
+	l, err := p.Service.ListVouchers(c.Request.Context(), caller, distribution.VoucherFilter{Status: d.Status, Q: d.Q}, page)
+	if err != nil {
+		return err
+	}
+	d.Vouchers = l.Items
+	if l.NextCursor != nil {
+		// The list goes on: a link to the next page, same filter.
+		q := url.Values{"cursor": {*l.NextCursor}}
+		if d.Status != "" {
+			q.Set("statut", d.Status)
+		}
+		if d.Q != "" {
+			q.Set("q", d.Q)
+		}
+		d.Next = "/bons?" + q.Encode()
 	}
 	p.Site.Render(c, http.StatusOK, "vouchers", &d)
 	return nil
 }
 
-func (p *Distribution) show(c *gin.Context) error {
-	d, caller, err := p.data(c)
-	if err == nil {
-		err = p.voucherPage(c, caller, &d)
-	}
-	if err != nil {
+func (p *Distribution) show(c *gin.Context, caller partners.Caller) error {
+	d := data(caller)
+	if err := p.voucherPage(c, caller, &d); err != nil {
 		return err
 	}
 	p.Site.Render(c, http.StatusOK, "voucher", &d)
@@ -220,14 +214,11 @@ func (p *Distribution) voucherPage(c *gin.Context, caller partners.Caller, d *pa
 // reserve sets a device aside for the voucher of the address, at the
 // space and of the category chosen; a refusal is said on the voucher's
 // page.
-func (p *Distribution) reserve(c *gin.Context) error {
-	d, caller, err := p.data(c)
-	if err != nil {
-		return err
-	}
+func (p *Distribution) reserve(c *gin.Context, caller partners.Caller) error {
+	d := data(caller)
 	l := p.Site.Lang(c)
 	site, _ := strconv.ParseInt(c.PostForm("site_id"), 10, 64)
-	err = once(p.Site, c, "", func() (string, error) {
+	err := once(p.Site, c, "", func() (string, error) {
 		// The person is told when they can be: they agreed to be sent
 		// where to go.
 		in := distribution.NewReservation{VoucherCode: c.Param("code"), SiteID: site, Category: c.PostForm("category")}
@@ -296,11 +287,8 @@ func (p *Distribution) renew(c *gin.Context, caller partners.Caller) error {
 }
 
 // verify is the counter's check: type or scan a code, see what it allows.
-func (p *Distribution) verify(c *gin.Context) error {
-	d, caller, err := p.data(c)
-	if err != nil {
-		return err
-	}
+func (p *Distribution) verify(c *gin.Context, caller partners.Caller) error {
+	d := data(caller)
 	d.Code = strings.TrimSpace(c.Query("code"))
 	status := http.StatusOK
 	// A link from another site only fills the form in: looked up, its codes

@@ -36,10 +36,10 @@ type donationsView struct {
 
 // donations lists the donations received (newest first) and offers to
 // record one.
-func (p *Inventory) donations(c *gin.Context) error {
+func (p *Inventory) donations(c *gin.Context, caller partners.Caller) error {
 	v := &donationsView{}
 	v.Form = url.Values{}
-	return p.show(c, "donations", v, func(caller partners.Caller) error { return p.donationsPage(c, caller, v) })
+	return p.show(c, "donations", v, p.donationsPage(c, caller, v))
 }
 
 func (p *Inventory) donationsPage(c *gin.Context, caller partners.Caller, v *donationsView) error {
@@ -132,17 +132,14 @@ type donationView struct {
 
 // donation is a donation's page: its devices and their counts by state,
 // intake by scanning, the file upload, the erasure certificate.
-func (p *Inventory) donation(c *gin.Context) error {
+func (p *Inventory) donation(c *gin.Context, caller partners.Caller, id int64) error {
 	v := &donationView{}
 	v.Form = url.Values{"category": {c.Query("category")}, "brand": {c.Query("brand")}, "model": {c.Query("model")}}
-	return p.show(c, "donation", v, func(caller partners.Caller) error { return p.donationPage(c, caller, v) })
+	return p.show(c, "donation", v, p.donationPage(c, caller, id, v))
 }
 
-func (p *Inventory) donationPage(c *gin.Context, caller partners.Caller, v *donationView) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
+func (p *Inventory) donationPage(c *gin.Context, caller partners.Caller, id int64, v *donationView) error {
+	var err error
 	if v.Donation, err = p.Service.GetDonation(c.Request.Context(), caller, id); err != nil {
 		return err
 	}
@@ -210,7 +207,7 @@ func (p *Inventory) intakeOne(c *gin.Context, caller partners.Caller, id int64) 
 		return "/dons/" + strconv.FormatInt(id, 10) + "?" + q.Encode(), nil
 	})
 	if err != nil {
-		return p.donationRefused(c, caller, f, err, false)
+		return p.donationRefused(c, caller, id, f, err, false)
 	}
 	return nil
 }
@@ -248,16 +245,16 @@ func (p *Inventory) intakeFile(c *gin.Context, caller partners.Caller, id int64)
 		return "/dons/" + strconv.FormatInt(id, 10), nil
 	})
 	if err != nil {
-		return p.donationRefused(c, caller, url.Values{}, err, true)
+		return p.donationRefused(c, caller, id, url.Values{}, err, true)
 	}
 	return nil
 }
 
 // donationRefused draws the donation's page again with what was refused:
 // the typed values and their errors, or an uploaded file's bad lines.
-func (p *Inventory) donationRefused(c *gin.Context, caller partners.Caller, form url.Values, err error, file bool) error {
+func (p *Inventory) donationRefused(c *gin.Context, caller partners.Caller, id int64, form url.Values, err error, file bool) error {
 	v := &donationView{}
-	if perr := p.donationPage(c, caller, v); perr != nil {
+	if perr := p.donationPage(c, caller, id, v); perr != nil {
 		return perr
 	}
 	v.Form = form
@@ -281,11 +278,7 @@ func (p *Inventory) donationRefused(c *gin.Context, caller partners.Caller, form
 	return nil
 }
 
-func (p *Inventory) certificate(c *gin.Context, caller partners.Caller) error {
-	id, err := httpx.PathID(c, "id")
-	var b []byte
-	if err == nil {
-		b, err = p.Service.ErasureCertificate(c.Request.Context(), caller, id, httpx.PublicURL(c))
-	}
+func (p *Inventory) certificate(c *gin.Context, caller partners.Caller, id int64) error {
+	b, err := p.Service.ErasureCertificate(c.Request.Context(), caller, id, httpx.PublicURL(c))
 	return p.pdf(c, "certificat-effacement-don-"+strconv.FormatInt(id, 10)+".pdf", b, err)
 }

@@ -84,7 +84,7 @@ func (p *Inventory) donationReports(c *gin.Context, caller partners.Caller, id i
 		return "/dons/" + strconv.FormatInt(id, 10), nil
 	})
 	if err != nil {
-		return p.donationRefused(c, caller, url.Values{}, err, true)
+		return p.donationRefused(c, caller, id, url.Values{}, err, true)
 	}
 	if repeated || len(res.Skipped) == 0 {
 		p.Site.Done(c, to, repeated, "")
@@ -92,7 +92,7 @@ func (p *Inventory) donationReports(c *gin.Context, caller partners.Caller, id i
 	}
 	// What matched nothing is shown on the page, not lost in a message.
 	v := &donationView{}
-	if err := p.donationPage(c, caller, v); err != nil {
+	if err := p.donationPage(c, caller, id, v); err != nil {
 		return err
 	}
 	v.ReportsDone = len(res.Recorded)
@@ -109,13 +109,14 @@ type skippedLine struct{ File, Serial, Reason string }
 // reportFile sends a report's file as uploaded.
 func (p *Inventory) reportFile(c *gin.Context, caller partners.Caller) error {
 	d, err := p.Service.FindByCode(c.Request.Context(), caller, c.Param("tag"))
-	var r inventory.ErasureReport
-	if err == nil {
-		var rid int64
-		if rid, err = httpx.PathID(c, "rid"); err == nil {
-			r, err = p.Service.ErasureReportFile(c.Request.Context(), caller, d.ID, rid)
-		}
+	if err != nil {
+		return err
 	}
+	rid, err := httpx.PathID(c, "rid")
+	if err != nil {
+		return err
+	}
+	r, err := p.Service.ErasureReportFile(c.Request.Context(), caller, d.ID, rid)
 	if err != nil {
 		return err
 	}

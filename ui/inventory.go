@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tremplin/tremplin/accessories"
+	"github.com/tremplin/tremplin/api"
 	"github.com/tremplin/tremplin/inventory"
 
 	"github.com/gin-gonic/gin"
@@ -58,38 +59,39 @@ func (p *Inventory) Routes(r gin.IRouter) {
 	g.GET("/appareils/:tag", withCaller(p.device))
 	g.POST("/appareils/:tag/action", withCaller(p.act))
 	g.GET("/appareils/:tag/etiquette.pdf", withCaller(p.deviceLabel))
-	g.GET("/dons", httpx.Handle(p.donations))
+	g.GET("/dons", withCaller(p.donations))
 	g.POST("/dons", withCaller(p.createDonation))
-	g.GET("/dons/:id", httpx.Handle(p.donation))
+	g.GET("/dons/:id", withRecord(p.donation))
 	g.POST("/dons/:id/appareils", withRecord(p.intakeOne))
 	p.Site.Upload(g, "/dons/:id/fichier", withRecord(p.intakeFile))
 	p.Site.Upload(g, "/dons/:id/rapports", withRecord(p.donationReports))
 	p.Site.Upload(g, "/appareils/:tag/rapport", withCaller(p.deviceReport))
 	g.GET("/appareils/:tag/rapports/:rid", withCaller(p.reportFile))
-	g.GET("/dons/:id/certificat.pdf", withCaller(p.certificate))
+	g.GET("/dons/:id/certificat.pdf", withRecord(p.certificate))
 	g.POST("/dons/:id/recu-fiscal", withRecord(p.issueReceipt))
 	g.POST("/dons/:id/recu-fiscal/annuler", withRecord(p.cancelReceipt))
-	g.GET("/dons/:id/recu-fiscal.pdf", withCaller(p.receiptPDF))
+	g.GET("/dons/:id/recu-fiscal.pdf", withRecord(p.receiptPDF))
 	g.GET("/etiquettes", withCaller(p.labels))
-	g.POST("/etiquettes/liste", httpx.Handle(p.printList))
+	g.POST("/etiquettes/liste", withCaller(p.printList))
 	g.POST("/etiquettes/planche.pdf", withCaller(p.labelsPDF))
 	g.GET("/transferts", withCaller(p.transfers))
-	g.GET("/transferts/nouveau", httpx.Handle(p.newTransfer))
-	g.POST("/transferts/nouveau", httpx.Handle(p.draftTransfer))
-	g.GET("/transferts/:id", withCaller(p.transfer))
-	g.POST("/transferts/:id/expedier", httpx.Handle(p.shipTransfer))
-	g.POST("/transferts/:id/annuler", httpx.Handle(p.cancelTransfer))
-	g.GET("/transferts/:id/manifeste.pdf", withCaller(p.manifest))
-	g.GET("/transferts/:id/reception", httpx.Handle(p.receptionPage))
-	g.POST("/transferts/:id/reception", httpx.Handle(p.receive))
-	g.GET("/stock", httpx.Handle(p.stock))
-	g.GET("/inventaire", httpx.Handle(p.stockCheck))
-	g.POST("/inventaire", httpx.Handle(p.scanShelf))
+	g.GET("/transferts/nouveau", withCaller(p.newTransfer))
+	g.POST("/transferts/nouveau", withCaller(p.draftTransfer))
+	g.GET("/transferts/:id", withRecord(p.transfer))
+	g.POST("/transferts/:id/expedier", withRecord(p.shipTransfer))
+	g.POST("/transferts/:id/annuler", withRecord(p.cancelTransfer))
+	g.GET("/transferts/:id/manifeste.pdf", withRecord(p.manifest))
+	g.GET("/transferts/:id/reception", withRecord(p.receptionPage))
+	g.POST("/transferts/:id/reception", withRecord(p.receive))
+	g.GET("/stock", withCaller(p.stock))
+	g.GET("/inventaire", withCaller(p.stockCheck))
+	g.POST("/inventaire", withCaller(p.scanShelf))
 	g.GET("/inventaire/:site/:id", withCaller(p.stockCheckResult))
 	g.POST("/inventaire/:site/:id/correction", withCaller(p.correctFromCheck))
-	g.GET("/admin/prix", httpx.Handle(p.prices))
-	g.POST("/admin/prix", httpx.Handle(p.savePrices))
-	g.POST("/admin/prefixes", httpx.Handle(p.savePrefixes))
+	admin := g.Group("/admin", api.Allow(partners.RoleAdmin))
+	admin.GET("/prix", withCaller(p.prices))
+	admin.POST("/prix", withCaller(p.savePrices))
+	admin.POST("/prefixes", withCaller(p.savePrefixes))
 }
 
 // Menu is what the bench's pages offer a caller, from the services' role
@@ -116,18 +118,9 @@ func (p *Inventory) Menu(c partners.Caller) []web.Link {
 	return out
 }
 
-// prepare finds the caller and fills a view for them.
-func (p *Inventory) prepare(c *gin.Context, fill func(partners.Caller) error) (partners.Caller, error) {
-	caller, err := currentCaller(c)
+// show draws a page once its view is filled (err is the filling's).
+func (p *Inventory) show(c *gin.Context, name string, view any, err error) error {
 	if err != nil {
-		return caller, err
-	}
-	return caller, fill(caller)
-}
-
-// show draws a page whose view fill builds for the caller.
-func (p *Inventory) show(c *gin.Context, name string, view any, fill func(partners.Caller) error) error {
-	if _, err := p.prepare(c, fill); err != nil {
 		return err
 	}
 	p.Site.Render(c, http.StatusOK, name, view)

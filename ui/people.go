@@ -52,31 +52,20 @@ func (v *issueView) AtLimit(p distribution.PersonSummary) bool {
 	return v.Limit > 0 && p.DevicesThisYear >= v.Limit
 }
 
-func (p *Distribution) issueView(c *gin.Context) (*issueView, partners.Caller, error) {
-	caller, err := currentCaller(c)
-	if err == nil {
-		err = caller.Require(distribution.IssuerRoles...)
-	}
-	if err != nil {
-		return nil, caller, err
-	}
-	return &issueView{Categories: categoryChoices, Limit: p.Service.YearlyLimit(), CanNotify: p.Service.CanNotify()}, caller, nil
+func (p *Distribution) issueView() *issueView {
+	return &issueView{Categories: categoryChoices, Limit: p.Service.YearlyLimit(), CanNotify: p.Service.CanNotify()}
 }
 
 // form is the voucher page: ?personne=ID for a person already chosen,
 // ?q= for the people who match a name.
-func (p *Distribution) form(c *gin.Context) error {
-	v, caller, err := p.issueView(c)
+func (p *Distribution) form(c *gin.Context, caller partners.Caller) error {
+	v := p.issueView()
+	def, err := p.Service.VoucherDefaults(c.Request.Context(), caller)
 	if err != nil {
 		return err
 	}
-	ctx := c.Request.Context()
-	def, err := p.Service.VoucherDefaults(ctx, caller)
-	if err == nil {
-		v.Form = voucherForm(def)
-		err = p.findOrChoose(c, caller, v, c.Query("personne"), c.Query("q"))
-	}
-	if err != nil {
+	v.Form = voucherForm(def)
+	if err := p.findOrChoose(c, caller, v, c.Query("personne"), c.Query("q")); err != nil {
 		return err
 	}
 	p.Site.Render(c, http.StatusOK, "voucher_new", v)
@@ -143,11 +132,8 @@ func formInt(v url.Values, name string, errs *apperr.ValidationError) int {
 // create issues the voucher: to the person chosen, or to a new person
 // recorded in the same transaction. A new person whose name is already
 // known is asked about first, so that one person is not recorded twice.
-func (p *Distribution) create(c *gin.Context) error {
-	v, caller, err := p.issueView(c)
-	if err != nil {
-		return err
-	}
+func (p *Distribution) create(c *gin.Context, caller partners.Caller) error {
+	v := p.issueView()
 	if err := c.Request.ParseForm(); err != nil {
 		return fmt.Errorf("form: %w", apperr.ErrMalformed)
 	}
@@ -184,7 +170,7 @@ func (p *Distribution) create(c *gin.Context) error {
 		nb.Email = &em
 	}
 	nb.ContactConsent = f.Get("contact_consent") != ""
-	err = p.Service.CheckNewPerson(ctx, caller, nb, nv)
+	err := p.Service.CheckNewPerson(ctx, caller, nb, nv)
 	if !merge(bad, err) && err != nil {
 		return err
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tremplin/tremplin/internal/apperr"
-	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/i18n"
 	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/partners"
@@ -61,11 +60,8 @@ func (c cardCount) Shortfall() int { return c.Quantity - c.Counted }
 var noteCode = regexp.MustCompile(`^T-?[0-9]{6}$`)
 
 // reception fills the view of a transfer the caller's site receives.
-func (p *Inventory) reception(c *gin.Context, caller partners.Caller, v *receptionView) error {
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
+func (p *Inventory) reception(c *gin.Context, caller partners.Caller, id int64, v *receptionView) error {
+	var err error
 	if v.Transfer, err = p.Service.GetTransfer(c.Request.Context(), caller, id); err != nil {
 		return err
 	}
@@ -122,18 +118,17 @@ func countCards(l i18n.Lang, cards []cardCount) ([]inventory.RechargeLine, bool)
 	return lines, ok
 }
 
-func (p *Inventory) receptionPage(c *gin.Context) error {
+func (p *Inventory) receptionPage(c *gin.Context, caller partners.Caller, id int64) error {
 	v := &receptionView{}
-	return p.show(c, "reception", v, func(caller partners.Caller) error { return p.reception(c, caller, v) })
+	return p.show(c, "reception", v, p.reception(c, caller, id, v))
 }
 
 // receive counts a scanned code against the transfer, takes one out, or
 // finishes: what was scanned goes on the shelves, the rest is missing.
-func (p *Inventory) receive(c *gin.Context) error {
+func (p *Inventory) receive(c *gin.Context, caller partners.Caller, id int64) error {
 	f := c.Request.PostForm
 	v := &receptionView{}
-	caller, err := p.prepare(c, func(caller partners.Caller) error { return p.reception(c, caller, v) })
-	if err != nil {
+	if err := p.reception(c, caller, id, v); err != nil {
 		return err
 	}
 	l := p.lang(c)

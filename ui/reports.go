@@ -33,27 +33,24 @@ func (p *Reports) Routes(r gin.IRouter) {
 	r.GET("/admin", p.Session, withCaller(p.dashboard))
 	r.GET("/tableau-de-bord", p.Session, withCaller(p.dashboard))
 	r.GET("/admin/donateurs/:id/impact.pdf", p.Session, withCaller(p.impact))
-	r.GET("/admin/rapports/financeurs.csv", p.Session, p.funders("csv"))
-	r.GET("/admin/rapports/financeurs.pdf", p.Session, p.funders("pdf"))
+	r.GET("/admin/rapports/financeurs.csv", p.Session, withCaller(p.funders("csv")))
+	r.GET("/admin/rapports/financeurs.pdf", p.Session, withCaller(p.funders("pdf")))
 	r.GET("/admin/rapports/donnees-ouvertes.csv", p.Session, withCaller(p.openData))
 }
 
 // funders downloads the funder report of the dashboard's period (admins).
-func (p *Reports) funders(format string) gin.HandlerFunc {
-	return httpx.Handle(func(c *gin.Context) error {
-		caller, err := currentCaller(c)
-		if err == nil {
-			var f reports.File
-			if f, err = p.Service.FundersFile(c.Request.Context(), caller, c.Query("from"), c.Query("to"), format); err == nil && format == "csv" {
-				f.Body, err = p.Site.Spreadsheet(c, f.Body)
-			}
-			if err == nil {
-				httpx.SendFile(c, f.Name, f.ContentType, f.Body, false)
-				return nil
-			}
+func (p *Reports) funders(format string) func(c *gin.Context, caller partners.Caller) error {
+	return func(c *gin.Context, caller partners.Caller) error {
+		f, err := p.Service.FundersFile(c.Request.Context(), caller, c.Query("from"), c.Query("to"), format)
+		if err == nil && format == "csv" {
+			f.Body, err = p.Site.Spreadsheet(c, f.Body)
 		}
-		return err
-	})
+		if err != nil {
+			return err
+		}
+		httpx.SendFile(c, f.Name, f.ContentType, f.Body, false)
+		return nil
+	}
 }
 
 // openData downloads the open-data CSV of the dashboard's period (admins).

@@ -30,45 +30,38 @@ type pricesView struct {
 // gridField names a price's field: price_smartphone_A.
 func gridField(c inventory.Category, grade string) string { return "price_" + string(c) + "_" + grade }
 
-func (p *Inventory) pricesView(c *gin.Context) (*pricesView, partners.Caller, error) {
+func (p *Inventory) pricesView(c *gin.Context, caller partners.Caller) (*pricesView, error) {
 	v := &pricesView{Categories: inventory.Categories, Grades: inventory.Grades, Prefixes: url.Values{}}
 	v.Form = url.Values{}
-	caller, err := p.prepare(c, func(caller partners.Caller) error {
-		if err := caller.Require(partners.RoleAdmin); err != nil {
-			return err
+	grid, err := p.Service.PriceGrid(c.Request.Context(), caller)
+	if err != nil {
+		return nil, err
+	}
+	for cat, grades := range grid {
+		for g, cents := range grades {
+			v.Form.Set(gridField(cat, g), euros(p.lang(c), cents))
 		}
-		grid, err := p.Service.PriceGrid(c.Request.Context(), caller)
-		if err != nil {
-			return err
-		}
-		for cat, grades := range grid {
-			for g, cents := range grades {
-				v.Form.Set(gridField(cat, g), euros(p.lang(c), cents))
-			}
-		}
-		prefixes, err := p.Service.TagPrefixes(c.Request.Context())
-		for cat, pre := range prefixes {
-			v.Prefixes.Set("prefix_"+string(cat), pre)
-		}
-		return err
-	})
-	return v, caller, err
+	}
+	prefixes, err := p.Service.TagPrefixes(c.Request.Context())
+	if err != nil {
+		return nil, err
+	}
+	for cat, pre := range prefixes {
+		v.Prefixes.Set("prefix_"+string(cat), pre)
+	}
+	return v, nil
 }
 
 // prices shows the grid and the prefixes.
-func (p *Inventory) prices(c *gin.Context) error {
-	v, _, err := p.pricesView(c)
-	if err != nil {
-		return err
-	}
-	p.Site.Render(c, http.StatusOK, "prices", v)
-	return nil
+func (p *Inventory) prices(c *gin.Context, caller partners.Caller) error {
+	v, err := p.pricesView(c, caller)
+	return p.show(c, "prices", v, err)
 }
 
 // savePrices replaces the grid: an empty cell has no price (the station
 // then asks for one); a bad cell is said next to it and nothing changes.
-func (p *Inventory) savePrices(c *gin.Context) error {
-	v, caller, err := p.pricesView(c)
+func (p *Inventory) savePrices(c *gin.Context, caller partners.Caller) error {
+	v, err := p.pricesView(c, caller)
 	if err != nil {
 		return err
 	}
@@ -120,8 +113,8 @@ func (p *Inventory) savePrices(c *gin.Context) error {
 }
 
 // savePrefixes changes the tag prefixes (typed in any case).
-func (p *Inventory) savePrefixes(c *gin.Context) error {
-	v, caller, err := p.pricesView(c)
+func (p *Inventory) savePrefixes(c *gin.Context, caller partners.Caller) error {
+	v, err := p.pricesView(c, caller)
 	if err != nil {
 		return err
 	}

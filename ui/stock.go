@@ -41,54 +41,57 @@ type stockRow struct {
 
 // stock is a site's shelf: devices by category and state, and recharge
 // cards by product with the low-stock marks.
-func (p *Inventory) stock(c *gin.Context) error {
+func (p *Inventory) stock(c *gin.Context, caller partners.Caller) error {
 	v := &stockView{}
-	return p.show(c, "stock", v, func(caller partners.Caller) error {
-		sc := &stockCheckView{}
-		if err := p.stockCheckPage(c, caller, sc, c.Query("site")); err != nil {
-			return err
-		}
-		v.SiteID, v.SiteName, v.Sites = sc.SiteID, sc.SiteName, sc.Sites
-		if v.SiteID == 0 {
-			return nil
-		}
-		counts, err := p.Service.ShelfCounts(c.Request.Context(), caller, v.SiteID)
-		if err != nil {
-			return err
-		}
-		seen := map[inventory.State]bool{}
-		for _, cat := range inventory.Categories {
-			if counts[cat] == nil {
-				continue
-			}
-			row := stockRow{Category: cat, Counts: counts[cat]}
-			for st, n := range counts[cat] {
-				row.Total += n
-				seen[st] = true
-			}
-			v.Rows = append(v.Rows, row)
-		}
-		for _, st := range inventory.States {
-			if seen[st] {
-				v.States = append(v.States, st)
-			}
-		}
-		if v.Recharges, err = p.Recharges.Stock(c.Request.Context(), caller, v.SiteID, false); err != nil {
-			return err
-		}
-		list, have, err := p.shelvedAccessories(c, caller, v.SiteID)
-		if err != nil {
-			return err
-		}
-		for _, a := range list {
-			row := accessoryShelf{Name: a.Name, Threshold: a.LowStockThreshold, Low: a.LowStockThreshold > 0}
-			if st, ok := have[a.ID]; ok {
-				row.Available, row.Low = st.Available, st.Low && a.LowStockThreshold > 0
-			}
-			v.Accessories = append(v.Accessories, row)
-		}
+	return p.show(c, "stock", v, p.stockPage(c, caller, v))
+}
+
+// stockPage fills the stock page for the caller's site, or the one asked.
+func (p *Inventory) stockPage(c *gin.Context, caller partners.Caller, v *stockView) error {
+	sc := &stockCheckView{}
+	if err := p.stockCheckPage(c, caller, sc, c.Query("site")); err != nil {
+		return err
+	}
+	v.SiteID, v.SiteName, v.Sites = sc.SiteID, sc.SiteName, sc.Sites
+	if v.SiteID == 0 {
 		return nil
-	})
+	}
+	counts, err := p.Service.ShelfCounts(c.Request.Context(), caller, v.SiteID)
+	if err != nil {
+		return err
+	}
+	seen := map[inventory.State]bool{}
+	for _, cat := range inventory.Categories {
+		if counts[cat] == nil {
+			continue
+		}
+		row := stockRow{Category: cat, Counts: counts[cat]}
+		for st, n := range counts[cat] {
+			row.Total += n
+			seen[st] = true
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	for _, st := range inventory.States {
+		if seen[st] {
+			v.States = append(v.States, st)
+		}
+	}
+	if v.Recharges, err = p.Recharges.Stock(c.Request.Context(), caller, v.SiteID, false); err != nil {
+		return err
+	}
+	list, have, err := p.shelvedAccessories(c, caller, v.SiteID)
+	if err != nil {
+		return err
+	}
+	for _, a := range list {
+		row := accessoryShelf{Name: a.Name, Threshold: a.LowStockThreshold, Low: a.LowStockThreshold > 0}
+		if st, ok := have[a.ID]; ok {
+			row.Available, row.Low = st.Available, st.Low && a.LowStockThreshold > 0
+		}
+		v.Accessories = append(v.Accessories, row)
+	}
+	return nil
 }
 
 // shelvedAccessories are the network's active accessories and a site's

@@ -11,7 +11,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tremplin/tremplin/internal/apperr"
-	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/money"
 	"github.com/tremplin/tremplin/internal/web"
 )
@@ -34,24 +33,20 @@ func (p *Inventory) issueReceipt(c *gin.Context, caller partners.Caller, id int6
 		return "/dons/" + strconv.FormatInt(id, 10) + "#tax-receipt", nil
 	})
 	if err != nil {
-		return p.receiptRefused(c, f, err)
+		return p.receiptRefused(c, caller, id, f, err)
 	}
 	return nil
 }
 
 // receiptRefused shows the donation's page again with the receipt form as
 // typed and what was refused.
-func (p *Inventory) receiptRefused(c *gin.Context, f url.Values, err error) error {
-	caller, cerr := currentCaller(c)
-	if cerr != nil {
-		return cerr
-	}
+func (p *Inventory) receiptRefused(c *gin.Context, caller partners.Caller, id int64, f url.Values, err error) error {
 	fields, all, ok := web.Refusal(p.lang(c), err)
 	if !ok {
 		return err
 	}
 	v := &donationView{ReceiptForm: f, ReceiptErrors: fields, ReceiptAll: all}
-	if err := p.donationPage(c, caller, v); err != nil {
+	if err := p.donationPage(c, caller, id, v); err != nil {
 		return err
 	}
 	p.Site.Render(c, http.StatusUnprocessableEntity, "donation", v)
@@ -71,17 +66,12 @@ func (p *Inventory) cancelReceipt(c *gin.Context, caller partners.Caller, id int
 		return "/dons/" + strconv.FormatInt(id, 10) + "#tax-receipt", nil
 	})
 	if err != nil {
-		return p.receiptRefused(c, f, err)
+		return p.receiptRefused(c, caller, id, f, err)
 	}
 	return nil
 }
 
-func (p *Inventory) receiptPDF(c *gin.Context, caller partners.Caller) error {
-	id, err := httpx.PathID(c, "id")
-	var b []byte
-	var r inventory.TaxReceipt
-	if err == nil {
-		b, r, err = p.Service.TaxReceiptPDF(c.Request.Context(), caller, id)
-	}
+func (p *Inventory) receiptPDF(c *gin.Context, caller partners.Caller, id int64) error {
+	b, r, err := p.Service.TaxReceiptPDF(c.Request.Context(), caller, id)
 	return p.pdf(c, "recu-fiscal-"+r.Number+".pdf", b, err)
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/tremplin/tremplin/internal/apperr"
 	"github.com/tremplin/tremplin/internal/httpx"
 	"github.com/tremplin/tremplin/internal/i18n"
-	"github.com/tremplin/tremplin/internal/paging"
 	"github.com/tremplin/tremplin/internal/web"
 	"github.com/tremplin/tremplin/partners"
 	"github.com/tremplin/tremplin/recharges"
@@ -35,20 +34,17 @@ type transfersView struct {
 func (p *Inventory) transfers(c *gin.Context, caller partners.Caller) error {
 	v := &transfersView{Status: c.Query("statut"), Statuses: []string{inventory.TransferDraft, inventory.TransferShipped, inventory.TransferReceived, inventory.TransferCancelled}}
 	pg, err := pageList(c, 100)
-	if err == nil {
-		var l paging.List[inventory.Transfer]
-		l, err = p.Service.ListTransfers(c.Request.Context(), caller, v.Status, pg)
-		v.Transfers, v.Next = l.Items, nextLink("/transferts", c.Request.URL.Query(), l.NextCursor)
-		slices.Reverse(v.Transfers)
-	}
-	if err == nil {
-		v.Sites, _, err = p.siteNames(c, caller, partners.KindWarehouse, partners.KindSpace)
-	}
 	if err != nil {
 		return err
 	}
-	p.Site.Render(c, http.StatusOK, "transfers", v)
-	return nil
+	l, err := p.Service.ListTransfers(c.Request.Context(), caller, v.Status, pg)
+	if err != nil {
+		return err
+	}
+	v.Transfers, v.Next = l.Items, nextLink("/transferts", c.Request.URL.Query(), l.NextCursor)
+	slices.Reverse(v.Transfers)
+	v.Sites, _, err = p.siteNames(c, caller, partners.KindWarehouse, partners.KindSpace)
+	return p.show(c, "transfers", v, err)
 }
 
 // draftView is a transfer being made: where it goes and what was scanned.
@@ -67,10 +63,10 @@ type draftView struct {
 	Added       string
 }
 
-func (p *Inventory) newTransfer(c *gin.Context) error {
+func (p *Inventory) newTransfer(c *gin.Context, caller partners.Caller) error {
 	v := &draftView{}
 	v.Form = url.Values{}
-	return p.show(c, "transfer_new", v, func(caller partners.Caller) error { return p.draftPage(c, caller, v) })
+	return p.show(c, "transfer_new", v, p.draftPage(c, caller, v))
 }
 
 // staffSite is the site a staff page works at: the caller's own, else the
@@ -147,12 +143,11 @@ type accessoryStock struct {
 
 // draftTransfer takes a scan into the draft, takes a device out of it, or
 // creates the transfer.
-func (p *Inventory) draftTransfer(c *gin.Context) error {
+func (p *Inventory) draftTransfer(c *gin.Context, caller partners.Caller) error {
 	f := c.Request.PostForm
 	v := &draftView{}
 	v.Form = f
-	caller, err := p.prepare(c, func(caller partners.Caller) error { return p.draftPage(c, caller, v) })
-	if err != nil {
+	if err := p.draftPage(c, caller, v); err != nil {
 		return err
 	}
 	l := p.lang(c)
@@ -259,24 +254,19 @@ type transferView struct {
 	CanReceive bool
 }
 
-func (p *Inventory) transfer(c *gin.Context, caller partners.Caller) error {
-	id, err := httpx.PathID(c, "id")
-	v := &transferView{Products: map[int64]string{}}
-	if err == nil {
-		v.Transfer, err = p.Service.GetTransfer(c.Request.Context(), caller, id)
-	}
-	if err == nil {
-		v.Sites, _, err = p.siteNames(c, caller, partners.KindWarehouse, partners.KindSpace)
-	}
-	if err == nil {
-		for _, r := range v.Transfer.Recharges {
-			if pr, perr := p.Recharges.FindProduct(c.Request.Context(), r.ProductID); perr == nil {
-				v.Products[r.ProductID] = pr.Name
-			}
-		}
-	}
+func (p *Inventory) transfer(c *gin.Context, caller partners.Caller, id int64) error {
+	t, err := p.Service.GetTransfer(c.Request.Context(), caller, id)
 	if err != nil {
 		return err
+	}
+	v := &transferView{Transfer: t, Products: map[int64]string{}}
+	if v.Sites, _, err = p.siteNames(c, caller, partners.KindWarehouse, partners.KindSpace); err != nil {
+		return err
+	}
+	for _, r := range v.Transfer.Recharges {
+		if pr, perr := p.Recharges.FindProduct(c.Request.Context(), r.ProductID); perr == nil {
+			v.Products[r.ProductID] = pr.Name
+		}
 	}
 	v.CanShip = v.Transfer.Status == inventory.TransferDraft && caller.CheckSite(v.Transfer.FromSiteID) == nil
 	// A reception with something missing stays open to what arrives later.
@@ -286,25 +276,17 @@ func (p *Inventory) transfer(c *gin.Context, caller partners.Caller) error {
 	return nil
 }
 
-func (p *Inventory) shipTransfer(c *gin.Context) error {
-	return p.transferStep(c, p.Service.ShipTransfer, "Transfer shipped: its devices are in transit.")
+func (p *Inventory) shipTransfer(c *gin.Context, caller partners.Caller, id int64) error {
+	return p.transferStep(c, caller, id, p.Service.ShipTransfer, "Transfer shipped: its devices are in transit.")
 }
 
-func (p *Inventory) cancelTransfer(c *gin.Context) error {
-	return p.transferStep(c, p.Service.CancelTransfer, "Transfer cancelled: its devices are back in stock.")
+func (p *Inventory) cancelTransfer(c *gin.Context, caller partners.Caller, id int64) error {
+	return p.transferStep(c, caller, id, p.Service.CancelTransfer, "Transfer cancelled: its devices are back in stock.")
 }
 
-func (p *Inventory) transferStep(c *gin.Context, step func(ctx context.Context, c partners.Caller, id int64) (inventory.TransferView, error), done string) error {
-	caller, err := currentCaller(c)
-	if err != nil {
-		return err
-	}
-	id, err := httpx.PathID(c, "id")
-	if err != nil {
-		return err
-	}
+func (p *Inventory) transferStep(c *gin.Context, caller partners.Caller, id int64, step func(ctx context.Context, c partners.Caller, id int64) (inventory.TransferView, error), done string) error {
 	back := "/transferts/" + strconv.FormatInt(id, 10)
-	err = once(p.Site, c, done, func() (string, error) {
+	err := once(p.Site, c, done, func() (string, error) {
 		_, err := step(c.Request.Context(), caller, id)
 		return back, err
 	})
@@ -320,12 +302,8 @@ func (p *Inventory) transferStep(c *gin.Context, step func(ctx context.Context, 
 	return nil
 }
 
-func (p *Inventory) manifest(c *gin.Context, caller partners.Caller) error {
-	id, err := httpx.PathID(c, "id")
-	var b []byte
-	if err == nil {
-		b, err = p.Service.Manifest(c.Request.Context(), caller, id)
-	}
+func (p *Inventory) manifest(c *gin.Context, caller partners.Caller, id int64) error {
+	b, err := p.Service.Manifest(c.Request.Context(), caller, id)
 	return p.pdf(c, "bordereau-transfert-"+strconv.FormatInt(id, 10)+".pdf", b, err)
 }
 
@@ -354,9 +332,9 @@ type shelfCount struct {
 
 // stockCheck is a shelf being scanned: the codes so far and the count the
 // records expect.
-func (p *Inventory) stockCheck(c *gin.Context) error {
+func (p *Inventory) stockCheck(c *gin.Context, caller partners.Caller) error {
 	v := &stockCheckView{}
-	return p.show(c, "stockcheck", v, func(caller partners.Caller) error { return p.stockCheckPage(c, caller, v, c.Query("site")) })
+	return p.show(c, "stockcheck", v, p.stockCheckPage(c, caller, v, c.Query("site")))
 }
 
 func (p *Inventory) stockCheckPage(c *gin.Context, caller partners.Caller, v *stockCheckView, site string) error {
@@ -442,11 +420,10 @@ func readCounts(l i18n.Lang, f url.Values, v *stockCheckView) (counted []accesso
 
 // scanShelf adds a scanned code to the shelf's list, takes one out, or
 // finishes the check.
-func (p *Inventory) scanShelf(c *gin.Context) error {
+func (p *Inventory) scanShelf(c *gin.Context, caller partners.Caller) error {
 	f := c.Request.PostForm
 	v := &stockCheckView{}
-	caller, err := p.prepare(c, func(caller partners.Caller) error { return p.stockCheckPage(c, caller, v, f.Get("site")) })
-	if err != nil {
+	if err := p.stockCheckPage(c, caller, v, f.Get("site")); err != nil {
 		return err
 	}
 	l := p.lang(c)
@@ -536,21 +513,21 @@ func (p *Inventory) stockCheckResult(c *gin.Context, caller partners.Caller) err
 
 func (p *Inventory) stockResult(c *gin.Context, caller partners.Caller) (*stockResultView, error) {
 	site, err := httpx.PathID(c, "site")
-	var id int64
-	if err == nil {
-		id, err = httpx.PathID(c, "id")
-	}
-	v := &stockResultView{CanLose: inventory.MayDo(caller, "mark_lost"), CanCorrect: caller.Is(inventory.StaffRoles...)}
-	if err == nil {
-		v.Check, err = p.Service.GetStockCheck(c.Request.Context(), caller, site, id)
-	}
-	if err == nil {
-		v.Sites, _, err = p.siteNames(c, caller, partners.KindWarehouse, partners.KindSpace)
-		v.SiteName = v.Sites[site]
-	}
 	if err != nil {
 		return nil, err
 	}
+	id, err := httpx.PathID(c, "id")
+	if err != nil {
+		return nil, err
+	}
+	v := &stockResultView{CanLose: inventory.MayDo(caller, "mark_lost"), CanCorrect: caller.Is(inventory.StaffRoles...)}
+	if v.Check, err = p.Service.GetStockCheck(c.Request.Context(), caller, site, id); err != nil {
+		return nil, err
+	}
+	if v.Sites, _, err = p.siteNames(c, caller, partners.KindWarehouse, partners.KindSpace); err != nil {
+		return nil, err
+	}
+	v.SiteName = v.Sites[site]
 	l := p.lang(c)
 	for _, d := range v.Check.Accessories {
 		v.Accessories = append(v.Accessories, accessoryDifference{AccessoryID: d.AccessoryID, Name: d.Name, Expected: d.Expected, Counted: d.Counted,
