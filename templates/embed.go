@@ -225,9 +225,6 @@ func (s *Set) Static() http.Handler {
 	})
 }
 
-// Hash is a static file's content hash, as asset puts it in URLs.
-func (s *Set) Hash(name string) string { return s.hashes[name] }
-
 type filesOnly struct{ http.FileSystem }
 
 func (f filesOnly) Open(name string) (http.File, error) {
@@ -241,10 +238,4 @@ func (f filesOnly) Open(name string) (http.File, error) {
 		return nil, fs.ErrNotExist
 	}
 	return file, nil
-}
-
-// Page names every page template, for tests that walk them.
-func (s *Set) Page(name string) bool {
-	_, ok := s.pages[i18n.French][name]
-	return ok
 }
