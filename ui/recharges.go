@@ -37,14 +37,15 @@ type Recharges struct {
 
 // Routes mounts the pages.
 func (p *Recharges) Routes(r gin.IRouter) {
-	g := r.Group("", p.Session)
+	g := r.Group("", p.Session, api.Allow(recharges.WarehouseRoles...))
 	g.GET("/recharges", withCaller(p.catalogue))
 	g.POST("/recharges", withCaller(p.createProduct))
 	g.GET("/recharges/vendues.csv", withCaller(p.soldReport))
 	p.Site.Upload(g, "/recharges/lot", withCaller(p.importBatch))
-	g.GET("/recharges/:id", withRecord(p.product))
-	g.POST("/recharges/:id", withRecord(p.saveProduct))
-	g.POST("/recharges/:id/seuils", withRecord(p.saveThresholds))
+	admin := g.Group("", api.Allow(partners.RoleAdmin))
+	admin.GET("/recharges/:id", withRecord(p.product))
+	admin.POST("/recharges/:id", withRecord(p.saveProduct))
+	admin.POST("/recharges/:id/seuils", withRecord(p.saveThresholds))
 }
 
 // Menu is what the recharge pages offer a caller.
@@ -79,9 +80,6 @@ type LineProblem struct {
 }
 
 func (p *Recharges) catalogueView(c *gin.Context, caller partners.Caller) (*catalogueView, error) {
-	if err := caller.Require(recharges.WarehouseRoles...); err != nil {
-		return nil, err
-	}
 	ctx := c.Request.Context()
 	v := &catalogueView{Operators: map[int64]string{}, Available: map[int64]int64{}, IsAdmin: caller.IsAdmin(),
 		formView: formView{Form: url.Values{}}, Batch: url.Values{}, Month: time.Now().In(time.UTC).AddDate(0, -1, 0).Format("2006-01")}
@@ -295,9 +293,6 @@ type productView struct {
 }
 
 func (p *Recharges) productView(c *gin.Context, caller partners.Caller, id int64) (*productView, error) {
-	if err := caller.Require(partners.RoleAdmin); err != nil {
-		return nil, err
-	}
 	ctx := c.Request.Context()
 	product, err := p.Service.GetProduct(ctx, caller, id)
 	if err != nil {
