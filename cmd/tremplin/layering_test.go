@@ -78,6 +78,8 @@ func TestDomainsNeverAskTheEngine(t *testing.T) {
 // mounted through httpx.Handle, the one adapter that answers it (the error
 // page in the reader's language); none draws its own error page. Only the
 // session middleware, which answers before any handler, draws it itself.
+// Pages behind the session are handed their caller by withCaller or
+// withRecord, and return at their first error.
 func TestPagesReturnTheirErrors(t *testing.T) {
 	handler := regexp.MustCompile(`(?m)^func \(\w+ \*\w+\) (\w+)\(c \*gin\.Context\) \{`)
 	sources(t, []string{"ui"}, func(name string, b []byte) {
@@ -90,6 +92,22 @@ func TestPagesReturnTheirErrors(t *testing.T) {
 		}
 		if n := strings.Count(string(b), ".Site.Fail("); n > allowed {
 			t.Errorf("%s draws its own error page %d time(s): return the error", name, n)
+		}
+		// Behind the session, a page is given its caller (and its record)
+		// by withCaller or withRecord: only the pages anyone may open (the
+		// login, the language, single sign-on, a certificate's public page)
+		// are mounted bare, and only the adapters and the frame look the
+		// caller up.
+		public := map[string]int{"ui/partners.go": 4, "ui/sso.go": 2, "ui/inventory.go": 1}
+		if n := strings.Count(string(b), "httpx.Handle(p."); n > public[name] {
+			t.Errorf("%s mounts %d page(s) through httpx.Handle (%d public): mount a page behind the session with withCaller or withRecord", name, n, public[name])
+		}
+		lookups := map[string]int{"ui/caller.go": 1, "ui/partners.go": 1}
+		if n := strings.Count(string(b), "currentCaller(c)"); n > lookups[name] {
+			t.Errorf("%s looks the caller up %d time(s): take it from withCaller", name, n)
+		}
+		if n := strings.Count(string(b), "if err == nil {"); n > 4 {
+			t.Errorf("%s chains « if err == nil » %d times: return at the first error", name, n)
 		}
 	})
 }
