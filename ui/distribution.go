@@ -56,15 +56,16 @@ func (p *Distribution) Routes(r gin.IRouter) {
 	g.GET("/personnes/:id", withRecord(p.person))
 	g.GET("/personnes/:id/export.json", withRecord(p.export))
 	g.GET("/verifier", withCaller(p.verify))
-	g.GET("/caisse", api.Allow(counterRoles...), withCaller(p.counter))
-	g.POST("/caisse", api.Allow(counterRoles...), withCaller(p.till))
 	g.GET("/ventes/:id", withCaller(p.sale))
 	g.GET("/ventes/:id/ticket.pdf", withRecord(p.receipt))
-	g.GET("/ventes", api.Allow(counterRoles...), withCaller(p.sales))
-	g.POST("/ventes/:id/rembourser", api.Allow(counterRoles...), withRecord(p.refund))
-	g.GET("/cloture", api.Allow(counterRoles...), withCaller(p.closingPage))
-	g.POST("/cloture", api.Allow(counterRoles...), withCaller(p.recordClosing))
-	g.POST("/cloture/imprimante", api.Allow(counterRoles...), withCaller(p.receiptFormat))
+	till := g.Group("", api.Allow(counterRoles...))
+	till.GET("/caisse", withCaller(p.counter))
+	till.POST("/caisse", withCaller(p.till))
+	till.GET("/ventes", withCaller(p.sales))
+	till.POST("/ventes/:id/rembourser", withRecord(p.refund))
+	till.GET("/cloture", withCaller(p.closingPage))
+	till.POST("/cloture", withCaller(p.recordClosing))
+	till.POST("/cloture/imprimante", withCaller(p.receiptFormat))
 }
 
 // Menu is what the voucher pages offer a caller, from the services' role
