@@ -571,6 +571,33 @@ func TestTransferRefusalsAndCancel(t *testing.T) {
 	}
 }
 
+// TestTransferScansBeforeItsDestination: a volunteer who scans the first
+// device before choosing where the transfer goes has it added; the
+// destination is asked for when the transfer is created. Before, the
+// browser's own check of the required destination took the scan: the
+// focus went to the list of sites, and the device was not added.
+func TestTransferScansBeforeItsDestination(t *testing.T) {
+	h, svc, _ := newTestRouter(t)
+	n := newWarehouseNetwork(t, svc)
+	wh, don := warehouseDonation(t, svc, n)
+	d := readyDevice(t, svc, wh, don.ID)
+	ui := testenv.NewUI(t, h.URL, 20*time.Second)
+	ui.Login("marc@example.org", uiPassword)
+	ui.Open("/transferts/nouveau", "#transfer-form")
+	ui.Scan(d.Tag, "#scan-added")
+	if got := ui.Text("#device-count"); got != "1" {
+		t.Fatalf("the draft holds %s devices after a scan before the destination", got)
+	}
+	ui.Do(chromedp.SetValue("#to_site_id", fmt.Sprint(n.space.ID)))
+	ui.ClickText("Créer le transfert")
+	ui.Do(chromedp.WaitVisible("#transfer-status"))
+	var on int64
+	svc.db.Table("transfer_devices").Where("device_id = ?", d.ID).Count(&on)
+	if on != 1 {
+		t.Fatalf("the device is on %d transfers", on)
+	}
+}
+
 // TestScanAnythingAnywhere: on every page with a scan field, each kind of
 // code (a device's tag, IMEI and serial, a voucher's code, a command card, a
 // transfer's delivery note, a misread scan) is recognised for what it is,
